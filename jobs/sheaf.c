@@ -1,0 +1,52 @@
+/*
+ * sheaf.c: the sheaf command. `sheaf jobs` lists the built-in jobs, `sheaf JOB ...` runs one
+ * (with or without mpirun), `sheaf JOB --help` shows its options.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "jobs.h"
+
+static const sheaf_job_def *const jobs[] = {
+    &sheaf_job_wordcount,
+};
+#define NJOBS (sizeof jobs / sizeof jobs[0])
+
+static void list(FILE *f) {
+    for (size_t i = 0; i < NJOBS; i++)
+        fprintf(f, "  %-14s %s\n", jobs[i]->name, jobs[i]->summary);
+}
+
+static void help(FILE *f) {
+    fprintf(f, "usage: sheaf JOB [OPTIONS]      run a built-in job (under mpirun or srun for "
+               "more than one rank)\n"
+               "       sheaf jobs               list the built-in jobs\n"
+               "       sheaf JOB --help         a job's options\n"
+               "       sheaf --version\n\nJobs:\n");
+    list(f);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        help(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "jobs")) {
+        list(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+        printf("sheaf %s\n", SHEAF_VERSION_STRING);
+        return 0;
+    }
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        help(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < NJOBS; i++)
+        if (!strcmp(cmd, jobs[i]->name))
+            return sheaf_main(argc - 1, argv + 1, jobs[i]);
+    fprintf(stderr, "sheaf: unknown job '%s' (see `sheaf jobs`)\n", cmd);
+    return 2;
+}

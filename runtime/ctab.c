@@ -1,0 +1,254 @@
+/*
+ * ctab.c: the map-side combine table.
+ *
+ * An open-addressing hash table (linear probing, power-of-two size, at most 70% full) keyed
+ * by the key's XXH3 hash, which sheaf_emit computes once for both this table and the
+ * partitioner. Keys live in one arena and are copied once, when first seen; a key already in
+ * the table costs a probe and a memcmp, with no allocation and no copy.
+ *
+ * Two kinds of table:
+ *  - aggregation (sum, count, min, max over u64, i64, double): each entry holds an 8-byte
+ *    accumulator that every emit updates in place;
+ *  - values (a user combiner): each entry holds a chain of values in a second arena; when the
+ *    table is drained the combiner sees the chain through the ordinary value iterator.
+ *
+ * The table reports when its bytes (slots plus arenas) reach its limit; the caller then
+ * drains it into the shuffle and it starts again empty, keeping its allocations.
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+typedef struct entry {
+    uint64_t hash;
+    uint64_t koff;
+    uint32_t klen;
+    uint32_t part;
+    uint64_t a; /* accumulator bytes, or offset + 1 of the chain's head */
+    uint64_t b; /* offset + 1 of the chain's tail */
+} entry;
+
+struct sheaf__ctab {
+    sheaf_agg agg;
+    bool values;
+    entry *slots;
+    uint8_t *used; /* 1 for an occupied slot */
+    size_t mask, count;
+    sheaf__buf keys, vals;
+    size_t limit;
+};
+
+static int alloc_slots(sheaf__ctab *t, size_t n) {
+    t->slots = calloc(n, sizeof *t->slots);
+    t->used = calloc(n, 1);
+    if (!t->slots || !t->used)
+        return SHEAF_ENOMEM;
+    t->mask = n - 1;
+    return 0;
+}
+
+sheaf__ctab *sheaf__ctab_new(sheaf_agg agg, bool values, size_t limit) {
+    sheaf__ctab *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->agg = agg;
+    t->values = values;
+    t->limit = limit;
+    if (alloc_slots(t, 1u << 12)) {
+        sheaf__ctab_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+void sheaf__ctab_free(sheaf__ctab *t) {
+    if (!t)
+        return;
+    free(t->slots);
+    free(t->used);
+    sheaf__buf_free(&t->keys);
+    sheaf__buf_free(&t->vals);
+    free(t);
+}
+
+size_t sheaf__ctab_bytes(const sheaf__ctab *t) {
+    return (t->mask + 1) * (sizeof(entry) + 1) + t->keys.cap + t->vals.cap;
+}
+
+size_t sheaf__ctab_count(const sheaf__ctab *t) {
+    return t->count;
+}
+
+static int grow(sheaf__ctab *t) {
+    entry *old = t->slots;
+    uint8_t *oldused = t->used;
+    size_t oldn = t->mask + 1;
+    if (alloc_slots(t, oldn * 2)) {
+        free(t->slots);
+        free(t->used);
+        t->slots = old;
+        t->used = oldused;
+        t->mask = oldn - 1;
+        return SHEAF_ENOMEM;
+    }
+    for (size_t i = 0; i < oldn; i++) {
+        if (!oldused[i])
+            continue;
+        size_t j = old[i].hash & t->mask;
+        while (t->used[j])
+            j = (j + 1) & t->mask;
+        t->slots[j] = old[i];
+        t->used[j] = 1;
+    }
+    free(old);
+    free(oldused);
+    return 0;
+}
+
+static int chain_add(sheaf__ctab *t, entry *e, const void *val, size_t vlen) {
+    if (sheaf__buf_reserve(&t->vals, 8 + SHEAF__VARINT_MAX + vlen))
+        return SHEAF_ENOMEM;
+    uint64_t off = t->vals.len;
+    uint8_t *p = t->vals.data + off;
+    memset(p, 0, 8);
+    size_t n = 8 + sheaf__varint_put(p + 8, vlen);
+    if (vlen)
+        memcpy(p + n, val, vlen);
+    t->vals.len += n + vlen;
+    if (e->b)
+        memcpy(t->vals.data + e->b - 1, &(uint64_t){off + 1}, 8);
+    else
+        e->a = off + 1;
+    e->b = off + 1;
+    return 0;
+}
+
+int sheaf__ctab_add(sheaf__ctab *t, uint64_t hash, uint32_t part, const void *key, size_t klen,
+                    const void *val, size_t vlen) {
+    size_t i = hash & t->mask;
+    for (;;) {
+        if (!t->used[i])
+            break;
+        entry *e = &t->slots[i];
+        if (e->hash == hash && e->klen == klen && memcmp(t->keys.data + e->koff, key, klen) == 0) {
+            if (t->values) {
+                if (chain_add(t, e, val, vlen))
+                    return SHEAF_ENOMEM;
+                return sheaf__ctab_bytes(t) >= t->limit;
+            }
+            sheaf__agg_merge(t->agg, (uint8_t *)&e->a, val, vlen);
+            return 0;
+        }
+        i = (i + 1) & t->mask;
+    }
+    if (klen > UINT32_MAX || sheaf__buf_reserve(&t->keys, klen ? klen : 1))
+        return SHEAF_ENOMEM;
+    entry *e = &t->slots[i];
+    t->used[i] = 1;
+    e->hash = hash;
+    e->koff = t->keys.len;
+    e->klen = (uint32_t)klen;
+    e->part = part;
+    e->a = e->b = 0;
+    if (klen)
+        memcpy(t->keys.data + t->keys.len, key, klen);
+    t->keys.len += klen;
+    if (t->values) {
+        if (chain_add(t, e, val, vlen))
+            return SHEAF_ENOMEM;
+    } else {
+        sheaf__agg_init(t->agg, (uint8_t *)&e->a, val, vlen);
+    }
+    t->count++;
+    if (t->count * 10 > (t->mask + 1) * 7 && grow(t))
+        return SHEAF_ENOMEM;
+    return sheaf__ctab_bytes(t) >= t->limit;
+}
+
+int sheaf__ctab_drain(sheaf__ctab *t, sheaf__ctab_fn fn, void *arg) {
+    int rc = 0;
+    for (size_t i = 0; i <= t->mask && !rc; i++) {
+        if (!t->used[i])
+            continue;
+        entry *e = &t->slots[i];
+        const uint8_t *key = t->keys.data + e->koff;
+        if (t->values) {
+            sheaf_values v = {0};
+            v.kind = SHEAF__VALS_CHAIN;
+            v.arena = t->vals.data;
+            v.next = e->a;
+            rc = fn(arg, e->part, key, e->klen, NULL, 0, &v);
+        } else {
+            rc = fn(arg, e->part, key, e->klen, (const uint8_t *)&e->a, 8, NULL);
+        }
+    }
+    memset(t->used, 0, t->mask + 1);
+    t->count = 0;
+    t->keys.len = 0;
+    t->vals.len = 0;
+    return rc;
+}
+
+/* ---- built-in aggregations ---- */
+
+void sheaf__agg_init(sheaf_agg agg, uint8_t acc[8], const void *val, size_t vlen) {
+    if (agg == SHEAF_AGG_COUNT) {
+        uint64_t one = 1;
+        memcpy(acc, &one, 8);
+    } else if (vlen == 8) {
+        memcpy(acc, val, 8);
+    } else {
+        memset(acc, 0, 8);
+    }
+}
+
+void sheaf__agg_merge(sheaf_agg agg, uint8_t acc[8], const void *val, size_t vlen) {
+    uint64_t u, x = 0;
+    int64_t i, y = 0;
+    double d, z = 0;
+    memcpy(&u, acc, 8);
+    memcpy(&i, acc, 8);
+    memcpy(&d, acc, 8);
+    if (vlen == 8) {
+        memcpy(&x, val, 8);
+        memcpy(&y, val, 8);
+        memcpy(&z, val, 8);
+    }
+    switch (agg) {
+    case SHEAF_AGG_COUNT: u += 1; memcpy(acc, &u, 8); break;
+    case SHEAF_AGG_SUM_U64: u += x; memcpy(acc, &u, 8); break;
+    case SHEAF_AGG_SUM_I64: i = (int64_t)((uint64_t)i + (uint64_t)y); memcpy(acc, &i, 8); break;
+    case SHEAF_AGG_SUM_DOUBLE: d += z; memcpy(acc, &d, 8); break;
+    case SHEAF_AGG_MIN_U64: if (x < u) memcpy(acc, &x, 8); break;
+    case SHEAF_AGG_MIN_I64: if (y < i) memcpy(acc, &y, 8); break;
+    case SHEAF_AGG_MIN_DOUBLE: if (z < d) memcpy(acc, &z, 8); break;
+    case SHEAF_AGG_MAX_U64: if (x > u) memcpy(acc, &x, 8); break;
+    case SHEAF_AGG_MAX_I64: if (y > i) memcpy(acc, &y, 8); break;
+    case SHEAF_AGG_MAX_DOUBLE: if (z > d) memcpy(acc, &z, 8); break;
+    case SHEAF_AGG_NONE: break;
+    }
+}
+
+/* COUNT partial results travel as counts, so merging them across ranks is a sum. */
+size_t sheaf__agg_format(sheaf_agg agg, const uint8_t acc[8], char *out, size_t outlen) {
+    uint64_t u;
+    int64_t i;
+    double d;
+    memcpy(&u, acc, 8);
+    memcpy(&i, acc, 8);
+    memcpy(&d, acc, 8);
+    int n;
+    switch (agg) {
+    case SHEAF_AGG_SUM_I64: case SHEAF_AGG_MIN_I64: case SHEAF_AGG_MAX_I64:
+        n = snprintf(out, outlen, "%lld", (long long)i);
+        break;
+    case SHEAF_AGG_SUM_DOUBLE: case SHEAF_AGG_MIN_DOUBLE: case SHEAF_AGG_MAX_DOUBLE:
+        n = snprintf(out, outlen, "%.17g", d);
+        break;
+    default:
+        n = snprintf(out, outlen, "%llu", (unsigned long long)u);
+        break;
+    }
+    return n < 0 ? 0 : (size_t)n;
+}

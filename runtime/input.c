@@ -1,0 +1,346 @@
+/*
+ * input.c: input discovery and split planning (rank 0), and the plan's broadcast.
+ *
+ * An input is a file, a directory (walked recursively, in name order) or a glob. Inside a
+ * directory, names starting with '_' or '.' are skipped, as Hadoop does (_SUCCESS, .crc). A
+ * path named explicitly is always read. Anything that is not a regular file (a FIFO, a device)
+ * is an error, as is an input that matches nothing or a directory that holds no files.
+ *
+ * Each file is cut into splits of at most split_size bytes; for fixed-length records the cut
+ * points are multiples of the record length. Splits of small files are packed into one task
+ * until the task reaches split_size, so ten thousand tiny files are not ten thousand tasks.
+ * Tasks are ordered largest first, which is the order dynamic scheduling hands them out in.
+ */
+#include "internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+int sheaf__format_parse(const char *text, sheaf__format *fmt) {
+    memset(fmt, 0, sizeof *fmt);
+    if (!text || !strcmp(text, "lines") || !strcmp(text, "text")) {
+        fmt->kind = SHEAF__FMT_LINES;
+        return 0;
+    }
+    if (!strncmp(text, "fixed:", 6)) {
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(text + 6, &end, 10);
+        if (errno || *end || n == 0 || text[6] == '-' || n > (1ull << 30))
+            return SHEAF_EINVAL;
+        fmt->kind = SHEAF__FMT_FIXED;
+        fmt->reclen = n;
+        return 0;
+    }
+    return SHEAF_EINVAL;
+}
+
+typedef struct {
+    char **files;
+    uint64_t *sizes;
+    size_t n, cap;
+} filelist;
+
+static int add_file(filelist *fl, const char *path, uint64_t size) {
+    if (fl->n == fl->cap) {
+        size_t cap = fl->cap ? fl->cap * 2 : 64;
+        char **f = realloc(fl->files, cap * sizeof *f);
+        if (!f)
+            return SHEAF_ENOMEM;
+        fl->files = f;
+        uint64_t *s = realloc(fl->sizes, cap * sizeof *s);
+        if (!s)
+            return SHEAF_ENOMEM;
+        fl->sizes = s;
+        fl->cap = cap;
+    }
+    if (!(fl->files[fl->n] = strdup(path)))
+        return SHEAF_ENOMEM;
+    fl->sizes[fl->n++] = size;
+    return 0;
+}
+
+static int name_cmp(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int walk(filelist *fl, const char *path, bool top, char *err, size_t errlen) {
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        snprintf(err, errlen, "input %s: %s", path, strerror(errno));
+        return errno == ENOENT ? SHEAF_ENOENT : SHEAF_EIO;
+    }
+    if (S_ISREG(st.st_mode))
+        return add_file(fl, path, (uint64_t)st.st_size);
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "input %s: not a regular file or directory", path);
+        return SHEAF_EINVAL;
+    }
+    DIR *d = opendir(path);
+    if (!d) {
+        snprintf(err, errlen, "input %s: %s", path, strerror(errno));
+        return SHEAF_EIO;
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.' || e->d_name[0] == '_')
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 32;
+            char **nn = realloc(names, cap * sizeof *nn);
+            if (!nn) {
+                rc = SHEAF_ENOMEM;
+                break;
+            }
+            names = nn;
+        }
+        if (!(names[n] = strdup(e->d_name))) {
+            rc = SHEAF_ENOMEM;
+            break;
+        }
+        n++;
+    }
+    closedir(d);
+    if (!rc)
+        qsort(names, n, sizeof *names, name_cmp);
+    size_t before = fl->n;
+    for (size_t i = 0; i < n && !rc; i++) {
+        char *child;
+        size_t pl = strlen(path);
+        if (asprintf(&child, "%s%s%s", path, pl && path[pl - 1] == '/' ? "" : "/", names[i]) < 0) {
+            rc = SHEAF_ENOMEM;
+            break;
+        }
+        rc = walk(fl, child, false, err, errlen);
+        free(child);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    if (!rc && top && fl->n == before) {
+        snprintf(err, errlen, "input %s: directory holds no input files", path);
+        rc = SHEAF_ENOENT;
+    }
+    return rc;
+}
+
+static bool has_glob(const char *s) {
+    return strpbrk(s, "*?[") != NULL;
+}
+
+int sheaf__plan_build(const sheaf_config *cfg, const sheaf__format *fmt, sheaf__plan *plan,
+                      char *err, size_t errlen) {
+    memset(plan, 0, sizeof *plan);
+    filelist fl = {0};
+    int rc = 0;
+    if (cfg->ninputs == 0) {
+        snprintf(err, errlen, "no input given (-i PATH)");
+        return SHEAF_EUSAGE;
+    }
+    for (size_t i = 0; i < cfg->ninputs && !rc; i++) {
+        const char *in = cfg->inputs[i];
+        struct stat st;
+        if (has_glob(in) && stat(in, &st) != 0) {
+            glob_t g;
+            int gr = glob(in, 0, NULL, &g);
+            if (gr == GLOB_NOMATCH) {
+                snprintf(err, errlen, "input %s: no file matches", in);
+                rc = SHEAF_ENOENT;
+            } else if (gr != 0) {
+                snprintf(err, errlen, "input %s: cannot expand the pattern", in);
+                rc = SHEAF_EIO;
+            } else {
+                for (size_t k = 0; k < g.gl_pathc && !rc; k++)
+                    rc = walk(&fl, g.gl_pathv[k], true, err, errlen);
+            }
+            globfree(&g);
+        } else {
+            rc = walk(&fl, in, true, err, errlen);
+        }
+    }
+    plan->files = fl.files;
+    plan->sizes = fl.sizes;
+    plan->nfiles = fl.n;
+    if (rc)
+        return rc;
+
+    uint64_t ss = cfg->split_size ? cfg->split_size : 64ull << 20;
+    if (fmt->kind == SHEAF__FMT_FIXED) {
+        ss = (ss + fmt->reclen - 1) / fmt->reclen * fmt->reclen;
+        for (size_t i = 0; i < fl.n; i++) {
+            if (fl.sizes[i] % fmt->reclen) {
+                snprintf(err, errlen,
+                         "input %s: size %llu is not a multiple of the record length %llu",
+                         fl.files[i], (unsigned long long)fl.sizes[i],
+                         (unsigned long long)fmt->reclen);
+                return SHEAF_EFORMAT;
+            }
+        }
+    }
+    size_t cap = 0;
+    for (size_t i = 0; i < fl.n; i++)
+        cap += fl.sizes[i] / ss + 1;
+    plan->splits = calloc(cap ? cap : 1, sizeof *plan->splits);
+    plan->tasks = calloc(cap ? cap : 1, sizeof *plan->tasks);
+    if (!plan->splits || !plan->tasks)
+        return SHEAF_ENOMEM;
+    for (size_t i = 0; i < fl.n; i++) {
+        uint64_t size = fl.sizes[i];
+        plan->total_bytes += size;
+        if (size == 0)
+            continue;
+        for (uint64_t off = 0; off < size; off += ss) {
+            sheaf__split *s = &plan->splits[plan->nsplits++];
+            s->file = (uint32_t)i;
+            s->start = off;
+            s->len = SHEAF__MIN(ss, size - off);
+        }
+    }
+    /* Tasks: a split of at least a quarter split is a task of its own; smaller ones (small
+     * files, tails) are packed with their neighbours up to split_size. */
+    uint64_t small = ss / 4;
+    for (size_t i = 0; i < plan->nsplits;) {
+        sheaf__task *t = &plan->tasks[plan->ntasks++];
+        t->first = i;
+        t->count = 1;
+        t->bytes = plan->splits[i].len;
+        i++;
+        if (t->bytes >= small)
+            continue;
+        while (i < plan->nsplits && plan->splits[i].len < small &&
+               t->bytes + plan->splits[i].len <= ss) {
+            t->bytes += plan->splits[i].len;
+            t->count++;
+            i++;
+        }
+    }
+    /* Largest first; ties in plan order, so the plan is the same on every run. */
+    for (size_t i = 1; i < plan->ntasks; i++) {
+        sheaf__task t = plan->tasks[i];
+        size_t j = i;
+        if (plan->tasks[j - 1].bytes >= t.bytes)
+            continue;
+        /* binary search for the insertion point keeps this O(n log n) compares */
+        size_t lo = 0, hi = i;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (plan->tasks[mid].bytes >= t.bytes)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        memmove(&plan->tasks[lo + 1], &plan->tasks[lo], (j - lo) * sizeof t);
+        plan->tasks[lo] = t;
+    }
+    return 0;
+}
+
+void sheaf__plan_free(sheaf__plan *plan) {
+    for (size_t i = 0; i < plan->nfiles; i++)
+        free(plan->files[i]);
+    free(plan->files);
+    free(plan->sizes);
+    free(plan->splits);
+    free(plan->tasks);
+    memset(plan, 0, sizeof *plan);
+}
+
+/* The plan on the wire: counts, then the files (size, path length, path), splits, tasks. */
+static int put(sheaf__buf *b, const void *p, size_t n) {
+    if (sheaf__buf_reserve(b, n))
+        return SHEAF_ENOMEM;
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+static int bcast_bytes(MPI_Comm comm, int root, uint8_t *p, uint64_t n) {
+    while (n) {
+        int chunk = (int)SHEAF__MIN(n, (uint64_t)1 << 30);
+        if (MPI_Bcast(p, chunk, MPI_BYTE, root, comm) != MPI_SUCCESS)
+            return SHEAF_EMPI;
+        p += chunk;
+        n -= (uint64_t)chunk;
+    }
+    return 0;
+}
+
+int sheaf__plan_bcast(MPI_Comm comm, int root, int code, sheaf__plan *plan) {
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    sheaf__buf b = {0};
+    uint64_t hdr[4] = {(uint64_t)(int64_t)code, 0, 0, 0};
+    if (rank == root && code == 0) {
+        uint64_t c[3] = {plan->nfiles, plan->nsplits, plan->ntasks};
+        int rc = put(&b, c, sizeof c);
+        for (size_t i = 0; i < plan->nfiles && !rc; i++) {
+            uint64_t fh[2] = {plan->sizes[i], strlen(plan->files[i])};
+            rc = put(&b, fh, sizeof fh);
+            if (!rc)
+                rc = put(&b, plan->files[i], fh[1]);
+        }
+        if (!rc)
+            rc = put(&b, plan->splits, plan->nsplits * sizeof *plan->splits);
+        if (!rc)
+            rc = put(&b, plan->tasks, plan->ntasks * sizeof *plan->tasks);
+        if (rc)
+            hdr[0] = (uint64_t)(int64_t)rc;
+        hdr[1] = b.len;
+    }
+    if (MPI_Bcast(hdr, 4, MPI_UINT64_T, root, comm) != MPI_SUCCESS)
+        return SHEAF_EMPI;
+    code = (int)(int64_t)hdr[0];
+    if (code) {
+        sheaf__buf_free(&b);
+        return code;
+    }
+    if (rank != root && sheaf__buf_reserve(&b, hdr[1] ? hdr[1] : 1)) {
+        /* Every rank must take part in the broadcast even when it cannot hold it. */
+        return SHEAF_ENOMEM;
+    }
+    int rc = bcast_bytes(comm, root, b.data, hdr[1]);
+    if (rc || rank == root) {
+        sheaf__buf_free(&b);
+        return rc;
+    }
+    const uint8_t *p = b.data;
+    uint64_t c[3];
+    memcpy(c, p, sizeof c);
+    p += sizeof c;
+    memset(plan, 0, sizeof *plan);
+    plan->files = calloc(c[0] ? c[0] : 1, sizeof *plan->files);
+    plan->sizes = calloc(c[0] ? c[0] : 1, sizeof *plan->sizes);
+    plan->splits = calloc(c[1] ? c[1] : 1, sizeof *plan->splits);
+    plan->tasks = calloc(c[2] ? c[2] : 1, sizeof *plan->tasks);
+    if (!plan->files || !plan->sizes || !plan->splits || !plan->tasks) {
+        sheaf__buf_free(&b);
+        return SHEAF_ENOMEM;
+    }
+    for (uint64_t i = 0; i < c[0]; i++) {
+        uint64_t fh[2];
+        memcpy(fh, p, sizeof fh);
+        p += sizeof fh;
+        plan->sizes[i] = fh[0];
+        plan->total_bytes += fh[0];
+        if (!(plan->files[i] = strndup((const char *)p, fh[1]))) {
+            sheaf__buf_free(&b);
+            return SHEAF_ENOMEM;
+        }
+        plan->nfiles++;
+        p += fh[1];
+    }
+    memcpy(plan->splits, p, c[1] * sizeof *plan->splits);
+    p += c[1] * sizeof *plan->splits;
+    plan->nsplits = c[1];
+    memcpy(plan->tasks, p, c[2] * sizeof *plan->tasks);
+    plan->ntasks = c[2];
+    sheaf__buf_free(&b);
+    return 0;
+}

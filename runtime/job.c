@@ -1,0 +1,375 @@
+/*
+ * job.c: sheaf_run(), the phases of one job on one rank.
+ *
+ *   setup    rank 0 plans the splits and prepares the output directory; the plan is broadcast
+ *   map      ranks claim tasks (dynamic: a shared counter advanced with MPI_Fetch_and_op on
+ *            an RMA window, largest task first; static: round robin), read their records and
+ *            call map(); emits go to the combine table or the send buffers, and full buffers
+ *            start exchange rounds (shuffle.c)
+ *   shuffle  the last rounds, until every rank has mapped everything
+ *   sort     the store sorts what it holds and merges it with its spilled runs
+ *   reduce   groups go to reduce(); each rank writes the partitions it owns
+ *   commit   every rank agrees on success; rank 0 moves the parts into place, writes the
+ *            report and _SUCCESS
+ * At the end of each phase the ranks agree on failure (error.c), so a failure anywhere stops
+ * every rank at the same boundary, every rank returns the same code, and the output directory
+ * is left as it was before the job.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+SHEAF_EXTERN void sheaf_config_init(sheaf_config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    cfg->split_size = 64ull << 20;
+    cfg->schedule = SHEAF_SCHEDULE_DYNAMIC;
+    cfg->bind = SHEAF_BIND_AUTO;
+    cfg->progress = -1;
+    cfg->log_level = SHEAF_LOG_WARN;
+    cfg->seed = 0x5eaf;
+}
+
+SHEAF_EXTERN int sheaf_rank(const sheaf_ctx *ctx) {
+    return ctx->rank;
+}
+
+SHEAF_EXTERN int sheaf_nranks(const sheaf_ctx *ctx) {
+    return ctx->nranks;
+}
+
+SHEAF_EXTERN uint32_t sheaf_partition(const sheaf_ctx *ctx) {
+    return ctx->cur_part;
+}
+
+SHEAF_EXTERN int sheaf_counter_add(sheaf_ctx *ctx, const char *name, int64_t n) {
+    for (size_t i = 0; i < ctx->nuser; i++) {
+        if (!strcmp(ctx->user[i].name, name)) {
+            ctx->user[i].value += n;
+            return 0;
+        }
+    }
+    if (ctx->nuser == ctx->capuser) {
+        size_t cap = ctx->capuser ? ctx->capuser * 2 : 8;
+        sheaf__counter *u = realloc(ctx->user, cap * sizeof *u);
+        if (!u)
+            return SHEAF_ENOMEM;
+        ctx->user = u;
+        ctx->capuser = cap;
+    }
+    if (!(ctx->user[ctx->nuser].name = strdup(name)))
+        return SHEAF_ENOMEM;
+    ctx->user[ctx->nuser++].value = n;
+    return 0;
+}
+
+/* SHEAF_FAULT=phase:rank[:after-N] makes one rank fail on purpose (tests of failure paths). */
+static void parse_fault(sheaf_ctx *ctx) {
+    ctx->fault_phase = -1;
+    ctx->fault_after = 0;
+    const char *f = getenv("SHEAF_FAULT");
+    if (!f || !*f)
+        return;
+    char phase[32];
+    int rank = -1;
+    unsigned long long after = 0;
+    int n = sscanf(f, "%31[a-z]:%d:%llu", phase, &rank, &after);
+    if (n < 2 || rank != ctx->rank)
+        return;
+    for (int i = 0; i < SHEAF__PH_COUNT; i++)
+        if (!strcmp(phase, sheaf__phase_names[i]))
+            ctx->fault_phase = i;
+    ctx->fault_after = n == 3 ? after : 0;
+}
+
+static bool fault(sheaf_ctx *ctx, int phase, uint64_t count) {
+    if (ctx->fault_phase != phase || count < ctx->fault_after)
+        return false;
+    sheaf__error(ctx, SHEAF_EFAULT, "injected fault (SHEAF_FAULT) in %s after %llu",
+                 sheaf__phase_names[phase], (unsigned long long)count);
+    return true;
+}
+
+static void phase(sheaf_ctx *ctx, int ph, bool start) {
+    if (start)
+        ctx->phase_start[ph] = sheaf__now();
+    else
+        ctx->phase_end[ph] = sheaf__now();
+}
+
+static int map_task(sheaf_ctx *ctx, const sheaf__plan *plan, const sheaf__task *t,
+                    sheaf__reader *rd) {
+    const sheaf_job_def *job = ctx->job;
+    char err[1024];
+    for (uint64_t s = t->first; s < t->first + t->count && !ctx->err; s++) {
+        const sheaf__split *sp = &plan->splits[s];
+        const char *path = plan->files[sp->file];
+        int rc = sheaf__reader_open(rd, path, sp->start, sp->len, &ctx->fmt, err, sizeof err);
+        if (rc) {
+            sheaf__reader_close(rd);
+            return sheaf__error(ctx, rc, "%s", err);
+        }
+        ctx->c[SHEAF__C_SPLITS]++;
+        ctx->cur_file = path;
+        sheaf_record rec;
+        while (!ctx->err && (rc = sheaf__reader_next(rd, &rec, err, sizeof err)) > 0) {
+            ctx->cur_offset = rec.offset;
+            ctx->c[SHEAF__C_INPUT_RECORDS]++;
+            ctx->c[SHEAF__C_INPUT_BYTES] += rec.len;
+            int mr = job->map(ctx, &rec, job->udata);
+            if (SHEAF__UNLIKELY(mr != 0)) {
+                if (!ctx->err)
+                    sheaf__error(ctx, mr, "map failed on %s at offset %llu (%s)", path,
+                                 (unsigned long long)rec.offset, sheaf_strerror(mr));
+                break;
+            }
+            if (SHEAF__UNLIKELY(ctx->fault_phase == SHEAF__PH_MAP) &&
+                fault(ctx, SHEAF__PH_MAP, ctx->c[SHEAF__C_INPUT_RECORDS]))
+                break;
+        }
+        if (rc < 0)
+            sheaf__error(ctx, rc, "%s", err);
+        sheaf__reader_close(rd);
+    }
+    ctx->cur_file = NULL;
+    return ctx->err;
+}
+
+static int map_phase(sheaf_ctx *ctx, const sheaf__plan *plan) {
+    sheaf__reader rd = {.fd = -1};
+    MPI_Win win = MPI_WIN_NULL;
+    uint64_t *counter = NULL;
+    bool dynamic = ctx->cfg.schedule == SHEAF_SCHEDULE_DYNAMIC && ctx->nranks > 1;
+    if (dynamic) {
+        MPI_Aint size = ctx->rank == 0 ? (MPI_Aint)sizeof(uint64_t) : 0;
+        if (MPI_Win_allocate(size, sizeof(uint64_t), MPI_INFO_NULL, ctx->comm, &counter, &win) !=
+            MPI_SUCCESS)
+            return sheaf__error(ctx, SHEAF_EMPI, "cannot create the task counter window");
+        if (ctx->rank == 0)
+            *counter = 0;
+        MPI_Barrier(ctx->comm);
+        MPI_Win_lock_all(0, win);
+    }
+    if (ctx->fault_phase == SHEAF__PH_SHUFFLE)
+        fault(ctx, SHEAF__PH_SHUFFLE, 0);
+    uint64_t next = (uint64_t)ctx->rank;
+    while (!ctx->err) {
+        uint64_t idx;
+        if (dynamic) {
+            uint64_t one = 1;
+            MPI_Fetch_and_op(&one, &idx, MPI_UINT64_T, 0, 0, MPI_SUM, win);
+            MPI_Win_flush(0, win);
+        } else {
+            idx = next;
+            next += (uint64_t)ctx->nranks;
+        }
+        if (idx >= plan->ntasks)
+            break;
+        ctx->tasks_mapped++;
+        map_task(ctx, plan, &plan->tasks[idx], &rd);
+    }
+    sheaf__reader_free(&rd);
+    phase(ctx, SHEAF__PH_MAP, false);
+    phase(ctx, SHEAF__PH_SHUFFLE, true);
+    if (!ctx->agreed)
+        sheaf__shuffle_finish(ctx);
+    phase(ctx, SHEAF__PH_SHUFFLE, false);
+    if (dynamic) {
+        MPI_Win_unlock_all(win);
+        MPI_Win_free(&win);
+    }
+    return ctx->err;
+}
+
+static uint64_t default_budget(const sheaf_ctx *ctx) {
+    /* A quarter of the node's memory shared among its ranks, between 64 MiB and 4 GiB. */
+    uint64_t share = sheaf__physical_memory() / 4 / (uint64_t)SHEAF__MAX(ctx->local_size, 1);
+    return SHEAF__MIN(SHEAF__MAX(share, 64ull << 20), 4ull << 30);
+}
+
+typedef struct setup_msg {
+    int code;
+    char msg[1024];
+    char tmp[4096];
+    char spill[4096];
+} setup_msg;
+
+SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
+                           sheaf_result *res) {
+    if (res) {
+        memset(res, 0, sizeof *res);
+        res->failed_rank = -1;
+    }
+    sheaf_ctx *ctx = calloc(1, sizeof *ctx);
+    setup_msg *sm = calloc(1, sizeof *sm);
+    int alloc_ok = ctx && sm, all_ok;
+    MPI_Allreduce(&alloc_ok, &all_ok, 1, MPI_INT, MPI_MIN, comm);
+    if (!all_ok) {
+        free(ctx);
+        free(sm);
+        return SHEAF_ENOMEM;
+    }
+    MPI_Comm_dup(comm, &ctx->comm);
+    MPI_Comm_rank(ctx->comm, &ctx->rank);
+    MPI_Comm_size(ctx->comm, &ctx->nranks);
+    ctx->job = job;
+    ctx->cfg = *cfg;
+    ctx->seed = cfg->seed;
+    ctx->text_output = !cfg->output_format || strcmp(cfg->output_format, "raw") != 0;
+    parse_fault(ctx);
+    MPI_Barrier(ctx->comm);
+    double t0 = sheaf__now();
+    phase(ctx, SHEAF__PH_SETUP, true);
+    sheaf__place(ctx);
+
+    sheaf__plan plan = {0};
+    sheaf__commit commit = {.lockfd = -1};
+    bool committed = false;
+    if (!job || !job->map)
+        sheaf__error(ctx, SHEAF_EINVAL, "the job has no map function");
+    else if (sheaf__format_parse(cfg->input_format, &ctx->fmt))
+        sheaf__error(ctx, SHEAF_EUSAGE, "unknown input format '%s' (lines or fixed:N)",
+                     cfg->input_format);
+    else if (cfg->output_format && strcmp(cfg->output_format, "text") &&
+             strcmp(cfg->output_format, "raw"))
+        sheaf__error(ctx, SHEAF_EUSAGE, "unknown output format '%s' (text or raw)",
+                     cfg->output_format);
+    ctx->nparts = cfg->reducers ? cfg->reducers : (uint32_t)ctx->nranks;
+    ctx->budget = cfg->memory ? cfg->memory : default_budget(ctx);
+    int rc = sheaf__agree(ctx);
+
+    /* Rank 0 plans and prepares the output; every rank learns the outcome. */
+    if (!rc && ctx->rank == 0) {
+        sm->code = sheaf__plan_build(cfg, &ctx->fmt, &plan, sm->msg, sizeof sm->msg);
+        if (!sm->code)
+            sm->code = sheaf__commit_prepare(cfg, &commit, sm->msg, sizeof sm->msg);
+        if (!sm->code) {
+            snprintf(sm->tmp, sizeof sm->tmp, "%s", commit.tmp);
+            const char *base = cfg->spill_dir ? cfg->spill_dir : getenv("TMPDIR");
+            if (!base || !*base)
+                base = "/tmp";
+            snprintf(sm->spill, sizeof sm->spill, "%s/sheaf-%ld-%d-%llx", base, (long)time(NULL),
+                     (int)getpid(), (unsigned long long)(sheaf__now() * 1e6));
+            if (sheaf__mkdirs(sm->spill, 0700) != 0) {
+                snprintf(sm->msg, sizeof sm->msg, "spill directory %s: cannot create %s: %s",
+                         base, sm->spill, strerror(errno));
+                sm->code = SHEAF_EIO;
+                sheaf__commit_abort(&commit);
+                sm->spill[0] = '\0';
+            }
+        }
+    }
+    if (!rc) {
+        MPI_Bcast(sm, (int)sizeof *sm, MPI_BYTE, 0, ctx->comm);
+        if (sm->code) {
+            sheaf__error(ctx, sm->code, "%s", sm->msg);
+            sheaf__plan_free(&plan);
+            snprintf(ctx->errmsg, sizeof ctx->errmsg, "%s", sm->msg);
+            rc = sm->code;
+            ctx->agreed = true;
+        } else {
+            rc = sheaf__plan_bcast(ctx->comm, 0, 0, &plan);
+            snprintf(ctx->spill_dir, sizeof ctx->spill_dir, "%s", sm->spill);
+        }
+    }
+    if (!rc) {
+        if (sheaf__shuffle_init(ctx) || sheaf__store_init(ctx))
+            sheaf__error(ctx, SHEAF_ENOMEM, "out of memory setting up the job");
+        else if (job->setup && (rc = job->setup(ctx, job->udata)) != 0 && !ctx->err)
+            sheaf__error(ctx, rc, "setup failed (%s)", sheaf_strerror(rc));
+        phase(ctx, SHEAF__PH_SETUP, false);
+        rc = sheaf__agree(ctx);
+    }
+    if (!rc) {
+        phase(ctx, SHEAF__PH_MAP, true);
+        ctx->where = SHEAF__IN_MAP;
+        map_phase(ctx, &plan);
+        ctx->where = 0;
+        rc = ctx->agreed ? ctx->err : sheaf__agree(ctx);
+    }
+    if (!rc) {
+        sheaf__shuffle_free(ctx);
+        phase(ctx, SHEAF__PH_SORT, true);
+        if (ctx->fault_phase == SHEAF__PH_SORT)
+            fault(ctx, SHEAF__PH_SORT, 0);
+        if (!ctx->err)
+            sheaf__reduce_all(ctx, sm->tmp);
+        if (!ctx->phase_start[SHEAF__PH_REDUCE])
+            phase(ctx, SHEAF__PH_SORT, false);
+        if (ctx->fault_phase == SHEAF__PH_REDUCE)
+            fault(ctx, SHEAF__PH_REDUCE, ctx->c[SHEAF__C_REDUCE_GROUPS]);
+        if (job->cleanup) {
+            int crc = job->cleanup(ctx, job->udata);
+            if (crc && !ctx->err)
+                sheaf__error(ctx, crc, "cleanup failed (%s)", sheaf_strerror(crc));
+        }
+        phase(ctx, SHEAF__PH_REDUCE, false);
+        phase(ctx, SHEAF__PH_COMMIT, true);
+        if (ctx->fault_phase == SHEAF__PH_COMMIT)
+            fault(ctx, SHEAF__PH_COMMIT, 0);
+        rc = sheaf__agree(ctx);
+    }
+    sheaf__store_free(ctx);
+    sheaf__shuffle_free(ctx);
+
+    /* Report (collective), then commit or abort on rank 0. */
+    double t1 = sheaf__now();
+    phase(ctx, SHEAF__PH_COMMIT, false);
+    char *report = sheaf__report(ctx, rc ? NULL : &plan, res, t0, t1);
+    if (ctx->rank == 0) {
+        if (!rc) {
+            char err[1024];
+            int c = sheaf__commit_finish(&commit, ctx->nparts, report, err, sizeof err);
+            if (c) {
+                sheaf__error(ctx, c, "commit: %s", err);
+                sheaf__commit_abort(&commit);
+            } else {
+                committed = true;
+            }
+        } else {
+            sheaf__commit_abort(&commit);
+        }
+        if (cfg->report && report) {
+            FILE *f = fopen(cfg->report, "w");
+            if (f) {
+                fputs(report, f);
+                fclose(f);
+            }
+        }
+    }
+    (void)committed;
+    /* Commit's outcome on rank 0 becomes everyone's. */
+    if (!rc)
+        rc = sheaf__agree(ctx);
+    free(report);
+
+    /* Spill files go whatever happened. */
+    if (ctx->spill_dir[0]) {
+        char mine[4200];
+        snprintf(mine, sizeof mine, "%s/rank-%d", ctx->spill_dir, ctx->rank);
+        sheaf__rmtree(mine);
+        MPI_Barrier(ctx->comm);
+        if (ctx->rank == 0)
+            sheaf__rmtree(ctx->spill_dir);
+    }
+    if (res) {
+        res->status = rc;
+        if (rc) {
+            snprintf(res->message, sizeof res->message, "%s", ctx->errmsg);
+            int first = -1;
+            sscanf(ctx->errmsg, "rank %d:", &first);
+            res->failed_rank = first;
+        }
+    }
+    sheaf__plan_free(&plan);
+    for (size_t i = 0; i < ctx->nuser; i++)
+        free(ctx->user[i].name);
+    free(ctx->user);
+    MPI_Comm_free(&ctx->comm);
+    free(ctx);
+    free(sm);
+    return rc;
+}

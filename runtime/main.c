@@ -1,0 +1,317 @@
+/*
+ * main.c: sheaf_main(), the common command line of every Sheaf program.
+ *
+ * It starts MPI when the program was not started under it already, parses the options every
+ * job shares and the job's own, checks that the MPI world is what the launcher meant (an
+ * `srun` without PMI starts lone singletons), runs the job on MPI_COMM_WORLD, and turns the
+ * outcome into one line on stderr and an exit status: 0 success, 1 the job failed, 2 bad
+ * usage. Only rank 0 prints.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+enum {
+    OPT_REDUCERS = 1000, OPT_SPLIT, OPT_MEMORY, OPT_SPILL, OPT_BIND, OPT_SCHEDULE, OPT_INFMT,
+    OPT_OUTFMT, OPT_OVERWRITE, OPT_REPORT, OPT_PROGRESS, OPT_NOPROGRESS, OPT_LOGLEVEL, OPT_SEED,
+    OPT_VERSION, OPT_JOB /* job options start here */
+};
+
+static const struct {
+    const char *name;
+    int has_arg, val;
+    const char *arg, *help;
+} common[] = {
+    {"input", 1, 'i', "PATH", "input file, directory (recursive) or glob; repeatable"},
+    {"output", 1, 'o', "DIR", "output directory (must not exist, unless --overwrite)"},
+    {"reducers", 1, OPT_REDUCERS, "N", "number of output partitions (default: one per rank)"},
+    {"split-size", 1, OPT_SPLIT, "SIZE", "largest split of an input file (default 64M)"},
+    {"memory", 1, OPT_MEMORY, "SIZE", "per-rank memory budget (default: a share of the node)"},
+    {"spill-dir", 1, OPT_SPILL, "DIR", "where runs are spilled (default $TMPDIR or /tmp)"},
+    {"bind", 1, OPT_BIND, "POLICY", "auto, core, numa or none (default auto)"},
+    {"schedule", 1, OPT_SCHEDULE, "MODE", "dynamic (default) or static"},
+    {"input-format", 1, OPT_INFMT, "FMT", "lines (default) or fixed:N"},
+    {"output-format", 1, OPT_OUTFMT, "FMT", "text (default: key TAB value) or raw"},
+    {"overwrite", 0, OPT_OVERWRITE, NULL, "replace an existing output directory"},
+    {"report", 1, OPT_REPORT, "FILE", "also write the JSON report to FILE"},
+    {"progress", 0, OPT_PROGRESS, NULL, "show progress on stderr"},
+    {"no-progress", 0, OPT_NOPROGRESS, NULL, "do not show progress"},
+    {"quiet", 0, 'q', NULL, "print only errors"},
+    {"log-level", 1, OPT_LOGLEVEL, "LEVEL", "error, warn, info or debug"},
+    {"seed", 1, OPT_SEED, "N", "seed of the key hash"},
+    {"help", 0, 'h', NULL, "show this help"},
+    {"version", 0, OPT_VERSION, NULL, "show the version"},
+};
+#define NCOMMON (sizeof common / sizeof common[0])
+
+static void usage(const sheaf_job_def *job, FILE *f) {
+    fprintf(f, "usage: sheaf %s [OPTIONS]%s%s\n", job->name, job->usage ? " " : "",
+            job->usage ? job->usage : "");
+    if (job->summary)
+        fprintf(f, "\n%s\n", job->summary);
+    if (job->options && job->options[0].name) {
+        fprintf(f, "\nOptions of %s:\n", job->name);
+        for (const sheaf_option *o = job->options; o->name; o++) {
+            char left[64];
+            snprintf(left, sizeof left, "--%s%s%s", o->name, o->argname ? " " : "",
+                     o->argname ? o->argname : "");
+            fprintf(f, "  %-24s %s\n", left, o->help ? o->help : "");
+        }
+    }
+    fprintf(f, "\nCommon options:\n");
+    for (size_t i = 0; i < NCOMMON; i++) {
+        char left[64];
+        if (common[i].val < 256)
+            snprintf(left, sizeof left, "-%c, --%s%s%s", common[i].val, common[i].name,
+                     common[i].arg ? " " : "", common[i].arg ? common[i].arg : "");
+        else
+            snprintf(left, sizeof left, "    --%s%s%s", common[i].name,
+                     common[i].arg ? " " : "", common[i].arg ? common[i].arg : "");
+        fprintf(f, "  %-24s %s\n", left, common[i].help);
+    }
+    fprintf(f, "\nSizes take K, M, G or T (powers of 1024). Exit status: 0 success, 1 the job "
+               "failed, 2 bad usage.\n");
+}
+
+typedef struct parsed {
+    sheaf_config cfg;
+    const char **inputs;
+    size_t ninputs;
+    int help, version;
+} parsed;
+
+#define USAGE_ERR(...)                                                                         \
+    do {                                                                                       \
+        if (rank == 0) {                                                                       \
+            fprintf(stderr, "sheaf %s: ", job->name);                                          \
+            fprintf(stderr, __VA_ARGS__);                                                      \
+            fprintf(stderr, "\n");                                                             \
+        }                                                                                      \
+        return 2;                                                                              \
+    } while (0)
+
+static int parse_args(int argc, char **argv, const sheaf_job_def *job, parsed *p, int rank) {
+    size_t njob = 0;
+    if (job->options)
+        while (job->options[njob].name)
+            njob++;
+    struct option *lo = calloc(NCOMMON + njob + 1, sizeof *lo);
+    p->inputs = calloc((size_t)argc + 1, sizeof *p->inputs);
+    if (!lo || !p->inputs)
+        USAGE_ERR("out of memory");
+    for (size_t i = 0; i < NCOMMON; i++)
+        lo[i] = (struct option){common[i].name, common[i].has_arg, NULL, common[i].val};
+    for (size_t i = 0; i < njob; i++)
+        lo[NCOMMON + i] = (struct option){job->options[i].name,
+                                          job->options[i].argname ? 1 : 0, NULL,
+                                          OPT_JOB + (int)i};
+    sheaf_config *cfg = &p->cfg;
+    sheaf_config_init(cfg);
+    opterr = 0;
+    optind = 1;
+    int c, rc = 0;
+    uint64_t v;
+    /* "-" first: positional arguments come back in order as option 1. */
+    while ((c = getopt_long(argc, argv, "-i:o:qh", lo, NULL)) != -1) {
+        switch (c) {
+        case 1:
+            if (!job->parse_option || job->parse_option(job->udata, NULL, optarg) != 0)
+                rc = 2;
+            if (rc) {
+                free(lo);
+                USAGE_ERR("unexpected argument '%s' (see --help)", optarg);
+            }
+            break;
+        case 'i': p->inputs[p->ninputs++] = optarg; break;
+        case 'o': cfg->output = optarg; break;
+        case 'q': cfg->quiet = 1; break;
+        case 'h': p->help = 1; break;
+        case OPT_VERSION: p->version = 1; break;
+        case OPT_REDUCERS: {
+            char *end;
+            errno = 0;
+            long n = strtol(optarg, &end, 10);
+            if (errno || *end || end == optarg || n < 1 || n > 1000000) {
+                free(lo);
+                USAGE_ERR("--reducers: '%s' is not a number from 1 to 1000000", optarg);
+            }
+            cfg->reducers = (uint32_t)n;
+            break;
+        }
+        case OPT_SPLIT:
+            if (sheaf_parse_size(optarg, &v) || v == 0) {
+                free(lo);
+                USAGE_ERR("--split-size: invalid size '%s' (a positive size such as 64M)",
+                          optarg);
+            }
+            cfg->split_size = v;
+            break;
+        case OPT_MEMORY:
+            if (sheaf_parse_size(optarg, &v) || v < (1u << 20)) {
+                free(lo);
+                USAGE_ERR("--memory: invalid size '%s' (at least 1M, such as 512M or 2G)",
+                          optarg);
+            }
+            cfg->memory = v;
+            break;
+        case OPT_SPILL: cfg->spill_dir = optarg; break;
+        case OPT_BIND:
+            if (!strcmp(optarg, "auto")) cfg->bind = SHEAF_BIND_AUTO;
+            else if (!strcmp(optarg, "core")) cfg->bind = SHEAF_BIND_CORE;
+            else if (!strcmp(optarg, "numa")) cfg->bind = SHEAF_BIND_NUMA;
+            else if (!strcmp(optarg, "none")) cfg->bind = SHEAF_BIND_NONE;
+            else {
+                free(lo);
+                USAGE_ERR("--bind: unknown policy '%s' (auto, core, numa or none)", optarg);
+            }
+            break;
+        case OPT_SCHEDULE:
+            if (!strcmp(optarg, "dynamic")) cfg->schedule = SHEAF_SCHEDULE_DYNAMIC;
+            else if (!strcmp(optarg, "static")) cfg->schedule = SHEAF_SCHEDULE_STATIC;
+            else {
+                free(lo);
+                USAGE_ERR("--schedule: unknown mode '%s' (dynamic or static)", optarg);
+            }
+            break;
+        case OPT_INFMT: {
+            sheaf__format f;
+            if (sheaf__format_parse(optarg, &f)) {
+                free(lo);
+                USAGE_ERR("--input-format: unknown format '%s' (lines or fixed:N)", optarg);
+            }
+            cfg->input_format = optarg;
+            break;
+        }
+        case OPT_OUTFMT:
+            if (strcmp(optarg, "text") && strcmp(optarg, "raw")) {
+                free(lo);
+                USAGE_ERR("--output-format: unknown format '%s' (text or raw)", optarg);
+            }
+            cfg->output_format = optarg;
+            break;
+        case OPT_OVERWRITE: cfg->overwrite = 1; break;
+        case OPT_REPORT: cfg->report = optarg; break;
+        case OPT_PROGRESS: cfg->progress = 1; break;
+        case OPT_NOPROGRESS: cfg->progress = 0; break;
+        case OPT_LOGLEVEL:
+            if (!strcmp(optarg, "error")) cfg->log_level = SHEAF_LOG_ERROR;
+            else if (!strcmp(optarg, "warn")) cfg->log_level = SHEAF_LOG_WARN;
+            else if (!strcmp(optarg, "info")) cfg->log_level = SHEAF_LOG_INFO;
+            else if (!strcmp(optarg, "debug")) cfg->log_level = SHEAF_LOG_DEBUG;
+            else {
+                free(lo);
+                USAGE_ERR("--log-level: unknown level '%s' (error, warn, info, debug)", optarg);
+            }
+            break;
+        case OPT_SEED: {
+            char *end;
+            errno = 0;
+            unsigned long long s = strtoull(optarg, &end, 0);
+            if (errno || *end || end == optarg) {
+                free(lo);
+                USAGE_ERR("--seed: '%s' is not a number", optarg);
+            }
+            cfg->seed = s;
+            break;
+        }
+        case '?':
+        case ':': {
+            const char *bad = argv[optind - 1];
+            free(lo);
+            if (c == ':' || (optopt && strchr("io", optopt)))
+                USAGE_ERR("option '%s' needs an argument (see --help)", bad);
+            USAGE_ERR("unknown option '%s' (see --help)", bad);
+        }
+        default:
+            if (c >= OPT_JOB && c < OPT_JOB + (int)njob) {
+                const char *name = job->options[c - OPT_JOB].name;
+                if (!job->parse_option || job->parse_option(job->udata, name, optarg) != 0) {
+                    free(lo);
+                    USAGE_ERR("--%s: invalid value '%s'", name, optarg ? optarg : "");
+                }
+            }
+            break;
+        }
+    }
+    free(lo);
+    cfg->inputs = p->inputs;
+    cfg->ninputs = p->ninputs;
+    return 0;
+}
+
+/* Under srun, an MPI world smaller than the step means the ranks did not find each other. */
+static int check_launcher(int size, int rank) {
+    const char *nt = getenv("SLURM_STEP_NUM_TASKS");
+    if (!nt || getenv("OMPI_COMM_WORLD_SIZE"))
+        return 0;
+    int n = atoi(nt);
+    if (n > 1 && size != n) {
+        if (rank == 0 || size == 1)
+            fprintf(stderr,
+                    "sheaf: Slurm started %d tasks but MPI sees a world of %d rank%s: the ranks "
+                    "cannot reach each other. Launch with `srun --mpi=pmix` (see `srun "
+                    "--mpi=list`).\n",
+                    n, size, size == 1 ? "" : "s");
+        return 1;
+    }
+    return 0;
+}
+
+static void summary(const sheaf_job_def *job, const sheaf_config *cfg, const sheaf_result *r) {
+    fprintf(stderr,
+            "sheaf %s: done in %.2f s: %llu records (%llu bytes) in, %llu map outputs, "
+            "%llu groups, %llu records out, %llu shuffle bytes, %llu spilled runs -> %s\n",
+            job->name, r->seconds, (unsigned long long)r->input_records,
+            (unsigned long long)r->input_bytes, (unsigned long long)r->map_output_records,
+            (unsigned long long)r->reduce_groups, (unsigned long long)r->output_records,
+            (unsigned long long)r->shuffle_bytes, (unsigned long long)r->spill_runs,
+            cfg->output);
+}
+
+SHEAF_EXTERN int sheaf_main(int argc, char **argv, const sheaf_job_def *job) {
+    int inited = 0, provided, rank = 0, size = 1;
+    MPI_Initialized(&inited);
+    if (!inited)
+        MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    parsed p;
+    memset(&p, 0, sizeof p);
+    int status = parse_args(argc, argv, job, &p, rank);
+    if (status == 0 && p.help) {
+        if (rank == 0)
+            usage(job, stdout);
+    } else if (status == 0 && p.version) {
+        if (rank == 0)
+            printf("sheaf %s\n", SHEAF_VERSION_STRING);
+    } else if (status == 0) {
+        if (job->configure && job->configure(job->udata, &p.cfg) != 0)
+            status = 2; /* configure printed why */
+        else if (!p.cfg.output) {
+            if (rank == 0)
+                fprintf(stderr, "sheaf %s: no output directory given (-o DIR; see --help)\n",
+                        job->name);
+            status = 2;
+        } else if (check_launcher(size, rank)) {
+            status = 1;
+        } else {
+            sheaf_result res;
+            int rc = sheaf_run(MPI_COMM_WORLD, job, &p.cfg, &res);
+            if (rc) {
+                if (rank == 0)
+                    fprintf(stderr, "sheaf %s: error: %s\n", job->name, res.message);
+                status = rc == SHEAF_EUSAGE ? 2 : 1;
+            } else if (rank == 0 && !p.cfg.quiet) {
+                summary(job, &p.cfg, &res);
+            }
+        }
+    }
+    free(p.inputs);
+    if (!inited)
+        MPI_Finalize();
+    return status;
+}

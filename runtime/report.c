@@ -1,0 +1,260 @@
+/*
+ * report.c: the job report.
+ *
+ * Every rank contributes a fixed record (counters, phase times, peak RSS, host, CPU set) and
+ * its user counters; rank 0 gathers them and builds _report.json with jansson. Counters are
+ * reported as totals with the per-rank minimum, maximum and mean, so skew shows at a glance;
+ * `imbalance` is max/mean of the map time and of the bytes mapped. Phase times are seconds
+ * since the job started on rank 0's clock (ranks' clocks are taken at a common barrier).
+ */
+#include "internal.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+const char *const sheaf__counter_names[SHEAF__C_COUNT] = {
+    "input_records", "input_bytes", "map_output_records", "map_output_bytes",
+    "combine_input_records", "combine_output_records", "shuffle_bytes_sent", "shuffle_rounds",
+    "reduce_groups", "reduce_input_records", "output_records", "output_bytes",
+    "spilled_records", "spilled_bytes", "spill_runs", "merge_passes", "splits_mapped",
+    "shuffle_bytes_received",
+};
+
+const char *const sheaf__phase_names[SHEAF__PH_COUNT] = {"setup", "map", "shuffle", "sort",
+                                                         "reduce", "commit"};
+
+typedef struct rankrec {
+    uint64_t c[SHEAF__C_COUNT];
+    double ph_start[SHEAF__PH_COUNT], ph_end[SHEAF__PH_COUNT];
+    uint64_t peak_rss, user_bytes;
+    int status;
+    char host[128];
+    char cpuset[128];
+    char binding[64];
+} rankrec;
+
+static json_t *counter_stats(const rankrec *rr, int n, int k) {
+    uint64_t tot = 0, mn = UINT64_MAX, mx = 0;
+    for (int r = 0; r < n; r++) {
+        uint64_t v = rr[r].c[k];
+        tot += v;
+        mn = v < mn ? v : mn;
+        mx = v > mx ? v : mx;
+    }
+    return json_pack("{s:I,s:I,s:I,s:f}", "total", (json_int_t)tot, "min", (json_int_t)mn,
+                     "max", (json_int_t)mx, "mean", n ? (double)tot / n : 0.0);
+}
+
+static double ratio_max_mean(const double *v, int n) {
+    double sum = 0, mx = 0;
+    for (int i = 0; i < n; i++) {
+        sum += v[i];
+        mx = v[i] > mx ? v[i] : mx;
+    }
+    return sum > 0 ? mx / (sum / n) : 1.0;
+}
+
+static const char *bind_name(sheaf_bind b) {
+    static const char *const n[] = {"auto", "core", "numa", "none"};
+    return n[b];
+}
+
+char *sheaf__report(sheaf_ctx *ctx, const sheaf__plan *plan, sheaf_result *res, double t0,
+                    double t1) {
+    int P = ctx->nranks;
+    rankrec me;
+    memset(&me, 0, sizeof me);
+    memcpy(me.c, ctx->c, sizeof me.c);
+    for (int i = 0; i < SHEAF__PH_COUNT; i++) {
+        me.ph_start[i] = ctx->phase_start[i] ? ctx->phase_start[i] - t0 : -1;
+        me.ph_end[i] = ctx->phase_end[i] ? ctx->phase_end[i] - t0 : -1;
+    }
+    me.peak_rss = sheaf__peak_rss();
+    me.status = ctx->err;
+    snprintf(me.host, sizeof me.host, "%s", ctx->host);
+    snprintf(me.cpuset, sizeof me.cpuset, "%s", ctx->cpuset);
+    snprintf(me.binding, sizeof me.binding, "%s", ctx->binding);
+
+    /* User counters travel as "name\0" + 8 bytes. */
+    sheaf__buf ub = {0};
+    for (size_t i = 0; i < ctx->nuser; i++) {
+        size_t nl = strlen(ctx->user[i].name) + 1;
+        if (sheaf__buf_reserve(&ub, nl + 8) == 0) {
+            memcpy(ub.data + ub.len, ctx->user[i].name, nl);
+            memcpy(ub.data + ub.len + nl, &ctx->user[i].value, 8);
+            ub.len += nl + 8;
+        }
+    }
+    me.user_bytes = ub.len;
+
+    rankrec *all = ctx->rank == 0 ? calloc((size_t)P, sizeof *all) : NULL;
+    MPI_Gather(&me, (int)sizeof me, MPI_BYTE, all, (int)sizeof me, MPI_BYTE, 0, ctx->comm);
+    int *ucounts = NULL, *udispl = NULL;
+    uint8_t *uall = NULL;
+    int myub = (int)ub.len;
+    if (ctx->rank == 0) {
+        ucounts = calloc((size_t)P, sizeof *ucounts);
+        udispl = calloc((size_t)P, sizeof *udispl);
+    }
+    MPI_Gather(&myub, 1, MPI_INT, ucounts, 1, MPI_INT, 0, ctx->comm);
+    size_t utotal = 0;
+    if (ctx->rank == 0) {
+        for (int r = 0; r < P; r++) {
+            udispl[r] = (int)utotal;
+            utotal += (size_t)ucounts[r];
+        }
+        uall = malloc(utotal ? utotal : 1);
+    }
+    MPI_Gatherv(ub.data, myub, MPI_BYTE, uall, ucounts, udispl, MPI_BYTE, 0, ctx->comm);
+    sheaf__buf_free(&ub);
+
+    /* Totals for every rank's result. */
+    uint64_t tot[SHEAF__C_COUNT];
+    MPI_Allreduce(ctx->c, tot, SHEAF__C_COUNT, MPI_UINT64_T, MPI_SUM, ctx->comm);
+    if (res) {
+        res->input_records = tot[SHEAF__C_INPUT_RECORDS];
+        res->input_bytes = tot[SHEAF__C_INPUT_BYTES];
+        res->map_output_records = tot[SHEAF__C_MAP_OUT_RECORDS];
+        res->map_output_bytes = tot[SHEAF__C_MAP_OUT_BYTES];
+        res->combine_input_records = tot[SHEAF__C_COMBINE_IN];
+        res->combine_output_records = tot[SHEAF__C_COMBINE_OUT];
+        res->shuffle_bytes = tot[SHEAF__C_SHUFFLE_BYTES];
+        res->shuffle_rounds = tot[SHEAF__C_SHUFFLE_ROUNDS] / (uint64_t)P;
+        res->reduce_groups = tot[SHEAF__C_REDUCE_GROUPS];
+        res->reduce_input_records = tot[SHEAF__C_REDUCE_RECORDS];
+        res->output_records = tot[SHEAF__C_OUTPUT_RECORDS];
+        res->output_bytes = tot[SHEAF__C_OUTPUT_BYTES];
+        res->spilled_records = tot[SHEAF__C_SPILL_RECORDS];
+        res->spilled_bytes = tot[SHEAF__C_SPILL_BYTES];
+        res->spill_runs = tot[SHEAF__C_SPILL_RUNS];
+        res->merge_passes = tot[SHEAF__C_MERGE_PASSES];
+        res->seconds = t1 - t0;
+    }
+    if (ctx->rank != 0)
+        return NULL;
+
+    json_t *root = json_object();
+    json_object_set_new(root, "job", json_string(ctx->job->name ? ctx->job->name : "job"));
+    json_object_set_new(root, "sheaf_version", json_string(SHEAF_VERSION_STRING));
+    json_object_set_new(root, "status", json_string(ctx->err ? "FAILED" : "SUCCEEDED"));
+    if (ctx->err)
+        json_object_set_new(root, "error", json_string(ctx->errmsg));
+    char when[64];
+    time_t now = time(NULL);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    json_object_set_new(root, "finished", json_string(when));
+    json_object_set_new(root, "seconds", json_real(t1 - t0));
+    json_object_set_new(root, "ranks_total", json_integer(P));
+
+    json_t *cfg = json_object();
+    json_t *ins = json_array();
+    for (size_t i = 0; i < ctx->cfg.ninputs; i++)
+        json_array_append_new(ins, json_string(ctx->cfg.inputs[i]));
+    json_object_set_new(cfg, "inputs", ins);
+    json_object_set_new(cfg, "output", json_string(ctx->cfg.output ? ctx->cfg.output : ""));
+    json_object_set_new(cfg, "reducers", json_integer(ctx->nparts));
+    json_object_set_new(cfg, "split_size", json_integer((json_int_t)ctx->cfg.split_size));
+    json_object_set_new(cfg, "memory", json_integer((json_int_t)ctx->budget));
+    json_object_set_new(cfg, "spill_dir", json_string(ctx->spill_dir));
+    json_object_set_new(cfg, "input_format",
+                        json_string(ctx->cfg.input_format ? ctx->cfg.input_format : "lines"));
+    json_object_set_new(cfg, "schedule",
+                        json_string(ctx->cfg.schedule == SHEAF_SCHEDULE_STATIC ? "static"
+                                                                                : "dynamic"));
+    json_object_set_new(cfg, "bind", json_string(bind_name(ctx->cfg.bind)));
+    json_object_set_new(cfg, "seed", json_integer((json_int_t)ctx->seed));
+    json_object_set_new(root, "config", cfg);
+
+    if (plan)
+        json_object_set_new(root, "input",
+                            json_pack("{s:I,s:I,s:I,s:I}", "files", (json_int_t)plan->nfiles,
+                                      "bytes", (json_int_t)plan->total_bytes, "splits",
+                                      (json_int_t)plan->nsplits, "tasks",
+                                      (json_int_t)plan->ntasks));
+
+    json_t *counters = json_object();
+    for (int k = 0; k < SHEAF__C_COUNT; k++)
+        json_object_set_new(counters, sheaf__counter_names[k], counter_stats(all, P, k));
+    json_object_set_new(root, "counters", counters);
+
+    json_t *user = json_object();
+    for (int r = 0; r < P; r++) {
+        const uint8_t *p = uall + udispl[r], *end = p + ucounts[r];
+        while (p < end) {
+            const char *name = (const char *)p;
+            size_t nl = strlen(name) + 1;
+            int64_t v;
+            memcpy(&v, p + nl, 8);
+            json_t *cur = json_object_get(user, name);
+            json_int_t prev = cur ? json_integer_value(cur) : 0;
+            json_object_set_new(user, name, json_integer(prev + (json_int_t)v));
+            p += nl + 8;
+        }
+    }
+    json_object_set_new(root, "user_counters", user);
+
+    double *maptime = calloc((size_t)P, sizeof *maptime), *mapbytes =
+        calloc((size_t)P, sizeof *mapbytes);
+    json_t *ranks = json_array();
+    for (int r = 0; r < P; r++) {
+        const rankrec *x = &all[r];
+        json_t *o = json_object();
+        json_object_set_new(o, "rank", json_integer(r));
+        json_object_set_new(o, "host", json_string(x->host));
+        json_object_set_new(o, "cpuset", json_string(x->cpuset));
+        json_object_set_new(o, "binding", json_string(x->binding));
+        json_object_set_new(o, "peak_rss_bytes", json_integer((json_int_t)x->peak_rss));
+        json_object_set_new(o, "status", json_string(x->status ? "FAILED" : "OK"));
+        json_object_set_new(o, "splits", json_integer((json_int_t)x->c[SHEAF__C_SPLITS]));
+        json_object_set_new(o, "input_bytes",
+                            json_integer((json_int_t)x->c[SHEAF__C_INPUT_BYTES]));
+        double ms = x->ph_end[SHEAF__PH_MAP] >= 0 && x->ph_start[SHEAF__PH_MAP] >= 0
+                        ? x->ph_end[SHEAF__PH_MAP] - x->ph_start[SHEAF__PH_MAP]
+                        : 0;
+        if (maptime)
+            maptime[r] = ms;
+        if (mapbytes)
+            mapbytes[r] = (double)x->c[SHEAF__C_INPUT_BYTES];
+        json_object_set_new(o, "map_seconds", json_real(ms));
+        json_t *ph = json_object();
+        for (int i = 0; i < SHEAF__PH_COUNT; i++) {
+            if (x->ph_start[i] < 0)
+                continue;
+            json_object_set_new(ph, sheaf__phase_names[i],
+                                json_pack("{s:f,s:f}", "start", x->ph_start[i], "end",
+                                          x->ph_end[i] >= 0 ? x->ph_end[i] : x->ph_start[i]));
+        }
+        json_object_set_new(o, "phases", ph);
+        json_t *rc = json_object();
+        for (int k = 0; k < SHEAF__C_COUNT; k++)
+            json_object_set_new(rc, sheaf__counter_names[k], json_integer((json_int_t)x->c[k]));
+        json_object_set_new(o, "counters", rc);
+        json_array_append_new(ranks, o);
+    }
+    json_object_set_new(root, "ranks", ranks);
+    if (maptime && mapbytes)
+        json_object_set_new(root, "imbalance",
+                            json_pack("{s:f,s:f}", "map_seconds_max_over_mean",
+                                      ratio_max_mean(maptime, P), "input_bytes_max_over_mean",
+                                      ratio_max_mean(mapbytes, P)));
+    free(maptime);
+    free(mapbytes);
+    char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    free(all);
+    free(ucounts);
+    free(udispl);
+    free(uall);
+    if (text) {
+        size_t n = strlen(text);
+        char *t2 = realloc(text, n + 2);
+        if (t2) {
+            t2[n] = '\n';
+            t2[n + 1] = '\0';
+            text = t2;
+        }
+    }
+    return text;
+}

@@ -1,0 +1,254 @@
+/*
+ * sheaf.h: the public interface of Sheaf, a MapReduce runtime for MPI clusters.
+ *
+ * A job is a map function and a reduce function (plus optional combine, partition and
+ * comparison callbacks) described by a sheaf_job_def. sheaf_main() parses the common command
+ * line options and runs the job; sheaf_run() runs one job on a communicator without touching
+ * argv, so a program can chain jobs.
+ *
+ * Ownership, in one sentence: every pointer Sheaf hands to a callback (records, keys, values)
+ * is valid only until that callback returns, and every buffer a callback hands to Sheaf
+ * (sheaf_emit and friends) is copied before the call returns.
+ *
+ * Errors: functions that can fail return 0 on success or a negative SHEAF_E* code; the text
+ * of a code is sheaf_strerror(code). Collective functions say so and return the same code on
+ * every rank. Callbacks return 0 to go on or a negative code (SHEAF_EUSER is the usual one) to
+ * fail the job; the job then stops on every rank at the next phase boundary.
+ *
+ * Byte order: keys and values are opaque bytes and travel as MPI_BYTE. The typed helpers
+ * (sheaf_emit_u64, sheaf_key_u64, ...) use a fixed encoding, so they are portable, but the
+ * built-in aggregations keep their accumulators in the host's byte order: a job's ranks must
+ * share one byte order (every current HPC cluster does).
+ */
+#ifndef SHEAF_H
+#define SHEAF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mpi.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(SHEAF_BUILDING) && defined(__GNUC__)
+#define SHEAF_EXTERN __attribute__((visibility("default"))) extern
+#else
+#define SHEAF_EXTERN extern
+#endif
+
+#define SHEAF_VERSION_MAJOR 0
+#define SHEAF_VERSION_MINOR 1
+#define SHEAF_VERSION_PATCH 0
+#define SHEAF_VERSION_STRING "0.1.0"
+
+/* Error codes: one table, negative values. */
+#define SHEAF_ERRNO_MAP(XX)                                                 \
+    XX(EINVAL, -1, "invalid argument")                                      \
+    XX(ENOMEM, -2, "out of memory")                                         \
+    XX(EIO, -3, "input/output error")                                       \
+    XX(ENOENT, -4, "no such file or directory")                             \
+    XX(EEXIST, -5, "output already exists")                                 \
+    XX(EUSAGE, -6, "bad usage")                                             \
+    XX(EFORMAT, -7, "malformed input record")                               \
+    XX(EUSER, -8, "a job callback reported an error")                       \
+    XX(EMPI, -9, "MPI error")                                               \
+    XX(ENOSPC, -10, "no space left on device")                              \
+    XX(EPEER, -11, "another rank failed")                                   \
+    XX(EFAULT, -12, "injected fault")                                       \
+    XX(ECHILD, -13, "an external command failed")
+
+typedef enum {
+#define SHEAF_ERR_ENUM(name, value, text) SHEAF_##name = (value),
+    SHEAF_ERRNO_MAP(SHEAF_ERR_ENUM)
+#undef SHEAF_ERR_ENUM
+} sheaf_errno;
+
+/* Returns a static description of a SHEAF_E* code ("unknown error" for others). */
+SHEAF_EXTERN const char *sheaf_strerror(int code);
+/* Returns the name of a SHEAF_E* code, such as "SHEAF_EIO". */
+SHEAF_EXTERN const char *sheaf_err_name(int code);
+
+/* Opaque handles. */
+typedef struct sheaf_ctx sheaf_ctx;       /* one rank's view of a running job */
+typedef struct sheaf_values sheaf_values; /* the values of one key group, an iterator */
+
+/* One input record, handed to map(). For line input, data is the line without its end
+ * (LF or CRLF). For csv input, fields/field_lens hold the parsed fields (data is the raw
+ * record). For tsv input, the key is the text before the first tab. */
+typedef struct sheaf_record {
+    const char *data; /* the record's bytes, not NUL-terminated */
+    size_t len;
+    const char *file;  /* the file it came from (NUL-terminated) */
+    uint64_t offset;   /* byte offset of the record in that file */
+    size_t nfields;    /* csv/tsv: number of fields, else 0 */
+    const char *const *fields;
+    const size_t *field_lens;
+} sheaf_record;
+
+/* Built-in aggregations: the runtime combines values itself (no combine callback needed) and,
+ * when the job has no reduce callback, writes the aggregate as the value. Values must be
+ * emitted with the matching typed helper (sheaf_emit_u64 for *_U64 and COUNT, and so on). */
+typedef enum {
+    SHEAF_AGG_NONE = 0,
+    SHEAF_AGG_COUNT, /* number of values; emit any value, it is ignored */
+    SHEAF_AGG_SUM_U64,
+    SHEAF_AGG_SUM_I64,
+    SHEAF_AGG_SUM_DOUBLE,
+    SHEAF_AGG_MIN_U64,
+    SHEAF_AGG_MIN_I64,
+    SHEAF_AGG_MIN_DOUBLE,
+    SHEAF_AGG_MAX_U64,
+    SHEAF_AGG_MAX_I64,
+    SHEAF_AGG_MAX_DOUBLE
+} sheaf_agg;
+
+typedef int (*sheaf_map_fn)(sheaf_ctx *ctx, const sheaf_record *rec, void *udata);
+/* reduce and combine: one call per distinct key, values through the iterator. */
+typedef int (*sheaf_reduce_fn)(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values *vals,
+                               void *udata);
+/* Returns the partition of a key, in [0, npartitions). */
+typedef uint32_t (*sheaf_partition_fn)(const void *key, size_t klen, uint32_t npartitions,
+                                       void *udata);
+/* Key order: negative, zero or positive like memcmp. */
+typedef int (*sheaf_compare_fn)(const void *a, size_t alen, const void *b, size_t blen);
+typedef int (*sheaf_hook_fn)(sheaf_ctx *ctx, void *udata);
+
+struct sheaf_config;
+
+/* A job's own command line option, shown by --help and handed to parse_option. */
+typedef struct sheaf_option {
+    const char *name;    /* long name without the dashes; NULL ends the array */
+    const char *argname; /* NULL for a flag, else the name of its argument in --help */
+    const char *help;
+} sheaf_option;
+
+typedef struct sheaf_job_def {
+    const char *name;    /* shown in messages and the report */
+    const char *summary; /* one line for `sheaf jobs` and --help */
+    const char *usage;   /* extra --help text (positional arguments), may be NULL */
+    sheaf_map_fn map;
+    sheaf_reduce_fn combine; /* optional map-side combiner */
+    sheaf_reduce_fn reduce;  /* optional when agg is set: the aggregate is written */
+    sheaf_agg agg;
+    sheaf_partition_fn partition; /* default: XXH3 of the key, modulo the partitions */
+    sheaf_compare_fn compare;     /* default: bytewise, shorter first on a tie */
+    sheaf_compare_fn group;       /* default: compare; a coarser order groups keys together */
+    sheaf_hook_fn setup;          /* per rank, before the first map */
+    sheaf_hook_fn cleanup;        /* per rank, after the last reduce */
+    const sheaf_option *options;  /* the job's own options, for sheaf_main */
+    /* sheaf_main calls this for each of the job's options (value NULL for a flag) and for each
+     * positional argument (name NULL). Returns 0, or a negative code for a usage error. */
+    int (*parse_option)(void *udata, const char *name, const char *value);
+    /* sheaf_main calls this once options are parsed, to check them and fill the config. */
+    int (*configure)(void *udata, struct sheaf_config *cfg);
+    void *udata;
+} sheaf_job_def;
+
+typedef enum { SHEAF_SCHEDULE_DYNAMIC = 0, SHEAF_SCHEDULE_STATIC } sheaf_schedule;
+typedef enum { SHEAF_BIND_AUTO = 0, SHEAF_BIND_CORE, SHEAF_BIND_NUMA, SHEAF_BIND_NONE } sheaf_bind;
+typedef enum { SHEAF_LOG_ERROR = 0, SHEAF_LOG_WARN, SHEAF_LOG_INFO, SHEAF_LOG_DEBUG } sheaf_log_level;
+
+/* A job's configuration. Fill it with sheaf_config_init(), then set what you need. */
+typedef struct sheaf_config {
+    const char *const *inputs; /* files, directories (recursive) or globs */
+    size_t ninputs;
+    const char *output;         /* the output directory */
+    uint32_t reducers;          /* 0: one per rank */
+    uint64_t split_size;        /* bytes; default 64 MiB */
+    uint64_t memory;            /* per-rank budget in bytes; 0: a fair share of the node */
+    const char *spill_dir;      /* NULL: $TMPDIR, else /tmp */
+    const char *input_format;   /* "lines" (default), "fixed:N" */
+    const char *output_format;  /* "text" (default: key TAB value LF) or "raw" */
+    sheaf_schedule schedule;
+    sheaf_bind bind;
+    int overwrite;              /* replace an existing output directory */
+    const char *report;         /* extra copy of the JSON report, or NULL */
+    int progress;               /* -1 auto (a terminal), 0 off, 1 on */
+    sheaf_log_level log_level;
+    int quiet;                  /* print only errors */
+    uint64_t seed;              /* seed of the key hash */
+} sheaf_config;
+
+/* Fills cfg with the defaults. */
+SHEAF_EXTERN void sheaf_config_init(sheaf_config *cfg);
+
+/* Counters of a finished job, summed over ranks. */
+typedef struct sheaf_result {
+    int status;          /* 0 or the SHEAF_E* code every rank returned */
+    int failed_rank;     /* the first rank that failed, or -1 */
+    char message[1024];  /* what failed, naming rank, file and offset where known */
+    uint64_t input_records, input_bytes;
+    uint64_t map_output_records, map_output_bytes;
+    uint64_t combine_input_records, combine_output_records;
+    uint64_t shuffle_bytes, shuffle_rounds;
+    uint64_t reduce_groups, reduce_input_records;
+    uint64_t output_records, output_bytes;
+    uint64_t spilled_records, spilled_bytes, spill_runs, merge_passes;
+    double seconds;
+} sheaf_result;
+
+/* Runs one job. Collective over comm: every rank calls it with the same job and config and
+ * every rank returns the same code (0 or a negative SHEAF_E*); result (may be NULL) is filled
+ * on every rank. The output directory is committed only when every rank succeeded. */
+SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
+                           sheaf_result *result);
+
+/* Initializes MPI if needed, parses the common options and the job's own, runs the job on
+ * MPI_COMM_WORLD, prints errors and a summary, finalizes MPI if it initialized it, and returns
+ * an exit status: 0 success, 1 the job failed, 2 bad usage. */
+SHEAF_EXTERN int sheaf_main(int argc, char **argv, const sheaf_job_def *job);
+
+/* Emits a key/value pair: from map() into the shuffle, from combine() into the shuffle, from
+ * reduce() into the output. Copies both. Returns 0 or a negative code. */
+SHEAF_EXTERN int sheaf_emit(sheaf_ctx *ctx, const void *key, size_t klen, const void *val,
+                            size_t vlen);
+/* Typed values for the built-in aggregations and for reducers that read them back with
+ * sheaf_value_u64() etc. */
+SHEAF_EXTERN int sheaf_emit_u64(sheaf_ctx *ctx, const void *key, size_t klen, uint64_t v);
+SHEAF_EXTERN int sheaf_emit_i64(sheaf_ctx *ctx, const void *key, size_t klen, int64_t v);
+SHEAF_EXTERN int sheaf_emit_double(sheaf_ctx *ctx, const void *key, size_t klen, double v);
+
+/* Iterates the values of the current group: returns 1 and sets *val and *vlen, or 0 at the end.
+ * A value is valid until the next call. Streams from disk when the group is larger than
+ * memory. */
+SHEAF_EXTERN int sheaf_values_next(sheaf_values *vals, const void **val, size_t *vlen);
+/* The key of the value last returned by sheaf_values_next (with a grouping comparator the
+ * keys of one group differ; this is how a reducer sees the secondary key). */
+SHEAF_EXTERN const void *sheaf_values_key(sheaf_values *vals, size_t *klen);
+/* Reads a value written by sheaf_emit_u64/_i64/_double (8 bytes); 0 for another length. */
+SHEAF_EXTERN uint64_t sheaf_value_u64(const void *val, size_t vlen);
+SHEAF_EXTERN int64_t sheaf_value_i64(const void *val, size_t vlen);
+SHEAF_EXTERN double sheaf_value_double(const void *val, size_t vlen);
+
+/* Keys that sort numerically under the default bytewise order: 8 big-endian bytes. */
+SHEAF_EXTERN void sheaf_key_u64(uint64_t v, unsigned char out[8]);
+SHEAF_EXTERN void sheaf_key_i64(int64_t v, unsigned char out[8]);
+SHEAF_EXTERN void sheaf_key_double(double v, unsigned char out[8]);
+SHEAF_EXTERN uint64_t sheaf_key_to_u64(const unsigned char in[8]);
+
+/* Adds n to a user counter, summed over ranks into the report. */
+SHEAF_EXTERN int sheaf_counter_add(sheaf_ctx *ctx, const char *name, int64_t n);
+
+/* Fails the job with a message (printf-style); returns the code to hand back from the
+ * callback, so `return sheaf_fail(ctx, SHEAF_EUSER, "bad id %s", id);` reads naturally. */
+SHEAF_EXTERN int sheaf_fail(sheaf_ctx *ctx, int code, const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* This rank, the number of ranks, and the partition the current reduce call writes. */
+SHEAF_EXTERN int sheaf_rank(const sheaf_ctx *ctx);
+SHEAF_EXTERN int sheaf_nranks(const sheaf_ctx *ctx);
+SHEAF_EXTERN uint32_t sheaf_partition(const sheaf_ctx *ctx);
+
+/* Parses a size such as 512, 64K, 1.5G (K/M/G/T, powers of 1024). Returns 0 or SHEAF_EINVAL. */
+SHEAF_EXTERN int sheaf_parse_size(const char *text, uint64_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SHEAF_H */

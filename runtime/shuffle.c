@@ -1,0 +1,279 @@
+/*
+ * shuffle.c: map-side buffering and the exchange rounds.
+ *
+ * sheaf_emit() in a map call hashes the key once (XXH3, seeded) and either updates the combine
+ * table (ctab.c) or appends the encoded record to the send buffer of the rank that owns the
+ * key's partition (partition p is owned by rank p mod nranks). A send buffer holds at most its
+ * share of the memory budget; when one is full the rank starts an exchange round.
+ *
+ * A round is collective, and every rank takes part in every round: ranks that have finished
+ * mapping keep serving rounds (sheaf__shuffle_finish) until all ranks report done. A round is
+ *   1. MPI_Alltoall of four numbers per pair: bytes and records to send, "I am done",
+ *      "I failed";
+ *   2. every rank makes room in its store for what it will receive (spilling a run if the
+ *      budget would be exceeded) and an MPI_Allreduce agrees on failure and on the number of
+ *      message chunks;
+ *   3. the data moves as non-blocking point-to-point messages of at most SHEAF_SHUFFLE_CHUNK
+ *      bytes (default 1 GiB), so no count ever overflows MPI's int, written straight into
+ *      the receiving store.
+ * Because every rank learns every other rank's flags in step 1, all ranks leave the map phase
+ * in the same round, and a failure anywhere stops every rank at the same point.
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <xxhash.h>
+
+static uint64_t chunk_limit(void) {
+    const char *e = getenv("SHEAF_SHUFFLE_CHUNK");
+    uint64_t v;
+    if (e && sheaf_parse_size(e, &v) == 0 && v > 0 && v <= (1ull << 30))
+        return v;
+    return 1ull << 30;
+}
+
+int sheaf__shuffle_init(sheaf_ctx *ctx) {
+    ctx->send = calloc((size_t)ctx->nranks, sizeof *ctx->send);
+    ctx->send_recs = calloc((size_t)ctx->nranks, sizeof *ctx->send_recs);
+    if (!ctx->send || !ctx->send_recs)
+        return SHEAF_ENOMEM;
+    size_t share = (size_t)(ctx->budget / 4 / (uint64_t)ctx->nranks);
+    ctx->send_limit = SHEAF__MAX(share, (size_t)64 << 10);
+    if (ctx->job->agg != SHEAF_AGG_NONE || ctx->job->combine) {
+        ctx->ctab = sheaf__ctab_new(ctx->job->agg, ctx->job->agg == SHEAF_AGG_NONE,
+                                    (size_t)SHEAF__MAX(ctx->budget / 4, 1u << 20));
+        if (!ctx->ctab)
+            return SHEAF_ENOMEM;
+    }
+    return 0;
+}
+
+void sheaf__shuffle_free(sheaf_ctx *ctx) {
+    if (ctx->send) {
+        for (int i = 0; i < ctx->nranks; i++)
+            sheaf__buf_free(&ctx->send[i]);
+        free(ctx->send);
+        ctx->send = NULL;
+    }
+    if (ctx->send_recs) {
+        free(ctx->send_recs);
+        ctx->send_recs = NULL;
+    }
+    sheaf__ctab_free(ctx->ctab);
+    ctx->ctab = NULL;
+}
+
+int sheaf__shuffle_put(sheaf_ctx *ctx, uint32_t part, const void *key, size_t klen,
+                       const void *val, size_t vlen) {
+    uint32_t dest = sheaf__owner(ctx, part);
+    sheaf__buf *b = &ctx->send[dest];
+    size_t need = SHEAF__REC_HDR_MAX + klen + vlen;
+    if (b->len && b->len + need > ctx->send_limit) {
+        int rc = sheaf__shuffle_round(ctx);
+        if (rc)
+            return rc;
+    }
+    if (sheaf__buf_reserve(b, need))
+        return sheaf__error(ctx, SHEAF_ENOMEM, "out of memory buffering a %zu-byte record",
+                            klen + vlen);
+    b->len += sheaf__rec_put(b->data + b->len, part, key, klen, val, vlen);
+    ctx->send_recs[dest]++;
+    return 0;
+}
+
+/* The combine table's entries go to the send buffers: aggregates directly, value chains
+ * through the user's combiner (whose emits come back here as IN_COMBINE). */
+static int drain_one(void *arg, uint32_t part, const uint8_t *key, size_t klen,
+                     const uint8_t *val, size_t vlen, sheaf_values *vals) {
+    sheaf_ctx *ctx = arg;
+    if (!vals) {
+        ctx->c[SHEAF__C_COMBINE_OUT]++;
+        return sheaf__shuffle_put(ctx, part, key, klen, val, vlen);
+    }
+    int saved = ctx->where;
+    ctx->where = SHEAF__IN_COMBINE;
+    int rc = ctx->job->combine(ctx, key, klen, vals, ctx->job->udata);
+    ctx->where = saved;
+    if (rc && !ctx->err)
+        sheaf__error(ctx, rc, "combine failed (%s)", sheaf_strerror(rc));
+    return rc;
+}
+
+int sheaf__flush_ctab(sheaf_ctx *ctx) {
+    if (!ctx->ctab || sheaf__ctab_count(ctx->ctab) == 0)
+        return 0;
+    return sheaf__ctab_drain(ctx->ctab, drain_one, ctx);
+}
+
+int sheaf__shuffle_round(sheaf_ctx *ctx) {
+    int P = ctx->nranks, me = ctx->rank;
+    uint64_t *sc = calloc((size_t)P * 8, sizeof *sc), *rcv = sc + (size_t)P * 4;
+    MPI_Request *req = NULL;
+    if (!sc)
+        return sheaf__error(ctx, SHEAF_ENOMEM, "out of memory in the shuffle");
+    for (int d = 0; d < P; d++) {
+        sc[d * 4] = ctx->send[d].len;
+        sc[d * 4 + 1] = ctx->send_recs[d];
+        sc[d * 4 + 2] = ctx->map_done;
+        sc[d * 4 + 3] = ctx->err != 0;
+    }
+    int rc = 0;
+    if (MPI_Alltoall(sc, 4, MPI_UINT64_T, rcv, 4, MPI_UINT64_T, ctx->comm) != MPI_SUCCESS) {
+        rc = sheaf__error(ctx, SHEAF_EMPI, "MPI_Alltoall failed in the shuffle");
+        goto out;
+    }
+    bool all_done = true, any_err = false;
+    uint64_t incoming = 0, records = 0, maxmsg = 0, chunk = chunk_limit();
+    for (int s = 0; s < P; s++) {
+        incoming += rcv[s * 4];
+        records += rcv[s * 4 + 1];
+        all_done = all_done && rcv[s * 4 + 2];
+        any_err = any_err || rcv[s * 4 + 3];
+        maxmsg = SHEAF__MAX(maxmsg, SHEAF__MAX(rcv[s * 4], sc[s * 4]));
+    }
+    if (any_err) {
+        rc = sheaf__agree(ctx);
+        goto out;
+    }
+    if (!ctx->err)
+        sheaf__store_reserve(ctx, (size_t)incoming, (size_t)records);
+    /* Agree on failure (a rank that could not make room) before any data moves. */
+    long long flags[2] = {ctx->err != 0, (long long)((maxmsg + chunk - 1) / chunk)}, gflags[2];
+    if (MPI_Allreduce(flags, gflags, 2, MPI_LONG_LONG, MPI_MAX, ctx->comm) != MPI_SUCCESS) {
+        rc = sheaf__error(ctx, SHEAF_EMPI, "MPI_Allreduce failed in the shuffle");
+        goto out;
+    }
+    if (gflags[0]) {
+        rc = sheaf__agree(ctx);
+        goto out;
+    }
+    sheaf__store *st = ctx->store;
+    uint8_t *dst = st->data.data + st->data.len;
+    size_t nreq = 0, maxreq = (size_t)P * 2 * (size_t)(gflags[1] ? gflags[1] : 1);
+    req = malloc(maxreq * sizeof *req);
+    if (!req) {
+        rc = sheaf__error(ctx, SHEAF_ENOMEM, "out of memory in the shuffle");
+        goto out;
+    }
+    uint64_t off = 0;
+    for (int s = 0; s < P; s++) {
+        uint64_t n = rcv[s * 4];
+        if (s == me) {
+            if (n)
+                memcpy(dst + off, ctx->send[me].data, n);
+        } else {
+            for (uint64_t o = 0; o < n; o += chunk) {
+                int cnt = (int)SHEAF__MIN(chunk, n - o);
+                MPI_Irecv(dst + off + o, cnt, MPI_BYTE, s, 7, ctx->comm, &req[nreq++]);
+            }
+        }
+        off += n;
+    }
+    for (int d = 0; d < P; d++) {
+        uint64_t n = ctx->send[d].len;
+        if (d == me)
+            continue;
+        for (uint64_t o = 0; o < n; o += chunk) {
+            int cnt = (int)SHEAF__MIN(chunk, n - o);
+            MPI_Isend(ctx->send[d].data + o, cnt, MPI_BYTE, d, 7, ctx->comm, &req[nreq++]);
+        }
+        ctx->c[SHEAF__C_SHUFFLE_BYTES] += n;
+    }
+    if (MPI_Waitall((int)nreq, req, MPI_STATUSES_IGNORE) != MPI_SUCCESS) {
+        rc = sheaf__error(ctx, SHEAF_EMPI, "shuffle messages failed");
+        goto out;
+    }
+    st->data.len += incoming;
+    ctx->c[SHEAF__C_SHUFFLE_RECV_BYTES] += incoming;
+    ctx->c[SHEAF__C_SHUFFLE_ROUNDS]++;
+    for (int d = 0; d < P; d++) {
+        ctx->send[d].len = 0;
+        ctx->send_recs[d] = 0;
+    }
+    ctx->all_done = all_done;
+out:
+    free(req);
+    free(sc);
+    return rc;
+}
+
+int sheaf__shuffle_finish(sheaf_ctx *ctx) {
+    if (!ctx->err)
+        sheaf__flush_ctab(ctx);
+    ctx->map_done = true;
+    while (!ctx->all_done) {
+        int rc = sheaf__shuffle_round(ctx);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- sheaf_emit and the typed helpers ---- */
+
+static inline uint32_t partition_of(sheaf_ctx *ctx, uint64_t hash, const void *key, size_t klen,
+                                    int *rc) {
+    const sheaf_job_def *job = ctx->job;
+    if (job->partition) {
+        uint32_t p = job->partition(key, klen, ctx->nparts, job->udata);
+        if (p >= ctx->nparts)
+            *rc = sheaf__error(ctx, SHEAF_EUSER,
+                               "partition callback returned %u for %u partitions", p,
+                               ctx->nparts);
+        return p;
+    }
+    return (uint32_t)(((unsigned __int128)hash * ctx->nparts) >> 64);
+}
+
+SHEAF_EXTERN int sheaf_emit(sheaf_ctx *ctx, const void *key, size_t klen, const void *val,
+                            size_t vlen) {
+    if (SHEAF__UNLIKELY(ctx->err))
+        return ctx->err;
+    if (ctx->where == SHEAF__IN_REDUCE)
+        return sheaf__output(ctx, key, klen, val, vlen);
+    uint64_t hash = XXH3_64bits_withSeed(key, klen, ctx->seed);
+    int rc = 0;
+    uint32_t part = partition_of(ctx, hash, key, klen, &rc);
+    if (rc)
+        return rc;
+    if (ctx->where == SHEAF__IN_COMBINE) {
+        ctx->c[SHEAF__C_COMBINE_OUT]++;
+        return sheaf__shuffle_put(ctx, part, key, klen, val, vlen);
+    }
+    ctx->c[SHEAF__C_MAP_OUT_RECORDS]++;
+    ctx->c[SHEAF__C_MAP_OUT_BYTES] += klen + vlen;
+    if (ctx->ctab) {
+        ctx->c[SHEAF__C_COMBINE_IN]++;
+        rc = sheaf__ctab_add(ctx->ctab, hash, part, key, klen, val, vlen);
+        if (SHEAF__LIKELY(rc == 0))
+            return 0;
+        if (rc < 0)
+            return sheaf__error(ctx, rc, "out of memory in the combine table");
+        return sheaf__flush_ctab(ctx);
+    }
+    return sheaf__shuffle_put(ctx, part, key, klen, val, vlen);
+}
+
+/* In a reduce call with text output, typed values are written as decimal text. */
+static int emit_typed(sheaf_ctx *ctx, const void *key, size_t klen, const void *v8,
+                      sheaf_agg kind) {
+    if (ctx->where == SHEAF__IN_REDUCE && ctx->text_output) {
+        char txt[64];
+        size_t n = sheaf__agg_format(kind, v8, txt, sizeof txt);
+        return sheaf__output(ctx, key, klen, txt, n);
+    }
+    return sheaf_emit(ctx, key, klen, v8, 8);
+}
+
+SHEAF_EXTERN int sheaf_emit_u64(sheaf_ctx *ctx, const void *key, size_t klen, uint64_t v) {
+    return emit_typed(ctx, key, klen, &v, SHEAF_AGG_SUM_U64);
+}
+
+SHEAF_EXTERN int sheaf_emit_i64(sheaf_ctx *ctx, const void *key, size_t klen, int64_t v) {
+    return emit_typed(ctx, key, klen, &v, SHEAF_AGG_SUM_I64);
+}
+
+SHEAF_EXTERN int sheaf_emit_double(sheaf_ctx *ctx, const void *key, size_t klen, double v) {
+    return emit_typed(ctx, key, klen, &v, SHEAF_AGG_SUM_DOUBLE);
+}

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# The sheaf command line around wordcount: listing jobs, help, bad usage, a missing input, an
+# existing output directory.
+# Cases are functions that run_case calls.
+# shellcheck disable=SC2317
+set -euo pipefail
+# shellcheck source=tests/mpi/lib.sh disable=SC1091
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+printf 'to be or not to be\n' >"$TMP/in.txt"
+printf 'be\t2\nnot\t1\nor\t1\nto\t2\n' >"$TMP/in.ref"
+
+# snapshot DIR: every file under DIR with its checksum, to see that a failed job changed nothing.
+snapshot() {
+    (cd "$1" && find . -print0 | sort -z | xargs -0 -r stat -c '%n %s %F' &&
+        find . -type f -print0 | sort -z | xargs -0 -r sha256sum)
+}
+
+case_jobs() {
+    run_np 0 jobs || fail "sheaf jobs exited with status $?"
+    grep -qw wordcount "$LAST_LOG" || fail "sheaf jobs does not list wordcount"
+}
+
+case_version_help() {
+    run_np 0 --version || fail "sheaf --version exited with status $?"
+    grep -qE '[0-9]+\.[0-9]+' "$LAST_LOG" || fail "no version number in: $(cat "$LAST_LOG")"
+    run_np 0 wordcount --help || fail "sheaf wordcount --help exited with status $?"
+    grep -q -- '--lower' "$LAST_LOG" || fail "wordcount --help does not mention --lower"
+    grep -q -- '--alnum' "$LAST_LOG" || fail "wordcount --help does not mention --alnum"
+}
+
+case_singleton() {
+    must_np 0 wordcount -i "$TMP/in.txt" -o "$TMP/single"
+    compare_wc "$TMP/single" "$TMP/in.ref"
+}
+
+case_bad_option() {
+    local np rc
+    for np in 0 2; do
+        rc=0
+        run_np "$np" wordcount --no-such-option -i "$TMP/in.txt" -o "$TMP/bad-$np" || rc=$?
+        ((rc == 2)) || fail "a bad option gave status $rc, not 2 (np $np)"
+        grep -q -- '--no-such-option' "$LAST_LOG" || fail "the message does not name the option"
+        [[ ! -e $TMP/bad-$np/_SUCCESS ]] || fail "a bad option wrote _SUCCESS"
+    done
+    rc=0
+    run_np 0 wordcount -i "$TMP/in.txt" || rc=$?
+    ((rc == 2)) || fail "a missing -o gave status $rc, not 2"
+    rc=0
+    run_np 0 no-such-job -i "$TMP/in.txt" -o "$TMP/bad-job" || rc=$?
+    ((rc == 2)) || fail "an unknown job gave status $rc, not 2"
+    grep -q 'no-such-job' "$LAST_LOG" || fail "the message does not name the job"
+}
+
+case_missing_input() {
+    local np rc missing=$TMP/does/not/exist.txt
+    for np in 1 3; do
+        rc=0
+        run_np "$np" wordcount -i "$missing" -o "$TMP/missing-$np" || rc=$?
+        ((rc != 0)) || fail "a missing input succeeded (np $np)"
+        grep -qF "$missing" "$LAST_LOG" || fail "the message does not name $missing"
+        [[ ! -e $TMP/missing-$np/_SUCCESS ]] || fail "a missing input wrote _SUCCESS"
+    done
+    # One good input and one missing: the job fails all the same.
+    rc=0
+    run_np 2 wordcount -i "$TMP/in.txt" -i "$missing" -o "$TMP/missing-mixed" || rc=$?
+    ((rc != 0)) || fail "a missing second input succeeded"
+    [[ ! -e $TMP/missing-mixed/_SUCCESS ]] || fail "a missing second input wrote _SUCCESS"
+}
+
+case_existing_output() {
+    local out=$TMP/existing rc
+    mkdir -p "$out"
+    echo "precious" >"$out/keep.txt"
+    snapshot "$out" >"$TMP/before"
+    for np in 0 2; do
+        rc=0
+        run_np "$np" wordcount -i "$TMP/in.txt" -o "$out" || rc=$?
+        ((rc != 0)) || fail "an existing output directory was accepted (np $np)"
+        snapshot "$out" >"$TMP/after"
+        cmp -s "$TMP/before" "$TMP/after" || fail "the refused output directory was changed"
+    done
+
+    # --overwrite replaces it, stale part files included.
+    must_np 2 wordcount -i "$TMP/in.txt" -o "$out" --overwrite --reducers 7
+    compare_wc "$out" "$TMP/in.ref"
+    must_np 2 wordcount -i "$TMP/in.txt" -o "$out" --overwrite --reducers 2
+    compare_wc "$out" "$TMP/in.ref"
+    local -a parts=("$out"/part-r-*)
+    ((${#parts[@]} == 2)) || fail "stale part files after --overwrite: ${parts[*]}"
+
+    # A job that fails leaves an existing output as it was, even with --overwrite.
+    snapshot "$out" >"$TMP/before2"
+    rc=0
+    run_np 2 wordcount -i "$TMP/no-such-input" -o "$out" --overwrite || rc=$?
+    ((rc != 0)) || fail "a missing input succeeded"
+    snapshot "$out" >"$TMP/after2"
+    cmp -s "$TMP/before2" "$TMP/after2" || fail "a failed job changed the existing output"
+}
+
+case_report() {
+    must_np 2 wordcount -i "$TMP/in.txt" -o "$TMP/report"
+    [[ -s $TMP/report/_report.json ]] || fail "_report.json is missing or empty"
+    if command -v jq >/dev/null 2>&1; then
+        jq -e . "$TMP/report/_report.json" >/dev/null || fail "_report.json is not JSON"
+    fi
+}
+
+run_case "sheaf jobs" case_jobs
+run_case "--version and --help" case_version_help
+run_case "singleton (no mpirun)" case_singleton
+run_case "bad usage exits 2" case_bad_option
+run_case "missing input" case_missing_input
+run_case "existing output directory" case_existing_output
+run_case "job report" case_report
+finish
