@@ -72,8 +72,14 @@ void sheaf__ctab_free(sheaf__ctab *t) {
     free(t);
 }
 
+static size_t slot_bytes(const sheaf__ctab *t) {
+    return (t->mask + 1) * (sizeof(entry) + 1);
+}
+
+/* The slot array plus the arenas' contents. The slot array only grows while twice its size
+ * still fits the limit, so an emptied table is always well under it. */
 size_t sheaf__ctab_bytes(const sheaf__ctab *t) {
-    return (t->mask + 1) * (sizeof(entry) + 1) + t->keys.cap + t->vals.cap;
+    return slot_bytes(t) + t->keys.len + t->vals.len;
 }
 
 size_t sheaf__ctab_count(const sheaf__ctab *t) {
@@ -161,8 +167,12 @@ int sheaf__ctab_add(sheaf__ctab *t, uint64_t hash, uint32_t part, const void *ke
         sheaf__agg_init(t->agg, (uint8_t *)&e->a, val, vlen);
     }
     t->count++;
-    if (t->count * 10 > (t->mask + 1) * 7 && grow(t))
-        return SHEAF_ENOMEM;
+    if (t->count * 10 > (t->mask + 1) * 7) {
+        if (2 * slot_bytes(t) + t->keys.len + t->vals.len > t->limit)
+            return 1; /* full: flush rather than grow past the limit */
+        if (grow(t))
+            return SHEAF_ENOMEM;
+    }
     return sheaf__ctab_bytes(t) >= t->limit;
 }
 

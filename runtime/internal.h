@@ -363,6 +363,11 @@ int sheaf__shuffle_round(sheaf_ctx *ctx);
 int sheaf__shuffle_finish(sheaf_ctx *ctx);
 /* Moves the combine table's contents into the send buffers. */
 int sheaf__flush_ctab(sheaf_ctx *ctx);
+/* The default partitioner: a hash in [0, 2^64) scaled to [0, nparts) by multiply-shift,
+ * which keeps the high bits of the hash (XXH3's are as good as its low ones). */
+static inline uint32_t sheaf__hash_partition(uint64_t hash, uint32_t nparts) {
+    return (uint32_t)(((unsigned __int128)hash * nparts) >> 64);
+}
 static inline uint32_t sheaf__owner(const sheaf_ctx *ctx, uint32_t part) {
     return part % (uint32_t)ctx->nranks;
 }

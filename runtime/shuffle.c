@@ -223,7 +223,7 @@ static inline uint32_t partition_of(sheaf_ctx *ctx, uint64_t hash, const void *k
                                ctx->nparts);
         return p;
     }
-    return (uint32_t)(((unsigned __int128)hash * ctx->nparts) >> 64);
+    return sheaf__hash_partition(hash, ctx->nparts);
 }
 
 SHEAF_EXTERN int sheaf_emit(sheaf_ctx *ctx, const void *key, size_t klen, const void *val,

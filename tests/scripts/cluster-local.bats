@@ -1,0 +1,411 @@
+#!/usr/bin/env bats
+# sheaf-cluster on the local backend: every verb, every state transition, ActionOnFailure,
+# argument arrays, failure analysis, locking and the files it leaves behind.
+
+load helpers
+
+setup_file() {
+    ensure_launcher_deps
+    new_home
+}
+
+teardown_file() {
+    terminate_all
+}
+
+setup() {
+    cd "$BATS_TEST_TMPDIR"
+}
+
+# create_cluster ARGS...: create a local cluster and set ID.
+create_cluster() {
+    run sc create --name "${BATS_TEST_NAME:0:30}" --backend local "$@"
+    [ "$status" -eq 0 ]
+    ID=$output
+    [[ $ID =~ ^j-[A-Z0-9]{8}$ ]]
+}
+
+@test "help: every verb has --help; bad usage exits 2 naming the problem" {
+    run sc --help
+    [ "$status" -eq 0 ]
+    [[ $output == *"Usage: sheaf-cluster VERB"* ]]
+    for v in create add-steps list-steps describe-step cancel-steps wait logs ssh terminate list describe; do
+        run sc "$v" --help
+        [ "$status" -eq 0 ]
+        [[ $output == *"Usage: sheaf-cluster $v"* ]]
+    done
+    run sc frobnicate
+    [ "$status" -eq 2 ]
+    [[ $output == *"unknown verb 'frobnicate'"* ]]
+    run sc
+    [ "$status" -eq 2 ]
+    run sc list --bogus
+    [ "$status" -eq 2 ]
+    [[ $output == *"'--bogus'"* ]]
+    run sc list --output yaml
+    [ "$status" -eq 2 ]
+    [[ $output == *"bad --output 'yaml'"* ]]
+}
+
+@test "create: validates its options before creating anything" {
+    run sc create --backend local
+    [ "$status" -eq 2 ] && [[ $output == *"'--name' is required"* ]]
+    run sc create --name x --backend cloud
+    [ "$status" -eq 2 ] && [[ $output == *"bad --backend 'cloud'"* ]]
+    run sc create --name x --backend local --nodes 0
+    [ "$status" -eq 2 ] && [[ $output == *"bad --nodes '0'"* ]]
+    run sc create --name x --backend local --ranks-per-node two
+    [ "$status" -eq 2 ] && [[ $output == *"bad --ranks-per-node 'two'"* ]]
+    run sc create --name x --backend local --time 10
+    [ "$status" -eq 2 ] && [[ $output == *"'--time' is only for --backend slurm"* ]]
+    run sc create --name x --backend hosts
+    [ "$status" -eq 2 ] && [[ $output == *"'--hostfile' is required"* ]]
+    run sc create --name x --backend local --bootstrap /nonexistent/boot.sh
+    [ "$status" -eq 2 ] && [[ $output == *"cannot read --bootstrap '/nonexistent/boot.sh'"* ]]
+    run sc create --name x --backend local --step 'name=a,colour=red,cmd=true'
+    [ "$status" -eq 2 ] && [[ $output == *"unknown key 'colour'"* ]]
+    run sc create --name x --backend local --step 'name=a,on-failure=PANIC,cmd=true'
+    [ "$status" -eq 2 ] && [[ $output == *"bad on-failure 'PANIC'"* ]]
+    run sc create --name x --backend local --step "cmd=echo 'unterminated"
+    [ "$status" -eq 2 ] && [[ $output == *"unterminated quote"* ]]
+    run sc create --name x --backend local --step 'args=["a",1]'
+    [ "$status" -eq 2 ] && [[ $output == *"JSON array of strings"* ]]
+    run sc create --name x --backend local --step 'name=a'
+    [ "$status" -eq 2 ] && [[ $output == *"has no command"* ]]
+    run sc create --name x --backend local --nodes
+    [ "$status" -eq 2 ] && [[ $output == *"'--nodes' needs a value"* ]]
+    run sc list --output json
+    [ "$status" -eq 0 ]
+    [ "$(jq length <<<"$output")" -eq 0 ]
+}
+
+@test "jq missing: the launcher says so" {
+    mkdir bin
+    for c in bash env readlink dirname; do ln -s "$(command -v "$c")" "bin/$c"; done
+    PATH=$PWD/bin run "$PWD/bin/bash" "$SHEAF_CLUSTER" list
+    [ "$status" -eq 1 ]
+    [[ $output == *"jq is required"* ]]
+}
+
+@test "create returns at once; cluster goes STARTING, BOOTSTRAPPING, RUNNING, WAITING" {
+    local t0=$SECONDS
+    create_cluster --ranks-per-node 2 --step 'name=slow,cmd=sleep 3'
+    ((SECONDS - t0 < 3))
+    wait_step_state "$ID" s-0001 RUNNING 30
+    [ "$(cluster_field "$ID" .state)" = RUNNING ]
+    run sc wait "$ID" --timeout 60
+    [ "$status" -eq 0 ]
+    [ "$output" = "$ID	WAITING" ]
+    run cluster_field "$ID" '[.history[].state] | join(" ")'
+    [ "$output" = "STARTING BOOTSTRAPPING RUNNING WAITING" ]
+    run step_field "$ID" s-0001 '[.history[].state] | join(" ")'
+    [ "$output" = "PENDING RUNNING COMPLETED" ]
+    # A WAITING cluster runs steps added later.
+    run sc add-steps "$ID" --step 'name=later,cmd=true' --step 'name=later2,cmd=true'
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = s-0002 ] && [ "${lines[1]}" = s-0003 ]
+    run sc wait "$ID" --step s-0003 --timeout 60
+    [ "$status" -eq 0 ] && [ "$output" = "s-0003	COMPLETED" ]
+    run sc wait "$ID" --timeout 60
+    [ "$status" -eq 0 ]
+    [ "$(cluster_field "$ID" '[.history[].state] | join(" ")')" = "STARTING BOOTSTRAPPING RUNNING WAITING RUNNING WAITING" ]
+}
+
+@test "step commands are argument arrays: quotes, spaces, commas, no expansion" {
+    cat >steps.json <<'EOF'
+{"name": "fromfile", "args": ["printf", "<%s>", "x y", "$HOME", "*"], "launcher": "none"}
+{"name": "fromfile-cmd", "cmd": "printf '<%s>' \"q r\" s\\ t", "launcher": "none"}
+EOF
+    create_cluster \
+        --step "name=cmd,launcher=none,cmd=printf <%s> \"a b\" 'c,d' e\\ f \$HOME * \"x\\\"y\" ''" \
+        --step 'name=args,launcher=none,args=["printf","<%s>","1, 2","it'"'"'s"]' \
+        --steps-file steps.json
+    run sc wait "$ID" --timeout 60
+    [ "$status" -eq 0 ]
+    run sc logs "$ID" --step s-0001 --stream stdout
+    [ "$output" = '<a b><c,d><e f><$HOME><*><x"y><>' ]
+    run step_field "$ID" s-0001 '.args | length'
+    [ "$output" -eq 9 ]
+    run sc logs "$ID" --step 2 --stream stdout
+    [ "$output" = "<1, 2><it's>" ]
+    run sc logs "$ID" --step 3 --stream stdout
+    [ "$output" = '<x y><$HOME><*>' ]
+    run sc logs "$ID" --step 4 --stream stdout
+    [ "$output" = '<q r><s t>' ]
+    # The exact command is kept as a JSON array.
+    run jq -r '.[0]' "$SHEAF_HOME/clusters/$ID/steps/s-0002/command.json"
+    [ "$output" = printf ]
+}
+
+@test "mpi steps run on nodes x ranks-per-node ranks with per-rank logs" {
+    create_cluster --nodes 2 --ranks-per-node 2 \
+        --step 'name=ranks,cmd=sh -c "echo rank $OMPI_COMM_WORLD_RANK of $OMPI_COMM_WORLD_SIZE; echo note $OMPI_COMM_WORLD_RANK >&2"'
+    run sc wait "$ID" --timeout 60
+    [ "$status" -eq 0 ]
+    local sd=$SHEAF_HOME/clusters/$ID/steps/s-0001
+    [ "$(jq -r '.[0:3] | join(" ")' "$sd/command.json")" = "${MPIRUN:-mpirun} -np 4" ]
+    [ "$(sort "$sd/stdout" | tr '\n' ' ')" = "rank 0 of 4 rank 1 of 4 rank 2 of 4 rank 3 of 4 " ]
+    for r in 0 1 2 3; do
+        [ "$(cat "$sd/ranks/rank.$r.out")" = "rank $r of 4" ]
+        [ "$(cat "$sd/ranks/rank.$r.err")" = "note $r" ]
+    done
+    run sc logs "$ID" --rank 2
+    [ "$status" -eq 0 ]
+    [[ $output == *"==> step s-0001 rank 2 stdout <=="*"rank 2 of 4"*"note 2"* ]]
+    run sc logs "$ID" --step s-0001 --rank 3 --stream stderr
+    [ "$output" = "note 3" ]
+    run sc logs "$ID" --rank 9
+    [ "$status" -eq 1 ]
+    run sc logs "$ID"
+    [[ $output == *"cluster WAITING"* ]]
+}
+
+@test "state files are private and documented ones exist" {
+    create_cluster --step 'name=one,cmd=true'
+    sc wait "$ID" --timeout 60
+    local cd=$SHEAF_HOME/clusters/$ID
+    for f in cluster.json hostfile runner.log lock steps/s-0001/step.json \
+        steps/s-0001/command.json steps/s-0001/stdout steps/s-0001/stderr; do
+        [ -f "$cd/$f" ]
+        [ "$(stat -c %a "$cd/$f")" = 600 ]
+    done
+    [ "$(stat -c %a "$cd")" = 700 ]
+    [ "$(stat -c %a "$cd/steps/s-0001")" = 700 ]
+    jq -e '.id and .name and .backend == "local" and .nodes == 1 and .ranks_per_node == 1
+           and (.history | length) >= 3' "$cd/cluster.json"
+    jq -e '.started_at and .ended_at and .exit_code == 0 and .state == "COMPLETED"' \
+        "$cd/steps/s-0001/step.json"
+}
+
+@test "list, describe, list-steps and describe-step in text and json" {
+    create_cluster --step 'name=ok,cmd=true' --step 'name=bad,cmd=false' --step 'name=ok2,cmd=true'
+    run sc wait "$ID" --timeout 60
+    [ "$status" -eq 1 ]
+    run sc list-steps "$ID"
+    [ "$status" -eq 0 ]
+    [[ ${lines[0]} == "ID"*"STATE"*"NAME"* ]]
+    [[ ${lines[2]} == "s-0002"*"FAILED"*"bad"* ]]
+    run sc list-steps "$ID" --states COMPLETED --output json
+    [ "$(jq -r 'map(.id) | join(" ")' <<<"$output")" = "s-0001 s-0003" ]
+    run sc list-steps "$ID" --states FAILED CANCELLED --output json
+    [ "$(jq -r 'map(.id) | join(" ")' <<<"$output")" = "s-0002" ]
+    run sc list-steps "$ID" --states DONE
+    [ "$status" -eq 2 ] && [[ $output == *"bad state 'DONE'"* ]]
+    run sc describe-step "$ID" --step s-0001 --output json
+    [ "$(jq -r .state <<<"$output")" = COMPLETED ]
+    run sc describe-step "$ID" s-0009
+    [ "$status" -eq 1 ] && [[ $output == *"no step 's-0009'"* ]]
+    run sc describe "$ID"
+    [[ $output == *"State:        WAITING"* ]]
+    [[ $output == *"s-0002  FAILED  bad"* ]]
+    run sc describe "$ID" --output json
+    [ "$(jq -r '.steps | length' <<<"$output")" -eq 3 ]
+    run sc list
+    [[ $output == *"$ID"*"local"*"WAITING"* ]]
+    run sc list --active --output json
+    jq -e --arg id "$ID" 'map(.id) | index($id)' <<<"$output"
+    run sc list --states TERMINATED --output json
+    ! jq -e --arg id "$ID" 'map(.id) | index($id)' <<<"$output"
+    run sc describe j-NOSUCH00
+    [ "$status" -eq 1 ] && [[ $output == *"no cluster 'j-NOSUCH00'"* ]]
+}
+
+@test "describe-step explains a failed step: exit code, first failing rank, error tail" {
+    create_cluster --ranks-per-node 3 \
+        --step 'name=exit3,cmd=sh -c "if [ $OMPI_COMM_WORLD_RANK = 2 ]; then echo cannot open input >&2; exit 3; fi; sleep 5"' \
+        --step 'name=kill9,cmd=sh -c "if [ $OMPI_COMM_WORLD_RANK = 1 ]; then kill -9 \$\$; fi; sleep 5"' \
+        --step 'name=slow,timeout=1,cmd=sleep 30' \
+        --step 'name=missing,launcher=none,cmd=/nonexistent/program'
+    run sc wait "$ID" --timeout 90
+    [ "$status" -eq 1 ]
+    run sc describe-step "$ID" s-0001 --output json
+    [ "$(jq -r .state <<<"$output")" = FAILED ]
+    [ "$(jq -r .failure.reason <<<"$output")" = NON_ZERO_EXIT ]
+    [ "$(jq -r .failure.rank <<<"$output")" = 2 ]
+    [ "$(jq -r .failure.rank_exit_code <<<"$output")" = 3 ]
+    [[ $(jq -r .failure.tail <<<"$output") == *"cannot open input"* ]]
+    run sc describe-step "$ID" s-0001
+    [[ $output == *"FailedRank:  2"* ]]
+    [[ $output == *"| cannot open input"* ]]
+    run sc describe-step "$ID" s-0002 --output json
+    [ "$(jq -r .failure.reason <<<"$output")" = SIGNAL ]
+    [ "$(jq -r .failure.rank <<<"$output")" = 1 ]
+    [ "$(jq -r .failure.signal <<<"$output")" = 9 ]
+    run sc describe-step "$ID" s-0003 --output json
+    [ "$(jq -r .failure.reason <<<"$output")" = TIMEOUT ]
+    run sc describe-step "$ID" s-0004 --output json
+    [ "$(jq -r .failure.reason <<<"$output")" = NON_ZERO_EXIT ]
+    [ "$(jq -r .exit_code <<<"$output")" = 127 ]
+}
+
+@test "on-failure CONTINUE goes on; CANCEL_AND_WAIT cancels pending steps and waits" {
+    create_cluster --step 'name=f1,on-failure=CONTINUE,cmd=false' --step 'name=ok,cmd=true' \
+        --step 'name=f2,on-failure=CANCEL_AND_WAIT,cmd=false' --step 'name=p1,cmd=true' \
+        --step 'name=p2,cmd=true'
+    run sc wait "$ID" --timeout 60
+    [ "$status" -eq 1 ]
+    [ "$output" = "$ID	WAITING" ]
+    run sc list-steps "$ID" --output json
+    [ "$(jq -r 'map(.state) | join(" ")' <<<"$output")" = "FAILED COMPLETED FAILED CANCELLED CANCELLED" ]
+    [[ $(step_field "$ID" s-0004 .state_reason) == *"CANCEL_AND_WAIT"* ]]
+    [ "$(cluster_field "$ID" .state)" = WAITING ]
+}
+
+@test "on-failure TERMINATE_CLUSTER ends TERMINATED_WITH_ERRORS" {
+    create_cluster --step 'name=f,on-failure=TERMINATE_CLUSTER,cmd=false' --step 'name=p,cmd=true'
+    run sc wait "$ID" --timeout 60
+    [ "$status" -eq 1 ]
+    [ "$output" = "$ID	TERMINATED_WITH_ERRORS" ]
+    [ "$(step_field "$ID" s-0002 .state)" = CANCELLED ]
+    [[ $(cluster_field "$ID" .state_reason) == *"s-0001 (f) failed"* ]]
+    [ "$(cluster_field "$ID" '[.history[].state] | .[-2:] | join(" ")')" = "TERMINATING TERMINATED_WITH_ERRORS" ]
+    run sc add-steps "$ID" --step 'cmd=true'
+    [ "$status" -eq 1 ] && [[ $output == *"accepts no more steps"* ]]
+}
+
+@test "cancel-steps: a pending step at once, a running step through the runner" {
+    create_cluster --step 'name=long,cmd=sleep 60' --step 'name=pend,cmd=true' --step 'name=next,cmd=true'
+    wait_step_state "$ID" s-0001 RUNNING 30
+    run sc cancel-steps "$ID" s-0002
+    [ "$status" -eq 0 ] && [ "$output" = "s-0002	CANCELLED" ]
+    run sc cancel-steps "$ID" --step s-0001
+    [ "$output" = "s-0001	CANCEL_REQUESTED" ]
+    run sc wait "$ID" --step s-0001 --timeout 30
+    [ "$status" -eq 1 ] && [ "$output" = "s-0001	CANCELLED" ]
+    run sc wait "$ID" --timeout 30
+    [ "$status" -eq 0 ]
+    run sc list-steps "$ID" --output json
+    [ "$(jq -r 'map(.state) | join(" ")' <<<"$output")" = "CANCELLED CANCELLED COMPLETED" ]
+    run sc cancel-steps "$ID" s-0003
+    [ "$status" -eq 1 ] && [[ $output == *"already COMPLETED"* ]]
+    run sc cancel-steps "$ID"
+    [ "$status" -eq 2 ]
+    # No process of the cancelled step survives.
+    ! pgrep -f 'sleep 60' >/dev/null || ! pgrep -f "$ID" >/dev/null
+}
+
+@test "wait: --timeout gives up with status 1; --step waits for one step" {
+    create_cluster --step 'name=long,cmd=sleep 30'
+    run sc wait "$ID" --timeout 1
+    [ "$status" -eq 1 ] && [[ $output == *"timed out after 1 s"* ]]
+    run sc wait "$ID" --step s-0001 --timeout 1
+    [ "$status" -eq 1 ] && [[ $output == *"timed out"* ]]
+    run sc wait "$ID" --timeout soon
+    [ "$status" -eq 2 ]
+    run sc terminate "$ID"
+    [ "$status" -eq 0 ]
+    run sc wait "$ID" --timeout 30
+    [ "$status" -eq 0 ] && [ "$output" = "$ID	TERMINATED" ]
+}
+
+@test "terminate: stops the running step, cancels pending ones, TERMINATED" {
+    create_cluster --step 'name=long,cmd=sleep 60' --step 'name=pend,cmd=true'
+    wait_step_state "$ID" s-0001 RUNNING 30
+    run sc terminate "$ID"
+    [ "$status" -eq 0 ] && [ "$output" = "$ID	TERMINATING" ]
+    run sc wait "$ID" --timeout 30
+    [ "$output" = "$ID	TERMINATED" ]
+    [ "$(step_field "$ID" s-0001 .state)" = CANCELLED ]
+    [ "$(step_field "$ID" s-0002 .state)" = CANCELLED ]
+    [ "$(cluster_field "$ID" .state_reason)" = "Terminated by user request" ]
+    run sc terminate "$ID"
+    [ "$status" -eq 0 ] && [ "$output" = "$ID	TERMINATED" ]
+    run sc ssh "$ID" -- true
+    [ "$status" -eq 1 ]
+}
+
+@test "auto-terminate: TERMINATED after the last step, or with errors noted" {
+    create_cluster --auto-terminate --step 'name=a,cmd=true'
+    run sc wait "$ID" --timeout 60
+    [ "$status" -eq 0 ] && [ "$output" = "$ID	TERMINATED" ]
+    [ "$(cluster_field "$ID" .state_reason)" = "Steps completed" ]
+    create_cluster --auto-terminate --step 'name=a,cmd=false' --step 'name=b,cmd=true'
+    run sc wait "$ID" --timeout 60
+    [ "$status" -eq 1 ] && [ "$output" = "$ID	TERMINATED" ]
+    [ "$(cluster_field "$ID" .state_reason)" = "Steps completed with errors" ]
+    [ "$(step_field "$ID" s-0002 .state)" = COMPLETED ]
+}
+
+@test "bootstrap actions run before the first step; a failing one ends the cluster" {
+    cat >boot1.sh <<EOF
+echo "boot \$SHEAF_CLUSTER_ID node \$SHEAF_NODE_INDEX"
+date +%s%N >"$PWD/booted"
+EOF
+    printf 'exit 4\n' >bad.sh
+    create_cluster --bootstrap boot1.sh --step "name=check,launcher=none,cmd=test -f $PWD/booted"
+    run sc wait "$ID" --timeout 60
+    [ "$status" -eq 0 ]
+    [ "$(cat "$SHEAF_HOME/clusters/$ID/bootstrap/01-boot1.sh.localhost.log")" = "boot $ID node 0" ]
+    rm -f booted
+    create_cluster --bootstrap boot1.sh --bootstrap bad.sh --step 'name=never,cmd=true'
+    run sc wait "$ID" --timeout 60
+    [ "$status" -eq 1 ] && [ "$output" = "$ID	TERMINATED_WITH_ERRORS" ]
+    [[ $(cluster_field "$ID" .state_reason) == "Bootstrap failure: bootstrap action 02-bad.sh failed with exit code 4"* ]]
+    [ "$(step_field "$ID" s-0001 .state)" = CANCELLED ]
+    [ -f booted ]
+}
+
+@test "create --wait blocks until the steps have run and reports failure" {
+    run sc create --name w --backend local --wait --timeout 60 --step 'cmd=true'
+    [ "$status" -eq 0 ]
+    [[ $output =~ ^j-[A-Z0-9]{8}$ ]]
+    [ "$(cluster_field "$output" .state)" = WAITING ]
+    run sc create --name w --backend local --wait --timeout 60 --auto-terminate --step 'cmd=false'
+    [ "$status" -eq 1 ]
+}
+
+@test "concurrent add-steps are safe" {
+    create_cluster
+    local i
+    for i in 1 2 3 4 5 6; do
+        sc add-steps "$ID" --step "name=c$i,launcher=none,cmd=true" >"added.$i" &
+    done
+    wait
+    [ "$(sort added.* | uniq | wc -l)" -eq 6 ]
+    run sc wait "$ID" --timeout 60
+    [ "$status" -eq 0 ]
+    run sc list-steps "$ID" --states COMPLETED --output json
+    [ "$(jq length <<<"$output")" -eq 6 ]
+}
+
+@test "a dead runner is noticed: TERMINATED_WITH_ERRORS" {
+    create_cluster --step 'name=long,cmd=sleep 60'
+    wait_step_state "$ID" s-0001 RUNNING 30
+    local pid
+    pid=$(cluster_field "$ID" .runner_pid)
+    kill -KILL "$pid"
+    pkill -KILL -f -- "-np 1 --oversubscribe --output-filename $SHEAF_HOME/clusters/$ID/" || true
+    run sc describe "$ID" --output json
+    [ "$(jq -r .state <<<"$output")" = TERMINATED_WITH_ERRORS ]
+    [[ $(jq -r .state_reason <<<"$output") == *"runner process ended unexpectedly"* ]]
+    [ "$(step_field "$ID" s-0001 .state)" = FAILED ]
+}
+
+@test "ssh runs a command on the cluster's node; logs of the runner" {
+    create_cluster
+    run sc ssh "$ID" -- sh -c 'echo "$SHEAF_CLUSTER_ID" "$1"' x 'a b'
+    [ "$status" -eq 0 ] && [ "$output" = "$ID a b" ]
+    run sc ssh "$ID" --node 3 -- true
+    [ "$status" -eq 1 ] && [[ $output == *"no node 3"* ]]
+}
+
+@test "the job report is copied when the command names -o OUT" {
+    create_cluster --step "name=rep,launcher=none,cmd=sh -c 'mkdir -p \"\$2\" && echo {\\\"records\\\":42} >\"\$2/_report.json\"' sh -o outdir"
+    run sc wait "$ID" --timeout 60
+    [ "$status" -eq 0 ]
+    [ "$(jq .records "$SHEAF_HOME/clusters/$ID/steps/s-0001/_report.json")" -eq 42 ]
+    run sc describe-step "$ID" 1
+    [[ $output == *"Report:"*"_report.json"* ]]
+}
+
+@test "word count runs as a step and matches coreutils" {
+    require_sheaf
+    make_text input.txt
+    create_cluster --ranks-per-node 2 \
+        --step "name=wc,on-failure=CANCEL_AND_WAIT,args=[\"$SHEAF\",\"wordcount\",\"-i\",\"$PWD/input.txt\",\"-o\",\"$PWD/wc-out\"]"
+    run sc wait "$ID" --timeout 120
+    if [ "$status" -ne 0 ]; then sc describe-step "$ID" 1 >&2; fi
+    [ "$status" -eq 0 ]
+    check_wordcount input.txt wc-out
+    [ -f "$SHEAF_HOME/clusters/$ID/steps/s-0001/_report.json" ]
+}
