@@ -22,8 +22,19 @@
 
 int sheaf__format_parse(const char *text, sheaf__format *fmt) {
     memset(fmt, 0, sizeof *fmt);
+    fmt->delim = '\n';
+    fmt->sep = ',';
     if (!text || !strcmp(text, "lines") || !strcmp(text, "text")) {
         fmt->kind = SHEAF__FMT_LINES;
+        return 0;
+    }
+    if (!strcmp(text, "csv")) {
+        fmt->kind = SHEAF__FMT_CSV;
+        fmt->multiline = true;
+        return 0;
+    }
+    if (!strcmp(text, "tsv")) {
+        fmt->kind = SHEAF__FMT_TSV;
         return 0;
     }
     if (!strncmp(text, "fixed:", 6)) {
@@ -42,6 +53,8 @@ int sheaf__format_parse(const char *text, sheaf__format *fmt) {
 typedef struct {
     char **files;
     uint64_t *sizes;
+    uint32_t *origin; /* the input (-i) each file came from */
+    uint32_t cur;
     size_t n, cap;
 } filelist;
 
@@ -56,10 +69,15 @@ static int add_file(filelist *fl, const char *path, uint64_t size) {
         if (!s)
             return SHEAF_ENOMEM;
         fl->sizes = s;
+        uint32_t *o = realloc(fl->origin, cap * sizeof *o);
+        if (!o)
+            return SHEAF_ENOMEM;
+        fl->origin = o;
         fl->cap = cap;
     }
     if (!(fl->files[fl->n] = strdup(path)))
         return SHEAF_ENOMEM;
+    fl->origin[fl->n] = fl->cur;
     fl->sizes[fl->n++] = size;
     return 0;
 }
@@ -146,6 +164,7 @@ int sheaf__plan_build(const sheaf_config *cfg, const sheaf__format *fmt, sheaf__
     }
     for (size_t i = 0; i < cfg->ninputs && !rc; i++) {
         const char *in = cfg->inputs[i];
+        fl.cur = (uint32_t)i;
         struct stat st;
         if (has_glob(in) && stat(in, &st) != 0) {
             glob_t g;
@@ -167,11 +186,12 @@ int sheaf__plan_build(const sheaf_config *cfg, const sheaf__format *fmt, sheaf__
     }
     plan->files = fl.files;
     plan->sizes = fl.sizes;
+    plan->origin = fl.origin;
     plan->nfiles = fl.n;
     if (rc)
         return rc;
 
-    uint64_t ss = cfg->split_size ? cfg->split_size : 64ull << 20;
+    uint64_t ss = cfg->split_size ? cfg->split_size : 64ull << 20, pack = ss;
     if (fmt->kind == SHEAF__FMT_FIXED) {
         ss = (ss + fmt->reclen - 1) / fmt->reclen * fmt->reclen;
         for (size_t i = 0; i < fl.n; i++) {
@@ -184,6 +204,8 @@ int sheaf__plan_build(const sheaf_config *cfg, const sheaf__format *fmt, sheaf__
             }
         }
     }
+    if (fmt->kind == SHEAF__FMT_CSV && fmt->multiline)
+        ss = UINT64_MAX / 2; /* quoted newlines: a file is one split */
     size_t cap = 0;
     for (size_t i = 0; i < fl.n; i++)
         cap += fl.sizes[i] / ss + 1;
@@ -196,7 +218,7 @@ int sheaf__plan_build(const sheaf_config *cfg, const sheaf__format *fmt, sheaf__
         plan->total_bytes += size;
         if (size == 0)
             continue;
-        for (uint64_t off = 0; off < size; off += ss) {
+        for (uint64_t off = 0; off < size; off = size - off > ss ? off + ss : size) {
             sheaf__split *s = &plan->splits[plan->nsplits++];
             s->file = (uint32_t)i;
             s->start = off;
@@ -205,7 +227,7 @@ int sheaf__plan_build(const sheaf_config *cfg, const sheaf__format *fmt, sheaf__
     }
     /* Tasks: a split of at least a quarter split is a task of its own; smaller ones (small
      * files, tails) are packed with their neighbours up to split_size. */
-    uint64_t small = ss / 4;
+    uint64_t small = pack / 4;
     for (size_t i = 0; i < plan->nsplits;) {
         sheaf__task *t = &plan->tasks[plan->ntasks++];
         t->first = i;
@@ -215,7 +237,7 @@ int sheaf__plan_build(const sheaf_config *cfg, const sheaf__format *fmt, sheaf__
         if (t->bytes >= small)
             continue;
         while (i < plan->nsplits && plan->splits[i].len < small &&
-               t->bytes + plan->splits[i].len <= ss) {
+               t->bytes + plan->splits[i].len <= pack) {
             t->bytes += plan->splits[i].len;
             t->count++;
             i++;
@@ -247,6 +269,7 @@ void sheaf__plan_free(sheaf__plan *plan) {
         free(plan->files[i]);
     free(plan->files);
     free(plan->sizes);
+    free(plan->origin);
     free(plan->splits);
     free(plan->tasks);
     memset(plan, 0, sizeof *plan);
@@ -281,7 +304,7 @@ int sheaf__plan_bcast(MPI_Comm comm, int root, int code, sheaf__plan *plan) {
         uint64_t c[3] = {plan->nfiles, plan->nsplits, plan->ntasks};
         int rc = put(&b, c, sizeof c);
         for (size_t i = 0; i < plan->nfiles && !rc; i++) {
-            uint64_t fh[2] = {plan->sizes[i], strlen(plan->files[i])};
+            uint64_t fh[3] = {plan->sizes[i], strlen(plan->files[i]), plan->origin[i]};
             rc = put(&b, fh, sizeof fh);
             if (!rc)
                 rc = put(&b, plan->files[i], fh[1]);
@@ -317,17 +340,19 @@ int sheaf__plan_bcast(MPI_Comm comm, int root, int code, sheaf__plan *plan) {
     memset(plan, 0, sizeof *plan);
     plan->files = calloc(c[0] ? c[0] : 1, sizeof *plan->files);
     plan->sizes = calloc(c[0] ? c[0] : 1, sizeof *plan->sizes);
+    plan->origin = calloc(c[0] ? c[0] : 1, sizeof *plan->origin);
     plan->splits = calloc(c[1] ? c[1] : 1, sizeof *plan->splits);
     plan->tasks = calloc(c[2] ? c[2] : 1, sizeof *plan->tasks);
-    if (!plan->files || !plan->sizes || !plan->splits || !plan->tasks) {
+    if (!plan->files || !plan->sizes || !plan->origin || !plan->splits || !plan->tasks) {
         sheaf__buf_free(&b);
         return SHEAF_ENOMEM;
     }
     for (uint64_t i = 0; i < c[0]; i++) {
-        uint64_t fh[2];
+        uint64_t fh[3];
         memcpy(fh, p, sizeof fh);
         p += sizeof fh;
         plan->sizes[i] = fh[0];
+        plan->origin[i] = (uint32_t)fh[2];
         plan->total_bytes += fh[0];
         if (!(plan->files[i] = strndup((const char *)p, fh[1]))) {
             sheaf__buf_free(&b);

@@ -140,6 +140,7 @@ typedef struct sheaf__task {
 typedef struct sheaf__plan {
     char **files;
     uint64_t *sizes;
+    uint32_t *origin; /* index of the input each file came from */
     size_t nfiles;
     sheaf__split *splits;
     size_t nsplits;
@@ -149,13 +150,23 @@ typedef struct sheaf__plan {
 } sheaf__plan;
 
 /* Input formats. */
-typedef enum { SHEAF__FMT_LINES = 0, SHEAF__FMT_FIXED } sheaf__fmt_kind;
+typedef enum { SHEAF__FMT_LINES = 0, SHEAF__FMT_FIXED, SHEAF__FMT_CSV, SHEAF__FMT_TSV } sheaf__fmt_kind;
 typedef struct sheaf__format {
     sheaf__fmt_kind kind;
     uint64_t reclen; /* fixed */
+    uint8_t delim;   /* record delimiter of lines, tsv and csv (default LF) */
+    uint8_t sep;     /* csv field separator (default ',') */
+    bool header;     /* csv: the first record of each file names the columns */
+    bool multiline;  /* csv: quoted fields may hold newlines, so files are not split */
 } sheaf__format;
 
+/* Parses the kind ("lines", "csv", "tsv", "fixed:N"); other fields get their defaults. */
 int sheaf__format_parse(const char *text, sheaf__format *fmt);
+/* The whole format of a config (kind plus csv options and delimiter). */
+int sheaf__format_from_config(const sheaf_config *cfg, sheaf__format *fmt, char *err,
+                              size_t errlen);
+/* Parses a one-byte delimiter: a character or an escape (\n \t \0 \xHH). */
+int sheaf__parse_delim(const char *text, uint8_t *out);
 
 /* Rank 0: lists the inputs and cuts splits. On failure writes a message to err. */
 int sheaf__plan_build(const sheaf_config *cfg, const sheaf__format *fmt, sheaf__plan *plan,
@@ -176,14 +187,26 @@ typedef struct sheaf__reader {
     size_t cap, len, off; /* off: next unread byte in buf */
     bool eof;
     bool done;
-    bool skip; /* the split starts inside a line: skip to the next one */
+    bool skip;        /* the split starts inside a record: skip to the next one */
+    uint64_t lineno;  /* records read, counted from the file's start when start == 0 */
+    /* csv and tsv fields */
+    sheaf__buf unq;   /* unescaped quoted fields */
+    const char **fields;
+    size_t *flens;
+    size_t nfields, fcap;
+    /* csv header */
+    sheaf__buf hdr;
+    const char **hfields;
+    size_t *hlens;
+    size_t nh;
 } sheaf__reader;
 
 /* Opens a split, keeping the buffer of an earlier split (zero the struct before the first
  * use). Returns 0 or a negative code (message in err). */
 int sheaf__reader_open(sheaf__reader *r, const char *path, uint64_t start, uint64_t len,
                        const sheaf__format *fmt, char *err, size_t errlen);
-/* Reads the next record: 1 and *rec filled, 0 at the end of the split, or a negative code. */
+/* Reads the next record: 1 and *rec filled, 0 at the end of the split, or a negative code.
+ * SHEAF_EFORMAT is a malformed record: the reader has moved past it and may go on. */
 int sheaf__reader_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t errlen);
 void sheaf__reader_close(sheaf__reader *r); /* closes the file, keeps the buffer */
 void sheaf__reader_free(sheaf__reader *r);
@@ -346,7 +369,7 @@ enum {
     SHEAF__C_SHUFFLE_ROUNDS, SHEAF__C_REDUCE_GROUPS, SHEAF__C_REDUCE_RECORDS,
     SHEAF__C_OUTPUT_RECORDS, SHEAF__C_OUTPUT_BYTES, SHEAF__C_SPILL_RECORDS,
     SHEAF__C_SPILL_BYTES, SHEAF__C_SPILL_RUNS, SHEAF__C_MERGE_PASSES, SHEAF__C_SPLITS,
-    SHEAF__C_SHUFFLE_RECV_BYTES, SHEAF__C_COUNT
+    SHEAF__C_SHUFFLE_RECV_BYTES, SHEAF__C_BAD_RECORDS, SHEAF__C_COUNT
 };
 extern const char *const sheaf__counter_names[SHEAF__C_COUNT];
 

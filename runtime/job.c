@@ -31,6 +31,7 @@ SHEAF_EXTERN void sheaf_config_init(sheaf_config *cfg) {
     cfg->progress = -1;
     cfg->log_level = SHEAF_LOG_WARN;
     cfg->seed = 0x5eaf;
+    cfg->sample = 10000;
 }
 
 SHEAF_EXTERN int sheaf_rank(const sheaf_ctx *ctx) {
@@ -100,6 +101,22 @@ static void phase(sheaf_ctx *ctx, int ph, bool start) {
         ctx->phase_end[ph] = sheaf__now();
 }
 
+/* A malformed record is counted and skipped while the job's allowance lasts; then it fails
+ * the job with the reader's message (file, offset, reason). */
+static bool bad_record(sheaf_ctx *ctx, const char *err) {
+    if (ctx->c[SHEAF__C_BAD_RECORDS] < ctx->cfg.max_bad_records) {
+        ctx->c[SHEAF__C_BAD_RECORDS]++;
+        sheaf__log(ctx, SHEAF_LOG_INFO, "skipped a bad record: %s", err);
+        return true;
+    }
+    if (ctx->cfg.max_bad_records)
+        sheaf__error(ctx, SHEAF_EFORMAT, "%s (more than --max-bad-records %llu)", err,
+                     (unsigned long long)ctx->cfg.max_bad_records);
+    else
+        sheaf__error(ctx, SHEAF_EFORMAT, "%s", err);
+    return false;
+}
+
 static int map_task(sheaf_ctx *ctx, const sheaf__plan *plan, const sheaf__task *t,
                     sheaf__reader *rd) {
     const sheaf_job_def *job = ctx->job;
@@ -115,8 +132,19 @@ static int map_task(sheaf_ctx *ctx, const sheaf__plan *plan, const sheaf__task *
         ctx->c[SHEAF__C_SPLITS]++;
         ctx->cur_file = path;
         sheaf_record rec;
-        while (!ctx->err && (rc = sheaf__reader_next(rd, &rec, err, sizeof err)) > 0) {
+        while (!ctx->err) {
+            rc = sheaf__reader_next(rd, &rec, err, sizeof err);
+            if (rc == 0)
+                break;
+            if (rc < 0) {
+                if (rc == SHEAF_EFORMAT && bad_record(ctx, err))
+                    continue;
+                if (rc != SHEAF_EFORMAT)
+                    sheaf__error(ctx, rc, "%s", err);
+                break;
+            }
             ctx->cur_offset = rec.offset;
+            rec.input = plan->origin[sp->file];
             ctx->c[SHEAF__C_INPUT_RECORDS]++;
             ctx->c[SHEAF__C_INPUT_BYTES] += rec.len;
             int mr = job->map(ctx, &rec, job->udata);
@@ -130,8 +158,6 @@ static int map_task(sheaf_ctx *ctx, const sheaf__plan *plan, const sheaf__task *
                 fault(ctx, SHEAF__PH_MAP, ctx->c[SHEAF__C_INPUT_RECORDS]))
                 break;
         }
-        if (rc < 0)
-            sheaf__error(ctx, rc, "%s", err);
         sheaf__reader_close(rd);
     }
     ctx->cur_file = NULL;
@@ -230,9 +256,8 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
     bool committed = false;
     if (!job || !job->map)
         sheaf__error(ctx, SHEAF_EINVAL, "the job has no map function");
-    else if (sheaf__format_parse(cfg->input_format, &ctx->fmt))
-        sheaf__error(ctx, SHEAF_EUSAGE, "unknown input format '%s' (lines or fixed:N)",
-                     cfg->input_format);
+    else if (sheaf__format_from_config(cfg, &ctx->fmt, ctx->errmsg, sizeof ctx->errmsg))
+        ctx->err = SHEAF_EUSAGE;
     else if (cfg->output_format && strcmp(cfg->output_format, "text") &&
              strcmp(cfg->output_format, "raw"))
         sheaf__error(ctx, SHEAF_EUSAGE, "unknown output format '%s' (text or raw)",

@@ -18,7 +18,8 @@
 enum {
     OPT_REDUCERS = 1000, OPT_SPLIT, OPT_MEMORY, OPT_SPILL, OPT_BIND, OPT_SCHEDULE, OPT_INFMT,
     OPT_OUTFMT, OPT_OVERWRITE, OPT_REPORT, OPT_PROGRESS, OPT_NOPROGRESS, OPT_LOGLEVEL, OPT_SEED,
-    OPT_VERSION, OPT_JOB /* job options start here */
+    OPT_VERSION, OPT_CSVDELIM, OPT_CSVHEADER, OPT_CSVNONL, OPT_RECDELIM, OPT_MAXBAD,
+    OPT_SAMPLE, OPT_JOB /* job options start here */
 };
 
 static const struct {
@@ -34,7 +35,12 @@ static const struct {
     {"spill-dir", 1, OPT_SPILL, "DIR", "where runs are spilled (default $TMPDIR or /tmp)"},
     {"bind", 1, OPT_BIND, "POLICY", "auto, core, numa or none (default auto)"},
     {"schedule", 1, OPT_SCHEDULE, "MODE", "dynamic (default) or static"},
-    {"input-format", 1, OPT_INFMT, "FMT", "lines (default) or fixed:N"},
+    {"input-format", 1, OPT_INFMT, "FMT", "lines (default), csv, tsv or fixed:N"},
+    {"csv-delimiter", 1, OPT_CSVDELIM, "C", "csv field separator (default ',')"},
+    {"csv-header", 0, OPT_CSVHEADER, NULL, "csv: the first line of each file names the columns"},
+    {"csv-no-newlines", 0, OPT_CSVNONL, NULL, "csv: no quoted newlines (lets csv files split)"},
+    {"record-delimiter", 1, OPT_RECDELIM, "C", "record delimiter: a byte, \\n \\t \\0 or \\xHH"},
+    {"max-bad-records", 1, OPT_MAXBAD, "N", "skip up to N malformed records (default 0)"},
     {"output-format", 1, OPT_OUTFMT, "FMT", "text (default: key TAB value) or raw"},
     {"overwrite", 0, OPT_OVERWRITE, NULL, "replace an existing output directory"},
     {"report", 1, OPT_REPORT, "FILE", "also write the JSON report to FILE"},
@@ -43,6 +49,7 @@ static const struct {
     {"quiet", 0, 'q', NULL, "print only errors"},
     {"log-level", 1, OPT_LOGLEVEL, "LEVEL", "error, warn, info or debug"},
     {"seed", 1, OPT_SEED, "N", "seed of the key hash"},
+    {"sample", 1, OPT_SAMPLE, "N", "records sampled for a total-order job (default 10000)"},
     {"help", 0, 'h', NULL, "show this help"},
     {"version", 0, OPT_VERSION, NULL, "show the version"},
 };
@@ -181,9 +188,53 @@ static int parse_args(int argc, char **argv, const sheaf_job_def *job, parsed *p
             sheaf__format f;
             if (sheaf__format_parse(optarg, &f)) {
                 free(lo);
-                USAGE_ERR("--input-format: unknown format '%s' (lines or fixed:N)", optarg);
+                USAGE_ERR("--input-format: unknown format '%s' (lines, csv, tsv or fixed:N)",
+                          optarg);
             }
             cfg->input_format = optarg;
+            break;
+        }
+        case OPT_CSVDELIM: {
+            uint8_t d;
+            if (sheaf__parse_delim(optarg, &d) || d == '"' || d == '\n') {
+                free(lo);
+                USAGE_ERR("--csv-delimiter: '%s' is not one byte (or \\t, \\xHH)", optarg);
+            }
+            cfg->csv_delimiter = (char)d;
+            break;
+        }
+        case OPT_CSVHEADER: cfg->csv_header = 1; break;
+        case OPT_CSVNONL: cfg->csv_no_newlines = 1; break;
+        case OPT_RECDELIM: {
+            uint8_t d;
+            if (sheaf__parse_delim(optarg, &d)) {
+                free(lo);
+                USAGE_ERR("--record-delimiter: '%s' is not one byte (or \\n \\t \\0 \\xHH)",
+                          optarg);
+            }
+            cfg->record_delimiter = optarg;
+            break;
+        }
+        case OPT_SAMPLE: {
+            char *end;
+            errno = 0;
+            unsigned long long n = strtoull(optarg, &end, 10);
+            if (errno || *end || end == optarg || optarg[0] == '-' || n == 0) {
+                free(lo);
+                USAGE_ERR("--sample: '%s' is not a positive count", optarg);
+            }
+            cfg->sample = n;
+            break;
+        }
+        case OPT_MAXBAD: {
+            char *end;
+            errno = 0;
+            unsigned long long n = strtoull(optarg, &end, 10);
+            if (errno || *end || end == optarg || optarg[0] == '-') {
+                free(lo);
+                USAGE_ERR("--max-bad-records: '%s' is not a count", optarg);
+            }
+            cfg->max_bad_records = n;
             break;
         }
         case OPT_OUTFMT:
@@ -300,7 +351,8 @@ SHEAF_EXTERN int sheaf_main(int argc, char **argv, const sheaf_job_def *job) {
             status = 1;
         } else {
             sheaf_result res;
-            int rc = sheaf_run(MPI_COMM_WORLD, job, &p.cfg, &res);
+            int rc = job->driver ? job->driver(MPI_COMM_WORLD, job, &p.cfg, &res)
+                                 : sheaf_run(MPI_COMM_WORLD, job, &p.cfg, &res);
             if (rc) {
                 if (rank == 0)
                     fprintf(stderr, "sheaf %s: error: %s\n", job->name, res.message);

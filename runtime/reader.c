@@ -2,15 +2,24 @@
  * reader.c: turns a split (a byte range of one file) into records.
  *
  * Record ownership follows one rule, so every record is read exactly once whatever the split
- * size: a record belongs to the split that holds its first byte. A line split that does not
- * start at offset 0 therefore looks at the byte before its start; unless that byte ends a
- * line, the split skips to just past the next newline. A reader keeps reading past the end of
- * its split to finish its last record. Lines end at LF; a CR before the LF is dropped; a last
- * line without a newline is a record. Fixed-length records start at multiples of N, which the
- * planner makes every split start on.
+ * size: a record belongs to the split that holds its first byte. A split that does not start
+ * at offset 0 therefore looks at the byte before its start; unless that byte is the record
+ * delimiter, the split skips to just past the next delimiter. A reader keeps reading past the
+ * end of its split to finish its last record. Lines end at the delimiter (LF by default); with
+ * LF, a CR before it is dropped; a last record without a delimiter is a record. Fixed-length
+ * records start at multiples of N, which the planner makes every split start on.
  *
- * The reader reads large blocks into one buffer and finds line ends with memchr over the
- * block, so the cost per record is one scan and no system call.
+ * csv (RFC 4180): fields separated by the delimiter byte, optionally quoted, "" inside quotes
+ * for a quote. Quoted fields may hold newlines, so a csv file is read whole by one reader
+ * unless the user says records hold no newlines (csv_no_newlines), in which case csv splits
+ * like lines. With a header, each reader reads the file's first record for the column names
+ * and the split at offset 0 does not hand it to map. Malformed records (an unterminated quote,
+ * text after a closing quote, a field count that differs from the header's) come back as
+ * SHEAF_EFORMAT with the reader already past them. tsv: the text before the first tab is the
+ * key (field 0), the rest the value (field 1), as in Hadoop Streaming.
+ *
+ * The reader reads large blocks into one buffer (kept from split to split) and finds record
+ * ends with memchr over the block: one scan per record and no system call.
  */
 #include "internal.h"
 
@@ -22,13 +31,68 @@
 
 #define READ_BLOCK (4u << 20)
 
+int sheaf__parse_delim(const char *t, uint8_t *out) {
+    if (!t || !*t)
+        return SHEAF_EINVAL;
+    if (t[0] != '\\') {
+        if (t[1])
+            return SHEAF_EINVAL;
+        *out = (uint8_t)t[0];
+        return 0;
+    }
+    if (!strcmp(t, "\\n")) *out = '\n';
+    else if (!strcmp(t, "\\t")) *out = '\t';
+    else if (!strcmp(t, "\\r")) *out = '\r';
+    else if (!strcmp(t, "\\0")) *out = 0;
+    else if (!strcmp(t, "\\\\")) *out = '\\';
+    else if (t[1] == 'x' && t[2] && t[3] && !t[4]) {
+        char *end;
+        unsigned long v = strtoul(t + 2, &end, 16);
+        if (*end)
+            return SHEAF_EINVAL;
+        *out = (uint8_t)v;
+    } else
+        return SHEAF_EINVAL;
+    return 0;
+}
+
+int sheaf__format_from_config(const sheaf_config *cfg, sheaf__format *fmt, char *err,
+                              size_t errlen) {
+    if (sheaf__format_parse(cfg->input_format, fmt)) {
+        snprintf(err, errlen, "unknown input format '%s' (lines, csv, tsv or fixed:N)",
+                 cfg->input_format);
+        return SHEAF_EUSAGE;
+    }
+    if (cfg->record_delimiter && sheaf__parse_delim(cfg->record_delimiter, &fmt->delim)) {
+        snprintf(err, errlen, "invalid record delimiter '%s' (one byte, or \\n \\t \\0 \\xHH)",
+                 cfg->record_delimiter);
+        return SHEAF_EUSAGE;
+    }
+    if (cfg->csv_delimiter)
+        fmt->sep = (uint8_t)cfg->csv_delimiter;
+    fmt->header = cfg->csv_header && fmt->kind == SHEAF__FMT_CSV;
+    fmt->multiline = fmt->kind == SHEAF__FMT_CSV && !cfg->csv_no_newlines;
+    if (fmt->kind == SHEAF__FMT_CSV && (fmt->sep == '"' || fmt->sep == fmt->delim)) {
+        snprintf(err, errlen, "the csv delimiter cannot be a quote or the record delimiter");
+        return SHEAF_EUSAGE;
+    }
+    return 0;
+}
+
 int sheaf__reader_open(sheaf__reader *r, const char *path, uint64_t start, uint64_t len,
                        const sheaf__format *fmt, char *err, size_t errlen) {
-    uint8_t *buf = r->buf;
-    size_t cap = r->cap;
+    /* Buffers are kept from split to split. */
+    sheaf__reader keep = *r;
     memset(r, 0, sizeof *r);
-    r->buf = buf; /* the buffer is kept from split to split */
-    r->cap = cap;
+    r->buf = keep.buf;
+    r->cap = keep.cap;
+    r->unq = keep.unq;
+    r->fields = keep.fields;
+    r->flens = keep.flens;
+    r->fcap = keep.fcap;
+    r->hdr = keep.hdr;
+    r->hfields = keep.hfields;
+    r->hlens = keep.hlens;
     r->fd = -1;
     r->path = path;
     r->fmt = *fmt;
@@ -39,25 +103,24 @@ int sheaf__reader_open(sheaf__reader *r, const char *path, uint64_t start, uint6
         snprintf(err, errlen, "cannot open input %s: %s", path, strerror(errno));
         return errno == ENOENT ? SHEAF_ENOENT : SHEAF_EIO;
     }
-    uint64_t pos = start;
-    if (fmt->kind == SHEAF__FMT_LINES && start > 0) {
-        char c;
+    if (fmt->kind != SHEAF__FMT_FIXED && start > 0) {
+        uint8_t c;
         ssize_t n = pread(r->fd, &c, 1, (off_t)(start - 1));
         if (n < 0) {
             snprintf(err, errlen, "cannot read input %s at offset %llu: %s", path,
                      (unsigned long long)(start - 1), strerror(errno));
             return SHEAF_EIO;
         }
-        r->skip = n == 1 && c != '\n'; /* done lazily by reader_next */
+        r->skip = n == 1 && c != fmt->delim; /* done lazily by reader_next */
     }
-    if (lseek(r->fd, (off_t)pos, SEEK_SET) < 0) {
+    if (lseek(r->fd, (off_t)start, SEEK_SET) < 0) {
         snprintf(err, errlen, "cannot seek input %s to offset %llu: %s", path,
-                 (unsigned long long)pos, strerror(errno));
+                 (unsigned long long)start, strerror(errno));
         return SHEAF_EIO;
     }
-    r->base = pos;
+    r->base = start;
 #ifdef POSIX_FADV_SEQUENTIAL
-    posix_fadvise(r->fd, (off_t)pos, 0, POSIX_FADV_SEQUENTIAL);
+    posix_fadvise(r->fd, (off_t)start, 0, POSIX_FADV_SEQUENTIAL);
 #endif
     return 0;
 }
@@ -102,32 +165,184 @@ static int fill(sheaf__reader *r, char *err, size_t errlen) {
     }
 }
 
-/* Finds the next LF at or after off; returns its index in buf, or -1 at end of file. */
-static long long find_nl(sheaf__reader *r, char *err, size_t errlen, int *rc) {
+/* Finds the end of the record starting at off: the index of its delimiter in buf, or -1 when
+ * the file ends first. Multi-line csv skips delimiters inside quotes. */
+static long long find_end(sheaf__reader *r, char *err, size_t errlen, int *rc, bool *open_quote) {
     size_t scanned = r->off;
+    bool quoted = false, csv = r->fmt.kind == SHEAF__FMT_CSV && r->fmt.multiline;
+    uint8_t d = r->fmt.delim;
     for (;;) {
-        uint8_t *nl = memchr(r->buf + scanned, '\n', r->len - scanned);
-        if (nl)
-            return nl - r->buf;
+        if (!csv) {
+            uint8_t *nl = memchr(r->buf + scanned, d, r->len - scanned);
+            if (nl)
+                return nl - r->buf;
+        } else {
+            for (size_t i = scanned; i < r->len; i++) {
+                if (r->buf[i] == '"')
+                    quoted = !quoted;
+                else if (r->buf[i] == d && !quoted)
+                    return (long long)i;
+            }
+        }
         size_t keep = r->len - r->off;
         int f = fill(r, err, errlen);
         if (f < 0) {
             *rc = f;
             return -1;
         }
-        if (f == 0)
+        if (f == 0) {
+            *open_quote = quoted;
             return -1;
+        }
         scanned = keep; /* after the compaction, the unscanned bytes start here */
     }
+}
+
+static int grow_fields(sheaf__reader *r) {
+    size_t cap = r->fcap ? r->fcap * 2 : 16;
+    const char **f = realloc(r->fields, cap * sizeof *f);
+    if (!f)
+        return SHEAF_ENOMEM;
+    r->fields = f;
+    size_t *l = realloc(r->flens, cap * sizeof *l);
+    if (!l)
+        return SHEAF_ENOMEM;
+    r->flens = l;
+    r->fcap = cap;
+    return 0;
+}
+
+/* Splits one csv record into fields. Quoted fields with doubled quotes are unescaped into
+ * r->unq (sized up front, so pointers into it stay valid). Returns 0, SHEAF_EFORMAT with a
+ * reason in err, or SHEAF_ENOMEM. */
+static int parse_csv(sheaf__reader *r, const uint8_t *p, size_t n, uint64_t offset, char *err,
+                     size_t errlen) {
+    r->nfields = 0;
+    r->unq.len = 0;
+    if (sheaf__buf_reserve(&r->unq, n + 1))
+        return SHEAF_ENOMEM;
+    const uint8_t *end = p + n;
+    uint8_t sep = r->fmt.sep;
+    for (;;) {
+        if (r->nfields == r->fcap && grow_fields(r))
+            return SHEAF_ENOMEM;
+        if (p < end && *p == '"') {
+            uint8_t *dst = r->unq.data + r->unq.len, *d = dst;
+            p++;
+            for (;;) {
+                if (p == end) {
+                    snprintf(err, errlen, "unterminated quoted field");
+                    return SHEAF_EFORMAT;
+                }
+                if (*p == '"') {
+                    if (p + 1 < end && p[1] == '"') {
+                        *d++ = '"';
+                        p += 2;
+                        continue;
+                    }
+                    p++;
+                    break;
+                }
+                *d++ = *p++;
+            }
+            if (p < end && *p != sep) {
+                snprintf(err, errlen, "text after the closing quote of field %zu",
+                         r->nfields + 1);
+                return SHEAF_EFORMAT;
+            }
+            r->fields[r->nfields] = (const char *)dst;
+            r->flens[r->nfields++] = (size_t)(d - dst);
+            r->unq.len += (size_t)(d - dst);
+        } else {
+            const uint8_t *f = p;
+            while (p < end && *p != sep)
+                p++;
+            r->fields[r->nfields] = (const char *)f;
+            r->flens[r->nfields++] = (size_t)(p - f);
+        }
+        if (p == end)
+            break;
+        p++; /* the separator; a trailing one makes a last empty field */
+        if (p == end) {
+            if (r->nfields == r->fcap && grow_fields(r))
+                return SHEAF_ENOMEM;
+            r->fields[r->nfields] = (const char *)p;
+            r->flens[r->nfields++] = 0;
+            break;
+        }
+    }
+    (void)offset;
+    return 0;
+}
+
+/* Reads the file's first record as the header (its own read, whatever the split). */
+static int read_header(sheaf__reader *r, char *err, size_t errlen) {
+    sheaf__reader h = {0};
+    h.fd = r->fd;
+    h.path = r->path;
+    h.fmt = r->fmt;
+    h.fmt.header = false;
+    h.end = 1;
+    int rc = (int)lseek(r->fd, 0, SEEK_SET) < 0 ? SHEAF_EIO : 0;
+    sheaf_record rec;
+    if (!rc)
+        rc = sheaf__reader_next(&h, &rec, err, errlen);
+    if (rc == 0) {
+        r->nh = 0;
+    } else if (rc == 1) {
+        /* Copy the names out of the temporary reader. */
+        size_t total = 0;
+        for (size_t i = 0; i < rec.nfields; i++)
+            total += rec.field_lens[i];
+        r->hdr.len = 0;
+        const char **hf = realloc(r->hfields, (rec.nfields + 1) * sizeof *hf);
+        size_t *hl = hf ? realloc(r->hlens, (rec.nfields + 1) * sizeof *hl) : NULL;
+        if (hf)
+            r->hfields = hf;
+        if (hl)
+            r->hlens = hl;
+        if (!hf || !hl || sheaf__buf_reserve(&r->hdr, total + 1)) {
+            rc = SHEAF_ENOMEM;
+        } else {
+            for (size_t i = 0; i < rec.nfields; i++) {
+                memcpy(r->hdr.data + r->hdr.len, rec.fields[i], rec.field_lens[i]);
+                r->hlens[i] = rec.field_lens[i];
+                r->hdr.len += rec.field_lens[i];
+            }
+            size_t o = 0;
+            for (size_t i = 0; i < rec.nfields; i++) {
+                r->hfields[i] = (const char *)r->hdr.data + o;
+                o += r->hlens[i];
+            }
+            r->nh = rec.nfields;
+            rc = 0;
+        }
+    } else {
+        snprintf(err + strlen(err), errlen - strlen(err), " (in the header of %s)", r->path);
+    }
+    free(h.buf);
+    sheaf__buf_free(&h.unq);
+    free(h.fields);
+    free(h.flens);
+    if (!rc && lseek(r->fd, (off_t)r->base, SEEK_SET) < 0)
+        rc = SHEAF_EIO;
+    return rc;
 }
 
 int sheaf__reader_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t errlen) {
     if (r->done)
         return 0;
     int rc = 0;
+    bool open_quote = false;
+    if (r->fmt.header && r->lineno == 0) {
+        if ((rc = read_header(r, err, errlen)))
+            return rc;
+        if (r->start == 0)
+            r->skip = true; /* the header is not a record */
+    }
     if (r->skip) {
         r->skip = false;
-        long long nl = find_nl(r, err, errlen, &rc);
+        long long nl = find_end(r, err, errlen, &rc, &open_quote);
         if (rc)
             return rc;
         if (nl < 0) {
@@ -136,6 +351,7 @@ int sheaf__reader_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t er
         }
         r->off = (size_t)nl + 1;
     }
+    r->lineno++;
     if (r->base + r->off >= r->end) {
         r->done = true;
         return 0;
@@ -151,6 +367,7 @@ int sheaf__reader_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t er
             if (f == 0) {
                 snprintf(err, errlen, "input %s: short fixed-length record at offset %llu",
                          r->path, (unsigned long long)(r->base + r->off));
+                r->done = true;
                 return SHEAF_EFORMAT;
             }
         }
@@ -160,7 +377,7 @@ int sheaf__reader_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t er
         r->off += n;
         return 1;
     }
-    long long nl = find_nl(r, err, errlen, &rc);
+    long long nl = find_end(r, err, errlen, &rc, &open_quote);
     if (rc)
         return rc;
     size_t begin = r->off, stop;
@@ -175,11 +392,54 @@ int sheaf__reader_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t er
         stop = (size_t)nl;
         r->off = stop + 1;
     }
-    if (stop > begin && nl >= 0 && r->buf[stop - 1] == '\r')
+    if (r->fmt.delim == '\n' && stop > begin && nl >= 0 && r->buf[stop - 1] == '\r')
+        stop--;
+    else if (r->fmt.delim == '\n' && nl < 0 && stop > begin && r->buf[stop - 1] == '\r')
         stop--;
     rec->data = (const char *)r->buf + begin;
     rec->len = stop - begin;
     rec->offset = r->base + begin;
+    if (r->fmt.kind == SHEAF__FMT_TSV) {
+        if (r->fcap < 2 && grow_fields(r))
+            return SHEAF_ENOMEM;
+        const char *tab = memchr(rec->data, '\t', rec->len);
+        r->fields[0] = rec->data;
+        r->flens[0] = tab ? (size_t)(tab - rec->data) : rec->len;
+        r->nfields = 1;
+        if (tab) {
+            r->fields[1] = tab + 1;
+            r->flens[1] = rec->len - r->flens[0] - 1;
+            r->nfields = 2;
+        }
+        rec->nfields = r->nfields;
+        rec->fields = r->fields;
+        rec->field_lens = r->flens;
+    } else if (r->fmt.kind == SHEAF__FMT_CSV) {
+        char why[128];
+        rc = parse_csv(r, (const uint8_t *)rec->data, rec->len, rec->offset, why, sizeof why);
+        if (rc == SHEAF_EFORMAT || (!rc && r->nh && r->nfields != r->nh)) {
+            if (!rc)
+                snprintf(why, sizeof why, "%zu fields where the header has %zu", r->nfields,
+                         r->nh);
+            if (r->start == 0)
+                snprintf(err, errlen, "input %s: malformed csv record %llu at offset %llu: %s",
+                         r->path, (unsigned long long)r->lineno, (unsigned long long)rec->offset,
+                         why);
+            else
+                snprintf(err, errlen, "input %s: malformed csv record at offset %llu: %s",
+                         r->path, (unsigned long long)rec->offset, why);
+            return SHEAF_EFORMAT;
+        }
+        if (rc)
+            return rc;
+        rec->nfields = r->nfields;
+        rec->fields = r->fields;
+        rec->field_lens = r->flens;
+        rec->nheader = r->nh;
+        rec->header = r->hfields;
+        rec->header_lens = r->hlens;
+    }
+    (void)open_quote;
     return 1;
 }
 
@@ -192,6 +452,30 @@ void sheaf__reader_close(sheaf__reader *r) {
 void sheaf__reader_free(sheaf__reader *r) {
     sheaf__reader_close(r);
     free(r->buf);
-    r->buf = NULL;
-    r->cap = 0;
+    sheaf__buf_free(&r->unq);
+    sheaf__buf_free(&r->hdr);
+    free(r->fields);
+    free(r->flens);
+    free(r->hfields);
+    free(r->hlens);
+    memset(r, 0, sizeof *r);
+    r->fd = -1;
+}
+
+SHEAF_EXTERN const char *sheaf_record_field(const sheaf_record *rec, const char *column,
+                                            size_t *len) {
+    size_t n = strlen(column);
+    for (size_t i = 0; i < rec->nheader && i < rec->nfields; i++) {
+        if (rec->header_lens[i] == n && memcmp(rec->header[i], column, n) == 0) {
+            *len = rec->field_lens[i];
+            return rec->fields[i];
+        }
+    }
+    char *end;
+    unsigned long idx = strtoul(column, &end, 10);
+    if (*column && !*end && idx < rec->nfields) {
+        *len = rec->field_lens[idx];
+        return rec->fields[idx];
+    }
+    return NULL;
 }

@@ -81,11 +81,21 @@ typedef struct sheaf_record {
     const char *data; /* the record's bytes, not NUL-terminated */
     size_t len;
     const char *file;  /* the file it came from (NUL-terminated) */
+    uint32_t input;    /* which of the job's inputs (-i) the file came from, from 0 */
     uint64_t offset;   /* byte offset of the record in that file */
     size_t nfields;    /* csv/tsv: number of fields, else 0 */
     const char *const *fields;
     const size_t *field_lens;
+    size_t nheader;    /* csv with a header: the file's column names */
+    const char *const *header;
+    const size_t *header_lens;
 } sheaf_record;
+
+/* The field of a csv record under a column name of its file's header (or a 0-based column
+ * number written in decimal when there is no header). Returns the field and sets *len, or
+ * returns NULL when there is no such column. */
+SHEAF_EXTERN const char *sheaf_record_field(const sheaf_record *rec, const char *column,
+                                            size_t *len);
 
 /* Built-in aggregations: the runtime combines values itself (no combine callback needed) and,
  * when the job has no reduce callback, writes the aggregate as the value. Values must be
@@ -116,6 +126,7 @@ typedef int (*sheaf_compare_fn)(const void *a, size_t alen, const void *b, size_
 typedef int (*sheaf_hook_fn)(sheaf_ctx *ctx, void *udata);
 
 struct sheaf_config;
+struct sheaf_result;
 
 /* A job's own command line option, shown by --help and handed to parse_option. */
 typedef struct sheaf_option {
@@ -135,6 +146,10 @@ typedef struct sheaf_job_def {
     sheaf_partition_fn partition; /* default: XXH3 of the key, modulo the partitions */
     sheaf_compare_fn compare;     /* default: bytewise, shorter first on a tie */
     sheaf_compare_fn group;       /* default: compare; a coarser order groups keys together */
+    /* Total order: the runtime samples the map output keys (sheaf_config.sample records) and
+     * cuts the key range into balanced partitions, so the concatenation of part-r-* in order
+     * is sorted under compare. Ignored when partition is set. */
+    int total_order;
     sheaf_hook_fn setup;          /* per rank, before the first map */
     sheaf_hook_fn cleanup;        /* per rank, after the last reduce */
     const sheaf_option *options;  /* the job's own options, for sheaf_main */
@@ -144,6 +159,11 @@ typedef struct sheaf_job_def {
     /* sheaf_main calls this once options are parsed, to check them and fill the config. */
     int (*configure)(void *udata, struct sheaf_config *cfg);
     void *udata;
+    /* Optional: sheaf_main calls this instead of one sheaf_run, for jobs that run several
+     * rounds (iterative algorithms). Collective over comm; returns 0 or the failing round's
+     * code, with res describing the last round. */
+    int (*driver)(MPI_Comm comm, const struct sheaf_job_def *job, const struct sheaf_config *cfg,
+                  struct sheaf_result *res);
 } sheaf_job_def;
 
 typedef enum { SHEAF_SCHEDULE_DYNAMIC = 0, SHEAF_SCHEDULE_STATIC } sheaf_schedule;
@@ -159,7 +179,12 @@ typedef struct sheaf_config {
     uint64_t split_size;        /* bytes; default 64 MiB */
     uint64_t memory;            /* per-rank budget in bytes; 0: a fair share of the node */
     const char *spill_dir;      /* NULL: $TMPDIR, else /tmp */
-    const char *input_format;   /* "lines" (default), "fixed:N" */
+    const char *input_format;   /* "lines" (default), "csv", "tsv", "fixed:N" */
+    char csv_delimiter;         /* csv field separator; default ',' */
+    int csv_header;             /* csv: the first line of each file names the columns */
+    int csv_no_newlines;        /* csv: no quoted newlines, so csv files can be split */
+    const char *record_delimiter; /* one byte or escape (\n \t \0 \xHH); default LF */
+    uint64_t max_bad_records;   /* malformed records skipped before the job fails */
     const char *output_format;  /* "text" (default: key TAB value LF) or "raw" */
     sheaf_schedule schedule;
     sheaf_bind bind;
@@ -169,6 +194,7 @@ typedef struct sheaf_config {
     sheaf_log_level log_level;
     int quiet;                  /* print only errors */
     uint64_t seed;              /* seed of the key hash */
+    uint64_t sample;            /* total order: input records sampled (default 10000) */
 } sheaf_config;
 
 /* Fills cfg with the defaults. */
