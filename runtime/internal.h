@@ -312,7 +312,7 @@ enum { SHEAF__PH_SETUP, SHEAF__PH_MAP, SHEAF__PH_SHUFFLE, SHEAF__PH_SORT, SHEAF_
        SHEAF__PH_COMMIT, SHEAF__PH_COUNT };
 extern const char *const sheaf__phase_names[SHEAF__PH_COUNT];
 
-enum { SHEAF__IN_MAP = 1, SHEAF__IN_COMBINE, SHEAF__IN_REDUCE };
+enum { SHEAF__IN_MAP = 1, SHEAF__IN_COMBINE, SHEAF__IN_REDUCE, SHEAF__IN_SAMPLE };
 
 typedef struct sheaf__writer sheaf__writer;
 
@@ -361,6 +361,13 @@ struct sheaf_ctx {
     uint64_t fault_after; /* SHEAF_FAULT: records before failing, or UINT64_MAX */
     int fault_phase;
     char spill_dir[4096];
+
+    /* total order (sample.c) */
+    sheaf__buf sample_buf;
+    uint64_t sample_count;
+    void *cuts; /* sorted cut points */
+    uint8_t *cut_data;
+    size_t ncuts;
 };
 
 enum {
@@ -441,6 +448,14 @@ int sheaf__commit_finish(sheaf__commit *c, uint32_t nparts, const char *report_j
                          size_t errlen);
 /* Rank 0 after a failure: removes what the job wrote; an earlier output stays as it was. */
 void sheaf__commit_abort(sheaf__commit *c);
+
+/* ---- sample.c ------------------------------------------------------------------------- */
+
+/* Collective: samples map output keys and sets the range partition's cut points. */
+int sheaf__sample(sheaf_ctx *ctx, const sheaf__plan *plan);
+int sheaf__sample_key(sheaf_ctx *ctx, const void *key, size_t klen);
+uint32_t sheaf__range_partition(const sheaf_ctx *ctx, const void *key, size_t klen);
+void sheaf__sample_free(sheaf_ctx *ctx);
 
 /* ---- place.c, report.c ----------------------------------------------------------------- */
 

@@ -47,6 +47,8 @@ SHEAF_EXTERN uint32_t sheaf_partition(const sheaf_ctx *ctx) {
 }
 
 SHEAF_EXTERN int sheaf_counter_add(sheaf_ctx *ctx, const char *name, int64_t n) {
+    if (ctx->where == SHEAF__IN_SAMPLE)
+        return 0; /* sampling reads records twice; they count once */
     for (size_t i = 0; i < ctx->nuser; i++) {
         if (!strcmp(ctx->user[i].name, name)) {
             ctx->user[i].value += n;
@@ -308,6 +310,8 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
         phase(ctx, SHEAF__PH_SETUP, false);
         rc = sheaf__agree(ctx);
     }
+    if (!rc && job->total_order && !job->partition && ctx->nparts > 1)
+        rc = sheaf__sample(ctx, &plan);
     if (!rc) {
         phase(ctx, SHEAF__PH_MAP, true);
         ctx->where = SHEAF__IN_MAP;
@@ -339,6 +343,7 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
     }
     sheaf__store_free(ctx);
     sheaf__shuffle_free(ctx);
+    sheaf__sample_free(ctx);
 
     /* Report (collective), then commit or abort on rank 0. */
     double t1 = sheaf__now();

@@ -223,6 +223,8 @@ static inline uint32_t partition_of(sheaf_ctx *ctx, uint64_t hash, const void *k
                                ctx->nparts);
         return p;
     }
+    if (ctx->cuts)
+        return sheaf__range_partition(ctx, key, klen);
     return sheaf__hash_partition(hash, ctx->nparts);
 }
 
@@ -232,6 +234,8 @@ SHEAF_EXTERN int sheaf_emit(sheaf_ctx *ctx, const void *key, size_t klen, const 
         return ctx->err;
     if (ctx->where == SHEAF__IN_REDUCE)
         return sheaf__output(ctx, key, klen, val, vlen);
+    if (SHEAF__UNLIKELY(ctx->where == SHEAF__IN_SAMPLE))
+        return sheaf__sample_key(ctx, key, klen);
     uint64_t hash = XXH3_64bits_withSeed(key, klen, ctx->seed);
     int rc = 0;
     uint32_t part = partition_of(ctx, hash, key, klen, &rc);
