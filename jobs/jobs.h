@@ -1,10 +1,111 @@
 /* jobs.h: the built-in jobs of the sheaf command. Each job is one file defining one
- * sheaf_job_def; jobs/sheaf.c lists them. */
+ * sheaf_job_def; jobs/sheaf.c lists them. jobs/jobutil.c holds what several jobs share
+ * (option parsing, numbers in fields, growable buffers, rounds of multi-round drivers); its
+ * functions are named sj_*. */
 #ifndef SHEAF_JOBS_H
 #define SHEAF_JOBS_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include <sheaf.h>
 
 extern const sheaf_job_def sheaf_job_wordcount;
+extern const sheaf_job_def sheaf_job_grep;
+extern const sheaf_job_def sheaf_job_sort;
+extern const sheaf_job_def sheaf_job_gensort;
+extern const sheaf_job_def sheaf_job_valsort;
+extern const sheaf_job_def sheaf_job_invertedindex;
+extern const sheaf_job_def sheaf_job_distinct;
+extern const sheaf_job_def sheaf_job_topk;
+extern const sheaf_job_def sheaf_job_histogram;
+extern const sheaf_job_def sheaf_job_groupby;
+extern const sheaf_job_def sheaf_job_join;
+extern const sheaf_job_def sheaf_job_pagerank;
+extern const sheaf_job_def sheaf_job_kmeans;
+extern const sheaf_job_def sheaf_job_validate;
+
+/* ---- jobutil.c ---------------------------------------------------------------------------- */
+
+#if defined(__GNUC__)
+#define SJ_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define SJ_PRINTF(a, b)
+#endif
+
+/* The rank of this process in MPI_COMM_WORLD (0 before MPI starts). */
+int sj_world_rank(void);
+/* Prints "sheaf JOB: message" on rank 0 of MPI_COMM_WORLD and returns -1, the value
+ * parse_option and configure return for a usage error. */
+int sj_usage(const char *job, const char *fmt, ...) SJ_PRINTF(2, 3);
+
+/* Whole-string numbers: return 0 and set *out, or -1 (empty, trailing text, out of range). */
+int sj_parse_u64(const char *s, uint64_t *out);
+int sj_parse_double(const char *s, double *out);
+/* A number in a field (not NUL-terminated); surrounding spaces are allowed. Returns 0 and sets
+ * *out, or -1 for an empty field or one that is not a finite number. */
+int sj_field_double(const char *p, size_t n, double *out);
+
+/* A growable byte buffer. Functions return 0 or SHEAF_ENOMEM. */
+typedef struct sj_buf {
+    char *p;
+    size_t len, cap;
+} sj_buf;
+int sj_buf_reserve(sj_buf *b, size_t extra);
+int sj_buf_add(sj_buf *b, const void *p, size_t n);
+int sj_buf_addc(sj_buf *b, char c);
+int sj_buf_printf(sj_buf *b, const char *fmt, ...) SJ_PRINTF(2, 3);
+void sj_buf_free(sj_buf *b);
+
+/* Splits text at sep into a malloc'd array of malloc'd strings. Returns 0 or SHEAF_ENOMEM. */
+int sj_split(const char *text, char sep, char ***out, size_t *n);
+void sj_free_list(char **list, size_t n);
+
+/* A 64-bit hash of bytes (FNV-1a with a final avalanche); seed selects the function. */
+uint64_t sj_hash64(const void *p, size_t n, uint64_t seed);
+/* A deterministic 64-bit generator (splitmix64 step). */
+uint64_t sj_mix64(uint64_t x);
+
+/* Formats a double for output: the shortest of %.15g/%.17g that reads back exactly. */
+int sj_fmt_double(char *out, size_t outlen, double v);
+
+/* Fields of one delimited record (csv quoting rules: "..." with "" for a quote). Fields point
+ * into the record or into unq (for quoted fields). */
+typedef struct sj_fields {
+    const char **f;
+    size_t *len;
+    size_t n, cap;
+    sj_buf unq;
+} sj_fields;
+/* Parses the record at [p, p+n) up to its end (LF, with CR before it dropped, or the end of
+ * the buffer), honouring quotes (a quoted field may hold newlines). Returns the bytes consumed
+ * (including the LF), or -1 for malformed quoting / out of memory. */
+long long sj_csv_record(const char *p, size_t n, char delim, sj_fields *fl);
+void sj_fields_free(sj_fields *fl);
+/* The index of a column: a header name, else a 0-based decimal index; -1 if neither. */
+long sj_column_index(const sj_fields *header, const char *column);
+
+/* Reads a whole file into a malloc'd buffer. Returns 0 or a negative SHEAF_E* code. */
+int sj_read_file(const char *path, char **data, size_t *len);
+/* Expands a path as the runtime does for -i (a file, a directory searched recursively, or a
+ * glob) into a sorted list of regular files. Returns 0 or a negative code. */
+int sj_list_files(const char *path, char ***files, size_t *n);
+/* rm -rf. Returns 0 or -1. */
+int sj_rmtree(const char *path);
+
+/* Multi-round drivers: runs job (its driver hook ignored) once with cfg's common options,
+ * the given inputs and output, quietly, overwriting output. Collective over comm. */
+int sj_round(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
+             const char *const *inputs, size_t ninputs, const char *output, sheaf_result *res);
+/* Calls fn for every line of every part-r-* file of dir, in part order (one process, usually
+ * rank 0 of a driver). Returns 0, the first non-zero return of fn, or a negative code. */
+int sj_each_output_line(const char *dir, int (*fn)(void *arg, char *line, size_t len),
+                        void *arg);
+/* Fills res for a driver that fails outside sheaf_run, and returns code. */
+int sj_result_fail(sheaf_result *res, int code, const char *fmt, ...) SJ_PRINTF(3, 4);
+/* Broadcasts a malloc'd buffer from rank 0 (others receive a new malloc'd copy). Collective. */
+int sj_bcast_buf(MPI_Comm comm, char **data, size_t *len);
 
 #endif

@@ -2,8 +2,9 @@
  * ctab.c: the map-side combine table.
  *
  * An open-addressing hash table (linear probing, power-of-two size, at most 70% full) keyed
- * by the key's XXH3 hash, which sheaf_emit computes once for both this table and the
- * partitioner. Keys live in one arena and are copied once, when first seen; a key already in
+ * by the key's XXH3 hash, which sheaf_emit computes once; the partition is derived from the
+ * stored hash only when the table is drained, so an emit costs one hash, one probe and, for
+ * short keys, an inline compare. Keys live in one arena and are copied once, when first seen; a key already in
  * the table costs a probe and a memcmp, with no allocation and no copy.
  *
  * Two kinds of table:
@@ -20,20 +21,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* 32 bytes, two to a cache line; an empty slot has tag 0. */
 typedef struct entry {
     uint64_t hash;
-    uint64_t koff;
-    uint32_t klen;
-    uint32_t part;
-    uint64_t a; /* accumulator bytes, or offset + 1 of the chain's head */
-    uint64_t b; /* offset + 1 of the chain's tail */
+    uint32_t koff; /* the key arena stays under 4 GiB: the table's limit is a budget share */
+    uint32_t tag;  /* key length + 1 */
+    uint64_t a;    /* accumulator bytes, or offset + 1 of the chain's head */
+    uint64_t b;    /* values: offset + 1 of the chain's tail; aggregation: the key's first
+                    * 8 bytes, so a short key is compared without touching the arena */
 } entry;
 
 struct sheaf__ctab {
     sheaf_agg agg;
     bool values;
     entry *slots;
-    uint8_t *used; /* 1 for an occupied slot */
     size_t mask, count;
     sheaf__buf keys, vals;
     size_t limit;
@@ -41,8 +42,7 @@ struct sheaf__ctab {
 
 static int alloc_slots(sheaf__ctab *t, size_t n) {
     t->slots = calloc(n, sizeof *t->slots);
-    t->used = calloc(n, 1);
-    if (!t->slots || !t->used)
+    if (!t->slots)
         return SHEAF_ENOMEM;
     t->mask = n - 1;
     return 0;
@@ -66,14 +66,13 @@ void sheaf__ctab_free(sheaf__ctab *t) {
     if (!t)
         return;
     free(t->slots);
-    free(t->used);
     sheaf__buf_free(&t->keys);
     sheaf__buf_free(&t->vals);
     free(t);
 }
 
 static size_t slot_bytes(const sheaf__ctab *t) {
-    return (t->mask + 1) * (sizeof(entry) + 1);
+    return (t->mask + 1) * sizeof(entry);
 }
 
 /* The slot array plus the arenas' contents. The slot array only grows while twice its size
@@ -88,27 +87,21 @@ size_t sheaf__ctab_count(const sheaf__ctab *t) {
 
 static int grow(sheaf__ctab *t) {
     entry *old = t->slots;
-    uint8_t *oldused = t->used;
     size_t oldn = t->mask + 1;
     if (alloc_slots(t, oldn * 2)) {
-        free(t->slots);
-        free(t->used);
         t->slots = old;
-        t->used = oldused;
         t->mask = oldn - 1;
         return SHEAF_ENOMEM;
     }
     for (size_t i = 0; i < oldn; i++) {
-        if (!oldused[i])
+        if (!old[i].tag)
             continue;
         size_t j = old[i].hash & t->mask;
-        while (t->used[j])
+        while (t->slots[j].tag)
             j = (j + 1) & t->mask;
         t->slots[j] = old[i];
-        t->used[j] = 1;
     }
     free(old);
-    free(oldused);
     return 0;
 }
 
@@ -130,14 +123,56 @@ static int chain_add(sheaf__ctab *t, entry *e, const void *val, size_t vlen) {
     return 0;
 }
 
-int sheaf__ctab_add(sheaf__ctab *t, uint64_t hash, uint32_t part, const void *key, size_t klen,
+/* Key equality without a call for the short keys that dominate (words, ids). */
+static inline bool key_eq(const uint8_t *a, const uint8_t *b, size_t n) {
+    if (n <= 16) {
+        if (n >= 8) {
+            uint64_t x, y, u, v;
+            memcpy(&x, a, 8);
+            memcpy(&y, b, 8);
+            memcpy(&u, a + n - 8, 8);
+            memcpy(&v, b + n - 8, 8);
+            return x == y && u == v;
+        }
+        if (n >= 4) {
+            uint32_t x, y, u, v;
+            memcpy(&x, a, 4);
+            memcpy(&y, b, 4);
+            memcpy(&u, a + n - 4, 4);
+            memcpy(&v, b + n - 4, 4);
+            return x == y && u == v;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (a[i] != b[i])
+                return false;
+        return true;
+    }
+    return memcmp(a, b, n) == 0;
+}
+
+static inline uint64_t head8(const void *key, size_t klen) {
+    uint64_t v = 0;
+    if (klen >= 8)
+        memcpy(&v, key, 8);
+    else if (klen)
+        memcpy(&v, key, klen);
+    return v;
+}
+
+int sheaf__ctab_add(sheaf__ctab *t, uint64_t hash, const void *key, size_t klen,
                     const void *val, size_t vlen) {
     size_t i = hash & t->mask;
+    uint32_t tag = (uint32_t)klen + 1;
+    uint64_t h8 = t->values ? 0 : head8(key, klen);
     for (;;) {
-        if (!t->used[i])
-            break;
         entry *e = &t->slots[i];
-        if (e->hash == hash && e->klen == klen && memcmp(t->keys.data + e->koff, key, klen) == 0) {
+        if (!e->tag)
+            break;
+        if (e->hash == hash && e->tag == tag &&
+            (t->values ? key_eq(t->keys.data + e->koff, key, klen)
+                       : e->b == h8 && (klen <= 8 ||
+                                        key_eq(t->keys.data + e->koff + 8,
+                                               (const uint8_t *)key + 8, klen - 8)))) {
             if (t->values) {
                 if (chain_add(t, e, val, vlen))
                     return SHEAF_ENOMEM;
@@ -148,15 +183,15 @@ int sheaf__ctab_add(sheaf__ctab *t, uint64_t hash, uint32_t part, const void *ke
         }
         i = (i + 1) & t->mask;
     }
-    if (klen > UINT32_MAX || sheaf__buf_reserve(&t->keys, klen ? klen : 1))
+    if (klen >= UINT32_MAX || t->keys.len + klen >= UINT32_MAX ||
+        sheaf__buf_reserve(&t->keys, klen ? klen : 1))
         return SHEAF_ENOMEM;
     entry *e = &t->slots[i];
-    t->used[i] = 1;
     e->hash = hash;
-    e->koff = t->keys.len;
-    e->klen = (uint32_t)klen;
-    e->part = part;
-    e->a = e->b = 0;
+    e->koff = (uint32_t)t->keys.len;
+    e->tag = tag;
+    e->a = 0;
+    e->b = h8;
     if (klen)
         memcpy(t->keys.data + t->keys.len, key, klen);
     t->keys.len += klen;
@@ -179,21 +214,22 @@ int sheaf__ctab_add(sheaf__ctab *t, uint64_t hash, uint32_t part, const void *ke
 int sheaf__ctab_drain(sheaf__ctab *t, sheaf__ctab_fn fn, void *arg) {
     int rc = 0;
     for (size_t i = 0; i <= t->mask && !rc; i++) {
-        if (!t->used[i])
-            continue;
         entry *e = &t->slots[i];
+        if (!e->tag)
+            continue;
         const uint8_t *key = t->keys.data + e->koff;
+        size_t klen = e->tag - 1;
         if (t->values) {
             sheaf_values v = {0};
             v.kind = SHEAF__VALS_CHAIN;
             v.arena = t->vals.data;
             v.next = e->a;
-            rc = fn(arg, e->part, key, e->klen, NULL, 0, &v);
+            rc = fn(arg, e->hash, key, klen, NULL, 0, &v);
         } else {
-            rc = fn(arg, e->part, key, e->klen, (const uint8_t *)&e->a, 8, NULL);
+            rc = fn(arg, e->hash, key, klen, (const uint8_t *)&e->a, 8, NULL);
         }
     }
-    memset(t->used, 0, t->mask + 1);
+    memset(t->slots, 0, slot_bytes(t));
     t->count = 0;
     t->keys.len = 0;
     t->vals.len = 0;

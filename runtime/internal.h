@@ -219,13 +219,13 @@ sheaf__ctab *sheaf__ctab_new(sheaf_agg agg, bool values, size_t limit);
 void sheaf__ctab_free(sheaf__ctab *t);
 /* Adds one value under a key. Returns 0, 1 when the table reached its limit (flush it), or a
  * negative code. */
-int sheaf__ctab_add(sheaf__ctab *t, uint64_t hash, uint32_t part, const void *key, size_t klen,
+int sheaf__ctab_add(sheaf__ctab *t, uint64_t hash, const void *key, size_t klen,
                     const void *val, size_t vlen);
 size_t sheaf__ctab_bytes(const sheaf__ctab *t);
 size_t sheaf__ctab_count(const sheaf__ctab *t);
 /* Calls fn for every entry (agg: value is the 8-byte accumulator; values tables: the value
  * iterator over the entry's chain), then empties the table. */
-typedef int (*sheaf__ctab_fn)(void *arg, uint32_t part, const uint8_t *key, size_t klen,
+typedef int (*sheaf__ctab_fn)(void *arg, uint64_t hash, const uint8_t *key, size_t klen,
                               const uint8_t *val, size_t vlen, sheaf_values *vals);
 int sheaf__ctab_drain(sheaf__ctab *t, sheaf__ctab_fn fn, void *arg);
 

@@ -23,6 +23,8 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+/* The header-only build of XXH3: short keys hash inline, without a call into the library. */
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 static uint64_t chunk_limit(void) {
@@ -82,18 +84,38 @@ int sheaf__shuffle_put(sheaf_ctx *ctx, uint32_t part, const void *key, size_t kl
     return 0;
 }
 
+static inline uint32_t partition_of(sheaf_ctx *ctx, uint64_t hash, const void *key, size_t klen,
+                                    int *rc) {
+    const sheaf_job_def *job = ctx->job;
+    if (job->partition) {
+        uint32_t p = job->partition(key, klen, ctx->nparts, job->udata);
+        if (p >= ctx->nparts)
+            *rc = sheaf__error(ctx, SHEAF_EUSER,
+                               "partition callback returned %u for %u partitions", p,
+                               ctx->nparts);
+        return p;
+    }
+    if (ctx->cuts)
+        return sheaf__range_partition(ctx, key, klen);
+    return sheaf__hash_partition(hash, ctx->nparts);
+}
+
 /* The combine table's entries go to the send buffers: aggregates directly, value chains
  * through the user's combiner (whose emits come back here as IN_COMBINE). */
-static int drain_one(void *arg, uint32_t part, const uint8_t *key, size_t klen,
+static int drain_one(void *arg, uint64_t hash, const uint8_t *key, size_t klen,
                      const uint8_t *val, size_t vlen, sheaf_values *vals) {
     sheaf_ctx *ctx = arg;
+    int rc = 0;
+    uint32_t part = partition_of(ctx, hash, key, klen, &rc);
+    if (rc)
+        return rc;
     if (!vals) {
         ctx->c[SHEAF__C_COMBINE_OUT]++;
         return sheaf__shuffle_put(ctx, part, key, klen, val, vlen);
     }
     int saved = ctx->where;
     ctx->where = SHEAF__IN_COMBINE;
-    int rc = ctx->job->combine(ctx, key, klen, vals, ctx->job->udata);
+    rc = ctx->job->combine(ctx, key, klen, vals, ctx->job->udata);
     ctx->where = saved;
     if (rc && !ctx->err)
         sheaf__error(ctx, rc, "combine failed (%s)", sheaf_strerror(rc));
@@ -210,24 +232,6 @@ int sheaf__shuffle_finish(sheaf_ctx *ctx) {
     return 0;
 }
 
-/* ---- sheaf_emit and the typed helpers ---- */
-
-static inline uint32_t partition_of(sheaf_ctx *ctx, uint64_t hash, const void *key, size_t klen,
-                                    int *rc) {
-    const sheaf_job_def *job = ctx->job;
-    if (job->partition) {
-        uint32_t p = job->partition(key, klen, ctx->nparts, job->udata);
-        if (p >= ctx->nparts)
-            *rc = sheaf__error(ctx, SHEAF_EUSER,
-                               "partition callback returned %u for %u partitions", p,
-                               ctx->nparts);
-        return p;
-    }
-    if (ctx->cuts)
-        return sheaf__range_partition(ctx, key, klen);
-    return sheaf__hash_partition(hash, ctx->nparts);
-}
-
 SHEAF_EXTERN int sheaf_emit(sheaf_ctx *ctx, const void *key, size_t klen, const void *val,
                             size_t vlen) {
     if (SHEAF__UNLIKELY(ctx->err))
@@ -238,24 +242,22 @@ SHEAF_EXTERN int sheaf_emit(sheaf_ctx *ctx, const void *key, size_t klen, const 
         return sheaf__sample_key(ctx, key, klen);
     uint64_t hash = XXH3_64bits_withSeed(key, klen, ctx->seed);
     int rc = 0;
-    uint32_t part = partition_of(ctx, hash, key, klen, &rc);
-    if (rc)
-        return rc;
-    if (ctx->where == SHEAF__IN_COMBINE) {
-        ctx->c[SHEAF__C_COMBINE_OUT]++;
-        return sheaf__shuffle_put(ctx, part, key, klen, val, vlen);
-    }
-    ctx->c[SHEAF__C_MAP_OUT_RECORDS]++;
-    ctx->c[SHEAF__C_MAP_OUT_BYTES] += klen + vlen;
-    if (ctx->ctab) {
+    ctx->c[SHEAF__C_MAP_OUT_RECORDS] += ctx->where == SHEAF__IN_MAP;
+    ctx->c[SHEAF__C_MAP_OUT_BYTES] += ctx->where == SHEAF__IN_MAP ? klen + vlen : 0;
+    if (ctx->ctab && ctx->where == SHEAF__IN_MAP) {
         ctx->c[SHEAF__C_COMBINE_IN]++;
-        rc = sheaf__ctab_add(ctx->ctab, hash, part, key, klen, val, vlen);
+        rc = sheaf__ctab_add(ctx->ctab, hash, key, klen, val, vlen);
         if (SHEAF__LIKELY(rc == 0))
             return 0;
         if (rc < 0)
             return sheaf__error(ctx, rc, "out of memory in the combine table");
         return sheaf__flush_ctab(ctx);
     }
+    uint32_t part = partition_of(ctx, hash, key, klen, &rc);
+    if (rc)
+        return rc;
+    if (ctx->where == SHEAF__IN_COMBINE)
+        ctx->c[SHEAF__C_COMBINE_OUT]++;
     return sheaf__shuffle_put(ctx, part, key, klen, val, vlen);
 }
 

@@ -27,6 +27,7 @@ sheaf_warn() { printf '%s: warning: %s\n' "${0##*/}" "$*" >&2; }
 # sheaf_usage prints the calling script's header comment (its help).
 sheaf_usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
 sheaf_die() { printf '%s: %s\n' "${0##*/}" "$*" >&2; exit 1; }
+sheaf_usage_error() { printf '%s: %s (try --help)\n' "${0##*/}" "$*" >&2; exit 2; }
 
 # sheaf_missing_packages PKG... prints the packages that are not installed, one a line.
 sheaf_missing_packages() {

@@ -57,9 +57,29 @@ case_reducers() {
     ((biggest < total)) || fail "one partition holds every word"
 }
 
+# A memory budget far below the data: the job spills sorted runs and merges them.
+case_small_memory() {
+    ref_wc "$kjv" >"$TMP/ref"
+    wc_ranks "1 3" "$TMP/ref" memory -i "$kjv" --memory 1M --split-size 512K
+    if command -v jq >/dev/null 2>&1; then
+        local runs
+        runs=$(jq -r '.counters.spill_runs.total // empty' "$TMP/memory-np3/_report.json")
+        [[ -z $runs ]] || ((runs > 0)) || fail "--memory 1M spilled no run"
+    fi
+}
+
+# Many splits, handed out statically and dynamically.
+case_schedule() {
+    ref_wc "$kjv" >"$TMP/ref"
+    wc_ranks "3" "$TMP/ref" static -i "$kjv" --split-size 100K --schedule static
+    wc_ranks "4" "$TMP/ref" dynamic -i "$kjv" --split-size 100K --schedule dynamic
+}
+
 run_case "kjv.txt at 1-4 ranks" case_plain
 run_case "kjv.txt --lower" case_lower
 run_case "kjv.txt --alnum" case_alnum
 run_case "kjv.txt --lower --alnum" case_lower_alnum
 run_case "--reducers 1 and 7" case_reducers
+run_case "--memory 1M (spills)" case_small_memory
+run_case "--schedule static and dynamic" case_schedule
 finish

@@ -27,10 +27,12 @@
 
 static const char *progname = "gencorpus";
 
-static void die(const char *fmt, const char *arg) {
-    fprintf(stderr, "%s: ", progname);
-    fprintf(stderr, fmt, arg);
-    fputc('\n', stderr);
+/* Prints "gencorpus: WHAT[: DETAIL]" and exits with status 2. */
+static void die(const char *what, const char *detail) {
+    if (detail)
+        fprintf(stderr, "%s: %s: %s\n", progname, what, detail);
+    else
+        fprintf(stderr, "%s: %s\n", progname, what);
     exit(2);
 }
 
@@ -75,10 +77,10 @@ static double rng_unit(rng *r) {
     return (double)(rng_next(r) >> 11) * 0x1.0p-53;
 }
 
-/* A uniform integer in [0, n), n > 0 (Lemire's multiply-shift; the bias is below 2^-32 for the
- * sizes used here, and the sequence is what matters, not perfection). */
+/* A uniform integer in [0, n), 0 < n < 2^53: scaling a 53-bit draw, whose bias is below 2^-32
+ * for the sizes used here. */
 static uint64_t rng_below(rng *r, uint64_t n) {
-    return (uint64_t)(((unsigned __int128)rng_next(r) * n) >> 64);
+    return (uint64_t)(rng_unit(r) * (double)n);
 }
 
 /* ---- word list --------------------------------------------------------------------------- */
@@ -95,11 +97,11 @@ static void push_word(wordlist *wl, size_t *cap, const char *w, size_t len) {
         wl->word = realloc(wl->word, *cap * sizeof *wl->word);
         wl->len = realloc(wl->len, *cap * sizeof *wl->len);
         if (!wl->word || !wl->len)
-            die("%s", "out of memory");
+            die("out of memory", NULL);
     }
     char *copy = malloc(len);
     if (!copy)
-        die("%s", "out of memory");
+        die("out of memory", NULL);
     memcpy(copy, w, len);
     wl->word[wl->n] = copy;
     wl->len[wl->n] = len;
@@ -136,7 +138,7 @@ static void read_wordlist(wordlist *wl, const char *path) {
     free(line);
     fclose(f);
     if (wl->n == 0)
-        die("%s: no words", path);
+        die(path, "no words");
 }
 
 /* Synthetic words: one to four syllables, so the list has short and long words. */
@@ -186,7 +188,7 @@ static void alias_build(alias_table *t, size_t n, double s) {
     t->alias = malloc(n * sizeof *t->alias);
     t->n = n;
     if (!p || !small || !large || !t->prob || !t->alias)
-        die("%s", "out of memory");
+        die("out of memory", NULL);
     double sum = 0;
     for (size_t i = 0; i < n; i++) {
         p[i] = 1.0 / pow((double)(i + 1), s);
@@ -237,7 +239,7 @@ static size_t outlen;
 
 static void flush_out(void) {
     if (outlen && fwrite(outbuf, 1, outlen, stdout) != outlen)
-        die("write: %s", strerror(errno));
+        die("write", strerror(errno));
     outlen = 0;
 }
 
@@ -264,7 +266,7 @@ static uint64_t parse_size(const char *s) {
     errno = 0;
     double v = strtod(s, &end);
     if (errno || end == s || v < 0)
-        die("bad size '%s'", s);
+        die("bad size", s);
     switch (*end) {
     case 'k': case 'K': v *= 1024.0; end++; break;
     case 'm': case 'M': v *= 1024.0 * 1024.0; end++; break;
@@ -274,7 +276,7 @@ static uint64_t parse_size(const char *s) {
     if (*end == 'B' || *end == 'b')
         end++;
     if (*end != '\0')
-        die("bad size '%s'", s);
+        die("bad size", s);
     return (uint64_t)v;
 }
 

@@ -18,15 +18,15 @@ static char tmpdir[4096];
 
 /* ---- a record list ---- */
 
-typedef struct rec {
+typedef struct urec {
     uint32_t file;
     uint64_t off;
     char *data;
     size_t len;
-} rec;
+} urec;
 
 typedef struct recs {
-    rec *v;
+    urec *v;
     size_t n, cap;
 } recs;
 
@@ -35,7 +35,7 @@ static void recs_add(recs *r, uint32_t file, uint64_t off, const char *data, siz
         r->cap = r->cap ? r->cap * 2 : 64;
         r->v = unit_xrealloc(r->v, r->cap * sizeof *r->v);
     }
-    rec *e = &r->v[r->n++];
+    urec *e = &r->v[r->n++];
     e->file = file;
     e->off = off;
     e->len = len;
@@ -51,21 +51,27 @@ static void recs_free(recs *r) {
     memset(r, 0, sizeof *r);
 }
 
-/* The reference line splitter: lines end at LF, a CR just before the LF is not part of the
- * line, a last line without LF is a record, an empty file has none. */
-static void ref_lines(recs *out, uint32_t file, const char *data, size_t len) {
+/* The reference record splitter: records end at the delimiter; with LF, a CR just before it
+ * is not part of the record, and neither is a CR that ends the file (the end of the file ends
+ * the last record as an LF would); a last record without a delimiter is a record; an empty
+ * file has none. */
+static void ref_records(recs *out, uint32_t file, const char *data, size_t len, char delim) {
     size_t start = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (data[i] != '\n')
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && data[i] != delim)
             continue;
+        if (i == len && start == len)
+            break;
         size_t end = i;
-        if (end > start && data[end - 1] == '\r')
+        if (delim == '\n' && end > start && data[end - 1] == '\r')
             end--;
         recs_add(out, file, start, data + start, end - start);
         start = i + 1;
     }
-    if (start < len)
-        recs_add(out, file, start, data + start, len - start);
+}
+
+static void ref_lines(recs *out, uint32_t file, const char *data, size_t len) {
+    ref_records(out, file, data, len, '\n');
 }
 
 static void ref_fixed(recs *out, uint32_t file, const char *data, size_t len, size_t n) {
@@ -102,8 +108,6 @@ static void check_plan(const sheaf__plan *p, uint64_t ss, uint64_t reclen) {
             si++;
         }
         CU_ASSERT_EQUAL(off, p->sizes[f]);
-        if (p->sizes[f])
-            CU_ASSERT_EQUAL(p->sizes[f] / ss + (p->sizes[f] % ss != 0) ? 1 : 1, 1);
     }
     CU_ASSERT_EQUAL(si, p->nsplits);
     CU_ASSERT_EQUAL(total, p->total_bytes);
@@ -169,6 +173,21 @@ static int read_plan(const sheaf__plan *p, const sheaf__format *fmt, recs *out) 
                 /* a record belongs to the split holding its first byte */
                 CU_ASSERT(rec.offset >= s->start && rec.offset < s->start + s->len);
                 recs_add(&per[i], s->file, rec.offset, rec.data, rec.len);
+                if (fmt->kind == SHEAF__FMT_TSV) {
+                    /* the key is the text before the first tab, the value the rest */
+                    const char *tab = memchr(rec.data, '\t', rec.len);
+                    CU_ASSERT_EQUAL(rec.nfields, tab ? 2 : 1);
+                    CU_ASSERT(rec.nfields >= 1 && rec.fields[0] == rec.data);
+                    if (rec.nfields >= 1)
+                        CU_ASSERT_EQUAL(rec.field_lens[0],
+                                        tab ? (size_t)(tab - rec.data) : rec.len);
+                    if (tab && rec.nfields == 2) {
+                        CU_ASSERT(rec.fields[1] == tab + 1);
+                        CU_ASSERT_EQUAL(rec.field_lens[1], rec.len - (size_t)(tab - rec.data) - 1);
+                    }
+                } else {
+                    CU_ASSERT_EQUAL(rec.nfields, 0);
+                }
             }
             CU_ASSERT_EQUAL(got, 0);
             if (got < 0) {
@@ -183,7 +202,7 @@ static int read_plan(const sheaf__plan *p, const sheaf__format *fmt, recs *out) 
     sheaf__reader_free(&r);
     for (size_t i = 0; i < p->nsplits; i++) {
         for (size_t k = 0; k < per[i].n; k++) {
-            rec *e = &per[i].v[k];
+            urec *e = &per[i].v[k];
             recs_add(out, e->file, e->off, e->data, e->len);
         }
         recs_free(&per[i]);
@@ -197,7 +216,7 @@ static bool same_recs(const recs *got, const recs *want, const char *what, uint6
     bool ok = got->n == want->n;
     size_t n = SHEAF__MIN(got->n, want->n);
     for (size_t i = 0; i < n && ok; i++) {
-        const rec *a = &got->v[i], *b = &want->v[i];
+        const urec *a = &got->v[i], *b = &want->v[i];
         if (a->file != b->file || a->off != b->off || a->len != b->len ||
             (a->len && memcmp(a->data, b->data, a->len) != 0)) {
             fprintf(stderr, "%s, split size %" PRIu64 ": record %zu: got file %u offset %" PRIu64
@@ -214,8 +233,9 @@ static bool same_recs(const recs *got, const recs *want, const char *what, uint6
 
 /* Writes the files, then for every split size 1..max+1 plans them as one input list, reads
  * every split and compares with the reference. reclen 0: lines, else fixed:reclen. */
-static void check_all_splits(const char *name, const char *const *contents, const size_t *lens,
-                             size_t nfiles, uint64_t reclen) {
+static void check_all_splits_fmt(const char *name, const char *const *contents,
+                                 const size_t *lens, size_t nfiles, uint64_t reclen, char delim,
+                                 bool tsv) {
     char **paths = unit_xcalloc(nfiles, sizeof *paths);
     recs want = {0};
     uint64_t total = 0;
@@ -228,7 +248,7 @@ static void check_all_splits(const char *name, const char *const *contents, cons
         if (reclen)
             ref_fixed(&want, (uint32_t)f, contents[f], lens[f], (size_t)reclen);
         else
-            ref_lines(&want, (uint32_t)f, contents[f], lens[f]);
+            ref_records(&want, (uint32_t)f, contents[f], lens[f], delim);
         total += lens[f];
     }
     sheaf__format fmt;
@@ -236,9 +256,11 @@ static void check_all_splits(const char *name, const char *const *contents, cons
     if (reclen)
         snprintf(fmttext, sizeof fmttext, "fixed:%" PRIu64, reclen);
     else
-        snprintf(fmttext, sizeof fmttext, "lines");
+        snprintf(fmttext, sizeof fmttext, tsv ? "tsv" : "lines");
     CU_ASSERT_FATAL(sheaf__format_parse(fmttext, &fmt) == 0);
-    CU_ASSERT_EQUAL(fmt.kind, reclen ? SHEAF__FMT_FIXED : SHEAF__FMT_LINES);
+    CU_ASSERT_EQUAL(fmt.kind, reclen ? SHEAF__FMT_FIXED : tsv ? SHEAF__FMT_TSV : SHEAF__FMT_LINES);
+    CU_ASSERT_EQUAL(fmt.delim, '\n');
+    fmt.delim = (uint8_t)delim;
     uint64_t maxlen = 0;
     for (size_t f = 0; f < nfiles; f++)
         maxlen = SHEAF__MAX(maxlen, lens[f]);
@@ -286,6 +308,11 @@ static void check_all_splits(const char *name, const char *const *contents, cons
     }
     free(paths);
     recs_free(&want);
+}
+
+static void check_all_splits(const char *name, const char *const *contents, const size_t *lens,
+                             size_t nfiles, uint64_t reclen) {
+    check_all_splits_fmt(name, contents, lens, nfiles, reclen, '\n', false);
 }
 
 static void check_one(const char *name, const char *text, size_t len) {
@@ -374,6 +401,25 @@ static void test_lines_random_files(void) {
         free(c[f]);
 }
 
+/* A record delimiter other than LF: no CR is dropped, LF is data. */
+static void test_records_other_delimiters(void) {
+    static const char semi[] = "a;bb;\r;;c\r\n;d";
+    static const char nul[] = "one\0two\r\0\0three\nfour";
+    const char *c1[2] = {semi, nul};
+    size_t l1[2] = {sizeof semi - 1, sizeof nul - 1};
+    check_all_splits_fmt("semicolon", c1, l1, 1, 0, ';', false);
+    check_all_splits_fmt("nul", c1 + 1, l1 + 1, 1, 0, '\0', false);
+    check_all_splits_fmt("nul-on-semi", c1, l1, 2, 0, '\0', false);
+}
+
+/* tsv splits like lines; each record's key is the text before its first tab. */
+static void test_tsv_all_splits(void) {
+    static const char tsv[] = "k1\tv1\nk2\tv2\twith tab\r\nnokey\n\tempty key\nk5\t\n\n";
+    const char *c[1] = {tsv};
+    size_t l[1] = {sizeof tsv - 1};
+    check_all_splits_fmt("tsv", c, l, 1, 0, '\n', true);
+}
+
 /* A line longer than the reader's block (it must grow its buffer), at a few split sizes. */
 static void test_lines_huge_line(void) {
     size_t big = (5u << 20) + 17;
@@ -406,8 +452,34 @@ static void test_lines_huge_line(void) {
         char err[512];
         CU_ASSERT_EQUAL_FATAL(sheaf__plan_build(&cfg, &fmt, &plan, err, sizeof err), 0);
         if (sizes[k] < 1000) {
-            /* tiny splits over a huge line: read only a window of splits around it */
+            /* Tiny splits over a huge line: every split inside the line would scan to its
+             * end, so read only the first and last few splits and compare with the reference
+             * records that start in them. */
             CU_ASSERT_EQUAL(plan.nsplits, expect_splits(n, sizes[k]));
+            check_plan(&plan, sizes[k], 0);
+            recs got = {0}, sub = {0};
+            sheaf__reader r;
+            memset(&r, 0, sizeof r);
+            for (size_t i = 0; i < plan.nsplits; i++) {
+                if (i >= 4 && i + 4 < plan.nsplits)
+                    continue;
+                const sheaf__split *s = &plan.splits[i];
+                for (size_t j = 0; j < want.n; j++)
+                    if (want.v[j].off >= s->start && want.v[j].off < s->start + s->len)
+                        recs_add(&sub, 0, want.v[j].off, want.v[j].data, want.v[j].len);
+                CU_ASSERT_EQUAL_FATAL(sheaf__reader_open(&r, path, s->start, s->len, &fmt, err,
+                                                         sizeof err), 0);
+                sheaf_record rec;
+                int got1;
+                while ((got1 = sheaf__reader_next(&r, &rec, err, sizeof err)) == 1)
+                    recs_add(&got, 0, rec.offset, rec.data, rec.len);
+                CU_ASSERT_EQUAL(got1, 0);
+                sheaf__reader_close(&r);
+            }
+            sheaf__reader_free(&r);
+            CU_ASSERT(same_recs(&got, &sub, "huge (window)", sizes[k]));
+            recs_free(&got);
+            recs_free(&sub);
             sheaf__plan_free(&plan);
             continue;
         }
@@ -626,6 +698,9 @@ static void test_plan_directories(void) {
         CU_ASSERT_STRING_EQUAL(plan.files[0], s1);
         CU_ASSERT_STRING_EQUAL(plan.files[1], s2);
     }
+    /* each file remembers the input it came from */
+    for (size_t i = 0; i < plan.nfiles; i++)
+        CU_ASSERT_EQUAL(plan.origin[i], i < 2 ? i : 2);
     sheaf__plan_free(&plan);
     /* an explicitly named skipped directory is walked */
     unit_path(s1, sizeof s1, d, "_skipdir");
@@ -755,6 +830,8 @@ int main(void) {
         {"lines_empty_file", test_lines_empty_file},
         {"lines_random_files", test_lines_random_files},
         {"lines_huge_line", test_lines_huge_line},
+        {"records_other_delimiters", test_records_other_delimiters},
+        {"tsv_all_splits", test_tsv_all_splits},
         {"fixed_all_splits", test_fixed_all_splits},
         {"fixed_not_multiple", test_fixed_not_multiple},
         {NULL, NULL},

@@ -1,0 +1,502 @@
+/*
+ * jobutil.c: what the built-in jobs share.
+ *
+ * Option parsing helpers print usage errors once (on rank 0), numbers are parsed strictly
+ * (a whole field or nothing), and a small csv parser lets jobs that read a side file in setup
+ * (the broadcast join) honour the same quoting rules as the runtime's reader. Multi-round jobs
+ * (topk by count, histogram's range pass, pagerank, kmeans, validate) run their rounds with
+ * sj_round, which reuses the user's common options (memory, split size, reducers) with other
+ * inputs and outputs, and read small results back with sj_each_output_line.
+ */
+#include "jobs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <glob.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+int sj_world_rank(void) {
+    int inited = 0, rank = 0;
+    MPI_Initialized(&inited);
+    if (inited)
+        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    return rank;
+}
+
+int sj_usage(const char *job, const char *fmt, ...) {
+    if (sj_world_rank() == 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        fprintf(stderr, "sheaf %s: ", job);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+        va_end(ap);
+    }
+    return -1;
+}
+
+int sj_parse_u64(const char *s, uint64_t *out) {
+    if (!s || !*s || *s == '-' || *s == '+')
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int sj_parse_double(const char *s, double *out) {
+    return s ? sj_field_double(s, strlen(s), out) : -1;
+}
+
+int sj_field_double(const char *p, size_t n, double *out) {
+    while (n && (*p == ' ' || *p == '\t')) {
+        p++;
+        n--;
+    }
+    while (n && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r'))
+        n--;
+    if (n == 0 || n > 63)
+        return -1;
+    char tmp[64];
+    memcpy(tmp, p, n);
+    tmp[n] = '\0';
+    char *end;
+    errno = 0;
+    double v = strtod(tmp, &end);
+    if (*end || end == tmp || !isfinite(v))
+        return -1;
+    /* strtod reads hex floats and "inf"/"nan"; only decimal numbers are numbers here. */
+    for (size_t i = 0; i < n; i++)
+        if (tmp[i] == 'x' || tmp[i] == 'X')
+            return -1;
+    *out = v;
+    return 0;
+}
+
+int sj_buf_reserve(sj_buf *b, size_t extra) {
+    if (b->len + extra + 1 <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p)
+        return SHEAF_ENOMEM;
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+int sj_buf_add(sj_buf *b, const void *p, size_t n) {
+    if (sj_buf_reserve(b, n))
+        return SHEAF_ENOMEM;
+    if (n)
+        memcpy(b->p + b->len, p, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+    return 0;
+}
+
+int sj_buf_addc(sj_buf *b, char c) {
+    return sj_buf_add(b, &c, 1);
+}
+
+int sj_buf_printf(sj_buf *b, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return SHEAF_EINVAL;
+    if (sj_buf_reserve(b, (size_t)n))
+        return SHEAF_ENOMEM;
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return 0;
+}
+
+void sj_buf_free(sj_buf *b) {
+    free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+}
+
+int sj_split(const char *text, char sep, char ***out, size_t *n) {
+    size_t cnt = 1;
+    for (const char *s = text; *s; s++)
+        cnt += *s == sep;
+    char **list = calloc(cnt, sizeof *list);
+    if (!list)
+        return SHEAF_ENOMEM;
+    size_t i = 0;
+    const char *s = text;
+    for (;;) {
+        const char *e = strchr(s, sep);
+        size_t len = e ? (size_t)(e - s) : strlen(s);
+        if (!(list[i] = strndup(s, len))) {
+            sj_free_list(list, i);
+            return SHEAF_ENOMEM;
+        }
+        i++;
+        if (!e)
+            break;
+        s = e + 1;
+    }
+    *out = list;
+    *n = i;
+    return 0;
+}
+
+void sj_free_list(char **list, size_t n) {
+    if (!list)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(list[i]);
+    free(list);
+}
+
+uint64_t sj_mix64(uint64_t x) {
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+uint64_t sj_hash64(const void *p, size_t n, uint64_t seed) {
+    const unsigned char *s = p;
+    uint64_t h = 0xcbf29ce484222325ull ^ sj_mix64(seed);
+    for (size_t i = 0; i < n; i++) {
+        h ^= s[i];
+        h *= 0x100000001b3ull;
+    }
+    return sj_mix64(h ^ n);
+}
+
+int sj_fmt_double(char *out, size_t outlen, double v) {
+    int n = snprintf(out, outlen, "%.15g", v);
+    if (n > 0 && strtod(out, NULL) != v)
+        n = snprintf(out, outlen, "%.17g", v);
+    return n;
+}
+
+static int fields_push(sj_fields *fl, const char *p, size_t n) {
+    if (fl->n == fl->cap) {
+        size_t cap = fl->cap ? fl->cap * 2 : 16;
+        const char **f = realloc(fl->f, cap * sizeof *f);
+        if (!f)
+            return -1;
+        fl->f = f;
+        size_t *len = realloc(fl->len, cap * sizeof *len);
+        if (!len)
+            return -1;
+        fl->len = len;
+        fl->cap = cap;
+    }
+    fl->f[fl->n] = p;
+    fl->len[fl->n++] = n;
+    return 0;
+}
+
+long long sj_csv_record(const char *p, size_t n, char delim, sj_fields *fl) {
+    fl->n = 0;
+    fl->unq.len = 0;
+    /* Quoted fields are unescaped into unq; offsets are fixed up once unq stops moving. */
+    size_t i = 0;
+    size_t *qoff = NULL, nq = 0;
+    long long rc = -1;
+    qoff = malloc(sizeof *qoff * (n + 1));
+    if (!qoff)
+        return -1;
+    for (;;) {
+        if (i < n && p[i] == '"') {
+            size_t start = fl->unq.len;
+            i++;
+            for (;;) {
+                if (i >= n)
+                    goto out; /* unterminated quote */
+                if (p[i] == '"') {
+                    if (i + 1 < n && p[i + 1] == '"') {
+                        if (sj_buf_addc(&fl->unq, '"'))
+                            goto out;
+                        i += 2;
+                        continue;
+                    }
+                    i++;
+                    break;
+                }
+                if (sj_buf_addc(&fl->unq, p[i]))
+                    goto out;
+                i++;
+            }
+            if (fields_push(fl, NULL, fl->unq.len - start))
+                goto out;
+            qoff[nq++] = (fl->n - 1) << 1;
+            qoff[nq - 1] |= 0;
+            fl->f[fl->n - 1] = (const char *)(uintptr_t)start;
+            if (i < n && p[i] == '\r' && i + 1 < n && p[i + 1] == '\n')
+                i++;
+            if (i >= n || p[i] == '\n') {
+                i += i < n;
+                break;
+            }
+            if (p[i] != delim)
+                goto out; /* text after a closing quote */
+            i++;
+            continue;
+        }
+        size_t s = i;
+        while (i < n && p[i] != delim && p[i] != '\n')
+            i++;
+        size_t e = i;
+        if (i < n && p[i] == '\n' && e > s && p[e - 1] == '\r')
+            e--;
+        if (i >= n && e > s && p[e - 1] == '\r')
+            e--;
+        if (fields_push(fl, p + s, e - s))
+            goto out;
+        if (i >= n || p[i] == '\n') {
+            i += i < n;
+            break;
+        }
+        i++; /* the delimiter */
+    }
+    for (size_t k = 0; k < nq; k++) {
+        size_t idx = qoff[k] >> 1;
+        fl->f[idx] = fl->unq.p + (uintptr_t)fl->f[idx];
+    }
+    rc = (long long)i;
+out:
+    free(qoff);
+    return rc;
+}
+
+void sj_fields_free(sj_fields *fl) {
+    free(fl->f);
+    free(fl->len);
+    sj_buf_free(&fl->unq);
+    memset(fl, 0, sizeof *fl);
+}
+
+long sj_column_index(const sj_fields *header, const char *column) {
+    size_t cl = strlen(column);
+    if (header)
+        for (size_t i = 0; i < header->n; i++)
+            if (header->len[i] == cl && !memcmp(header->f[i], column, cl))
+                return (long)i;
+    uint64_t v;
+    if (sj_parse_u64(column, &v) == 0 && v < (uint64_t)LONG_MAX)
+        return (long)v;
+    return -1;
+}
+
+int sj_read_file(const char *path, char **data, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return errno == ENOENT ? SHEAF_ENOENT : SHEAF_EIO;
+    sj_buf b = {0};
+    char tmp[1 << 16];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
+        if (sj_buf_add(&b, tmp, n)) {
+            fclose(f);
+            sj_buf_free(&b);
+            return SHEAF_ENOMEM;
+        }
+    int err = ferror(f);
+    fclose(f);
+    if (err) {
+        sj_buf_free(&b);
+        return SHEAF_EIO;
+    }
+    if (!b.p && sj_buf_reserve(&b, 0))
+        return SHEAF_ENOMEM;
+    *data = b.p;
+    *len = b.len;
+    return 0;
+}
+
+typedef struct sj_list {
+    char **v;
+    size_t n, cap;
+} sj_list;
+
+static int list_push(sj_list *l, const char *s) {
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        char **v = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            return SHEAF_ENOMEM;
+        l->v = v;
+        l->cap = cap;
+    }
+    if (!(l->v[l->n] = strdup(s)))
+        return SHEAF_ENOMEM;
+    l->n++;
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int walk_dir(const char *dir, sj_list *l) {
+    DIR *d = opendir(dir);
+    if (!d)
+        return SHEAF_EIO;
+    sj_list names = {0};
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(d)) != NULL && !rc)
+        if (e->d_name[0] != '.' && e->d_name[0] != '_')
+            rc = list_push(&names, e->d_name);
+    closedir(d);
+    if (names.n)
+        qsort(names.v, names.n, sizeof *names.v, cmp_str);
+    for (size_t i = 0; i < names.n && !rc; i++) {
+        sj_buf p = {0};
+        if (sj_buf_printf(&p, "%s/%s", dir, names.v[i])) {
+            rc = SHEAF_ENOMEM;
+            break;
+        }
+        struct stat st;
+        if (stat(p.p, &st) == 0 && S_ISDIR(st.st_mode))
+            rc = walk_dir(p.p, l);
+        else if (stat(p.p, &st) == 0 && S_ISREG(st.st_mode))
+            rc = list_push(l, p.p);
+        sj_buf_free(&p);
+    }
+    sj_free_list(names.v, names.n);
+    return rc;
+}
+
+int sj_list_files(const char *path, char ***files, size_t *n) {
+    sj_list l = {0};
+    struct stat st;
+    int rc = 0;
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            rc = walk_dir(path, &l);
+        else
+            rc = list_push(&l, path);
+    } else {
+        glob_t g;
+        if (glob(path, 0, NULL, &g) != 0)
+            return SHEAF_ENOENT;
+        for (size_t i = 0; i < g.gl_pathc && !rc; i++)
+            if (stat(g.gl_pathv[i], &st) == 0 && S_ISDIR(st.st_mode))
+                rc = walk_dir(g.gl_pathv[i], &l);
+            else
+                rc = list_push(&l, g.gl_pathv[i]);
+        globfree(&g);
+    }
+    if (rc) {
+        sj_free_list(l.v, l.n);
+        return rc;
+    }
+    *files = l.v;
+    *n = l.n;
+    return 0;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+int sj_rmtree(const char *path) {
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? 0 : -1;
+    return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int sj_round(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
+             const char *const *inputs, size_t ninputs, const char *output, sheaf_result *res) {
+    sheaf_job_def j = *job;
+    j.driver = NULL;
+    sheaf_config c = *cfg;
+    c.inputs = inputs;
+    c.ninputs = ninputs;
+    c.output = output;
+    c.overwrite = 1;
+    c.report = NULL;
+    c.progress = 0;
+    return sheaf_run(comm, &j, &c, res);
+}
+
+int sj_each_output_line(const char *dir, int (*fn)(void *arg, char *line, size_t len),
+                        void *arg) {
+    sj_buf pat = {0};
+    if (sj_buf_printf(&pat, "%s/part-r-*", dir))
+        return SHEAF_ENOMEM;
+    glob_t g;
+    int gr = glob(pat.p, 0, NULL, &g);
+    sj_buf_free(&pat);
+    if (gr == GLOB_NOMATCH)
+        return 0;
+    if (gr != 0)
+        return SHEAF_EIO;
+    int rc = 0;
+    for (size_t i = 0; i < g.gl_pathc && !rc; i++) {
+        char *data;
+        size_t len;
+        if ((rc = sj_read_file(g.gl_pathv[i], &data, &len)))
+            break;
+        size_t off = 0;
+        while (off < len && !rc) {
+            char *nl = memchr(data + off, '\n', len - off);
+            size_t e = nl ? (size_t)(nl - data) : len;
+            data[e < len ? e : len] = '\0';
+            rc = fn(arg, data + off, e - off);
+            off = e + 1;
+        }
+        free(data);
+    }
+    globfree(&g);
+    return rc;
+}
+
+int sj_result_fail(sheaf_result *res, int code, const char *fmt, ...) {
+    if (res) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(res->message, sizeof res->message, fmt, ap);
+        va_end(ap);
+        res->status = code;
+    }
+    return code;
+}
+
+int sj_bcast_buf(MPI_Comm comm, char **data, size_t *len) {
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    unsigned long long n = rank == 0 ? (unsigned long long)*len : 0;
+    MPI_Bcast(&n, 1, MPI_UNSIGNED_LONG_LONG, 0, comm);
+    if (rank != 0) {
+        *data = malloc(n + 1);
+        *len = (size_t)n;
+    }
+    int ok = *data != NULL, all;
+    MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, comm);
+    if (!all)
+        return SHEAF_ENOMEM;
+    for (unsigned long long off = 0; off < n;) {
+        int chunk = (int)(n - off > (1u << 30) ? (1u << 30) : n - off);
+        MPI_Bcast(*data + off, chunk, MPI_BYTE, 0, comm);
+        off += (unsigned long long)chunk;
+    }
+    (*data)[n] = '\0';
+    return 0;
+}
