@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <glob.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -240,8 +241,8 @@ long long sj_csv_record(const char *p, size_t n, char delim, sj_fields *fl) {
             }
             if (fields_push(fl, NULL, fl->unq.len - start))
                 goto out;
-            qoff[nq++] = (fl->n - 1) << 1;
-            qoff[nq - 1] |= 0;
+            /* unq may still move: keep the field's offset in it until the record ends. */
+            qoff[nq++] = fl->n - 1;
             fl->f[fl->n - 1] = (const char *)(uintptr_t)start;
             if (i < n && p[i] == '\r' && i + 1 < n && p[i + 1] == '\n')
                 i++;
@@ -271,7 +272,7 @@ long long sj_csv_record(const char *p, size_t n, char delim, sj_fields *fl) {
         i++; /* the delimiter */
     }
     for (size_t k = 0; k < nq; k++) {
-        size_t idx = qoff[k] >> 1;
+        size_t idx = qoff[k];
         fl->f[idx] = fl->unq.p + (uintptr_t)fl->f[idx];
     }
     rc = (long long)i;
@@ -497,6 +498,7 @@ int sj_bcast_buf(MPI_Comm comm, char **data, size_t *len) {
         MPI_Bcast(*data + off, chunk, MPI_BYTE, 0, comm);
         off += (unsigned long long)chunk;
     }
-    (*data)[n] = '\0';
+    if (rank != 0)
+        (*data)[n] = '\0';
     return 0;
 }

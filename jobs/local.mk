@@ -1,2 +1,4 @@
-# Built-in jobs beyond word count: add each job file here, e.g.
-# sheaf_SOURCES += jobs/grep.c
+# The built-in jobs beyond word count, one file each, and what they share (jobutil.c).
+sheaf_SOURCES += \
+	jobs/jobutil.c \
+	jobs/grep.c

@@ -9,6 +9,7 @@
 
 static const sheaf_job_def *const jobs[] = {
     &sheaf_job_wordcount,
+    &sheaf_job_grep,
 };
 #define NJOBS (sizeof jobs / sizeof jobs[0])
 

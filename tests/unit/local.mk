@@ -1,10 +1,15 @@
 # Unit tests: one CUnit binary per runtime module, linked statically against the runtime's
 # convenience library so that they reach its internal (sheaf__) functions.
 UNIT_TESTS = \
-	tests/unit/test_reader
+	tests/unit/test_reader \
+	tests/unit/test_ctab
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
 tests_unit_test_reader_SOURCES = tests/unit/test_reader.c tests/unit/unit.h
 tests_unit_test_reader_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_unit_test_reader_LDADD = libsheaf_core.la $(CUNIT_LIBS)
+
+tests_unit_test_ctab_SOURCES = tests/unit/test_ctab.c tests/unit/unit.h
+tests_unit_test_ctab_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_ctab_LDADD = libsheaf_core.la $(CUNIT_LIBS)
