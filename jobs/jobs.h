@@ -13,6 +13,7 @@
 #include <sheaf.h>
 
 extern const sheaf_job_def sheaf_job_wordcount;
+extern const sheaf_job_def sheaf_job_stream;
 extern const sheaf_job_def sheaf_job_grep;
 extern const sheaf_job_def sheaf_job_sort;
 extern const sheaf_job_def sheaf_job_gensort;
@@ -33,6 +34,10 @@ extern const sheaf_job_def sheaf_job_validate;
 #define SJ_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
 #define SJ_PRINTF(a, b)
+/* Collective: when any rank's rc is non-zero, every rank returns the code and message of the
+ * lowest failing rank; else 0. */
+int sj_agree(MPI_Comm comm, int rc, char *msg, size_t msglen);
+
 #endif
 
 /* The rank of this process in MPI_COMM_WORLD (0 before MPI starts). */
@@ -107,5 +112,9 @@ int sj_each_output_line(const char *dir, int (*fn)(void *arg, char *line, size_t
 int sj_result_fail(sheaf_result *res, int code, const char *fmt, ...) SJ_PRINTF(3, 4);
 /* Broadcasts a malloc'd buffer from rank 0 (others receive a new malloc'd copy). Collective. */
 int sj_bcast_buf(MPI_Comm comm, char **data, size_t *len);
+
+/* Collective: when any rank's rc is non-zero, every rank returns the code and message of the
+ * lowest failing rank; else 0. */
+int sj_agree(MPI_Comm comm, int rc, char *msg, size_t msglen);
 
 #endif

@@ -502,3 +502,16 @@ int sj_bcast_buf(MPI_Comm comm, char **data, size_t *len) {
         (*data)[n] = '\0';
     return 0;
 }
+
+int sj_agree(MPI_Comm comm, int rc, char *msg, size_t msglen) {
+    int rank, size;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    int who = rc ? rank : size, low;
+    MPI_Allreduce(&who, &low, 1, MPI_INT, MPI_MIN, comm);
+    if (low == size)
+        return 0;
+    MPI_Bcast(&rc, 1, MPI_INT, low, comm);
+    MPI_Bcast(msg, (int)msglen, MPI_CHAR, low, comm);
+    return rc;
+}

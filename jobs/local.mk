@@ -1,4 +1,7 @@
 # The built-in jobs beyond word count, one file each, and what they share (jobutil.c).
 sheaf_SOURCES += \
 	jobs/jobutil.c \
-	jobs/grep.c
+	jobs/grep.c \
+	jobs/sort.c \
+	jobs/gensort.c \
+	jobs/valsort.c

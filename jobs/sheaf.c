@@ -9,7 +9,11 @@
 
 static const sheaf_job_def *const jobs[] = {
     &sheaf_job_wordcount,
+    &sheaf_job_stream,
     &sheaf_job_grep,
+    &sheaf_job_sort,
+    &sheaf_job_gensort,
+    &sheaf_job_valsort,
 };
 #define NJOBS (sizeof jobs / sizeof jobs[0])
 

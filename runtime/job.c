@@ -200,6 +200,11 @@ static int map_phase(sheaf_ctx *ctx, const sheaf__plan *plan) {
         map_task(ctx, plan, &plan->tasks[idx], &rd);
     }
     sheaf__reader_free(&rd);
+    if (ctx->job->map_cleanup && !ctx->err) {
+        int rc = ctx->job->map_cleanup(ctx, ctx->job->udata);
+        if (rc && !ctx->err)
+            sheaf__error(ctx, rc, "map cleanup failed (%s)", sheaf_strerror(rc));
+    }
     phase(ctx, SHEAF__PH_MAP, false);
     phase(ctx, SHEAF__PH_SHUFFLE, true);
     if (!ctx->agreed)
@@ -255,7 +260,7 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
 
     sheaf__plan plan = {0};
     sheaf__commit commit = {.lockfd = -1};
-    bool committed = false;
+    bool committed = false, setup_ran = false;
     if (!job || !job->map)
         sheaf__error(ctx, SHEAF_EINVAL, "the job has no map function");
     else if (sheaf__format_from_config(cfg, &ctx->fmt, ctx->errmsg, sizeof ctx->errmsg))
@@ -305,7 +310,8 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
     if (!rc) {
         if (sheaf__shuffle_init(ctx) || sheaf__store_init(ctx))
             sheaf__error(ctx, SHEAF_ENOMEM, "out of memory setting up the job");
-        else if (job->setup && (rc = job->setup(ctx, job->udata)) != 0 && !ctx->err)
+        else if (job->setup && (setup_ran = true) && (rc = job->setup(ctx, job->udata)) != 0 &&
+                 !ctx->err)
             sheaf__error(ctx, rc, "setup failed (%s)", sheaf_strerror(rc));
         phase(ctx, SHEAF__PH_SETUP, false);
         rc = sheaf__agree(ctx);
@@ -330,16 +336,19 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
             phase(ctx, SHEAF__PH_SORT, false);
         if (ctx->fault_phase == SHEAF__PH_REDUCE)
             fault(ctx, SHEAF__PH_REDUCE, ctx->c[SHEAF__C_REDUCE_GROUPS]);
-        if (job->cleanup) {
-            int crc = job->cleanup(ctx, job->udata);
-            if (crc && !ctx->err)
-                sheaf__error(ctx, crc, "cleanup failed (%s)", sheaf_strerror(crc));
-        }
         phase(ctx, SHEAF__PH_REDUCE, false);
         phase(ctx, SHEAF__PH_COMMIT, true);
         if (ctx->fault_phase == SHEAF__PH_COMMIT)
             fault(ctx, SHEAF__PH_COMMIT, 0);
         rc = sheaf__agree(ctx);
+    }
+    /* cleanup runs on every rank whose setup ran, whether the job failed or not. */
+    if (setup_ran && job->cleanup) {
+        int crc = job->cleanup(ctx, job->udata);
+        if (crc && !ctx->err)
+            sheaf__error(ctx, crc, "cleanup failed (%s)", sheaf_strerror(crc));
+        if (!rc)
+            rc = sheaf__agree(ctx);
     }
     sheaf__store_free(ctx);
     sheaf__shuffle_free(ctx);

@@ -249,6 +249,12 @@ int sheaf__reduce_all(sheaf_ctx *ctx, const char *tmpdir) {
             have = v.have_next;
             cur = v.cur;
         }
+        if (!rc && ctx->job->partition_end) {
+            rc = ctx->job->partition_end(ctx, ctx->job->udata);
+            if (rc && !ctx->err)
+                sheaf__error(ctx, rc, "partition end failed (%s)", sheaf_strerror(rc));
+            rc = rc ? rc : ctx->err;
+        }
         int crc = writer_close(ctx, &w);
         if (!rc)
             rc = crc;

@@ -152,6 +152,9 @@ typedef struct sheaf_job_def {
     int total_order;
     sheaf_hook_fn setup;          /* per rank, before the first map */
     sheaf_hook_fn cleanup;        /* per rank, after the last reduce */
+    sheaf_hook_fn map_cleanup;    /* per rank, after its last map call; may still emit */
+    sheaf_hook_fn partition_end;  /* after the last group of each partition a rank writes;
+                                     may still emit into that partition */
     const sheaf_option *options;  /* the job's own options, for sheaf_main */
     /* sheaf_main calls this for each of the job's options (value NULL for a flag) and for each
      * positional argument (name NULL). Returns 0, or a negative code for a usage error. */

@@ -2,7 +2,8 @@
 # convenience library so that they reach its internal (sheaf__) functions.
 UNIT_TESTS = \
 	tests/unit/test_reader \
-	tests/unit/test_ctab
+	tests/unit/test_ctab \
+	tests/unit/test_sort
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -13,3 +14,7 @@ tests_unit_test_reader_LDADD = libsheaf_core.la $(CUNIT_LIBS)
 tests_unit_test_ctab_SOURCES = tests/unit/test_ctab.c tests/unit/unit.h
 tests_unit_test_ctab_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_unit_test_ctab_LDADD = libsheaf_core.la $(CUNIT_LIBS)
+
+tests_unit_test_sort_SOURCES = tests/unit/test_sort.c tests/unit/unit.h
+tests_unit_test_sort_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_sort_LDADD = libsheaf_core.la $(CUNIT_LIBS)

@@ -28,6 +28,7 @@ static void pool_make(keypool *p, size_t n, size_t maxlen) {
     p->key = unit_xcalloc(n, sizeof *p->key);
     p->klen = unit_xcalloc(n, sizeof *p->klen);
     p->n = 0;
+    p->hmode = 0; /* HASH_GOOD */
     while (p->n < n) {
         size_t len = (size_t)unit_below(maxlen + 1);
         uint8_t *k = unit_xmalloc(len);
