@@ -28,10 +28,10 @@ static int configure(void *udata, sheaf_config *cfg) {
     return 0;
 }
 
-/* A field under a column name, or a job failure naming the file. */
+/* A field under a column name, or a job failure (the runtime adds the file and offset). */
 #define FIELD(var, len, column)                                                        \
     if (!(var = sheaf_record_field(rec, column, &len)))                                \
-        return sheaf_fail(ctx, SHEAF_EFORMAT, "%s: no column '%s'", rec->file, column);
+        return sheaf_fail(ctx, SHEAF_EFORMAT, "no column '%s'", column);
 
 static int map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
     const char *id, *a, *b;
@@ -48,8 +48,7 @@ static int map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
         FIELD(b, blen, "amount");
     }
     if (alen + blen + 2 > sizeof value)
-        return sheaf_fail(ctx, SHEAF_EFORMAT, "%s at offset %llu: fields too long", rec->file,
-                          (unsigned long long)rec->offset);
+        return sheaf_fail(ctx, SHEAF_EFORMAT, "fields too long");
     /* The value: the tag, then the fields to keep ("name" or "order_id,amount"). */
     value[0] = b ? 'O' : 'U';
     memcpy(value + 1, a, alen);

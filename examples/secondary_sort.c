@@ -53,13 +53,11 @@ static int map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
     size_t ulen;
     (void)udata;
     if (!tab || (ulen = (size_t)(tab - rec->data)) > 256)
-        return sheaf_fail(ctx, SHEAF_EFORMAT, "%s at offset %llu: expected user TAB time TAB "
-                          "event", rec->file, (unsigned long long)rec->offset);
+        return sheaf_fail(ctx, SHEAF_EFORMAT, "expected user TAB time TAB event");
     for (p = tab + 1; p < rec->data + rec->len && *p >= '0' && *p <= '9'; p++)
         ts = ts * 10 + (uint64_t)(*p - '0');
     if (p == tab + 1 || (p < rec->data + rec->len && *p != '\t'))
-        return sheaf_fail(ctx, SHEAF_EFORMAT, "%s at offset %llu: the time is not a number",
-                          rec->file, (unsigned long long)rec->offset);
+        return sheaf_fail(ctx, SHEAF_EFORMAT, "the time is not a number");
     memcpy(key, rec->data, ulen);
     sheaf_key_u64(ts, (unsigned char *)key + ulen);
     return sheaf_emit(ctx, key, ulen + TS, tab + 1, rec->len - ulen - 1);

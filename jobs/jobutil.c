@@ -515,3 +515,31 @@ int sj_agree(MPI_Comm comm, int rc, char *msg, size_t msglen) {
     MPI_Bcast(msg, (int)msglen, MPI_CHAR, low, comm);
     return rc;
 }
+
+const char *sj_field(sheaf_ctx *ctx, const sheaf_record *rec, const char *column, size_t *len,
+                     int *rc) {
+    *rc = 0;
+    const char *f = sheaf_record_field(rec, column, len);
+    if (f || !rec->nheader)
+        return f;
+    *rc = sheaf_fail(ctx, SHEAF_EUSAGE, "%s has no column '%s'", rec->file, column);
+    return NULL;
+}
+
+int sj_need_columns(const char *job, const sheaf_config *cfg, const char *option) {
+    const char *f = cfg->input_format ? cfg->input_format : "lines";
+    if (strcmp(f, "csv") && strcmp(f, "tsv"))
+        return sj_usage(job, "%s needs --input-format csv or tsv", option);
+    return 0;
+}
+
+int sj_work_dir(const char *given, const sheaf_config *cfg, const char *job, sj_buf *out) {
+    out->len = 0;
+    if (given)
+        return sj_buf_printf(out, "%s", given);
+    const char *o = cfg->output;
+    size_t n = strlen(o);
+    while (n > 1 && o[n - 1] == '/')
+        n--;
+    return sj_buf_printf(out, "%.*s.work-%s", (int)n, o, job);
+}

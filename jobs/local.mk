@@ -4,4 +4,6 @@ sheaf_SOURCES += \
 	jobs/grep.c \
 	jobs/sort.c \
 	jobs/gensort.c \
-	jobs/valsort.c
+	jobs/valsort.c \
+	jobs/invertedindex.c \
+	jobs/distinct.c

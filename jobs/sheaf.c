@@ -14,6 +14,8 @@ static const sheaf_job_def *const jobs[] = {
     &sheaf_job_sort,
     &sheaf_job_gensort,
     &sheaf_job_valsort,
+    &sheaf_job_invertedindex,
+    &sheaf_job_distinct,
 };
 #define NJOBS (sizeof jobs / sizeof jobs[0])
 

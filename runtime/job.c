@@ -313,6 +313,8 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
         else if (job->setup && (setup_ran = true) && (rc = job->setup(ctx, job->udata)) != 0 &&
                  !ctx->err)
             sheaf__error(ctx, rc, "setup failed (%s)", sheaf_strerror(rc));
+        if (ctx->fault_phase == SHEAF__PH_SETUP)
+            fault(ctx, SHEAF__PH_SETUP, 0);
         phase(ctx, SHEAF__PH_SETUP, false);
         rc = sheaf__agree(ctx);
     }

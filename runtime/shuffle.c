@@ -129,6 +129,8 @@ int sheaf__flush_ctab(sheaf_ctx *ctx) {
 }
 
 int sheaf__shuffle_round(sheaf_ctx *ctx) {
+    if (ctx->agreed)
+        return ctx->err; /* the ranks already stopped together: no more collectives */
     int P = ctx->nranks, me = ctx->rank;
     uint64_t *sc = calloc((size_t)P * 8, sizeof *sc), *rcv = sc + (size_t)P * 4;
     MPI_Request *req = NULL;
@@ -223,6 +225,8 @@ out:
 int sheaf__shuffle_finish(sheaf_ctx *ctx) {
     if (!ctx->err)
         sheaf__flush_ctab(ctx);
+    if (ctx->agreed)
+        return ctx->err; /* a round during the flush found a failure */
     ctx->map_done = true;
     while (!ctx->all_done) {
         int rc = sheaf__shuffle_round(ctx);

@@ -10,8 +10,8 @@ set -euo pipefail
 install_sheaf
 build_example invertedindex
 
-# Input: slices of the corpus in a directory tree, a file whose words are also elsewhere in
-# other cases, punctuation, and an empty file.
+# Input: slices of the corpus in a directory tree, a file with mixed case, punctuation,
+# digits and no final newline, and an empty file.
 mkdir -p "$TMP/docs/sub"
 text_sample 1500 | sed -n '1,500p' >"$TMP/docs/genesis-a.txt"
 text_sample 1500 | sed -n '501,1000p' >"$TMP/docs/genesis-b.txt"
@@ -21,6 +21,7 @@ printf 'Zebra, zoo; ZEBRA!\nquick-brown fox\n\n42 x9y' >"$TMP/docs/sub/odd.txt"
 
 # The reference: for each word (a run of ASCII letters, lower-cased, at most 64 letters), the
 # sorted base names of the files it occurs in.
+# shellcheck disable=SC2018,SC2019 # ASCII letters only, as the program
 find "$TMP/docs" -type f | sort | while read -r f; do
     tr 'A-Z' 'a-z' <"$f" | tr -cs 'a-z' '\n' |
         awk -v file="${f##*/}" 'length($0) > 0 && length($0) <= 64 { print $0 "\t" file }'
@@ -43,7 +44,7 @@ check_index() {
         local want
         want=$(awk -v n="$nparts" '{ print int((index("abcdefghijklmnopqrstuvwxyz",
             substr($1, 1, 1)) - 1) * n / 26); exit }' "$p")
-        [[ ${p##*-} -eq $want ]] || fail "$p holds words of partition $want"
+        (( 10#${p##*-} == want )) || fail "$p holds words of partition $want"
     done
 }
 

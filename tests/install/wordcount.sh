@@ -72,7 +72,7 @@ case_static() {
         fail "the static build still needs libsheaf.so"
     fi
     # Runs without the installed library on the search path.
-    LD_LIBRARY_PATH= must_np 2 wordcount-static -i "$TMP/in" -o "$TMP/out-static"
+    LD_LIBRARY_PATH='' must_np 2 wordcount-static -i "$TMP/in" -o "$TMP/out-static"
     check_wc "$TMP/out-static"
 }
 

@@ -33,7 +33,7 @@ parts() {
 same_file() {
     if ! cmp -s "$1" "$2"; then
         echo "$1 (<) differs from $2 (>):" >&2
-        diff "$1" "$2" | head -n 20 | cat -v >&2 || true
+        diff "$1" "$2" | head -n 20 | cut -c1-300 | cat -v >&2 || true
         fail "$1 and $2 differ"
     fi
 }
@@ -60,4 +60,30 @@ outs() {
     for np in $NPS; do
         echo "$TMP/$1-np$np"
     done
+}
+
+# gen_csv N FILE: a csv file with a header (id,name,city,amount,score,tag) and N rows: quoted
+# fields with commas and quotes, empty fields, negative and fractional numbers, and one city
+# holding most rows (a skewed key).
+gen_csv() {
+    awk -v n="$1" 'BEGIN {
+        srand(11)
+        print "id,name,city,amount,score,tag"
+        split("Paris,Lyon,\"Nice, FR\",Oslo,\"Say \"\"Hi\"\"\",Rome", c, ",")
+        for (i = 1; i <= n; i++) {
+            r = rand()
+            if (r < 0.6) city = "Paris"
+            else if (r < 0.7) city = "Lyon"
+            else if (r < 0.8) city = "\"Nice, FR\""
+            else if (r < 0.9) city = "Oslo"
+            else if (r < 0.95) city = "\"Say \"\"Hi\"\"\""
+            else city = ""
+            amount = int(rand() * 2000) - 500
+            if (rand() < 0.05) amount = ""
+            score = sprintf("%.3f", rand() * 100)
+            if (rand() < 0.03) score = "n/a"
+            tag = (rand() < 0.5) ? "t" int(rand() * 50) : ""
+            printf "%d,name%d,%s,%s,%s,%s\n", i, i % 37, city, amount, score, tag
+        }
+    }' >"$2"
 }

@@ -181,6 +181,7 @@ EOF
         sleep 0.25
     done
     SSHD_PID=$(cat "$dir/sshd.pid" 2>/dev/null) || return 1
+    export SSHD_PID SSHD_PORT
     ssh -F "$dir/ssh_config" sheaf-node-a true
 }
 

@@ -3,7 +3,10 @@
 UNIT_TESTS = \
 	tests/unit/test_reader \
 	tests/unit/test_ctab \
-	tests/unit/test_sort
+	tests/unit/test_sort \
+	tests/unit/test_merge \
+	tests/unit/test_commit \
+	tests/unit/test_util
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -18,3 +21,15 @@ tests_unit_test_ctab_LDADD = libsheaf_core.la $(CUNIT_LIBS)
 tests_unit_test_sort_SOURCES = tests/unit/test_sort.c tests/unit/unit.h
 tests_unit_test_sort_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_unit_test_sort_LDADD = libsheaf_core.la $(CUNIT_LIBS)
+
+tests_unit_test_merge_SOURCES = tests/unit/test_merge.c tests/unit/unit.h
+tests_unit_test_merge_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_merge_LDADD = libsheaf_core.la $(CUNIT_LIBS)
+
+tests_unit_test_commit_SOURCES = tests/unit/test_commit.c tests/unit/unit.h
+tests_unit_test_commit_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_commit_LDADD = libsheaf_core.la $(CUNIT_LIBS)
+
+tests_unit_test_util_SOURCES = tests/unit/test_util.c tests/unit/unit.h
+tests_unit_test_util_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_util_LDADD = libsheaf_core.la $(CUNIT_LIBS) -lm

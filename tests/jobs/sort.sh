@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# sheaf gensort, sort and valsort: lines against LC_ALL=C sort, TeraSort records
+# (gensort -> sort -> valsort, 10^6 records at 4 ranks), printable records against coreutils
+# byte for byte, a skewed key, empty input and one record, and valsort finding disorder.
+# shellcheck disable=SC2317
+set -euo pipefail
+# shellcheck source=tests/jobs/lib.sh disable=SC1091
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+head -n 8000 "$top_srcdir/data/kjv.txt" >"$TMP/kjv.txt"
+printf 'dup\ndup\n\nZ last line without newline' >>"$TMP/kjv.txt"
+
+# valsort_of DIR: valsort's "records checksum" line for DIR.
+valsort_of() {
+    run_np 2 valsort "$1" >/dev/null || true
+    awk -F '\t' '$1 == "records" { r = $2 } $1 == "checksum" { c = $2 } END { print r, c }' \
+        "$LAST_LOG"
+}
+
+case_lines() {
+    sort "$TMP/kjv.txt" >"$TMP/lines.ref"
+    each_np lines sort -i "$TMP/kjv.txt" --split-size 32K --sample 500
+    for out in $(outs lines); do
+        parts "$out" >"$out.all"
+        same_file "$out.all" "$TMP/lines.ref"
+    done
+    # tsv: sorted by the text before the first tab, lines written back whole.
+    # (An empty value would come back without its tab: `key<TAB>` is written as `key`.)
+    awk 'NF > 0 { print NR % 97 "\t" $0 }' "$TMP/kjv.txt" >"$TMP/kv.tsv"
+    must_np 3 sort -i "$TMP/kv.tsv" --input-format tsv -o "$TMP/tsv"
+    parts "$TMP/tsv" | cut -f1 >"$TMP/tsv.keys"
+    cut -f1 "$TMP/kv.tsv" | sort >"$TMP/tsv.ref"
+    same_file "$TMP/tsv.keys" "$TMP/tsv.ref"
+    same_sorted "$TMP/tsv" "$TMP/kv.tsv"
+}
+
+case_terasort() {
+    must_np 4 gensort 1000000 "$TMP/gen"
+    local want got
+    want=$(valsort_of "$TMP/gen")
+    [[ $want == "1000000 "* ]] || fail "gensort wrote: $want"
+    run_np 2 valsort "$TMP/gen" && fail "valsort passed unsorted gensort output"
+    grep -q 'out of order' "$LAST_LOG" || fail "valsort did not say what is out of order"
+    must_np 4 sort -i "$TMP/gen" --input-format fixed:100 -o "$TMP/sorted"
+    got=$(valsort_of "$TMP/sorted")
+    [[ $got == "$want" ]] || fail "sorted: $got, input: $want"
+    local -a p=("$TMP/sorted"/part-r-*)
+    ((${#p[@]} == 4)) || fail "expected 4 partitions, got ${#p[@]}"
+    [[ -s ${p[0]} && -s ${p[3]} ]] || fail "empty partitions in a uniform sort"
+}
+
+case_small_ranks() {
+    must_np 0 gensort 60000 "$TMP/small" --files 3
+    local want np
+    want=$(valsort_of "$TMP/small")
+    must_np 3 gensort 60000 "$TMP/small3"
+    cmp -s <(cat "$TMP/small"/part-*) <(cat "$TMP/small3"/part-*) ||
+        fail "gensort depends on the rank count"
+    for np in 1 2 3; do
+        must_np "$np" sort -i "$TMP/small" --input-format fixed:100 -o "$TMP/small-np$np" \
+            --split-size 1M
+        [[ $(valsort_of "$TMP/small-np$np") == "$want" ]] || fail "np $np"
+    done
+}
+
+case_ascii_exact() {
+    # Printable keys, all distinct: sorting the records as lines is sorting them by key.
+    must_np 2 gensort 20000 "$TMP/asc" --ascii --seed 7
+    cat "$TMP/asc"/part-* | sort >"$TMP/asc.ref"
+    local np
+    for np in 1 4; do
+        must_np "$np" sort -i "$TMP/asc" --input-format fixed:100 -o "$TMP/asc-np$np"
+        parts "$TMP/asc-np$np" >"$TMP/asc-np$np.all"
+        same_file "$TMP/asc-np$np.all" "$TMP/asc.ref"
+    done
+}
+
+case_skew() {
+    must_np 3 gensort 200000 "$TMP/skew" --skew 90
+    local want
+    want=$(valsort_of "$TMP/skew")
+    must_np 3 sort -i "$TMP/skew" --input-format fixed:100 -o "$TMP/skew-sorted"
+    [[ $(valsort_of "$TMP/skew-sorted") == "$want" ]] || fail "skewed sort"
+}
+
+case_edge() {
+    : >"$TMP/empty"
+    must_np 2 sort -i "$TMP/empty" -o "$TMP/e1"
+    [[ -z $(parts "$TMP/e1") ]] || fail "empty input gave output"
+    must_np 3 sort -i "$TMP/empty" --input-format fixed:100 -o "$TMP/e2"
+    [[ $(valsort_of "$TMP/e2") == "0 0000000000000000" ]] || fail "empty fixed sort"
+    must_np 0 gensort 1 "$TMP/one"
+    must_np 4 sort -i "$TMP/one" --input-format fixed:100 -o "$TMP/one-sorted"
+    cmp -s <(parts "$TMP/one-sorted") "$TMP/one/part-00000" || fail "one record"
+    printf 'x\n' >"$TMP/x"
+    must_np 4 sort -i "$TMP/x" -o "$TMP/x-sorted"
+    same_file <(parts "$TMP/x-sorted") "$TMP/x"
+}
+
+case_usage() {
+    local rc=0
+    cat "$TMP/one/part-00000" "$TMP/one/part-00000" | head -c 150 >"$TMP/bad-size"
+    run_np 0 valsort "$TMP/bad-size" || rc=$?
+    ((rc == 1)) || fail "a partial record gave status $rc"
+    rc=0
+    run_np 0 gensort "$TMP/no-count" || rc=$?
+    ((rc == 2)) || fail "gensort without a count gave status $rc"
+    rc=0
+    run_np 0 gensort 10 "$TMP/one" || rc=$?
+    ((rc == 1)) || fail "gensort into an existing directory gave status $rc"
+    rc=0
+    run_np 0 sort -i "$TMP/x" -o "$TMP/u" --output-format raw || rc=$?
+    ((rc == 2)) || fail "raw output of lines gave status $rc"
+}
+
+run_case "lines and tsv" case_lines
+run_case "gensort, sort, valsort: 10^6 records at 4 ranks" case_terasort
+run_case "1 to 3 ranks, deterministic gensort" case_small_ranks
+run_case "printable records byte for byte" case_ascii_exact
+run_case "skewed key" case_skew
+run_case "empty input, one record" case_edge
+run_case "bad usage" case_usage
+finish

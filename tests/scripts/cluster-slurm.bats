@@ -1,0 +1,111 @@
+#!/usr/bin/env bats
+# sheaf-cluster on the slurm backend, against a real single-node Slurm (munge, slurmctld,
+# slurmd) started here with a private state directory and private ports, without slurmdbd, so
+# sacct is unavailable as on many small installations.
+
+load helpers
+
+setup_file() {
+    ensure_launcher_deps
+    new_home
+    export SLURM_DIR=$BATS_FILE_TMPDIR/slurm
+    if ! start_slurm "$SLURM_DIR" >"$BATS_FILE_TMPDIR/slurm-start.log" 2>&1; then
+        export SLURM_UNAVAILABLE="Slurm could not be started: $(tail -n 3 "$BATS_FILE_TMPDIR/slurm-start.log" "$SLURM_DIR"/log/*.log 2>/dev/null | tr '\n' ' ')"
+        stop_slurm "$SLURM_DIR"
+        return 0
+    fi
+    export SLURM_CONF
+}
+
+teardown_file() {
+    terminate_all
+    stop_slurm "$SLURM_DIR"
+}
+
+setup() {
+    [[ -z ${SLURM_UNAVAILABLE:-} ]] || skip "$SLURM_UNAVAILABLE"
+    cd "$BATS_TEST_TMPDIR"
+}
+
+create_slurm() {
+    run sc create --name slurm --backend slurm --nodes 1 --ranks-per-node 2 --partition sheaf --time 10 "$@"
+    [ "$status" -eq 0 ]
+    ID=$output
+    [ -n "$(cluster_field "$ID" .slurm_job_id)" ]
+}
+
+@test "slurm: sbatch holds the allocation, steps run as srun --mpi=pmix" {
+    printf 'echo "boot node $SHEAF_NODE_INDEX"\n' >boot.sh
+    create_slurm --bootstrap boot.sh \
+        --step 'name=ranks,cmd=sh -c "echo rank $SLURM_PROCID of $SLURM_NTASKS pmix $PMIX_RANK"'
+    run sc wait "$ID" --timeout 120
+    [ "$status" -eq 0 ] && [ "$output" = "$ID	WAITING" ]
+    local job sd=$SHEAF_HOME/clusters/$ID/steps/s-0001
+    job=$(cluster_field "$ID" .slurm_job_id)
+    [ "$(squeue -h -j "$job" -o %T)" = RUNNING ]
+    jq -e '.[0] == "srun" and index("--mpi=pmix") and index("--ntasks=2")' "$sd/command.json"
+    [ "$(cat "$sd/ranks/rank.0.out")" = "rank 0 of 2 pmix 0" ]
+    [ "$(cat "$sd/ranks/rank.1.out")" = "rank 1 of 2 pmix 1" ]
+    [ "$(cat "$sd/stdout")" = "$(printf 'rank 0 of 2 pmix 0\nrank 1 of 2 pmix 1')" ]
+    [ "$(cat "$SHEAF_HOME"/clusters/"$ID"/bootstrap/01-boot.sh.*.log)" = "boot node 0" ]
+    [ -s "$SHEAF_HOME/clusters/$ID/hostfile" ]
+    run sc ssh "$ID" -- sh -c 'echo "$SLURM_JOB_ID"'
+    [ "$status" -eq 0 ] && [ "$output" = "$job" ]
+    run sc describe "$ID"
+    [[ $output == *"SlurmJob:     $job"* ]]
+    run sc terminate "$ID"
+    run sc wait "$ID" --timeout 60
+    [ "$output" = "$ID	TERMINATED" ]
+    # The allocation is released.
+    local i
+    for i in $(seq 40); do
+        [[ $(squeue -h -j "$job" -o %T 2>/dev/null) == "" ]] && break
+        sleep 0.5
+    done
+    [ -z "$(squeue -h -j "$job" -o %T 2>/dev/null)" ]
+}
+
+@test "slurm: failing steps with CONTINUE, CANCEL_AND_WAIT, then TERMINATE_CLUSTER" {
+    create_slurm \
+        --step 'name=c,on-failure=CONTINUE,cmd=sh -c "[ $SLURM_PROCID = 1 ] && { echo bad record >&2; exit 3; }; sleep 2"' \
+        --step 'name=ok,cmd=true' \
+        --step 'name=w,on-failure=CANCEL_AND_WAIT,cmd=sh -c "exit 4"' \
+        --step 'name=p,cmd=true'
+    run sc wait "$ID" --timeout 120
+    [ "$status" -eq 1 ] && [ "$output" = "$ID	WAITING" ]
+    run sc list-steps "$ID" --output json
+    [ "$(jq -r 'map(.state) | join(" ")' <<<"$output")" = "FAILED COMPLETED FAILED CANCELLED" ]
+    run sc describe-step "$ID" s-0001 --output json
+    [ "$(jq -r .failure.reason <<<"$output")" = NON_ZERO_EXIT ]
+    [ "$(jq -r .failure.rank <<<"$output")" = 1 ]
+    [ "$(jq -r .failure.rank_exit_code <<<"$output")" = 3 ]
+    [[ $(jq -r .failure.tail <<<"$output") == *"bad record"* ]]
+    run sc add-steps "$ID" --step 'name=t,on-failure=TERMINATE_CLUSTER,cmd=false' --step 'name=q,cmd=true'
+    [ "$status" -eq 0 ]
+    run sc wait "$ID" --timeout 120
+    [ "$status" -eq 1 ] && [ "$output" = "$ID	TERMINATED_WITH_ERRORS" ]
+    [ "$(step_field "$ID" s-0005 .state)" = FAILED ]
+    [ "$(step_field "$ID" s-0006 .state)" = CANCELLED ]
+}
+
+@test "slurm: an allocation cancelled outside is noticed without sacct" {
+    create_slurm --step 'name=long,cmd=sleep 60'
+    wait_step_state "$ID" s-0001 RUNNING 60
+    scancel "$(cluster_field "$ID" .slurm_job_id)"
+    run sc wait "$ID" --timeout 90
+    [ "$status" -eq 1 ] && [ "$output" = "$ID	TERMINATED_WITH_ERRORS" ]
+    [[ $(step_field "$ID" s-0001 .state) == @(FAILED|CANCELLED) ]]
+}
+
+@test "slurm: word count as an srun step matches coreutils" {
+    require_sheaf
+    make_text input.txt
+    create_slurm --auto-terminate --step "name=wc,cmd=$SHEAF wordcount -i $PWD/input.txt -o $PWD/out" \
+        --step "name=bad,on-failure=TERMINATE_CLUSTER,cmd=$SHEAF wordcount -i $PWD/missing.txt -o $PWD/out2"
+    run sc wait "$ID" --timeout 180
+    [ "$status" -eq 1 ] && [ "$output" = "$ID	TERMINATED_WITH_ERRORS" ]
+    [ "$(step_field "$ID" s-0001 .state)" = COMPLETED ] || { sc describe-step "$ID" 1 >&2; false; }
+    check_wordcount input.txt out
+    [ -f "$SHEAF_HOME/clusters/$ID/steps/s-0001/_report.json" ]
+    [ "$(step_field "$ID" s-0002 .state)" = FAILED ]
+}
