@@ -46,6 +46,12 @@ int sj_need_columns(const char *job, const sheaf_config *cfg, const char *option
  * the output. Returns 0 or SHEAF_ENOMEM. */
 int sj_work_dir(const char *given, const sheaf_config *cfg, const char *job, sj_buf *out);
 
+/* Collective: fails (SHEAF_EEXIST, message in res) when cfg->output exists and
+ * cfg->overwrite is not set, so that a multi-round job finds out before its first round. */
+int sj_check_output(MPI_Comm comm, const sheaf_config *cfg, sheaf_result *res);
+/* Collective: removes a work directory (rank 0, after a barrier). */
+void sj_remove_work(MPI_Comm comm, const char *dir);
+
 /* Collective: when any rank's rc is non-zero, every rank returns the code and message of the
  * lowest failing rank; else 0. */
 int sj_agree(MPI_Comm comm, int rc, char *msg, size_t msglen);
@@ -136,6 +142,12 @@ int sj_need_columns(const char *job, const sheaf_config *cfg, const char *option
 /* The work directory of a multi-round job: --work-dir if given, else OUT.work-JOB next to
  * the output. Returns 0 or SHEAF_ENOMEM. */
 int sj_work_dir(const char *given, const sheaf_config *cfg, const char *job, sj_buf *out);
+
+/* Collective: fails (SHEAF_EEXIST, message in res) when cfg->output exists and
+ * cfg->overwrite is not set, so that a multi-round job finds out before its first round. */
+int sj_check_output(MPI_Comm comm, const sheaf_config *cfg, sheaf_result *res);
+/* Collective: removes a work directory (rank 0, after a barrier). */
+void sj_remove_work(MPI_Comm comm, const char *dir);
 
 /* Collective: when any rank's rc is non-zero, every rank returns the code and message of the
  * lowest failing rank; else 0. */

@@ -543,3 +543,26 @@ int sj_work_dir(const char *given, const sheaf_config *cfg, const char *job, sj_
         n--;
     return sj_buf_printf(out, "%.*s.work-%s", (int)n, o, job);
 }
+
+int sj_check_output(MPI_Comm comm, const sheaf_config *cfg, sheaf_result *res) {
+    int rank, exists = 0;
+    MPI_Comm_rank(comm, &rank);
+    struct stat st;
+    if (rank == 0)
+        exists = !cfg->overwrite && stat(cfg->output, &st) == 0;
+    MPI_Bcast(&exists, 1, MPI_INT, 0, comm);
+    if (!exists)
+        return 0;
+    memset(res, 0, sizeof *res);
+    res->failed_rank = -1;
+    return sj_result_fail(res, SHEAF_EEXIST, "output %s already exists (use --overwrite)",
+                          cfg->output);
+}
+
+void sj_remove_work(MPI_Comm comm, const char *dir) {
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Barrier(comm);
+    if (rank == 0)
+        sj_rmtree(dir);
+}

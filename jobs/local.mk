@@ -6,4 +6,8 @@ sheaf_SOURCES += \
 	jobs/gensort.c \
 	jobs/valsort.c \
 	jobs/invertedindex.c \
-	jobs/distinct.c
+	jobs/distinct.c \
+	jobs/topk.c \
+	jobs/histogram.c \
+	jobs/groupby.c \
+	jobs/join.c

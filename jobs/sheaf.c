@@ -16,6 +16,10 @@ static const sheaf_job_def *const jobs[] = {
     &sheaf_job_valsort,
     &sheaf_job_invertedindex,
     &sheaf_job_distinct,
+    &sheaf_job_topk,
+    &sheaf_job_histogram,
+    &sheaf_job_groupby,
+    &sheaf_job_join,
 };
 #define NJOBS (sizeof jobs / sizeof jobs[0])
 
@@ -51,9 +55,14 @@ int main(int argc, char **argv) {
         help(stdout);
         return 0;
     }
-    for (size_t i = 0; i < NJOBS; i++)
-        if (!strcmp(cmd, jobs[i]->name))
+    for (size_t i = 0; i < NJOBS; i++) {
+        if (!strcmp(cmd, jobs[i]->name)) {
+            char name[128]; /* messages then say "sheaf JOB" */
+            snprintf(name, sizeof name, "sheaf %s", jobs[i]->name);
+            argv[1] = name;
             return sheaf_main(argc - 1, argv + 1, jobs[i]);
+        }
+    }
     fprintf(stderr, "sheaf: unknown job '%s' (see `sheaf jobs`)\n", cmd);
     return 2;
 }

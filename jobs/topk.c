@@ -280,8 +280,9 @@ static int topk_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_conf
         top.driver = NULL;
         o->from_counts = true;
         const char *in[1] = {work.p};
+        c2.inputs = in;
+        c2.ninputs = 1;
         rc = sheaf_run(comm, &top, &c2, res);
-        (void)in;
     }
     int rank;
     MPI_Comm_rank(comm, &rank);

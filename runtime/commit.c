@@ -157,8 +157,8 @@ static int write_file(const char *path, const char *text, char *err, size_t errl
     return 0;
 }
 
-int sheaf__commit_finish(sheaf__commit *c, uint32_t nparts, const char *report_json, char *err,
-                         size_t errlen) {
+int sheaf__commit_finish(sheaf__commit *c, uint32_t nparts, const char *report_json,
+                         const char *report_html, char *err, size_t errlen) {
     char from[4400], to[4400];
     for (uint32_t p = 0; p < nparts; p++) {
         snprintf(from, sizeof from, "%s/part-r-%05u", c->tmp, p);
@@ -176,6 +176,11 @@ int sheaf__commit_finish(sheaf__commit *c, uint32_t nparts, const char *report_j
     if (report_json) {
         snprintf(to, sizeof to, "%s/_report.json", c->stage);
         if ((rc = write_file(to, report_json, err, errlen)))
+            return rc;
+    }
+    if (report_html) {
+        snprintf(to, sizeof to, "%s/_report.html", c->stage);
+        if ((rc = write_file(to, report_html, err, errlen)))
             return rc;
     }
     snprintf(to, sizeof to, "%s/_SUCCESS", c->stage);

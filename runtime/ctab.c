@@ -224,6 +224,8 @@ int sheaf__ctab_drain(sheaf__ctab *t, sheaf__ctab_fn fn, void *arg) {
             v.kind = SHEAF__VALS_CHAIN;
             v.arena = t->vals.data;
             v.next = e->a;
+            v.gkey = key;
+            v.gklen = klen;
             rc = fn(arg, e->hash, key, klen, NULL, 0, &v);
         } else {
             rc = fn(arg, e->hash, key, klen, (const uint8_t *)&e->a, 8, NULL);

@@ -153,8 +153,8 @@ static bool has_glob(const char *s) {
     return strpbrk(s, "*?[") != NULL;
 }
 
-int sheaf__plan_build(const sheaf_config *cfg, const sheaf__format *fmt, sheaf__plan *plan,
-                      char *err, size_t errlen) {
+int sheaf__plan_build(const sheaf_config *cfg, const sheaf__format *fmt, int nranks,
+                      sheaf__plan *plan, char *err, size_t errlen) {
     memset(plan, 0, sizeof *plan);
     filelist fl = {0};
     int rc = 0;
@@ -191,7 +191,18 @@ int sheaf__plan_build(const sheaf_config *cfg, const sheaf__format *fmt, sheaf__
     if (rc)
         return rc;
 
-    uint64_t ss = cfg->split_size ? cfg->split_size : 64ull << 20, pack = ss;
+    /* The default split size is 64 MiB, or less so that every rank gets four tasks or more
+     * (never below 1 MiB): one large file must not be mapped by a single rank. */
+    uint64_t ss = cfg->split_size;
+    if (!ss) {
+        uint64_t total = 0;
+        for (size_t i = 0; i < fl.n; i++)
+            total += fl.sizes[i];
+        ss = total / ((uint64_t)SHEAF__MAX(nranks, 1) * 4);
+        ss = SHEAF__MIN(SHEAF__MAX(ss, 1ull << 20), 64ull << 20);
+    }
+    uint64_t pack = ss;
+    plan->split_size = ss;
     if (fmt->kind == SHEAF__FMT_FIXED) {
         ss = (ss + fmt->reclen - 1) / fmt->reclen * fmt->reclen;
         for (size_t i = 0; i < fl.n; i++) {

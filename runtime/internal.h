@@ -147,6 +147,7 @@ typedef struct sheaf__plan {
     sheaf__task *tasks; /* largest first */
     size_t ntasks;
     uint64_t total_bytes;
+    uint64_t split_size; /* the one used (rank 0 only) */
 } sheaf__plan;
 
 /* Input formats. */
@@ -169,8 +170,8 @@ int sheaf__format_from_config(const sheaf_config *cfg, sheaf__format *fmt, char 
 int sheaf__parse_delim(const char *text, uint8_t *out);
 
 /* Rank 0: lists the inputs and cuts splits. On failure writes a message to err. */
-int sheaf__plan_build(const sheaf_config *cfg, const sheaf__format *fmt, sheaf__plan *plan,
-                      char *err, size_t errlen);
+int sheaf__plan_build(const sheaf_config *cfg, const sheaf__format *fmt, int nranks,
+                      sheaf__plan *plan, char *err, size_t errlen);
 /* Collective: sends the plan of root (its return code too) to every rank. */
 int sheaf__plan_bcast(MPI_Comm comm, int root, int code, sheaf__plan *plan);
 void sheaf__plan_free(sheaf__plan *plan);
@@ -444,8 +445,8 @@ typedef struct sheaf__commit {
 /* Rank 0: checks the output path and creates the staging directories. */
 int sheaf__commit_prepare(const sheaf_config *cfg, sheaf__commit *c, char *err, size_t errlen);
 /* Rank 0 after every rank succeeded: moves parts into place, writes _SUCCESS. */
-int sheaf__commit_finish(sheaf__commit *c, uint32_t nparts, const char *report_json, char *err,
-                         size_t errlen);
+int sheaf__commit_finish(sheaf__commit *c, uint32_t nparts, const char *report_json,
+                         const char *report_html, char *err, size_t errlen);
 /* Rank 0 after a failure: removes what the job wrote; an earlier output stays as it was. */
 void sheaf__commit_abort(sheaf__commit *c);
 
@@ -462,6 +463,9 @@ void sheaf__sample_free(sheaf_ctx *ctx);
 int sheaf__place(sheaf_ctx *ctx);
 /* Collective: gathers per-rank figures; rank 0 returns the JSON text (malloc'd), others NULL. */
 char *sheaf__report(sheaf_ctx *ctx, const sheaf__plan *plan, sheaf_result *res, double t0,
-                    double t1);
+                    double t1, char **html);
+/* The report object as a self-contained HTML page (html.c); malloc'd, or NULL. */
+struct json_t;
+char *sheaf__report_html(struct json_t *root);
 
 #endif /* SHEAF_INTERNAL_H */

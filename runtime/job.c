@@ -25,7 +25,7 @@
 
 SHEAF_EXTERN void sheaf_config_init(sheaf_config *cfg) {
     memset(cfg, 0, sizeof *cfg);
-    cfg->split_size = 64ull << 20;
+    cfg->split_size = 0; /* automatic: 64 MiB, or less so every rank gets 4 tasks */
     cfg->schedule = SHEAF_SCHEDULE_DYNAMIC;
     cfg->bind = SHEAF_BIND_AUTO;
     cfg->progress = -1;
@@ -119,6 +119,13 @@ static bool bad_record(sheaf_ctx *ctx, const char *err) {
     return false;
 }
 
+SHEAF_EXTERN int sheaf_skip_record(sheaf_ctx *ctx, const char *why) {
+    char msg[1024];
+    snprintf(msg, sizeof msg, "input %s: bad record at offset %llu: %s",
+             ctx->cur_file ? ctx->cur_file : "?", (unsigned long long)ctx->cur_offset, why);
+    return bad_record(ctx, msg) ? 0 : ctx->err;
+}
+
 static int map_task(sheaf_ctx *ctx, const sheaf__plan *plan, const sheaf__task *t,
                     sheaf__reader *rd) {
     const sheaf_job_def *job = ctx->job;
@@ -172,14 +179,26 @@ static int map_phase(sheaf_ctx *ctx, const sheaf__plan *plan) {
     uint64_t *counter = NULL;
     bool dynamic = ctx->cfg.schedule == SHEAF_SCHEDULE_DYNAMIC && ctx->nranks > 1;
     if (dynamic) {
+        /* Some transports cannot make the window (two launcher daemons on one host, say):
+         * then every rank falls back to static assignment together. */
         MPI_Aint size = ctx->rank == 0 ? (MPI_Aint)sizeof(uint64_t) : 0;
-        if (MPI_Win_allocate(size, sizeof(uint64_t), MPI_INFO_NULL, ctx->comm, &counter, &win) !=
-            MPI_SUCCESS)
-            return sheaf__error(ctx, SHEAF_EMPI, "cannot create the task counter window");
-        if (ctx->rank == 0)
-            *counter = 0;
-        MPI_Barrier(ctx->comm);
-        MPI_Win_lock_all(0, win);
+        int ok = MPI_Win_allocate(size, sizeof(uint64_t), MPI_INFO_NULL, ctx->comm, &counter,
+                                  &win) == MPI_SUCCESS, all_ok = 0;
+        MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, ctx->comm);
+        if (!all_ok) {
+            if (ok)
+                MPI_Win_free(&win);
+            win = MPI_WIN_NULL;
+            dynamic = false;
+            if (ctx->rank == 0)
+                sheaf__log(ctx, SHEAF_LOG_WARN, "no RMA window for dynamic scheduling; "
+                                                "assigning tasks round robin");
+        } else {
+            if (ctx->rank == 0)
+                *counter = 0;
+            MPI_Barrier(ctx->comm);
+            MPI_Win_lock_all(0, win);
+        }
     }
     if (ctx->fault_phase == SHEAF__PH_SHUFFLE)
         fault(ctx, SHEAF__PH_SHUFFLE, 0);
@@ -246,6 +265,8 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
         return SHEAF_ENOMEM;
     }
     MPI_Comm_dup(comm, &ctx->comm);
+    /* Errors come back as codes (window creation may fail and be handled), not aborts. */
+    MPI_Comm_set_errhandler(ctx->comm, MPI_ERRORS_RETURN);
     MPI_Comm_rank(ctx->comm, &ctx->rank);
     MPI_Comm_size(ctx->comm, &ctx->nranks);
     ctx->job = job;
@@ -275,7 +296,8 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
 
     /* Rank 0 plans and prepares the output; every rank learns the outcome. */
     if (!rc && ctx->rank == 0) {
-        sm->code = sheaf__plan_build(cfg, &ctx->fmt, &plan, sm->msg, sizeof sm->msg);
+        sm->code = sheaf__plan_build(cfg, &ctx->fmt, ctx->nranks, &plan, sm->msg,
+                                     sizeof sm->msg);
         if (!sm->code)
             sm->code = sheaf__commit_prepare(cfg, &commit, sm->msg, sizeof sm->msg);
         if (!sm->code) {
@@ -359,11 +381,12 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
     /* Report (collective), then commit or abort on rank 0. */
     double t1 = sheaf__now();
     phase(ctx, SHEAF__PH_COMMIT, false);
-    char *report = sheaf__report(ctx, rc ? NULL : &plan, res, t0, t1);
+    char *html = NULL;
+    char *report = sheaf__report(ctx, rc ? NULL : &plan, res, t0, t1, &html);
     if (ctx->rank == 0) {
         if (!rc) {
             char err[1024];
-            int c = sheaf__commit_finish(&commit, ctx->nparts, report, err, sizeof err);
+            int c = sheaf__commit_finish(&commit, ctx->nparts, report, html, err, sizeof err);
             if (c) {
                 sheaf__error(ctx, c, "commit: %s", err);
                 sheaf__commit_abort(&commit);
@@ -386,6 +409,7 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
     if (!rc)
         rc = sheaf__agree(ctx);
     free(report);
+    free(html);
 
     /* Spill files go whatever happened. */
     if (ctx->spill_dir[0]) {

@@ -30,7 +30,7 @@ static const struct {
     {"input", 1, 'i', "PATH", "input file, directory (recursive) or glob; repeatable"},
     {"output", 1, 'o', "DIR", "output directory (must not exist, unless --overwrite)"},
     {"reducers", 1, OPT_REDUCERS, "N", "number of output partitions (default: one per rank)"},
-    {"split-size", 1, OPT_SPLIT, "SIZE", "largest split of an input file (default 64M)"},
+    {"split-size", 1, OPT_SPLIT, "SIZE", "largest split of a file (default 64M, less for small inputs)"},
     {"memory", 1, OPT_MEMORY, "SIZE", "per-rank memory budget (default: a share of the node)"},
     {"spill-dir", 1, OPT_SPILL, "DIR", "where runs are spilled (default $TMPDIR or /tmp)"},
     {"bind", 1, OPT_BIND, "POLICY", "auto, core, numa or none (default auto)"},
@@ -55,8 +55,10 @@ static const struct {
 };
 #define NCOMMON (sizeof common / sizeof common[0])
 
+static const char *prog = "sheaf";
+
 static void usage(const sheaf_job_def *job, FILE *f) {
-    fprintf(f, "usage: sheaf %s [OPTIONS]%s%s\n", job->name, job->usage ? " " : "",
+    fprintf(f, "usage: %s [OPTIONS]%s%s\n", prog, job->usage ? " " : "",
             job->usage ? job->usage : "");
     if (job->summary)
         fprintf(f, "\n%s\n", job->summary);
@@ -94,7 +96,7 @@ typedef struct parsed {
 #define USAGE_ERR(...)                                                                         \
     do {                                                                                       \
         if (rank == 0) {                                                                       \
-            fprintf(stderr, "sheaf %s: ", job->name);                                          \
+            fprintf(stderr, "%s: ", prog);                                                     \
             fprintf(stderr, __VA_ARGS__);                                                      \
             fprintf(stderr, "\n");                                                             \
         }                                                                                      \
@@ -313,10 +315,11 @@ static int check_launcher(int size, int rank) {
 }
 
 static void summary(const sheaf_job_def *job, const sheaf_config *cfg, const sheaf_result *r) {
+    (void)job;
     fprintf(stderr,
-            "sheaf %s: done in %.2f s: %llu records (%llu bytes) in, %llu map outputs, "
+            "%s: done in %.2f s: %llu records (%llu bytes) in, %llu map outputs, "
             "%llu groups, %llu records out, %llu shuffle bytes, %llu spilled runs -> %s\n",
-            job->name, r->seconds, (unsigned long long)r->input_records,
+            prog, r->seconds, (unsigned long long)r->input_records,
             (unsigned long long)r->input_bytes, (unsigned long long)r->map_output_records,
             (unsigned long long)r->reduce_groups, (unsigned long long)r->output_records,
             (unsigned long long)r->shuffle_bytes, (unsigned long long)r->spill_runs,
@@ -330,6 +333,11 @@ SHEAF_EXTERN int sheaf_main(int argc, char **argv, const sheaf_job_def *job) {
         MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
+    /* Messages name the program: "sheaf JOB" for a built-in job, else argv[0]'s base name. */
+    if (argc > 0 && argv[0]) {
+        const char *slash = strrchr(argv[0], '/');
+        prog = slash ? slash + 1 : argv[0];
+    }
     parsed p;
     memset(&p, 0, sizeof p);
     int status = parse_args(argc, argv, job, &p, rank);
@@ -344,8 +352,7 @@ SHEAF_EXTERN int sheaf_main(int argc, char **argv, const sheaf_job_def *job) {
             status = 2; /* configure printed why */
         else if (!p.cfg.output) {
             if (rank == 0)
-                fprintf(stderr, "sheaf %s: no output directory given (-o DIR; see --help)\n",
-                        job->name);
+                fprintf(stderr, "%s: no output directory given (-o DIR; see --help)\n", prog);
             status = 2;
         } else if (check_launcher(size, rank)) {
             status = 1;
@@ -355,7 +362,7 @@ SHEAF_EXTERN int sheaf_main(int argc, char **argv, const sheaf_job_def *job) {
                                  : sheaf_run(MPI_COMM_WORLD, job, &p.cfg, &res);
             if (rc) {
                 if (rank == 0)
-                    fprintf(stderr, "sheaf %s: error: %s\n", job->name, res.message);
+                    fprintf(stderr, "%s: error: %s\n", prog, res.message);
                 status = rc == SHEAF_EUSAGE ? 2 : 1;
             } else if (rank == 0 && !p.cfg.quiet) {
                 summary(job, &p.cfg, &res);

@@ -62,7 +62,8 @@ static const char *bind_name(sheaf_bind b) {
 }
 
 char *sheaf__report(sheaf_ctx *ctx, const sheaf__plan *plan, sheaf_result *res, double t0,
-                    double t1) {
+                    double t1, char **html) {
+    *html = NULL;
     int P = ctx->nranks;
     rankrec me;
     memset(&me, 0, sizeof me);
@@ -155,7 +156,9 @@ char *sheaf__report(sheaf_ctx *ctx, const sheaf__plan *plan, sheaf_result *res, 
     json_object_set_new(cfg, "inputs", ins);
     json_object_set_new(cfg, "output", json_string(ctx->cfg.output ? ctx->cfg.output : ""));
     json_object_set_new(cfg, "reducers", json_integer(ctx->nparts));
-    json_object_set_new(cfg, "split_size", json_integer((json_int_t)ctx->cfg.split_size));
+    json_object_set_new(cfg, "split_size",
+                        json_integer((json_int_t)(plan && plan->split_size ? plan->split_size
+                                                                           : ctx->cfg.split_size)));
     json_object_set_new(cfg, "memory", json_integer((json_int_t)ctx->budget));
     json_object_set_new(cfg, "spill_dir", json_string(ctx->spill_dir));
     json_object_set_new(cfg, "input_format",
@@ -242,6 +245,7 @@ char *sheaf__report(sheaf_ctx *ctx, const sheaf__plan *plan, sheaf_result *res, 
     free(maptime);
     free(mapbytes);
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    *html = sheaf__report_html(root);
     json_decref(root);
     free(all);
     free(ucounts);

@@ -179,7 +179,8 @@ typedef struct sheaf_config {
     size_t ninputs;
     const char *output;         /* the output directory */
     uint32_t reducers;          /* 0: one per rank */
-    uint64_t split_size;        /* bytes; default 64 MiB */
+    uint64_t split_size;        /* bytes; 0 (default): 64 MiB, or less so that every rank gets
+                                   four splits or more, but not below 1 MiB */
     uint64_t memory;            /* per-rank budget in bytes; 0: a fair share of the node */
     const char *spill_dir;      /* NULL: $TMPDIR, else /tmp */
     const char *input_format;   /* "lines" (default), "csv", "tsv", "fixed:N" */
@@ -229,8 +230,9 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
  * an exit status: 0 success, 1 the job failed, 2 bad usage. */
 SHEAF_EXTERN int sheaf_main(int argc, char **argv, const sheaf_job_def *job);
 
-/* Emits a key/value pair: from map() into the shuffle, from combine() into the shuffle, from
- * reduce() into the output. Copies both. Returns 0 or a negative code. */
+/* Emits a key/value pair: from map() (and setup/map_cleanup) into the shuffle, from combine()
+ * into the shuffle, from reduce() (and partition_end) into the output. Copies both. Returns 0
+ * or a negative code; SHEAF_EINVAL from anywhere else (cleanup, outside a job). */
 SHEAF_EXTERN int sheaf_emit(sheaf_ctx *ctx, const void *key, size_t klen, const void *val,
                             size_t vlen);
 /* Typed values for the built-in aggregations and for reducers that read them back with
@@ -256,6 +258,15 @@ SHEAF_EXTERN void sheaf_key_u64(uint64_t v, unsigned char out[8]);
 SHEAF_EXTERN void sheaf_key_i64(int64_t v, unsigned char out[8]);
 SHEAF_EXTERN void sheaf_key_double(double v, unsigned char out[8]);
 SHEAF_EXTERN uint64_t sheaf_key_to_u64(const unsigned char in[8]);
+
+/* The seeded XXH3 hash the default partitioner uses (partition = hash scaled to the number of
+ * partitions); for partitioners that hash part of a key. */
+SHEAF_EXTERN uint64_t sheaf_hash(const void *key, size_t klen, uint64_t seed);
+
+/* From map: counts the current record as malformed and skips it while the job's allowance
+ * (--max-bad-records) lasts: returns 0, and map should return 0. Past the allowance it fails
+ * the job with why, the file and the offset, and returns the code for map to return. */
+SHEAF_EXTERN int sheaf_skip_record(sheaf_ctx *ctx, const char *why);
 
 /* Adds n to a user counter, summed over ranks into the report. */
 SHEAF_EXTERN int sheaf_counter_add(sheaf_ctx *ctx, const char *name, int64_t n);

@@ -242,6 +242,9 @@ SHEAF_EXTERN int sheaf_emit(sheaf_ctx *ctx, const void *key, size_t klen, const 
         return ctx->err;
     if (ctx->where == SHEAF__IN_REDUCE)
         return sheaf__output(ctx, key, klen, val, vlen);
+    if (SHEAF__UNLIKELY(ctx->where == 0))
+        return sheaf__error(ctx, SHEAF_EINVAL,
+                            "sheaf_emit called outside map, combine, reduce and their hooks");
     if (SHEAF__UNLIKELY(ctx->where == SHEAF__IN_SAMPLE))
         return sheaf__sample_key(ctx, key, klen);
     uint64_t hash = XXH3_64bits_withSeed(key, klen, ctx->seed);
@@ -274,6 +277,10 @@ static int emit_typed(sheaf_ctx *ctx, const void *key, size_t klen, const void *
         return sheaf__output(ctx, key, klen, txt, n);
     }
     return sheaf_emit(ctx, key, klen, v8, 8);
+}
+
+SHEAF_EXTERN uint64_t sheaf_hash(const void *key, size_t klen, uint64_t seed) {
+    return XXH3_64bits_withSeed(key, klen, seed);
 }
 
 SHEAF_EXTERN int sheaf_emit_u64(sheaf_ctx *ctx, const void *key, size_t klen, uint64_t v) {

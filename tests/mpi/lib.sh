@@ -24,6 +24,9 @@ fi
 export OMPI_MCA_rmaps_base_oversubscribe=1
 # Tests run two at a time on small machines: ranks that wait should yield their core.
 export OMPI_MCA_mpi_yield_when_idle=1
+# When a rank exits non-zero, mpirun waits a second before it kills the others and another
+# before it exits; the tests of failing jobs do not need that grace.
+export OMPI_MCA_odls_base_sigkill_timeout=0
 export LC_ALL=C
 
 TAB=$(printf '\t')

@@ -273,7 +273,7 @@ static void check_all_splits_fmt(const char *name, const char *const *contents,
         cfg.split_size = ss;
         sheaf__plan plan;
         char err[512] = "";
-        int rc = sheaf__plan_build(&cfg, &fmt, &plan, err, sizeof err);
+        int rc = sheaf__plan_build(&cfg, &fmt, 1, &plan, err, sizeof err);
         CU_ASSERT_EQUAL(rc, 0);
         if (rc) {
             fprintf(stderr, "%s: plan failed: %s\n", name, err);
@@ -450,7 +450,7 @@ static void test_lines_huge_line(void) {
         CU_ASSERT_FATAL(sheaf__format_parse("lines", &fmt) == 0);
         sheaf__plan plan;
         char err[512];
-        CU_ASSERT_EQUAL_FATAL(sheaf__plan_build(&cfg, &fmt, &plan, err, sizeof err), 0);
+        CU_ASSERT_EQUAL_FATAL(sheaf__plan_build(&cfg, &fmt, 1, &plan, err, sizeof err), 0);
         if (sizes[k] < 1000) {
             /* Tiny splits over a huge line: every split inside the line would scan to its
              * end, so read only the first and last few splits and compare with the reference
@@ -534,13 +534,13 @@ static void test_fixed_not_multiple(void) {
     CU_ASSERT_EQUAL(fmt.reclen, 4);
     sheaf__plan plan;
     char err[512] = "";
-    CU_ASSERT_EQUAL(sheaf__plan_build(&cfg, &fmt, &plan, err, sizeof err), SHEAF_EFORMAT);
+    CU_ASSERT_EQUAL(sheaf__plan_build(&cfg, &fmt, 1, &plan, err, sizeof err), SHEAF_EFORMAT);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, bad));
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "10"));
     sheaf__plan_free(&plan);
     /* the same files as lines are fine */
     CU_ASSERT_FATAL(sheaf__format_parse("lines", &fmt) == 0);
-    CU_ASSERT_EQUAL(sheaf__plan_build(&cfg, &fmt, &plan, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(sheaf__plan_build(&cfg, &fmt, 1, &plan, err, sizeof err), 0);
     sheaf__plan_free(&plan);
     /* a file that shrank after planning: the reader reports the short record and the file */
     sheaf__reader r;
