@@ -10,4 +10,6 @@ sheaf_SOURCES += \
 	jobs/topk.c \
 	jobs/histogram.c \
 	jobs/groupby.c \
-	jobs/join.c
+	jobs/join.c \
+	jobs/pagerank.c \
+	jobs/kmeans.c

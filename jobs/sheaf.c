@@ -20,6 +20,8 @@ static const sheaf_job_def *const jobs[] = {
     &sheaf_job_histogram,
     &sheaf_job_groupby,
     &sheaf_job_join,
+    &sheaf_job_pagerank,
+    &sheaf_job_kmeans,
 };
 #define NJOBS (sizeof jobs / sizeof jobs[0])
 

@@ -314,16 +314,41 @@ static int check_launcher(int size, int rank) {
     return 0;
 }
 
-static void summary(const sheaf_job_def *job, const sheaf_config *cfg, const sheaf_result *r) {
-    (void)job;
-    fprintf(stderr,
-            "%s: done in %.2f s: %llu records (%llu bytes) in, %llu map outputs, "
-            "%llu groups, %llu records out, %llu shuffle bytes, %llu spilled runs -> %s\n",
-            prog, r->seconds, (unsigned long long)r->input_records,
-            (unsigned long long)r->input_bytes, (unsigned long long)r->map_output_records,
-            (unsigned long long)r->reduce_groups, (unsigned long long)r->output_records,
-            (unsigned long long)r->shuffle_bytes, (unsigned long long)r->spill_runs,
-            cfg->output);
+/* The end-of-job summary on stderr, like Hadoop's counters dump: the totals that are not
+ * zero, grouped by phase. Per-rank figures are in OUT/_report.json and _report.html. */
+static void summary(const sheaf_config *cfg, const sheaf_result *r) {
+    const struct {
+        const char *group, *name;
+        uint64_t v;
+    } rows[] = {
+        {"Map", "input records", r->input_records},
+        {"Map", "input bytes", r->input_bytes},
+        {"Map", "output records", r->map_output_records},
+        {"Map", "output bytes", r->map_output_bytes},
+        {"Map", "combine input records", r->combine_input_records},
+        {"Map", "combine output records", r->combine_output_records},
+        {"Shuffle", "bytes", r->shuffle_bytes},
+        {"Shuffle", "rounds", r->shuffle_rounds},
+        {"Spill", "records", r->spilled_records},
+        {"Spill", "bytes", r->spilled_bytes},
+        {"Spill", "runs", r->spill_runs},
+        {"Spill", "merge passes", r->merge_passes},
+        {"Reduce", "input groups", r->reduce_groups},
+        {"Reduce", "output records", r->output_records},
+        {"Reduce", "output bytes", r->output_bytes},
+    };
+    fprintf(stderr, "%s: job succeeded in %.2f s -> %s\n", prog, r->seconds, cfg->output);
+    const char *group = "";
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        if (!rows[i].v)
+            continue;
+        if (strcmp(group, rows[i].group)) {
+            group = rows[i].group;
+            fprintf(stderr, "  %s\n", group);
+        }
+        fprintf(stderr, "    %-24s %llu\n", rows[i].name, (unsigned long long)rows[i].v);
+    }
+    fprintf(stderr, "  Report: %s/_report.json, %s/_report.html\n", cfg->output, cfg->output);
 }
 
 SHEAF_EXTERN int sheaf_main(int argc, char **argv, const sheaf_job_def *job) {
@@ -365,7 +390,7 @@ SHEAF_EXTERN int sheaf_main(int argc, char **argv, const sheaf_job_def *job) {
                     fprintf(stderr, "%s: error: %s\n", prog, res.message);
                 status = rc == SHEAF_EUSAGE ? 2 : 1;
             } else if (rank == 0 && !p.cfg.quiet) {
-                summary(job, &p.cfg, &res);
+                summary(&p.cfg, &res);
             }
         }
     }

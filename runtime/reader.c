@@ -337,8 +337,10 @@ int sheaf__reader_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t er
     if (r->fmt.header && r->lineno == 0) {
         if ((rc = read_header(r, err, errlen)))
             return rc;
-        if (r->start == 0)
-            r->skip = true; /* the header is not a record */
+        if (r->start == 0) {
+            r->skip = true; /* the header is not a record, but counts as the file's first */
+            r->lineno++;
+        }
     }
     if (r->skip) {
         r->skip = false;

@@ -2,8 +2,16 @@
 TESTS += \
 	tests/runtime/stream.sh \
 	tests/runtime/spill.sh \
-	tests/runtime/fault.sh
+	tests/runtime/fault.sh \
+	tests/runtime/report.sh \
+	tests/runtime/formats.sh
+check_PROGRAMS += tests/runtime/fields
+tests_runtime_fields_SOURCES = tests/runtime/fields.c
+tests_runtime_fields_LDADD = libsheaf_core.la
 EXTRA_DIST += \
 	tests/runtime/stream.sh \
 	tests/runtime/spill.sh \
-	tests/runtime/fault.sh
+	tests/runtime/fault.sh \
+	tests/runtime/report.sh \
+	tests/runtime/formats.sh \
+	tests/runtime/csvref.py

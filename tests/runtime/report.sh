@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The job report: _report.json is valid JSON with the documented fields (config, counters with
+# per-rank min/max/mean, one entry per rank with host, cpuset, phases and peak RSS), its
+# counters agree with the output, and _report.html opens in headless Chromium and shows one
+# timeline row per rank.
+source "${top_srcdir:-$(dirname "$0")/../..}/tests/mpi/lib.sh"
+
+command -v jq >/dev/null 2>&1 || { echo "jq is not installed (apt-get install jq)"; exit 77; }
+head -n 4000 "$top_srcdir/data/kjv.txt" >"$TMP/in.txt"
+
+case_json() {
+    local np=3 out=$TMP/j
+    must_np "$np" wordcount -i "$TMP/in.txt" -o "$out" --split-size 32K
+    local r=$out/_report.json
+    jq -e . "$r" >/dev/null || fail "not valid JSON"
+    jq -e '.status == "SUCCEEDED" and .job == "wordcount"' "$r" >/dev/null || fail "status"
+    jq -e '.config | has("inputs") and has("memory") and has("reducers") and has("split_size")' \
+        "$r" >/dev/null || fail "config fields"
+    [[ $(jq '.ranks | length' "$r") -eq $np ]] || fail "not one entry per rank"
+    jq -e 'all(.ranks[]; has("host") and has("cpuset") and .peak_rss_bytes > 0
+            and (.phases | has("map") and has("reduce")))' "$r" >/dev/null ||
+        fail "rank fields"
+    jq -e '.counters.input_records | has("total") and has("min") and has("max") and has("mean")' \
+        "$r" >/dev/null || fail "counter statistics"
+    # The counters agree with the files.
+    [[ $(jq '.counters.input_records.total' "$r") -eq $(wc -l <"$TMP/in.txt") ]] ||
+        fail "input_records differs from the line count"
+    [[ $(jq '.counters.output_records.total' "$r") -eq $(cat "$out"/part-r-* | wc -l) ]] ||
+        fail "output_records differs from the output"
+    [[ $(jq '.counters.input_bytes.total' "$r") -eq $(jq '[.ranks[].input_bytes] | add' "$r") ]] ||
+        fail "per-rank input bytes do not add up"
+    jq -e '.imbalance.input_bytes_max_over_mean >= 1' "$r" >/dev/null || fail "imbalance"
+}
+
+case_html() {
+    local browser
+    browser=$(command -v chromium || command -v chromium-browser || true)
+    [[ -n $browser ]] || { echo "chromium is not installed: HTML not rendered"; return 1; }
+    local out=$TMP/j html
+    [[ -f $out/_report.html ]] || fail "no _report.html"
+    grep -q '<svg id="timeline"' "$out/_report.html" || fail "no timeline"
+    html=$(timeout 60 "$browser" --headless --no-sandbox --disable-gpu --disable-quic \
+        --no-first-run --disable-background-networking --disable-component-update \
+        --disable-sync --user-data-dir="$TMP/chromium" --dump-dom \
+        "file://$out/_report.html" 2>/dev/null) || fail "chromium could not open the report"
+    [[ $(grep -o '<g class="rank"' <<<"$html" | wc -l) -eq 3 ]] ||
+        fail "the rendered timeline does not have one row per rank"
+    grep -q 'SUCCEEDED' <<<"$html" || fail "the rendered page does not show the status"
+}
+
+case_failed_report() {
+    local rc=0
+    SHEAF_FAULT=reduce:1 run_np 2 wordcount -i "$TMP/in.txt" -o "$TMP/f" --report "$TMP/f.json" ||
+        rc=$?
+    [[ $rc -eq 1 ]] || fail "exit $rc"
+    jq -e '.status == "FAILED" and (.error | test("rank 1"))' "$TMP/f.json" >/dev/null ||
+        fail "the --report copy of a failed job does not say it failed and where"
+}
+
+run_case json-fields case_json
+run_case html-renders case_html
+run_case failed-job-report case_failed_report
+finish
