@@ -12,4 +12,5 @@ sheaf_SOURCES += \
 	jobs/groupby.c \
 	jobs/join.c \
 	jobs/pagerank.c \
-	jobs/kmeans.c
+	jobs/kmeans.c \
+	jobs/validate.c

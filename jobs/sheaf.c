@@ -22,6 +22,7 @@ static const sheaf_job_def *const jobs[] = {
     &sheaf_job_join,
     &sheaf_job_pagerank,
     &sheaf_job_kmeans,
+    &sheaf_job_validate,
 };
 #define NJOBS (sizeof jobs / sizeof jobs[0])
 

@@ -40,6 +40,36 @@ static bool inside(const char *path, const char *dir) {
     return path[n] == '\0' || path[n] == '/' || (n == 1 && dir[0] == '/');
 }
 
+/* The absolute, symlink-free form of a path that may not exist yet: the real path of its
+ * deepest existing ancestor, followed by the rest. */
+static void absolute(const char *path, char *out, size_t n) {
+    char cur[4096], rest[4096] = "";
+    snprintf(cur, sizeof cur, "%s", path);
+    for (;;) {
+        char real[PATH_MAX];
+        if (realpath(cur, real)) {
+            snprintf(out, n, "%s%s", strcmp(real, "/") ? real : "", rest);
+            if (!out[0])
+                snprintf(out, n, "/");
+            return;
+        }
+        char *slash = strrchr(cur, '/');
+        char tail[4096];
+        if (!slash) {
+            snprintf(tail, sizeof tail, "/%s%s", cur, rest);
+            snprintf(rest, sizeof rest, "%s", tail);
+            snprintf(cur, sizeof cur, ".");
+            continue;
+        }
+        snprintf(tail, sizeof tail, "%s%s", slash, rest);
+        snprintf(rest, sizeof rest, "%s", tail);
+        if (slash == cur)
+            snprintf(cur, sizeof cur, "/");
+        else
+            *slash = '\0';
+    }
+}
+
 static int lock_dir(sheaf__commit *c, const char *dir, char *err, size_t errlen) {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
@@ -65,11 +95,22 @@ int sheaf__commit_prepare(const sheaf_config *cfg, sheaf__commit *c, char *err, 
     snprintf(c->out, sizeof c->out, "%s", cfg->output);
     for (size_t n = strlen(c->out); n > 1 && c->out[n - 1] == '/'; n--)
         c->out[n - 1] = '\0';
-    char dir[4096], base[4096], rdir[PATH_MAX];
+    char dir[4096], base[4096];
     split_path(c->out, dir, base, sizeof dir);
     if (!strcmp(base, ".") || !strcmp(base, "..") || !strcmp(base, "/")) {
         snprintf(err, errlen, "output %s: name a directory to create", c->out);
         return SHEAF_EUSAGE;
+    }
+    /* Checked before anything is created, so a refused output leaves no trace. */
+    char absout[PATH_MAX + 4096];
+    absolute(c->out, absout, sizeof absout);
+    for (size_t i = 0; i < cfg->ninputs; i++) {
+        char rin[PATH_MAX];
+        if (realpath(cfg->inputs[i], rin) && inside(absout, rin)) {
+            snprintf(err, errlen, "output %s is the input %s or inside it", c->out,
+                     cfg->inputs[i]);
+            return SHEAF_EUSAGE;
+        }
     }
     struct stat st;
     if (stat(dir, &st) != 0) {
@@ -85,20 +126,6 @@ int sheaf__commit_prepare(const sheaf_config *cfg, sheaf__commit *c, char *err, 
     } else if (!S_ISDIR(st.st_mode)) {
         snprintf(err, errlen, "output %s: %s is a regular file, not a directory", c->out, dir);
         return SHEAF_EINVAL;
-    }
-    if (!realpath(dir, rdir)) {
-        snprintf(err, errlen, "output %s: %s", c->out, strerror(errno));
-        return SHEAF_EIO;
-    }
-    char absout[PATH_MAX + 256];
-    snprintf(absout, sizeof absout, "%s/%s", strcmp(rdir, "/") ? rdir : "", base);
-    for (size_t i = 0; i < cfg->ninputs; i++) {
-        char rin[PATH_MAX];
-        if (realpath(cfg->inputs[i], rin) && inside(absout, rin)) {
-            snprintf(err, errlen, "output %s is the input %s or inside it", c->out,
-                     cfg->inputs[i]);
-            return SHEAF_EUSAGE;
-        }
     }
     if (lstat(c->out, &st) == 0) {
         if (!cfg->overwrite) {

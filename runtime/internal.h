@@ -335,7 +335,13 @@ struct sheaf_ctx {
     /* map side */
     sheaf__ctab *ctab;
     sheaf__buf *send; /* one per destination rank */
+    sheaf__buf *flying;   /* the other set: buffers of the round in flight */
     uint64_t *send_recs; /* records in each send buffer */
+    MPI_Request *pending; /* the round in flight */
+    size_t npending, cappending;
+    bool inflight;
+    uint64_t pending_bytes; /* bytes the store gains when it completes */
+    unsigned puts_since_test;
     size_t send_limit; /* per destination */
     size_t send_bytes;  /* total buffered */
     bool map_done;
@@ -390,6 +396,8 @@ int sheaf__shuffle_put(sheaf_ctx *ctx, uint32_t part, const void *key, size_t kl
                        const void *val, size_t vlen);
 /* Collective round: every rank sends what it holds. Returns 0, or the agreed error. */
 int sheaf__shuffle_round(sheaf_ctx *ctx);
+/* Completes the round in flight: wait, or only test whether it is done. */
+int sheaf__shuffle_test(sheaf_ctx *ctx, bool wait);
 /* Called when this rank has mapped its last split: serves rounds until every rank is done. */
 int sheaf__shuffle_finish(sheaf_ctx *ctx);
 /* Moves the combine table's contents into the send buffers. */

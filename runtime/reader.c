@@ -173,7 +173,7 @@ static long long find_end(sheaf__reader *r, char *err, size_t errlen, int *rc, b
     uint8_t d = r->fmt.delim;
     for (;;) {
         if (!csv) {
-            uint8_t *nl = memchr(r->buf + scanned, d, r->len - scanned);
+            uint8_t *nl = r->len > scanned ? memchr(r->buf + scanned, d, r->len - scanned) : NULL;
             if (nl)
                 return nl - r->buf;
         } else {

@@ -16,6 +16,11 @@
  *   3. the data moves as non-blocking point-to-point messages of at most SHEAF_SHUFFLE_CHUNK
  *      bytes (default 1 GiB), so no count ever overflows MPI's int, written straight into
  *      the receiving store.
+ * Rounds overlap the map: the send buffers are double-buffered, so once a round's messages
+ * are posted the rank goes back to mapping into the other set, testing the messages now and
+ * then (MPI_Testall every few hundred records, which also drives their progress); the next
+ * round, or the end of the map, completes them first. At most one round is in flight, and
+ * nothing else touches the store's buffer while its receives are pending.
  * Because every rank learns every other rank's flags in step 1, all ranks leave the map phase
  * in the same round, and a failure anywhere stops every rank at the same point.
  */
@@ -37,10 +42,12 @@ static uint64_t chunk_limit(void) {
 
 int sheaf__shuffle_init(sheaf_ctx *ctx) {
     ctx->send = calloc((size_t)ctx->nranks, sizeof *ctx->send);
+    ctx->flying = calloc((size_t)ctx->nranks, sizeof *ctx->flying);
     ctx->send_recs = calloc((size_t)ctx->nranks, sizeof *ctx->send_recs);
-    if (!ctx->send || !ctx->send_recs)
+    if (!ctx->send || !ctx->flying || !ctx->send_recs)
         return SHEAF_ENOMEM;
-    size_t share = (size_t)(ctx->budget / 4 / (uint64_t)ctx->nranks);
+    /* A quarter of the budget for sending, in two sets (filling and in flight). */
+    size_t share = (size_t)(ctx->budget / 8 / (uint64_t)ctx->nranks);
     ctx->send_limit = SHEAF__MAX(share, (size_t)64 << 10);
     if (ctx->job->agg != SHEAF_AGG_NONE || ctx->job->combine) {
         ctx->ctab = sheaf__ctab_new(ctx->job->agg, ctx->job->agg == SHEAF_AGG_NONE,
@@ -52,11 +59,23 @@ int sheaf__shuffle_init(sheaf_ctx *ctx) {
 }
 
 void sheaf__shuffle_free(sheaf_ctx *ctx) {
+    if (ctx->npending) {
+        MPI_Waitall((int)ctx->npending, ctx->pending, MPI_STATUSES_IGNORE);
+        ctx->npending = 0;
+    }
+    free(ctx->pending);
+    ctx->pending = NULL;
     if (ctx->send) {
         for (int i = 0; i < ctx->nranks; i++)
             sheaf__buf_free(&ctx->send[i]);
         free(ctx->send);
         ctx->send = NULL;
+    }
+    if (ctx->flying) {
+        for (int i = 0; i < ctx->nranks; i++)
+            sheaf__buf_free(&ctx->flying[i]);
+        free(ctx->flying);
+        ctx->flying = NULL;
     }
     if (ctx->send_recs) {
         free(ctx->send_recs);
@@ -75,12 +94,38 @@ int sheaf__shuffle_put(sheaf_ctx *ctx, uint32_t part, const void *key, size_t kl
         int rc = sheaf__shuffle_round(ctx);
         if (rc)
             return rc;
+        b = &ctx->send[dest]; /* the round swapped the buffer sets */
     }
     if (sheaf__buf_reserve(b, need))
         return sheaf__error(ctx, SHEAF_ENOMEM, "out of memory buffering a %zu-byte record",
                             klen + vlen);
     b->len += sheaf__rec_put(b->data + b->len, part, key, klen, val, vlen);
     ctx->send_recs[dest]++;
+    if (SHEAF__UNLIKELY(ctx->inflight) && (++ctx->puts_since_test & 255) == 0)
+        return sheaf__shuffle_test(ctx, false);
+    return 0;
+}
+
+/* Completes the round in flight (wait: block until done; else only if it is done). */
+int sheaf__shuffle_test(sheaf_ctx *ctx, bool wait) {
+    if (!ctx->inflight)
+        return 0;
+    int done = 0;
+    int rc = wait ? MPI_Waitall((int)ctx->npending, ctx->pending, MPI_STATUSES_IGNORE)
+                  : MPI_Testall((int)ctx->npending, ctx->pending, &done, MPI_STATUSES_IGNORE);
+    if (rc != MPI_SUCCESS) {
+        ctx->npending = 0;
+        ctx->inflight = false;
+        return sheaf__error(ctx, SHEAF_EMPI, "shuffle messages failed");
+    }
+    if (!wait && !done)
+        return 0;
+    ctx->inflight = false;
+    ctx->npending = 0;
+    ctx->store->data.len += ctx->pending_bytes;
+    ctx->pending_bytes = 0;
+    for (int d = 0; d < ctx->nranks; d++)
+        ctx->flying[d].len = 0;
     return 0;
 }
 
@@ -132,8 +177,8 @@ int sheaf__shuffle_round(sheaf_ctx *ctx) {
     if (ctx->agreed)
         return ctx->err; /* the ranks already stopped together: no more collectives */
     int P = ctx->nranks, me = ctx->rank;
+    sheaf__shuffle_test(ctx, true); /* the previous round's messages */
     uint64_t *sc = calloc((size_t)P * 8, sizeof *sc), *rcv = sc + (size_t)P * 4;
-    MPI_Request *req = NULL;
     if (!sc)
         return sheaf__error(ctx, SHEAF_ENOMEM, "out of memory in the shuffle");
     for (int d = 0; d < P; d++) {
@@ -175,17 +220,26 @@ int sheaf__shuffle_round(sheaf_ctx *ctx) {
     sheaf__store *st = ctx->store;
     uint8_t *dst = st->data.data + st->data.len;
     size_t nreq = 0, maxreq = (size_t)P * 2 * (size_t)(gflags[1] ? gflags[1] : 1);
-    req = malloc(maxreq * sizeof *req);
-    if (!req) {
-        rc = sheaf__error(ctx, SHEAF_ENOMEM, "out of memory in the shuffle");
-        goto out;
+    if (maxreq > ctx->cappending) {
+        MPI_Request *r = realloc(ctx->pending, maxreq * sizeof *r);
+        if (!r) {
+            rc = sheaf__error(ctx, SHEAF_ENOMEM, "out of memory in the shuffle");
+            goto out;
+        }
+        ctx->pending = r;
+        ctx->cappending = maxreq;
     }
+    MPI_Request *req = ctx->pending;
+    /* The filled buffers fly; the map fills the emptied ones meanwhile. */
+    sheaf__buf *t = ctx->send;
+    ctx->send = ctx->flying;
+    ctx->flying = t;
     uint64_t off = 0;
     for (int s = 0; s < P; s++) {
         uint64_t n = rcv[s * 4];
         if (s == me) {
             if (n)
-                memcpy(dst + off, ctx->send[me].data, n);
+                memcpy(dst + off, ctx->flying[me].data, n);
         } else {
             for (uint64_t o = 0; o < n; o += chunk) {
                 int cnt = (int)SHEAF__MIN(chunk, n - o);
@@ -195,29 +249,29 @@ int sheaf__shuffle_round(sheaf_ctx *ctx) {
         off += n;
     }
     for (int d = 0; d < P; d++) {
-        uint64_t n = ctx->send[d].len;
+        uint64_t n = ctx->flying[d].len;
         if (d == me)
             continue;
         for (uint64_t o = 0; o < n; o += chunk) {
             int cnt = (int)SHEAF__MIN(chunk, n - o);
-            MPI_Isend(ctx->send[d].data + o, cnt, MPI_BYTE, d, 7, ctx->comm, &req[nreq++]);
+            MPI_Isend(ctx->flying[d].data + o, cnt, MPI_BYTE, d, 7, ctx->comm, &req[nreq++]);
         }
         ctx->c[SHEAF__C_SHUFFLE_BYTES] += n;
     }
-    if (MPI_Waitall((int)nreq, req, MPI_STATUSES_IGNORE) != MPI_SUCCESS) {
-        rc = sheaf__error(ctx, SHEAF_EMPI, "shuffle messages failed");
-        goto out;
-    }
-    st->data.len += incoming;
+    ctx->npending = nreq;
+    ctx->inflight = true;
+    ctx->pending_bytes = incoming;
+    ctx->puts_since_test = 0;
     ctx->c[SHEAF__C_SHUFFLE_RECV_BYTES] += incoming;
     ctx->c[SHEAF__C_SHUFFLE_ROUNDS]++;
-    for (int d = 0; d < P; d++) {
-        ctx->send[d].len = 0;
+    for (int d = 0; d < P; d++)
         ctx->send_recs[d] = 0;
-    }
+    if (nreq == 0)
+        sheaf__shuffle_test(ctx, true); /* only the local copy: done already */
     ctx->all_done = all_done;
+    if (all_done)
+        rc = sheaf__shuffle_test(ctx, true); /* the last round ends the map side */
 out:
-    free(req);
     free(sc);
     return rc;
 }

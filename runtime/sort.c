@@ -6,7 +6,8 @@
  * bytewise order most comparisons end at the integer prefix, without touching the record.
  * The sort is a quicksort with three-way partitioning (so a key that holds most of the
  * records costs one pass, not a quadratic blow-up), median-of-three pivots, insertion sort for
- * short ranges, and an explicit stack that always defers the larger side (depth log n).
+ * short ranges, and an explicit stack that always defers the larger side, so it never holds
+ * more than log2(n) ranges.
  */
 #include "internal.h"
 
@@ -85,13 +86,15 @@ static inline __attribute__((always_inline)) void sort_core(sheaf__ent *v, size_
                 else
                     i++;
             }
-            /* Recurse into the smaller side later; go on with the larger. */
-            if (lt - lo < hi - gt) {
-                if (lt - lo > 1 && sp < 128)
+            /* Defer the larger side and go on with the smaller: every range taken from the
+             * stack is at most half of the one that pushed it, so the stack holds at most
+             * log2(n) ranges. */
+            if (lt - lo > hi - gt) {
+                if (lt - lo > 1)
                     stack[sp].lo = lo, stack[sp++].hi = lt;
                 lo = gt;
             } else {
-                if (hi - gt > 1 && sp < 128)
+                if (hi - gt > 1)
                     stack[sp].lo = gt, stack[sp++].hi = hi;
                 hi = lt;
             }

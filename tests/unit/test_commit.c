@@ -180,7 +180,7 @@ static void test_new_output(void) {
         const uint32_t nparts = (uint32_t)(k * 3 + 1);
         write_parts(&c, nparts, "new");
         const char *report = k == 1 ? NULL : "{\"job\": 1}";
-        CU_ASSERT_EQUAL(sheaf__commit_finish(&c, nparts, report, err, sizeof err), 0);
+        CU_ASSERT_EQUAL(sheaf__commit_finish(&c, nparts, report, NULL, err, sizeof err), 0);
         char *want = expected_output(nparts, "new", report);
         CU_ASSERT(same_snapshot(want, out, "new output"));
         free(want);
@@ -291,7 +291,7 @@ static void test_overwrite_finish(void) {
     char *old = unit_read_file(unit_path(p, sizeof p, out, "part-r-00000"), NULL);
     CU_ASSERT(old && !strcmp(old, "old 0\n"));
     free(old);
-    CU_ASSERT_EQUAL(sheaf__commit_finish(&c, 4, "{}", err, sizeof err), 0);
+    CU_ASSERT_EQUAL(sheaf__commit_finish(&c, 4, "{}", NULL, err, sizeof err), 0);
     char *want = expected_output(4, "new", "{}");
     CU_ASSERT(same_snapshot(want, out, "overwritten output"));
     free(want);
@@ -416,7 +416,7 @@ static void test_lock(void) {
     sheaf__commit_abort(&b);
     CU_ASSERT(same_snapshot(during, d, "output of a running job"));
     free(during);
-    CU_ASSERT_EQUAL(sheaf__commit_finish(&a, 2, NULL, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(sheaf__commit_finish(&a, 2, NULL, NULL, err, sizeof err), 0);
     char *want = expected_output(2, "first", NULL);
     CU_ASSERT(same_snapshot(want, out, "first job's output"));
     free(want);
@@ -449,7 +449,7 @@ static void test_missing_part(void) {
     CU_ASSERT_EQUAL_FATAL(prepare(out, 0, NULL, 0, &c, err, sizeof err), 0);
     write_parts(&c, 2, "m");
     err[0] = '\0';
-    CU_ASSERT_EQUAL(sheaf__commit_finish(&c, 3, NULL, err, sizeof err), SHEAF_EIO);
+    CU_ASSERT_EQUAL(sheaf__commit_finish(&c, 3, NULL, NULL, err, sizeof err), SHEAF_EIO);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "part-r-00002"));
     char p[4500];
     CU_ASSERT_FALSE(unit_exists(unit_path(p, sizeof p, out, "_SUCCESS")));

@@ -584,7 +584,7 @@ static int plan_of(const char *const *inputs, size_t n, uint64_t ss, sheaf__plan
     sheaf__format fmt;
     sheaf__format_parse("lines", &fmt);
     err[0] = '\0';
-    return sheaf__plan_build(&cfg, &fmt, plan, err, errlen);
+    return sheaf__plan_build(&cfg, &fmt, 1, plan, err, errlen);
 }
 
 static void test_plan_split_sizes(void) {
