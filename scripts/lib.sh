@@ -13,6 +13,8 @@ SHEAF_PACKAGES=(
     build-essential autoconf automake libtool pkg-config
     libopenmpi-dev openmpi-bin libhwloc-dev libxxhash-dev libjansson-dev libcunit1-dev
     bats shellcheck jq wamerican
+    slurmctld slurmd slurm-client munge openssh-server openssh-client
+    chromium clang
 )
 # Running scripts/bench on top of that: the peer library, GNU time, the word list.
 # shellcheck disable=SC2034
