@@ -15,7 +15,8 @@
  *
  * --count writes only the counts, `pattern<TAB>count`, patterns with no match included. It is
  * a different job shape (a built-in u64 sum, combined map-side), so grep has a driver that
- * runs one of two job definitions. The zero counts are emitted once, by rank 0 in setup.
+ * runs one of two job definitions. The zero counts are emitted once, by rank 0 at the end of
+ * its map (map_cleanup).
  */
 #include <regex.h>
 #include <stdlib.h>
@@ -91,12 +92,19 @@ static int grep_setup(sheaf_ctx *ctx, void *udata) {
     for (size_t i = 0; i < o->npatterns; i++)
         if (regcomp(&o->re[i], o->patterns[i], cflags(o)) != 0)
             return sheaf_fail(ctx, SHEAF_EINVAL, "cannot compile pattern '%s'", o->patterns[i]);
-    if (o->count && sheaf_rank(ctx) == 0)
-        for (size_t i = 0; i < o->npatterns; i++) {
-            int rc = sheaf_emit_u64(ctx, o->patterns[i], strlen(o->patterns[i]), 0);
-            if (rc)
-                return rc;
-        }
+    return 0;
+}
+
+/* --count: rank 0 gives every pattern a zero, so that patterns with no match have a line. */
+static int grep_map_cleanup(sheaf_ctx *ctx, void *udata) {
+    grep_opts *o = udata;
+    if (!o->count || sheaf_rank(ctx) != 0)
+        return 0;
+    for (size_t i = 0; i < o->npatterns; i++) {
+        int rc = sheaf_emit_u64(ctx, o->patterns[i], strlen(o->patterns[i]), 0);
+        if (rc)
+            return rc;
+    }
     return 0;
 }
 
@@ -178,6 +186,7 @@ const sheaf_job_def sheaf_job_grep = {
     .usage = "PATTERN...",
     .map = grep_map,
     .setup = grep_setup,
+    .map_cleanup = grep_map_cleanup,
     .cleanup = grep_cleanup,
     .options = grep_options,
     .parse_option = grep_parse,

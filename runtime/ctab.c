@@ -31,7 +31,20 @@ typedef struct entry {
                     * 8 bytes, so a short key is compared without touching the arena */
 } entry;
 
+/* Inserts wait a few emits in a ring while their slot's cache line is prefetched, so the
+ * table's cache misses overlap instead of adding up (aggregation tables, short keys). */
+#define RING 16
+#define RING_KEY 48
+typedef struct pending {
+    uint64_t hash;
+    uint64_t val;
+    uint32_t klen;
+    uint8_t key[RING_KEY];
+} pending;
+
 struct sheaf__ctab {
+    pending ring[RING];
+    unsigned rhead, rcount;
     sheaf_agg agg;
     bool values;
     entry *slots;
@@ -82,7 +95,7 @@ size_t sheaf__ctab_bytes(const sheaf__ctab *t) {
 }
 
 size_t sheaf__ctab_count(const sheaf__ctab *t) {
-    return t->count;
+    return t->count + t->rcount;
 }
 
 static int grow(sheaf__ctab *t) {
@@ -159,8 +172,8 @@ static inline uint64_t head8(const void *key, size_t klen) {
     return v;
 }
 
-int sheaf__ctab_add(sheaf__ctab *t, uint64_t hash, const void *key, size_t klen,
-                    const void *val, size_t vlen) {
+static int insert(sheaf__ctab *t, uint64_t hash, const void *key, size_t klen, const void *val,
+                  size_t vlen) {
     size_t i = hash & t->mask;
     uint32_t tag = (uint32_t)klen + 1;
     uint64_t h8 = t->values ? 0 : head8(key, klen);
@@ -211,8 +224,55 @@ int sheaf__ctab_add(sheaf__ctab *t, uint64_t hash, const void *key, size_t klen,
     return sheaf__ctab_bytes(t) >= t->limit;
 }
 
-int sheaf__ctab_drain(sheaf__ctab *t, sheaf__ctab_fn fn, void *arg) {
+/* Inserts everything waiting in the ring. Returns 0, 1 (the table is full) or a code. */
+static int settle(sheaf__ctab *t) {
+    int worst = 0;
+    while (t->rcount) {
+        pending *p = &t->ring[t->rhead];
+        int rc = insert(t, p->hash, p->key, p->klen, &p->val, 8);
+        t->rhead = (t->rhead + 1) % RING;
+        t->rcount--;
+        if (rc < 0)
+            return rc;
+        worst = rc > worst ? rc : worst;
+    }
+    return worst;
+}
+
+int sheaf__ctab_add(sheaf__ctab *t, uint64_t hash, const void *key, size_t klen,
+                    const void *val, size_t vlen) {
+    if (t->values || klen > RING_KEY || vlen != 8)
+        return insert(t, hash, key, klen, val, vlen);
+    __builtin_prefetch(&t->slots[hash & t->mask]);
     int rc = 0;
+    if (t->rcount == RING) { /* the oldest has waited long enough */
+        pending *p = &t->ring[t->rhead];
+        rc = insert(t, p->hash, p->key, p->klen, &p->val, 8);
+        t->rhead = (t->rhead + 1) % RING;
+        t->rcount--;
+    }
+    if (t->rcount >= RING / 2) {
+        /* Halfway through its wait an entry's slot is in cache: prefetch the key it holds, in
+         * case the compare needs the arena (keys longer than 8 bytes). */
+        const pending *m = &t->ring[(t->rhead + t->rcount - RING / 2) % RING];
+        const entry *e = &t->slots[m->hash & t->mask];
+        if (e->hash == m->hash && m->klen > 8)
+            __builtin_prefetch(t->keys.data + e->koff + 8);
+    }
+    pending *q = &t->ring[(t->rhead + t->rcount) % RING];
+    q->hash = hash;
+    q->klen = (uint32_t)klen;
+    memcpy(q->key, key, klen);
+    memcpy(&q->val, val, 8);
+    t->rcount++;
+    return rc;
+}
+
+int sheaf__ctab_drain(sheaf__ctab *t, sheaf__ctab_fn fn, void *arg) {
+    int rc = settle(t);
+    if (rc < 0)
+        return rc;
+    rc = 0;
     for (size_t i = 0; i <= t->mask && !rc; i++) {
         entry *e = &t->slots[i];
         if (!e->tag)

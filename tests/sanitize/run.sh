@@ -41,7 +41,11 @@ src=$(cd "$src" && pwd)
 
 start=$SECONDS
 work=$(mktemp -d "${TMPDIR:-/tmp}/sheaf-sanitize.XXXXXX")
-trap 'if ((keep)); then echo "kept $work"; else rm -rf "$work"; fi' EXIT
+# shellcheck disable=SC2317  # invoked through the trap
+cleanup() {
+    if ((keep)); then echo "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
 log() { printf '== %s (%d s)\n' "$*" "$((SECONDS - start))"; }
 
 # Can the compiler build and run a sanitized MPI program at all?
