@@ -332,9 +332,14 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
     if (!rc) {
         if (sheaf__shuffle_init(ctx) || sheaf__store_init(ctx))
             sheaf__error(ctx, SHEAF_ENOMEM, "out of memory setting up the job");
-        else if (job->setup && (setup_ran = true) && (rc = job->setup(ctx, job->udata)) != 0 &&
-                 !ctx->err)
-            sheaf__error(ctx, rc, "setup failed (%s)", sheaf_strerror(rc));
+        else if (job->setup) {
+            setup_ran = true;
+            ctx->where = SHEAF__IN_MAP; /* setup may emit, like map */
+            rc = job->setup(ctx, job->udata);
+            ctx->where = 0;
+            if (rc && !ctx->err)
+                sheaf__error(ctx, rc, "setup failed (%s)", sheaf_strerror(rc));
+        }
         if (ctx->fault_phase == SHEAF__PH_SETUP)
             fault(ctx, SHEAF__PH_SETUP, 0);
         phase(ctx, SHEAF__PH_SETUP, false);

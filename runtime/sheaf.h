@@ -230,7 +230,7 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
  * an exit status: 0 success, 1 the job failed, 2 bad usage. */
 SHEAF_EXTERN int sheaf_main(int argc, char **argv, const sheaf_job_def *job);
 
-/* Emits a key/value pair: from map() (and setup/map_cleanup) into the shuffle, from combine()
+/* Emits a key/value pair: from map() (and setup, map_cleanup) into the shuffle, from combine()
  * into the shuffle, from reduce() (and partition_end) into the output. Copies both. Returns 0
  * or a negative code; SHEAF_EINVAL from anywhere else (cleanup, outside a job). */
 SHEAF_EXTERN int sheaf_emit(sheaf_ctx *ctx, const void *key, size_t klen, const void *val,

@@ -167,8 +167,8 @@ SHEAF_EXTERN int sheaf_parse_size(const char *text, uint64_t *out) {
     if (!text || !*text)
         return SHEAF_EINVAL;
     const char *p = text;
-    if (*p == '-' || *p == '+')
-        return SHEAF_EINVAL;
+    if (!((*p >= '0' && *p <= '9') || *p == '.'))
+        return SHEAF_EINVAL; /* no sign, no "nan" or "inf", no leading space */
     char *end;
     errno = 0;
     double v = strtod(p, &end);
