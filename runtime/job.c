@@ -387,7 +387,13 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
     double t1 = sheaf__now();
     phase(ctx, SHEAF__PH_COMMIT, false);
     char *html = NULL;
+    sheaf_result local;
+    if (!res)
+        res = &local;
     char *report = sheaf__report(ctx, rc ? NULL : &plan, res, t0, t1, &html);
+    /* Rank 0 summed the user counters: every rank's result gets them. */
+    MPI_Bcast(&res->nuser_counters, (int)(sizeof res->nuser_counters + sizeof res->user_counters),
+              MPI_BYTE, 0, ctx->comm);
     if (ctx->rank == 0) {
         if (!rc) {
             char err[1024];

@@ -22,6 +22,13 @@ const char *const sheaf__counter_names[SHEAF__C_COUNT] = {
     "shuffle_bytes_received", "bad_records",
 };
 
+SHEAF_EXTERN int64_t sheaf_result_counter(const sheaf_result *res, const char *name) {
+    for (size_t i = 0; i < res->nuser_counters; i++)
+        if (!strcmp(res->user_counters[i].name, name))
+            return res->user_counters[i].value;
+    return 0;
+}
+
 const char *const sheaf__phase_names[SHEAF__PH_COUNT] = {"setup", "map", "shuffle", "sort",
                                                          "reduce", "commit"};
 
@@ -197,6 +204,18 @@ char *sheaf__report(sheaf_ctx *ctx, const sheaf__plan *plan, sheaf_result *res, 
         }
     }
     json_object_set_new(root, "user_counters", user);
+    if (res) {
+        const char *uk;
+        json_t *uv;
+        res->nuser_counters = 0;
+        json_object_foreach(user, uk, uv) {
+            if (res->nuser_counters == SHEAF_RESULT_COUNTERS)
+                break;
+            snprintf(res->user_counters[res->nuser_counters].name,
+                     sizeof res->user_counters[0].name, "%s", uk);
+            res->user_counters[res->nuser_counters++].value = json_integer_value(uv);
+        }
+    }
 
     double *maptime = calloc((size_t)P, sizeof *maptime), *mapbytes =
         calloc((size_t)P, sizeof *mapbytes);

@@ -217,7 +217,18 @@ typedef struct sheaf_result {
     uint64_t output_records, output_bytes;
     uint64_t spilled_records, spilled_bytes, spill_runs, merge_passes;
     double seconds;
+    /* User counters summed over ranks (the first SHEAF_RESULT_COUNTERS names, in name
+     * order; all of them are in the report). */
+    size_t nuser_counters;
+    struct {
+        char name[64];
+        int64_t value;
+    } user_counters[32];
 } sheaf_result;
+#define SHEAF_RESULT_COUNTERS 32
+
+/* The total of a user counter in a finished job's result; 0 when it was never added to. */
+SHEAF_EXTERN int64_t sheaf_result_counter(const sheaf_result *res, const char *name);
 
 /* Runs one job. Collective over comm: every rank calls it with the same job and config and
  * every rank returns the same code (0 or a negative SHEAF_E*); result (may be NULL) is filled
