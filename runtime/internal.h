@@ -458,6 +458,9 @@ int sheaf__commit_finish(sheaf__commit *c, uint32_t nparts, const char *report_j
 /* Rank 0 after a failure: removes what the job wrote; an earlier output stays as it was. */
 void sheaf__commit_abort(sheaf__commit *c);
 
+/* Redraws rank 0's reduce progress line when it is shown (job.c). */
+void sheaf__progress_reduce(sheaf_ctx *ctx, bool final);
+
 /* ---- sample.c ------------------------------------------------------------------------- */
 
 /* Collective: samples map output keys and sets the range partition's cut points. */

@@ -103,6 +103,102 @@ static void phase(sheaf_ctx *ctx, int ph, bool start) {
         ctx->phase_end[ph] = sheaf__now();
 }
 
+/* ---- progress (rank 0, on a terminal or with --progress) ----
+ * The map bar counts tasks claimed by all ranks (read from the shared counter, or rank 0's
+ * own share under static scheduling) and their bytes, with the rate and an ETA; the reduce
+ * line counts rank 0's groups. Redrawn at most five times a second, from rank 0's loops. */
+typedef struct progress {
+    bool on;
+    double t0, last;
+    const sheaf__plan *plan;
+    MPI_Win win;
+    uint64_t *prefix; /* bytes of tasks [0, i) */
+} progress;
+
+static progress prog;
+
+static void progress_start(sheaf_ctx *ctx, const sheaf__plan *plan, MPI_Win win) {
+    memset(&prog, 0, sizeof prog);
+    int want = ctx->cfg.progress;
+    if (want < 0)
+        want = isatty(2);
+    prog.on = ctx->rank == 0 && want > 0 && !ctx->cfg.quiet;
+    if (!prog.on)
+        return;
+    prog.t0 = prog.last = sheaf__now();
+    prog.plan = plan;
+    prog.win = win;
+    prog.prefix = calloc(plan->ntasks + 1, sizeof *prog.prefix);
+    if (!prog.prefix) {
+        prog.on = false;
+        return;
+    }
+    for (size_t i = 0; i < plan->ntasks; i++)
+        prog.prefix[i + 1] = prog.prefix[i] + plan->tasks[i].bytes;
+}
+
+static void human(double v, char *out, size_t n) {
+    const char *u = "B";
+    if (v >= 1 << 30) v /= 1 << 30, u = "GiB";
+    else if (v >= 1 << 20) v /= 1 << 20, u = "MiB";
+    else if (v >= 1 << 10) v /= 1 << 10, u = "KiB";
+    snprintf(out, n, "%.1f %s", v, u);
+}
+
+static void progress_map(sheaf_ctx *ctx, bool final) {
+    if (!prog.on)
+        return;
+    double now = sheaf__now();
+    if (!final && now - prog.last < 0.2)
+        return;
+    prog.last = now;
+    const sheaf__plan *plan = prog.plan;
+    uint64_t claimed;
+    if (prog.win != MPI_WIN_NULL) {
+        uint64_t zero = 0;
+        MPI_Fetch_and_op(&zero, &claimed, MPI_UINT64_T, 0, 0, MPI_NO_OP, prog.win);
+        MPI_Win_flush(0, prog.win);
+    } else {
+        claimed = ctx->tasks_mapped * (uint64_t)ctx->nranks;
+    }
+    /* Claimed tasks include one in progress per rank: count those as not done yet. */
+    claimed = claimed > (uint64_t)ctx->nranks ? claimed - (uint64_t)ctx->nranks : 0;
+    if (final || claimed > plan->ntasks)
+        claimed = plan->ntasks;
+    double done = (double)prog.prefix[claimed], total = (double)prog.prefix[plan->ntasks];
+    double frac = total > 0 ? done / total : 1, secs = now - prog.t0;
+    double rate = secs > 0 ? done / secs : 0, eta = rate > 0 ? (total - done) / rate : 0;
+    char bar[31], d[32], t[32], r[32];
+    int fill = (int)(frac * 30);
+    for (int i = 0; i < 30; i++)
+        bar[i] = i < fill ? '#' : ' ';
+    bar[30] = '\0';
+    human(done, d, sizeof d);
+    human(total, t, sizeof t);
+    human(rate, r, sizeof r);
+    fprintf(stderr, "\rmap    [%s] %3.0f%%  %llu/%zu tasks  %s/%s  %s/s  ETA %.0f s   ", bar,
+            frac * 100, (unsigned long long)claimed, plan->ntasks, d, t, r, final ? 0 : eta);
+    if (final)
+        fputc('\n', stderr);
+}
+
+void sheaf__progress_reduce(sheaf_ctx *ctx, bool final) {
+    if (!prog.on)
+        return;
+    double now = sheaf__now();
+    if (!final && now - prog.last < 0.2)
+        return;
+    prog.last = now;
+    fprintf(stderr, "\rreduce rank 0: %llu groups, %llu records out%s", 
+            (unsigned long long)ctx->c[SHEAF__C_REDUCE_GROUPS],
+            (unsigned long long)ctx->c[SHEAF__C_OUTPUT_RECORDS], final ? "\n" : "   ");
+}
+
+static void progress_end(void) {
+    free(prog.prefix);
+    memset(&prog, 0, sizeof prog);
+}
+
 /* A malformed record is counted and skipped while the job's allowance lasts; then it fails
  * the job with the reader's message (file, offset, reason). */
 static bool bad_record(sheaf_ctx *ctx, const char *err) {
@@ -166,6 +262,8 @@ static int map_task(sheaf_ctx *ctx, const sheaf__plan *plan, const sheaf__task *
             if (SHEAF__UNLIKELY(ctx->fault_phase == SHEAF__PH_MAP) &&
                 fault(ctx, SHEAF__PH_MAP, ctx->c[SHEAF__C_INPUT_RECORDS]))
                 break;
+            if (SHEAF__UNLIKELY(prog.on) && (ctx->c[SHEAF__C_INPUT_RECORDS] & 4095) == 0)
+                progress_map(ctx, false);
         }
         sheaf__reader_close(rd);
     }
@@ -202,6 +300,7 @@ static int map_phase(sheaf_ctx *ctx, const sheaf__plan *plan) {
     }
     if (ctx->fault_phase == SHEAF__PH_SHUFFLE)
         fault(ctx, SHEAF__PH_SHUFFLE, 0);
+    progress_start(ctx, plan, dynamic ? win : MPI_WIN_NULL);
     uint64_t next = (uint64_t)ctx->rank;
     while (!ctx->err) {
         uint64_t idx;
@@ -217,6 +316,7 @@ static int map_phase(sheaf_ctx *ctx, const sheaf__plan *plan) {
             break;
         ctx->tasks_mapped++;
         map_task(ctx, plan, &plan->tasks[idx], &rd);
+        progress_map(ctx, false);
     }
     sheaf__reader_free(&rd);
     if (ctx->job->map_cleanup && !ctx->err) {
@@ -228,6 +328,8 @@ static int map_phase(sheaf_ctx *ctx, const sheaf__plan *plan) {
     phase(ctx, SHEAF__PH_SHUFFLE, true);
     if (!ctx->agreed)
         sheaf__shuffle_finish(ctx);
+    if (!ctx->err)
+        progress_map(ctx, true); /* every rank is done: the bar is full */
     phase(ctx, SHEAF__PH_SHUFFLE, false);
     if (dynamic) {
         MPI_Win_unlock_all(win);
@@ -361,6 +463,9 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
             fault(ctx, SHEAF__PH_SORT, 0);
         if (!ctx->err)
             sheaf__reduce_all(ctx, sm->tmp);
+        if (!ctx->err)
+            sheaf__progress_reduce(ctx, true);
+        progress_end();
         if (!ctx->phase_start[SHEAF__PH_REDUCE])
             phase(ctx, SHEAF__PH_SORT, false);
         if (ctx->fault_phase == SHEAF__PH_REDUCE)
@@ -379,6 +484,7 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
         if (!rc)
             rc = sheaf__agree(ctx);
     }
+    progress_end();
     sheaf__store_free(ctx);
     sheaf__shuffle_free(ctx);
     sheaf__sample_free(ctx);

@@ -239,6 +239,8 @@ int sheaf__reduce_all(sheaf_ctx *ctx, const char *tmpdir) {
             v.have_next = false;
             v.err = 0;
             rc = reduce_group(ctx, &v);
+            if (SHEAF__UNLIKELY((ctx->c[SHEAF__C_REDUCE_GROUPS] & 4095) == 0) && ctx->rank == 0)
+                sheaf__progress_reduce(ctx, false);
             const void *val;
             size_t vlen;
             while (!rc && sheaf_values_next(&v, &val, &vlen))
