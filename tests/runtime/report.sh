@@ -57,7 +57,26 @@ case_failed_report() {
         fail "the --report copy of a failed job does not say it failed and where"
 }
 
+case_progress_and_quiet() {
+    must_np 2 wordcount -i "$TMP/in.txt" -o "$TMP/p1" --progress
+    grep -q '^map    \[#*' <(tr '\r' '\n' <"$LAST_LOG") || fail "--progress drew no map bar"
+    grep -q 'job succeeded' "$LAST_LOG" || fail "no summary"
+    must_np 2 wordcount -i "$TMP/in.txt" -o "$TMP/p2"
+    ! grep -q 'map    \[' "$LAST_LOG" || fail "a bar was drawn without a terminal"
+    must_np 2 wordcount -i "$TMP/in.txt" -o "$TMP/p3" --quiet
+    [[ ! -s $LAST_LOG ]] || { cat "$LAST_LOG" >&2; fail "--quiet printed something"; }
+    if command -v script >/dev/null 2>&1; then
+        # On a terminal the bar is on by default, and --no-progress turns it off.
+        script -qec "$SHEAF wordcount -i $TMP/in.txt -o $TMP/p4" /dev/null >"$TMP/tty.log" 2>&1
+        grep -q 'map    \[' "$TMP/tty.log" || fail "no bar on a terminal"
+        script -qec "$SHEAF wordcount -i $TMP/in.txt -o $TMP/p5 --no-progress" /dev/null \
+            >"$TMP/tty2.log" 2>&1
+        ! grep -q 'map    \[' "$TMP/tty2.log" || fail "--no-progress drew a bar"
+    fi
+}
+
 run_case json-fields case_json
+run_case progress-and-quiet case_progress_and_quiet
 run_case html-renders case_html
 run_case failed-job-report case_failed_report
 finish
