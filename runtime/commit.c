@@ -14,6 +14,7 @@
  */
 #include "internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -187,19 +188,37 @@ static int write_file(const char *path, const char *text, char *err, size_t errl
 int sheaf__commit_finish(sheaf__commit *c, uint32_t nparts, const char *report_json,
                          const char *report_html, char *err, size_t errlen) {
     char from[4400], to[4400];
-    for (uint32_t p = 0; p < nparts; p++) {
-        snprintf(from, sizeof from, "%s/part-r-%05u", c->tmp, p);
-        snprintf(to, sizeof to, "%s/part-r-%05u", c->stage, p);
+    /* Every file the ranks wrote: part-r-NNNNN and named outputs. */
+    DIR *d = opendir(c->tmp);
+    if (!d) {
+        snprintf(err, errlen, "cannot read %s: %s", c->tmp, strerror(errno));
+        return SHEAF_EIO;
+    }
+    struct dirent *e;
+    int moved = 0, rc = 0;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(from, sizeof from, "%s/%s", c->tmp, e->d_name);
+        snprintf(to, sizeof to, "%s/%s", c->stage, e->d_name);
         if (rename(from, to) != 0) {
             snprintf(err, errlen, "cannot move %s into place: %s", from, strerror(errno));
-            return SHEAF_EIO;
+            rc = SHEAF_EIO;
+            break;
         }
+        moved += strncmp(e->d_name, "part-r-", 7) == 0;
+    }
+    closedir(d);
+    if (rc)
+        return rc;
+    if ((uint32_t)moved != nparts) {
+        snprintf(err, errlen, "%u part files expected in %s, %d found", nparts, c->tmp, moved);
+        return SHEAF_EIO;
     }
     if (rmdir(c->tmp) != 0) {
         snprintf(err, errlen, "cannot remove %s: %s", c->tmp, strerror(errno));
         return SHEAF_EIO;
     }
-    int rc;
     if (report_json) {
         snprintf(to, sizeof to, "%s/_report.json", c->stage);
         if ((rc = write_file(to, report_json, err, errlen)))

@@ -330,7 +330,8 @@ struct sheaf_ctx {
     int err;
     bool agreed; /* every rank knows the job failed: no more collectives but the last */
     char errmsg[1024];
-    bool text_output;
+    bool text_output; /* typed values are written as decimal text (text and csv output) */
+    int output_format; /* 0 text, 1 raw, 2 csv (reduce.c) */
 
     /* map side */
     sheaf__ctab *ctab;

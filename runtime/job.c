@@ -375,6 +375,9 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
     ctx->cfg = *cfg;
     ctx->seed = cfg->seed;
     ctx->text_output = !cfg->output_format || strcmp(cfg->output_format, "raw") != 0;
+    ctx->output_format = !cfg->output_format || !strcmp(cfg->output_format, "text") ? 0
+                         : !strcmp(cfg->output_format, "raw")                        ? 1
+                                                                                     : 2;
     parse_fault(ctx);
     MPI_Barrier(ctx->comm);
     double t0 = sheaf__now();
@@ -389,8 +392,8 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
     else if (sheaf__format_from_config(cfg, &ctx->fmt, ctx->errmsg, sizeof ctx->errmsg))
         ctx->err = SHEAF_EUSAGE;
     else if (cfg->output_format && strcmp(cfg->output_format, "text") &&
-             strcmp(cfg->output_format, "raw"))
-        sheaf__error(ctx, SHEAF_EUSAGE, "unknown output format '%s' (text or raw)",
+             strcmp(cfg->output_format, "raw") && strcmp(cfg->output_format, "csv"))
+        sheaf__error(ctx, SHEAF_EUSAGE, "unknown output format '%s' (text, csv or raw)",
                      cfg->output_format);
     ctx->nparts = cfg->reducers ? cfg->reducers : (uint32_t)ctx->nranks;
     ctx->budget = cfg->memory ? cfg->memory : default_budget(ctx);

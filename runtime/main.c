@@ -41,7 +41,7 @@ static const struct {
     {"csv-no-newlines", 0, OPT_CSVNONL, NULL, "csv: no quoted newlines (lets csv files split)"},
     {"record-delimiter", 1, OPT_RECDELIM, "C", "record delimiter: a byte, \\n \\t \\0 or \\xHH"},
     {"max-bad-records", 1, OPT_MAXBAD, "N", "skip up to N malformed records (default 0)"},
-    {"output-format", 1, OPT_OUTFMT, "FMT", "text (default: key TAB value) or raw"},
+    {"output-format", 1, OPT_OUTFMT, "FMT", "text (default: key TAB value), csv or raw"},
     {"overwrite", 0, OPT_OVERWRITE, NULL, "replace an existing output directory"},
     {"report", 1, OPT_REPORT, "FILE", "also write the JSON report to FILE"},
     {"progress", 0, OPT_PROGRESS, NULL, "show progress on stderr"},
@@ -240,9 +240,9 @@ static int parse_args(int argc, char **argv, const sheaf_job_def *job, parsed *p
             break;
         }
         case OPT_OUTFMT:
-            if (strcmp(optarg, "text") && strcmp(optarg, "raw")) {
+            if (strcmp(optarg, "text") && strcmp(optarg, "raw") && strcmp(optarg, "csv")) {
                 free(lo);
-                USAGE_ERR("--output-format: unknown format '%s' (text or raw)", optarg);
+                USAGE_ERR("--output-format: unknown format '%s' (text, csv or raw)", optarg);
             }
             cfg->output_format = optarg;
             break;

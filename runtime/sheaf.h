@@ -189,7 +189,8 @@ typedef struct sheaf_config {
     int csv_no_newlines;        /* csv: no quoted newlines, so csv files can be split */
     const char *record_delimiter; /* one byte or escape (\n \t \0 \xHH); default LF */
     uint64_t max_bad_records;   /* malformed records skipped before the job fails */
-    const char *output_format;  /* "text" (default: key TAB value LF) or "raw" */
+    const char *output_format;  /* "text" (default: key TAB value LF), "csv" (key,value lines
+                                   under a header) or "raw" (key and value bytes only) */
     sheaf_schedule schedule;
     sheaf_bind bind;
     int overwrite;              /* replace an existing output directory */
@@ -246,6 +247,12 @@ SHEAF_EXTERN int sheaf_main(int argc, char **argv, const sheaf_job_def *job);
  * or a negative code; SHEAF_EINVAL from anywhere else (cleanup, outside a job). */
 SHEAF_EXTERN int sheaf_emit(sheaf_ctx *ctx, const void *key, size_t klen, const void *val,
                             size_t vlen);
+/* From reduce(): writes a record to the named output NAME instead of the partition's part
+ * file: files OUT/NAME-r-NNNNN, one per partition (Hadoop's MultipleOutputs). Names are 1 to 48
+ * of A-Z a-z 0-9 _ -, not "part"; at most 32 per job. */
+SHEAF_EXTERN int sheaf_emit_named(sheaf_ctx *ctx, const char *name, const void *key,
+                                  size_t klen, const void *val, size_t vlen);
+
 /* Typed values for the built-in aggregations and for reducers that read them back with
  * sheaf_value_u64() etc. */
 SHEAF_EXTERN int sheaf_emit_u64(sheaf_ctx *ctx, const void *key, size_t klen, uint64_t v);

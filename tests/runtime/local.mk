@@ -4,8 +4,11 @@ TESTS += \
 	tests/runtime/spill.sh \
 	tests/runtime/fault.sh \
 	tests/runtime/report.sh \
-	tests/runtime/formats.sh
-check_PROGRAMS += tests/runtime/fields
+	tests/runtime/formats.sh \
+	tests/runtime/outputs.sh
+check_PROGRAMS += tests/runtime/fields tests/runtime/named
+tests_runtime_named_SOURCES = tests/runtime/named.c
+tests_runtime_named_LDADD = libsheaf_core.la
 tests_runtime_fields_SOURCES = tests/runtime/fields.c
 tests_runtime_fields_LDADD = libsheaf_core.la
 EXTRA_DIST += \
@@ -14,4 +17,5 @@ EXTRA_DIST += \
 	tests/runtime/fault.sh \
 	tests/runtime/report.sh \
 	tests/runtime/formats.sh \
+	tests/runtime/outputs.sh \
 	tests/runtime/csvref.py

@@ -1,0 +1,60 @@
+/*
+ * named.c: a test job for the output side: word count whose reducer writes words that start
+ * with an upper-case letter to the named output "upper" and words with a digit to "digits",
+ * the rest to the part files.
+ */
+#include <string.h>
+
+#include <sheaf.h>
+
+static int map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
+    (void)udata;
+    const char *p = rec->data, *end = p + rec->len;
+    while (p < end) {
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        const char *w = p;
+        while (p < end && *p != ' ' && *p != '\t')
+            p++;
+        if (p > w && sheaf_emit_u64(ctx, w, (size_t)(p - w), 1))
+            return SHEAF_EUSER;
+    }
+    return 0;
+}
+
+static int combine(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values *vals, void *u) {
+    (void)u;
+    uint64_t n = 0;
+    const void *v;
+    size_t vlen;
+    while (sheaf_values_next(vals, &v, &vlen))
+        n += sheaf_value_u64(v, vlen);
+    return sheaf_emit_u64(ctx, key, klen, n);
+}
+
+static int reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values *vals, void *u) {
+    (void)u;
+    uint64_t n = 0;
+    const void *v;
+    size_t vlen;
+    while (sheaf_values_next(vals, &v, &vlen))
+        n += sheaf_value_u64(v, vlen);
+    const char *k = key;
+    char num[24];
+    size_t nl = 0;
+    for (uint64_t x = n; x || !nl; x /= 10)
+        nl++;
+    for (size_t i = nl, x = (size_t)n; i-- > 0; x /= 10)
+        num[i] = (char)('0' + x % 10);
+    if (klen && k[0] >= 'A' && k[0] <= 'Z')
+        return sheaf_emit_named(ctx, "upper", key, klen, num, nl);
+    if (memchr(key, '1', klen) || memchr(key, '2', klen))
+        return sheaf_emit_named(ctx, "digits", key, klen, num, nl);
+    return sheaf_emit(ctx, key, klen, num, nl);
+}
+
+int main(int argc, char **argv) {
+    static const sheaf_job_def job = {.name = "named", .map = map, .combine = combine,
+                                      .reduce = reduce};
+    return sheaf_main(argc, argv, &job);
+}
