@@ -12,6 +12,8 @@ source "${top_srcdir:-$(dirname "${BASH_SOURCE[0]}")/../..}/tests/mpi/lib.sh"
 
 SPILL=$TMP/spill
 mkdir -p "$SPILL"
+# Open MPI keeps its session directory where it did; only Sheaf's spills move.
+export OMPI_MCA_orte_tmpdir_base=${TMPDIR:-/tmp}
 export TMPDIR=$SPILL
 
 # tree_sum DIR: one line per file under DIR (its path and md5), sorted; empty when DIR is absent.
