@@ -10,13 +10,15 @@
  *    by two renames on the same file system; a failed job leaves the old OUT exactly as it was.
  * Rank 0 holds an exclusive flock on OUT for the job's life, so a second job writing the same
  * OUT is refused at the start while the first one is unharmed; a job killed outright releases
- * the lock with its process, and the next run cleans what it left.
+ * the lock with its process, and the next run with --overwrite, once it holds the lock,
+ * removes the staging directories the killed job left beside OUT.
  */
 #include "internal.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -143,6 +145,16 @@ int sheaf__commit_prepare(const sheaf_config *cfg, sheaf__commit *c, char *err, 
         if (rc)
             return rc;
         c->replace = true;
+        /* Holding the lock, no other job writes OUT: staging or old directories beside it are
+         * what a killed job left. */
+        char pattern[4400];
+        snprintf(pattern, sizeof pattern, "%s/.%s.sheaf-*", dir, base);
+        glob_t g;
+        if (glob(pattern, GLOB_NOSORT, NULL, &g) == 0) {
+            for (size_t i = 0; i < g.gl_pathc; i++)
+                sheaf__rmtree(g.gl_pathv[i]);
+            globfree(&g);
+        }
         snprintf(c->stage, sizeof c->stage, "%s/.%s.sheaf-XXXXXX", dir, base);
         if (!mkdtemp(c->stage)) {
             snprintf(err, errlen, "cannot create a staging directory beside %s: %s", c->out,

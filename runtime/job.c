@@ -18,6 +18,8 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <glob.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -344,6 +346,56 @@ static uint64_t default_budget(const sheaf_ctx *ctx) {
     return SHEAF__MIN(SHEAF__MAX(share, 64ull << 20), 4ull << 30);
 }
 
+/* Each job's spill directory holds an "owner" file (host and rank 0's pid). A job killed
+ * outright cannot remove its spill files, so every job first removes the spill directories on
+ * its host whose owner process is gone. */
+static int write_owner(const char *dir) {
+    char path[4200], host[256] = "";
+    snprintf(path, sizeof path, "%s/owner", dir);
+    gethostname(host, sizeof host - 1);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "%s %ld\n", host, (long)getpid());
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+/* True when no live process has this pid (a zombie counts as gone). */
+static bool process_gone(long pid) {
+    if (kill((pid_t)pid, 0) != 0)
+        return errno == ESRCH;
+    char path[64], state = 0;
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    int n = fscanf(f, "%*d (%*[^)]) %c", &state);
+    fclose(f);
+    return n == 1 && state == 'Z';
+}
+
+static void sweep_spill(const char *base) {
+    char pattern[4200], host[256] = "";
+    gethostname(host, sizeof host - 1);
+    snprintf(pattern, sizeof pattern, "%s/sheaf-*", base);
+    glob_t g;
+    if (glob(pattern, GLOB_NOSORT | GLOB_ONLYDIR, NULL, &g) != 0)
+        return;
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        char path[4200], h[256];
+        long pid;
+        snprintf(path, sizeof path, "%s/owner", g.gl_pathv[i]);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        int n = fscanf(f, "%255s %ld", h, &pid);
+        fclose(f);
+        if (n == 2 && !strcmp(h, host) && pid > 0 && process_gone(pid))
+            sheaf__rmtree(g.gl_pathv[i]);
+    }
+    globfree(&g);
+}
+
 typedef struct setup_msg {
     int code;
     char msg[1024];
@@ -412,7 +464,8 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
                 base = "/tmp";
             snprintf(sm->spill, sizeof sm->spill, "%s/sheaf-%ld-%d-%llx", base, (long)time(NULL),
                      (int)getpid(), (unsigned long long)(sheaf__now() * 1e6));
-            if (sheaf__mkdirs(sm->spill, 0700) != 0) {
+            sweep_spill(base);
+            if (sheaf__mkdirs(sm->spill, 0700) != 0 || write_owner(sm->spill) != 0) {
                 snprintf(sm->msg, sizeof sm->msg, "spill directory %s: cannot create %s: %s",
                          base, sm->spill, strerror(errno));
                 sm->code = SHEAF_EIO;

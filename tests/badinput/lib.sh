@@ -16,9 +16,14 @@ mkdir -p "$SPILL"
 export OMPI_MCA_orte_tmpdir_base=${TMPDIR:-/tmp}
 export TMPDIR=$SPILL
 
-# tree_sum DIR: one line per file under DIR (its path and md5), sorted; empty when DIR is absent.
+# tree_sum PATH: one line per file under PATH (its path and md5), sorted; the md5 of PATH when it
+# is a file; nothing when PATH is absent.
 tree_sum() {
     [[ -e $1 ]] || return 0
+    if [[ ! -d $1 ]]; then
+        md5sum <"$1"
+        return 0
+    fi
     (cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r md5sum)
 }
 

@@ -47,7 +47,40 @@ case_new_output_removed() {
     [[ ! -e $TMP/fresh ]] || fail "a failed job left a new output directory behind"
 }
 
+case_kill_rank() {
+    # A rank killed outright (kill -9) in the middle of the map: mpirun fails the job, the earlier
+    # output stays complete, and the next run cleans what the killed one left and succeeds.
+    local rc=0 pid="" i
+    "$MPIRUN" -np 3 --oversubscribe "$SHEAF" stream --mapper 'sleep 30; cat' \
+        -i "$TMP/in.txt" -o "$TMP/out" --overwrite --split-size 16K --spill-dir "$TMP/spill" \
+        >"$TMP/kill.log" 2>&1 &
+    local job=$!
+    for i in $(seq 100); do
+        # A rank (its command line starts with the sheaf binary), not mpirun.
+        pid=$(pgrep -f "^$SHEAF stream --mapper sleep 30" | tail -n 1 || true)
+        [[ -n $pid && -n $(ls -A "$TMP/spill" 2>/dev/null) ]] && break
+        sleep 0.2
+    done
+    [[ -n $pid ]] || fail "no rank process to kill"
+    sleep 1
+    kill -9 "$pid"
+    wait "$job" || rc=$?
+    pkill -f 'sleep 30' || true
+    for i in $(seq 50); do # mpirun tears the other ranks down after it returns
+        pgrep -f "^$SHEAF stream --mapper sleep 30" >/dev/null || break
+        sleep 0.2
+    done
+    [[ $rc -ne 0 ]] || fail "the job succeeded with a rank killed"
+    (cd "$TMP/out" && md5sum -c --quiet "$TMP/before.md5") || fail "earlier output damaged"
+    must_np 2 wordcount -i "$TMP/in.txt" -o "$TMP/out" --overwrite --spill-dir "$TMP/spill" \
+        --memory 1M
+    compare_wc "$TMP/out" "$TMP/ref"
+    [[ -z $(ls -A "$TMP/spill") ]] || fail "the killed job's spill files were not cleaned"
+    [[ -z $(find "$TMP" -maxdepth 1 -name '.out.sheaf-*') ]] || fail "staging left"
+}
+
 run_case fault-in-each-phase case_each_phase
+run_case kill-9-a-rank case_kill_rank
 run_case rerun-succeeds case_rerun_succeeds
 run_case new-output-removed case_new_output_removed
 finish
