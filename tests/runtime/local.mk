@@ -5,7 +5,8 @@ TESTS += \
 	tests/runtime/fault.sh \
 	tests/runtime/report.sh \
 	tests/runtime/formats.sh \
-	tests/runtime/outputs.sh
+	tests/runtime/outputs.sh \
+	tests/runtime/placement.sh
 check_PROGRAMS += tests/runtime/fields tests/runtime/named
 tests_runtime_named_SOURCES = tests/runtime/named.c
 tests_runtime_named_LDADD = libsheaf_core.la
@@ -18,4 +19,5 @@ EXTRA_DIST += \
 	tests/runtime/report.sh \
 	tests/runtime/formats.sh \
 	tests/runtime/outputs.sh \
+	tests/runtime/placement.sh \
 	tests/runtime/csvref.py
