@@ -351,9 +351,30 @@ static void summary(const sheaf_config *cfg, const sheaf_result *r) {
     fprintf(stderr, "  Report: %s/_report.json, %s/_report.html\n", cfg->output, cfg->output);
 }
 
+/* Before MPI starts: a Slurm step of several tasks with no process-management interface in
+ * the environment (srun --mpi=none) would start lone singletons, or make MPI_Init abort with a
+ * long message about its build. Say what to do instead. */
+static int check_launcher_env(void) {
+    const char *nt = getenv("SLURM_STEP_NUM_TASKS");
+    if (!nt || atoi(nt) <= 1 || getenv("OMPI_COMM_WORLD_SIZE"))
+        return 0;
+    if (getenv("PMIX_RANK") || getenv("PMI_RANK") || getenv("PMI_FD"))
+        return 0;
+    const char *id = getenv("SLURM_PROCID");
+    if (!id || atoi(id) == 0)
+        fprintf(stderr,
+                "sheaf: Slurm started %d tasks but MPI sees a world of 1 rank: srun gave the "
+                "tasks no PMI, so they cannot reach each other. Launch with `srun --mpi=pmix` "
+                "(see `srun --mpi=list`).\n",
+                atoi(nt));
+    return 1;
+}
+
 SHEAF_EXTERN int sheaf_main(int argc, char **argv, const sheaf_job_def *job) {
     int inited = 0, provided, rank = 0, size = 1;
     MPI_Initialized(&inited);
+    if (!inited && check_launcher_env())
+        return 1;
     if (!inited)
         MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);

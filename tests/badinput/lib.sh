@@ -57,7 +57,7 @@ expect_fail() {
         cat "$LAST_LOG" >&2
         fail "the message does not say '$text'"
     fi
-    nmsg=$(grep -c -E '^sheaf( [a-z]+)?: ' "$LAST_LOG" || true)
+    nmsg=$(messages | wc -l)
     if ((nmsg != 1)); then
         cat "$LAST_LOG" >&2
         fail "$nmsg messages from sheaf, expected exactly one"
@@ -75,7 +75,12 @@ expect_fail() {
         fi
     fi
     no_spill_left
-    sed -n -E '/^sheaf( [a-z]+)?: /p' "$LAST_LOG" | cut -c 1-300 | cat -v
+    messages | cut -c 1-300 | cat -v
+}
+
+# messages: the lines of $LAST_LOG that are sheaf's messages, not its warnings or logs.
+messages() {
+    grep -E '^sheaf( [a-z]+)?: ' "$LAST_LOG" | grep -v -E '^sheaf [a-z]+: rank [0-9]+: (warning|info|debug): ' || true
 }
 
 # no_spill_left: nothing remains in the spill directory (TMPDIR) of the tests.

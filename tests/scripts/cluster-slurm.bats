@@ -109,3 +109,19 @@ create_slurm() {
     [ -f "$SHEAF_HOME/clusters/$ID/steps/s-0001/_report.json" ]
     [ "$(step_field "$ID" s-0002 .state)" = FAILED ]
 }
+
+@test "slurm: srun without PMI is refused with a clear message, srun --mpi=pmix works" {
+    require_sheaf
+    make_text input.txt
+    # Without PMI each task starts as a lone MPI singleton: the runtime sees a world of one rank
+    # where Slurm started two, and says so instead of running the job twice.
+    run timeout 120 srun --mpi=none -n 2 -p sheaf "$SHEAF" wordcount -i "$PWD/input.txt" -o "$PWD/nopmi"
+    [ "$status" -ne 0 ]
+    [[ $output == *"Slurm started 2 tasks but MPI sees a world of 1 rank"* ]] || { echo "$output" >&2; false; }
+    [[ $output == *"srun --mpi=pmix"* ]]
+    [ ! -e "$PWD/nopmi/_SUCCESS" ]
+    run timeout 120 srun --mpi=pmix -n 2 -p sheaf "$SHEAF" wordcount -i "$PWD/input.txt" -o "$PWD/pmix"
+    [ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+    check_wordcount input.txt pmix
+    [ "$(jq '.ranks | length' "$PWD/pmix/_report.json")" -eq 2 ]
+}
