@@ -18,7 +18,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -71,6 +70,30 @@ static void absolute(const char *path, char *out, size_t n) {
         else
             *slash = '\0';
     }
+}
+
+/* Removes DIR/.BASE.sheaf-XXXXXX and DIR/.BASE.sheaf-old-XXXXXX (exact names: BASE is not a
+ * pattern), which only a job killed while writing BASE leaves. */
+static void sweep_stale(const char *dir, const char *base) {
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    char prefix[4200];
+    int pl = snprintf(prefix, sizeof prefix, ".%s.sheaf-", base);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, prefix, (size_t)pl) != 0)
+            continue;
+        const char *rest = e->d_name + pl;
+        if (!strncmp(rest, "old-", 4))
+            rest += 4;
+        if (strlen(rest) != 6)
+            continue;
+        char path[8400];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        sheaf__rmtree(path);
+    }
+    closedir(d);
 }
 
 static int lock_dir(sheaf__commit *c, const char *dir, char *err, size_t errlen) {
@@ -147,14 +170,7 @@ int sheaf__commit_prepare(const sheaf_config *cfg, sheaf__commit *c, char *err, 
         c->replace = true;
         /* Holding the lock, no other job writes OUT: staging or old directories beside it are
          * what a killed job left. */
-        char pattern[4400];
-        snprintf(pattern, sizeof pattern, "%s/.%s.sheaf-*", dir, base);
-        glob_t g;
-        if (glob(pattern, GLOB_NOSORT, NULL, &g) == 0) {
-            for (size_t i = 0; i < g.gl_pathc; i++)
-                sheaf__rmtree(g.gl_pathv[i]);
-            globfree(&g);
-        }
+        sweep_stale(dir, base);
         snprintf(c->stage, sizeof c->stage, "%s/.%s.sheaf-XXXXXX", dir, base);
         if (!mkdtemp(c->stage)) {
             snprintf(err, errlen, "cannot create a staging directory beside %s: %s", c->out,

@@ -163,17 +163,38 @@ static inline bool key_eq(const uint8_t *a, const uint8_t *b, size_t n) {
     return memcmp(a, b, n) == 0;
 }
 
+/* The key's first 8 bytes, zero-padded, as a number (byte order is irrelevant: it is only
+ * compared for equality), without a variable-length memcpy. */
 static inline uint64_t head8(const void *key, size_t klen) {
+    const uint8_t *k = key;
+    if (klen >= 8) {
+        uint64_t v;
+        memcpy(&v, k, 8);
+        return v;
+    }
+    if (klen >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, k, 4);
+        memcpy(&hi, k + klen - 4, 4);
+        uint64_t v = 0;
+        memcpy(&v, &lo, 4);
+        uint8_t tmp[8];
+        memcpy(tmp, &v, 8);
+        memcpy(tmp + klen - 4, &hi, 4);
+        memcpy(&v, tmp, 8);
+        return v;
+    }
     uint64_t v = 0;
-    if (klen >= 8)
-        memcpy(&v, key, 8);
-    else if (klen)
-        memcpy(&v, key, klen);
+    uint8_t tmp[8] = {0};
+    for (size_t i = 0; i < klen; i++)
+        tmp[i] = k[i];
+    memcpy(&v, tmp, 8);
     return v;
 }
 
-static int insert(sheaf__ctab *t, uint64_t hash, const void *key, size_t klen, const void *val,
-                  size_t vlen) {
+static inline __attribute__((always_inline)) int insert(sheaf__ctab *t, uint64_t hash,
+                                                       const void *key, size_t klen,
+                                                       const void *val, size_t vlen) {
     size_t i = hash & t->mask;
     uint32_t tag = (uint32_t)klen + 1;
     uint64_t h8 = t->values ? 0 : head8(key, klen);
@@ -191,7 +212,13 @@ static int insert(sheaf__ctab *t, uint64_t hash, const void *key, size_t klen, c
                     return SHEAF_ENOMEM;
                 return sheaf__ctab_bytes(t) >= t->limit;
             }
-            sheaf__agg_merge(t->agg, (uint8_t *)&e->a, val, vlen);
+            if (SHEAF__LIKELY(t->agg == SHEAF_AGG_SUM_U64 && vlen == 8)) {
+                uint64_t x;
+                memcpy(&x, val, 8);
+                e->a += x; /* the accumulator is host-order bytes; a u64 sum is one add */
+            } else {
+                sheaf__agg_merge(t->agg, (uint8_t *)&e->a, val, vlen);
+            }
             return 0;
         }
         i = (i + 1) & t->mask;
@@ -222,6 +249,29 @@ static int insert(sheaf__ctab *t, uint64_t hash, const void *key, size_t klen, c
             return SHEAF_ENOMEM;
     }
     return sheaf__ctab_bytes(t) >= t->limit;
+}
+
+/* Copies a key of at most RING_KEY bytes without a call: overlapping word moves. */
+static inline void copy_short(uint8_t *dst, const void *src, size_t n) {
+    const uint8_t *s = src;
+    if (n >= 8 && n <= 16) {
+        uint64_t a, b;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+        memcpy(dst, &a, 8);
+        memcpy(dst + n - 8, &b, 8);
+    } else if (n >= 4 && n < 8) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        memcpy(dst, &a, 4);
+        memcpy(dst + n - 4, &b, 4);
+    } else if (n < 4) {
+        for (size_t i = 0; i < n; i++)
+            dst[i] = s[i];
+    } else {
+        memcpy(dst, s, n);
+    }
 }
 
 /* Inserts everything waiting in the ring. Returns 0, 1 (the table is full) or a code. */
@@ -262,7 +312,7 @@ int sheaf__ctab_add(sheaf__ctab *t, uint64_t hash, const void *key, size_t klen,
     pending *q = &t->ring[(t->rhead + t->rcount) % RING];
     q->hash = hash;
     q->klen = (uint32_t)klen;
-    memcpy(q->key, key, klen);
+    copy_short(q->key, key, klen);
     memcpy(&q->val, val, 8);
     t->rcount++;
     return rc;

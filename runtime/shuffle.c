@@ -277,6 +277,8 @@ out:
 }
 
 int sheaf__shuffle_finish(sheaf_ctx *ctx) {
+    if (ctx->ctab) /* every map output went through the table */
+        ctx->c[SHEAF__C_COMBINE_IN] = ctx->c[SHEAF__C_MAP_OUT_RECORDS];
     if (!ctx->err)
         sheaf__flush_ctab(ctx);
     if (ctx->agreed)
@@ -290,8 +292,34 @@ int sheaf__shuffle_finish(sheaf_ctx *ctx) {
     return 0;
 }
 
+static int emit_slow(sheaf_ctx *ctx, const void *key, size_t klen, const void *val,
+                     size_t vlen);
+
+/* The hot path, inlined into every emit function: a map-side emit into the combine table. */
+static inline __attribute__((always_inline)) int emit_fast(sheaf_ctx *ctx, const void *key,
+                                                           size_t klen, const void *val,
+                                                           size_t vlen) {
+    if (SHEAF__LIKELY(ctx->where == SHEAF__IN_MAP && ctx->ctab && !ctx->err)) {
+        uint64_t hash = XXH3_64bits_withSeed(key, klen, ctx->seed);
+        ctx->c[SHEAF__C_MAP_OUT_RECORDS]++;
+        ctx->c[SHEAF__C_MAP_OUT_BYTES] += klen + vlen;
+        int rc = sheaf__ctab_add(ctx->ctab, hash, key, klen, val, vlen);
+        if (SHEAF__LIKELY(rc == 0))
+            return 0;
+        if (rc < 0)
+            return sheaf__error(ctx, rc, "out of memory in the combine table");
+        return sheaf__flush_ctab(ctx);
+    }
+    return emit_slow(ctx, key, klen, val, vlen);
+}
+
 SHEAF_EXTERN int sheaf_emit(sheaf_ctx *ctx, const void *key, size_t klen, const void *val,
                             size_t vlen) {
+    return emit_fast(ctx, key, klen, val, vlen);
+}
+
+static int emit_slow(sheaf_ctx *ctx, const void *key, size_t klen, const void *val,
+                     size_t vlen) {
     if (SHEAF__UNLIKELY(ctx->err))
         return ctx->err;
     if (ctx->where == SHEAF__IN_REDUCE)
@@ -306,7 +334,6 @@ SHEAF_EXTERN int sheaf_emit(sheaf_ctx *ctx, const void *key, size_t klen, const 
     ctx->c[SHEAF__C_MAP_OUT_RECORDS] += ctx->where == SHEAF__IN_MAP;
     ctx->c[SHEAF__C_MAP_OUT_BYTES] += ctx->where == SHEAF__IN_MAP ? klen + vlen : 0;
     if (ctx->ctab && ctx->where == SHEAF__IN_MAP) {
-        ctx->c[SHEAF__C_COMBINE_IN]++;
         rc = sheaf__ctab_add(ctx->ctab, hash, key, klen, val, vlen);
         if (SHEAF__LIKELY(rc == 0))
             return 0;
@@ -323,14 +350,14 @@ SHEAF_EXTERN int sheaf_emit(sheaf_ctx *ctx, const void *key, size_t klen, const 
 }
 
 /* In a reduce call with text output, typed values are written as decimal text. */
-static int emit_typed(sheaf_ctx *ctx, const void *key, size_t klen, const void *v8,
-                      sheaf_agg kind) {
-    if (ctx->where == SHEAF__IN_REDUCE && ctx->text_output) {
+static inline int emit_typed(sheaf_ctx *ctx, const void *key, size_t klen, const void *v8,
+                             sheaf_agg kind) {
+    if (SHEAF__UNLIKELY(ctx->where == SHEAF__IN_REDUCE && ctx->text_output)) {
         char txt[64];
         size_t n = sheaf__agg_format(kind, v8, txt, sizeof txt);
         return sheaf__output(ctx, key, klen, txt, n);
     }
-    return sheaf_emit(ctx, key, klen, v8, 8);
+    return emit_fast(ctx, key, klen, v8, 8);
 }
 
 SHEAF_EXTERN uint64_t sheaf_hash(const void *key, size_t klen, uint64_t seed) {

@@ -1,0 +1,14 @@
+# The bad-input matrix (issue 8): paths, options, record contents, resources, long records and
+# the shuffle's message chunking. Several files so that `make -j2 check` runs them side by
+# side; tests/badinput/large.sh only runs with SHEAF_TEST_LARGE=1 (a >2 GiB shuffle message).
+BADINPUT_TESTS = \
+	tests/badinput/paths.sh \
+	tests/badinput/options.sh \
+	tests/badinput/content.sh \
+	tests/badinput/resources.sh \
+	tests/badinput/longline.sh \
+	tests/badinput/chunks.sh \
+	tests/badinput/large.sh
+TESTS += $(BADINPUT_TESTS)
+EXTRA_DIST += tests/badinput/lib.sh $(BADINPUT_TESTS) \
+	tests/sanitize/run.sh tests/sanitize/env.sh tests/sanitize/lsan.supp

@@ -48,38 +48,51 @@ case_spill_disk_full() {
     return "$rc"
 }
 
+# wait_for GLOB: waits up to 60 s until a path matches GLOB.
+wait_for() {
+    local i
+    for ((i = 0; i < 600; i++)); do
+        compgen -G "$1" >/dev/null && return 0
+        sleep 0.1
+    done
+    fail "nothing matched $1 after 60 s"
+}
+
 case_same_output_twice() {
-    # The first job is slow (its mapper sleeps); the second, started while it runs, is refused
-    # and must not touch the first one's output: a new one, then with --overwrite an old one.
-    local first=0 rc
+    # The first job is slow (its mapper sleeps); the second, started once the first holds the
+    # output, is refused and must not touch the first one's output: a new output, then with
+    # --overwrite an old one. The first job spills elsewhere, so the spill check of the second
+    # stays exact.
+    local first rc
+    mkdir -p "$TMP/first-spill"
     run_first() {
-        SHEAF_TEST_TIMEOUT=60 run_np 2 stream --mapper 'sleep 3; cat' -i "$IN" -o "$TMP/twice" \
-            "$@" >/dev/null 2>&1
+        TMPDIR=$TMP/first-spill SHEAF_TEST_TIMEOUT=60 run_np 2 stream \
+            --mapper 'sleep 5; cat' -i "$IN" -o "$TMP/twice" "$@" >/dev/null 2>&1
     }
     LAST_LOG=$TMP/first.log run_first &
     first=$!
-    sleep 1.5
-    [[ -d $TMP/twice ]] || { wait "$first" || true; fail "the first job had not started"; }
+    wait_for "$TMP/twice/_temporary"
     expect_fail 1 "output $TMP/twice already exists" 0 stream --mapper cat -i "$IN" -o "$TMP/twice"
+    [[ -d $TMP/twice/_temporary ]] || fail "the first job finished too early to test anything"
     rc=0
     wait "$first" || rc=$?
     ((rc == 0)) || { cat "$TMP/first.log" >&2; fail "the first job failed (status $rc)"; }
     [[ -f $TMP/twice/_SUCCESS ]] || fail "the first job's output is incomplete"
     cmp -s <(parts_sorted "$TMP/twice") <(sort "$IN") || fail "the first job's output is wrong"
-    local before
-    before=$(tree_sum "$TMP/twice")
 
     LAST_LOG=$TMP/first2.log run_first --overwrite &
     first=$!
-    sleep 1.5
+    wait_for "$TMP/.twice.sheaf-*/_temporary"
     expect_fail 1 "output $TMP/twice is being written by another job" 0 \
         stream --mapper cat -i "$IN" -o "$TMP/twice" --overwrite
+    compgen -G "$TMP/.twice.sheaf-*" >/dev/null ||
+        fail "the first job finished too early to test anything"
     rc=0
     wait "$first" || rc=$?
     ((rc == 0)) || { cat "$TMP/first2.log" >&2; fail "the first --overwrite job failed"; }
     cmp -s <(parts_sorted "$TMP/twice") <(sort "$IN") || fail "the rewritten output is wrong"
     [[ -z $(find "$TMP" -maxdepth 1 -name '.twice.sheaf-*') ]] || fail "staging directories left"
-    [[ -n $before ]] || fail "no checksum"
+    [[ -z $(ls -A "$TMP/first-spill") ]] || fail "the first job left files in its spill directory"
 }
 
 run_case spill-disk-full case_spill_disk_full

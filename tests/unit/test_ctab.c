@@ -204,9 +204,12 @@ static int agg_drain_fn(void *arg, uint64_t hash, const uint8_t *key, size_t kle
 /* Emits nemit random values over the pool into a table of the given limit, draining on every
  * flush signal, and checks the merged partials against the reference. Returns the number of
  * flush signals. */
+/* The longest key run_agg makes; some tests raise it past what the table keeps inline. */
+static size_t agg_maxk = 12;
+
 static size_t run_agg(sheaf_agg a, size_t npool, size_t nemit, size_t limit, int hmode) {
     keypool pool;
-    pool_make(&pool, npool, 12);
+    pool_make(&pool, npool, agg_maxk);
     pool.hmode = hmode;
     vlist *ref = unit_xcalloc(pool.n, sizeof *ref);
     agg_sink sink = {0};
@@ -253,26 +256,26 @@ static size_t run_agg(sheaf_agg a, size_t npool, size_t nemit, size_t limit, int
             break;
         }
     }
-    CU_ASSERT(rc_ok);
-    CU_ASSERT(under_limit);
-    CU_ASSERT(drains_ok);
+    UNIT_ASSERT(rc_ok);
+    UNIT_ASSERT(under_limit);
+    UNIT_ASSERT(drains_ok);
     memset(sink.seen, 0, pool.n);
     sink.calls = 0;
-    CU_ASSERT_EQUAL(sheaf__ctab_count(t) == 0, nsince == 0);
-    CU_ASSERT_EQUAL(sheaf__ctab_drain(t, agg_drain_fn, &sink), 0);
-    CU_ASSERT_EQUAL(sink.calls, nsince);
-    CU_ASSERT_FALSE(sink.bad);
+    UNIT_ASSERT_EQUAL(sheaf__ctab_count(t) == 0, nsince == 0);
+    UNIT_ASSERT_EQUAL(sheaf__ctab_drain(t, agg_drain_fn, &sink), 0);
+    UNIT_ASSERT_EQUAL(sink.calls, nsince);
+    UNIT_ASSERT_FALSE(sink.bad);
     free(since);
     /* a drained table is empty */
     sink.calls = 0;
-    CU_ASSERT_EQUAL(sheaf__ctab_drain(t, agg_drain_fn, &sink), 0);
-    CU_ASSERT_EQUAL(sink.calls, 0);
-    CU_ASSERT_EQUAL(sheaf__ctab_count(t), 0);
+    UNIT_ASSERT_EQUAL(sheaf__ctab_drain(t, agg_drain_fn, &sink), 0);
+    UNIT_ASSERT_EQUAL(sink.calls, 0);
+    UNIT_ASSERT_EQUAL(sheaf__ctab_count(t), 0);
 
     size_t mismatches = 0;
     for (size_t k = 0; k < pool.n; k++) {
         /* a key emitted is drained at least once, a key never emitted never */
-        CU_ASSERT_EQUAL(ref[k].n == 0, sink.partials[k].n == 0);
+        UNIT_ASSERT_EQUAL(ref[k].n == 0, sink.partials[k].n == 0);
         if (!ref[k].n || !sink.partials[k].n)
             continue;
         uint64_t want = ref_agg(a, ref[k].v, ref[k].n);
@@ -290,7 +293,7 @@ static size_t run_agg(sheaf_agg a, size_t npool, size_t nemit, size_t limit, int
         if (!ok && mismatches++ < 3)
             fprintf(stderr, "agg %d key %zu: got %#" PRIx64 ", want %#" PRIx64 "\n", (int)a, k,
                     got, want);
-        CU_ASSERT(ok);
+        UNIT_ASSERT(ok);
     }
     sheaf__ctab_free(t);
     for (size_t k = 0; k < pool.n; k++) {
@@ -306,7 +309,18 @@ static size_t run_agg(sheaf_agg a, size_t npool, size_t nemit, size_t limit, int
 
 static void test_agg_kinds(void) {
     for (size_t i = 0; i < sizeof all_aggs / sizeof *all_aggs; i++)
-        CU_ASSERT_EQUAL(run_agg(all_aggs[i], 300, 20000, (size_t)1 << 30, HASH_GOOD), 0);
+        UNIT_ASSERT_EQUAL(run_agg(all_aggs[i], 300, 20000, (size_t)1 << 30, HASH_GOOD), 0);
+}
+
+/* Keys from empty to well past 48 bytes, so short and long keys take their different paths
+ * through the table while sharing it. */
+static void test_agg_long_keys(void) {
+    agg_maxk = 100;
+    for (size_t i = 0; i < sizeof all_aggs / sizeof *all_aggs; i++) {
+        run_agg(all_aggs[i], 300, 10000, (size_t)1 << 30, HASH_GOOD);
+        run_agg(all_aggs[i], 100, 3000, (size_t)1 << 30, HASH_FEW);
+    }
+    agg_maxk = 12;
 }
 
 static void test_agg_colliding_hashes(void) {
@@ -327,13 +341,13 @@ static void test_agg_flush_signal(void) {
     for (size_t i = 0; i < sizeof limits / sizeof *limits; i++) {
         for (size_t a = 0; a < sizeof all_aggs / sizeof *all_aggs; a++) {
             size_t flushes = run_agg(all_aggs[a], 500, 10000, limits[i], HASH_GOOD);
-            CU_ASSERT(flushes > 0);
+            UNIT_ASSERT(flushes > 0);
         }
     }
     /* Twice the empty size: the bytes stay under the limit, but the table cannot double its
      * slots within it, so it must ask for a flush once it is 70% full instead of growing. */
-    CU_ASSERT(run_agg(SHEAF_AGG_SUM_U64, 3500, 30000, 2 * empty, HASH_GOOD) > 0);
-    CU_ASSERT(run_agg(SHEAF_AGG_COUNT, 3500, 30000, 2 * empty, HASH_FEW) > 0);
+    UNIT_ASSERT(run_agg(SHEAF_AGG_SUM_U64, 3500, 30000, 2 * empty, HASH_GOOD) > 0);
+    UNIT_ASSERT(run_agg(SHEAF_AGG_COUNT, 3500, 30000, 2 * empty, HASH_FEW) > 0);
 }
 
 /* A table grows well past its first size and keeps every key. */
@@ -363,13 +377,13 @@ static void test_agg_growth(void) {
                                        &one, 8) == 0;
         }
     }
-    CU_ASSERT(ok);
-    CU_ASSERT(sheaf__ctab_count(t) >= n);
+    UNIT_ASSERT(ok);
+    UNIT_ASSERT(sheaf__ctab_count(t) >= n);
     /* every key once, each counted three times */
     size_t calls[2] = {0, 0};
-    CU_ASSERT_EQUAL(sheaf__ctab_drain(t, count_fn, calls), 0);
-    CU_ASSERT_EQUAL(calls[0], n);
-    CU_ASSERT_EQUAL(calls[1], 0);
+    UNIT_ASSERT_EQUAL(sheaf__ctab_drain(t, count_fn, calls), 0);
+    UNIT_ASSERT_EQUAL(calls[0], n);
+    UNIT_ASSERT_EQUAL(calls[1], 0);
     sheaf__ctab_free(t);
 }
 
@@ -385,15 +399,15 @@ static void test_drain_error(void) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
     for (uint64_t i = 0; i < 10; i++) {
         uint8_t k = (uint8_t)i;
-        CU_ASSERT_EQUAL(sheaf__ctab_add(t, fnv1a(&k, 1), &k, 1, &i, 8), 0);
+        UNIT_ASSERT_EQUAL(sheaf__ctab_add(t, fnv1a(&k, 1), &k, 1, &i, 8), 0);
     }
     size_t calls = 0;
-    CU_ASSERT_EQUAL(sheaf__ctab_drain(t, failing_fn, &calls), SHEAF_EUSER);
-    CU_ASSERT_EQUAL(calls, 3);
-    CU_ASSERT_EQUAL(sheaf__ctab_count(t), 0);
+    UNIT_ASSERT_EQUAL(sheaf__ctab_drain(t, failing_fn, &calls), SHEAF_EUSER);
+    UNIT_ASSERT_EQUAL(calls, 3);
+    UNIT_ASSERT_EQUAL(sheaf__ctab_count(t), 0);
     calls = 0;
-    CU_ASSERT_EQUAL(sheaf__ctab_drain(t, failing_fn, &calls), 0);
-    CU_ASSERT_EQUAL(calls, 0);
+    UNIT_ASSERT_EQUAL(sheaf__ctab_drain(t, failing_fn, &calls), 0);
+    UNIT_ASSERT_EQUAL(calls, 0);
     sheaf__ctab_free(t);
 }
 
@@ -415,20 +429,20 @@ static void test_reuse(void) {
             int64_t v = (int64_t)unit_below(200) - 100;
             want[k] += v;
             used[k] = 1;
-            CU_ASSERT_EQUAL(sheaf__ctab_add(t, fnv1a(pool.key[k], pool.klen[k]),
+            UNIT_ASSERT_EQUAL(sheaf__ctab_add(t, fnv1a(pool.key[k], pool.klen[k]),
                                             pool.key[k], pool.klen[k], &v, 8), 0);
         }
         memset(sink.seen, 0, pool.n);
         for (size_t k = 0; k < pool.n; k++)
             sink.partials[k].n = 0;
-        CU_ASSERT_EQUAL(sheaf__ctab_drain(t, agg_drain_fn, &sink), 0);
-        CU_ASSERT_FALSE(sink.bad);
+        UNIT_ASSERT_EQUAL(sheaf__ctab_drain(t, agg_drain_fn, &sink), 0);
+        UNIT_ASSERT_FALSE(sink.bad);
         for (size_t k = 0; k < pool.n; k++) {
-            CU_ASSERT_EQUAL(sink.seen[k], used[k]);
+            UNIT_ASSERT_EQUAL(sink.seen[k], used[k]);
             if (sink.seen[k] && sink.partials[k].n == 1) {
                 int64_t got;
                 memcpy(&got, &sink.partials[k].v[0], 8);
-                CU_ASSERT_EQUAL(got, want[k]);
+                UNIT_ASSERT_EQUAL(got, want[k]);
             }
         }
         free(want);
@@ -540,17 +554,17 @@ static void run_values(size_t npool, size_t nemit, size_t limit, size_t maxval, 
             break;
         }
     }
-    CU_ASSERT(rc_ok);
-    CU_ASSERT(under_limit);
-    CU_ASSERT(drains_ok);
+    UNIT_ASSERT(rc_ok);
+    UNIT_ASSERT(under_limit);
+    UNIT_ASSERT(drains_ok);
     memset(sink.seen, 0, pool.n);
-    CU_ASSERT_EQUAL(sheaf__ctab_drain(t, val_drain_fn, &sink), 0);
-    CU_ASSERT_FALSE(sink.bad);
-    CU_ASSERT_EQUAL(sheaf__ctab_count(t), 0);
+    UNIT_ASSERT_EQUAL(sheaf__ctab_drain(t, val_drain_fn, &sink), 0);
+    UNIT_ASSERT_FALSE(sink.bad);
+    UNIT_ASSERT_EQUAL(sheaf__ctab_count(t), 0);
     if (expect_flush) {
-        CU_ASSERT(flushes > 0);
+        UNIT_ASSERT(flushes > 0);
     } else {
-        CU_ASSERT_EQUAL(flushes, 0);
+        UNIT_ASSERT_EQUAL(flushes, 0);
     }
     /* per key, the drained values in drain order are the emitted ones in emit order */
     size_t bad = 0;
@@ -563,7 +577,7 @@ static void run_values(size_t npool, size_t nemit, size_t limit, size_t maxval, 
         if (!ok && bad++ < 3)
             fprintf(stderr, "values of key %zu differ: %zu drained, %zu emitted\n", k,
                     sink.got[k].n, ref[k].n);
-        CU_ASSERT(ok);
+        UNIT_ASSERT(ok);
     }
     sheaf__ctab_free(t);
     for (size_t k = 0; k < pool.n; k++) {
@@ -608,25 +622,25 @@ static void test_agg_format(void) {
             uint8_t acc[8];
             memcpy(acc, &u, 8);
             size_t n = sheaf__agg_format(agg, acc, out, sizeof out);
-            CU_ASSERT(n > 0 && n < sizeof out);
-            CU_ASSERT_EQUAL(strlen(out), n);
+            UNIT_ASSERT(n > 0 && n < sizeof out);
+            UNIT_ASSERT_EQUAL(strlen(out), n);
             char *end;
             /* the text reads back as the same number */
             if (is_double(agg)) {
                 double d, back = strtod(out, &end);
                 memcpy(&d, &u, 8);
-                CU_ASSERT(*end == '\0' && back == d);
+                UNIT_ASSERT(*end == '\0' && back == d);
             } else if (agg == SHEAF_AGG_SUM_I64 || agg == SHEAF_AGG_MIN_I64 ||
                        agg == SHEAF_AGG_MAX_I64) {
                 int64_t v;
                 memcpy(&v, &u, 8);
-                CU_ASSERT(*out == '-' || (*out >= '0' && *out <= '9'));
+                UNIT_ASSERT(*out == '-' || (*out >= '0' && *out <= '9'));
                 long long back = strtoll(out, &end, 10);
-                CU_ASSERT(*end == '\0' && back == v);
+                UNIT_ASSERT(*end == '\0' && back == v);
             } else {
-                CU_ASSERT(*out >= '0' && *out <= '9');
+                UNIT_ASSERT(*out >= '0' && *out <= '9');
                 unsigned long long back = strtoull(out, &end, 10);
-                CU_ASSERT(*end == '\0' && back == u);
+                UNIT_ASSERT(*end == '\0' && back == u);
             }
         }
     }
@@ -636,6 +650,7 @@ int main(void) {
     static const unit_test tests[] = {
         {"agg_kinds", test_agg_kinds},
         {"agg_colliding_hashes", test_agg_colliding_hashes},
+        {"agg_long_keys", test_agg_long_keys},
         {"agg_flush_signal", test_agg_flush_signal},
         {"agg_growth", test_agg_growth},
         {"drain_error", test_drain_error},

@@ -117,15 +117,15 @@ static void expect_source(sheaf__src *s, const tlist *want, const char *what) {
         if (!ok && bad++ < 3)
             fprintf(stderr, "%s: record %zu differs (part %u, klen %zu, vlen %zu)\n", what, i,
                     kv.part, kv.klen, kv.vlen);
-        CU_ASSERT(ok);
+        UNIT_ASSERT(ok);
         i++;
     }
-    CU_ASSERT_EQUAL(rc, 0);
+    UNIT_ASSERT_EQUAL(rc, 0);
     if (i != want->n)
         fprintf(stderr, "%s: %zu records, want %zu\n", what, i, want->n);
-    CU_ASSERT_EQUAL(i, want->n);
+    UNIT_ASSERT_EQUAL(i, want->n);
     /* a finished source stays finished */
-    CU_ASSERT_EQUAL(s->next(s, &kv), 0);
+    UNIT_ASSERT_EQUAL(s->next(s, &kv), 0);
     s->close(s);
 }
 
@@ -138,16 +138,16 @@ static void write_run(const char *path, const tlist *l) {
     for (size_t i = 0; i < l->n; i++) {
         const trec *r = &l->v[i];
         sheaf__kv kv = {r->part, r->key, r->klen, r->val, r->vlen};
-        CU_ASSERT_EQUAL(sheaf__runw_put(&w, &kv), 0);
+        UNIT_ASSERT_EQUAL(sheaf__runw_put(&w, &kv), 0);
         uint8_t hdr[30];
         bytes += sheaf__varint_put(hdr, r->part) + sheaf__varint_put(hdr, r->klen) +
                  sheaf__varint_put(hdr, r->vlen) + r->klen + r->vlen;
     }
-    CU_ASSERT_EQUAL(w.records, l->n);
-    CU_ASSERT_EQUAL(w.bytes, bytes);
-    CU_ASSERT_EQUAL(sheaf__runw_close(&w), 0);
+    UNIT_ASSERT_EQUAL(w.records, l->n);
+    UNIT_ASSERT_EQUAL(w.bytes, bytes);
+    UNIT_ASSERT_EQUAL(sheaf__runw_close(&w), 0);
     struct stat st;
-    CU_ASSERT(stat(path, &st) == 0 && (uint64_t)st.st_size == bytes);
+    UNIT_ASSERT(stat(path, &st) == 0 && (uint64_t)st.st_size == bytes);
 }
 
 /* A memory source and what backs it (the encoded records and their index). */
@@ -165,7 +165,7 @@ static sheaf__src *memory_source(memsrc_data *m, const tlist *l) {
                                      r->vlen);
     }
     m->ents = unit_xcalloc(l->n + 1, sizeof *m->ents);
-    CU_ASSERT_EQUAL(sheaf__index(m->buf.data, m->buf.len, m->ents, l->n), (long long)l->n);
+    UNIT_ASSERT_EQUAL(sheaf__index(m->buf.data, m->buf.len, m->ents, l->n), (long long)l->n);
     return sheaf__src_memory(m->ents, l->n);
 }
 
@@ -187,7 +187,7 @@ static void test_run_round_trip(void) {
     for (size_t b = 0; b < sizeof bufs / sizeof *bufs; b++) {
         int err = 0;
         sheaf__src *s = sheaf__src_run(path, bufs[b], &err);
-        CU_ASSERT_EQUAL(err, 0);
+        UNIT_ASSERT_EQUAL(err, 0);
         expect_source(s, &l, "run round trip");
     }
     /* runs are read as written: order is the writer's business */
@@ -222,7 +222,7 @@ static void test_run_large_records(void) {
     for (size_t b = 0; b < sizeof bufs / sizeof *bufs; b++) {
         int err = 0;
         expect_source(sheaf__src_run(path, bufs[b], &err), &l, "large records");
-        CU_ASSERT_EQUAL(err, 0);
+        UNIT_ASSERT_EQUAL(err, 0);
     }
     tl_free(&l);
     free(blob);
@@ -241,8 +241,8 @@ static void test_run_empty_and_errors(void) {
     char missing[4300];
     unit_path(missing, sizeof missing, tmpdir, "no-such-run");
     err = 0;
-    CU_ASSERT_PTR_NULL(sheaf__src_run(missing, 4096, &err));
-    CU_ASSERT(err < 0);
+    UNIT_ASSERT_PTR_NULL(sheaf__src_run(missing, 4096, &err));
+    UNIT_ASSERT(err < 0);
 
     /* a run cut short in its last record: every whole record, then an error */
     tl_random(&l, 100, 2, 6, 30);
@@ -257,18 +257,18 @@ static void test_run_empty_and_errors(void) {
     size_t n = 0;
     int rc;
     while ((rc = s->next(s, &kv)) == 1) {
-        CU_ASSERT(n < l.n && same_rec(&l.v[n], &kv));
+        UNIT_ASSERT(n < l.n && same_rec(&l.v[n], &kv));
         n++;
     }
-    CU_ASSERT_EQUAL(n, l.n - 1);
-    CU_ASSERT(rc < 0);
+    UNIT_ASSERT_EQUAL(n, l.n - 1);
+    UNIT_ASSERT(rc < 0);
     s->close(s);
 
     /* a run that cannot be created */
     sheaf__runw w;
     char bad[4400];
     unit_path(bad, sizeof bad, missing, "run");
-    CU_ASSERT(sheaf__runw_open(&w, bad) < 0);
+    UNIT_ASSERT(sheaf__runw_open(&w, bad) < 0);
     tl_free(&l);
     unlink(path);
 }
@@ -306,7 +306,7 @@ static void run_merge(size_t nsrc, size_t maxrecs, int kinds, sheaf_compare_fn c
             write_run(p, &lists[i]);
             int err = 0;
             srcs[i] = sheaf__src_run(p, 4096, &err);
-            CU_ASSERT_EQUAL(err, 0);
+            UNIT_ASSERT_EQUAL(err, 0);
         }
         CU_ASSERT_PTR_NOT_NULL_FATAL(srcs[i]);
     }

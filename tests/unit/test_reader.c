@@ -91,53 +91,53 @@ static void check_plan(const sheaf__plan *p, uint64_t ss, uint64_t reclen) {
     uint64_t total = 0;
     size_t si = 0;
     for (size_t f = 0; f < p->nfiles; f++) {
-        CU_ASSERT_EQUAL(p->sizes[f], file_size(p->files[f]));
+        UNIT_ASSERT_EQUAL(p->sizes[f], file_size(p->files[f]));
         total += p->sizes[f];
         uint64_t off = 0;
         while (si < p->nsplits && p->splits[si].file == f) {
             const sheaf__split *s = &p->splits[si];
-            CU_ASSERT_EQUAL(s->start, off);
-            CU_ASSERT(s->len > 0);
-            CU_ASSERT(s->len <= ss);
+            UNIT_ASSERT_EQUAL(s->start, off);
+            UNIT_ASSERT(s->len > 0);
+            UNIT_ASSERT(s->len <= ss);
             if (reclen)
-                CU_ASSERT_EQUAL(s->start % reclen, 0);
+                UNIT_ASSERT_EQUAL(s->start % reclen, 0);
             /* only the last split of a file may be short */
             if (s->start + s->len < p->sizes[f])
-                CU_ASSERT_EQUAL(s->len, ss);
+                UNIT_ASSERT_EQUAL(s->len, ss);
             off += s->len;
             si++;
         }
-        CU_ASSERT_EQUAL(off, p->sizes[f]);
+        UNIT_ASSERT_EQUAL(off, p->sizes[f]);
     }
-    CU_ASSERT_EQUAL(si, p->nsplits);
-    CU_ASSERT_EQUAL(total, p->total_bytes);
+    UNIT_ASSERT_EQUAL(si, p->nsplits);
+    UNIT_ASSERT_EQUAL(total, p->total_bytes);
 
     /* tasks: consecutive runs of splits that together hold every split exactly once */
     unsigned char *seen = unit_xcalloc(p->nsplits, 1);
     for (size_t t = 0; t < p->ntasks; t++) {
         const sheaf__task *k = &p->tasks[t];
-        CU_ASSERT(k->count >= 1);
-        CU_ASSERT(k->first + k->count <= p->nsplits);
+        UNIT_ASSERT(k->count >= 1);
+        UNIT_ASSERT(k->first + k->count <= p->nsplits);
         if (k->first + k->count > p->nsplits)
             continue;
         uint64_t bytes = 0;
         for (uint64_t i = k->first; i < k->first + k->count; i++) {
-            CU_ASSERT_EQUAL(seen[i], 0);
+            UNIT_ASSERT_EQUAL(seen[i], 0);
             seen[i] = 1;
             bytes += p->splits[i].len;
         }
-        CU_ASSERT_EQUAL(k->bytes, bytes);
+        UNIT_ASSERT_EQUAL(k->bytes, bytes);
         if (k->count > 1)
-            CU_ASSERT(k->bytes <= ss);
+            UNIT_ASSERT(k->bytes <= ss);
         if (t > 0) {
             const sheaf__task *prev = &p->tasks[t - 1];
-            CU_ASSERT(prev->bytes >= k->bytes);
+            UNIT_ASSERT(prev->bytes >= k->bytes);
             if (prev->bytes == k->bytes)
-                CU_ASSERT(prev->first < k->first);
+                UNIT_ASSERT(prev->first < k->first);
         }
     }
     for (size_t i = 0; i < p->nsplits; i++)
-        CU_ASSERT_EQUAL(seen[i], 1);
+        UNIT_ASSERT_EQUAL(seen[i], 1);
     free(seen);
 }
 
@@ -161,41 +161,41 @@ static int read_plan(const sheaf__plan *p, const sheaf__format *fmt, recs *out) 
             const sheaf__split *s = &p->splits[i];
             const char *path = p->files[s->file];
             rc = sheaf__reader_open(&r, path, s->start, s->len, fmt, err, sizeof err);
-            CU_ASSERT_EQUAL(rc, 0);
+            UNIT_ASSERT_EQUAL(rc, 0);
             if (rc)
                 break;
             sheaf_record rec;
             int got;
             while ((got = sheaf__reader_next(&r, &rec, err, sizeof err)) == 1) {
-                CU_ASSERT_PTR_NOT_NULL(rec.file);
+                UNIT_ASSERT_PTR_NOT_NULL(rec.file);
                 if (rec.file)
-                    CU_ASSERT_STRING_EQUAL(rec.file, path);
+                    UNIT_ASSERT_STRING_EQUAL(rec.file, path);
                 /* a record belongs to the split holding its first byte */
-                CU_ASSERT(rec.offset >= s->start && rec.offset < s->start + s->len);
+                UNIT_ASSERT(rec.offset >= s->start && rec.offset < s->start + s->len);
                 recs_add(&per[i], s->file, rec.offset, rec.data, rec.len);
                 if (fmt->kind == SHEAF__FMT_TSV) {
                     /* the key is the text before the first tab, the value the rest */
                     const char *tab = memchr(rec.data, '\t', rec.len);
-                    CU_ASSERT_EQUAL(rec.nfields, tab ? 2 : 1);
-                    CU_ASSERT(rec.nfields >= 1 && rec.fields[0] == rec.data);
+                    UNIT_ASSERT_EQUAL(rec.nfields, tab ? 2 : 1);
+                    UNIT_ASSERT(rec.nfields >= 1 && rec.fields[0] == rec.data);
                     if (rec.nfields >= 1)
-                        CU_ASSERT_EQUAL(rec.field_lens[0],
+                        UNIT_ASSERT_EQUAL(rec.field_lens[0],
                                         tab ? (size_t)(tab - rec.data) : rec.len);
                     if (tab && rec.nfields == 2) {
-                        CU_ASSERT(rec.fields[1] == tab + 1);
-                        CU_ASSERT_EQUAL(rec.field_lens[1], rec.len - (size_t)(tab - rec.data) - 1);
+                        UNIT_ASSERT(rec.fields[1] == tab + 1);
+                        UNIT_ASSERT_EQUAL(rec.field_lens[1], rec.len - (size_t)(tab - rec.data) - 1);
                     }
                 } else {
-                    CU_ASSERT_EQUAL(rec.nfields, 0);
+                    UNIT_ASSERT_EQUAL(rec.nfields, 0);
                 }
             }
-            CU_ASSERT_EQUAL(got, 0);
+            UNIT_ASSERT_EQUAL(got, 0);
             if (got < 0) {
                 fprintf(stderr, "reader error: %s\n", err);
                 rc = got;
             }
             /* once at its end, a reader stays there */
-            CU_ASSERT_EQUAL(sheaf__reader_next(&r, &rec, err, sizeof err), 0);
+            UNIT_ASSERT_EQUAL(sheaf__reader_next(&r, &rec, err, sizeof err), 0);
             sheaf__reader_close(&r);
         }
     }
@@ -258,8 +258,8 @@ static void check_all_splits_fmt(const char *name, const char *const *contents,
     else
         snprintf(fmttext, sizeof fmttext, tsv ? "tsv" : "lines");
     CU_ASSERT_FATAL(sheaf__format_parse(fmttext, &fmt) == 0);
-    CU_ASSERT_EQUAL(fmt.kind, reclen ? SHEAF__FMT_FIXED : tsv ? SHEAF__FMT_TSV : SHEAF__FMT_LINES);
-    CU_ASSERT_EQUAL(fmt.delim, '\n');
+    UNIT_ASSERT_EQUAL(fmt.kind, reclen ? SHEAF__FMT_FIXED : tsv ? SHEAF__FMT_TSV : SHEAF__FMT_LINES);
+    UNIT_ASSERT_EQUAL(fmt.delim, '\n');
     fmt.delim = (uint8_t)delim;
     uint64_t maxlen = 0;
     for (size_t f = 0; f < nfiles; f++)
@@ -274,7 +274,7 @@ static void check_all_splits_fmt(const char *name, const char *const *contents,
         sheaf__plan plan;
         char err[512] = "";
         int rc = sheaf__plan_build(&cfg, &fmt, 1, &plan, err, sizeof err);
-        CU_ASSERT_EQUAL(rc, 0);
+        UNIT_ASSERT_EQUAL(rc, 0);
         if (rc) {
             fprintf(stderr, "%s: plan failed: %s\n", name, err);
             sheaf__plan_free(&plan);
@@ -282,21 +282,21 @@ static void check_all_splits_fmt(const char *name, const char *const *contents,
             continue;
         }
         uint64_t eff = reclen ? (ss + reclen - 1) / reclen * reclen : ss;
-        CU_ASSERT_EQUAL(plan.nfiles, nfiles);
-        CU_ASSERT_EQUAL(plan.total_bytes, total);
+        UNIT_ASSERT_EQUAL(plan.nfiles, nfiles);
+        UNIT_ASSERT_EQUAL(plan.total_bytes, total);
         uint64_t nsplits = 0;
         for (size_t f = 0; f < nfiles; f++) {
             nsplits += expect_splits(lens[f], eff);
             if (f < plan.nfiles)
-                CU_ASSERT_STRING_EQUAL(plan.files[f], paths[f]);
+                UNIT_ASSERT_STRING_EQUAL(plan.files[f], paths[f]);
         }
-        CU_ASSERT_EQUAL(plan.nsplits, nsplits);
+        UNIT_ASSERT_EQUAL(plan.nsplits, nsplits);
         check_plan(&plan, eff, reclen);
         recs got = {0};
         rc = read_plan(&plan, &fmt, &got);
-        CU_ASSERT_EQUAL(rc, 0);
+        UNIT_ASSERT_EQUAL(rc, 0);
         bool ok = same_recs(&got, &want, name, ss);
-        CU_ASSERT(ok);
+        UNIT_ASSERT(ok);
         if (!ok)
             failures++;
         recs_free(&got);
@@ -455,7 +455,7 @@ static void test_lines_huge_line(void) {
             /* Tiny splits over a huge line: every split inside the line would scan to its
              * end, so read only the first and last few splits and compare with the reference
              * records that start in them. */
-            CU_ASSERT_EQUAL(plan.nsplits, expect_splits(n, sizes[k]));
+            UNIT_ASSERT_EQUAL(plan.nsplits, expect_splits(n, sizes[k]));
             check_plan(&plan, sizes[k], 0);
             recs got = {0}, sub = {0};
             sheaf__reader r;
@@ -473,11 +473,11 @@ static void test_lines_huge_line(void) {
                 int got1;
                 while ((got1 = sheaf__reader_next(&r, &rec, err, sizeof err)) == 1)
                     recs_add(&got, 0, rec.offset, rec.data, rec.len);
-                CU_ASSERT_EQUAL(got1, 0);
+                UNIT_ASSERT_EQUAL(got1, 0);
                 sheaf__reader_close(&r);
             }
             sheaf__reader_free(&r);
-            CU_ASSERT(same_recs(&got, &sub, "huge (window)", sizes[k]));
+            UNIT_ASSERT(same_recs(&got, &sub, "huge (window)", sizes[k]));
             recs_free(&got);
             recs_free(&sub);
             sheaf__plan_free(&plan);
@@ -485,8 +485,8 @@ static void test_lines_huge_line(void) {
         }
         check_plan(&plan, sizes[k], 0);
         recs got = {0};
-        CU_ASSERT_EQUAL(read_plan(&plan, &fmt, &got), 0);
-        CU_ASSERT(same_recs(&got, &want, "huge", sizes[k]));
+        UNIT_ASSERT_EQUAL(read_plan(&plan, &fmt, &got), 0);
+        UNIT_ASSERT(same_recs(&got, &want, "huge", sizes[k]));
         recs_free(&got);
         sheaf__plan_free(&plan);
     }
@@ -531,16 +531,16 @@ static void test_fixed_not_multiple(void) {
     cfg.ninputs = 2;
     sheaf__format fmt;
     CU_ASSERT_FATAL(sheaf__format_parse("fixed:4", &fmt) == 0);
-    CU_ASSERT_EQUAL(fmt.reclen, 4);
+    UNIT_ASSERT_EQUAL(fmt.reclen, 4);
     sheaf__plan plan;
     char err[512] = "";
-    CU_ASSERT_EQUAL(sheaf__plan_build(&cfg, &fmt, 1, &plan, err, sizeof err), SHEAF_EFORMAT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, bad));
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "10"));
+    UNIT_ASSERT_EQUAL(sheaf__plan_build(&cfg, &fmt, 1, &plan, err, sizeof err), SHEAF_EFORMAT);
+    UNIT_ASSERT_PTR_NOT_NULL(strstr(err, bad));
+    UNIT_ASSERT_PTR_NOT_NULL(strstr(err, "10"));
     sheaf__plan_free(&plan);
     /* the same files as lines are fine */
     CU_ASSERT_FATAL(sheaf__format_parse("lines", &fmt) == 0);
-    CU_ASSERT_EQUAL(sheaf__plan_build(&cfg, &fmt, 1, &plan, err, sizeof err), 0);
+    UNIT_ASSERT_EQUAL(sheaf__plan_build(&cfg, &fmt, 1, &plan, err, sizeof err), 0);
     sheaf__plan_free(&plan);
     /* a file that shrank after planning: the reader reports the short record and the file */
     sheaf__reader r;
@@ -548,11 +548,11 @@ static void test_fixed_not_multiple(void) {
     CU_ASSERT_FATAL(sheaf__format_parse("fixed:4", &fmt) == 0);
     CU_ASSERT_EQUAL_FATAL(sheaf__reader_open(&r, bad, 0, 12, &fmt, err, sizeof err), 0);
     sheaf_record rec;
-    CU_ASSERT_EQUAL(sheaf__reader_next(&r, &rec, err, sizeof err), 1);
-    CU_ASSERT_EQUAL(sheaf__reader_next(&r, &rec, err, sizeof err), 1);
+    UNIT_ASSERT_EQUAL(sheaf__reader_next(&r, &rec, err, sizeof err), 1);
+    UNIT_ASSERT_EQUAL(sheaf__reader_next(&r, &rec, err, sizeof err), 1);
     err[0] = '\0';
-    CU_ASSERT_EQUAL(sheaf__reader_next(&r, &rec, err, sizeof err), SHEAF_EFORMAT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, bad));
+    UNIT_ASSERT_EQUAL(sheaf__reader_next(&r, &rec, err, sizeof err), SHEAF_EFORMAT);
+    UNIT_ASSERT_PTR_NOT_NULL(strstr(err, bad));
     sheaf__reader_free(&r);
     unlink(good);
     unlink(bad);
@@ -560,16 +560,16 @@ static void test_fixed_not_multiple(void) {
 
 static void test_format_parse(void) {
     sheaf__format fmt;
-    CU_ASSERT_EQUAL(sheaf__format_parse(NULL, &fmt), 0);
-    CU_ASSERT_EQUAL(fmt.kind, SHEAF__FMT_LINES);
-    CU_ASSERT_EQUAL(sheaf__format_parse("lines", &fmt), 0);
-    CU_ASSERT_EQUAL(fmt.kind, SHEAF__FMT_LINES);
-    CU_ASSERT_EQUAL(sheaf__format_parse("fixed:100", &fmt), 0);
-    CU_ASSERT_EQUAL(fmt.kind, SHEAF__FMT_FIXED);
-    CU_ASSERT_EQUAL(fmt.reclen, 100);
+    UNIT_ASSERT_EQUAL(sheaf__format_parse(NULL, &fmt), 0);
+    UNIT_ASSERT_EQUAL(fmt.kind, SHEAF__FMT_LINES);
+    UNIT_ASSERT_EQUAL(sheaf__format_parse("lines", &fmt), 0);
+    UNIT_ASSERT_EQUAL(fmt.kind, SHEAF__FMT_LINES);
+    UNIT_ASSERT_EQUAL(sheaf__format_parse("fixed:100", &fmt), 0);
+    UNIT_ASSERT_EQUAL(fmt.kind, SHEAF__FMT_FIXED);
+    UNIT_ASSERT_EQUAL(fmt.reclen, 100);
     const char *bad[] = {"fixed:", "fixed:0", "fixed:-3", "fixed:12x", "fixed", "csv!", ""};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-        CU_ASSERT_EQUAL(sheaf__format_parse(bad[i], &fmt), SHEAF_EINVAL);
+        UNIT_ASSERT_EQUAL(sheaf__format_parse(bad[i], &fmt), SHEAF_EINVAL);
 }
 
 /* ---- planning ---- */
@@ -616,13 +616,13 @@ static void test_plan_split_sizes(void) {
             want += expect_splits(sizes[f], eff);
             total += sizes[f];
         }
-        CU_ASSERT_EQUAL(plan.nfiles, NF);
-        CU_ASSERT_EQUAL(plan.nsplits, want);
-        CU_ASSERT_EQUAL(plan.total_bytes, total);
+        UNIT_ASSERT_EQUAL(plan.nfiles, NF);
+        UNIT_ASSERT_EQUAL(plan.nsplits, want);
+        UNIT_ASSERT_EQUAL(plan.total_bytes, total);
         check_plan(&plan, eff, 0);
         /* small splits are packed: fewer tasks than splits when many are tiny */
         if (eff >= 4096)
-            CU_ASSERT(plan.ntasks < plan.nsplits);
+            UNIT_ASSERT(plan.ntasks < plan.nsplits);
         sheaf__plan_free(&plan);
     }
     for (size_t f = 0; f < NF; f++) {
@@ -645,15 +645,15 @@ static void test_plan_packs_small_files(void) {
     sheaf__plan plan;
     char err[512];
     CU_ASSERT_EQUAL_FATAL(plan_of(in, 1, 1000, &plan, err, sizeof err), 0);
-    CU_ASSERT_EQUAL(plan.nfiles, 100);
-    CU_ASSERT_EQUAL(plan.nsplits, 100);
+    UNIT_ASSERT_EQUAL(plan.nfiles, 100);
+    UNIT_ASSERT_EQUAL(plan.nsplits, 100);
     check_plan(&plan, 1000, 0);
     /* 1100 bytes in tasks of at most 1000: two tasks suffice, but never more than a few */
-    CU_ASSERT(plan.ntasks >= 2 && plan.ntasks <= 4);
+    UNIT_ASSERT(plan.ntasks >= 2 && plan.ntasks <= 4);
     for (size_t i = 0; i < plan.nfiles; i++) {
         char p[4300];
         snprintf(p, sizeof p, "%s/f%03zu", dir, i);
-        CU_ASSERT_STRING_EQUAL(plan.files[i], p);
+        UNIT_ASSERT_STRING_EQUAL(plan.files[i], p);
     }
     sheaf__plan_free(&plan);
     unit_rmtree(dir);
@@ -679,9 +679,9 @@ static void test_plan_directories(void) {
         sheaf__plan plan;
         char err[512];
         CU_ASSERT_EQUAL_FATAL(plan_of(in, 1, 0, &plan, err, sizeof err), 0);
-        CU_ASSERT_EQUAL(plan.nfiles, sizeof want / sizeof *want);
+        UNIT_ASSERT_EQUAL(plan.nfiles, sizeof want / sizeof *want);
         for (size_t i = 0; i < plan.nfiles && i < sizeof want / sizeof *want; i++)
-            CU_ASSERT_STRING_EQUAL(plan.files[i], unit_path(p, sizeof p, d, want[i]));
+            UNIT_ASSERT_STRING_EQUAL(plan.files[i], unit_path(p, sizeof p, d, want[i]));
         check_plan(&plan, 64ull << 20, 0);
         sheaf__plan_free(&plan);
     }
@@ -693,28 +693,28 @@ static void test_plan_directories(void) {
     sheaf__plan plan;
     char err[512];
     CU_ASSERT_EQUAL_FATAL(plan_of(in2, 3, 0, &plan, err, sizeof err), 0);
-    CU_ASSERT_EQUAL(plan.nfiles, 2 + sizeof want / sizeof *want);
+    UNIT_ASSERT_EQUAL(plan.nfiles, 2 + sizeof want / sizeof *want);
     if (plan.nfiles >= 2) {
-        CU_ASSERT_STRING_EQUAL(plan.files[0], s1);
-        CU_ASSERT_STRING_EQUAL(plan.files[1], s2);
+        UNIT_ASSERT_STRING_EQUAL(plan.files[0], s1);
+        UNIT_ASSERT_STRING_EQUAL(plan.files[1], s2);
     }
     /* each file remembers the input it came from */
     for (size_t i = 0; i < plan.nfiles; i++)
-        CU_ASSERT_EQUAL(plan.origin[i], i < 2 ? i : 2);
+        UNIT_ASSERT_EQUAL(plan.origin[i], i < 2 ? i : 2);
     sheaf__plan_free(&plan);
     /* an explicitly named skipped directory is walked */
     unit_path(s1, sizeof s1, d, "_skipdir");
     const char *in3[1] = {s1};
     CU_ASSERT_EQUAL_FATAL(plan_of(in3, 1, 0, &plan, err, sizeof err), 0);
-    CU_ASSERT_EQUAL(plan.nfiles, 1);
+    UNIT_ASSERT_EQUAL(plan.nfiles, 1);
     if (plan.nfiles == 1)
-        CU_ASSERT_STRING_EQUAL(plan.files[0], unit_path(p, sizeof p, d, "_skipdir/d.txt"));
+        UNIT_ASSERT_STRING_EQUAL(plan.files[0], unit_path(p, sizeof p, d, "_skipdir/d.txt"));
     sheaf__plan_free(&plan);
     /* a directory with no input files is an error naming it */
     unit_path(s1, sizeof s1, d, "emptysub");
     const char *in4[1] = {s1};
-    CU_ASSERT_EQUAL(plan_of(in4, 1, 0, &plan, err, sizeof err), SHEAF_ENOENT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, s1));
+    UNIT_ASSERT_EQUAL(plan_of(in4, 1, 0, &plan, err, sizeof err), SHEAF_ENOENT);
+    UNIT_ASSERT_PTR_NOT_NULL(strstr(err, s1));
     sheaf__plan_free(&plan);
     unit_rmtree(d);
 }
@@ -736,25 +736,25 @@ static void test_plan_globs(void) {
     unit_path(pat, sizeof pat, d, "*.txt");
     const char *in[1] = {pat};
     CU_ASSERT_EQUAL_FATAL(plan_of(in, 1, 0, &plan, err, sizeof err), 0);
-    CU_ASSERT_EQUAL(plan.nfiles, 2);
+    UNIT_ASSERT_EQUAL(plan.nfiles, 2);
     if (plan.nfiles == 2) {
-        CU_ASSERT_STRING_EQUAL(plan.files[0], unit_path(p, sizeof p, d, "x1.txt"));
-        CU_ASSERT_STRING_EQUAL(plan.files[1], unit_path(p, sizeof p, d, "x2.txt"));
+        UNIT_ASSERT_STRING_EQUAL(plan.files[0], unit_path(p, sizeof p, d, "x1.txt"));
+        UNIT_ASSERT_STRING_EQUAL(plan.files[1], unit_path(p, sizeof p, d, "x2.txt"));
     }
     sheaf__plan_free(&plan);
     /* x?: matches the files x1.txt.. and the directory xdir, which is walked */
     unit_path(pat, sizeof pat, d, "x[13d]*");
     CU_ASSERT_EQUAL_FATAL(plan_of(in, 1, 0, &plan, err, sizeof err), 0);
     const char *want[] = {"x1.txt", "x3.dat", "xdir/in.txt"};
-    CU_ASSERT_EQUAL(plan.nfiles, 3);
+    UNIT_ASSERT_EQUAL(plan.nfiles, 3);
     for (size_t i = 0; i < plan.nfiles && i < 3; i++)
-        CU_ASSERT_STRING_EQUAL(plan.files[i], unit_path(p, sizeof p, d, want[i]));
+        UNIT_ASSERT_STRING_EQUAL(plan.files[i], unit_path(p, sizeof p, d, want[i]));
     check_plan(&plan, 64ull << 20, 0);
     sheaf__plan_free(&plan);
     /* a glob that matches nothing is an error naming the pattern */
     unit_path(pat, sizeof pat, d, "*.nothing");
-    CU_ASSERT_EQUAL(plan_of(in, 1, 0, &plan, err, sizeof err), SHEAF_ENOENT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, pat));
+    UNIT_ASSERT_EQUAL(plan_of(in, 1, 0, &plan, err, sizeof err), SHEAF_ENOENT);
+    UNIT_ASSERT_PTR_NOT_NULL(strstr(err, pat));
     sheaf__plan_free(&plan);
     unit_rmtree(d);
 }
@@ -769,17 +769,17 @@ static void test_plan_errors(void) {
     char err[512];
 
     /* no input at all */
-    CU_ASSERT_EQUAL(plan_of(NULL, 0, 0, &plan, err, sizeof err), SHEAF_EUSAGE);
+    UNIT_ASSERT_EQUAL(plan_of(NULL, 0, 0, &plan, err, sizeof err), SHEAF_EUSAGE);
     sheaf__plan_free(&plan);
 
     /* a missing input, alone or after a good one: ENOENT naming it */
     unit_path(p, sizeof p, d, "does-not-exist.txt");
     const char *in1[2] = {good, p};
-    CU_ASSERT_EQUAL(plan_of(in1 + 1, 1, 0, &plan, err, sizeof err), SHEAF_ENOENT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, p));
+    UNIT_ASSERT_EQUAL(plan_of(in1 + 1, 1, 0, &plan, err, sizeof err), SHEAF_ENOENT);
+    UNIT_ASSERT_PTR_NOT_NULL(strstr(err, p));
     sheaf__plan_free(&plan);
-    CU_ASSERT_EQUAL(plan_of(in1, 2, 0, &plan, err, sizeof err), SHEAF_ENOENT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, p));
+    UNIT_ASSERT_EQUAL(plan_of(in1, 2, 0, &plan, err, sizeof err), SHEAF_ENOENT);
+    UNIT_ASSERT_PTR_NOT_NULL(strstr(err, p));
     sheaf__plan_free(&plan);
 
     /* a FIFO named explicitly, or found in a directory: refused, naming it */
@@ -789,12 +789,12 @@ static void test_plan_errors(void) {
     unit_path(fifo, sizeof fifo, sub, "pipe");
     CU_ASSERT_FATAL(mkfifo(fifo, 0644) == 0);
     const char *in2[1] = {fifo};
-    CU_ASSERT_EQUAL(plan_of(in2, 1, 0, &plan, err, sizeof err), SHEAF_EINVAL);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, fifo));
+    UNIT_ASSERT_EQUAL(plan_of(in2, 1, 0, &plan, err, sizeof err), SHEAF_EINVAL);
+    UNIT_ASSERT_PTR_NOT_NULL(strstr(err, fifo));
     sheaf__plan_free(&plan);
     const char *in3[1] = {sub};
-    CU_ASSERT_EQUAL(plan_of(in3, 1, 0, &plan, err, sizeof err), SHEAF_EINVAL);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, fifo));
+    UNIT_ASSERT_EQUAL(plan_of(in3, 1, 0, &plan, err, sizeof err), SHEAF_EINVAL);
+    UNIT_ASSERT_PTR_NOT_NULL(strstr(err, fifo));
     sheaf__plan_free(&plan);
 
     /* the reader names a file it cannot open */
@@ -802,8 +802,8 @@ static void test_plan_errors(void) {
     memset(&r, 0, sizeof r);
     sheaf__format fmt;
     sheaf__format_parse("lines", &fmt);
-    CU_ASSERT_EQUAL(sheaf__reader_open(&r, p, 0, 10, &fmt, err, sizeof err), SHEAF_ENOENT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, p));
+    UNIT_ASSERT_EQUAL(sheaf__reader_open(&r, p, 0, 10, &fmt, err, sizeof err), SHEAF_ENOENT);
+    UNIT_ASSERT_PTR_NOT_NULL(strstr(err, p));
     sheaf__reader_free(&r);
     unit_rmtree(d);
 }

@@ -114,18 +114,18 @@ static int cmp_ptr(const void *pa, const void *pb) {
 static void check_sort(const recset *r, sheaf_compare_fn cmp, const char *what) {
     sheaf__ent *ents = unit_xcalloc(r->n + 1, sizeof *ents);
     /* the index, and what it holds for each record */
-    CU_ASSERT_EQUAL(sheaf__index(r->data, r->len, ents, r->n), (long long)r->n);
+    UNIT_ASSERT_EQUAL(sheaf__index(r->data, r->len, ents, r->n), (long long)r->n);
     for (size_t i = 0; i < r->n; i++) {
         const sheaf__ent *e = &ents[i];
-        CU_ASSERT(e->rec == r->data + r->off[i]);
-        CU_ASSERT_EQUAL(e->part, r->part[i]);
-        CU_ASSERT_EQUAL(e->klen, r->klen[i]);
-        CU_ASSERT_EQUAL(e->vlen, r->vlen[i]);
-        CU_ASSERT_EQUAL(e->hlen, r->hlen[i]);
+        UNIT_ASSERT(e->rec == r->data + r->off[i]);
+        UNIT_ASSERT_EQUAL(e->part, r->part[i]);
+        UNIT_ASSERT_EQUAL(e->klen, r->klen[i]);
+        UNIT_ASSERT_EQUAL(e->vlen, r->vlen[i]);
+        UNIT_ASSERT_EQUAL(e->hlen, r->hlen[i]);
         uint64_t pfx = 0;
         for (size_t k = 0; k < 8; k++)
             pfx = pfx << 8 | (k < r->klen[i] ? rs_key(r, i)[k] : 0);
-        CU_ASSERT_EQUAL(e->pfx, pfx);
+        UNIT_ASSERT_EQUAL(e->pfx, pfx);
     }
     sheaf__sort(ents, r->n, cmp);
 
@@ -146,7 +146,7 @@ static void check_sort(const recset *r, sheaf_compare_fn cmp, const char *what) 
         bool ok = e->part == r->part[j] && c == 0;
         if (!ok && bad++ < 3)
             fprintf(stderr, "%s: position %zu of %zu holds the wrong record\n", what, i, r->n);
-        CU_ASSERT(ok);
+        UNIT_ASSERT(ok);
     }
     /* the sorted index is a permutation of the records */
     const uint8_t **a = unit_xcalloc(r->n + 1, sizeof *a);
@@ -154,7 +154,7 @@ static void check_sort(const recset *r, sheaf_compare_fn cmp, const char *what) 
         a[i] = ents[i].rec;
     qsort(a, r->n, sizeof *a, cmp_ptr);
     for (size_t i = 0; i < r->n; i++)
-        CU_ASSERT(a[i] == r->data + r->off[i]);
+        UNIT_ASSERT(a[i] == r->data + r->off[i]);
     free(a);
     free(order);
     free(ents);
@@ -318,14 +318,14 @@ static void test_index_errors(void) {
     make_set(&r, 50, key_random, 2);
     sheaf__ent *ents = unit_xcalloc(r.n, sizeof *ents);
     /* an empty buffer has no records */
-    CU_ASSERT_EQUAL(sheaf__index(r.data, 0, ents, r.n), 0);
+    UNIT_ASSERT_EQUAL(sheaf__index(r.data, 0, ents, r.n), 0);
     /* too small an index */
-    CU_ASSERT_EQUAL(sheaf__index(r.data, r.len, ents, r.n - 1), -1);
+    UNIT_ASSERT_EQUAL(sheaf__index(r.data, r.len, ents, r.n - 1), -1);
     /* any truncation inside the last record is corrupt; at a record boundary it is not */
     size_t last = r.off[r.n - 1];
     for (size_t cut = last + 1; cut < r.len; cut++)
-        CU_ASSERT_EQUAL(sheaf__index(r.data, cut, ents, r.n), -1);
-    CU_ASSERT_EQUAL(sheaf__index(r.data, last, ents, r.n), (long long)r.n - 1);
+        UNIT_ASSERT_EQUAL(sheaf__index(r.data, cut, ents, r.n), -1);
+    UNIT_ASSERT_EQUAL(sheaf__index(r.data, last, ents, r.n), (long long)r.n - 1);
     free(ents);
     rs_free(&r);
 }
@@ -342,7 +342,7 @@ static size_t adv_gas, adv_solid, adv_candidate;
 
 static size_t adv_id(const void *k, size_t n) {
     uint32_t id;
-    CU_ASSERT_EQUAL(n, 4);
+    UNIT_ASSERT_EQUAL(n, 4);
     memcpy(&id, k, 4);
     return id;
 }
@@ -390,7 +390,7 @@ static void test_sort_adversary(void) {
             gas_left++;
         }
     }
-    CU_ASSERT(gas_left <= 1);
+    UNIT_ASSERT(gas_left <= 1);
     size_t inversions = 0;
     for (size_t i = 1; i < n; i++) {
         size_t a = adv_id(ents[i - 1].rec + ents[i - 1].hlen, 4);
@@ -401,7 +401,7 @@ static void test_sort_adversary(void) {
     if (inversions)
         fprintf(stderr, "adversary: %zu adjacent pairs out of order, %zu items never compared\n",
                 inversions, gas_left);
-    CU_ASSERT_EQUAL(inversions, 0);
+    UNIT_ASSERT_EQUAL(inversions, 0);
 
     /* The same input as concrete keys (8-byte big-endian values, so the default order's
      * prefix compare decides) in the original order must sort too. */
@@ -430,16 +430,16 @@ static void test_hash_partition_range(void) {
                               0x5555555555555555ull};
     for (size_t p = 0; p < sizeof nparts / sizeof *nparts; p++) {
         uint32_t np = nparts[p];
-        CU_ASSERT_EQUAL(sheaf__hash_partition(0, np), 0);
-        CU_ASSERT_EQUAL(sheaf__hash_partition(UINT64_MAX, np), np - 1);
+        UNIT_ASSERT_EQUAL(sheaf__hash_partition(0, np), 0);
+        UNIT_ASSERT_EQUAL(sheaf__hash_partition(UINT64_MAX, np), np - 1);
         for (size_t i = 0; i < 20000 + sizeof fixed / sizeof *fixed; i++) {
             uint64_t h = i < sizeof fixed / sizeof *fixed ? fixed[i] : unit_rand64();
             uint32_t got = sheaf__hash_partition(h, np);
-            CU_ASSERT(got < np);
+            UNIT_ASSERT(got < np);
             /* it is floor(h * np / 2^64): got * 2^64 <= h * np < (got + 1) * 2^64 */
             unsigned __int128 prod = (unsigned __int128)h * np;
-            CU_ASSERT((unsigned __int128)got << 64 <= prod);
-            CU_ASSERT(prod < ((unsigned __int128)got + 1) << 64);
+            UNIT_ASSERT((unsigned __int128)got << 64 <= prod);
+            UNIT_ASSERT(prod < ((unsigned __int128)got + 1) << 64);
         }
         /* order preserving: a larger hash never lands in a lower partition */
         uint64_t prev_h = 0;
@@ -449,7 +449,7 @@ static void test_hash_partition_range(void) {
             if (h < prev_h)
                 break;
             uint32_t got = sheaf__hash_partition(h, np);
-            CU_ASSERT(got >= prev);
+            UNIT_ASSERT(got >= prev);
             prev = got;
             prev_h = h;
         }
@@ -472,7 +472,7 @@ static void test_hash_partition_uniform(void) {
         double df = np - 1.0, limit = df + 6.0 * __builtin_sqrt(2.0 * df) + 10.0;
         if (chi2 > limit)
             fprintf(stderr, "%u partitions: chi-square %.1f over %.1f\n", np, chi2, limit);
-        CU_ASSERT(chi2 <= limit);
+        UNIT_ASSERT(chi2 <= limit);
         free(count);
     }
 }

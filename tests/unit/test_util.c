@@ -45,8 +45,8 @@ static void test_parse_size_valid(void) {
         if (rc != 0 || got != cases[i].want)
             fprintf(stderr, "parse_size(\"%s\"): rc %d, %" PRIu64 ", want %" PRIu64 "\n",
                     cases[i].text, rc, got, cases[i].want);
-        CU_ASSERT_EQUAL(rc, 0);
-        CU_ASSERT_EQUAL(got, cases[i].want);
+        UNIT_ASSERT_EQUAL(rc, 0);
+        UNIT_ASSERT_EQUAL(got, cases[i].want);
     }
     /* random numbers with random units and spellings */
     static const char units[] = "\0KMGT";
@@ -63,8 +63,8 @@ static void test_parse_size_valid(void) {
         }
         text[len] = '\0';
         uint64_t want = n << (10 * u), got = 0;
-        CU_ASSERT_EQUAL(sheaf_parse_size(text, &got), 0);
-        CU_ASSERT_EQUAL(got, want);
+        UNIT_ASSERT_EQUAL(sheaf_parse_size(text, &got), 0);
+        UNIT_ASSERT_EQUAL(got, want);
     }
 }
 
@@ -80,11 +80,11 @@ static void test_parse_size_invalid(void) {
         if (rc != SHEAF_EINVAL)
             fprintf(stderr, "parse_size(\"%s\") = %d (%" PRIu64 "), want SHEAF_EINVAL\n", bad[i],
                     rc, got);
-        CU_ASSERT_EQUAL(rc, SHEAF_EINVAL);
-        CU_ASSERT_EQUAL(got, 777); /* untouched on failure */
+        UNIT_ASSERT_EQUAL(rc, SHEAF_EINVAL);
+        UNIT_ASSERT_EQUAL(got, 777); /* untouched on failure */
     }
     uint64_t got;
-    CU_ASSERT_EQUAL(sheaf_parse_size(NULL, &got), SHEAF_EINVAL);
+    UNIT_ASSERT_EQUAL(sheaf_parse_size(NULL, &got), SHEAF_EINVAL);
 }
 
 /* Not-a-number and infinity are not sizes. */
@@ -96,7 +96,7 @@ static void test_parse_size_not_a_number(void) {
         if (rc != SHEAF_EINVAL)
             fprintf(stderr, "parse_size(\"%s\") = %d (%" PRIu64 "), want SHEAF_EINVAL\n", bad[i],
                     rc, got);
-        CU_ASSERT_EQUAL(rc, SHEAF_EINVAL);
+        UNIT_ASSERT_EQUAL(rc, SHEAF_EINVAL);
     }
 }
 
@@ -133,25 +133,25 @@ static void test_varint(void) {
         memset(a, 0xAA, sizeof a);
         size_t n = sheaf__varint_put(a, v);
         size_t rn = ref_varint(b, v);
-        CU_ASSERT_EQUAL(n, rn);
-        CU_ASSERT(n >= 1 && n <= SHEAF__VARINT_MAX);
-        CU_ASSERT(memcmp(a, b, rn) == 0);
-        CU_ASSERT_EQUAL(a[n], 0xAA); /* nothing written past the end */
+        UNIT_ASSERT_EQUAL(n, rn);
+        UNIT_ASSERT(n >= 1 && n <= SHEAF__VARINT_MAX);
+        UNIT_ASSERT(memcmp(a, b, rn) == 0);
+        UNIT_ASSERT_EQUAL(a[n], 0xAA); /* nothing written past the end */
         uint64_t back = ~v;
-        CU_ASSERT_EQUAL(sheaf__varint_get(a, a + n, &back), n);
-        CU_ASSERT_EQUAL(back, v);
+        UNIT_ASSERT_EQUAL(sheaf__varint_get(a, a + n, &back), n);
+        UNIT_ASSERT_EQUAL(back, v);
         /* trailing bytes are not read */
-        CU_ASSERT_EQUAL(sheaf__varint_get(a, a + sizeof a, &back), n);
-        CU_ASSERT_EQUAL(back, v);
+        UNIT_ASSERT_EQUAL(sheaf__varint_get(a, a + sizeof a, &back), n);
+        UNIT_ASSERT_EQUAL(back, v);
         /* every truncation is incomplete */
         for (size_t cut = 0; cut < n; cut++)
-            CU_ASSERT_EQUAL(sheaf__varint_get(a, a + cut, &back), 0);
+            UNIT_ASSERT_EQUAL(sheaf__varint_get(a, a + cut, &back), 0);
     }
     /* an endless continuation is not a varint */
     uint8_t cont[16];
     memset(cont, 0x80, sizeof cont);
     uint64_t x;
-    CU_ASSERT_EQUAL(sheaf__varint_get(cont, cont + sizeof cont, &x), 0);
+    UNIT_ASSERT_EQUAL(sheaf__varint_get(cont, cont + sizeof cont, &x), 0);
 }
 
 static void test_record_round_trip(void) {
@@ -177,23 +177,23 @@ static void test_record_round_trip(void) {
         rn += klen;
         memcpy(ref + rn, val, vlen);
         rn += vlen;
-        CU_ASSERT_EQUAL(n, rn);
-        CU_ASSERT(n == rn && memcmp(buf, ref, n) == 0);
+        UNIT_ASSERT_EQUAL(n, rn);
+        UNIT_ASSERT(n == rn && memcmp(buf, ref, n) == 0);
         sheaf__kv kv;
         memset(&kv, 0, sizeof kv);
-        CU_ASSERT_EQUAL(sheaf__rec_get(buf, buf + n, &kv), n);
-        CU_ASSERT_EQUAL(kv.part, part);
-        CU_ASSERT_EQUAL(kv.klen, klen);
-        CU_ASSERT_EQUAL(kv.vlen, vlen);
-        CU_ASSERT(klen == 0 || memcmp(kv.key, key, klen) == 0);
-        CU_ASSERT(vlen == 0 || memcmp(kv.val, val, vlen) == 0);
-        CU_ASSERT(kv.key >= buf && kv.val == kv.key + klen && kv.val + vlen == buf + n);
+        UNIT_ASSERT_EQUAL(sheaf__rec_get(buf, buf + n, &kv), n);
+        UNIT_ASSERT_EQUAL(kv.part, part);
+        UNIT_ASSERT_EQUAL(kv.klen, klen);
+        UNIT_ASSERT_EQUAL(kv.vlen, vlen);
+        UNIT_ASSERT(klen == 0 || memcmp(kv.key, key, klen) == 0);
+        UNIT_ASSERT(vlen == 0 || memcmp(kv.val, val, vlen) == 0);
+        UNIT_ASSERT(kv.key >= buf && kv.val == kv.key + klen && kv.val + vlen == buf + n);
         /* truncated: every cut in the header, and a sample of cuts in the body */
         size_t hdr = n - klen - vlen;
         for (size_t cut = 0; cut < n; cut++) {
             if (cut > hdr + 3 && cut + 3 < n && unit_below(50) != 0)
                 continue;
-            CU_ASSERT_EQUAL(sheaf__rec_get(buf, buf + cut, &kv), 0);
+            UNIT_ASSERT_EQUAL(sheaf__rec_get(buf, buf + cut, &kv), 0);
         }
     }
     /* records back to back decode one after another */
@@ -204,15 +204,15 @@ static void test_record_round_trip(void) {
     for (uint32_t i = 0; i < 100; i++) {
         sheaf__kv kv;
         size_t n = sheaf__rec_get(p, buf + off, &kv);
-        CU_ASSERT(n > 0);
+        UNIT_ASSERT(n > 0);
         if (!n)
             break;
         uint32_t k;
         memcpy(&k, kv.key, sizeof k);
-        CU_ASSERT(kv.part == i && k == i && kv.vlen == i % 2);
+        UNIT_ASSERT(kv.part == i && k == i && kv.vlen == i % 2);
         p += n;
     }
-    CU_ASSERT(p == buf + off);
+    UNIT_ASSERT(p == buf + off);
     free(buf);
     free(ref);
     free(key);
@@ -240,11 +240,11 @@ static void test_key_u64(void) {
         unsigned char ka[8], kb[8];
         sheaf_key_u64(a, ka);
         sheaf_key_u64(b, kb);
-        CU_ASSERT_EQUAL(sgn(memcmp(ka, kb, 8)), a < b ? -1 : a > b);
-        CU_ASSERT_EQUAL(sheaf_key_to_u64(ka), a);
+        UNIT_ASSERT_EQUAL(sgn(memcmp(ka, kb, 8)), a < b ? -1 : a > b);
+        UNIT_ASSERT_EQUAL(sheaf_key_to_u64(ka), a);
         /* big-endian */
-        CU_ASSERT_EQUAL(ka[0], (unsigned char)(a >> 56));
-        CU_ASSERT_EQUAL(ka[7], (unsigned char)a);
+        UNIT_ASSERT_EQUAL(ka[0], (unsigned char)(a >> 56));
+        UNIT_ASSERT_EQUAL(ka[7], (unsigned char)a);
     }
 }
 
@@ -268,7 +268,7 @@ static void test_key_i64(void) {
         unsigned char ka[8], kb[8];
         sheaf_key_i64(a, ka);
         sheaf_key_i64(b, kb);
-        CU_ASSERT_EQUAL(sgn(memcmp(ka, kb, 8)), a < b ? -1 : a > b);
+        UNIT_ASSERT_EQUAL(sgn(memcmp(ka, kb, 8)), a < b ? -1 : a > b);
     }
 }
 
@@ -313,14 +313,14 @@ static void test_key_double(void) {
         sheaf_key_double(b, kb);
         int c = sgn(memcmp(ka, kb, 8));
         if (a < b) {
-            CU_ASSERT_EQUAL(c, -1);
+            UNIT_ASSERT_EQUAL(c, -1);
         } else if (a > b) {
-            CU_ASSERT_EQUAL(c, 1);
+            UNIT_ASSERT_EQUAL(c, 1);
         } else if (memcmp(&a, &b, 8) == 0) {
-            CU_ASSERT_EQUAL(c, 0);
+            UNIT_ASSERT_EQUAL(c, 0);
         } else {
             /* -0.0 and 0.0: equal numbers; the key may tell them apart, -0.0 first */
-            CU_ASSERT_EQUAL(c, signbit(a) ? -1 : 1);
+            UNIT_ASSERT_EQUAL(c, signbit(a) ? -1 : 1);
         }
     }
 }
@@ -355,17 +355,17 @@ static void test_keys_sort_numerically(void) {
                 uint64_t a, b;
                 memcpy(&a, keys[i - 1] + 8, 8);
                 memcpy(&b, keys[i] + 8, 8);
-                CU_ASSERT(a <= b);
+                UNIT_ASSERT(a <= b);
             } else if (kind == 1) {
                 int64_t a, b;
                 memcpy(&a, keys[i - 1] + 8, 8);
                 memcpy(&b, keys[i] + 8, 8);
-                CU_ASSERT(a <= b);
+                UNIT_ASSERT(a <= b);
             } else {
                 double a, b;
                 memcpy(&a, keys[i - 1] + 8, 8);
                 memcpy(&b, keys[i] + 8, 8);
-                CU_ASSERT(a <= b);
+                UNIT_ASSERT(a <= b);
             }
         }
     }
@@ -379,17 +379,17 @@ static void test_value_readers(void) {
         double d = random_double();
         uint8_t b[8];
         memcpy(b, &u, 8);
-        CU_ASSERT_EQUAL(sheaf_value_u64(b, 8), u);
-        CU_ASSERT_EQUAL(sheaf_value_i64(b, 8), s);
+        UNIT_ASSERT_EQUAL(sheaf_value_u64(b, 8), u);
+        UNIT_ASSERT_EQUAL(sheaf_value_i64(b, 8), s);
         memcpy(b, &d, 8);
         double back = sheaf_value_double(b, 8);
-        CU_ASSERT(memcmp(&back, &d, 8) == 0);
+        UNIT_ASSERT(memcmp(&back, &d, 8) == 0);
         /* another length reads as zero */
         size_t len = (size_t)unit_below(8);
-        CU_ASSERT_EQUAL(sheaf_value_u64(b, len), 0);
-        CU_ASSERT_EQUAL(sheaf_value_i64(b, len), 0);
-        CU_ASSERT(sheaf_value_double(b, len) == 0.0);
-        CU_ASSERT_EQUAL(sheaf_value_u64(b, 9), 0);
+        UNIT_ASSERT_EQUAL(sheaf_value_u64(b, len), 0);
+        UNIT_ASSERT_EQUAL(sheaf_value_i64(b, len), 0);
+        UNIT_ASSERT(sheaf_value_double(b, len) == 0.0);
+        UNIT_ASSERT_EQUAL(sheaf_value_u64(b, 9), 0);
     }
 }
 
@@ -412,11 +412,11 @@ static void test_bytes_compare(void) {
         if (unit_below(2))
             b[unit_below(12)] = (uint8_t)("a\0\xff"[unit_below(3)]);
         int got = sgn(sheaf__bytes_compare(a, alen, b, blen));
-        CU_ASSERT_EQUAL(got, ref_bytes(a, alen, b, blen));
+        UNIT_ASSERT_EQUAL(got, ref_bytes(a, alen, b, blen));
     }
-    CU_ASSERT_EQUAL(sheaf__bytes_compare(NULL, 0, NULL, 0), 0);
-    CU_ASSERT(sheaf__bytes_compare(NULL, 0, "a", 1) < 0);
-    CU_ASSERT(sheaf__bytes_compare("a", 1, NULL, 0) > 0);
+    UNIT_ASSERT_EQUAL(sheaf__bytes_compare(NULL, 0, NULL, 0), 0);
+    UNIT_ASSERT(sheaf__bytes_compare(NULL, 0, "a", 1) < 0);
+    UNIT_ASSERT(sheaf__bytes_compare("a", 1, NULL, 0) > 0);
 }
 
 /* ---- buffers and files ---- */
@@ -427,27 +427,27 @@ static void test_buf(void) {
     for (int i = 0; i < 2000; i++) {
         size_t n = (size_t)unit_below(unit_below(20) == 0 ? 100000 : 100);
         CU_ASSERT_EQUAL_FATAL(sheaf__buf_reserve(&b, n), 0);
-        CU_ASSERT(b.cap - b.len >= n);
+        UNIT_ASSERT(b.cap - b.len >= n);
         memset(b.data + b.len, (int)(i & 0xff), n);
         b.len += n;
         total += n;
     }
-    CU_ASSERT_EQUAL(b.len, total);
+    UNIT_ASSERT_EQUAL(b.len, total);
     /* a request whose size overflows is refused, not wrapped */
-    CU_ASSERT_EQUAL(sheaf__buf_reserve(&b, SIZE_MAX - 1), SHEAF_ENOMEM);
+    UNIT_ASSERT_EQUAL(sheaf__buf_reserve(&b, SIZE_MAX - 1), SHEAF_ENOMEM);
     sheaf__buf_free(&b);
-    CU_ASSERT_PTR_NULL(b.data);
-    CU_ASSERT_EQUAL(b.len, 0);
-    CU_ASSERT_EQUAL(b.cap, 0);
+    UNIT_ASSERT_PTR_NULL(b.data);
+    UNIT_ASSERT_EQUAL(b.len, 0);
+    UNIT_ASSERT_EQUAL(b.cap, 0);
 }
 
 static void test_mkdirs_rmtree(void) {
     char d[4096], p[4300], outside[4300];
     CU_ASSERT_FATAL(unit_mkdtemp(d, sizeof d, "util") == 0);
     unit_path(p, sizeof p, d, "a/b/c/d");
-    CU_ASSERT_EQUAL(sheaf__mkdirs(p, 0755), 0);
-    CU_ASSERT(unit_is_dir(p));
-    CU_ASSERT_EQUAL(sheaf__mkdirs(p, 0755), 0); /* already there */
+    UNIT_ASSERT_EQUAL(sheaf__mkdirs(p, 0755), 0);
+    UNIT_ASSERT(unit_is_dir(p));
+    UNIT_ASSERT_EQUAL(sheaf__mkdirs(p, 0755), 0); /* already there */
     /* a tree with files, and a symlink to a directory outside it */
     unit_path(outside, sizeof outside, d, "outside");
     CU_ASSERT_FATAL(mkdir(outside, 0755) == 0);
@@ -457,16 +457,16 @@ static void test_mkdirs_rmtree(void) {
     CU_ASSERT_FATAL(symlink(outside, unit_path(f, sizeof f, d, "a/b/c/link")) == 0);
     char a[4300];
     unit_path(a, sizeof a, d, "a");
-    CU_ASSERT_EQUAL(sheaf__rmtree(a), 0);
-    CU_ASSERT_FALSE(unit_exists(a));
+    UNIT_ASSERT_EQUAL(sheaf__rmtree(a), 0);
+    UNIT_ASSERT_FALSE(unit_exists(a));
     /* the link was removed, not followed */
-    CU_ASSERT(unit_exists(unit_path(f, sizeof f, outside, "keep")));
+    UNIT_ASSERT(unit_exists(unit_path(f, sizeof f, outside, "keep")));
     /* removing what is not there is fine */
-    CU_ASSERT_EQUAL(sheaf__rmtree(a), 0);
+    UNIT_ASSERT_EQUAL(sheaf__rmtree(a), 0);
     /* mkdirs under a regular file fails */
     unit_path(f, sizeof f, outside, "keep/sub");
-    CU_ASSERT(sheaf__mkdirs(f, 0755) < 0);
-    CU_ASSERT(sheaf__mkdirs("", 0755) < 0);
+    UNIT_ASSERT(sheaf__mkdirs(f, 0755) < 0);
+    UNIT_ASSERT(sheaf__mkdirs("", 0755) < 0);
     /* write_all writes everything */
     unit_path(f, sizeof f, d, "w");
     int fd = open(f, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -475,15 +475,15 @@ static void test_mkdirs_rmtree(void) {
     char *data = unit_xmalloc(n);
     for (size_t i = 0; i < n; i++)
         data[i] = (char)unit_rand64();
-    CU_ASSERT_EQUAL(sheaf__write_all(fd, data, n), 0);
+    UNIT_ASSERT_EQUAL(sheaf__write_all(fd, data, n), 0);
     close(fd);
     size_t got;
     char *back = unit_read_file(f, &got);
-    CU_ASSERT(back && got == n && memcmp(back, data, n) == 0);
+    UNIT_ASSERT(back && got == n && memcmp(back, data, n) == 0);
     free(back);
     free(data);
-    CU_ASSERT(sheaf__write_all(-1, "x", 1) < 0);
-    CU_ASSERT_EQUAL(unit_rmtree(d), 0);
+    UNIT_ASSERT(sheaf__write_all(-1, "x", 1) < 0);
+    UNIT_ASSERT_EQUAL(unit_rmtree(d), 0);
 }
 
 /* ---- errors ---- */
@@ -503,16 +503,16 @@ static void test_errors(void) {
     };
     const size_t n = sizeof codes / sizeof *codes;
     for (size_t i = 0; i < n; i++) {
-        CU_ASSERT(codes[i].code < 0);
-        CU_ASSERT_STRING_EQUAL(sheaf_err_name(codes[i].code), codes[i].name);
+        UNIT_ASSERT(codes[i].code < 0);
+        UNIT_ASSERT_STRING_EQUAL(sheaf_err_name(codes[i].code), codes[i].name);
         const char *text = sheaf_strerror(codes[i].code);
         CU_ASSERT_PTR_NOT_NULL_FATAL(text);
-        CU_ASSERT(strlen(text) > 0);
-        CU_ASSERT_STRING_NOT_EQUAL(text, "unknown error");
+        UNIT_ASSERT(strlen(text) > 0);
+        UNIT_ASSERT_STRING_NOT_EQUAL(text, "unknown error");
         /* codes and texts are distinct */
         for (size_t j = 0; j < i; j++) {
-            CU_ASSERT(codes[i].code != codes[j].code);
-            CU_ASSERT_STRING_NOT_EQUAL(text, sheaf_strerror(codes[j].code));
+            UNIT_ASSERT(codes[i].code != codes[j].code);
+            UNIT_ASSERT_STRING_NOT_EQUAL(text, sheaf_strerror(codes[j].code));
         }
     }
     /* every code of the table, as the header defines it, has its own name and text */
@@ -520,20 +520,20 @@ static void test_errors(void) {
 #define CHECK_CODE(name, value, text)                                                   \
     do {                                                                                \
         in_table++;                                                                     \
-        CU_ASSERT_EQUAL(SHEAF_##name, value);                                           \
-        CU_ASSERT_STRING_EQUAL(sheaf_err_name(value), "SHEAF_" #name);                  \
-        CU_ASSERT_STRING_EQUAL(sheaf_strerror(value), text);                            \
+        UNIT_ASSERT_EQUAL(SHEAF_##name, value);                                           \
+        UNIT_ASSERT_STRING_EQUAL(sheaf_err_name(value), "SHEAF_" #name);                  \
+        UNIT_ASSERT_STRING_EQUAL(sheaf_strerror(value), text);                            \
     } while (0);
     SHEAF_ERRNO_MAP(CHECK_CODE)
 #undef CHECK_CODE
-    CU_ASSERT(in_table >= n);
-    CU_ASSERT_STRING_EQUAL(sheaf_err_name(0), "SHEAF_OK");
-    CU_ASSERT_PTR_NOT_NULL(sheaf_strerror(0));
-    CU_ASSERT_STRING_NOT_EQUAL(sheaf_strerror(0), "unknown error");
+    UNIT_ASSERT(in_table >= n);
+    UNIT_ASSERT_STRING_EQUAL(sheaf_err_name(0), "SHEAF_OK");
+    UNIT_ASSERT_PTR_NOT_NULL(sheaf_strerror(0));
+    UNIT_ASSERT_STRING_NOT_EQUAL(sheaf_strerror(0), "unknown error");
     const int unknown[] = {1, 5, -100, -(int)in_table - 1, INT_MIN, INT_MAX};
     for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++) {
-        CU_ASSERT_STRING_EQUAL(sheaf_strerror(unknown[i]), "unknown error");
-        CU_ASSERT_STRING_EQUAL(sheaf_err_name(unknown[i]), "SHEAF_UNKNOWN");
+        UNIT_ASSERT_STRING_EQUAL(sheaf_strerror(unknown[i]), "unknown error");
+        UNIT_ASSERT_STRING_EQUAL(sheaf_err_name(unknown[i]), "SHEAF_UNKNOWN");
     }
 }
 

@@ -25,6 +25,34 @@
 #include <CUnit/Basic.h>
 #include <CUnit/CUnit.h>
 
+/* ---- assertions ---- */
+
+/* CUnit keeps its failure records in a list it walks on every failure, so a check that fails
+ * in a hot loop would make a failing run crawl. These assertions record passes as usual but
+ * at most UNIT_MAX_FAILURES failures per test (the test has failed by then anyway). */
+#define UNIT_MAX_FAILURES 50u
+static unsigned unit_failures_in_test;
+
+static inline void unit_assert(bool ok, unsigned line, const char *text, const char *file) {
+    if (ok || unit_failures_in_test++ < UNIT_MAX_FAILURES)
+        CU_assertImplementation(ok ? CU_TRUE : CU_FALSE, line, text, file, "", CU_FALSE);
+}
+
+#define UNIT_ASSERT(value) unit_assert((value) ? true : false, __LINE__, #value, __FILE__)
+#define UNIT_ASSERT_FALSE(value) unit_assert((value) ? false : true, __LINE__, "!(" #value ")", \
+                                             __FILE__)
+#define UNIT_ASSERT_EQUAL(a, b) unit_assert((a) == (b), __LINE__, #a " == " #b, __FILE__)
+#define UNIT_ASSERT_PTR_NULL(p) unit_assert((p) == NULL, __LINE__, #p " == NULL", __FILE__)
+#define UNIT_ASSERT_PTR_NOT_NULL(p) unit_assert((p) != NULL, __LINE__, #p " != NULL", __FILE__)
+#define UNIT_ASSERT_STRING_EQUAL(a, b) \
+    unit_assert(strcmp((a), (b)) == 0, __LINE__, #a " equals " #b, __FILE__)
+#define UNIT_ASSERT_STRING_NOT_EQUAL(a, b) \
+    unit_assert(strcmp((a), (b)) != 0, __LINE__, #a " differs from " #b, __FILE__)
+
+static inline void unit_setup_test(void) {
+    unit_failures_in_test = 0;
+}
+
 /* ---- the seeded generator: splitmix64 ---- */
 
 static uint64_t unit_rng_state;
@@ -196,7 +224,7 @@ static inline int unit_main(const char *suite, const unit_test *tests) {
     printf("%s: seed %" PRIu64 " (set SHEAF_TEST_SEED to replay)\n", suite, seed);
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 99;
-    CU_pSuite s = CU_add_suite(suite, NULL, NULL);
+    CU_pSuite s = CU_add_suite_with_setup_and_teardown(suite, NULL, NULL, unit_setup_test, NULL);
     if (!s) {
         CU_cleanup_registry();
         return 99;
