@@ -155,6 +155,11 @@ static bool has_glob(const char *s) {
 
 int sheaf__plan_build(const sheaf_config *cfg, const sheaf__format *fmt, int nranks,
                       sheaf__plan *plan, char *err, size_t errlen) {
+    return sheaf__plan_build_multi(cfg, fmt, 1, nranks, plan, err, errlen);
+}
+
+int sheaf__plan_build_multi(const sheaf_config *cfg, const sheaf__format *fmts, size_t nfmts,
+                            int nranks, sheaf__plan *plan, char *err, size_t errlen) {
     memset(plan, 0, sizeof *plan);
     filelist fl = {0};
     int rc = 0;
@@ -203,20 +208,17 @@ int sheaf__plan_build(const sheaf_config *cfg, const sheaf__format *fmt, int nra
     }
     uint64_t pack = ss;
     plan->split_size = ss;
-    if (fmt->kind == SHEAF__FMT_FIXED) {
-        ss = (ss + fmt->reclen - 1) / fmt->reclen * fmt->reclen;
-        for (size_t i = 0; i < fl.n; i++) {
-            if (fl.sizes[i] % fmt->reclen) {
-                snprintf(err, errlen,
-                         "input %s: size %llu is not a multiple of the record length %llu",
-                         fl.files[i], (unsigned long long)fl.sizes[i],
-                         (unsigned long long)fmt->reclen);
-                return SHEAF_EFORMAT;
-            }
+    /* Each file splits by its input's format: fixed-length records at multiples of N, csv
+     * with quoted newlines not at all. */
+    for (size_t i = 0; i < fl.n; i++) {
+        const sheaf__format *fmt = &fmts[nfmts > 1 ? fl.origin[i] : 0];
+        if (fmt->kind == SHEAF__FMT_FIXED && fl.sizes[i] % fmt->reclen) {
+            snprintf(err, errlen, "input %s: size %llu is not a multiple of the record length %llu",
+                     fl.files[i], (unsigned long long)fl.sizes[i],
+                     (unsigned long long)fmt->reclen);
+            return SHEAF_EFORMAT;
         }
     }
-    if (fmt->kind == SHEAF__FMT_CSV && fmt->multiline)
-        ss = UINT64_MAX / 2; /* quoted newlines: a file is one split */
     size_t cap = 0;
     for (size_t i = 0; i < fl.n; i++)
         cap += fl.sizes[i] / ss + 1;
@@ -225,15 +227,20 @@ int sheaf__plan_build(const sheaf_config *cfg, const sheaf__format *fmt, int nra
     if (!plan->splits || !plan->tasks)
         return SHEAF_ENOMEM;
     for (size_t i = 0; i < fl.n; i++) {
-        uint64_t size = fl.sizes[i];
+        const sheaf__format *fmt = &fmts[nfmts > 1 ? fl.origin[i] : 0];
+        uint64_t size = fl.sizes[i], fss = ss;
+        if (fmt->kind == SHEAF__FMT_FIXED)
+            fss = (ss + fmt->reclen - 1) / fmt->reclen * fmt->reclen;
+        if (fmt->kind == SHEAF__FMT_CSV && fmt->multiline)
+            fss = UINT64_MAX / 2; /* quoted newlines: the file is one split */
         plan->total_bytes += size;
         if (size == 0)
             continue;
-        for (uint64_t off = 0; off < size; off = size - off > ss ? off + ss : size) {
-            sheaf__split *s = &plan->splits[plan->nsplits++];
-            s->file = (uint32_t)i;
-            s->start = off;
-            s->len = SHEAF__MIN(ss, size - off);
+        for (uint64_t off = 0; off < size; off = size - off > fss ? off + fss : size) {
+            sheaf__split *sp = &plan->splits[plan->nsplits++];
+            sp->file = (uint32_t)i;
+            sp->start = off;
+            sp->len = SHEAF__MIN(fss, size - off);
         }
     }
     /* Tasks: a split of at least a quarter split is a task of its own; smaller ones (small

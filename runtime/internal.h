@@ -166,10 +166,17 @@ int sheaf__format_parse(const char *text, sheaf__format *fmt);
 /* The whole format of a config (kind plus csv options and delimiter). */
 int sheaf__format_from_config(const sheaf_config *cfg, sheaf__format *fmt, char *err,
                               size_t errlen);
+/* The same for input i, under cfg->input_formats when it names one. */
+int sheaf__input_format(const sheaf_config *cfg, size_t i, sheaf__format *fmt, char *err,
+                        size_t errlen);
 /* Parses a one-byte delimiter: a character or an escape (\n \t \0 \xHH). */
 int sheaf__parse_delim(const char *text, uint8_t *out);
 
-/* Rank 0: lists the inputs and cuts splits. On failure writes a message to err. */
+/* Rank 0: lists the inputs and cuts splits, each file by the format of the input it came from
+ * (fmts[origin], or fmts[0] for all when nfmts is 1). On failure writes a message to err. */
+int sheaf__plan_build_multi(const sheaf_config *cfg, const sheaf__format *fmts, size_t nfmts,
+                            int nranks, sheaf__plan *plan, char *err, size_t errlen);
+/* The same with one format for every input. */
 int sheaf__plan_build(const sheaf_config *cfg, const sheaf__format *fmt, int nranks,
                       sheaf__plan *plan, char *err, size_t errlen);
 /* Collective: sends the plan of root (its return code too) to every rank. */
@@ -322,7 +329,9 @@ struct sheaf_ctx {
     int rank, nranks;
     const sheaf_job_def *job;
     sheaf_config cfg;
-    sheaf__format fmt;
+    sheaf__format fmt;   /* the job's input format */
+    sheaf__format *fmts; /* one per input (-i), for jobs whose inputs differ */
+    size_t nfmts;
     uint32_t nparts;
     uint64_t seed;
     int where; /* SHEAF__IN_* */
@@ -387,6 +396,13 @@ enum {
     SHEAF__C_SHUFFLE_RECV_BYTES, SHEAF__C_BAD_RECORDS, SHEAF__C_COUNT
 };
 extern const char *const sheaf__counter_names[SHEAF__C_COUNT];
+
+/* The format of a file of the plan: its input's. */
+static inline const sheaf__format *sheaf__file_format(const sheaf_ctx *ctx,
+                                                      const struct sheaf__plan *plan,
+                                                      uint32_t file) {
+    return &ctx->fmts[ctx->nfmts > 1 ? plan->origin[file] : 0];
+}
 
 /* ---- shuffle.c ------------------------------------------------------------------------- */
 

@@ -231,7 +231,8 @@ static int map_task(sheaf_ctx *ctx, const sheaf__plan *plan, const sheaf__task *
     for (uint64_t s = t->first; s < t->first + t->count && !ctx->err; s++) {
         const sheaf__split *sp = &plan->splits[s];
         const char *path = plan->files[sp->file];
-        int rc = sheaf__reader_open(rd, path, sp->start, sp->len, &ctx->fmt, err, sizeof err);
+        int rc = sheaf__reader_open(rd, path, sp->start, sp->len, sheaf__file_format(ctx, plan, sp->file),
+                                    err, sizeof err);
         if (rc) {
             sheaf__reader_close(rd);
             return sheaf__error(ctx, rc, "%s", err);
@@ -443,18 +444,27 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
         sheaf__error(ctx, SHEAF_EINVAL, "the job has no map function");
     else if (sheaf__format_from_config(cfg, &ctx->fmt, ctx->errmsg, sizeof ctx->errmsg))
         ctx->err = SHEAF_EUSAGE;
+    else if (!(ctx->fmts = calloc(cfg->ninputs ? cfg->ninputs : 1, sizeof *ctx->fmts)))
+        sheaf__error(ctx, SHEAF_ENOMEM, "out of memory");
     else if (cfg->output_format && strcmp(cfg->output_format, "text") &&
              strcmp(cfg->output_format, "raw") && strcmp(cfg->output_format, "csv"))
         sheaf__error(ctx, SHEAF_EUSAGE, "unknown output format '%s' (text, csv or raw)",
                      cfg->output_format);
+    else {
+        ctx->fmts[0] = ctx->fmt;
+        ctx->nfmts = cfg->input_formats && cfg->ninputs > 1 ? cfg->ninputs : 1;
+        for (size_t i = 0; cfg->input_formats && i < cfg->ninputs && !ctx->err; i++)
+            if (sheaf__input_format(cfg, i, &ctx->fmts[i], ctx->errmsg, sizeof ctx->errmsg))
+                ctx->err = SHEAF_EUSAGE;
+    }
     ctx->nparts = cfg->reducers ? cfg->reducers : (uint32_t)ctx->nranks;
     ctx->budget = cfg->memory ? cfg->memory : default_budget(ctx);
     int rc = sheaf__agree(ctx);
 
     /* Rank 0 plans and prepares the output; every rank learns the outcome. */
     if (!rc && ctx->rank == 0) {
-        sm->code = sheaf__plan_build(cfg, &ctx->fmt, ctx->nranks, &plan, sm->msg,
-                                     sizeof sm->msg);
+        sm->code = sheaf__plan_build_multi(cfg, ctx->fmts, ctx->nfmts, ctx->nranks, &plan,
+                                           sm->msg, sizeof sm->msg);
         if (!sm->code)
             sm->code = sheaf__commit_prepare(cfg, &commit, sm->msg, sizeof sm->msg);
         if (!sm->code) {
@@ -607,6 +617,7 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
         free(ctx->user[i].name);
     free(ctx->user);
     MPI_Comm_free(&ctx->comm);
+    free(ctx->fmts);
     free(ctx);
     free(sm);
     return rc;

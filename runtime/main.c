@@ -19,7 +19,7 @@ enum {
     OPT_REDUCERS = 1000, OPT_SPLIT, OPT_MEMORY, OPT_SPILL, OPT_BIND, OPT_SCHEDULE, OPT_INFMT,
     OPT_OUTFMT, OPT_OVERWRITE, OPT_REPORT, OPT_PROGRESS, OPT_NOPROGRESS, OPT_LOGLEVEL, OPT_SEED,
     OPT_VERSION, OPT_CSVDELIM, OPT_CSVHEADER, OPT_CSVNONL, OPT_RECDELIM, OPT_MAXBAD,
-    OPT_SAMPLE, OPT_JOB /* job options start here */
+    OPT_SAMPLE, OPT_INFMTS, OPT_JOB /* job options start here */
 };
 
 static const struct {
@@ -36,6 +36,7 @@ static const struct {
     {"bind", 1, OPT_BIND, "POLICY", "auto, core, numa or none (default auto)"},
     {"schedule", 1, OPT_SCHEDULE, "MODE", "dynamic (default) or static"},
     {"input-format", 1, OPT_INFMT, "FMT", "lines (default), csv, tsv or fixed:N"},
+    {"input-formats", 1, OPT_INFMTS, "LIST", "one format per -i, in order (lines,csv,...)"},
     {"csv-delimiter", 1, OPT_CSVDELIM, "C", "csv field separator (default ',')"},
     {"csv-header", 0, OPT_CSVHEADER, NULL, "csv: the first line of each file names the columns"},
     {"csv-no-newlines", 0, OPT_CSVNONL, NULL, "csv: no quoted newlines (lets csv files split)"},
@@ -90,6 +91,9 @@ typedef struct parsed {
     sheaf_config cfg;
     const char **inputs;
     size_t ninputs;
+    char *fmtlist;        /* --input-formats, split in place */
+    const char **fmts;
+    size_t nfmts;
     int help, version;
 } parsed;
 
@@ -205,6 +209,28 @@ static int parse_args(int argc, char **argv, const sheaf_job_def *job, parsed *p
             cfg->csv_delimiter = (char)d;
             break;
         }
+        case OPT_INFMTS: {
+            free(p->fmtlist);
+            free(p->fmts);
+            p->fmtlist = strdup(optarg);
+            p->fmts = calloc(strlen(optarg) + 2, sizeof *p->fmts);
+            p->nfmts = 0;
+            if (!p->fmtlist || !p->fmts) {
+                free(lo);
+                USAGE_ERR("out of memory");
+            }
+            for (char *save = NULL, *t = strtok_r(p->fmtlist, ",", &save); t;
+                 t = strtok_r(NULL, ",", &save)) {
+                sheaf__format f;
+                if (sheaf__format_parse(t, &f)) {
+                    free(lo);
+                    USAGE_ERR("--input-formats: unknown format '%s' (lines, csv, tsv or fixed:N)",
+                              t);
+                }
+                p->fmts[p->nfmts++] = t;
+            }
+            break;
+        }
         case OPT_CSVHEADER: cfg->csv_header = 1; break;
         case OPT_CSVNONL: cfg->csv_no_newlines = 1; break;
         case OPT_RECDELIM: {
@@ -293,6 +319,12 @@ static int parse_args(int argc, char **argv, const sheaf_job_def *job, parsed *p
     free(lo);
     cfg->inputs = p->inputs;
     cfg->ninputs = p->ninputs;
+    if (p->nfmts) {
+        if (p->nfmts != p->ninputs)
+            USAGE_ERR("--input-formats names %zu formats for %zu inputs (-i): give one per input",
+                      p->nfmts, p->ninputs);
+        cfg->input_formats = p->fmts;
+    }
     return 0;
 }
 
@@ -416,6 +448,8 @@ SHEAF_EXTERN int sheaf_main(int argc, char **argv, const sheaf_job_def *job) {
         }
     }
     free(p.inputs);
+    free(p.fmts);
+    free(p.fmtlist);
     if (!inited)
         MPI_Finalize();
     return status;

@@ -58,9 +58,16 @@ int sheaf__parse_delim(const char *t, uint8_t *out) {
 
 int sheaf__format_from_config(const sheaf_config *cfg, sheaf__format *fmt, char *err,
                               size_t errlen) {
-    if (sheaf__format_parse(cfg->input_format, fmt)) {
-        snprintf(err, errlen, "unknown input format '%s' (lines, csv, tsv or fixed:N)",
-                 cfg->input_format);
+    return sheaf__input_format(cfg, SIZE_MAX, fmt, err, errlen);
+}
+
+int sheaf__input_format(const sheaf_config *cfg, size_t i, sheaf__format *fmt, char *err,
+                        size_t errlen) {
+    const char *kind = cfg->input_format;
+    if (i != SIZE_MAX && cfg->input_formats && cfg->input_formats[i])
+        kind = cfg->input_formats[i];
+    if (sheaf__format_parse(kind, fmt)) {
+        snprintf(err, errlen, "unknown input format '%s' (lines, csv, tsv or fixed:N)", kind);
         return SHEAF_EUSAGE;
     }
     if (cfg->record_delimiter && sheaf__parse_delim(cfg->record_delimiter, &fmt->delim)) {

@@ -184,6 +184,8 @@ typedef struct sheaf_config {
     uint64_t memory;            /* per-rank budget in bytes; 0: a fair share of the node */
     const char *spill_dir;      /* NULL: $TMPDIR, else /tmp */
     const char *input_format;   /* "lines" (default), "csv", "tsv", "fixed:N" */
+    const char *const *input_formats; /* NULL, or one per input (NULL entries: input_format),
+                                         for jobs whose inputs are in different formats */
     char csv_delimiter;         /* csv field separator; default ',' */
     int csv_header;             /* csv: the first line of each file names the columns */
     int csv_no_newlines;        /* csv: no quoted newlines, so csv files can be split */

@@ -11,4 +11,5 @@ BADINPUT_TESTS = \
 	tests/badinput/large.sh
 TESTS += $(BADINPUT_TESTS)
 EXTRA_DIST += tests/badinput/lib.sh $(BADINPUT_TESTS) \
-	tests/sanitize/run.sh tests/sanitize/env.sh tests/sanitize/lsan.supp
+	tests/sanitize/run.sh tests/sanitize/env.sh tests/sanitize/lsan.supp \
+	tests/sanitize/nodlclose.c

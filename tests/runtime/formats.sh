@@ -124,7 +124,25 @@ case_bad_records() {
     grep -q 'fields where the header has 2' "$LAST_LOG" || fail "no field-count reason"
 }
 
+case_mixed_inputs() {
+    # One job, three inputs in three formats: each record is parsed by its own input's format
+    # and tagged with the input it came from.
+    printf 'a,b\n"x,1",2\n' >"$TMP/m.csv"
+    printf 'k\tv1\n' >"$TMP/m.tsv"
+    printf 'plain line\n' >"$TMP/m.txt"
+    must_fields 2 -i "$TMP/m.csv" -i "$TMP/m.tsv" -i "$TMP/m.txt" --input-formats csv,tsv,lines \
+        --csv-header -o "$TMP/mixed"
+    cut -f2 "$TMP/mixed"/part-r-* | sort >"$TMP/mixed.got"
+    printf '%s\n' '0|2|x,1|2' '1|2|k|v1' '2|0|plain line' | sort >"$TMP/mixed.ref"
+    cmp -s "$TMP/mixed.got" "$TMP/mixed.ref" || { diff "$TMP/mixed.got" "$TMP/mixed.ref" >&2; fail mixed; }
+    local rc=0
+    fields_np 1 -i "$TMP/m.csv" -i "$TMP/m.tsv" --input-formats csv -o "$TMP/mixed2" || rc=$?
+    [[ $rc -eq 2 ]] || fail "a format count that does not match the inputs: exit $rc"
+    grep -q 'give one per input' "$LAST_LOG" || fail "no message for the format count"
+}
+
 run_case csv-vs-python case_csv_python
+run_case mixed-input-formats case_mixed_inputs
 run_case csv-column-by-name case_column_by_name
 run_case tsv case_tsv
 run_case record-delimiter case_record_delimiter

@@ -92,6 +92,9 @@ if ! make -C "$build" -j"$jobs" >"$work/make.log" 2>&1; then
 fi
 
 export SHEAF_SAN_LOG_DIR=$work/reports
+cc -shared -fPIC -O2 -o "$work/nodlclose.so" "$here/nodlclose.c" ||
+    { echo "run.sh: cannot build nodlclose.so"; exit 1; }
+export SHEAF_SAN_PRELOAD=$work/nodlclose.so
 # shellcheck source=tests/sanitize/env.sh
 . "$here/env.sh"
 log "make -j$jobs check ${make_args[*]}"
