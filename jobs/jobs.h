@@ -34,28 +34,6 @@ extern const sheaf_job_def sheaf_job_validate;
 #define SJ_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
 #define SJ_PRINTF(a, b)
-/* The field of a csv/tsv record under a column name or 0-based index. When the record has
- * no such field: returns NULL and sets *rc to 0 when the file has no header (a short record),
- * or fails the job (*rc < 0) when it has one (the name is not a column of the file). */
-const char *sj_field(sheaf_ctx *ctx, const sheaf_record *rec, const char *column, size_t *len,
-                     int *rc);
-/* Usage check for jobs that read columns: the input format must be csv or tsv. */
-int sj_need_columns(const char *job, const sheaf_config *cfg, const char *option);
-
-/* The work directory of a multi-round job: --work-dir if given, else OUT.work-JOB next to
- * the output. Returns 0 or SHEAF_ENOMEM. */
-int sj_work_dir(const char *given, const sheaf_config *cfg, const char *job, sj_buf *out);
-
-/* Collective: fails (SHEAF_EEXIST, message in res) when cfg->output exists and
- * cfg->overwrite is not set, so that a multi-round job finds out before its first round. */
-int sj_check_output(MPI_Comm comm, const sheaf_config *cfg, sheaf_result *res);
-/* Collective: removes a work directory (rank 0, after a barrier). */
-void sj_remove_work(MPI_Comm comm, const char *dir);
-
-/* Collective: when any rank's rc is non-zero, every rank returns the code and message of the
- * lowest failing rank; else 0. */
-int sj_agree(MPI_Comm comm, int rc, char *msg, size_t msglen);
-
 #endif
 
 /* The rank of this process in MPI_COMM_WORLD (0 before MPI starts). */
