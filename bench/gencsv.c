@@ -22,8 +22,8 @@
 #include <string.h>
 
 static const char *const categories[16] = {
-    "books", "music",  "garden", "toys",  "tools",  "food",  "sports",  "health",
-    "shoes", "office", "pets",   "games", "beauty", "baby",  "kitchen", "travel",
+    "books", "music",  "garden", "toys",  "tools",  "food", "sports",  "health",
+    "shoes", "office", "pets",   "games", "beauty", "baby", "kitchen", "travel",
 };
 
 /* The next number of a splitmix64 stream. */

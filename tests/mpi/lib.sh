@@ -37,50 +37,8 @@ if [[ ! -x $SHEAF ]]; then
 fi
 command -v "$MPIRUN" >/dev/null 2>&1 || { echo "error: $MPIRUN not found" >&2; exit 99; }
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/sheaf-test.XXXXXX")
-cleanup() {
-    if [[ ${SHEAF_TEST_KEEP:-0} == 1 ]]; then
-        echo "kept $TMP"
-    else
-        rm -rf "$TMP"
-    fi
-}
-trap cleanup EXIT
-
-ncases=0
-nfailed=0
-LAST_LOG=$TMP/last.log
-
-# run_case NAME FUNCTION [ARG...]: runs one case and reports it as `ok` / `not ok`.
-run_case() {
-    local name=$1 rc start
-    shift
-    ncases=$((ncases + 1))
-    start=$SECONDS
-    echo "# case: $name"
-    set +e
-    (set -e; "$@")
-    rc=$?
-    set -e
-    if ((rc == 0)); then
-        echo "ok $ncases - $name ($((SECONDS - start)) s)"
-    else
-        nfailed=$((nfailed + 1))
-        echo "not ok $ncases - $name (exit $rc)"
-    fi
-}
-
-# finish: the file's exit status.
-finish() {
-    echo "# $((ncases - nfailed)) of $ncases cases passed"
-    ((nfailed == 0)) || exit 1
-    exit 0
-}
-
-fail() {
-    echo "FAIL: $*" >&2
-    return 1
-}
+# shellcheck source=tests/cases.sh
+SHEAF_TEST_PREFIX=sheaf-test . "$top_srcdir/tests/cases.sh"
 
 # run_np NP ARG...: runs `sheaf ARG...` on NP ranks under mpirun (or without mpirun when NP
 # is 0: a singleton). Output (stdout and stderr) goes to $LAST_LOG; returns sheaf's status.

@@ -7,6 +7,7 @@ TESTS += \
 	tests/mpi/wc-cli.sh
 EXTRA_DIST += \
 	tests/mpi/lib.sh \
+	tests/cases.sh \
 	tests/mpi/wc-sample.sh \
 	tests/mpi/wc-splits.sh \
 	tests/mpi/wc-inputs.sh \
