@@ -196,14 +196,15 @@ int sheaf__plan_build_multi(const sheaf_config *cfg, const sheaf__format *fmts, 
     if (rc)
         return rc;
 
-    /* The default split size is 64 MiB, or less so that every rank gets four tasks or more
-     * (never below 1 MiB): one large file must not be mapped by a single rank. */
+    /* The default split size is 64 MiB, or less so that every rank gets eight tasks or more
+     * (never below 1 MiB): one large file must not be mapped by a single rank, and a rank
+     * slowed down by its neighbours hands over work in small enough pieces. */
     uint64_t ss = cfg->split_size;
     if (!ss) {
         uint64_t total = 0;
         for (size_t i = 0; i < fl.n; i++)
             total += fl.sizes[i];
-        ss = total / ((uint64_t)SHEAF__MAX(nranks, 1) * 4);
+        ss = total / ((uint64_t)SHEAF__MAX(nranks, 1) * 8);
         ss = SHEAF__MIN(SHEAF__MAX(ss, 1ull << 20), 64ull << 20);
     }
     uint64_t pack = ss;

@@ -265,6 +265,7 @@ struct sheaf_values {
     bool ended;             /* the group is over; cur (if have_next) starts the next one */
     bool have_next;
     int err;
+    uint64_t nread; /* values handed out (reduce input records) */
 };
 
 /* ---- sort.c ---------------------------------------------------------------------------- */

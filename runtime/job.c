@@ -27,7 +27,7 @@
 
 SHEAF_EXTERN void sheaf_config_init(sheaf_config *cfg) {
     memset(cfg, 0, sizeof *cfg);
-    cfg->split_size = 0; /* automatic: 64 MiB, or less so every rank gets 4 tasks */
+    cfg->split_size = 0; /* automatic: 64 MiB, or less so every rank gets 8 tasks */
     cfg->schedule = SHEAF_SCHEDULE_DYNAMIC;
     cfg->bind = SHEAF_BIND_AUTO;
     cfg->progress = -1;

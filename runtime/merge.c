@@ -83,6 +83,9 @@ static int mem_next(sheaf__src *s, sheaf__kv *kv) {
     memsrc *m = (memsrc *)s;
     if (m->i == m->n)
         return 0;
+    /* Records sit in arrival order, the index in key order: fetch a few records ahead. */
+    if (m->i + 8 < m->n)
+        __builtin_prefetch(m->ents[m->i + 8].rec);
     const sheaf__ent *e = &m->ents[m->i++];
     kv->part = e->part;
     kv->key = e->rec + e->hlen;

@@ -250,6 +250,7 @@ SHEAF_EXTERN int sheaf_values_next(sheaf_values *v, const void **val, size_t *vl
         }
         *val = v->cur.val;
         *vlen = v->cur.vlen;
+        v->nread++;
         return 1;
     default:
         return 0;
@@ -362,6 +363,8 @@ int sheaf__reduce_all(sheaf_ctx *ctx, const char *tmpdir) {
             size_t vlen;
             while (!rc && sheaf_values_next(&v, &val, &vlen))
                 ;
+            ctx->c[SHEAF__C_REDUCE_RECORDS] += v.nread;
+            v.nread = 0;
             if (!rc && v.err < 0)
                 rc = sheaf__error(ctx, v.err, "cannot read spilled data in %s",
                                   ctx->store->dir);

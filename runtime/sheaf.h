@@ -180,7 +180,7 @@ typedef struct sheaf_config {
     const char *output;         /* the output directory */
     uint32_t reducers;          /* 0: one per rank */
     uint64_t split_size;        /* bytes; 0 (default): 64 MiB, or less so that every rank gets
-                                   four splits or more, but not below 1 MiB */
+                                   eight splits or more, but not below 1 MiB */
     uint64_t memory;            /* per-rank budget in bytes; 0: a fair share of the node */
     const char *spill_dir;      /* NULL: $TMPDIR, else /tmp */
     const char *input_format;   /* "lines" (default), "csv", "tsv", "fixed:N" */

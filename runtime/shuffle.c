@@ -250,13 +250,13 @@ int sheaf__shuffle_round(sheaf_ctx *ctx) {
     }
     for (int d = 0; d < P; d++) {
         uint64_t n = ctx->flying[d].len;
+        ctx->c[SHEAF__C_SHUFFLE_BYTES] += n; /* as received: the own partition counts too */
         if (d == me)
             continue;
         for (uint64_t o = 0; o < n; o += chunk) {
             int cnt = (int)SHEAF__MIN(chunk, n - o);
             MPI_Isend(ctx->flying[d].data + o, cnt, MPI_BYTE, d, 7, ctx->comm, &req[nreq++]);
         }
-        ctx->c[SHEAF__C_SHUFFLE_BYTES] += n;
     }
     ctx->npending = nreq;
     ctx->inflight = true;
