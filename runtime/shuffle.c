@@ -50,8 +50,15 @@ int sheaf__shuffle_init(sheaf_ctx *ctx) {
     size_t share = (size_t)(ctx->budget / 8 / (uint64_t)ctx->nranks);
     ctx->send_limit = SHEAF__MAX(share, (size_t)64 << 10);
     if (ctx->job->agg != SHEAF_AGG_NONE || ctx->job->combine) {
-        ctx->ctab = sheaf__ctab_new(ctx->job->agg, ctx->job->agg == SHEAF_AGG_NONE,
-                                    (size_t)SHEAF__MAX(ctx->budget / 4, 1u << 20));
+        /* An aggregation table holds one slot a key: it may take its whole share. A table of
+         * value chains for a combiner grows with every record, so it is drained (the combiner
+         * run) every 32 MiB at most: the combiner's input stays in cache and memory stays
+         * proportional to the keys, not the records. */
+        bool values = ctx->job->agg == SHEAF_AGG_NONE;
+        size_t limit = (size_t)SHEAF__MAX(ctx->budget / 4, 1u << 20);
+        if (values)
+            limit = SHEAF__MIN(limit, (size_t)32 << 20);
+        ctx->ctab = sheaf__ctab_new(ctx->job->agg, values, limit);
         if (!ctx->ctab)
             return SHEAF_ENOMEM;
     }
