@@ -2,7 +2,9 @@
  * sheaf.c: the sheaf command. `sheaf jobs` lists the built-in jobs, `sheaf JOB ...` runs one
  * (with or without mpirun), `sheaf JOB --help` shows its options.
  */
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "jobs.h"
@@ -40,22 +42,38 @@ static void help(FILE *f) {
     list(f);
 }
 
+/* Under mpirun or srun every rank runs this; only the first should print. MPI is not started
+ * yet, so the launcher's environment says which rank this is. */
+static bool first_rank(void) {
+    const char *vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v)
+            return atoi(v) == 0;
+    }
+    return true;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
-        help(stderr);
+        if (first_rank())
+            help(stderr);
         return 2;
     }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "jobs")) {
-        list(stdout);
+        if (first_rank())
+            list(stdout);
         return 0;
     }
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
-        printf("sheaf %s\n", SHEAF_VERSION_STRING);
+        if (first_rank())
+            printf("sheaf %s\n", SHEAF_VERSION_STRING);
         return 0;
     }
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
-        help(stdout);
+        if (first_rank())
+            help(stdout);
         return 0;
     }
     for (size_t i = 0; i < NJOBS; i++) {
@@ -66,6 +84,7 @@ int main(int argc, char **argv) {
             return sheaf_main(argc - 1, argv + 1, jobs[i]);
         }
     }
-    fprintf(stderr, "sheaf: unknown job '%s' (see `sheaf jobs`)\n", cmd);
+    if (first_rank())
+        fprintf(stderr, "sheaf: unknown job '%s' (see `sheaf jobs`)\n", cmd);
     return 2;
 }

@@ -8,4 +8,5 @@ EXTRA_DIST += tests/fuzz/run.sh \
 	tests/fuzz/fuzz_size.c \
 	tests/fuzz/fuzz_options.c \
 	tests/fuzz/fuzz_report.c \
-	tests/fuzz/corpus
+	tests/fuzz/corpus \
+	tests/fuzz/crashes

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of tests/fuzz/ against the runtime's sources (clang,
 # -fsanitize=fuzzer,address,undefined) and runs each for a bounded time from its seed corpus
-# (tests/fuzz/corpus/TARGET/, which is only read: new inputs go to a temporary copy).
+# (tests/fuzz/corpus/TARGET/, which is only read: new inputs go to a temporary copy), after
+# replaying the inputs that once made it fail (tests/fuzz/crashes/TARGET-*).
 #
 #   tests/fuzz/run.sh [TARGET...]          default: every fuzz_*.c
 #
@@ -116,6 +117,18 @@ fuzz() {
 }
 
 status=0
+# Inputs that once failed (tests/fuzz/crashes/TARGET-*) are replayed first, every run.
+for t in "${targets[@]}"; do
+    mapfile -t old < <(find "$fuzzdir/crashes" -name "$t-*" -type f 2>/dev/null | LC_ALL=C sort)
+    ((${#old[@]} > 0)) || continue
+    if (cd "$work" && "./$t" "${old[@]}") >"$work/$t.replay.log" 2>&1; then
+        echo "ok - $t: ${#old[@]} earlier crash input(s) replayed"
+    else
+        status=1
+        echo "not ok - $t: an earlier crash input fails again"
+        grep -E -A 12 'ERROR: |runtime error|check failed' "$work/$t.replay.log" | head -n 30
+    fi
+done
 declare -A pid_of=()
 for t in "${targets[@]}"; do
     fuzz "$t" &

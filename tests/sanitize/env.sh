@@ -26,7 +26,7 @@ if [[ -n ${SHEAF_SAN_PRELOAD:-} ]]; then
 fi
 sheaf_san_common=halt_on_error=1:exitcode=86:print_stacktrace=1:symbolize=1$sheaf_san_log
 
-export ASAN_OPTIONS="$sheaf_san_common:detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1:fast_unwind_on_malloc=0$sheaf_san_asan${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+export ASAN_OPTIONS="$sheaf_san_common:detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=1:check_initialization_order=1:fast_unwind_on_malloc=0$sheaf_san_asan${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 export UBSAN_OPTIONS="$sheaf_san_common${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 export LSAN_OPTIONS="suppressions=$sheaf_san_dir/lsan.supp:print_suppressions=0:exitcode=86${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 unset sheaf_san_dir sheaf_san_log sheaf_san_common sheaf_san_asan
