@@ -97,10 +97,12 @@ char *sheaf__report_html(json_t *root) {
             "</style></head><body>\n");
     put(&b, "<h1>sheaf ");
     put_escaped(&b, job);
-    put(&b, ": <span class=\"%s\">%s</span></h1>\n", status && !strcmp(status, "SUCCEEDED") ?
-        "ok" : "bad", status ? status : "?");
-    put(&b, "<p>%zu ranks, %.3f s, finished %s.</p>\n", n, total,
-        json_string_value(json_object_get(root, "finished")));
+    put(&b, ": <span class=\"%s\">", status && !strcmp(status, "SUCCEEDED") ? "ok" : "bad");
+    put_escaped(&b, status ? status : "?");
+    put(&b, "</span></h1>\n");
+    put(&b, "<p>%zu ranks, %.3f s, finished ", n, total);
+    put_escaped(&b, json_string_value(json_object_get(root, "finished")));
+    put(&b, ".</p>\n");
     const char *err = json_string_value(json_object_get(root, "error"));
     if (err) {
         put(&b, "<p class=\"bad\">");
@@ -164,16 +166,19 @@ char *sheaf__report_html(json_t *root) {
         put_escaped(&b, json_string_value(json_object_get(r, "cpuset")));
         put(&b, "</td><td>");
         put_escaped(&b, json_string_value(json_object_get(r, "binding")));
-        put(&b, "</td><td>%.0f</td><td>%.1f</td><td>%s</td></tr>\n", num(r, "splits"),
-            num(r, "peak_rss_bytes") / 1048576.0,
-            json_string_value(json_object_get(r, "status")));
+        put(&b, "</td><td>%.0f</td><td>%.1f</td><td>", num(r, "splits"),
+            num(r, "peak_rss_bytes") / 1048576.0);
+        put_escaped(&b, json_string_value(json_object_get(r, "status")));
+        put(&b, "</td></tr>\n");
     }
     put(&b, "</table>\n<h2>Counters</h2>\n<table><tr><th>counter</th><th>total</th><th>min"
             "</th><th>max</th><th>mean</th></tr>\n");
     const char *k;
     json_t *v;
     json_object_foreach(json_object_get(root, "counters"), k, v) {
-        put(&b, "<tr><td>%s</td><td>%.0f</td><td>%.0f</td><td>%.0f</td><td>%.1f</td></tr>\n", k,
+        put(&b, "<tr><td>");
+        put_escaped(&b, k);
+        put(&b, "</td><td>%.0f</td><td>%.0f</td><td>%.0f</td><td>%.1f</td></tr>\n",
             num(v, "total"), num(v, "min"), num(v, "max"), num(v, "mean"));
     }
     json_object_foreach(json_object_get(root, "user_counters"), k, v) {
