@@ -11,7 +11,10 @@
  *  - aggregation (sum, count, min, max over u64, i64, double): each entry holds an 8-byte
  *    accumulator that every emit updates in place;
  *  - values (a user combiner): each entry holds a chain of values in a second arena; when the
- *    table is drained the combiner sees the chain through the ordinary value iterator.
+ *    table is drained the combiner sees the chain through the ordinary value iterator. A chain
+ *    that reaches 16 values is combined at once and replaced by the combiner's output (as
+ *    Hadoop may, the combiner runs any number of times on a key), so memory follows the
+ *    number of keys rather than of records.
  *
  * The table reports when its bytes (slots plus arenas) reach its limit; the caller then
  * drains it into the shuffle and it starts again empty, keeping its allocations.
@@ -51,7 +54,13 @@ struct sheaf__ctab {
     size_t mask, count;
     sheaf__buf keys, vals;
     size_t limit;
+    /* Values tables: a key's chain is combined in place once it holds EAGER values. */
+    sheaf__ctab_eager_fn eager;
+    void *eager_arg;
+    sheaf__buf captured; /* the combiner's output for the key: varint length, bytes */
 };
+
+#define EAGER 16
 
 static int alloc_slots(sheaf__ctab *t, size_t n) {
     t->slots = calloc(n, sizeof *t->slots);
@@ -81,6 +90,7 @@ void sheaf__ctab_free(sheaf__ctab *t) {
     free(t->slots);
     sheaf__buf_free(&t->keys);
     sheaf__buf_free(&t->vals);
+    sheaf__buf_free(&t->captured);
     free(t);
 }
 
@@ -118,8 +128,12 @@ static int grow(sheaf__ctab *t) {
     return 0;
 }
 
+/* A chain: e->a is offset + 1 of its head, the low 32 bits of e->b offset + 1 of its tail and
+ * the high 32 bits its length (a values table's arena stays far below 4 GiB: its limit is
+ * 32 MiB). */
 static int chain_add(sheaf__ctab *t, entry *e, const void *val, size_t vlen) {
-    if (sheaf__buf_reserve(&t->vals, 8 + SHEAF__VARINT_MAX + vlen))
+    if (sheaf__buf_reserve(&t->vals, 8 + SHEAF__VARINT_MAX + vlen) ||
+        t->vals.len + 8 + SHEAF__VARINT_MAX + vlen >= UINT32_MAX)
         return SHEAF_ENOMEM;
     uint64_t off = t->vals.len;
     uint8_t *p = t->vals.data + off;
@@ -128,11 +142,44 @@ static int chain_add(sheaf__ctab *t, entry *e, const void *val, size_t vlen) {
     if (vlen)
         memcpy(p + n, val, vlen);
     t->vals.len += n + vlen;
-    if (e->b)
-        memcpy(t->vals.data + e->b - 1, &(uint64_t){off + 1}, 8);
+    uint64_t tail = e->b & 0xffffffffu, count = e->b >> 32;
+    if (tail)
+        memcpy(t->vals.data + tail - 1, &(uint64_t){off + 1}, 8);
     else
         e->a = off + 1;
-    e->b = off + 1;
+    e->b = (count + 1) << 32 | (off + 1);
+    return 0;
+}
+
+void sheaf__ctab_set_eager(sheaf__ctab *t, sheaf__ctab_eager_fn fn, void *arg) {
+    t->eager = fn;
+    t->eager_arg = arg;
+}
+
+/* Runs the combiner over a long chain and replaces the chain with what it produced (the old
+ * values stay in the arena until the table is drained). */
+static int combine_chain(sheaf__ctab *t, entry *e) {
+    sheaf_values v = {0};
+    v.kind = SHEAF__VALS_CHAIN;
+    v.arena = t->vals.data;
+    v.next = e->a;
+    v.gkey = t->keys.data + e->koff;
+    v.gklen = e->tag - 1;
+    t->captured.len = 0;
+    int rc = t->eager(t->eager_arg, v.gkey, v.gklen, &v, &t->captured);
+    if (rc)
+        return rc;
+    e->a = e->b = 0;
+    const uint8_t *p = t->captured.data, *end = p + t->captured.len;
+    while (p < end) {
+        uint64_t n;
+        size_t h = sheaf__varint_get(p, end, &n);
+        if (!h || n > (uint64_t)(end - p - h))
+            return SHEAF_EIO;
+        if ((rc = chain_add(t, e, p + h, (size_t)n)))
+            return rc;
+        p += h + n;
+    }
     return 0;
 }
 
@@ -210,6 +257,11 @@ static inline __attribute__((always_inline)) int insert(sheaf__ctab *t, uint64_t
             if (t->values) {
                 if (chain_add(t, e, val, vlen))
                     return SHEAF_ENOMEM;
+                if (t->eager && (e->b >> 32) >= EAGER) {
+                    int rc = combine_chain(t, e);
+                    if (rc)
+                        return rc;
+                }
                 return sheaf__ctab_bytes(t) >= t->limit;
             }
             if (SHEAF__LIKELY(t->agg == SHEAF_AGG_SUM_U64 && vlen == 8)) {
@@ -330,6 +382,8 @@ int sheaf__ctab_drain(sheaf__ctab *t, sheaf__ctab_fn fn, void *arg) {
         const uint8_t *key = t->keys.data + e->koff;
         size_t klen = e->tag - 1;
         if (t->values) {
+            if (!e->a)
+                continue; /* an eager combine sent everything on already */
             sheaf_values v = {0};
             v.kind = SHEAF__VALS_CHAIN;
             v.arena = t->vals.data;

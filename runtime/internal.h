@@ -224,6 +224,11 @@ void sheaf__reader_free(sheaf__reader *r);
 typedef struct sheaf__ctab sheaf__ctab;
 
 sheaf__ctab *sheaf__ctab_new(sheaf_agg agg, bool values, size_t limit);
+/* Values tables: runs the combiner over a key's values and appends its output values to out
+ * (varint length, bytes each); returns 0 or a code. */
+typedef int (*sheaf__ctab_eager_fn)(void *arg, const uint8_t *key, size_t klen,
+                                    sheaf_values *vals, sheaf__buf *out);
+void sheaf__ctab_set_eager(sheaf__ctab *t, sheaf__ctab_eager_fn fn, void *arg);
 void sheaf__ctab_free(sheaf__ctab *t);
 /* Adds one value under a key. Returns 0, 1 when the table reached its limit (flush it), or a
  * negative code. */
@@ -321,7 +326,8 @@ enum { SHEAF__PH_SETUP, SHEAF__PH_MAP, SHEAF__PH_SHUFFLE, SHEAF__PH_SORT, SHEAF_
        SHEAF__PH_COMMIT, SHEAF__PH_COUNT };
 extern const char *const sheaf__phase_names[SHEAF__PH_COUNT];
 
-enum { SHEAF__IN_MAP = 1, SHEAF__IN_COMBINE, SHEAF__IN_REDUCE, SHEAF__IN_SAMPLE };
+enum { SHEAF__IN_MAP = 1, SHEAF__IN_COMBINE, SHEAF__IN_REDUCE, SHEAF__IN_SAMPLE,
+       SHEAF__IN_CAPTURE /* an eager combine: emits of the same key are captured */ };
 
 typedef struct sheaf__writer sheaf__writer;
 
@@ -379,6 +385,11 @@ struct sheaf_ctx {
     uint64_t fault_after; /* SHEAF_FAULT: records before failing, or UINT64_MAX */
     int fault_phase;
     char spill_dir[4096];
+
+    /* eager combine (shuffle.c) */
+    const uint8_t *cap_key;
+    size_t cap_klen;
+    sheaf__buf *cap_out;
 
     /* total order (sample.c) */
     sheaf__buf sample_buf;

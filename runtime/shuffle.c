@@ -40,6 +40,23 @@ static uint64_t chunk_limit(void) {
     return 1ull << 30;
 }
 
+/* The combiner over one key's chain, its emits of that key captured into out. */
+static int eager_combine(void *arg, const uint8_t *key, size_t klen, sheaf_values *vals,
+                         sheaf__buf *out) {
+    sheaf_ctx *ctx = arg;
+    int saved = ctx->where;
+    ctx->where = SHEAF__IN_CAPTURE;
+    ctx->cap_key = key;
+    ctx->cap_klen = klen;
+    ctx->cap_out = out;
+    int rc = ctx->job->combine(ctx, key, klen, vals, ctx->job->udata);
+    ctx->where = saved;
+    ctx->cap_out = NULL;
+    if (rc && !ctx->err)
+        sheaf__error(ctx, rc, "combine failed (%s)", sheaf_strerror(rc));
+    return rc ? rc : ctx->err;
+}
+
 int sheaf__shuffle_init(sheaf_ctx *ctx) {
     ctx->send = calloc((size_t)ctx->nranks, sizeof *ctx->send);
     ctx->flying = calloc((size_t)ctx->nranks, sizeof *ctx->flying);
@@ -61,6 +78,8 @@ int sheaf__shuffle_init(sheaf_ctx *ctx) {
         ctx->ctab = sheaf__ctab_new(ctx->job->agg, values, limit);
         if (!ctx->ctab)
             return SHEAF_ENOMEM;
+        if (values)
+            sheaf__ctab_set_eager(ctx->ctab, eager_combine, ctx);
     }
     return 0;
 }
@@ -329,6 +348,26 @@ static int emit_slow(sheaf_ctx *ctx, const void *key, size_t klen, const void *v
                      size_t vlen) {
     if (SHEAF__UNLIKELY(ctx->err))
         return ctx->err;
+    if (ctx->where == SHEAF__IN_CAPTURE) {
+        /* An eager combine: a value for the key goes back into its chain; any other key's
+         * output is a finished partial result, sent on. */
+        if (klen == ctx->cap_klen && (!klen || memcmp(key, ctx->cap_key, klen) == 0)) {
+            sheaf__buf *o = ctx->cap_out;
+            if (sheaf__buf_reserve(o, SHEAF__VARINT_MAX + vlen))
+                return sheaf__error(ctx, SHEAF_ENOMEM, "out of memory in the combiner");
+            o->len += sheaf__varint_put(o->data + o->len, vlen);
+            if (vlen)
+                memcpy(o->data + o->len, val, vlen);
+            o->len += vlen;
+            ctx->c[SHEAF__C_COMBINE_OUT]++;
+            return 0;
+        }
+        int rc = 0;
+        uint32_t part = partition_of(ctx, XXH3_64bits_withSeed(key, klen, ctx->seed), key, klen,
+                                     &rc);
+        ctx->c[SHEAF__C_COMBINE_OUT]++;
+        return rc ? rc : sheaf__shuffle_put(ctx, part, key, klen, val, vlen);
+    }
     if (ctx->where == SHEAF__IN_REDUCE)
         return sheaf__output(ctx, key, klen, val, vlen);
     if (SHEAF__UNLIKELY(ctx->where == 0))
