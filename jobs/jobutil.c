@@ -486,6 +486,7 @@ int sj_bcast_buf(MPI_Comm comm, char **data, size_t *len) {
     unsigned long long n = rank == 0 ? (unsigned long long)*len : 0;
     MPI_Bcast(&n, 1, MPI_UNSIGNED_LONG_LONG, 0, comm);
     if (rank != 0) {
+        free(*data); /* whatever the caller held is replaced */
         *data = malloc(n + 1);
         *len = (size_t)n;
     }

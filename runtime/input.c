@@ -126,7 +126,7 @@ static int walk(filelist *fl, const char *path, bool top, char *err, size_t errl
         n++;
     }
     closedir(d);
-    if (!rc)
+    if (!rc && n)
         qsort(names, n, sizeof *names, name_cmp);
     size_t before = fl->n;
     for (size_t i = 0; i < n && !rc; i++) {

@@ -245,10 +245,14 @@ static int map_task(sheaf_ctx *ctx, const sheaf__plan *plan, const sheaf__task *
             if (rc == 0)
                 break;
             if (rc < 0) {
-                if (rc == SHEAF_EFORMAT && bad_record(ctx, err))
-                    continue;
-                if (rc != SHEAF_EFORMAT)
+                /* A malformed record the reader moved past may be skipped; anything else (a
+                 * file it cannot go on with, such as a bad csv header) fails the job. */
+                if (rc == SHEAF_EFORMAT && !rd->done) {
+                    if (bad_record(ctx, err))
+                        continue;
+                } else {
                     sheaf__error(ctx, rc, "%s", err);
+                }
                 break;
             }
             ctx->cur_offset = rec.offset;

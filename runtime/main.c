@@ -125,7 +125,7 @@ static int parse_args(int argc, char **argv, const sheaf_job_def *job, parsed *p
     sheaf_config *cfg = &p->cfg;
     sheaf_config_init(cfg);
     opterr = 0;
-    optind = 1;
+    optind = 0; /* 0, not 1: glibc then forgets a previous call's state entirely */
     int c, rc = 0;
     uint64_t v;
     /* "-" first: positional arguments come back in order as option 1. */

@@ -342,8 +342,10 @@ int sheaf__reader_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t er
     int rc = 0;
     bool open_quote = false;
     if (r->fmt.header && r->lineno == 0) {
-        if ((rc = read_header(r, err, errlen)))
+        if ((rc = read_header(r, err, errlen))) {
+            r->done = true; /* without its header the file cannot be read: not skippable */
             return rc;
+        }
         if (r->start == 0) {
             r->skip = true; /* the header is not a record, but counts as the file's first */
             r->lineno++;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Bad and odd record contents. Malformed csv (an unterminated quote, a wrong column count)
 # fails the job with exit 1 naming the file, the record and its offset, unless
-# --max-bad-records lets it skip them; binary garbage (random bytes with NULs), non-UTF-8
+# --max-bad-records lets it skip them (a bad header never: it fails at once); binary garbage (random bytes with NULs), non-UTF-8
 # bytes and CR/LF mixtures are counted exactly like coreutils counts whitespace-separated runs;
 # keys and values of 0 bytes travel through the shuffle and reach the reducer; more reducers
 # than keys leave empty part files and a right answer.
@@ -39,6 +39,19 @@ case_csv_column_count() {
     printf 'a,b\n"x"y,1\n' >"$TMP/after.csv"
     expect_fail 1 "input $TMP/after.csv: malformed csv record 2 at offset 4: text after the closing quote of field 1" \
         0 distinct -i "$TMP/after.csv" -o "$TMP/o-after" --input-format csv --csv-header --column a
+}
+
+case_csv_bad_header() {
+    # A header that cannot be parsed: the file cannot be read by column. It fails the job
+    # however many bad records are allowed, and fails at once (the reader must not hand the
+    # same bad header back forever).
+    printf 'a,"b\nx,y\n1,2\n' >"$TMP/badhdr.csv"
+    expect_fail 1 "unterminated quoted field (in the header of $TMP/badhdr.csv)" 0 \
+        distinct -i "$TMP/badhdr.csv" -o "$TMP/o-hdr" --input-format csv --csv-header \
+        --csv-no-newlines --column 0
+    SHEAF_TEST_TIMEOUT=30 expect_fail 1 "(in the header of $TMP/badhdr.csv)" 2 \
+        distinct -i "$TMP/badhdr.csv" -o "$TMP/o-hdr" --input-format csv --csv-header \
+        --csv-no-newlines --column 0 --max-bad-records 18446744073709551615
 }
 
 case_binary_garbage() {
@@ -118,6 +131,7 @@ case_more_reducers_than_keys() {
 
 run_case csv-unterminated-quote case_csv_unterminated_quote
 run_case csv-column-count case_csv_column_count
+run_case csv-bad-header case_csv_bad_header
 run_case binary-garbage case_binary_garbage
 run_case non-utf8 case_non_utf8
 run_case empty-keys-and-values case_empty_keys_values

@@ -121,12 +121,13 @@ status=0
 for t in "${targets[@]}"; do
     mapfile -t old < <(find "$fuzzdir/crashes" -name "$t-*" -type f 2>/dev/null | LC_ALL=C sort)
     ((${#old[@]} > 0)) || continue
-    if (cd "$work" && "./$t" "${old[@]}") >"$work/$t.replay.log" 2>&1; then
+    if (cd "$work" && timeout -k 10 60 "./$t" -timeout=20 "${old[@]}") >"$work/$t.replay.log" 2>&1; then
         echo "ok - $t: ${#old[@]} earlier crash input(s) replayed"
     else
         status=1
         echo "not ok - $t: an earlier crash input fails again"
-        grep -E -A 12 'ERROR: |runtime error|check failed' "$work/$t.replay.log" | head -n 30
+        grep -E -A 12 'ERROR: |runtime error|check failed' "$work/$t.replay.log" | head -n 30 ||
+            tail -n 20 "$work/$t.replay.log"
     fi
 done
 declare -A pid_of=()

@@ -84,7 +84,8 @@ static int ref_cmp(const void *pa, const void *pb) {
 
 static void tl_sort(tlist *l, sheaf_compare_fn cmp) {
     ref_fn = cmp;
-    qsort(l->v, l->n, sizeof *l->v, ref_cmp);
+    if (l->n)
+        qsort(l->v, l->n, sizeof *l->v, ref_cmp);
 }
 
 /* n random records; keys from a small alphabet so that duplicates are common. */
