@@ -127,7 +127,8 @@ static int take_lines(sheaf_ctx *ctx, coproc *c, const char *data, size_t n, lin
             c->lbuf = b;
             c->lcap = cap;
         }
-        memcpy(c->lbuf + c->llen, data, k);
+        if (k)
+            memcpy(c->lbuf + c->llen, data, k);
         c->llen += k;
         if (!nl)
             break;
