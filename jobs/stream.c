@@ -132,7 +132,7 @@ static int take_lines(sheaf_ctx *ctx, coproc *c, const char *data, size_t n, lin
         c->llen += k;
         if (!nl)
             break;
-        int rc = fn(ctx, c->lbuf, c->llen);
+        int rc = fn(ctx, c->lbuf ? c->lbuf : "", c->llen); /* an empty first line: no buffer */
         c->llen = 0;
         if (rc)
             return rc;
