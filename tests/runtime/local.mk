@@ -1,5 +1,6 @@
-# Runtime integration tests: streaming, out-of-core spilling, agreed failure, input formats.
-TESTS += \
+# Runtime integration tests: streaming, out-of-core spilling, agreed failure, the report,
+# input and output formats, placement. fields and named are small test jobs.
+RUNTIME_TESTS = \
 	tests/runtime/stream.sh \
 	tests/runtime/spill.sh \
 	tests/runtime/fault.sh \
@@ -7,17 +8,10 @@ TESTS += \
 	tests/runtime/formats.sh \
 	tests/runtime/outputs.sh \
 	tests/runtime/placement.sh
+TESTS += $(RUNTIME_TESTS)
 check_PROGRAMS += tests/runtime/fields tests/runtime/named
 tests_runtime_named_SOURCES = tests/runtime/named.c
 tests_runtime_named_LDADD = libsheaf_core.la
 tests_runtime_fields_SOURCES = tests/runtime/fields.c
 tests_runtime_fields_LDADD = libsheaf_core.la
-EXTRA_DIST += \
-	tests/runtime/stream.sh \
-	tests/runtime/spill.sh \
-	tests/runtime/fault.sh \
-	tests/runtime/report.sh \
-	tests/runtime/formats.sh \
-	tests/runtime/outputs.sh \
-	tests/runtime/placement.sh \
-	tests/runtime/csvref.py
+EXTRA_DIST += $(RUNTIME_TESTS) tests/runtime/csvref.py
