@@ -443,7 +443,7 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
 
     sheaf__plan plan = {0};
     sheaf__commit commit = {.lockfd = -1};
-    bool committed = false, setup_ran = false;
+    bool setup_ran = false;
     if (!job || !job->map)
         sheaf__error(ctx, SHEAF_EINVAL, "the job has no map function");
     else if (sheaf__format_from_config(cfg, &ctx->fmt, ctx->errmsg, sizeof ctx->errmsg))
@@ -577,8 +577,6 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
             if (c) {
                 sheaf__error(ctx, c, "commit: %s", err);
                 sheaf__commit_abort(&commit);
-            } else {
-                committed = true;
             }
         } else {
             sheaf__commit_abort(&commit);
@@ -591,7 +589,6 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
             }
         }
     }
-    (void)committed;
     /* Commit's outcome on rank 0 becomes everyone's. */
     if (!rc)
         rc = sheaf__agree(ctx);

@@ -174,7 +174,7 @@ static int fill(sheaf__reader *r, char *err, size_t errlen) {
 
 /* Finds the end of the record starting at off: the index of its delimiter in buf, or -1 when
  * the file ends first. Multi-line csv skips delimiters inside quotes. */
-static long long find_end(sheaf__reader *r, char *err, size_t errlen, int *rc, bool *open_quote) {
+static long long find_end(sheaf__reader *r, char *err, size_t errlen, int *rc) {
     size_t scanned = r->off;
     bool quoted = false, csv = r->fmt.kind == SHEAF__FMT_CSV && r->fmt.multiline;
     uint8_t d = r->fmt.delim;
@@ -197,10 +197,8 @@ static long long find_end(sheaf__reader *r, char *err, size_t errlen, int *rc, b
             *rc = f;
             return -1;
         }
-        if (f == 0) {
-            *open_quote = quoted;
+        if (f == 0)
             return -1;
-        }
         scanned = keep; /* after the compaction, the unscanned bytes start here */
     }
 }
@@ -222,8 +220,7 @@ static int grow_fields(sheaf__reader *r) {
 /* Splits one csv record into fields. Quoted fields with doubled quotes are unescaped into
  * r->unq (sized up front, so pointers into it stay valid). Returns 0, SHEAF_EFORMAT with a
  * reason in err, or SHEAF_ENOMEM. */
-static int parse_csv(sheaf__reader *r, const uint8_t *p, size_t n, uint64_t offset, char *err,
-                     size_t errlen) {
+static int parse_csv(sheaf__reader *r, const uint8_t *p, size_t n, char *err, size_t errlen) {
     r->nfields = 0;
     r->unq.len = 0;
     if (sheaf__buf_reserve(&r->unq, n + 1))
@@ -278,7 +275,6 @@ static int parse_csv(sheaf__reader *r, const uint8_t *p, size_t n, uint64_t offs
             break;
         }
     }
-    (void)offset;
     return 0;
 }
 
@@ -340,7 +336,6 @@ int sheaf__reader_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t er
     if (r->done)
         return 0;
     int rc = 0;
-    bool open_quote = false;
     if (r->fmt.header && r->lineno == 0) {
         if ((rc = read_header(r, err, errlen))) {
             r->done = true; /* without its header the file cannot be read: not skippable */
@@ -353,7 +348,7 @@ int sheaf__reader_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t er
     }
     if (r->skip) {
         r->skip = false;
-        long long nl = find_end(r, err, errlen, &rc, &open_quote);
+        long long nl = find_end(r, err, errlen, &rc);
         if (rc)
             return rc;
         if (nl < 0) {
@@ -388,7 +383,7 @@ int sheaf__reader_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t er
         r->off += n;
         return 1;
     }
-    long long nl = find_end(r, err, errlen, &rc, &open_quote);
+    long long nl = find_end(r, err, errlen, &rc);
     if (rc)
         return rc;
     size_t begin = r->off, stop;
@@ -427,7 +422,7 @@ int sheaf__reader_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t er
         rec->field_lens = r->flens;
     } else if (r->fmt.kind == SHEAF__FMT_CSV) {
         char why[128];
-        rc = parse_csv(r, (const uint8_t *)rec->data, rec->len, rec->offset, why, sizeof why);
+        rc = parse_csv(r, (const uint8_t *)rec->data, rec->len, why, sizeof why);
         if (rc == SHEAF_EFORMAT || (!rc && r->nh && r->nfields != r->nh)) {
             if (!rc)
                 snprintf(why, sizeof why, "%zu fields where the header has %zu", r->nfields,
@@ -450,7 +445,6 @@ int sheaf__reader_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t er
         rec->header = r->hfields;
         rec->header_lens = r->hlens;
     }
-    (void)open_quote;
     return 1;
 }
 

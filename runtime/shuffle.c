@@ -375,18 +375,11 @@ static int emit_slow(sheaf_ctx *ctx, const void *key, size_t klen, const void *v
                             "sheaf_emit called outside map, combine, reduce and their hooks");
     if (SHEAF__UNLIKELY(ctx->where == SHEAF__IN_SAMPLE))
         return sheaf__sample_key(ctx, key, klen);
+    /* A map emit into the combine table took emit_fast; what is left goes to the shuffle. */
     uint64_t hash = XXH3_64bits_withSeed(key, klen, ctx->seed);
     int rc = 0;
     ctx->c[SHEAF__C_MAP_OUT_RECORDS] += ctx->where == SHEAF__IN_MAP;
     ctx->c[SHEAF__C_MAP_OUT_BYTES] += ctx->where == SHEAF__IN_MAP ? klen + vlen : 0;
-    if (ctx->ctab && ctx->where == SHEAF__IN_MAP) {
-        rc = sheaf__ctab_add(ctx->ctab, hash, key, klen, val, vlen);
-        if (SHEAF__LIKELY(rc == 0))
-            return 0;
-        if (rc < 0)
-            return sheaf__error(ctx, rc, "out of memory in the combine table");
-        return sheaf__flush_ctab(ctx);
-    }
     uint32_t part = partition_of(ctx, hash, key, klen, &rc);
     if (rc)
         return rc;
