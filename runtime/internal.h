@@ -6,7 +6,8 @@
  *   input.c   rank 0 lists the inputs and cuts them into splits; the plan is broadcast
  *   job.c     ranks claim splits (RMA counter or round robin) and call map() per record
  *   reader.c  turns a split into records (lines, fixed-length), aligned to record boundaries
- *   ctab.c    the map-side combine table (built-in aggregations and user combiners)
+ *   ctab.c    the map-side combine table (built-in aggregations and user combiners); its
+ *             inline emit path is in ctab.h
  *   shuffle.c per-rank send buffers and the bounded all-to-all exchange rounds
  *   store.c   received records; sorted and spilled as runs when over budget
  *   sort.c    the in-memory record sort
@@ -223,17 +224,19 @@ void sheaf__reader_free(sheaf__reader *r);
 
 typedef struct sheaf__ctab sheaf__ctab;
 
-sheaf__ctab *sheaf__ctab_new(sheaf_agg agg, bool values, size_t limit);
+/* A table of the given aggregation (or, with values, of value chains for a combiner) that
+ * asks to be drained at limit bytes; drain hands each key with XXH3(key, seed). */
+sheaf__ctab *sheaf__ctab_new(sheaf_agg agg, bool values, size_t limit, uint64_t seed);
+/* Tests: the table places keys by fn instead of its own slot hash (to force collisions). */
+typedef uint64_t (*sheaf__ctab_hash_fn)(const void *key, size_t klen);
+void sheaf__ctab_set_slot_hash(sheaf__ctab *t, sheaf__ctab_hash_fn fn);
 /* Values tables: runs the combiner over a key's values and appends its output values to out
  * (varint length, bytes each); returns 0 or a code. */
 typedef int (*sheaf__ctab_eager_fn)(void *arg, const uint8_t *key, size_t klen,
                                     sheaf_values *vals, sheaf__buf *out);
 void sheaf__ctab_set_eager(sheaf__ctab *t, sheaf__ctab_eager_fn fn, void *arg);
 void sheaf__ctab_free(sheaf__ctab *t);
-/* Adds one value under a key. Returns 0, 1 when the table reached its limit (flush it), or a
- * negative code. */
-int sheaf__ctab_add(sheaf__ctab *t, uint64_t hash, const void *key, size_t klen,
-                    const void *val, size_t vlen);
+/* sheaf__ctab_add, the inline emit into the table, is in ctab.h. */
 size_t sheaf__ctab_bytes(const sheaf__ctab *t);
 size_t sheaf__ctab_count(const sheaf__ctab *t);
 /* Calls fn for every entry (agg: value is the 8-byte accumulator; values tables: the value
@@ -382,6 +385,9 @@ struct sheaf_ctx {
     size_t nuser, capuser;
     const char *cur_file;
     uint64_t cur_offset;
+    /* While map runs on a record: the record's bytes and the padding after them, readable
+     * (keys inside may be loaded 16 bytes at a time); both 0 outside a map call. */
+    uintptr_t rec_lo, rec_hi;
     uint64_t fault_after; /* SHEAF_FAULT: records before failing, or UINT64_MAX */
     int fault_phase;
     char spill_dir[4096];

@@ -259,7 +259,10 @@ static int map_task(sheaf_ctx *ctx, const sheaf__plan *plan, const sheaf__task *
             rec.input = plan->origin[sp->file];
             ctx->c[SHEAF__C_INPUT_RECORDS]++;
             ctx->c[SHEAF__C_INPUT_BYTES] += rec.len;
+            ctx->rec_lo = (uintptr_t)rec.data;
+            ctx->rec_hi = ctx->rec_lo + rec.len + SHEAF_RECORD_PADDING;
             int mr = job->map(ctx, &rec, job->udata);
+            ctx->rec_lo = ctx->rec_hi = 0;
             if (SHEAF__UNLIKELY(mr != 0)) {
                 if (!ctx->err)
                     sheaf__error(ctx, mr, "map failed on %s at offset %llu (%s)", path,

@@ -19,7 +19,9 @@
  * key (field 0), the rest the value (field 1), as in Hadoop Streaming.
  *
  * The reader reads large blocks into one buffer (kept from split to split) and finds record
- * ends with memchr over the block: one scan per record and no system call.
+ * ends with memchr over the block: one scan per record and no system call. The buffer has
+ * SHEAF_RECORD_PADDING bytes beyond its capacity, zeroed past the data read, so every record
+ * handed out can be read in whole vectors (sheaf.h).
  */
 #include "internal.h"
 
@@ -145,7 +147,7 @@ static int fill(sheaf__reader *r, char *err, size_t errlen) {
     }
     if (r->len == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : READ_BLOCK;
-        uint8_t *b = realloc(r->buf, cap);
+        uint8_t *b = realloc(r->buf, cap + SHEAF_RECORD_PADDING);
         if (!b) {
             snprintf(err, errlen, "input %s: out of memory for a record at offset %llu "
                      "(%zu bytes so far)", r->path, (unsigned long long)r->base, r->len);
@@ -168,6 +170,7 @@ static int fill(sheaf__reader *r, char *err, size_t errlen) {
             return 0;
         }
         r->len += (size_t)n;
+        memset(r->buf + r->len, 0, SHEAF_RECORD_PADDING); /* see sheaf_record */
         return 1;
     }
 }

@@ -76,7 +76,12 @@ typedef struct sheaf_values sheaf_values; /* the values of one key group, an ite
 
 /* One input record, handed to map(). For line input, data is the line without its end
  * (LF or CRLF). For csv input, fields/field_lens hold the parsed fields (data is the raw
- * record). For tsv input, the key is the text before the first tab. */
+ * record). For tsv input, the key is the text before the first tab.
+ *
+ * At least SHEAF_RECORD_PADDING bytes after data + len are readable (their content is
+ * unspecified: the next records, or zeros), so a map function may scan a record in whole
+ * 16-, 32- or 64-byte vector loads without a scalar tail, as the built-in word count does. */
+#define SHEAF_RECORD_PADDING 64
 typedef struct sheaf_record {
     const char *data; /* the record's bytes, not NUL-terminated */
     size_t len;

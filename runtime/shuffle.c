@@ -1,9 +1,10 @@
 /*
  * shuffle.c: map-side buffering and the exchange rounds.
  *
- * sheaf_emit() in a map call hashes the key once (XXH3, seeded) and either updates the combine
- * table (ctab.c) or appends the encoded record to the send buffer of the rank that owns the
- * key's partition (partition p is owned by rank p mod nranks). A send buffer holds at most its
+ * sheaf_emit() in a map call either updates the combine table (ctab.c, which hashes the key
+ * for its slots and computes the partition hash only when drained) or hashes the key (XXH3,
+ * seeded) and appends the encoded record to the send buffer of the rank that owns the key's
+ * partition (partition p is owned by rank p mod nranks). A send buffer holds at most its
  * share of the memory budget; when one is full the rank starts an exchange round.
  *
  * A round is collective, and every rank takes part in every round: ranks that have finished
@@ -31,6 +32,8 @@
 /* The header-only build of XXH3: short keys hash inline, without a call into the library. */
 #define XXH_INLINE_ALL
 #include <xxhash.h>
+
+#include "ctab.h"
 
 static uint64_t chunk_limit(void) {
     const char *e = getenv("SHEAF_SHUFFLE_CHUNK");
@@ -75,7 +78,7 @@ int sheaf__shuffle_init(sheaf_ctx *ctx) {
         size_t limit = (size_t)SHEAF__MAX(ctx->budget / 4, 1u << 20);
         if (values)
             limit = SHEAF__MIN(limit, (size_t)32 << 20);
-        ctx->ctab = sheaf__ctab_new(ctx->job->agg, values, limit);
+        ctx->ctab = sheaf__ctab_new(ctx->job->agg, values, limit, ctx->seed);
         if (!ctx->ctab)
             return SHEAF_ENOMEM;
         if (values)
@@ -326,10 +329,11 @@ static inline __attribute__((always_inline)) int emit_fast(sheaf_ctx *ctx, const
                                                            size_t klen, const void *val,
                                                            size_t vlen) {
     if (SHEAF__LIKELY(ctx->where == SHEAF__IN_MAP && ctx->ctab && !ctx->err)) {
-        uint64_t hash = XXH3_64bits_withSeed(key, klen, ctx->seed);
         ctx->c[SHEAF__C_MAP_OUT_RECORDS]++;
         ctx->c[SHEAF__C_MAP_OUT_BYTES] += klen + vlen;
-        int rc = sheaf__ctab_add(ctx->ctab, hash, key, klen, val, vlen);
+        uintptr_t k = (uintptr_t)key;
+        bool padded = k >= ctx->rec_lo && k + 16 <= ctx->rec_hi; /* a key inside the record */
+        int rc = sheaf__ctab_add(ctx->ctab, key, klen, padded, val, vlen);
         if (SHEAF__LIKELY(rc == 0))
             return 0;
         if (rc < 0)

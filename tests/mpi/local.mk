@@ -4,7 +4,8 @@ TESTS += \
 	tests/mpi/wc-sample.sh \
 	tests/mpi/wc-splits.sh \
 	tests/mpi/wc-inputs.sh \
-	tests/mpi/wc-cli.sh
+	tests/mpi/wc-cli.sh \
+	tests/mpi/wc-tokens.sh
 EXTRA_DIST += \
 	tests/mpi/lib.sh \
 	tests/cases.sh \
@@ -12,6 +13,7 @@ EXTRA_DIST += \
 	tests/mpi/wc-splits.sh \
 	tests/mpi/wc-inputs.sh \
 	tests/mpi/wc-cli.sh \
+	tests/mpi/wc-tokens.sh \
 	tests/tools/gencorpus.c \
 	bench/mrmpi_wordfreq.cpp \
 	scripts/lib.sh \

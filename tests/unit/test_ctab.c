@@ -7,9 +7,12 @@
  * drains. Tables with a small limit must signal a flush; the caller here drains on the signal
  * and merges the partial aggregates, which must still equal the reference. A values table
  * must hand each key's values through sheaf_values_next in emit order, across flushes.
- * Keys are hashed with FNV-1a, or deliberately with colliding hashes to exercise probing.
+ * Keys are placed by the table's own hash, or (a test hook) by deliberately colliding ones to
+ * exercise probing; each is added either from exact-size memory or from inside a padded record
+ * with random bytes after it, the table's two ways of loading a key.
  */
 #include "internal.h"
+#include "ctab.h"
 #include "unit.h"
 
 #include <math.h>
@@ -71,11 +74,47 @@ static uint64_t fnv1a(const uint8_t *p, size_t n) {
     return h;
 }
 
-/* How the test hashes keys: well, into 16 values, or all to one value. */
+/* How the table places keys: by its own slot hash, into 16 slots' worth of hashes, or all
+ * at one hash (a test hook), so probing over long runs of other keys is exercised. */
 enum { HASH_GOOD, HASH_FEW, HASH_ONE };
-static uint64_t hash_of(int mode, const uint8_t *k, size_t n) {
-    uint64_t h = fnv1a(k, n);
-    return mode == HASH_GOOD ? h : mode == HASH_FEW ? (h & 15) * 0x9e3779b97f4a7c15ull : 42;
+static uint64_t few_hash(const void *k, size_t n) {
+    return (fnv1a(k, n) & 15) * 0x9e3779b97f4a7c15ull;
+}
+static uint64_t one_hash(const void *k, size_t n) {
+    (void)k;
+    (void)n;
+    return 42;
+}
+
+#define TEST_SEED 0x5eedull
+
+static sheaf__ctab *new_table(sheaf_agg a, bool values, size_t limit, int mode) {
+    sheaf__ctab *t = sheaf__ctab_new(a, values, limit, TEST_SEED);
+    if (t && mode != HASH_GOOD)
+        sheaf__ctab_set_slot_hash(t, mode == HASH_FEW ? few_hash : one_hash);
+    return t;
+}
+
+/* The partition hash a drain must hand out with each key. */
+static uint64_t hash_of(const uint8_t *k, size_t n) {
+    return sheaf_hash(k, n, TEST_SEED);
+}
+
+/* Adds a key as sheaf_emit may: from its own exact-size memory, or from inside a record
+ * whose padding makes 16 bytes readable at the key. The padded copy has random bytes after
+ * the key, which the table must ignore. */
+static int add_key(sheaf__ctab *t, const uint8_t *key, size_t klen, const void *val,
+                   size_t vlen) {
+    static uint8_t rec[4096 + 64];
+    if (klen + 16 <= sizeof rec && unit_below(2) == 0) {
+        size_t at = (size_t)unit_below(64);
+        for (size_t i = 0; i < klen + 16 + 8 && at + i < sizeof rec; i++)
+            rec[at + i] = (uint8_t)unit_below(256);
+        if (klen)
+            memcpy(rec + at, key, klen);
+        return sheaf__ctab_add(t, rec + at, klen, true, val, vlen);
+    }
+    return sheaf__ctab_add(t, key, klen, false, val, vlen);
 }
 
 /* ---- aggregations ---- */
@@ -190,7 +229,7 @@ static int agg_drain_fn(void *arg, uint64_t hash, const uint8_t *key, size_t kle
     s->calls++;
     long k = pool_find(s->pool, key, klen);
     if (k < 0 || vlen != 8 || vals != NULL || s->seen[k] ||
-        hash != hash_of(s->pool->hmode, key, klen)) {
+        hash != hash_of(key, klen)) {
         s->bad = true;
         return 0;
     }
@@ -216,7 +255,7 @@ static size_t run_agg(sheaf_agg a, size_t npool, size_t nemit, size_t limit, int
     sink.pool = &pool;
     sink.partials = unit_xcalloc(pool.n, sizeof *sink.partials);
     sink.seen = unit_xcalloc(pool.n, 1);
-    sheaf__ctab *t = sheaf__ctab_new(a, false, limit);
+    sheaf__ctab *t = new_table(a, false, limit, hmode);
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
     /* the distinct keys emitted since the last drain: what the next drain must hand out */
     unsigned char *since = unit_xcalloc(pool.n, 1);
@@ -235,8 +274,7 @@ static size_t run_agg(sheaf_agg a, size_t npool, size_t nemit, size_t limit, int
         size_t vlen = a == SHEAF_AGG_COUNT ? (size_t)unit_below(9) : 8;
         uint8_t vbuf[8];
         memcpy(vbuf, &x, 8);
-        int rc = sheaf__ctab_add(t, hash_of(hmode, pool.key[k], pool.klen[k]), pool.key[k],
-                                 pool.klen[k], vbuf, vlen);
+        int rc = add_key(t, pool.key[k], pool.klen[k], vbuf, vlen);
         rc_ok = rc_ok && (rc == 0 || rc == 1);
         if (rc == 0) {
             /* no flush asked for: the table is within its limit */
@@ -331,19 +369,22 @@ static void test_agg_colliding_hashes(void) {
 }
 
 /* A limit just above the empty table: flushes must be signalled, and draining on each keeps
- * every aggregate right. */
+ * every aggregate right. Keys of up to 16 bytes live in their slots and take no memory beyond
+ * the slot array, so here keys run to 40 bytes: the longer ones fill the key arena. */
 static void test_agg_flush_signal(void) {
-    sheaf__ctab *t = sheaf__ctab_new(SHEAF_AGG_SUM_U64, false, (size_t)1 << 30);
+    sheaf__ctab *t = sheaf__ctab_new(SHEAF_AGG_SUM_U64, false, (size_t)1 << 30, TEST_SEED);
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
     size_t empty = sheaf__ctab_bytes(t);
     sheaf__ctab_free(t);
     const size_t limits[] = {empty + 1, empty + 100, empty + 2000};
+    agg_maxk = 40;
     for (size_t i = 0; i < sizeof limits / sizeof *limits; i++) {
         for (size_t a = 0; a < sizeof all_aggs / sizeof *all_aggs; a++) {
             size_t flushes = run_agg(all_aggs[a], 500, 10000, limits[i], HASH_GOOD);
             UNIT_ASSERT(flushes > 0);
         }
     }
+    agg_maxk = 12;
     /* Twice the empty size: the bytes stay under the limit, but the table cannot double its
      * slots within it, so it must ask for a flush once it is 70% full instead of growing. */
     UNIT_ASSERT(run_agg(SHEAF_AGG_SUM_U64, 3500, 30000, 2 * empty, HASH_GOOD) > 0);
@@ -364,7 +405,7 @@ static int count_fn(void *arg, uint64_t hash, const uint8_t *key, size_t klen,
 }
 
 static void test_agg_growth(void) {
-    sheaf__ctab *t = sheaf__ctab_new(SHEAF_AGG_COUNT, false, (size_t)1 << 31);
+    sheaf__ctab *t = sheaf__ctab_new(SHEAF_AGG_COUNT, false, (size_t)1 << 31, TEST_SEED);
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
     const size_t n = 100000;
     bool ok = true;
@@ -373,8 +414,7 @@ static void test_agg_growth(void) {
             char key[32];
             int len = snprintf(key, sizeof key, "key-%zu", i);
             uint64_t one = 1;
-            ok = ok && sheaf__ctab_add(t, fnv1a((uint8_t *)key, (size_t)len), key, (size_t)len,
-                                       &one, 8) == 0;
+            ok = ok && add_key(t, (const uint8_t *)key, (size_t)len, &one, 8) == 0;
         }
     }
     UNIT_ASSERT(ok);
@@ -395,11 +435,11 @@ static int failing_fn(void *arg, uint64_t hash, const uint8_t *key, size_t klen,
 }
 
 static void test_drain_error(void) {
-    sheaf__ctab *t = sheaf__ctab_new(SHEAF_AGG_MAX_U64, false, (size_t)1 << 30);
+    sheaf__ctab *t = sheaf__ctab_new(SHEAF_AGG_MAX_U64, false, (size_t)1 << 30, TEST_SEED);
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
     for (uint64_t i = 0; i < 10; i++) {
         uint8_t k = (uint8_t)i;
-        UNIT_ASSERT_EQUAL(sheaf__ctab_add(t, fnv1a(&k, 1), &k, 1, &i, 8), 0);
+        UNIT_ASSERT_EQUAL(add_key(t, &k, 1, &i, 8), 0);
     }
     size_t calls = 0;
     UNIT_ASSERT_EQUAL(sheaf__ctab_drain(t, failing_fn, &calls), SHEAF_EUSER);
@@ -415,7 +455,7 @@ static void test_drain_error(void) {
 static void test_reuse(void) {
     keypool pool;
     pool_make(&pool, 50, 6);
-    sheaf__ctab *t = sheaf__ctab_new(SHEAF_AGG_SUM_I64, false, (size_t)1 << 30);
+    sheaf__ctab *t = sheaf__ctab_new(SHEAF_AGG_SUM_I64, false, (size_t)1 << 30, TEST_SEED);
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
     agg_sink sink = {0};
     sink.pool = &pool;
@@ -429,8 +469,7 @@ static void test_reuse(void) {
             int64_t v = (int64_t)unit_below(200) - 100;
             want[k] += v;
             used[k] = 1;
-            UNIT_ASSERT_EQUAL(sheaf__ctab_add(t, fnv1a(pool.key[k], pool.klen[k]),
-                                            pool.key[k], pool.klen[k], &v, 8), 0);
+            UNIT_ASSERT_EQUAL(add_key(t, pool.key[k], pool.klen[k], &v, 8), 0);
         }
         memset(sink.seen, 0, pool.n);
         for (size_t k = 0; k < pool.n; k++)
@@ -497,7 +536,7 @@ static int val_drain_fn(void *arg, uint64_t hash, const uint8_t *key, size_t kle
                         const uint8_t *val, size_t vlen, sheaf_values *vals) {
     val_sink *s = arg;
     long k = pool_find(s->pool, key, klen);
-    if (k < 0 || !vals || s->seen[k] || hash != hash_of(s->pool->hmode, key, klen)) {
+    if (k < 0 || !vals || s->seen[k] || hash != hash_of(key, klen)) {
         s->bad = true;
         return 0;
     }
@@ -527,7 +566,7 @@ static void run_values(size_t npool, size_t nemit, size_t limit, size_t maxval, 
     sink.pool = &pool;
     sink.got = unit_xcalloc(pool.n, sizeof *sink.got);
     sink.seen = unit_xcalloc(pool.n, 1);
-    sheaf__ctab *t = sheaf__ctab_new(SHEAF_AGG_NONE, true, limit);
+    sheaf__ctab *t = new_table(SHEAF_AGG_NONE, true, limit, hmode);
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
     uint8_t *vbuf = unit_xmalloc(maxval + 1);
     size_t flushes = 0;
@@ -540,8 +579,7 @@ static void run_values(size_t npool, size_t nemit, size_t limit, size_t maxval, 
         for (size_t i = 0; i < vlen; i++)
             vbuf[i] = (uint8_t)unit_rand64();
         blist_add(&ref[k], vbuf, vlen);
-        int rc = sheaf__ctab_add(t, hash_of(hmode, pool.key[k], pool.klen[k]), pool.key[k],
-                                 pool.klen[k], vbuf, vlen);
+        int rc = add_key(t, pool.key[k], pool.klen[k], vbuf, vlen);
         rc_ok = rc_ok && (rc == 0 || rc == 1);
         if (rc == 1) {
             flushes++;
@@ -600,7 +638,7 @@ static void test_values_order(void) {
 }
 
 static void test_values_flush(void) {
-    sheaf__ctab *t = sheaf__ctab_new(SHEAF_AGG_NONE, true, (size_t)1 << 30);
+    sheaf__ctab *t = sheaf__ctab_new(SHEAF_AGG_NONE, true, (size_t)1 << 30, TEST_SEED);
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
     size_t empty = sheaf__ctab_bytes(t);
     sheaf__ctab_free(t);
