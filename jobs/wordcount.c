@@ -28,6 +28,8 @@ typedef struct wc_opts {
     unsigned char fold[256];
     unsigned char *buf;     /* per-rank scratch for folded words */
     size_t cap;
+    sheaf_key batch[256];   /* words waiting to be emitted (BATCH of them at most) */
+    size_t nbatch;
 } wc_opts;
 
 static wc_opts opts;
@@ -60,9 +62,23 @@ static int wc_configure(void *udata, sheaf_config *cfg) {
     return 0;
 }
 
+/* Words found in one map call wait here and go to the runtime in batches
+ * (sheaf_emit_u64_keys); they point into the record, which outlives the call. */
+#define BATCH 256
+
+static int flush_words(sheaf_ctx *ctx, wc_opts *o) {
+    int rc = o->nbatch ? sheaf_emit_u64_keys(ctx, o->batch, o->nbatch, 1) : 0;
+    o->nbatch = 0;
+    return rc;
+}
+
 static inline int emit_word(sheaf_ctx *ctx, const unsigned char *w, size_t n, wc_opts *o) {
-    if (!o->lower)
-        return sheaf_emit_u64(ctx, w, n, 1);
+    if (!o->lower) {
+        o->batch[o->nbatch].data = w;
+        o->batch[o->nbatch].len = n;
+        return ++o->nbatch == BATCH ? flush_words(ctx, o) : 0;
+    }
+    /* folded words share one scratch buffer: each is emitted at once */
     if (n > o->cap) {
         unsigned char *b = realloc(o->buf, n);
         if (!b)
@@ -161,11 +177,15 @@ static int map_vector(sheaf_ctx *ctx, const unsigned char *data, size_t len, wc_
 static int wc_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
     wc_opts *o = udata;
     const unsigned char *p = (const unsigned char *)rec->data;
+    int rc;
 #if defined(__SSE2__)
     if (!o->scalar)
-        return map_vector(ctx, p, rec->len, o);
+        rc = map_vector(ctx, p, rec->len, o);
+    else
 #endif
-    return map_scalar(ctx, p, p + rec->len, o);
+        rc = map_scalar(ctx, p, p + rec->len, o);
+    int frc = flush_words(ctx, o);
+    return rc ? rc : frc;
 }
 
 static const sheaf_option wc_options[] = {
@@ -178,6 +198,7 @@ const sheaf_job_def sheaf_job_wordcount = {
     .name = "wordcount",
     .summary = "count words (maximal runs of non-whitespace bytes); output: word TAB count",
     .map = wc_map,
+    .map_blocks = 1, /* a line end is one more separator: take whole runs of lines */
     .agg = SHEAF_AGG_SUM_U64,
     .options = wc_options,
     .parse_option = wc_parse,

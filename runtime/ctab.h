@@ -34,7 +34,7 @@ typedef struct sheaf__slot {
 
 /* Inserts wait a few emits in a ring while their slot's cache line is prefetched, so the
  * table's cache misses overlap instead of adding up (aggregation tables, short keys). */
-#define SHEAF__RING 16
+#define SHEAF__RING 32
 typedef struct sheaf__pending {
     uint64_t k[2];
     uint64_t hash;

@@ -197,6 +197,9 @@ typedef struct sheaf__reader {
     bool eof;
     bool done;
     bool skip;        /* the split starts inside a record: skip to the next one */
+    bool blocks;      /* LF lines: hand out runs of whole lines (sheaf_job_def.map_blocks) */
+    uint64_t nrec;    /* records in the last record handed out (1, or a block's lines) */
+    uint64_t delims;  /* line-end bytes inside it (a block's LFs and CRs before them; else 0) */
     uint64_t lineno;  /* records read, counted from the file's start when start == 0 */
     /* csv and tsv fields */
     sheaf__buf unq;   /* unescaped quoted fields */
@@ -215,7 +218,9 @@ typedef struct sheaf__reader {
 int sheaf__reader_open(sheaf__reader *r, const char *path, uint64_t start, uint64_t len,
                        const sheaf__format *fmt, char *err, size_t errlen);
 /* Reads the next record: 1 and *rec filled, 0 at the end of the split, or a negative code.
- * SHEAF_EFORMAT is a malformed record: the reader has moved past it and may go on. */
+ * SHEAF_EFORMAT is a malformed record: the reader has moved past it and may go on. With
+ * blocks set (after open; LF lines only), a record may be a run of whole lines; r->nrec says
+ * how many. */
 int sheaf__reader_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t errlen);
 void sheaf__reader_close(sheaf__reader *r); /* closes the file, keeps the buffer */
 void sheaf__reader_free(sheaf__reader *r);

@@ -237,6 +237,8 @@ static int map_task(sheaf_ctx *ctx, const sheaf__plan *plan, const sheaf__task *
             sheaf__reader_close(rd);
             return sheaf__error(ctx, rc, "%s", err);
         }
+        const sheaf__format *fmt = sheaf__file_format(ctx, plan, sp->file);
+        rd->blocks = job->map_blocks && fmt->kind == SHEAF__FMT_LINES && fmt->delim == '\n';
         ctx->c[SHEAF__C_SPLITS]++;
         ctx->cur_file = path;
         sheaf_record rec;
@@ -257,8 +259,9 @@ static int map_task(sheaf_ctx *ctx, const sheaf__plan *plan, const sheaf__task *
             }
             ctx->cur_offset = rec.offset;
             rec.input = plan->origin[sp->file];
-            ctx->c[SHEAF__C_INPUT_RECORDS]++;
-            ctx->c[SHEAF__C_INPUT_BYTES] += rec.len;
+            /* A block's LF bytes are not record bytes, as a line's LF is not. */
+            ctx->c[SHEAF__C_INPUT_RECORDS] += rd->nrec;
+            ctx->c[SHEAF__C_INPUT_BYTES] += rec.len - rd->delims;
             ctx->rec_lo = (uintptr_t)rec.data;
             ctx->rec_hi = ctx->rec_lo + rec.len + SHEAF_RECORD_PADDING;
             int mr = job->map(ctx, &rec, job->udata);
@@ -272,7 +275,8 @@ static int map_task(sheaf_ctx *ctx, const sheaf__plan *plan, const sheaf__task *
             if (SHEAF__UNLIKELY(ctx->fault_phase == SHEAF__PH_MAP) &&
                 fault(ctx, SHEAF__PH_MAP, ctx->c[SHEAF__C_INPUT_RECORDS]))
                 break;
-            if (SHEAF__UNLIKELY(prog.on) && (ctx->c[SHEAF__C_INPUT_RECORDS] & 4095) == 0)
+            if (SHEAF__UNLIKELY(prog.on) &&
+                (rd->nrec > 1 || (ctx->c[SHEAF__C_INPUT_RECORDS] & 4095) == 0))
                 progress_map(ctx, false);
         }
         sheaf__reader_close(rd);

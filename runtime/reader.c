@@ -29,9 +29,17 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #define READ_BLOCK (4u << 20)
+/* Blocks mode hands out at most this much at a time, so that the line count here and the
+ * job's own pass over the block find it in the core's cache. */
+#define BLOCK_MAX ((size_t)256 << 10)
 
 int sheaf__parse_delim(const char *t, uint8_t *out) {
     if (!t || !*t)
@@ -173,6 +181,63 @@ static int fill(sheaf__reader *r, char *err, size_t errlen) {
         memset(r->buf + r->len, 0, SHEAF_RECORD_PADDING); /* see sheaf_record */
         return 1;
     }
+}
+
+/* Counts the LF bytes of p[0..n) and the CR bytes just before one. With SSE2, each 16-byte
+ * step subtracts the compare masks (-1 per match) from per-byte counters, which are summed
+ * (psadbw) every 255 steps, before any can overflow: no popcount, which baseline x86-64
+ * lacks. */
+static void count_line_ends(const uint8_t *p, size_t n, uint64_t *lf, uint64_t *crlf) {
+    uint64_t a = 0, b = 0;
+    size_t i = 0;
+#if defined(__SSE2__)
+    const __m128i nl = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r'), zero = _mm_setzero_si128();
+    while (i + 17 <= n) {
+        __m128i acc_lf = zero, acc_crlf = zero;
+        for (int step = 0; step < 255 && i + 17 <= n; step++, i += 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+            __m128i next = _mm_loadu_si128((const __m128i *)(const void *)(p + i + 1));
+            acc_lf = _mm_sub_epi8(acc_lf, _mm_cmpeq_epi8(v, nl));
+            acc_crlf = _mm_sub_epi8(acc_crlf, _mm_and_si128(_mm_cmpeq_epi8(v, cr),
+                                                           _mm_cmpeq_epi8(next, nl)));
+        }
+        __m128i s1 = _mm_sad_epu8(acc_lf, zero), s2 = _mm_sad_epu8(acc_crlf, zero);
+        a += (uint64_t)_mm_cvtsi128_si64(s1) + (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(s1, s1));
+        b += (uint64_t)_mm_cvtsi128_si64(s2) + (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(s2, s2));
+    }
+#endif
+    for (; i < n; i++) {
+        a += p[i] == '\n';
+        b += p[i] == '\r' && i + 1 < n && p[i + 1] == '\n';
+    }
+    *lf = a;
+    *crlf = b;
+}
+
+/* Blocks mode: the whole lines at off that start inside the split and end inside the buffer,
+ * as one record (with their LF bytes, and CRs). False when there is none: the caller reads one line,
+ * which may need more of the file or lie past the split's end. */
+static bool next_block(sheaf__reader *r, sheaf_record *rec) {
+    size_t lim = r->len;
+    if (r->end - r->base < lim)
+        lim = (size_t)(r->end - r->base); /* lines must start before the split's end */
+    if (lim > r->off + BLOCK_MAX)
+        lim = r->off + BLOCK_MAX;
+    if (lim <= r->off)
+        return false;
+    const uint8_t *nl = memrchr(r->buf + r->off, '\n', lim - r->off);
+    if (!nl)
+        return false;
+    size_t stop = (size_t)(nl - r->buf) + 1;
+    rec->data = (const char *)r->buf + r->off;
+    rec->len = stop - r->off;
+    rec->offset = r->base + r->off;
+    uint64_t crlf;
+    count_line_ends(r->buf + r->off, rec->len, &r->nrec, &crlf);
+    r->delims = r->nrec + crlf; /* a line's bytes exclude its LF and a CR before it */
+    r->lineno += r->nrec - 1;
+    r->off = stop;
+    return true;
 }
 
 /* Finds the end of the record starting at off: the index of its delimiter in buf, or -1 when
@@ -367,6 +432,10 @@ int sheaf__reader_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t er
     }
     memset(rec, 0, sizeof *rec);
     rec->file = r->path;
+    r->nrec = 1;
+    r->delims = 0;
+    if (r->blocks && next_block(r, rec))
+        return 1;
     if (r->fmt.kind == SHEAF__FMT_FIXED) {
         size_t n = (size_t)r->fmt.reclen;
         while (r->len - r->off < n) {

@@ -155,6 +155,14 @@ typedef struct sheaf_job_def {
      * cuts the key range into balanced partitions, so the concatenation of part-r-* in order
      * is sorted under compare. Ignored when partition is set. */
     int total_order;
+    /* Lines input with the default LF delimiter: map may receive many whole lines in one call
+     * (rec->data holds them with their LF and any CR bytes; rec->offset is the first line's),
+     * as MR-MPI's map_file_char hands out chunks of a file cut at a separator. For jobs to
+     * which a line end is just one more separator, such as word count: the reader then skips
+     * the per-line search and call. The input_records counter still counts lines. Other
+     * formats and delimiters, and the last line of a file without a newline, come one record
+     * per call. */
+    int map_blocks;
     sheaf_hook_fn setup;          /* per rank, before the first map */
     sheaf_hook_fn cleanup;        /* per rank, after the last reduce */
     sheaf_hook_fn map_cleanup;    /* per rank, after its last map call; may still emit */
@@ -246,7 +254,9 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
 
 /* Initializes MPI if needed, parses the common options and the job's own, runs the job on
  * MPI_COMM_WORLD, prints errors and a summary, finalizes MPI if it initialized it, and returns
- * an exit status: 0 success, 1 the job failed, 2 bad usage. */
+ * an exit status: 0 success, 1 the job failed, 2 bad usage. Under Open MPI, on a node with no
+ * high-speed fabric and no PML chosen by the user, it asks for the ob1 PML before MPI_Init,
+ * skipping a device probe that would choose it anyway (SHEAF_MPI_FAST_START=0: never). */
 SHEAF_EXTERN int sheaf_main(int argc, char **argv, const sheaf_job_def *job);
 
 /* Emits a key/value pair: from map() (and setup, map_cleanup) into the shuffle, from combine()
@@ -264,6 +274,19 @@ SHEAF_EXTERN int sheaf_emit_named(sheaf_ctx *ctx, const char *name, const void *
  * sheaf_value_u64() etc. */
 SHEAF_EXTERN int sheaf_emit_u64(sheaf_ctx *ctx, const void *key, size_t klen, uint64_t v);
 SHEAF_EXTERN int sheaf_emit_i64(sheaf_ctx *ctx, const void *key, size_t klen, int64_t v);
+
+/* A key in a batch: bytes and length. */
+typedef struct sheaf_key {
+    const void *data;
+    size_t len;
+} sheaf_key;
+
+/* Emits keys[0..n) each with the value v, exactly as n calls of sheaf_emit_u64 in that order
+ * would, but with the per-call work (checks, counters, the call itself) done once: for map
+ * functions that find many keys at a time, such as a tokenizer (the built-in word count
+ * emits each block's words this way). Returns 0 or the first error, as sheaf_emit does. */
+SHEAF_EXTERN int sheaf_emit_u64_keys(sheaf_ctx *ctx, const sheaf_key *keys, size_t n,
+                                     uint64_t v);
 SHEAF_EXTERN int sheaf_emit_double(sheaf_ctx *ctx, const void *key, size_t klen, double v);
 
 /* Iterates the values of the current group: returns 1 and sets *val and *vlen, or 0 at the end.

@@ -99,7 +99,31 @@ case_mixed_bytes() {
     check_tokens "$TMP/mixed"
 }
 
+# Word count takes whole runs of lines per map call (map_blocks); its input_records and
+# input_bytes must still be the file's lines and its bytes less the line ends (LF, or CR LF),
+# whatever the split size (blocks end at the split's last line), with and without a final
+# newline.
+case_block_counters() {
+    make_boundaries >"$TMP/b1"
+    printf 'no final newline' >>"$TMP/b1"
+    make_mixed >"$TMP/b2"
+    local f size lines bytes r
+    for f in "$TMP/b1" "$TMP/b2"; do
+        lines=$(awk 'END { print NR }' "$f")
+        bytes=$(($(wc -c <"$f") - $(tr -cd '\n' <"$f" | wc -c) - $(grep -c $'\r$' "$f" || true)))
+        for size in 100 4K 64M; do
+            must_np 2 wordcount -i "$f" -o "$TMP/count-$size" --split-size "$size" --overwrite
+            r=$TMP/count-$size/_report.json
+            [[ $(jq '.counters.input_records.total' "$r") -eq $lines ]] ||
+                fail "$f --split-size $size: input_records $(jq '.counters.input_records.total' "$r"), want $lines"
+            [[ $(jq '.counters.input_bytes.total' "$r") -eq $bytes ]] ||
+                fail "$f --split-size $size: input_bytes $(jq '.counters.input_bytes.total' "$r"), want $bytes"
+        done
+    done
+}
+
 run_case "words across 16- and 64-byte boundaries" case_boundaries
 run_case "a last word at the end of the file" case_no_newline_at_end
 run_case "letters, digits, punctuation, high bytes, NULs" case_mixed_bytes
+run_case "line and byte counters with blocks of lines" case_block_counters
 finish
