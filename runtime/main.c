@@ -440,10 +440,11 @@ static bool param_file_sets_pml(const char *path) {
 }
 
 /* Before MPI starts, under Open MPI: on a node with no high-speed fabric, MPI_Init picks the
- * ob1 PML (shared memory and TCP) in the end, but first opens the other PML components, which
- * probe for devices; on a plain node that probe is most of MPI's start-up (0.2 s of 0.3 s per
- * launch with Debian 12's Open MPI 4.1). With no fabric device present
- * (/sys/class/infiniband, which also lists RoCE, EFA and usNIC; /sys/class/cxi; /dev/hfi1_*),
+ * ob1 PML (shared memory and TCP) in the end, but first opens the other PML components, whose
+ * transports (PSM, PSM2, UCX, libfabric) probe for devices; on a plain node that probe is most
+ * of MPI's start-up (0.2 s of 0.3 s per launch with Debian 12's Open MPI 4.1). With no fabric
+ * device present (/sys/class/infiniband, which also lists RoCE, EFA and usNIC;
+ * /sys/class/cxi; /dev/hfi1_*, /dev/ipath*),
  * no PML chosen by the user (OMPI_MCA_pml, which mpirun --mca pml sets, or a "pml" line in
  * the user's or the system's parameter file) and SHEAF_MPI_FAST_START not set to 0, this
  * sets OMPI_MCA_pml=ob1 for this process, which is the choice Open MPI would have made. */
@@ -454,11 +455,14 @@ static void fast_mpi_start(void) {
         return;
     if (dir_has_entries("/sys/class/infiniband") || dir_has_entries("/sys/class/cxi"))
         return;
-    glob_t g;
-    int found = glob("/dev/hfi1_*", 0, NULL, &g) == 0 && g.gl_pathc > 0;
-    globfree(&g);
-    if (found)
-        return;
+    const char *const devices[] = {"/dev/hfi1_*", "/dev/ipath*"}; /* Omni-Path, TrueScale */
+    for (size_t i = 0; i < sizeof devices / sizeof *devices; i++) {
+        glob_t g;
+        int found = glob(devices[i], 0, NULL, &g) == 0 && g.gl_pathc > 0;
+        globfree(&g);
+        if (found)
+            return;
+    }
     char path[4096];
     const char *home = getenv("HOME");
     if (home && snprintf(path, sizeof path, "%s/.openmpi/mca-params.conf", home) <

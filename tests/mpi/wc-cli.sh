@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The sheaf command line around wordcount: listing jobs, help, bad usage, a missing input, an
-# existing output directory.
+# existing output directory, the fast MPI start.
 # Cases are functions that run_case calls.
 # shellcheck disable=SC2317
 set -euo pipefail
@@ -106,6 +106,42 @@ case_report() {
     fi
 }
 
+# The fast MPI start (runtime/main.c): on a node without a fabric device, sheaf asks Open MPI
+# for its ob1 PML, so MPI_Init opens no other PML component; with SHEAF_MPI_FAST_START=0, or a
+# PML list the user set, Open MPI opens and probes the others (cm, with its PSM MTLs, here).
+# Seen through Open MPI's own component log (pml_base_verbose).
+case_fast_start() {
+    local d
+    for d in /sys/class/infiniband /sys/class/cxi; do
+        if [[ -d $d ]] && [[ -n $(ls -A "$d") ]]; then
+            echo "# a fabric device is present ($d): the fast start is off by design"
+            return 0
+        fi
+    done
+    if ! ompi_info 2>/dev/null | grep -q 'MCA pml: cm'; then
+        echo "# this Open MPI has no cm PML to tell the cases apart"
+        return 0
+    fi
+    local -a mpirun=("$MPIRUN" -np 2 --oversubscribe -x OMPI_MCA_pml_base_verbose=100)
+    "${mpirun[@]}" "$SHEAF" wordcount -i "$TMP/in.txt" -o "$TMP/fast" >"$TMP/fast.log" 2>&1 ||
+        fail "the default run failed: $(tail -n 5 "$TMP/fast.log")"
+    grep -q 'component ob1 selected' "$TMP/fast.log" || fail "ob1 was not selected"
+    if grep -q 'found loaded component cm' "$TMP/fast.log"; then
+        fail "the default run opened the cm PML: no fast start"
+    fi
+    compare_wc "$TMP/fast" "$TMP/in.ref"
+    SHEAF_MPI_FAST_START=0 "${mpirun[@]}" -x SHEAF_MPI_FAST_START "$SHEAF" wordcount \
+        -i "$TMP/in.txt" -o "$TMP/slow" >"$TMP/slow.log" 2>&1 ||
+        fail "the run with SHEAF_MPI_FAST_START=0 failed: $(tail -n 5 "$TMP/slow.log")"
+    grep -q 'found loaded component cm' "$TMP/slow.log" ||
+        fail "SHEAF_MPI_FAST_START=0 did not leave the PML choice to Open MPI"
+    OMPI_MCA_pml='^ucx' "${mpirun[@]}" -x OMPI_MCA_pml "$SHEAF" wordcount \
+        -i "$TMP/in.txt" -o "$TMP/user" >"$TMP/user.log" 2>&1 ||
+        fail "the run with OMPI_MCA_pml=^ucx failed: $(tail -n 5 "$TMP/user.log")"
+    grep -q 'found loaded component cm' "$TMP/user.log" ||
+        fail "the user's OMPI_MCA_pml was overridden"
+}
+
 run_case "sheaf jobs" case_jobs
 run_case "--version and --help" case_version_help
 run_case "singleton (no mpirun)" case_singleton
@@ -113,4 +149,5 @@ run_case "bad usage exits 2" case_bad_option
 run_case "missing input" case_missing_input
 run_case "existing output directory" case_existing_output
 run_case "job report" case_report
+run_case "fast MPI start" case_fast_start
 finish
