@@ -10,7 +10,11 @@
  *   - the splits cover the file exactly, in order, without overlap;
  *   - a record's bytes are the file's bytes at its offset, and (lines, tsv) never hold the
  *     delimiter; offsets increase;
- *   - a reader never fails for another reason than a malformed record.
+ *   - a reader never fails for another reason than a malformed record;
+ *   - SHEAF_RECORD_PADDING bytes after every record are readable (the sanitizers check);
+ *   - LF lines read in blocks (sheaf_job_def.map_blocks) and cut back into lines are the
+ *     same records as lines read one by one, and each block's line and line-end counts are
+ *     right.
  * Multi-line csv is planned as one split per file, so for it only the single read runs.
  *
  * Layout of an input: byte 0 the format (low 3 bits) and flags, byte 1 the fixed record
@@ -84,12 +88,40 @@ static void log_free(log_t *l) {
     memset(l, 0, sizeof *l);
 }
 
+/* A block of whole lines, cut back into the records the line reader gives (without the LF
+ * and a CR before it). Checks the block's counts. */
+static void log_block(log_t *l, const sheaf_record *r, const sheaf__reader *rd) {
+    CHECK(r->len > 0 && r->data[r->len - 1] == '\n');
+    uint64_t lines = 0, ends = 0;
+    size_t begin = 0;
+    for (size_t i = 0; i < r->len; i++) {
+        if (r->data[i] != '\n')
+            continue;
+        size_t stop = i;
+        ends++;
+        if (stop > begin && r->data[stop - 1] == '\r') {
+            stop--;
+            ends++;
+        }
+        sheaf_record line = *r;
+        line.data = r->data + begin;
+        line.len = stop - begin;
+        line.offset = r->offset + begin;
+        log_add(l, 1, &line);
+        lines++;
+        begin = i + 1;
+    }
+    CHECK(lines == rd->nrec && ends == rd->delims);
+}
+
 /* Reads one split into the log; checks each record against the file's bytes. */
 static void read_split(sheaf__reader *rd, const char *path, uint64_t start, uint64_t len,
-                       const sheaf__format *fmt, const uint8_t *file, size_t size, log_t *l) {
+                       const sheaf__format *fmt, const uint8_t *file, size_t size, log_t *l,
+                       bool blocks) {
     char err[1024] = "";
     int rc = sheaf__reader_open(rd, path, start, len, fmt, err, sizeof err);
     CHECK(rc == 0);
+    rd->blocks = blocks;
     uint64_t last = 0;
     bool first = true;
     for (;;) {
@@ -112,6 +144,20 @@ static void read_split(sheaf__reader *rd, const char *path, uint64_t start, uint
             continue;
         }
         CHECK(rc == 1);
+        volatile uint8_t pad = 0;
+        for (size_t i = 0; i < SHEAF_RECORD_PADDING; i++)
+            pad ^= (uint8_t)r.data[r.len + i];
+        (void)pad;
+        if (blocks && rd->delims) {
+            CHECK(r.offset >= start && r.offset < start + len);
+            CHECK(first || r.offset > last);
+            CHECK(memcmp(r.data, file + r.offset, r.len) == 0);
+            first = false;
+            last = r.offset;
+            log_block(l, &r, rd);
+            continue;
+        }
+        CHECK(rd->nrec == 1 && rd->delims == 0);
         CHECK(r.offset >= start);
         CHECK(r.offset < start + len);
         CHECK(first || r.offset > last);
@@ -223,8 +269,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     log_t split = {0}, whole = {0};
     for (size_t i = 0; i < plan.nsplits; i++)
         read_split(&rd, path, plan.splits[i].start, plan.splits[i].len, &fmt, data, size,
-                   &split);
-    read_split(&rd, path, 0, size, &fmt, data, size, &whole);
+                   &split, false);
+    read_split(&rd, path, 0, size, &fmt, data, size, &whole, false);
+    /* LF lines again, in blocks, split by split: the same records as the single read. */
+    if (fmt.kind == SHEAF__FMT_LINES && fmt.delim == '\n') {
+        log_t blocks = {0};
+        for (size_t i = 0; i < plan.nsplits; i++)
+            read_split(&rd, path, plan.splits[i].start, plan.splits[i].len, &fmt, data, size,
+                       &blocks, true);
+        CHECK(blocks.n == whole.n);
+        for (size_t i = 0; i < whole.n; i++) {
+            const rec *a = &blocks.recs[i], *b = &whole.recs[i];
+            CHECK(a->kind == b->kind && a->offset == b->offset && a->len == b->len);
+            CHECK(a->len == 0 ||
+                  memcmp(blocks.data.data + a->off, whole.data.data + b->off, a->len) == 0);
+        }
+        log_free(&blocks);
+    }
     /* A fixed-length file never has a short record here (its size was checked). */
     if (fmt.kind == SHEAF__FMT_FIXED)
         CHECK(whole.n == size / fmt.reclen);

@@ -1,5 +1,5 @@
 # Word-count integration tests: sheaf wordcount under mpirun at 1 to 4 ranks, compared with a
-# coreutils reference. Four files so that `make -j2 check` runs them side by side.
+# coreutils reference. Five files so that `make -j2 check` runs them side by side.
 TESTS += \
 	tests/mpi/wc-sample.sh \
 	tests/mpi/wc-splits.sh \
