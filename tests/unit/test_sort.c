@@ -250,7 +250,10 @@ static void run_gens(const keygen *gens, size_t ngens, sheaf_compare_fn cmp, con
     const size_t sizes[] = {0, 1, 2, 3, 16, 17, 100, 1000, 20000};
     for (size_t g = 0; g < ngens; g++) {
         for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
-            for (uint32_t parts = 1; parts <= 5; parts += 4) {
+            /* 256 partitions: the radix pass's most buckets; 300: too many, plain quicksort */
+            static const uint32_t nparts[] = {1, 5, 256, 300};
+            for (size_t pi = 0; pi < sizeof nparts / sizeof *nparts; pi++) {
+                uint32_t parts = nparts[pi];
                 recset r;
                 make_set(&r, sizes[s], gens[g], parts);
                 char name[96];
