@@ -117,7 +117,8 @@ static int grow(sheaf__ctab *t) {
     for (size_t i = 0; i < oldn; i++) {
         if (!old[i].tag)
             continue;
-        size_t j = slot_hash(t, old[i].k, sheaf__ctab_entry_key(t, &old[i]), old[i].tag - 1) & t->mask;
+        const uint8_t *key = sheaf__ctab_entry_key(t, &old[i]);
+        size_t j = slot_hash(t, old[i].k, key, old[i].tag - 1) & t->mask;
         while (t->slots[j].tag)
             j = (j + 1) & t->mask;
         t->slots[j] = old[i];
@@ -190,8 +191,8 @@ static int combine_chain(sheaf__ctab *t, sheaf__slot *e, uint64_t *tail) {
 /* ---- insertion ---- */
 
 /* Fills an empty slot. Returns 0, 1 (the table is full) or a negative code. */
-int sheaf__ctab_place(sheaf__ctab *t, sheaf__slot *e, const uint64_t k[2], const uint8_t *key, size_t klen,
-                 const void *val, size_t vlen) {
+int sheaf__ctab_place(sheaf__ctab *t, sheaf__slot *e, const uint64_t k[2], const uint8_t *key,
+                      size_t klen, const void *val, size_t vlen) {
     if (klen > SHEAF__INLINE_KEY) {
         if (klen >= UINT32_MAX || t->keys.len + klen >= UINT32_MAX ||
             sheaf__buf_reserve(&t->keys, klen))

@@ -130,9 +130,9 @@ static inline const uint8_t *sheaf__ctab_entry_key(const sheaf__ctab *t, const s
 }
 
 /* Finds the key's slot, or the empty slot where it goes. */
-static inline __attribute__((always_inline)) sheaf__slot *sheaf__ctab_probe(const sheaf__ctab *t, uint64_t hash,
-                                                          const uint64_t k[2], uint32_t tag,
-                                                          const uint8_t *key) {
+static inline __attribute__((always_inline)) sheaf__slot *
+sheaf__ctab_probe(const sheaf__ctab *t, uint64_t hash, const uint64_t k[2], uint32_t tag,
+                  const uint8_t *key) {
     size_t i = hash & t->mask;
     for (;;) {
         sheaf__slot *e = &t->slots[i];

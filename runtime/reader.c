@@ -202,8 +202,10 @@ static void count_line_ends(const uint8_t *p, size_t n, uint64_t *lf, uint64_t *
                                                            _mm_cmpeq_epi8(next, nl)));
         }
         __m128i s1 = _mm_sad_epu8(acc_lf, zero), s2 = _mm_sad_epu8(acc_crlf, zero);
-        a += (uint64_t)_mm_cvtsi128_si64(s1) + (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(s1, s1));
-        b += (uint64_t)_mm_cvtsi128_si64(s2) + (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(s2, s2));
+        a += (uint64_t)_mm_cvtsi128_si64(s1) +
+             (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(s1, s1));
+        b += (uint64_t)_mm_cvtsi128_si64(s2) +
+             (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(s2, s2));
     }
 #endif
     for (; i < n; i++) {
@@ -215,8 +217,8 @@ static void count_line_ends(const uint8_t *p, size_t n, uint64_t *lf, uint64_t *
 }
 
 /* Blocks mode: the whole lines at off that start inside the split and end inside the buffer,
- * as one record (with their LF bytes, and CRs). False when there is none: the caller reads one line,
- * which may need more of the file or lie past the split's end. */
+ * as one record (with their LF bytes, and CRs). False when there is none: the caller reads
+ * one line, which may need more of the file or lie past the split's end. */
 static bool next_block(sheaf__reader *r, sheaf_record *rec) {
     size_t lim = r->len;
     if (r->end - r->base < lim)
