@@ -18,8 +18,9 @@
  * SHEAF_EFORMAT with the reader already past them. tsv: the text before the first tab is the
  * key (field 0), the rest the value (field 1), as in Hadoop Streaming.
  *
- * The reader reads large blocks into one buffer (kept from split to split) and finds record
- * ends with memchr over the block: one scan per record and no system call. The buffer has
+ * The reader reads into one buffer (kept from split to split), 256 KiB per read() so the bytes
+ * are still in cache when they are used, and finds record ends with memchr: one scan per
+ * record and no system call. The buffer has
  * SHEAF_RECORD_PADDING bytes beyond its capacity, zeroed past the data read, so every record
  * handed out can be read in whole vectors (sheaf.h).
  */
@@ -37,6 +38,10 @@
 #endif
 
 #define READ_BLOCK (4u << 20)
+/* One read() takes at most this much, so what it copies is still in the core's cache (2 MiB
+ * here) when the record reader and map go over it: word count's map 196-213 ms -> 167-185 ms
+ * per rank at 2 ranks with 4 MiB reads against 256 KiB. */
+#define READ_CHUNK ((size_t)256 << 10)
 /* Blocks mode hands out at most this much at a time, so that the line count here and the
  * job's own pass over the block find it in the core's cache. */
 #define BLOCK_MAX ((size_t)256 << 10)
@@ -165,7 +170,7 @@ static int fill(sheaf__reader *r, char *err, size_t errlen) {
         r->cap = cap;
     }
     for (;;) {
-        ssize_t n = read(r->fd, r->buf + r->len, r->cap - r->len);
+        ssize_t n = read(r->fd, r->buf + r->len, SHEAF__MIN(r->cap - r->len, READ_CHUNK));
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
