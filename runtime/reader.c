@@ -20,9 +20,9 @@
  *
  * The reader reads into one buffer (kept from split to split), 256 KiB per read() so the bytes
  * are still in cache when they are used, and finds record ends with memchr: one scan per
- * record and no system call. The buffer has
- * SHEAF_RECORD_PADDING bytes beyond its capacity, zeroed past the data read, so every record
- * handed out can be read in whole vectors (sheaf.h).
+ * record and no system call. The buffer has SHEAF_RECORD_PADDING bytes beyond its capacity,
+ * zeroed past the data read, so every record handed out can be read in whole vectors
+ * (sheaf.h).
  */
 #include "internal.h"
 
