@@ -54,12 +54,35 @@ static bool first_rank(void) {
     return true;
 }
 
-int main(int argc, char **argv) {
-    if (argc < 2) {
-        if (first_rank())
+/* A usage error before any job runs: every rank exits with status 2. Under mpirun the first
+ * rank to exit non-zero makes mpirun kill the others, perhaps before the first rank has printed
+ * why; so under a launcher with MPI process management the ranks start MPI, the first one
+ * prints, and all leave through a barrier and MPI_Finalize, as sheaf_main does for its own
+ * usage errors. */
+static int usage_error(const char *job) {
+    bool managed = false;
+    const char *vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+        managed = managed || (getenv(vars[i]) && *getenv(vars[i]));
+    if (managed)
+        MPI_Init(NULL, NULL);
+    if (first_rank()) {
+        if (job)
+            fprintf(stderr, "sheaf: unknown job '%s' (see `sheaf jobs`)\n", job);
+        else
             help(stderr);
-        return 2;
+        fflush(stderr);
     }
+    if (managed) {
+        MPI_Barrier(MPI_COMM_WORLD);
+        MPI_Finalize();
+    }
+    return 2;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2)
+        return usage_error(NULL);
     const char *cmd = argv[1];
     if (!strcmp(cmd, "jobs")) {
         if (first_rank())
@@ -84,7 +107,5 @@ int main(int argc, char **argv) {
             return sheaf_main(argc - 1, argv + 1, jobs[i]);
         }
     }
-    if (first_rank())
-        fprintf(stderr, "sheaf: unknown job '%s' (see `sheaf jobs`)\n", cmd);
-    return 2;
+    return usage_error(cmd);
 }
