@@ -42,16 +42,24 @@ static void help(FILE *f) {
     list(f);
 }
 
-/* Under mpirun or srun every rank runs this; only the first should print. MPI is not started
- * yet, so the launcher's environment says which rank this is. */
-static bool first_rank(void) {
-    const char *vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"};
-    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+/* The rank a launcher gave this process, from the first of its first nvars variables that is
+ * set: the process-management ones (mpirun, PMIx, PMI), then Slurm's task number. NULL when
+ * none is. MPI is not started yet here. */
+static const char *launcher_rank(size_t nvars) {
+    static const char *const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK",
+                                       "SLURM_PROCID"};
+    for (size_t i = 0; i < nvars && i < sizeof vars / sizeof vars[0]; i++) {
         const char *v = getenv(vars[i]);
         if (v && *v)
-            return atoi(v) == 0;
+            return v;
     }
-    return true;
+    return NULL;
+}
+
+/* Under mpirun or srun every rank runs this; only the first should print. */
+static bool first_rank(void) {
+    const char *r = launcher_rank(4);
+    return !r || atoi(r) == 0;
 }
 
 /* A usage error before any job runs: every rank exits with status 2. Under mpirun the first
@@ -60,10 +68,7 @@ static bool first_rank(void) {
  * prints, and all leave through a barrier and MPI_Finalize, as sheaf_main does for its own
  * usage errors. */
 static int usage_error(const char *job) {
-    bool managed = false;
-    const char *vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"};
-    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
-        managed = managed || (getenv(vars[i]) && *getenv(vars[i]));
+    bool managed = launcher_rank(3) != NULL; /* not Slurm's task number alone */
     if (managed)
         MPI_Init(NULL, NULL);
     if (first_rank()) {

@@ -21,6 +21,10 @@
 
 #include "jobs.h"
 
+/* Words found in one map call wait in a batch and go to the runtime BATCH at a time
+ * (sheaf_emit_u64_keys); they point into the record, which outlives the call. */
+#define BATCH 256
+
 typedef struct wc_opts {
     bool lower, alnum;
     bool scalar; /* SHEAF_WC_SCALAR set: the byte-at-a-time tokenizer (tests compare both) */
@@ -28,7 +32,7 @@ typedef struct wc_opts {
     unsigned char fold[256];
     unsigned char *buf;     /* per-rank scratch for folded words */
     size_t cap;
-    sheaf_key batch[256];   /* words waiting to be emitted (BATCH of them at most) */
+    sheaf_key batch[BATCH]; /* words found and not yet emitted */
     size_t nbatch;
 } wc_opts;
 
@@ -61,10 +65,6 @@ static int wc_configure(void *udata, sheaf_config *cfg) {
     (void)cfg;
     return 0;
 }
-
-/* Words found in one map call wait here and go to the runtime in batches
- * (sheaf_emit_u64_keys); they point into the record, which outlives the call. */
-#define BATCH 256
 
 static int flush_words(sheaf_ctx *ctx, wc_opts *o) {
     int rc = o->nbatch ? sheaf_emit_u64_keys(ctx, o->batch, o->nbatch, 1) : 0;

@@ -250,9 +250,7 @@ int sheaf__ctab_insert(sheaf__ctab *t, uint64_t hash, const uint64_t k[2], const
 static int settle(sheaf__ctab *t) {
     int worst = 0;
     while (t->rcount) {
-        int rc = sheaf__ctab_insert_pending(t, &t->ring[t->rhead]);
-        t->rhead = (t->rhead + 1) % SHEAF__RING;
-        t->rcount--;
+        int rc = sheaf__ctab_insert_oldest(t);
         if (rc < 0)
             return rc;
         worst = rc > worst ? rc : worst;

@@ -147,8 +147,8 @@ sheaf__ctab_probe(const sheaf__ctab *t, uint64_t hash, const uint64_t k[2], uint
     }
 }
 
-static inline __attribute__((always_inline)) void sheaf__ctab_merge(sheaf__ctab *t, sheaf__slot *e,
-                                                        const void *val, size_t vlen) {
+static inline __attribute__((always_inline)) void
+sheaf__ctab_merge(sheaf__ctab *t, sheaf__slot *e, const void *val, size_t vlen) {
     if (SHEAF__LIKELY(t->agg == SHEAF_AGG_SUM_U64 && vlen == 8)) {
         uint64_t x;
         memcpy(&x, val, 8);
@@ -167,9 +167,12 @@ int sheaf__ctab_place(sheaf__ctab *t, sheaf__slot *e, const uint64_t k[2], const
 int sheaf__ctab_insert(sheaf__ctab *t, uint64_t hash, const uint64_t k[2], const uint8_t *key,
                        size_t klen, const void *val, size_t vlen);
 
-/* Inserts a waiting short-key u64 emit. */
-static inline __attribute__((always_inline)) int sheaf__ctab_insert_pending(sheaf__ctab *t,
-                                                                const sheaf__pending *p) {
+/* Takes the oldest waiting emit (a short key, a u64) out of the ring and inserts it. Returns
+ * 0, 1 (the table is full) or a negative code. */
+static inline __attribute__((always_inline)) int sheaf__ctab_insert_oldest(sheaf__ctab *t) {
+    const sheaf__pending *p = &t->ring[t->rhead];
+    t->rhead = (t->rhead + 1) % SHEAF__RING;
+    t->rcount--;
     sheaf__slot *e = sheaf__ctab_probe(t, p->hash, p->k, p->tag, (const uint8_t *)p->k);
     if (SHEAF__LIKELY(e->tag != 0)) {
         sheaf__ctab_merge(t, e, &p->val, 8);
@@ -194,11 +197,8 @@ static inline __attribute__((always_inline)) int sheaf__ctab_add(sheaf__ctab *t,
         return sheaf__ctab_insert(t, hash, k, kb, klen, val, vlen);
     __builtin_prefetch(&t->slots[hash & t->mask]);
     int rc = 0;
-    if (t->rcount == SHEAF__RING) { /* the oldest has waited long enough */
-        rc = sheaf__ctab_insert_pending(t, &t->ring[t->rhead]);
-        t->rhead = (t->rhead + 1) % SHEAF__RING;
-        t->rcount--;
-    }
+    if (t->rcount == SHEAF__RING) /* the oldest has waited long enough */
+        rc = sheaf__ctab_insert_oldest(t);
     sheaf__pending *q = &t->ring[(t->rhead + t->rcount) % SHEAF__RING];
     q->k[0] = k[0];
     q->k[1] = k[1];

@@ -324,21 +324,34 @@ int sheaf__shuffle_finish(sheaf_ctx *ctx) {
 static int emit_slow(sheaf_ctx *ctx, const void *key, size_t klen, const void *val,
                      size_t vlen);
 
+/* A map-side emit goes into the combine table when the job has one. */
+static inline bool in_table(const sheaf_ctx *ctx) {
+    return ctx->where == SHEAF__IN_MAP && ctx->ctab && !ctx->err;
+}
+
+/* Adds one emit to the combine table (a key inside the current record is padded: 16 bytes can
+ * be loaded at it), and drains the table into the shuffle when it is full. */
+static inline __attribute__((always_inline)) int table_add(sheaf_ctx *ctx, const void *key,
+                                                           size_t klen, const void *val,
+                                                           size_t vlen) {
+    uintptr_t k = (uintptr_t)key;
+    bool padded = k >= ctx->rec_lo && k + 16 <= ctx->rec_hi;
+    int rc = sheaf__ctab_add(ctx->ctab, key, klen, padded, val, vlen);
+    if (SHEAF__LIKELY(rc == 0))
+        return 0;
+    if (rc < 0)
+        return sheaf__error(ctx, rc, "out of memory in the combine table");
+    return sheaf__flush_ctab(ctx);
+}
+
 /* The hot path, inlined into every emit function: a map-side emit into the combine table. */
 static inline __attribute__((always_inline)) int emit_fast(sheaf_ctx *ctx, const void *key,
                                                            size_t klen, const void *val,
                                                            size_t vlen) {
-    if (SHEAF__LIKELY(ctx->where == SHEAF__IN_MAP && ctx->ctab && !ctx->err)) {
+    if (SHEAF__LIKELY(in_table(ctx))) {
         ctx->c[SHEAF__C_MAP_OUT_RECORDS]++;
         ctx->c[SHEAF__C_MAP_OUT_BYTES] += klen + vlen;
-        uintptr_t k = (uintptr_t)key;
-        bool padded = k >= ctx->rec_lo && k + 16 <= ctx->rec_hi; /* a key inside the record */
-        int rc = sheaf__ctab_add(ctx->ctab, key, klen, padded, val, vlen);
-        if (SHEAF__LIKELY(rc == 0))
-            return 0;
-        if (rc < 0)
-            return sheaf__error(ctx, rc, "out of memory in the combine table");
-        return sheaf__flush_ctab(ctx);
+        return table_add(ctx, key, klen, val, vlen);
     }
     return emit_slow(ctx, key, klen, val, vlen);
 }
@@ -413,7 +426,7 @@ SHEAF_EXTERN int sheaf_emit_u64(sheaf_ctx *ctx, const void *key, size_t klen, ui
 
 SHEAF_EXTERN int sheaf_emit_u64_keys(sheaf_ctx *ctx, const sheaf_key *keys, size_t n,
                                      uint64_t v) {
-    if (!(ctx->where == SHEAF__IN_MAP && ctx->ctab && !ctx->err)) {
+    if (!in_table(ctx)) {
         for (size_t i = 0; i < n; i++) {
             int rc = sheaf_emit_u64(ctx, keys[i].data, keys[i].len, v);
             if (rc)
@@ -421,29 +434,17 @@ SHEAF_EXTERN int sheaf_emit_u64_keys(sheaf_ctx *ctx, const sheaf_key *keys, size
         }
         return 0;
     }
-    /* Map side, into the combine table: emit_fast's work, once for the batch. */
-    sheaf__ctab *t = ctx->ctab;
-    uintptr_t lo = ctx->rec_lo, hi = ctx->rec_hi;
+    /* emit_fast's checks and counters, once for the batch */
     uint64_t bytes = 0;
     size_t i = 0;
     int rc = 0;
-    for (; i < n; i++) {
-        uintptr_t k = (uintptr_t)keys[i].data;
-        size_t klen = keys[i].len;
-        bytes += klen;
-        rc = sheaf__ctab_add(t, keys[i].data, klen, k >= lo && k + 16 <= hi, &v, 8);
-        if (SHEAF__UNLIKELY(rc != 0)) {
-            if (rc < 0) {
-                rc = sheaf__error(ctx, rc, "out of memory in the combine table");
-                break;
-            }
-            if ((rc = sheaf__flush_ctab(ctx)) != 0)
-                break;
-        }
+    while (i < n && !rc) {
+        bytes += keys[i].len;
+        rc = table_add(ctx, keys[i].data, keys[i].len, &v, 8);
+        i++;
     }
-    size_t done = i < n ? i + 1 : n;
-    ctx->c[SHEAF__C_MAP_OUT_RECORDS] += done;
-    ctx->c[SHEAF__C_MAP_OUT_BYTES] += bytes + 8 * done;
+    ctx->c[SHEAF__C_MAP_OUT_RECORDS] += i;
+    ctx->c[SHEAF__C_MAP_OUT_BYTES] += bytes + 8 * i;
     return rc;
 }
 
