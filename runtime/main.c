@@ -11,10 +11,14 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <glob.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 enum {
@@ -439,6 +443,12 @@ static bool param_file_sets_pml(const char *path) {
     return set;
 }
 
+/* SHEAF_MPI_FAST_START=0 turns off both start-up shortcuts below. */
+static bool fast_start_off(void) {
+    const char *opt = getenv("SHEAF_MPI_FAST_START");
+    return opt && strcmp(opt, "0") == 0;
+}
+
 /* Before MPI starts, under Open MPI: on a node with no high-speed fabric, MPI_Init picks the
  * ob1 PML (shared memory and TCP) in the end, but first opens the other PML components, whose
  * transports (PSM, PSM2, UCX, libfabric) probe for devices; on a plain node that probe is most
@@ -450,8 +460,7 @@ static bool param_file_sets_pml(const char *path) {
  * sets OMPI_MCA_pml=ob1 for this process, which is the choice Open MPI would have made. */
 static void fast_mpi_start(void) {
 #ifdef OPEN_MPI
-    const char *opt = getenv("SHEAF_MPI_FAST_START");
-    if ((opt && strcmp(opt, "0") == 0) || getenv("OMPI_MCA_pml"))
+    if (fast_start_off() || getenv("OMPI_MCA_pml"))
         return;
     if (dir_has_entries("/sys/class/infiniband") || dir_has_entries("/sys/class/cxi"))
         return;
@@ -475,6 +484,83 @@ static void fast_mpi_start(void) {
 #endif
 }
 
+/* The address of the local PMIx server, from the URI its launcher (mpirun's daemon, Slurm's
+ * slurmstepd) hands every process: "NSPACE.RANK;tcp4://127.0.0.1:PORT" or
+ * "...;tcp6://[::1]:PORT". False when there is none or it is not TCP. */
+static bool pmix_server_addr(struct sockaddr_storage *sa) {
+    static const char *const vars[] = {"PMIX_SERVER_URI41", "PMIX_SERVER_URI4",
+                                       "PMIX_SERVER_URI3", "PMIX_SERVER_URI21",
+                                       "PMIX_SERVER_URI2"};
+    const char *uri = NULL;
+    for (size_t i = 0; !uri && i < sizeof vars / sizeof *vars; i++)
+        uri = getenv(vars[i]);
+    const char *p = uri ? strchr(uri, ';') : NULL;
+    if (!p)
+        return false;
+    bool v6 = strncmp(p, ";tcp6://[", 9) == 0;
+    if (!v6 && strncmp(p, ";tcp4://", 8) != 0)
+        return false;
+    p += v6 ? 9 : 8;
+    const char *end = v6 ? strchr(p, ']') : strrchr(p, ':');
+    char host[64];
+    if (!end || (size_t)(end - p) >= sizeof host)
+        return false;
+    memcpy(host, p, (size_t)(end - p));
+    host[end - p] = '\0';
+    const char *colon = v6 ? (end[1] == ':' ? end + 1 : NULL) : end;
+    unsigned long port = colon ? strtoul(colon + 1, NULL, 10) : 0;
+    if (port == 0 || port > 65535)
+        return false;
+    memset(sa, 0, sizeof *sa);
+    if (v6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)sa;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)port);
+        return inet_pton(AF_INET6, host, &a->sin6_addr) == 1;
+    }
+    struct sockaddr_in *a = (struct sockaddr_in *)sa;
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)port);
+    return inet_pton(AF_INET, host, &a->sin_addr) == 1;
+}
+
+static bool same_endpoint(const struct sockaddr_storage *a, const struct sockaddr_storage *b) {
+    if (a->ss_family != b->ss_family)
+        return false;
+    if (a->ss_family == AF_INET) {
+        const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+    }
+    const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+    return x->sin6_port == y->sin6_port &&
+           memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+}
+
+/* After MPI_Init, under PMIx: the PMIx client in this process talks to the local server over
+ * a loopback TCP connection that keeps Nagle's algorithm on. MPI_Finalize writes the server
+ * a few small messages back to back; each waits until the previous one is acknowledged, and
+ * the server acknowledges late (Linux delays an ACK by up to 40 ms), so MPI_Finalize took
+ * 45 ms where 3 ms will do. This finds that connection, the stream socket whose peer is the
+ * server's address, and sets TCP_NODELAY on it: the messages are the same, they just leave
+ * at once. Skipped with SHEAF_MPI_FAST_START=0. */
+static void quick_pmix_link(void) {
+    struct sockaddr_storage server;
+    if (fast_start_off() || !pmix_server_addr(&server))
+        return;
+    for (int fd = 0; fd < 1024; fd++) {
+        struct sockaddr_storage peer;
+        socklen_t len = sizeof peer;
+        int type;
+        socklen_t tlen = sizeof type;
+        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 || type != SOCK_STREAM ||
+            getpeername(fd, (struct sockaddr *)&peer, &len) != 0 ||
+            !same_endpoint(&peer, &server))
+            continue;
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+}
+
 SHEAF_EXTERN int sheaf_main(int argc, char **argv, const sheaf_job_def *job) {
     int inited = 0, provided, rank = 0, size = 1;
     MPI_Initialized(&inited);
@@ -483,6 +569,7 @@ SHEAF_EXTERN int sheaf_main(int argc, char **argv, const sheaf_job_def *job) {
     if (!inited) {
         fast_mpi_start();
         MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+        quick_pmix_link();
     }
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);

@@ -14,7 +14,7 @@ SHEAF_PACKAGES=(
     libopenmpi-dev openmpi-bin libhwloc-dev libxxhash-dev libjansson-dev libcunit1-dev
     bats shellcheck jq wamerican
     slurmctld slurmd slurm-client munge openssh-server openssh-client
-    chromium clang
+    chromium clang strace
 )
 # Running scripts/bench on top of that: the peer library, GNU time, the word list.
 # shellcheck disable=SC2034

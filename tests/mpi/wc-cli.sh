@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The sheaf command line around wordcount: listing jobs, help, bad usage, a missing input, an
-# existing output directory, the fast MPI start.
+# existing output directory, the fast MPI start and the PMIx link.
 # Cases are functions that run_case calls.
 # shellcheck disable=SC2317
 set -euo pipefail
@@ -142,6 +142,53 @@ case_fast_start() {
         fail "the user's OMPI_MCA_pml was overridden"
 }
 
+# pmix_link_nodelay TRACE ENV: whether the rank traced in TRACE (strace of connect and
+# setsockopt) set TCP_NODELAY on its connection to the PMIx server named in ENV (its env):
+# status 0 yes, 1 no, 2 the trace or the env is not what the test expects.
+pmix_link_nodelay() {
+    local uri port fd
+    uri=$(grep -m1 '^PMIX_SERVER_URI' "$2" | cut -d= -f2-)
+    port=${uri##*:}
+    if [[ $uri != *tcp* || ! $port =~ ^[0-9]+$ ]]; then
+        echo "no TCP PMIx server in the rank's env: $uri" >&2
+        return 2
+    fi
+    fd=$(grep -m1 -E "connect\([0-9]+, .*htons\($port\)" "$1" |
+        sed -E 's/.*connect\(([0-9]+),.*/\1/')
+    if [[ -z $fd ]]; then
+        echo "the rank never connected to the PMIx server's port $port" >&2
+        return 2
+    fi
+    grep -qE "setsockopt\($fd, SOL_TCP, TCP_NODELAY, \[1\]" "$1" || return 1
+}
+
+# MPI_Finalize waits on the PMIx link; sheaf sets TCP_NODELAY on it (SHEAF_MPI_FAST_START=0:
+# never). Read off each rank's own system calls.
+case_pmix_link() {
+    if ! command -v strace >/dev/null; then
+        echo "# strace is not installed"
+        return 0
+    fi
+    local mode r st
+    # shellcheck disable=SC2016  # expanded by the rank's shell
+    local wrap='env >"$0.env.$OMPI_COMM_WORLD_RANK"
+        exec strace -f -e trace=connect,setsockopt -o "$0.$OMPI_COMM_WORLD_RANK" "$@"'
+    for mode in 1 0; do
+        SHEAF_MPI_FAST_START=$mode "$MPIRUN" -np 2 --oversubscribe -x SHEAF_MPI_FAST_START \
+            sh -c "$wrap" "$TMP/st$mode" "$SHEAF" wordcount -i "$TMP/in.txt" \
+            -o "$TMP/link$mode" >"$TMP/link$mode.log" 2>&1 ||
+            fail "the traced run failed: $(tail -n 5 "$TMP/link$mode.log")"
+        compare_wc "$TMP/link$mode" "$TMP/in.ref"
+        for r in 0 1; do
+            st=0
+            pmix_link_nodelay "$TMP/st$mode.$r" "$TMP/st$mode.env.$r" || st=$?
+            ((st != 2)) || fail "rank $r: cannot tell (see above)"
+            ((st == 1 || mode == 1)) || fail "rank $r set TCP_NODELAY with SHEAF_MPI_FAST_START=0"
+            ((st == 0 || mode == 0)) || fail "rank $r left Nagle on its PMIx link"
+        done
+    done
+}
+
 run_case "sheaf jobs" case_jobs
 run_case "--version and --help" case_version_help
 run_case "singleton (no mpirun)" case_singleton
@@ -150,4 +197,5 @@ run_case "missing input" case_missing_input
 run_case "existing output directory" case_existing_output
 run_case "job report" case_report
 run_case "fast MPI start" case_fast_start
+run_case "TCP_NODELAY on the PMIx link" case_pmix_link
 finish
