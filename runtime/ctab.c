@@ -15,7 +15,10 @@
  *
  * Cache misses on the keys of the long tail are overlapped: an emit into an aggregation table
  * hashes its key, prefetches the slot and waits in a ring of SHEAF__RING pending inserts; it is
- * inserted SHEAF__RING emits later, when its cache line has arrived.
+ * inserted SHEAF__RING emits later, when its cache line has arrived. A batch of keys
+ * (sheaf__ctab_add_keys) does the same with the ring's state in registers. The slot array is
+ * aligned to a cache line, so a prefetch brings a whole slot; the line after it is prefetched
+ * too when the slot is the second in its line, as a probe that goes on reads it next.
  *
  * Two kinds of table:
  *  - aggregation (sum, count, min, max over u64, i64, double): each slot's payload is an
@@ -44,18 +47,23 @@
 
 #define EAGER 16
 
+/* Slots start on a cache line, so each line holds two whole slots: the one line prefetched
+ * for a slot holds all of it, and its neighbour, the next probe, half the time. (calloc's
+ * 16-byte alignment put every other slot across two lines.) The zeroed block is over-allocated
+ * by a line and the start rounded up; t->slots_mem keeps what calloc returned. */
 static int alloc_slots(sheaf__ctab *t, size_t n) {
-    t->slots = calloc(n, sizeof *t->slots);
-    if (!t->slots)
+    void *mem = calloc(n + 2, sizeof *t->slots);
+    if (!mem)
         return SHEAF_ENOMEM;
     if (t->values) {
         t->tails = calloc(n, sizeof *t->tails);
         if (!t->tails) {
-            free(t->slots);
-            t->slots = NULL;
+            free(mem);
             return SHEAF_ENOMEM;
         }
     }
+    t->slots_mem = mem;
+    t->slots = (sheaf__slot *)(((uintptr_t)mem + 63) & ~(uintptr_t)63);
     t->mask = n - 1;
     return 0;
 }
@@ -78,7 +86,7 @@ sheaf__ctab *sheaf__ctab_new(sheaf_agg agg, bool values, size_t limit, uint64_t 
 void sheaf__ctab_free(sheaf__ctab *t) {
     if (!t)
         return;
-    free(t->slots);
+    free(t->slots_mem);
     free(t->tails);
     sheaf__buf_free(&t->keys);
     sheaf__buf_free(&t->vals);
@@ -106,12 +114,11 @@ size_t sheaf__ctab_count(const sheaf__ctab *t) {
 
 static int grow(sheaf__ctab *t) {
     sheaf__slot *old = t->slots;
+    void *oldmem = t->slots_mem;
     uint64_t *oldtails = t->tails;
     size_t oldn = t->mask + 1;
     if (alloc_slots(t, oldn * 2)) {
-        t->slots = old;
         t->tails = oldtails;
-        t->mask = oldn - 1;
         return SHEAF_ENOMEM;
     }
     for (size_t i = 0; i < oldn; i++) {
@@ -125,7 +132,7 @@ static int grow(sheaf__ctab *t) {
         if (t->values)
             t->tails[j] = oldtails[i];
     }
-    free(old);
+    free(oldmem);
     free(oldtails);
     return 0;
 }
@@ -256,6 +263,62 @@ static int settle(sheaf__ctab *t) {
         worst = rc > worst ? rc : worst;
     }
     return worst;
+}
+
+/* The batch form of sheaf__ctab_add for an aggregation table: one value under many keys. It
+ * is the ring with its state in registers: key i is hashed and its slot prefetched while key
+ * i - AHEAD, whose slot was prefetched AHEAD keys ago, is inserted. Keys go in in order, after
+ * whatever single emits were waiting in the ring, so the emit order per key is kept. */
+#define AHEAD 32
+
+int sheaf__ctab_add_keys(sheaf__ctab *t, const sheaf_key *keys, size_t n, uint64_t v,
+                         uintptr_t lo, uintptr_t hi, size_t *done) {
+    *done = 0;
+    int rc = settle(t);
+    if (rc)
+        return rc;
+    if (t->values || t->slot_hash) { /* not the aggregation fast path: one at a time */
+        while (*done < n && !rc) {
+            const sheaf_key *k = &keys[(*done)++];
+            uintptr_t a = (uintptr_t)k->data;
+            rc = sheaf__ctab_add(t, k->data, k->len, a >= lo && a + 16 <= hi, &v, 8);
+        }
+        return rc;
+    }
+    struct {
+        uint64_t k[2], hash;
+    } ahead[AHEAD];
+    for (size_t i = 0; i < n + AHEAD; i++) {
+        if (i >= AHEAD) { /* insert key i - AHEAD, then reuse its place in ahead[] for key i */
+            size_t j = i - AHEAD;
+            const uint8_t *key = keys[j].data;
+            size_t klen = keys[j].len;
+            const uint64_t *k = ahead[j % AHEAD].k;
+            sheaf__slot *e =
+                sheaf__ctab_probe(t, ahead[j % AHEAD].hash, k, (uint32_t)klen + 1, key);
+            if (SHEAF__LIKELY(e->tag != 0)) {
+                sheaf__ctab_merge(t, e, &v, 8);
+            } else if ((rc = sheaf__ctab_place(t, e, k, key, klen, &v, 8)) != 0) {
+                *done = j + 1; /* full (flush, then go on from the next key) or failed */
+                return rc;
+            }
+        }
+        if (i < n) {
+            const uint8_t *key = keys[i].data;
+            size_t klen = keys[i].len;
+            uintptr_t a = (uintptr_t)key;
+            uint64_t *k = ahead[i % AHEAD].k;
+            if (klen <= SHEAF__INLINE_KEY && a >= lo && a + 16 <= hi)
+                head16_padded(k, key, klen);
+            else
+                head16(k, key, klen);
+            uint64_t h = slot_hash(t, k, key, klen);
+            ahead[i % AHEAD].hash = h;
+            sheaf__ctab_prefetch(t, h);
+        }
+    }
+    *done = n;
+    return 0;
 }
 
 int sheaf__ctab_drain(sheaf__ctab *t, sheaf__ctab_fn fn, void *arg) {

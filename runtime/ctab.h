@@ -47,7 +47,8 @@ struct sheaf__ctab {
     unsigned rhead, rcount;
     sheaf_agg agg;
     bool values;
-    sheaf__slot *slots;
+    sheaf__slot *slots; /* aligned to a cache line, inside slots_mem */
+    void *slots_mem;
     uint64_t *tails; /* values tables: per slot, chain length << 32 | offset + 1 of the tail */
     size_t mask, count;
     sheaf__buf keys, vals;
@@ -158,6 +159,14 @@ sheaf__ctab_merge(sheaf__ctab *t, sheaf__slot *e, const void *val, size_t vlen) 
     }
 }
 
+/* Prefetches the line of a key's slot and, when the slot is the second in its line, the next
+ * line too, where the probe goes on when the slot holds another key. */
+static inline void sheaf__ctab_prefetch(const sheaf__ctab *t, uint64_t hash) {
+    const sheaf__slot *e = &t->slots[hash & t->mask];
+    __builtin_prefetch(e);
+    __builtin_prefetch(e + 1); /* the same line for an even slot: no second fetch */
+}
+
 /* Fills an empty slot for a key (k: its first 16 bytes). Returns 0, 1 (the table is full) or a
  * negative code. */
 int sheaf__ctab_place(sheaf__ctab *t, sheaf__slot *e, const uint64_t k[2], const uint8_t *key,
@@ -195,7 +204,7 @@ static inline __attribute__((always_inline)) int sheaf__ctab_add(sheaf__ctab *t,
     uint64_t hash = slot_hash(t, k, kb, klen);
     if (t->values || klen > SHEAF__INLINE_KEY || vlen != 8)
         return sheaf__ctab_insert(t, hash, k, kb, klen, val, vlen);
-    __builtin_prefetch(&t->slots[hash & t->mask]);
+    sheaf__ctab_prefetch(t, hash);
     int rc = 0;
     if (t->rcount == SHEAF__RING) /* the oldest has waited long enough */
         rc = sheaf__ctab_insert_oldest(t);

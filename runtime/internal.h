@@ -242,6 +242,11 @@ typedef int (*sheaf__ctab_eager_fn)(void *arg, const uint8_t *key, size_t klen,
 void sheaf__ctab_set_eager(sheaf__ctab *t, sheaf__ctab_eager_fn fn, void *arg);
 void sheaf__ctab_free(sheaf__ctab *t);
 /* sheaf__ctab_add, the inline emit into the table, is in ctab.h. */
+/* Adds v under keys[0..n) in order (a key in [lo, hi) with 16 bytes readable at it is padded);
+ * *done is how many went in. Returns 0, 1 when the table reached its limit after key
+ * *done - 1 (flush it and go on from there), or a negative code. */
+int sheaf__ctab_add_keys(sheaf__ctab *t, const sheaf_key *keys, size_t n, uint64_t v,
+                         uintptr_t lo, uintptr_t hi, size_t *done);
 size_t sheaf__ctab_bytes(const sheaf__ctab *t);
 size_t sheaf__ctab_count(const sheaf__ctab *t);
 /* Calls fn for every entry (agg: value is the 8-byte accumulator; values tables: the value

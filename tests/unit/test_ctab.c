@@ -240,11 +240,65 @@ static int agg_drain_fn(void *arg, uint64_t hash, const uint8_t *key, size_t kle
     return 0;
 }
 
+/* The caller's side of a flush signal: drain, and check that the drain handed out exactly the
+ * keys emitted since the last one and left the table empty. */
+static bool flush_and_check(sheaf__ctab *t, agg_sink *sink, size_t npool, unsigned char *since,
+                            size_t *nsince) {
+    memset(sink->seen, 0, npool);
+    sink->calls = 0;
+    bool ok = sheaf__ctab_drain(t, agg_drain_fn, sink) == 0 && sink->calls == *nsince &&
+              sheaf__ctab_count(t) == 0;
+    memset(since, 0, npool);
+    *nsince = 0;
+    return ok;
+}
+
+/* Records an emit of x under key k in the reference and in the keys since the last drain. */
+static void note_emit(vlist *ref, unsigned char *since, size_t *nsince, size_t k, uint64_t x) {
+    vlist_add(&ref[k], x);
+    if (!since[k]) {
+        since[k] = 1;
+        ++*nsince;
+    }
+}
+
 /* Emits nemit random values over the pool into a table of the given limit, draining on every
  * flush signal, and checks the merged partials against the reference. Returns the number of
  * flush signals. */
 /* The longest key run_agg makes; some tests raise it past what the table keeps inline. */
 static size_t agg_maxk = 12;
+/* Set: run_agg emits through sheaf__ctab_add_keys, in batches of one value under 1 to 300
+ * keys, some inside a padded record and some in their own exact-size memory. */
+static bool agg_batched;
+
+/* One batch's keys: copies inside rec (with random bytes between and after them, the record's
+ * padding included) or the pool's own exact-size keys. */
+typedef struct batch {
+    sheaf_key keys[300];
+    size_t pick[300]; /* the pool index of each key */
+    uint8_t rec[300 * 110 + SHEAF_RECORD_PADDING];
+    size_t n;
+} batch;
+
+static void batch_make(batch *b, const keypool *pool, size_t n) {
+    size_t at = 0;
+    for (size_t i = 0; i < sizeof b->rec; i++)
+        b->rec[i] = (uint8_t)unit_below(256);
+    for (b->n = 0; b->n < n; b->n++) {
+        size_t k = (size_t)unit_below(pool->n);
+        b->pick[b->n] = k;
+        b->keys[b->n].len = pool->klen[k];
+        if (unit_below(2) == 0 || at + pool->klen[k] + SHEAF_RECORD_PADDING > sizeof b->rec) {
+            b->keys[b->n].data = pool->key[k];
+            continue;
+        }
+        at += (size_t)unit_below(8);
+        if (pool->klen[k])
+            memcpy(b->rec + at, pool->key[k], pool->klen[k]);
+        b->keys[b->n].data = b->rec + at;
+        at += pool->klen[k];
+    }
+}
 
 static size_t run_agg(sheaf_agg a, size_t npool, size_t nemit, size_t limit, int hmode) {
     keypool pool;
@@ -262,14 +316,37 @@ static size_t run_agg(sheaf_agg a, size_t npool, size_t nemit, size_t limit, int
     size_t nsince = 0;
     size_t flushes = 0;
     bool rc_ok = true, under_limit = true, drains_ok = true;
-    for (size_t e = 0; e < nemit; e++) {
+    batch *b = agg_batched ? unit_xmalloc(sizeof *b) : NULL;
+    for (size_t e = 0; b && e < nemit;) {
+        size_t want = SHEAF__MIN(1 + (size_t)unit_below(300), nemit - e);
+        batch_make(b, &pool, want);
+        uint64_t x = random_value(a);
+        int rc = 0;
+        for (size_t off = 0; off < b->n && rc >= 0;) {
+            size_t done = 0;
+            rc = sheaf__ctab_add_keys(t, b->keys + off, b->n - off, x, (uintptr_t)b->rec,
+                                      (uintptr_t)b->rec + sizeof b->rec, &done);
+            rc_ok = rc_ok && (rc == 0 || rc == 1) && done <= b->n - off &&
+                    (rc == 1 ? done > 0 : rc != 0 || done == b->n - off);
+            for (size_t j = off; j < off + done; j++)
+                note_emit(ref, since, &nsince, b->pick[j], x);
+            off += done;
+            if (rc == 0) {
+                under_limit = under_limit && sheaf__ctab_bytes(t) < limit;
+            } else if (rc == 1) {
+                flushes++;
+                drains_ok = drains_ok && flush_and_check(t, &sink, pool.n, since, &nsince);
+            }
+        }
+        e += b->n;
+        if (rc < 0)
+            break;
+    }
+    free(b);
+    for (size_t e = 0; !agg_batched && e < nemit; e++) {
         size_t k = (size_t)unit_below(pool.n);
         uint64_t x = random_value(a);
-        vlist_add(&ref[k], x);
-        if (!since[k]) {
-            since[k] = 1;
-            nsince++;
-        }
+        note_emit(ref, since, &nsince, k, x);
         /* COUNT ignores the value, whatever its length */
         size_t vlen = a == SHEAF_AGG_COUNT ? (size_t)unit_below(9) : 8;
         uint8_t vbuf[8];
@@ -282,14 +359,8 @@ static size_t run_agg(sheaf_agg a, size_t npool, size_t nemit, size_t limit, int
             drains_ok = drains_ok && sheaf__ctab_count(t) > 0;
         } else if (rc == 1) {
             flushes++;
-            memset(sink.seen, 0, pool.n);
-            sink.calls = 0;
-            drains_ok = drains_ok && sheaf__ctab_drain(t, agg_drain_fn, &sink) == 0;
-            drains_ok = drains_ok && sink.calls == nsince;
-            drains_ok = drains_ok && sheaf__ctab_count(t) == 0;
+            drains_ok = drains_ok && flush_and_check(t, &sink, pool.n, since, &nsince);
             under_limit = under_limit && sheaf__ctab_bytes(t) < limit;
-            memset(since, 0, pool.n);
-            nsince = 0;
         } else {
             break;
         }
@@ -647,6 +718,33 @@ static void test_values_flush(void) {
     run_values(3000, 20000, 2 * empty, 8, HASH_GOOD, true);
 }
 
+/* The batch emit (sheaf__ctab_add_keys) against the same reference: every aggregation, short
+ * and long keys, padded and not, colliding hashes, and limits that stop a batch midway. */
+static void test_agg_batched(void) {
+    sheaf__ctab *t = sheaf__ctab_new(SHEAF_AGG_SUM_U64, false, (size_t)1 << 30, TEST_SEED);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    size_t empty = sheaf__ctab_bytes(t);
+    sheaf__ctab_free(t);
+    agg_batched = true;
+    for (size_t i = 0; i < sizeof all_aggs / sizeof *all_aggs; i++) {
+        agg_maxk = 12;
+        UNIT_ASSERT_EQUAL(run_agg(all_aggs[i], 300, 20000, (size_t)1 << 30, HASH_GOOD), 0);
+        run_agg(all_aggs[i], 60, 3000, (size_t)1 << 30, HASH_ONE);
+        agg_maxk = 100;
+        run_agg(all_aggs[i], 300, 10000, (size_t)1 << 30, HASH_GOOD);
+        run_agg(all_aggs[i], 100, 3000, (size_t)1 << 30, HASH_FEW);
+        agg_maxk = 40;
+        UNIT_ASSERT(run_agg(all_aggs[i], 500, 10000, empty + 100, HASH_GOOD) > 0);
+    }
+    agg_maxk = 12;
+    UNIT_ASSERT(run_agg(SHEAF_AGG_SUM_U64, 3500, 30000, 2 * empty, HASH_GOOD) > 0);
+    /* a table that grows twice (4096 slots at first), with short and long keys */
+    agg_maxk = 40;
+    UNIT_ASSERT_EQUAL(run_agg(SHEAF_AGG_COUNT, 6000, 120000, (size_t)1 << 30, HASH_GOOD), 0);
+    agg_maxk = 12;
+    agg_batched = false;
+}
+
 /* ---- formatting an accumulator ---- */
 
 static void test_agg_format(void) {
@@ -691,6 +789,7 @@ int main(void) {
         {"agg_long_keys", test_agg_long_keys},
         {"agg_flush_signal", test_agg_flush_signal},
         {"agg_growth", test_agg_growth},
+        {"agg_batched", test_agg_batched},
         {"drain_error", test_drain_error},
         {"reuse", test_reuse},
         {"values_order", test_values_order},
