@@ -5,18 +5,32 @@
  * Hadoop's WordCount; --alnum instead splits on every byte that is not an ASCII letter or
  * digit, and --lower folds ASCII letters to lower case. Counting uses the runtime's built-in
  * u64 sum, so every map-side emit is a combine-table update and only distinct words are
- * shuffled. On x86-64 the tokenizer classifies 64 bytes at a time with SSE2 compares and reads
- * word boundaries off the resulting bit mask (map_vector); elsewhere, or with SHEAF_WC_SCALAR=1
- * in the environment, it looks each byte up in a 256-entry table (map_scalar). Both give the
- * same words; the tests run both.
+ * shuffled.
+ *
+ * Tokenizers, the best the CPU has chosen at start (SHEAF_WC_TOKENIZER=scalar, sse2, avx2 or
+ * avx512 forces one; the tests run each the CPU supports; all give the same words):
+ *  - avx512 and avx2 classify 64 bytes into a bit mask of separators (one AVX-512BW compare
+ *    pair; or sse2's four 16-byte compares, VEX-encoded), take the masks of word starts and
+ *    ends from it, and write the bit positions out eight at a time with BMI instructions,
+ *    without a branch per word; the i-th start pairs with the i-th end, and a batch of pairs
+ *    becomes a batch of keys (scan_bits);
+ *  - sse2 (any x86-64) builds the same mask from four 16-byte compares and walks starts and
+ *    ends bit by bit (map_vector);
+ *  - scalar looks each byte up in a 256-entry table (map_scalar).
  */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdio.h>
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
+#endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define WC_X86_DISPATCH 1
 #endif
 
 #include "jobs.h"
@@ -25,15 +39,23 @@
  * (sheaf_emit_u64_keys); they point into the record, which outlives the call. */
 #define BATCH 256
 
+enum { TOK_SCALAR, TOK_SSE2, TOK_AVX2, TOK_AVX512 };
+static const char *const tok_names[] = {"scalar", "sse2", "avx2", "avx512"};
+
+/* Word positions found by scan_bits and not yet emitted: the i-th start pairs with the i-th
+ * end. Room for a batch, the 64 positions of one more block, and 8 written past them. */
+#define POS_CAP (BATCH + 64 + 8)
+
 typedef struct wc_opts {
     bool lower, alnum;
-    bool scalar; /* SHEAF_WC_SCALAR set: the byte-at-a-time tokenizer (tests compare both) */
+    int tokenizer;          /* TOK_* */
     unsigned char sep[256]; /* 1 for a byte that ends a word */
     unsigned char fold[256];
     unsigned char *buf;     /* per-rank scratch for folded words */
     size_t cap;
-    sheaf_key batch[BATCH]; /* words found and not yet emitted */
+    sheaf_key batch[POS_CAP]; /* words found and not yet emitted (BATCH but in scan_bits) */
     size_t nbatch;
+    uint32_t spos[POS_CAP], epos[POS_CAP];
 } wc_opts;
 
 static wc_opts opts;
@@ -54,8 +76,38 @@ static int wc_parse(void *udata, const char *name, const char *value) {
 
 static int wc_configure(void *udata, sheaf_config *cfg) {
     wc_opts *o = udata;
-    const char *scalar = getenv("SHEAF_WC_SCALAR");
-    o->scalar = scalar && *scalar && strcmp(scalar, "0") != 0;
+    int best = TOK_SCALAR;
+#if defined(__SSE2__)
+    best = TOK_SSE2;
+#endif
+#if defined(WC_X86_DISPATCH)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
+        __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt"))
+        best = TOK_AVX2;
+    if (best == TOK_AVX2 && __builtin_cpu_supports("avx512f") &&
+        __builtin_cpu_supports("avx512bw"))
+        best = TOK_AVX512;
+#endif
+    o->tokenizer = best;
+    const char *want = getenv("SHEAF_WC_TOKENIZER");
+    if (want && *want) {
+        int t = 0;
+        while (t <= TOK_AVX512 && strcmp(want, tok_names[t]) != 0)
+            t++;
+        if (t > TOK_AVX512 || t > best) {
+            int rank = 0;
+            MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+            if (rank == 0)
+                fprintf(stderr,
+                        "sheaf wordcount: SHEAF_WC_TOKENIZER=%s: %s (this build and CPU offer: "
+                        "scalar up to %s)\n",
+                        want, t > TOK_AVX512 ? "no such tokenizer" : "not supported here",
+                        tok_names[best]);
+            return -1;
+        }
+        o->tokenizer = t;
+    }
     for (int c = 0; c < 256; c++) {
         bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
         bool space = c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
@@ -131,6 +183,12 @@ static inline unsigned sep16(const unsigned char *p, bool alnum) {
     return (unsigned)_mm_movemask_epi8(s);
 }
 
+/* The separator mask of 64 bytes, from four 16-byte compares. */
+static inline uint64_t sep64_sse2(const unsigned char *p, bool alnum) {
+    return (uint64_t)sep16(p, alnum) | (uint64_t)sep16(p + 16, alnum) << 16 |
+           (uint64_t)sep16(p + 32, alnum) << 32 | (uint64_t)sep16(p + 48, alnum) << 48;
+}
+
 /* The vector tokenizer: 64 bytes at a time become a mask of separator bytes, from which the
  * starts (a word byte after a separator) and ends (a separator after a word byte) of words
  * are read off with count-trailing-zeros. Starts and ends alternate, so the i-th start of a
@@ -142,8 +200,7 @@ static int map_vector(sheaf_ctx *ctx, const unsigned char *data, size_t len, wc_
     size_t wstart = 0;
     for (size_t base = 0; base < len; base += 64) {
         const unsigned char *p = data + base;
-        uint64_t m = (uint64_t)sep16(p, alnum) | (uint64_t)sep16(p + 16, alnum) << 16 |
-                     (uint64_t)sep16(p + 32, alnum) << 32 | (uint64_t)sep16(p + 48, alnum) << 48;
+        uint64_t m = sep64_sse2(p, alnum);
         if (len - base < 64)
             m |= ~(uint64_t)0 << (len - base);
         uint64_t prev = m << 1 | (uint64_t)!inword; /* bit i: byte i-1 is a separator */
@@ -174,16 +231,127 @@ static int map_vector(sheaf_ctx *ctx, const unsigned char *data, size_t len, wc_
 }
 #endif
 
+#if defined(WC_X86_DISPATCH)
+/* Writes base + the index of each set bit of bits to out and returns how many there are.
+ * Eight positions are written whatever the count, so the usual block costs no branch per
+ * word; tzcnt of an emptied mask is 64, written but not counted. out has room for 8 more
+ * than the count. */
+static inline __attribute__((always_inline, target("bmi,bmi2,popcnt"))) size_t
+put_bits(uint32_t *out, uint64_t bits, uint32_t base) {
+    size_t n = (size_t)__builtin_popcountll(bits);
+    for (int k = 0; k < 8; k++) {
+        out[k] = base + (uint32_t)_tzcnt_u64(bits);
+        bits = _blsr_u64(bits);
+    }
+    for (size_t k = 8; k < n; k++) {
+        out[k] = base + (uint32_t)_tzcnt_u64(bits);
+        bits = _blsr_u64(bits);
+    }
+    return n;
+}
+
+/* Emits the n words whose starts and ends are in o->spos and o->epos. */
+static int emit_pairs(sheaf_ctx *ctx, const unsigned char *data, size_t n, wc_opts *o) {
+    if (o->lower) {
+        for (size_t i = 0; i < n; i++) {
+            int rc = emit_word(ctx, data + o->spos[i], o->epos[i] - o->spos[i], o);
+            if (rc)
+                return rc;
+        }
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        o->batch[i].data = data + o->spos[i];
+        o->batch[i].len = o->epos[i] - o->spos[i];
+    }
+    return sheaf_emit_u64_keys(ctx, o->batch, n, 1);
+}
+
+/* The bit-position tokenizer. sep64 gives the separator mask of 64 bytes (the record's
+ * padding makes the loads past its end legal; bytes past the end count as separators). A
+ * start is a word byte after a separator, an end a separator after a word byte; carry is
+ * whether the byte before the block is a separator. Starts and ends alternate, so at most one
+ * start waits for its end when a batch goes out. Positions are 32-bit: wc_map sends a record
+ * of 2 GiB or more (one huge line) to map_vector instead. */
+static inline __attribute__((always_inline, target("avx2,bmi,bmi2,popcnt"))) int
+scan_bits(sheaf_ctx *ctx, const unsigned char *data, size_t len, wc_opts *o,
+          uint64_t (*sep64)(const unsigned char *, bool)) {
+    bool alnum = o->alnum;
+    uint64_t carry = 1;
+    size_t ns = 0, ne = 0;
+    for (size_t base = 0; base < len; base += 64) {
+        uint64_t m = sep64(data + base, alnum);
+        if (len - base < 64)
+            m |= ~(uint64_t)0 << (len - base);
+        uint64_t prev = m << 1 | carry;
+        carry = m >> 63;
+        ns += put_bits(o->spos + ns, ~m & prev, (uint32_t)base);
+        ne += put_bits(o->epos + ne, m & ~prev, (uint32_t)base);
+        if (ne >= BATCH) {
+            int rc = emit_pairs(ctx, data, ne, o);
+            if (rc)
+                return rc;
+            o->spos[0] = o->spos[ne]; /* a word still open, if ns > ne */
+            ns -= ne;
+            ne = 0;
+        }
+    }
+    if (ns > ne) /* the last word runs to the end of a record of whole blocks */
+        o->epos[ne++] = (uint32_t)len;
+    return ne ? emit_pairs(ctx, data, ne, o) : 0;
+}
+
+static inline __attribute__((always_inline, target("avx512f,avx512bw"))) uint64_t
+sep64_avx512(const unsigned char *p, bool alnum) {
+    __m512i v = _mm512_loadu_si512((const void *)p);
+    if (!alnum)
+        return _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(' ')) |
+               _mm512_cmple_epu8_mask(_mm512_sub_epi8(v, _mm512_set1_epi8(9)),
+                                      _mm512_set1_epi8(4));
+    __mmask64 digit = _mm512_cmple_epu8_mask(_mm512_sub_epi8(v, _mm512_set1_epi8('0')),
+                                             _mm512_set1_epi8(9));
+    __m512i low = _mm512_or_si512(v, _mm512_set1_epi8(0x20));
+    __mmask64 letter = _mm512_cmple_epu8_mask(_mm512_sub_epi8(low, _mm512_set1_epi8('a')),
+                                              _mm512_set1_epi8(25));
+    return ~(digit | letter);
+}
+
+__attribute__((target("avx2,bmi,bmi2,popcnt"))) static int
+map_avx2(sheaf_ctx *ctx, const unsigned char *data, size_t len, wc_opts *o) {
+    return scan_bits(ctx, data, len, o, sep64_sse2);
+}
+
+__attribute__((target("avx512f,avx512bw,avx2,bmi,bmi2,popcnt"))) static int
+map_avx512(sheaf_ctx *ctx, const unsigned char *data, size_t len, wc_opts *o) {
+    return scan_bits(ctx, data, len, o, sep64_avx512);
+}
+#endif
+
 static int wc_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
     wc_opts *o = udata;
     const unsigned char *p = (const unsigned char *)rec->data;
     int rc;
-#if defined(__SSE2__)
-    if (!o->scalar)
-        rc = map_vector(ctx, p, rec->len, o);
-    else
+    int tok = o->tokenizer;
+    if (tok > TOK_SSE2 && rec->len >= ((size_t)1 << 31))
+        tok = TOK_SSE2; /* scan_bits keeps 32-bit positions */
+    switch (tok) {
+#if defined(WC_X86_DISPATCH)
+    case TOK_AVX512:
+        rc = map_avx512(ctx, p, rec->len, o);
+        break;
+    case TOK_AVX2:
+        rc = map_avx2(ctx, p, rec->len, o);
+        break;
 #endif
+#if defined(__SSE2__)
+    case TOK_SSE2:
+        rc = map_vector(ctx, p, rec->len, o);
+        break;
+#endif
+    default:
         rc = map_scalar(ctx, p, p + rec->len, o);
+        break;
+    }
     int frc = flush_words(ctx, o);
     return rc ? rc : frc;
 }

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# sheaf wordcount's tokenizers on inputs made to break them: the vector tokenizer reads 64
-# bytes at a time and finds word boundaries in a bit mask, so words that cross or touch a
-# 16- or 64-byte boundary, lines of every length around those sizes, words at the very end of
-# a record (inside its padding), every whitespace byte, high bytes and NULs are each compared
-# with coreutils, for the vector tokenizer and for the byte-at-a-time one (SHEAF_WC_SCALAR=1),
-# plain, --alnum and --lower.
+# sheaf wordcount's tokenizers on inputs made to break them: the vector tokenizers read 64
+# bytes at a time and find word boundaries in a bit mask, so words that cross or touch a
+# 16-, 32- or 64-byte boundary, lines of every length around those sizes, words at the very
+# end of a record (inside its padding), blocks with up to 32 words, every whitespace byte,
+# high bytes and NULs are each compared with coreutils, for every tokenizer this CPU runs
+# (SHEAF_WC_TOKENIZER: scalar, sse2, and avx2 and avx512 when the CPU has them), plain,
+# --alnum and --lower.
 # Cases are functions that run_case calls.
 # shellcheck disable=SC2317
 set -euo pipefail
@@ -60,23 +61,36 @@ make_mixed() {
     }' | LC_ALL=C tr '\001' '\000'
 }
 
-# check_tokens FILE: the vector and scalar tokenizers, plain, --alnum and --lower, at 1 and 3
-# ranks, against coreutils.
+# The tokenizers this machine can run: the two every x86-64 has, and those its CPU flags allow.
+TOKENIZERS=(scalar)
+if [[ $(uname -m) == x86_64 ]]; then
+    TOKENIZERS+=(sse2)
+    flags=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "
+    if [[ $flags == *" avx2 "* && $flags == *" bmi1 "* && $flags == *" bmi2 "* &&
+        $flags == *" popcnt "* ]]; then
+        TOKENIZERS+=(avx2)
+        [[ $flags == *" avx512f "* && $flags == *" avx512bw "* ]] && TOKENIZERS+=(avx512)
+    fi
+fi
+echo "# tokenizers: ${TOKENIZERS[*]}"
+
+# check_tokens FILE...: every tokenizer, plain, --alnum and --lower, at 1 and 3 ranks, against
+# coreutils (the files are inputs of one job).
 check_tokens() {
-    local f=$1 name mode flags
-    ref_wc "$f" >"$TMP/ref.plain"
-    ref_wc --alnum "$f" >"$TMP/ref.alnum"
-    ref_wc --lower "$f" >"$TMP/ref.lower"
-    for mode in vector scalar; do
+    local f name mode flags
+    local -a in=()
+    for f in "$@"; do
+        in+=(-i "$f")
+    done
+    ref_wc "$@" >"$TMP/ref.plain"
+    ref_wc --alnum "$@" >"$TMP/ref.alnum"
+    ref_wc --lower "$@" >"$TMP/ref.lower"
+    for mode in "${TOKENIZERS[@]}"; do
         for flags in plain alnum lower; do
             local -a opt=()
             [[ $flags == plain ]] || opt=("--$flags")
-            name=$(basename "$f")-$mode-$flags
-            if [[ $mode == scalar ]]; then
-                SHEAF_WC_SCALAR=1 wc_ranks "1 3" "$TMP/ref.$flags" "$name" -i "$f" "${opt[@]}"
-            else
-                SHEAF_WC_SCALAR=0 wc_ranks "1 3" "$TMP/ref.$flags" "$name" -i "$f" "${opt[@]}"
-            fi
+            name=$(basename "$1")-$mode-$flags
+            SHEAF_WC_TOKENIZER=$mode wc_ranks "1 3" "$TMP/ref.$flags" "$name" "${in[@]}" "${opt[@]}"
         done
     done
 }
@@ -122,7 +136,51 @@ case_block_counters() {
     done
 }
 
+# Lines packed with 1- to 3-byte words, so a 64-byte block holds 16 to 32 word starts and ends,
+# more than the eight positions the avx2 and avx512 tokenizers write without a branch.
+case_dense_words() {
+    awk 'BEGIN {
+        srand(5);
+        for (l = 0; l < 3000; l++) {
+            n = int(rand() * 400); line = ""; w = 1 + l % 3;
+            while (length(line) < n) {
+                for (i = 0; i < w; i++) line = line sprintf("%c", 97 + int(rand() * 3));
+                line = line (rand() < 0.9 ? " " : "\t\t");
+            }
+            print line;
+        }
+    }' >"$TMP/dense"
+    check_tokens "$TMP/dense"
+}
+
+# Files of 63 to 129 bytes with no newline, ending in a word: a record of whole 64-byte blocks
+# whose last word runs to its very end.
+case_record_of_whole_blocks() {
+    local n
+    local -a files=()
+    for n in 63 64 65 127 128 129; do
+        head -c "$n" < <(yes 'ab cdefg' | tr '\n' ' ') >"$TMP/whole-$n"
+        printf 'z' | dd of="$TMP/whole-$n" bs=1 seek=$((n - 1)) conv=notrunc status=none
+        files+=("$TMP/whole-$n")
+    done
+    check_tokens "${files[@]}"
+}
+
+# An unknown or unsupported tokenizer is a usage error that names the variable.
+case_bad_tokenizer() {
+    printf 'a b\n' >"$TMP/tiny"
+    local rc=0
+    SHEAF_WC_TOKENIZER=avx9000 run_np 0 wordcount -i "$TMP/tiny" -o "$TMP/bad-tok" || rc=$?
+    ((rc == 2)) || fail "exit status $rc, want 2"
+    grep -q 'SHEAF_WC_TOKENIZER=avx9000: no such tokenizer' "$LAST_LOG" ||
+        fail "no clear message: $(cat "$LAST_LOG")"
+    [[ ! -e $TMP/bad-tok ]] || fail "the failed run left an output directory"
+}
+
 run_case "words across 16- and 64-byte boundaries" case_boundaries
+run_case "blocks of 16 to 32 words" case_dense_words
+run_case "a record of whole 64-byte blocks" case_record_of_whole_blocks
+run_case "an unknown tokenizer" case_bad_tokenizer
 run_case "a last word at the end of the file" case_no_newline_at_end
 run_case "letters, digits, punctuation, high bytes, NULs" case_mixed_bytes
 run_case "line and byte counters with blocks of lines" case_block_counters
