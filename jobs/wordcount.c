@@ -37,7 +37,7 @@
 
 /* Words found in one map call wait in a batch and go to the runtime BATCH at a time
  * (sheaf_emit_u64_keys); they point into the record, which outlives the call. */
-#define BATCH 256
+#define BATCH 512
 
 enum { TOK_SCALAR, TOK_SSE2, TOK_AVX2, TOK_AVX512 };
 static const char *const tok_names[] = {"scalar", "sse2", "avx2", "avx512"};

@@ -16,9 +16,10 @@
  * Cache misses on the keys of the long tail are overlapped: an emit into an aggregation table
  * hashes its key, prefetches the slot and waits in a ring of SHEAF__RING pending inserts; it is
  * inserted SHEAF__RING emits later, when its cache line has arrived. A batch of keys
- * (sheaf__ctab_add_keys) does the same with the ring's state in registers. The slot array is
- * aligned to a cache line, so a prefetch brings a whole slot; the line after it is prefetched
- * too when the slot is the second in its line, as a probe that goes on reads it next.
+ * (sheaf__ctab_add_keys) does the same with the ring's state in registers, 64 keys ahead.
+ * The slot array is aligned to a cache line, so a prefetch brings a whole slot; the line after
+ * it is prefetched too when the slot is the second in its line, as a probe that goes on reads
+ * it next.
  *
  * Two kinds of table:
  *  - aggregation (sum, count, min, max over u64, i64, double): each slot's payload is an
@@ -268,8 +269,10 @@ static int settle(sheaf__ctab *t) {
 /* The batch form of sheaf__ctab_add for an aggregation table: one value under many keys. It
  * is the ring with its state in registers: key i is hashed and its slot prefetched while key
  * i - AHEAD, whose slot was prefetched AHEAD keys ago, is inserted. Keys go in in order, after
- * whatever single emits were waiting in the ring, so the emit order per key is kept. */
-#define AHEAD 32
+ * whatever single emits were waiting in the ring, so the emit order per key is kept. AHEAD is
+ * about 450 ns of word count's work here: in its map, 8 keys ahead took 0.43 s, 16 0.36 s,
+ * 32 0.31 s, 64 0.29 s and 128 0.30 s (256 MiB, 1 rank). */
+#define AHEAD 64
 
 int sheaf__ctab_add_keys(sheaf__ctab *t, const sheaf_key *keys, size_t n, uint64_t v,
                          uintptr_t lo, uintptr_t hi, size_t *done) {
