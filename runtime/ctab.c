@@ -291,19 +291,31 @@ int sheaf__ctab_add_keys(sheaf__ctab *t, const sheaf_key *keys, size_t n, uint64
     struct {
         uint64_t k[2], hash;
     } ahead[AHEAD];
+    /* The table's fields live in locals (a store to a slot could alias them otherwise, and
+     * they would be loaded again for every key), refreshed after a new key is placed, which
+     * may grow the table. */
+    sheaf__slot *slots = t->slots;
+    size_t mask = t->mask;
+    bool sum = t->agg == SHEAF_AGG_SUM_U64; /* word counts: one add */
     for (size_t i = 0; i < n + AHEAD; i++) {
         if (i >= AHEAD) { /* insert key i - AHEAD, then reuse its place in ahead[] for key i */
             size_t j = i - AHEAD;
             const uint8_t *key = keys[j].data;
-            size_t klen = keys[j].len;
+            uint32_t tag = (uint32_t)keys[j].len + 1;
             const uint64_t *k = ahead[j % AHEAD].k;
-            sheaf__slot *e =
-                sheaf__ctab_probe(t, ahead[j % AHEAD].hash, k, (uint32_t)klen + 1, key);
+            sheaf__slot *e = sheaf__ctab_probe_in(slots, mask, &t->keys, ahead[j % AHEAD].hash,
+                                                  k, tag, key);
             if (SHEAF__LIKELY(e->tag != 0)) {
-                sheaf__ctab_merge(t, e, &v, 8);
-            } else if ((rc = sheaf__ctab_place(t, e, k, key, klen, &v, 8)) != 0) {
+                if (SHEAF__LIKELY(sum))
+                    e->a += v;
+                else
+                    sheaf__ctab_merge(t, e, &v, 8);
+            } else if ((rc = sheaf__ctab_place(t, e, k, key, tag - 1, &v, 8)) != 0) {
                 *done = j + 1; /* full (flush, then go on from the next key) or failed */
                 return rc;
+            } else {
+                slots = t->slots;
+                mask = t->mask;
             }
         }
         if (i < n) {
@@ -317,7 +329,7 @@ int sheaf__ctab_add_keys(sheaf__ctab *t, const sheaf_key *keys, size_t n, uint64
                 head16(k, key, klen);
             uint64_t h = slot_hash(t, k, key, klen);
             ahead[i % AHEAD].hash = h;
-            sheaf__ctab_prefetch(t, h);
+            sheaf__ctab_prefetch_in(slots, mask, h);
         }
     }
     *done = n;

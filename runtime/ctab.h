@@ -130,22 +130,29 @@ static inline const uint8_t *sheaf__ctab_entry_key(const sheaf__ctab *t, const s
     return e->tag - 1 > SHEAF__INLINE_KEY ? t->keys.data + e->koff : (const uint8_t *)e->k;
 }
 
-/* Finds the key's slot, or the empty slot where it goes. */
+/* Finds the key's slot, or the empty slot where it goes, in slots[0..mask] (arena: the key
+ * arena of longer keys). */
 static inline __attribute__((always_inline)) sheaf__slot *
-sheaf__ctab_probe(const sheaf__ctab *t, uint64_t hash, const uint64_t k[2], uint32_t tag,
-                  const uint8_t *key) {
-    size_t i = hash & t->mask;
+sheaf__ctab_probe_in(sheaf__slot *slots, size_t mask, const sheaf__buf *arena, uint64_t hash,
+                     const uint64_t k[2], uint32_t tag, const uint8_t *key) {
+    size_t i = hash & mask;
     for (;;) {
-        sheaf__slot *e = &t->slots[i];
+        sheaf__slot *e = &slots[i];
         if (!e->tag)
             return e;
         if (e->k[0] == k[0] && e->k[1] == k[1] && e->tag == tag &&
             (tag - 1 <= SHEAF__INLINE_KEY ||
-             memcmp(t->keys.data + e->koff + SHEAF__INLINE_KEY, key + SHEAF__INLINE_KEY,
+             memcmp(arena->data + e->koff + SHEAF__INLINE_KEY, key + SHEAF__INLINE_KEY,
                     tag - 1 - SHEAF__INLINE_KEY) == 0))
             return e;
-        i = (i + 1) & t->mask;
+        i = (i + 1) & mask;
     }
+}
+
+static inline __attribute__((always_inline)) sheaf__slot *
+sheaf__ctab_probe(const sheaf__ctab *t, uint64_t hash, const uint64_t k[2], uint32_t tag,
+                  const uint8_t *key) {
+    return sheaf__ctab_probe_in(t->slots, t->mask, &t->keys, hash, k, tag, key);
 }
 
 static inline __attribute__((always_inline)) void
@@ -161,10 +168,15 @@ sheaf__ctab_merge(sheaf__ctab *t, sheaf__slot *e, const void *val, size_t vlen) 
 
 /* Prefetches the line of a key's slot and, when the slot is the second in its line, the next
  * line too, where the probe goes on when the slot holds another key. */
-static inline void sheaf__ctab_prefetch(const sheaf__ctab *t, uint64_t hash) {
-    const sheaf__slot *e = &t->slots[hash & t->mask];
+static inline void sheaf__ctab_prefetch_in(const sheaf__slot *slots, size_t mask,
+                                           uint64_t hash) {
+    const sheaf__slot *e = &slots[hash & mask];
     __builtin_prefetch(e);
     __builtin_prefetch(e + 1); /* the same line for an even slot: no second fetch */
+}
+
+static inline void sheaf__ctab_prefetch(const sheaf__ctab *t, uint64_t hash) {
+    sheaf__ctab_prefetch_in(t->slots, t->mask, hash);
 }
 
 /* Fills an empty slot for a key (k: its first 16 bytes). Returns 0, 1 (the table is full) or a
