@@ -8,7 +8,8 @@
  * records costs one pass, not a quadratic blow-up), median-of-three pivots, insertion sort for
  * short ranges, and an explicit stack that always defers the larger side, so it never holds
  * more than log2(n) ranges. Large indexes under the default order are first cut into buckets
- * by one radix pass (radix_then_sort).
+ * by in-place radix passes on the partition and the prefix's bytes (radix_then_sort,
+ * radix_prefix), and the quicksort finishes buckets of fewer than 64.
  */
 #include "internal.h"
 
@@ -135,6 +136,43 @@ static inline size_t bucket_of(const sheaf__ent *e, uint32_t lo) {
     return (size_t)(e->part - lo) << 8 | (size_t)(e->pfx >> 56);
 }
 
+/* Sorts entries of one partition whose prefixes agree above byte `byte` (0 is the most
+ * significant): one in-place radix pass on that byte, then each bucket the same way on the
+ * next, down to buckets of fewer than RADIX_SMALL entries, which the quicksort finishes (it
+ * also breaks ties of whole prefixes on the rest of the key). */
+#define RADIX_SMALL 64
+
+static void radix_prefix(sheaf__ent *v, size_t n, int byte) {
+    if (n < RADIX_SMALL || byte == 8) {
+        sort_default(v, n);
+        return;
+    }
+    int shift = 56 - 8 * byte;
+    size_t start[257] = {0}, next[256];
+    for (size_t i = 0; i < n; i++)
+        start[((v[i].pfx >> shift) & 255) + 1]++;
+    for (int b = 0; b < 256; b++) {
+        start[b + 1] += start[b];
+        next[b] = start[b];
+    }
+    for (int b = 0; b < 256; b++) {
+        while (next[b] < start[b + 1]) {
+            sheaf__ent e = v[next[b]];
+            size_t t = (e.pfx >> shift) & 255;
+            while (t != (size_t)b) {
+                sheaf__ent displaced = v[next[t]];
+                v[next[t]++] = e;
+                e = displaced;
+                t = (e.pfx >> shift) & 255;
+            }
+            v[next[b]++] = e;
+        }
+    }
+    for (int b = 0; b < 256; b++)
+        if (start[b + 1] - start[b] > 1)
+            radix_prefix(v + start[b], start[b + 1] - start[b], byte + 1);
+}
+
 static void radix_then_sort(sheaf__ent *v, size_t n) {
     uint32_t lo = v[0].part, hi = v[0].part;
     for (size_t i = 1; i < n; i++) {
@@ -172,7 +210,7 @@ static void radix_then_sort(sheaf__ent *v, size_t n) {
     }
     for (size_t b = 0; b < nb; b++)
         if (start[b + 1] - start[b] > 1)
-            sort_default(v + start[b], start[b + 1] - start[b]);
+            radix_prefix(v + start[b], start[b + 1] - start[b], 1);
     free(start);
     free(next);
 }

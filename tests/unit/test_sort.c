@@ -7,7 +7,8 @@
  * stable, so the check is that the (partition, key) sequence equals the reference and that
  * the records are a permutation of the input. Key shapes aim at the sort's shortcuts: empty
  * keys, keys that share or differ only past their first 8 bytes, keys with zero bytes (the
- * 8-byte prefix is zero-padded), long keys, few distinct keys, one key holding most records.
+ * 8-byte prefix is zero-padded), words on a few stems (the radix passes go several bytes deep),
+ * long keys, few distinct keys, one key holding most records.
  * An adversarial comparator (McIlroy's "killer adversary" for quicksort) checks that the sort
  * stays correct when every pivot is bad.
  */
@@ -194,6 +195,22 @@ static void key_shared_prefix(uint8_t *k, size_t *n, size_t i, size_t total) {
     *n = base + tail;
 }
 
+/* Words on a few stems ("th", "st", "re") with short tails of four letters and sometimes
+ * "'s": large groups share their first two to six bytes, so the radix passes go several bytes
+ * deep before the groups are small. */
+static void key_stems(uint8_t *k, size_t *n, size_t i, size_t total) {
+    static const char *const stems[] = {"th", "st", "re"};
+    memcpy(k, stems[unit_below(3)], 2);
+    size_t len = 2 + (size_t)unit_below(11);
+    for (size_t j = 2; j < len; j++)
+        k[j] = (uint8_t)('a' + unit_below(4));
+    if (unit_below(4) == 0) {
+        memcpy(k + len, "'s", 2);
+        len += 2;
+    }
+    *n = len;
+}
+
 static void key_long(uint8_t *k, size_t *n, size_t i, size_t total) {
     *n = 100 + (size_t)unit_below(900);
     memset(k, 'L', *n);
@@ -268,7 +285,7 @@ static void run_gens(const keygen *gens, size_t ngens, sheaf_compare_fn cmp, con
 
 static void run_shapes(sheaf_compare_fn cmp, const char *what) {
     const keygen gens[] = {key_random, key_small_alphabet, key_empty_mostly, key_shared_prefix,
-                           key_long,   key_few,            key_one_dominant};
+                           key_stems,  key_long,           key_few,          key_one_dominant};
     run_gens(gens, sizeof gens / sizeof *gens, cmp, what);
 }
 
