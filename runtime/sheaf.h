@@ -256,9 +256,9 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
  * MPI_COMM_WORLD, prints errors and a summary, finalizes MPI if it initialized it, and returns
  * an exit status: 0 success, 1 the job failed, 2 bad usage. Under Open MPI, on a node with no
  * high-speed fabric and no PML chosen by the user, it asks for the ob1 PML before MPI_Init,
- * skipping a device probe that would choose it anyway; after MPI_Init it sets TCP_NODELAY on
- * the PMIx client's connection to its server, which MPI_Finalize otherwise waits on for 40 ms
- * (SHEAF_MPI_FAST_START=0: neither). */
+ * skipping a device probe that would choose it anyway, and keeps hwloc from loading its I/O
+ * plugins; after MPI_Init it sets TCP_NODELAY on the PMIx client's connection to its server,
+ * which MPI_Finalize otherwise waits on for 40 ms (SHEAF_MPI_FAST_START=0: none of these). */
 SHEAF_EXTERN int sheaf_main(int argc, char **argv, const sheaf_job_def *job);
 
 /* Emits a key/value pair: from map() (and setup, map_cleanup) into the shuffle, from combine()

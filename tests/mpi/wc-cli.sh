@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The sheaf command line around wordcount: listing jobs, help, bad usage, a missing input, an
-# existing output directory, the fast MPI start and the PMIx link.
+# existing output directory, the fast MPI start, the PMIx link and hwloc's plugins.
 # Cases are functions that run_case calls.
 # shellcheck disable=SC2317
 set -euo pipefail
@@ -162,9 +162,10 @@ pmix_link_nodelay() {
     grep -qE "setsockopt\($fd, SOL_TCP, TCP_NODELAY, \[1\]" "$1" || return 1
 }
 
-# MPI_Finalize waits on the PMIx link; sheaf sets TCP_NODELAY on it (SHEAF_MPI_FAST_START=0:
-# never). Read off each rank's own system calls.
-case_pmix_link() {
+# MPI_Finalize waits on the PMIx link; sheaf sets TCP_NODELAY on it. And on a node without a
+# fabric, hwloc's plugins (GL, OpenCL, PCI, libxml2) are not loaded. SHEAF_MPI_FAST_START=0:
+# neither. Read off each rank's own system calls.
+case_start_syscalls() {
     if ! command -v strace >/dev/null; then
         echo "# strace is not installed"
         return 0
@@ -172,7 +173,12 @@ case_pmix_link() {
     local mode r st
     # shellcheck disable=SC2016  # expanded by the rank's shell
     local wrap='env >"$0.env.$OMPI_COMM_WORLD_RANK"
-        exec strace -f -e trace=connect,setsockopt -o "$0.$OMPI_COMM_WORLD_RANK" "$@"'
+        exec strace -f -e trace=connect,setsockopt,openat -o "$0.$OMPI_COMM_WORLD_RANK" "$@"'
+    local -a plugins=(/usr/lib/*/hwloc/hwloc_*.so)
+    local fabric=0 d
+    for d in /sys/class/infiniband /sys/class/cxi; do
+        [[ -d $d && -n $(ls -A "$d") ]] && fabric=1
+    done
     for mode in 1 0; do
         SHEAF_MPI_FAST_START=$mode "$MPIRUN" -np 2 --oversubscribe -x SHEAF_MPI_FAST_START \
             sh -c "$wrap" "$TMP/st$mode" "$SHEAF" wordcount -i "$TMP/in.txt" \
@@ -185,6 +191,13 @@ case_pmix_link() {
             ((st != 2)) || fail "rank $r: cannot tell (see above)"
             ((st == 1 || mode == 1)) || fail "rank $r set TCP_NODELAY with SHEAF_MPI_FAST_START=0"
             ((st == 0 || mode == 0)) || fail "rank $r left Nagle on its PMIx link"
+            if [[ -e ${plugins[0]} ]] && ((!fabric)); then
+                st=0
+                grep -q 'hwloc/hwloc_.*\.so' "$TMP/st$mode.$r" || st=1
+                ((st == 1 || mode == 0)) || fail "rank $r loaded hwloc plugins"
+                ((st == 0 || mode == 1)) ||
+                    fail "rank $r did not load hwloc plugins with SHEAF_MPI_FAST_START=0"
+            fi
         done
     done
 }
@@ -197,5 +210,5 @@ run_case "missing input" case_missing_input
 run_case "existing output directory" case_existing_output
 run_case "job report" case_report
 run_case "fast MPI start" case_fast_start
-run_case "TCP_NODELAY on the PMIx link" case_pmix_link
+run_case "PMIx link and hwloc plugins, under strace" case_start_syscalls
 finish
