@@ -264,7 +264,9 @@ EOF
 }
 
 @test "cancel-steps: a pending step at once, a running step through the runner" {
-    create_cluster --step 'name=long,cmd=sleep 60' --step 'name=pend,cmd=true' --step 'name=next,cmd=true'
+    # sleep 67: a duration no other test uses, so the check below sees only this step's
+    # process, whatever runs beside this file (cluster-slurm.bats also sleeps 60 s).
+    create_cluster --step 'name=long,cmd=sleep 67' --step 'name=pend,cmd=true' --step 'name=next,cmd=true'
     wait_step_state "$ID" s-0001 RUNNING 30
     run sc cancel-steps "$ID" s-0002
     [ "$status" -eq 0 ] && [ "$output" = "s-0002	CANCELLED" ]
@@ -281,7 +283,7 @@ EOF
     run sc cancel-steps "$ID"
     [ "$status" -eq 2 ]
     # No process of the cancelled step survives.
-    ! pgrep -f 'sleep 60' >/dev/null || ! pgrep -f "$ID" >/dev/null
+    ! pgrep -fx 'sleep 67' >/dev/null
 }
 
 @test "wait: --timeout gives up with status 1; --step waits for one step" {
