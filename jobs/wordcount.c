@@ -50,8 +50,7 @@ typedef struct wc_opts {
     bool lower, alnum;
     int tokenizer;          /* TOK_* */
     unsigned char sep[256]; /* 1 for a byte that ends a word */
-    unsigned char fold[256];
-    unsigned char *buf;     /* per-rank scratch for folded words */
+    unsigned char *buf;     /* --lower: the folded record */
     size_t cap;
     sheaf_key batch[POS_CAP]; /* words found and not yet emitted (BATCH but in scan_bits) */
     size_t nbatch;
@@ -112,7 +111,6 @@ static int wc_configure(void *udata, sheaf_config *cfg) {
         bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
         bool space = c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
         o->sep[c] = o->alnum ? !alnum : space;
-        o->fold[c] = (unsigned char)(o->lower && c >= 'A' && c <= 'Z' ? c + 32 : c);
     }
     (void)cfg;
     return 0;
@@ -125,22 +123,27 @@ static int flush_words(sheaf_ctx *ctx, wc_opts *o) {
 }
 
 static inline int emit_word(sheaf_ctx *ctx, const unsigned char *w, size_t n, wc_opts *o) {
-    if (!o->lower) {
-        o->batch[o->nbatch].data = w;
-        o->batch[o->nbatch].len = n;
-        return ++o->nbatch == BATCH ? flush_words(ctx, o) : 0;
-    }
-    /* folded words share one scratch buffer: each is emitted at once */
-    if (n > o->cap) {
-        unsigned char *b = realloc(o->buf, n);
+    o->batch[o->nbatch].data = w;
+    o->batch[o->nbatch].len = n;
+    return ++o->nbatch == BATCH ? flush_words(ctx, o) : 0;
+}
+
+/* --lower: the record folded to lower case into the rank's scratch buffer, with zeroed padding
+ * after it as the tokenizers expect, so words are found and emitted in batches as without
+ * --lower (the batch is emitted before map returns, while the buffer still holds them).
+ * NULL when out of memory. */
+static const unsigned char *fold_record(wc_opts *o, const unsigned char *p, size_t len) {
+    if (len + SHEAF_RECORD_PADDING > o->cap) {
+        unsigned char *b = realloc(o->buf, len + SHEAF_RECORD_PADDING);
         if (!b)
-            return SHEAF_ENOMEM;
+            return NULL;
         o->buf = b;
-        o->cap = n;
+        o->cap = len + SHEAF_RECORD_PADDING;
     }
-    for (size_t i = 0; i < n; i++)
-        o->buf[i] = o->fold[w[i]];
-    return sheaf_emit_u64(ctx, o->buf, n, 1);
+    for (size_t i = 0; i < len; i++) /* branch-free, so the compiler can vectorize it */
+        o->buf[i] = (unsigned char)(p[i] + ((unsigned char)(p[i] - 'A') < 26) * 32);
+    memset(o->buf + len, 0, SHEAF_RECORD_PADDING);
+    return o->buf;
 }
 
 /* The scalar tokenizer: one table lookup and branch per byte. */
@@ -252,14 +255,6 @@ put_bits(uint32_t *out, uint64_t bits, uint32_t base) {
 
 /* Emits the n words whose starts and ends are in o->spos and o->epos. */
 static int emit_pairs(sheaf_ctx *ctx, const unsigned char *data, size_t n, wc_opts *o) {
-    if (o->lower) {
-        for (size_t i = 0; i < n; i++) {
-            int rc = emit_word(ctx, data + o->spos[i], o->epos[i] - o->spos[i], o);
-            if (rc)
-                return rc;
-        }
-        return 0;
-    }
     for (size_t i = 0; i < n; i++) {
         o->batch[i].data = data + o->spos[i];
         o->batch[i].len = o->epos[i] - o->spos[i];
@@ -330,6 +325,8 @@ map_avx512(sheaf_ctx *ctx, const unsigned char *data, size_t len, wc_opts *o) {
 static int wc_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
     wc_opts *o = udata;
     const unsigned char *p = (const unsigned char *)rec->data;
+    if (o->lower && !(p = fold_record(o, p, rec->len)))
+        return SHEAF_ENOMEM;
     int rc;
     int tok = o->tokenizer;
     if (tok > TOK_SSE2 && rec->len >= ((size_t)1 << 31))
