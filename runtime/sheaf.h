@@ -289,6 +289,13 @@ typedef struct sheaf_key {
  * emits each block's words this way). Returns 0 or the first error, as sheaf_emit does. */
 SHEAF_EXTERN int sheaf_emit_u64_keys(sheaf_ctx *ctx, const sheaf_key *keys, size_t n,
                                      uint64_t v);
+/* From map: declares that buf holds len bytes followed by SHEAF_RECORD_PADDING readable bytes
+ * and stays unchanged until map returns. Keys emitted from inside it then load as fast as
+ * keys inside the record (one 16-byte load), as when a map function rewrites the record into
+ * a scratch buffer of its own (word count's --lower folds it to lower case). For the rest of
+ * this map call the buffer takes the record's place (pass rec->data and rec->len to switch
+ * back). Returns 0, or SHEAF_EINVAL outside a map call. */
+SHEAF_EXTERN int sheaf_padded_buffer(sheaf_ctx *ctx, const void *buf, size_t len);
 SHEAF_EXTERN int sheaf_emit_double(sheaf_ctx *ctx, const void *key, size_t klen, double v);
 
 /* Iterates the values of the current group: returns 1 and sets *val and *vlen, or 0 at the end.

@@ -455,6 +455,14 @@ SHEAF_EXTERN int sheaf_emit_u64_keys(sheaf_ctx *ctx, const sheaf_key *keys, size
     return rc;
 }
 
+SHEAF_EXTERN int sheaf_padded_buffer(sheaf_ctx *ctx, const void *buf, size_t len) {
+    if (!ctx || ctx->where != SHEAF__IN_MAP || !ctx->rec_hi || !buf)
+        return SHEAF_EINVAL; /* rec_hi is set only while map runs (not in setup) */
+    ctx->rec_lo = (uintptr_t)buf;
+    ctx->rec_hi = ctx->rec_lo + len + SHEAF_RECORD_PADDING;
+    return 0;
+}
+
 SHEAF_EXTERN int sheaf_emit_i64(sheaf_ctx *ctx, const void *key, size_t klen, int64_t v) {
     return emit_typed(ctx, key, klen, &v, SHEAF_AGG_SUM_I64);
 }

@@ -3,17 +3,43 @@
  * with an upper-case letter to the named output "upper" and words with a digit to "digits",
  * the rest to the part files. The map emits each line's words in one sheaf_emit_u64_keys
  * batch (into a combiner's table), and the reducer writes the rest through it too (one key:
- * the batch call falls back to sheaf_emit_u64, which writes the count as text).
+ * the batch call falls back to sheaf_emit_u64, which writes the count as text). Every other
+ * line is first copied into a padded scratch buffer declared with sheaf_padded_buffer, and its
+ * words are emitted from there; outside map that call must fail with SHEAF_EINVAL.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <sheaf.h>
+
+static char *scratch;
+static size_t scratch_cap;
+static unsigned long nmaps;
+
+static int setup(sheaf_ctx *ctx, void *udata) {
+    (void)udata;
+    return sheaf_padded_buffer(ctx, "x", 1) == SHEAF_EINVAL ? 0 : SHEAF_EUSER;
+}
 
 static int map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
     (void)udata;
     sheaf_key words[64];
     size_t n = 0;
     const char *p = rec->data, *end = p + rec->len;
+    if (nmaps++ % 2) {
+        if (rec->len + SHEAF_RECORD_PADDING > scratch_cap) {
+            free(scratch);
+            scratch_cap = 2 * (rec->len + SHEAF_RECORD_PADDING);
+            if (!(scratch = malloc(scratch_cap)))
+                return SHEAF_ENOMEM;
+        }
+        memcpy(scratch, rec->data, rec->len);
+        memset(scratch + rec->len, '!', SHEAF_RECORD_PADDING); /* not part of any word */
+        if (sheaf_padded_buffer(ctx, scratch, rec->len))
+            return SHEAF_EUSER;
+        p = scratch;
+        end = p + rec->len;
+    }
     while (p < end) {
         while (p < end && (*p == ' ' || *p == '\t'))
             p++;
@@ -62,11 +88,13 @@ static int reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values *va
     if (memchr(key, '1', klen) || memchr(key, '2', klen))
         return sheaf_emit_named(ctx, "digits", key, klen, num, nl);
     sheaf_key one = {key, klen};
+    if (sheaf_padded_buffer(ctx, key, klen) != SHEAF_EINVAL)
+        return SHEAF_EUSER;
     return sheaf_emit_u64_keys(ctx, &one, 1, n);
 }
 
 int main(int argc, char **argv) {
-    static const sheaf_job_def job = {.name = "named", .map = map, .combine = combine,
-                                      .reduce = reduce};
+    static const sheaf_job_def job = {.name = "named", .setup = setup, .map = map,
+                                      .combine = combine, .reduce = reduce};
     return sheaf_main(argc, argv, &job);
 }
