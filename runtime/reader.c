@@ -36,6 +36,9 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 #define READ_BLOCK (4u << 20)
 /* One read() takes at most this much, so what it copies is still in the core's cache (2 MiB
@@ -188,13 +191,54 @@ static int fill(sheaf__reader *r, char *err, size_t errlen) {
     }
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+/* count_line_ends' loop on 32-byte steps, where the CPU has AVX2 (chosen at run time): the
+ * same per-byte counters, half the instructions. Counts whole steps from the start; *done is
+ * where it stopped. */
+__attribute__((target("avx2"))) static void count_line_ends_avx2(const uint8_t *p, size_t n,
+                                                                  uint64_t *lf, uint64_t *crlf,
+                                                                  size_t *done) {
+    uint64_t a = 0, b = 0;
+    size_t i = 0;
+    const __m256i nl = _mm256_set1_epi8('\n'), cr = _mm256_set1_epi8('\r'),
+                  zero = _mm256_setzero_si256();
+    while (i + 33 <= n) {
+        __m256i acc_lf = zero, acc_crlf = zero;
+        for (int step = 0; step < 255 && i + 33 <= n; step++, i += 32) {
+            __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
+            __m256i next = _mm256_loadu_si256((const __m256i *)(const void *)(p + i + 1));
+            acc_lf = _mm256_sub_epi8(acc_lf, _mm256_cmpeq_epi8(v, nl));
+            acc_crlf = _mm256_sub_epi8(acc_crlf, _mm256_and_si256(_mm256_cmpeq_epi8(v, cr),
+                                                                  _mm256_cmpeq_epi8(next, nl)));
+        }
+        uint64_t s[4];
+        _mm256_storeu_si256((__m256i *)(void *)s, _mm256_sad_epu8(acc_lf, zero));
+        a += s[0] + s[1] + s[2] + s[3];
+        _mm256_storeu_si256((__m256i *)(void *)s, _mm256_sad_epu8(acc_crlf, zero));
+        b += s[0] + s[1] + s[2] + s[3];
+    }
+    *lf = a;
+    *crlf = b;
+    *done = i;
+}
+#endif
+
 /* Counts the LF bytes of p[0..n) and the CR bytes just before one. With SSE2, each 16-byte
  * step subtracts the compare masks (-1 per match) from per-byte counters, which are summed
  * (psadbw) every 255 steps, before any can overflow: no popcount, which baseline x86-64
- * lacks. */
+ * lacks. Where the CPU has AVX2, count_line_ends_avx2 does the bulk in 32-byte steps. */
 static void count_line_ends(const uint8_t *p, size_t n, uint64_t *lf, uint64_t *crlf) {
     uint64_t a = 0, b = 0;
     size_t i = 0;
+#if defined(__x86_64__) && defined(__GNUC__)
+    static int avx2 = -1;
+    if (avx2 < 0) {
+        __builtin_cpu_init();
+        avx2 = __builtin_cpu_supports("avx2") != 0;
+    }
+    if (avx2)
+        count_line_ends_avx2(p, n, &a, &b, &i);
+#endif
 #if defined(__SSE2__)
     const __m128i nl = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r'), zero = _mm_setzero_si128();
     while (i + 17 <= n) {
