@@ -553,17 +553,16 @@ static bool same_endpoint(const struct sockaddr_storage *a, const struct sockadd
            memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
 }
 
-/* After MPI_Init, under PMIx: the PMIx client in this process talks to the local server over
- * a loopback TCP connection that keeps Nagle's algorithm on. MPI_Finalize writes the server
- * a few small messages back to back; each waits until the previous one is acknowledged, and
- * the server acknowledges late (Linux delays an ACK by up to 40 ms), so MPI_Finalize took
- * 45 ms where 3 ms will do. This finds that connection, the stream socket whose peer is the
- * server's address, and sets TCP_NODELAY on it: the messages are the same, they just leave
- * at once. Skipped with SHEAF_MPI_FAST_START=0. */
-static void quick_pmix_link(void) {
-    struct sockaddr_storage server;
-    if (fast_start_off() || !pmix_server_addr(&server))
-        return;
+/* After MPI_Init, under a PMIx launcher: the PMIx client in this process talks to the local
+ * server over a loopback TCP connection that keeps Nagle's algorithm on. MPI_Finalize writes
+ * the server a few small messages back to back; each waits until the previous one is
+ * acknowledged, and the server acknowledges late (Linux delays an ACK by up to 40 ms), so
+ * MPI_Finalize took 45 ms where 3 ms will do. This finds that connection, the stream socket
+ * whose peer is the server's address (taken from the environment the launcher gave the
+ * process, before MPI_Init), and sets TCP_NODELAY on it: the messages are the same, they just
+ * leave at once. A singleton (no launcher) is left alone: its MPI_Init starts a daemon of its
+ * own, which its MPI_Finalize then shuts down, and that exchange is better kept as it was. */
+static void quick_pmix_link(const struct sockaddr_storage *server) {
     for (int fd = 0; fd < 1024; fd++) {
         struct sockaddr_storage peer;
         socklen_t len = sizeof peer;
@@ -571,7 +570,7 @@ static void quick_pmix_link(void) {
         socklen_t tlen = sizeof type;
         if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 || type != SOCK_STREAM ||
             getpeername(fd, (struct sockaddr *)&peer, &len) != 0 ||
-            !same_endpoint(&peer, &server))
+            !same_endpoint(&peer, server))
             continue;
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -584,9 +583,12 @@ SHEAF_EXTERN int sheaf_main(int argc, char **argv, const sheaf_job_def *job) {
     if (!inited && check_launcher_env())
         return 1;
     if (!inited) {
+        struct sockaddr_storage server; /* the launcher's PMIx server, if there is one */
+        bool launched = !fast_start_off() && pmix_server_addr(&server);
         fast_mpi_start();
         MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
-        quick_pmix_link();
+        if (launched)
+            quick_pmix_link(&server);
     }
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
