@@ -20,10 +20,9 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <stdio.h>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>

@@ -283,8 +283,7 @@ int sheaf__ctab_add_keys(sheaf__ctab *t, const sheaf_key *keys, size_t n, uint64
     if (t->values || t->slot_hash) { /* not the aggregation fast path: one at a time */
         while (*done < n && !rc) {
             const sheaf_key *k = &keys[(*done)++];
-            uintptr_t a = (uintptr_t)k->data;
-            rc = sheaf__ctab_add(t, k->data, k->len, a >= lo && a + 16 <= hi, &v, 8);
+            rc = sheaf__ctab_add(t, k->data, k->len, sheaf__ctab_padded(k->data, lo, hi), &v, 8);
         }
         return rc;
     }
@@ -321,12 +320,8 @@ int sheaf__ctab_add_keys(sheaf__ctab *t, const sheaf_key *keys, size_t n, uint64
         if (i < n) {
             const uint8_t *key = keys[i].data;
             size_t klen = keys[i].len;
-            uintptr_t a = (uintptr_t)key;
             uint64_t *k = ahead[i % AHEAD].k;
-            if (klen <= SHEAF__INLINE_KEY && a >= lo && a + 16 <= hi)
-                head16_padded(k, key, klen);
-            else
-                head16(k, key, klen);
+            head16_any(k, key, klen, sheaf__ctab_padded(key, lo, hi));
             uint64_t h = slot_hash(t, k, key, klen);
             ahead[i % AHEAD].hash = h;
             sheaf__ctab_prefetch_in(slots, mask, h);

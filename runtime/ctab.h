@@ -105,6 +105,21 @@ static inline void head16_padded(uint64_t k[2], const uint8_t *key, size_t klen)
 }
 #endif
 
+/* True when 16 bytes are readable at key: it lies in [lo, hi), the current record and its
+ * padding (or a buffer the map declared padded). */
+static inline bool sheaf__ctab_padded(const void *key, uintptr_t lo, uintptr_t hi) {
+    uintptr_t a = (uintptr_t)key;
+    return a >= lo && a + 16 <= hi;
+}
+
+/* A key's first 16 bytes, zero-padded: one masked load when the key is short and padded. */
+static inline void head16_any(uint64_t k[2], const uint8_t *key, size_t klen, bool padded) {
+    if (padded && klen <= SHEAF__INLINE_KEY)
+        head16_padded(k, key, klen);
+    else
+        head16(k, key, klen);
+}
+
 /* The slot hash of a key from its inline bytes (and, past 16 bytes, the rest of it). Two
  * odd multipliers make each half a bijection; the final xorshift-multiply spreads the
  * combination into the low bits that index the table. */
@@ -209,10 +224,7 @@ static inline __attribute__((always_inline)) int sheaf__ctab_add(sheaf__ctab *t,
                                                                 const void *val, size_t vlen) {
     const uint8_t *kb = key;
     uint64_t k[2];
-    if (padded && klen <= SHEAF__INLINE_KEY)
-        head16_padded(k, kb, klen);
-    else
-        head16(k, kb, klen);
+    head16_any(k, kb, klen, padded);
     uint64_t hash = slot_hash(t, k, kb, klen);
     if (t->values || klen > SHEAF__INLINE_KEY || vlen != 8)
         return sheaf__ctab_insert(t, hash, k, kb, klen, val, vlen);

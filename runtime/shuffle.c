@@ -334,8 +334,7 @@ static inline bool in_table(const sheaf_ctx *ctx) {
 static inline __attribute__((always_inline)) int table_add(sheaf_ctx *ctx, const void *key,
                                                            size_t klen, const void *val,
                                                            size_t vlen) {
-    uintptr_t k = (uintptr_t)key;
-    bool padded = k >= ctx->rec_lo && k + 16 <= ctx->rec_hi;
+    bool padded = sheaf__ctab_padded(key, ctx->rec_lo, ctx->rec_hi);
     int rc = sheaf__ctab_add(ctx->ctab, key, klen, padded, val, vlen);
     if (SHEAF__LIKELY(rc == 0))
         return 0;

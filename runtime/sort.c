@@ -125,21 +125,52 @@ static void sort_default(sheaf__ent *v, size_t n) {
 }
 
 /* Large inputs under the default order first take one in-place radix pass (an American flag
- * sort) on the partition and the key's first byte, the two leading parts of the order; the
- * buckets it leaves are each a small fraction of the index, so the quicksort that finishes
- * each one works in the core's cache instead of streaming the whole index through every level
- * (a rank's million 100-byte TeraSort records: sort phase 135-152 ms -> 115-121 ms). More than
- * 256 partitions in one index, or no memory for the counts, fall back to the plain quicksort. */
+ * sort) on the partition and the key's first byte, the two leading parts of the order, then
+ * passes on the prefix's next bytes within each bucket (radix_prefix); the buckets left are
+ * small enough that the quicksort finishing each works in the core's cache (a rank's million
+ * 100-byte TeraSort records: sort phase 135-152 ms with the quicksort alone, 115-121 ms after
+ * the first pass). More than 256 partitions in one index, or no memory for the counts, fall
+ * back to the plain quicksort. */
 #define RADIX_MIN 4096
 
-static inline size_t bucket_of(const sheaf__ent *e, uint32_t lo) {
-    return (size_t)(e->part - lo) << 8 | (size_t)(e->pfx >> 56);
+/* The bucket of an entry in a radix pass on byte `shift / 8` of the prefix (counted from the
+ * least significant), within partitions from lo: 256 buckets per partition. Past the first
+ * pass all entries share one partition, lo. */
+static inline size_t bucket_of(const sheaf__ent *e, uint32_t lo, int shift) {
+    return (size_t)(e->part - lo) << 8 | (size_t)((e->pfx >> shift) & 255);
+}
+
+/* One in-place radix pass (an American flag sort) into nb buckets: counts them into
+ * start[0..nb] (zeroed by the caller), then carries each entry to the next free place of its
+ * bucket; the entry found there is carried on in turn, until one belongs where the cycle
+ * began. next[0..nb) is scratch. On return bucket b is v[start[b] .. start[b + 1]). */
+static void radix_pass(sheaf__ent *v, size_t n, uint32_t lo, int shift, size_t nb,
+                       size_t *start, size_t *next) {
+    for (size_t i = 0; i < n; i++)
+        start[bucket_of(&v[i], lo, shift) + 1]++;
+    for (size_t b = 0; b < nb; b++) {
+        start[b + 1] += start[b];
+        next[b] = start[b];
+    }
+    for (size_t b = 0; b < nb; b++) {
+        while (next[b] < start[b + 1]) {
+            sheaf__ent e = v[next[b]];
+            size_t t = bucket_of(&e, lo, shift);
+            while (t != b) {
+                sheaf__ent displaced = v[next[t]];
+                v[next[t]++] = e;
+                e = displaced;
+                t = bucket_of(&e, lo, shift);
+            }
+            v[next[b]++] = e;
+        }
+    }
 }
 
 /* Sorts entries of one partition whose prefixes agree above byte `byte` (0 is the most
- * significant): one in-place radix pass on that byte, then each bucket the same way on the
- * next, down to buckets of fewer than RADIX_SMALL entries, which the quicksort finishes (it
- * also breaks ties of whole prefixes on the rest of the key). */
+ * significant): one radix pass on that byte, then each bucket the same way on the next, down
+ * to buckets of fewer than RADIX_SMALL entries, which the quicksort finishes (it also breaks
+ * ties of whole prefixes on the rest of the key). */
 #define RADIX_SMALL 64
 
 static void radix_prefix(sheaf__ent *v, size_t n, int byte) {
@@ -147,28 +178,9 @@ static void radix_prefix(sheaf__ent *v, size_t n, int byte) {
         sort_default(v, n);
         return;
     }
-    int shift = 56 - 8 * byte;
     size_t start[257] = {0}, next[256];
-    for (size_t i = 0; i < n; i++)
-        start[((v[i].pfx >> shift) & 255) + 1]++;
-    for (int b = 0; b < 256; b++) {
-        start[b + 1] += start[b];
-        next[b] = start[b];
-    }
-    for (int b = 0; b < 256; b++) {
-        while (next[b] < start[b + 1]) {
-            sheaf__ent e = v[next[b]];
-            size_t t = (e.pfx >> shift) & 255;
-            while (t != (size_t)b) {
-                sheaf__ent displaced = v[next[t]];
-                v[next[t]++] = e;
-                e = displaced;
-                t = (e.pfx >> shift) & 255;
-            }
-            v[next[b]++] = e;
-        }
-    }
-    for (int b = 0; b < 256; b++)
+    radix_pass(v, n, v[0].part, 56 - 8 * byte, 256, start, next);
+    for (size_t b = 0; b < 256; b++)
         if (start[b + 1] - start[b] > 1)
             radix_prefix(v + start[b], start[b + 1] - start[b], byte + 1);
 }
@@ -187,27 +199,7 @@ static void radix_then_sort(sheaf__ent *v, size_t n) {
         sort_default(v, n);
         return;
     }
-    for (size_t i = 0; i < n; i++)
-        start[bucket_of(&v[i], lo) + 1]++;
-    for (size_t b = 0; b < nb; b++) {
-        start[b + 1] += start[b];
-        next[b] = start[b];
-    }
-    /* Each entry is carried to the next free place of its bucket; the entry found there is
-     * carried on in turn, until one belongs where the cycle began. */
-    for (size_t b = 0; b < nb; b++) {
-        while (next[b] < start[b + 1]) {
-            sheaf__ent e = v[next[b]];
-            size_t t = bucket_of(&e, lo);
-            while (t != b) {
-                sheaf__ent displaced = v[next[t]];
-                v[next[t]++] = e;
-                e = displaced;
-                t = bucket_of(&e, lo);
-            }
-            v[next[b]++] = e;
-        }
-    }
+    radix_pass(v, n, lo, 56, nb, start, next);
     for (size_t b = 0; b < nb; b++)
         if (start[b + 1] - start[b] > 1)
             radix_prefix(v + start[b], start[b + 1] - start[b], 1);
