@@ -54,6 +54,7 @@ struct sheaf__ctab {
     sheaf__buf keys, vals;
     size_t limit;
     uint64_t seed;                  /* of the partition hash handed to drain */
+    bool crc;                       /* the slot hash is crc16, not mix16 */
     sheaf__ctab_hash_fn slot_hash;  /* tests: replaces the slot hash */
     /* Values tables: a key's chain is combined in place once it holds EAGER values. */
     sheaf__ctab_eager_fn eager;
@@ -120,9 +121,9 @@ static inline void head16_any(uint64_t k[2], const uint8_t *key, size_t klen, bo
         head16(k, key, klen);
 }
 
-/* The slot hash of a key from its inline bytes (and, past 16 bytes, the rest of it). Two
- * odd multipliers make each half a bijection; the final xorshift-multiply spreads the
- * combination into the low bits that index the table. */
+/* The portable slot hash of a key's inline bytes. Two odd multipliers make each half a
+ * bijection; the final xorshift-multiply spreads the combination into the low bits that index
+ * the table. */
 static inline uint64_t mix16(const uint64_t k[2], uint64_t klen) {
     uint64_t a = k[0] * 0x9e3779b97f4a7c15ull, c = k[1] * 0xc2b2ae3d27d4eb4full;
     uint64_t h = a ^ (c << 32 | c >> 32) ^ klen;
@@ -131,14 +132,39 @@ static inline uint64_t mix16(const uint64_t k[2], uint64_t klen) {
     return h ^ (h >> 32);
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#define SHEAF__HAVE_CRC 1
+/* The slot hash on CPUs with SSE4.2: CRC32C of the length and the two halves, two crc32
+ * instructions (written as assembly, so the runtime needs no SSE4.2 build flag; a table uses
+ * it only where the CPU has it). Its 32 bits index tables of up to 2^32 slots; a table that
+ * grows past that goes back to mix16. */
+static inline uint64_t crc16(const uint64_t k[2], uint64_t klen) {
+    uint64_t h = klen;
+    __asm__("crc32q %1, %0" : "+r"(h) : "rm"(k[0]));
+    __asm__("crc32q %1, %0" : "+r"(h) : "rm"(k[1]));
+    return h;
+}
+#else
+#define SHEAF__HAVE_CRC 0
+static inline uint64_t crc16(const uint64_t k[2], uint64_t klen) {
+    return mix16(k, klen);
+}
+#endif
+
+/* The slot hash of a key from its inline bytes (and, past 16 bytes, the rest of it). */
+static inline __attribute__((always_inline)) uint64_t
+key_hash(bool crc, const uint64_t k[2], const uint8_t *key, size_t klen) {
+    uint64_t h = crc ? crc16(k, klen) : mix16(k, klen);
+    if (klen > SHEAF__INLINE_KEY)
+        h ^= XXH3_64bits(key + SHEAF__INLINE_KEY, klen - SHEAF__INLINE_KEY);
+    return h;
+}
+
 static inline uint64_t slot_hash(const sheaf__ctab *t, const uint64_t k[2], const uint8_t *key,
                                  size_t klen) {
     if (SHEAF__UNLIKELY(t->slot_hash != NULL))
         return t->slot_hash(key, klen);
-    uint64_t h = mix16(k, klen);
-    if (klen > SHEAF__INLINE_KEY)
-        h ^= XXH3_64bits(key + SHEAF__INLINE_KEY, klen - SHEAF__INLINE_KEY);
-    return h;
+    return key_hash(t->crc, k, key, klen);
 }
 
 static inline const uint8_t *sheaf__ctab_entry_key(const sheaf__ctab *t, const sheaf__slot *e) {

@@ -235,6 +235,9 @@ sheaf__ctab *sheaf__ctab_new(sheaf_agg agg, bool values, size_t limit, uint64_t 
 /* Tests: the table places keys by fn instead of its own slot hash (to force collisions). */
 typedef uint64_t (*sheaf__ctab_hash_fn)(const void *key, size_t klen);
 void sheaf__ctab_set_slot_hash(sheaf__ctab *t, sheaf__ctab_hash_fn fn);
+/* Tests, on an empty table: on false, the portable slot hash instead of CRC32C. Returns false
+ * when asked for CRC32C on a table without it (the CPU lacks SSE4.2). */
+bool sheaf__ctab_set_crc(sheaf__ctab *t, bool on);
 /* Values tables: runs the combiner over a key's values and appends its output values to out
  * (varint length, bytes each); returns 0 or a code. */
 typedef int (*sheaf__ctab_eager_fn)(void *arg, const uint8_t *key, size_t klen,
@@ -243,10 +246,12 @@ void sheaf__ctab_set_eager(sheaf__ctab *t, sheaf__ctab_eager_fn fn, void *arg);
 void sheaf__ctab_free(sheaf__ctab *t);
 /* sheaf__ctab_add, the inline emit into the table, is in ctab.h. */
 /* Adds v under keys[0..n) in order (a key in [lo, hi) with 16 bytes readable at it is padded);
- * *done is how many went in. Returns 0, 1 when the table reached its limit after key
- * *done - 1 (flush it and go on from there), or a negative code. */
+ * *done is how many went in and *bytes their keys' bytes (for the counters). Returns 0, 1 when
+ * the table reached its limit after key *done - 1 (flush it and go on from there), or a
+ * negative code. On 0, *done is short of n only when the table grew past 2^32 slots and left
+ * the CRC slot hash: add the rest in another call. */
 int sheaf__ctab_add_keys(sheaf__ctab *t, const sheaf_key *keys, size_t n, uint64_t v,
-                         uintptr_t lo, uintptr_t hi, size_t *done);
+                         uintptr_t lo, uintptr_t hi, size_t *done, uint64_t *bytes);
 size_t sheaf__ctab_bytes(const sheaf__ctab *t);
 size_t sheaf__ctab_count(const sheaf__ctab *t);
 /* Calls fn for every entry (agg: value is the 8-byte accumulator; values tables: the value

@@ -435,20 +435,20 @@ SHEAF_EXTERN int sheaf_emit_u64_keys(sheaf_ctx *ctx, const sheaf_key *keys, size
     }
     /* emit_fast's checks and counters, once for the batch */
     size_t i = 0;
+    uint64_t bytes = 0;
     int rc = 0;
     while (i < n && !rc) {
         size_t done;
+        uint64_t kb;
         rc = sheaf__ctab_add_keys(ctx->ctab, keys + i, n - i, v, ctx->rec_lo, ctx->rec_hi,
-                                  &done);
+                                  &done, &kb);
         i += done;
+        bytes += kb;
         if (rc < 0)
             rc = sheaf__error(ctx, rc, "out of memory in the combine table");
         else if (rc > 0)
             rc = sheaf__flush_ctab(ctx);
     }
-    uint64_t bytes = 0;
-    for (size_t j = 0; j < i; j++)
-        bytes += keys[j].len;
     ctx->c[SHEAF__C_MAP_OUT_RECORDS] += i;
     ctx->c[SHEAF__C_MAP_OUT_BYTES] += bytes + 8 * i;
     return rc;

@@ -74,9 +74,10 @@ static uint64_t fnv1a(const uint8_t *p, size_t n) {
     return h;
 }
 
-/* How the table places keys: by its own slot hash, into 16 slots' worth of hashes, or all
- * at one hash (a test hook), so probing over long runs of other keys is exercised. */
-enum { HASH_GOOD, HASH_FEW, HASH_ONE };
+/* How the table places keys: by its own slot hash (CRC32C where the CPU has it), by its
+ * portable slot hash, into 16 slots' worth of hashes, or all at one hash (a test hook), so
+ * probing over long runs of other keys is exercised. */
+enum { HASH_GOOD, HASH_MIX, HASH_FEW, HASH_ONE };
 static uint64_t few_hash(const void *k, size_t n) {
     return (fnv1a(k, n) & 15) * 0x9e3779b97f4a7c15ull;
 }
@@ -90,7 +91,9 @@ static uint64_t one_hash(const void *k, size_t n) {
 
 static sheaf__ctab *new_table(sheaf_agg a, bool values, size_t limit, int mode) {
     sheaf__ctab *t = sheaf__ctab_new(a, values, limit, TEST_SEED);
-    if (t && mode != HASH_GOOD)
+    if (t && mode == HASH_MIX)
+        sheaf__ctab_set_crc(t, false);
+    else if (t && mode != HASH_GOOD)
         sheaf__ctab_set_slot_hash(t, mode == HASH_FEW ? few_hash : one_hash);
     return t;
 }
@@ -324,12 +327,16 @@ static size_t run_agg(sheaf_agg a, size_t npool, size_t nemit, size_t limit, int
         int rc = 0;
         for (size_t off = 0; off < b->n && rc >= 0;) {
             size_t done = 0;
+            uint64_t bytes = 0, want_bytes = 0;
             rc = sheaf__ctab_add_keys(t, b->keys + off, b->n - off, x, (uintptr_t)b->rec,
-                                      (uintptr_t)b->rec + sizeof b->rec, &done);
+                                      (uintptr_t)b->rec + sizeof b->rec, &done, &bytes);
             rc_ok = rc_ok && (rc == 0 || rc == 1) && done <= b->n - off &&
                     (rc == 1 ? done > 0 : rc != 0 || done == b->n - off);
-            for (size_t j = off; j < off + done; j++)
+            for (size_t j = off; j < off + done; j++) {
                 note_emit(ref, since, &nsince, b->pick[j], x);
+                want_bytes += b->keys[j].len;
+            }
+            rc_ok = rc_ok && bytes == want_bytes;
             off += done;
             if (rc == 0) {
                 under_limit = under_limit && sheaf__ctab_bytes(t) < limit;
@@ -417,8 +424,25 @@ static size_t run_agg(sheaf_agg a, size_t npool, size_t nemit, size_t limit, int
 }
 
 static void test_agg_kinds(void) {
-    for (size_t i = 0; i < sizeof all_aggs / sizeof *all_aggs; i++)
+    for (size_t i = 0; i < sizeof all_aggs / sizeof *all_aggs; i++) {
         UNIT_ASSERT_EQUAL(run_agg(all_aggs[i], 300, 20000, (size_t)1 << 30, HASH_GOOD), 0);
+        UNIT_ASSERT_EQUAL(run_agg(all_aggs[i], 300, 20000, (size_t)1 << 30, HASH_MIX), 0);
+    }
+}
+
+/* A new table hashes with CRC32C exactly where the CPU has SSE4.2. */
+static void test_slot_hash_choice(void) {
+    sheaf__ctab *t = sheaf__ctab_new(SHEAF_AGG_SUM_U64, false, (size_t)1 << 30, TEST_SEED);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    bool want = false;
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    want = __builtin_cpu_supports("sse4.2") != 0;
+#endif
+    UNIT_ASSERT_EQUAL(sheaf__ctab_set_crc(t, true), want);
+    UNIT_ASSERT(sheaf__ctab_set_crc(t, false));
+    UNIT_ASSERT(!sheaf__ctab_set_crc(t, true));
+    sheaf__ctab_free(t);
 }
 
 /* Keys from empty to well past 48 bytes, so short and long keys take their different paths
@@ -729,9 +753,11 @@ static void test_agg_batched(void) {
     for (size_t i = 0; i < sizeof all_aggs / sizeof *all_aggs; i++) {
         agg_maxk = 12;
         UNIT_ASSERT_EQUAL(run_agg(all_aggs[i], 300, 20000, (size_t)1 << 30, HASH_GOOD), 0);
+        UNIT_ASSERT_EQUAL(run_agg(all_aggs[i], 300, 20000, (size_t)1 << 30, HASH_MIX), 0);
         run_agg(all_aggs[i], 60, 3000, (size_t)1 << 30, HASH_ONE);
         agg_maxk = 100;
         run_agg(all_aggs[i], 300, 10000, (size_t)1 << 30, HASH_GOOD);
+        run_agg(all_aggs[i], 300, 10000, (size_t)1 << 30, HASH_MIX);
         run_agg(all_aggs[i], 100, 3000, (size_t)1 << 30, HASH_FEW);
         agg_maxk = 40;
         UNIT_ASSERT(run_agg(all_aggs[i], 500, 10000, empty + 100, HASH_GOOD) > 0);
@@ -741,6 +767,7 @@ static void test_agg_batched(void) {
     /* a table that grows twice (4096 slots at first), with short and long keys */
     agg_maxk = 40;
     UNIT_ASSERT_EQUAL(run_agg(SHEAF_AGG_COUNT, 6000, 120000, (size_t)1 << 30, HASH_GOOD), 0);
+    UNIT_ASSERT_EQUAL(run_agg(SHEAF_AGG_COUNT, 6000, 120000, (size_t)1 << 30, HASH_MIX), 0);
     agg_maxk = 12;
     agg_batched = false;
 }
@@ -785,6 +812,7 @@ static void test_agg_format(void) {
 int main(void) {
     static const unit_test tests[] = {
         {"agg_kinds", test_agg_kinds},
+        {"slot_hash_choice", test_slot_hash_choice},
         {"agg_colliding_hashes", test_agg_colliding_hashes},
         {"agg_long_keys", test_agg_long_keys},
         {"agg_flush_signal", test_agg_flush_signal},
