@@ -42,7 +42,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -59,15 +58,12 @@
  * aligned to 2 MiB and asks for transparent huge pages, so its random probes miss the TLB less:
  * word count's map at 2 ranks took 0.123 s instead of 0.128 s (medians of 10 alternating
  * runs). Where the kernel has no huge page to give, the array has small pages as before. */
-#define HUGE_PAGE ((size_t)2 << 20)
-
 static int alloc_slots(sheaf__ctab *t, size_t n) {
     void *mem;
     size_t bytes = n * sizeof *t->slots;
-    if (bytes >= HUGE_PAGE) {
-        if (posix_memalign(&mem, HUGE_PAGE, bytes))
+    if (bytes >= SHEAF__HUGE_PAGE) {
+        if (!(mem = sheaf__huge_alloc(bytes)))
             return SHEAF_ENOMEM;
-        (void)madvise(mem, bytes, MADV_HUGEPAGE); /* a hint: small pages also do */
         memset(mem, 0, bytes);
     } else if (!(mem = calloc(n + 2, sizeof *t->slots))) {
         return SHEAF_ENOMEM;

@@ -53,6 +53,12 @@ typedef struct sheaf__buf {
 int sheaf__buf_reserve(sheaf__buf *b, size_t extra);
 void sheaf__buf_free(sheaf__buf *b);
 
+/* bytes of memory (not zeroed, freed with free) aligned to 2 MiB, whose whole 2 MiB pages ask
+ * the kernel for transparent huge pages: for the big arrays that the map touches all over
+ * (combine table, read buffer), where small pages cost TLB misses. NULL when out of memory. */
+#define SHEAF__HUGE_PAGE ((size_t)2 << 20)
+void *sheaf__huge_alloc(size_t bytes);
+
 static inline size_t sheaf__varint_put(uint8_t *p, uint64_t v) {
     size_t n = 0;
     while (v >= 0x80) {

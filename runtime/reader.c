@@ -40,6 +40,9 @@
 #include <immintrin.h>
 #endif
 
+/* The read buffer's first size: two huge pages (sheaf__huge_alloc), so read() copies into it
+ * and the map reads it with few TLB misses: word count's map at 2 ranks 0.123 s -> 0.119 s
+ * (medians of 8 alternating runs). */
 #define READ_BLOCK (4u << 20)
 /* One read() takes at most this much, so what it copies is still in the core's cache (2 MiB
  * here) when the record reader and map go over it: word count's map 196-213 ms -> 167-185 ms
@@ -163,7 +166,12 @@ static int fill(sheaf__reader *r, char *err, size_t errlen) {
     }
     if (r->len == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : READ_BLOCK;
-        uint8_t *b = realloc(r->buf, cap + SHEAF_RECORD_PADDING);
+        uint8_t *b = sheaf__huge_alloc(cap + SHEAF_RECORD_PADDING);
+        if (b) {
+            if (r->len)
+                memcpy(b, r->buf, r->len);
+            free(r->buf);
+        }
         if (!b) {
             snprintf(err, errlen, "input %s: out of memory for a record at offset %llu "
                      "(%zu bytes so far)", r->path, (unsigned long long)r->base, r->len);

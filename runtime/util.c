@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -34,6 +35,16 @@ void sheaf__buf_free(sheaf__buf *b) {
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
+}
+
+void *sheaf__huge_alloc(size_t bytes) {
+    void *p;
+    if (posix_memalign(&p, SHEAF__HUGE_PAGE, bytes ? bytes : 1))
+        return NULL;
+    size_t whole = bytes & ~(SHEAF__HUGE_PAGE - 1);
+    if (whole)
+        (void)madvise(p, whole, MADV_HUGEPAGE); /* a hint: small pages do too */
+    return p;
 }
 
 size_t sheaf__rec_put(uint8_t *p, uint32_t part, const void *key, size_t klen, const void *val,
