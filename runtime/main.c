@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <arpa/inet.h>
 #include <getopt.h>
+#include <limits.h>
 #include <glob.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -562,19 +563,37 @@ static bool same_endpoint(const struct sockaddr_storage *a, const struct sockadd
  * process, before MPI_Init), and sets TCP_NODELAY on it: the messages are the same, they just
  * leave at once. A singleton (no launcher) is left alone: its MPI_Init starts a daemon of its
  * own, which its MPI_Finalize then shuts down, and that exchange is better kept as it was. */
+static void nodelay_if_server(int fd, const struct sockaddr_storage *server) {
+    struct sockaddr_storage peer;
+    socklen_t len = sizeof peer;
+    int type;
+    socklen_t tlen = sizeof type;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 || type != SOCK_STREAM ||
+        getpeername(fd, (struct sockaddr *)&peer, &len) != 0 || !same_endpoint(&peer, server))
+        return;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+/* Looks at the process's open descriptors only (/proc/self/fd: a few dozen after MPI_Init,
+ * where trying every number up to 1024 took a thousand system calls), or, without /proc, at
+ * descriptors 0 to 1023. */
 static void quick_pmix_link(const struct sockaddr_storage *server) {
-    for (int fd = 0; fd < 1024; fd++) {
-        struct sockaddr_storage peer;
-        socklen_t len = sizeof peer;
-        int type;
-        socklen_t tlen = sizeof type;
-        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 || type != SOCK_STREAM ||
-            getpeername(fd, (struct sockaddr *)&peer, &len) != 0 ||
-            !same_endpoint(&peer, server))
-            continue;
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) {
+        for (int fd = 0; fd < 1024; fd++)
+            nodelay_if_server(fd, server);
+        return;
     }
+    int self = dirfd(d);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        char *end;
+        long fd = strtol(de->d_name, &end, 10);
+        if (*end == '\0' && end != de->d_name && fd != self && fd >= 0 && fd <= INT_MAX)
+            nodelay_if_server((int)fd, server);
+    }
+    closedir(d);
 }
 
 SHEAF_EXTERN int sheaf_main(int argc, char **argv, const sheaf_job_def *job) {
