@@ -449,6 +449,34 @@ void sheaf__agg_merge(sheaf_agg agg, uint8_t acc[8], const void *val, size_t vle
     }
 }
 
+/* The decimal digits of u at out (room for 20 plus the NUL); returns how many. Two digits at a
+ * time from a table: word count formats one number per output line, and snprintf's format
+ * parsing cost more than the digits. */
+static size_t u64_decimal(uint64_t u, char *out) {
+    static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                   "25262728293031323334353637383940414243444546474849"
+                                   "50515253545556575859606162636465666768697071727374"
+                                   "75767778798081828384858687888990919293949596979899";
+    char tmp[20];
+    size_t n = sizeof tmp;
+    while (u >= 100) {
+        unsigned d = (unsigned)(u % 100) * 2;
+        u /= 100;
+        tmp[--n] = pairs[d + 1];
+        tmp[--n] = pairs[d];
+    }
+    if (u >= 10) {
+        tmp[--n] = pairs[u * 2 + 1];
+        tmp[--n] = pairs[u * 2];
+    } else {
+        tmp[--n] = (char)('0' + u);
+    }
+    size_t len = sizeof tmp - n;
+    memcpy(out, tmp + n, len);
+    out[len] = '\0';
+    return len;
+}
+
 /* COUNT partial results travel as counts, so merging them across ranks is a sum. */
 size_t sheaf__agg_format(sheaf_agg agg, const uint8_t acc[8], char *out, size_t outlen) {
     uint64_t u;
@@ -460,12 +488,20 @@ size_t sheaf__agg_format(sheaf_agg agg, const uint8_t acc[8], char *out, size_t 
     int n;
     switch (agg) {
     case SHEAF_AGG_SUM_I64: case SHEAF_AGG_MIN_I64: case SHEAF_AGG_MAX_I64:
+        if (i < 0 && outlen >= 22) {
+            out[0] = '-';
+            return 1 + u64_decimal(-(uint64_t)i, out + 1);
+        }
+        if (outlen >= 21)
+            return u64_decimal((uint64_t)i, out);
         n = snprintf(out, outlen, "%lld", (long long)i);
         break;
     case SHEAF_AGG_SUM_DOUBLE: case SHEAF_AGG_MIN_DOUBLE: case SHEAF_AGG_MAX_DOUBLE:
         n = snprintf(out, outlen, "%.17g", d);
         break;
     default:
+        if (outlen >= 21)
+            return u64_decimal(u, out);
         n = snprintf(out, outlen, "%llu", (unsigned long long)u);
         break;
     }

@@ -774,6 +774,31 @@ static void test_agg_batched(void) {
 
 /* ---- formatting an accumulator ---- */
 
+/* Integers at every digit-count boundary, and the extremes, read as printf writes them. */
+static void test_agg_format_edges(void) {
+    char out[64], want[64];
+    for (int pow = 0; pow < 20; pow++) {
+        uint64_t p10 = 1;
+        for (int k = 0; k < pow; k++)
+            p10 *= 10;
+        uint64_t us[] = {p10 - 1, p10, p10 + 1, p10 * 2 - 1, UINT64_MAX, 0};
+        for (size_t k = 0; k < sizeof us / sizeof *us; k++) {
+            uint8_t acc[8];
+            memcpy(acc, &us[k], 8);
+            size_t n = sheaf__agg_format(SHEAF_AGG_SUM_U64, acc, out, sizeof out);
+            snprintf(want, sizeof want, "%llu", (unsigned long long)us[k]);
+            UNIT_ASSERT(n == strlen(want) && strcmp(out, want) == 0);
+            int64_t is[] = {(int64_t)us[k], -(int64_t)(us[k] & INT64_MAX), INT64_MIN, INT64_MAX};
+            for (size_t j = 0; j < sizeof is / sizeof *is; j++) {
+                memcpy(acc, &is[j], 8);
+                n = sheaf__agg_format(SHEAF_AGG_SUM_I64, acc, out, sizeof out);
+                snprintf(want, sizeof want, "%lld", (long long)is[j]);
+                UNIT_ASSERT(n == strlen(want) && strcmp(out, want) == 0);
+            }
+        }
+    }
+}
+
 static void test_agg_format(void) {
     char out[64];
     for (int i = 0; i < 2000; i++) {
@@ -823,6 +848,7 @@ int main(void) {
         {"values_order", test_values_order},
         {"values_flush", test_values_flush},
         {"agg_format", test_agg_format},
+        {"agg_format_edges", test_agg_format_edges},
         {NULL, NULL},
     };
     return unit_main("ctab", tests);
