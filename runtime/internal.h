@@ -351,7 +351,8 @@ enum { SHEAF__PH_SETUP, SHEAF__PH_MAP, SHEAF__PH_SHUFFLE, SHEAF__PH_SORT, SHEAF_
 extern const char *const sheaf__phase_names[SHEAF__PH_COUNT];
 
 enum { SHEAF__IN_MAP = 1, SHEAF__IN_COMBINE, SHEAF__IN_REDUCE, SHEAF__IN_SAMPLE,
-       SHEAF__IN_CAPTURE /* an eager combine: emits of the same key are captured */ };
+       SHEAF__IN_CAPTURE, /* an eager combine: emits of the same key are captured */
+       SHEAF__IN_HELD /* setup before the sample of a total order: emits wait in ctx->held */ };
 
 typedef struct sheaf__writer sheaf__writer;
 
@@ -419,6 +420,7 @@ struct sheaf_ctx {
     sheaf__buf *cap_out;
 
     /* total order (sample.c) */
+    sheaf__buf held; /* setup's emits, as records, until the sample has set the ranges */
     sheaf__buf sample_buf;
     uint64_t sample_count;
     void *cuts; /* sorted cut points */
@@ -458,6 +460,8 @@ int sheaf__shuffle_test(sheaf_ctx *ctx, bool wait);
 int sheaf__shuffle_finish(sheaf_ctx *ctx);
 /* Moves the combine table's contents into the send buffers. */
 int sheaf__flush_ctab(sheaf_ctx *ctx);
+/* Emits, as from map, what setup emitted while it was held (SHEAF__IN_HELD), and frees it. */
+int sheaf__emit_held(sheaf_ctx *ctx);
 /* The default partitioner: a hash in [0, 2^64) scaled to [0, nparts) by multiply-shift,
  * which keeps the high bits of the hash (XXH3's are as good as its low ones). */
 static inline uint32_t sheaf__hash_partition(uint64_t hash, uint32_t nparts) {

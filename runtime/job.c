@@ -513,7 +513,11 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
             sheaf__error(ctx, SHEAF_ENOMEM, "out of memory setting up the job");
         else if (job->setup) {
             setup_ran = true;
-            ctx->where = SHEAF__IN_MAP; /* setup may emit, like map */
+            /* setup may emit, like map; under a total order its emits wait for the sample's
+             * key ranges (sheaf__emit_held) */
+            ctx->where = job->total_order && !job->partition && ctx->nparts > 1
+                             ? SHEAF__IN_HELD
+                             : SHEAF__IN_MAP;
             rc = job->setup(ctx, job->udata);
             ctx->where = 0;
             if (rc && !ctx->err)
@@ -528,6 +532,8 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
         rc = sheaf__sample(ctx, &plan);
     if (!rc) {
         phase(ctx, SHEAF__PH_MAP, true);
+        if (ctx->held.len)
+            sheaf__emit_held(ctx);
         ctx->where = SHEAF__IN_MAP;
         map_phase(ctx, &plan);
         ctx->where = 0;

@@ -112,6 +112,7 @@ void sheaf__shuffle_free(sheaf_ctx *ctx) {
     }
     sheaf__ctab_free(ctx->ctab);
     ctx->ctab = NULL;
+    sheaf__buf_free(&ctx->held);
 }
 
 int sheaf__shuffle_put(sheaf_ctx *ctx, uint32_t part, const void *key, size_t klen,
@@ -305,6 +306,25 @@ out:
     return rc;
 }
 
+int sheaf__emit_held(sheaf_ctx *ctx) {
+    const uint8_t *p = ctx->held.data, *end = p + ctx->held.len;
+    int saved = ctx->where, rc = 0;
+    ctx->where = SHEAF__IN_MAP;
+    while (p < end && !rc) {
+        sheaf__kv kv;
+        size_t n = sheaf__rec_get(p, end, &kv);
+        if (!n) {
+            rc = sheaf__error(ctx, SHEAF_EIO, "setup's held emits are corrupt");
+            break;
+        }
+        rc = sheaf_emit(ctx, kv.key, kv.klen, kv.val, kv.vlen);
+        p += n;
+    }
+    ctx->where = saved;
+    sheaf__buf_free(&ctx->held);
+    return rc;
+}
+
 int sheaf__shuffle_finish(sheaf_ctx *ctx) {
     if (ctx->ctab) /* every map output went through the table */
         ctx->c[SHEAF__C_COMBINE_IN] = ctx->c[SHEAF__C_MAP_OUT_RECORDS];
@@ -391,6 +411,13 @@ static int emit_slow(sheaf_ctx *ctx, const void *key, size_t klen, const void *v
                             "sheaf_emit called outside map, combine, reduce and their hooks");
     if (SHEAF__UNLIKELY(ctx->where == SHEAF__IN_SAMPLE))
         return sheaf__sample_key(ctx, key, klen);
+    if (SHEAF__UNLIKELY(ctx->where == SHEAF__IN_HELD)) { /* no key ranges yet: keep it */
+        sheaf__buf *h = &ctx->held;
+        if (sheaf__buf_reserve(h, SHEAF__REC_HDR_MAX + klen + vlen))
+            return sheaf__error(ctx, SHEAF_ENOMEM, "out of memory holding setup's emits");
+        h->len += sheaf__rec_put(h->data + h->len, 0, key, klen, val, vlen);
+        return 0;
+    }
     /* A map emit into the combine table took emit_fast; what is left goes to the shuffle. */
     uint64_t hash = XXH3_64bits_withSeed(key, klen, ctx->seed);
     int rc = 0;

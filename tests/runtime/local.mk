@@ -1,5 +1,5 @@
 # Runtime integration tests: streaming, out-of-core spilling, agreed failure, the report,
-# input and output formats, placement. fields and named are small test jobs.
+# input and output formats, placement. fields, named and setupsort are small test jobs.
 RUNTIME_TESTS = \
 	tests/runtime/stream.sh \
 	tests/runtime/spill.sh \
@@ -9,9 +9,11 @@ RUNTIME_TESTS = \
 	tests/runtime/outputs.sh \
 	tests/runtime/placement.sh
 TESTS += $(RUNTIME_TESTS)
-check_PROGRAMS += tests/runtime/fields tests/runtime/named
+check_PROGRAMS += tests/runtime/fields tests/runtime/named tests/runtime/setupsort
 tests_runtime_named_SOURCES = tests/runtime/named.c
 tests_runtime_named_LDADD = libsheaf_core.la
 tests_runtime_fields_SOURCES = tests/runtime/fields.c
 tests_runtime_fields_LDADD = libsheaf_core.la
+tests_runtime_setupsort_SOURCES = tests/runtime/setupsort.c
+tests_runtime_setupsort_LDADD = libsheaf_core.la
 EXTRA_DIST += $(RUNTIME_TESTS) tests/runtime/csvref.py

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Output formats: csv output (a header, RFC 4180 quoting) read back with Python's csv module;
 # raw output; named outputs (NAME-r-NNNNN beside part-r-NNNNN) that together hold exactly the
-# reference word counts, each word in the file its rule names.
+# reference word counts, each word in the file its rule names; a total-order sort whose setup
+# also emits.
 source "${top_srcdir:-$(dirname "$0")/../..}/tests/mpi/lib.sh"
 
 NAMED=$top_builddir/tests/runtime/named
-[[ -x $NAMED ]] || { echo "tests/runtime/named is not built"; exit 99; }
+SETUPSORT=$top_builddir/tests/runtime/setupsort
+[[ -x $NAMED && -x $SETUPSORT ]] || { echo "tests/runtime/named or setupsort is not built"; exit 99; }
 head -n 3000 "$top_srcdir/data/kjv.txt" >"$TMP/in.txt"
 printf '%s\n' 'a,b "c" d' 'plain' 'with,comma' 'quote"inside' >"$TMP/odd.txt"
 
@@ -53,7 +55,28 @@ case_raw_output() {
     [[ $(cat "$TMP/raw/part-r-00000") == "ababcd" ]] || fail "raw output is not the bytes alone"
 }
 
+# Total order with emits from setup as well as map: setup runs before the sample sets the key
+# ranges, so its emits must wait for them, not go to hash partitions.
+case_setup_total_order() {
+    local np r
+    for np in 1 2 3; do
+        {
+            cat "$TMP/in.txt"
+            for ((r = 0; r < np; r++)); do
+                for c in {a..z}; do printf '%s setup key of rank %d\n' "$c" "$r"; done
+            done
+        } | LC_ALL=C sort >"$TMP/ss.ref"
+        timeout -k 10 "$SHEAF_TEST_TIMEOUT" "$MPIRUN" -np "$np" --oversubscribe "$SETUPSORT" \
+            -i "$TMP/in.txt" -o "$TMP/ss$np" --reducers 4 >"$LAST_LOG" 2>&1 </dev/null ||
+            { cat "$LAST_LOG" >&2; fail "setupsort exited non-zero at $np ranks"; }
+        cat "$TMP/ss$np"/part-r-* | sed 's/\t$//' >"$TMP/ss.got"
+        cmp -s "$TMP/ss.got" "$TMP/ss.ref" ||
+            { diff "$TMP/ss.got" "$TMP/ss.ref" | head >&2; fail "setupsort at $np ranks"; }
+    done
+}
+
 run_case named-outputs case_named_outputs
 run_case csv-output case_csv_output
 run_case raw-output case_raw_output
+run_case setup-total-order case_setup_total_order
 finish
