@@ -1,12 +1,14 @@
-# Unit tests: one CUnit binary per runtime module, linked statically against the runtime's
-# convenience library so that they reach its internal (sheaf__) functions.
+# Unit tests: one CUnit binary per runtime module (and one for the jobs' shared jobutil.c),
+# linked statically against the runtime's convenience library so that they reach its internal
+# (sheaf__) functions.
 UNIT_TESTS = \
 	tests/unit/test_reader \
 	tests/unit/test_ctab \
 	tests/unit/test_sort \
 	tests/unit/test_merge \
 	tests/unit/test_commit \
-	tests/unit/test_util
+	tests/unit/test_util \
+	tests/unit/test_jobutil
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -33,3 +35,7 @@ tests_unit_test_commit_LDADD = libsheaf_core.la $(CUNIT_LIBS)
 tests_unit_test_util_SOURCES = tests/unit/test_util.c tests/unit/unit.h
 tests_unit_test_util_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_unit_test_util_LDADD = libsheaf_core.la $(CUNIT_LIBS) -lm
+
+tests_unit_test_jobutil_SOURCES = tests/unit/test_jobutil.c tests/unit/unit.h jobs/jobutil.c
+tests_unit_test_jobutil_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS) -I$(top_srcdir)/jobs
+tests_unit_test_jobutil_LDADD = libsheaf_core.la $(CUNIT_LIBS) -lm
