@@ -19,10 +19,17 @@
  * comparison holds: numerically when the field and VALUE both parse as numbers, else bytewise.
  * A row without the field fails the comparison.
  *
- * Each group's partial state (count; sum and n; min/max and n; the sorted distinct values) is
- * combined map-side, so a rank ships one state per group it saw. distinct keeps a group's
- * distinct values in memory.
+ * Each group's partial state (count; sum and n; min/max and n; the distinct values) is
+ * combined map-side, in the job's own table (in-mapper combining): a row updates its group's
+ * state in place, and the states are emitted when the table reaches 32 MiB (or a 64th of
+ * --memory) and after the rank's last map call; the job's combiner merges the states a rank
+ * emitted for a group more than once, and the reducer merges the ranks'. So a rank ships
+ * about one state per group it saw. distinct keeps a group's distinct values in memory.
+ * Columns are looked up by name once per input file, and a column that several aggregates
+ * read is parsed once per row.
  */
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,13 +53,42 @@ typedef struct where_spec {
     bool isnum;
 } where_spec;
 
-/* One group's state while merging. */
+/* One group's state: while merging, or a view of a group of the map-side table. */
 typedef struct gacc {
     uint64_t count;
     double *v;
     uint64_t *n;
     sj_buf *items; /* distinct: (u32 length, bytes) items */
 } gacc;
+
+/* A column as the map reads it: its index in the current file's header (found once per file),
+ * or its number when it is written as one; -1 for neither. */
+typedef struct colref {
+    const char *name;
+    long header_index, number;
+} colref;
+
+/* The map-side table of groups: open addressing over group numbers, the groups' keys in one
+ * arena and their states in arrays (naggs entries a group for v, n and items). */
+typedef struct gentry {
+    uint64_t hash, count;
+    uint32_t koff, klen;
+} gentry;
+
+typedef struct gtable {
+    uint32_t *slots; /* group number + 1; 0 is empty */
+    size_t mask, ngroups, cap;
+    gentry *ents;
+    sj_buf keys;
+    double *v;
+    uint64_t *n;
+    sj_buf *items; /* NULL when no aggregate is distinct */
+    size_t item_bytes;
+} gtable;
+
+/* The table is emitted and emptied when its bytes reach GROUPS_MAX, or a 64th of --memory
+ * when that is less. */
+#define GROUPS_MAX ((size_t)32 << 20)
 
 typedef struct gb_opts {
     char **keys;
@@ -64,6 +100,15 @@ typedef struct gb_opts {
     gacc acc;
     sj_buf key, state, out;
     uint64_t nonnum;
+    colref *keycols, *aggcols, *whcols;
+    size_t *first_reader; /* per aggregate: the first aggregate that reads its column */
+    const char *cols_file; /* the file the colrefs' header indexes belong to */
+    const char **seen; /* per aggregate: this row's field of its column, once fetched */
+    size_t *seen_len;
+    double *x;         /* per aggregate: this row's number, once parsed (NAN: not a number) */
+    bool *have_x;
+    gtable g;
+    size_t limit; /* of the table's bytes */
 } gb_opts;
 
 static gb_opts gbo;
@@ -156,23 +201,92 @@ static int gb_parse(void *udata, const char *name, const char *value) {
     return -1;
 }
 
+/* ---- columns ---- */
+
+static void colref_init(colref *c, const char *name) {
+    c->name = name;
+    c->header_index = -1;
+    c->number = -1;
+    if (!name || !*name)
+        return;
+    char *end;
+    unsigned long idx = strtoul(name, &end, 10);
+    if (!*end && idx <= (unsigned long)LONG_MAX)
+        c->number = (long)idx;
+}
+
+/* Finds the columns in the header of the record's file (first match, as sheaf_record_field). */
+static void colrefs_resolve(colref *c, size_t n, const sheaf_record *rec) {
+    for (size_t i = 0; i < n; i++) {
+        c[i].header_index = -1;
+        size_t len = c[i].name ? strlen(c[i].name) : 0;
+        for (size_t h = 0; c[i].name && h < rec->nheader; h++) {
+            if (rec->header_lens[h] == len && memcmp(rec->header[h], c[i].name, len) == 0) {
+                c[i].header_index = (long)h;
+                break;
+            }
+        }
+    }
+}
+
+/* The field of a column in this row: sj_field's answer, from the indexes found for the file
+ * (the header's first match if this row has it, else the column's number); sj_field itself
+ * says what a missing field means. */
+static const char *col_field(sheaf_ctx *ctx, const sheaf_record *rec, const colref *c,
+                             size_t *len, int *rc) {
+    long i = c->header_index >= 0 && (size_t)c->header_index < rec->nfields ? c->header_index
+             : c->number >= 0 && (size_t)c->number < rec->nfields            ? c->number
+                                                                             : -1;
+    if (i < 0)
+        return sj_field(ctx, rec, c->name, len, rc);
+    *rc = 0;
+    *len = rec->field_lens[i];
+    return rec->fields[i];
+}
+
 static int gb_configure(void *udata, sheaf_config *cfg) {
     gb_opts *o = udata;
     if (sj_need_columns("groupby", cfg, "groupby"))
         return -1;
     if (!o->naggs && parse_aggs(o, "count"))
         return -1;
+    o->limit = cfg->memory && cfg->memory / 64 < GROUPS_MAX ? (size_t)(cfg->memory / 64)
+                                                            : GROUPS_MAX;
     o->acc.v = calloc(o->naggs, sizeof *o->acc.v);
     o->acc.n = calloc(o->naggs, sizeof *o->acc.n);
     o->acc.items = calloc(o->naggs, sizeof *o->acc.items);
-    if (!o->acc.v || !o->acc.n || !o->acc.items)
+    o->keycols = calloc(o->nkeys + 1, sizeof *o->keycols);
+    o->aggcols = calloc(o->naggs, sizeof *o->aggcols);
+    o->whcols = calloc(o->nwh + 1, sizeof *o->whcols);
+    o->first_reader = calloc(o->naggs, sizeof *o->first_reader);
+    o->seen = calloc(o->naggs + 1, sizeof *o->seen);
+    o->seen_len = calloc(o->naggs + 1, sizeof *o->seen_len);
+    o->x = calloc(o->naggs + 1, sizeof *o->x);
+    o->have_x = calloc(o->naggs + 1, sizeof *o->have_x);
+    if (!o->acc.v || !o->acc.n || !o->acc.items || !o->keycols || !o->aggcols || !o->whcols ||
+        !o->first_reader || !o->seen || !o->seen_len || !o->x || !o->have_x)
         return sj_usage("groupby", "out of memory");
+    for (size_t i = 0; i < o->nkeys; i++)
+        colref_init(&o->keycols[i], o->keys[i]);
+    for (size_t i = 0; i < o->nwh; i++)
+        colref_init(&o->whcols[i], o->wh[i].col);
+    for (size_t i = 0; i < o->naggs; i++) {
+        colref_init(&o->aggcols[i], o->aggs[i].col);
+        o->first_reader[i] = i;
+        for (size_t j = 0; j < i; j++) {
+            if (o->aggs[i].col && o->aggs[j].col && !strcmp(o->aggs[i].col, o->aggs[j].col)) {
+                o->first_reader[i] = j;
+                break;
+            }
+        }
+    }
     return 0;
 }
 
-static bool where_ok(sheaf_ctx *ctx, const sheaf_record *rec, const where_spec *w, int *rc) {
+static bool where_ok(sheaf_ctx *ctx, const sheaf_record *rec, const where_spec *w,
+                     const colref *col, int *rc) {
     size_t len;
-    const char *f = sj_field(ctx, rec, w->col, &len, rc);
+    const char *f = col_field(ctx, rec, col, &len, rc);
     if (!f)
         return false;
     int c;
@@ -198,7 +312,7 @@ static bool where_ok(sheaf_ctx *ctx, const sheaf_record *rec, const where_spec *
 static int add_key_field(sj_buf *b, const char *f, size_t len) {
     bool quote = false;
     for (size_t i = 0; i < len && !quote; i++)
-        quote = strchr(",\"\t\n\r", f[i]) != NULL && f[i] != '\0';
+        quote = f[i] == ',' || f[i] == '"' || f[i] == '\t' || f[i] == '\n' || f[i] == '\r';
     if (!quote)
         return sj_buf_add(b, f, len);
     int rc = sj_buf_addc(b, '"');
@@ -216,16 +330,17 @@ static void acc_reset(gb_opts *o) {
     }
 }
 
-static void acc_number(gb_opts *o, size_t i, double x) {
+static void acc_number(const gb_opts *o, gacc *a, size_t i, double x) {
     int k = o->aggs[i].kind;
-    if (o->acc.n[i] == 0)
-        o->acc.v[i] = k == A_SUM || k == A_AVG ? 0 : x;
+    if (a->n[i] == 0)
+        a->v[i] = k == A_SUM || k == A_AVG ? 0 : x;
     if (k == A_SUM || k == A_AVG)
-        o->acc.v[i] += x;
-    else if (k == A_MIN && x < o->acc.v[i])
-        o->acc.v[i] = x;
-    else if (k == A_MAX && x > o->acc.v[i])
-        o->acc.v[i] = x;
+        a->v[i] += x;
+    else if (k == A_MIN && x < a->v[i])
+        a->v[i] = x;
+    else if (k == A_MAX && x > a->v[i])
+        a->v[i] = x;
+    a->n[i]++;
 }
 
 static int add_item(sj_buf *b, const void *p, uint32_t len) {
@@ -296,8 +411,8 @@ static int item_cmp(const void *a, const void *b) {
 
 /* Sorts the distinct items of aggregate i and drops repeats; returns how many remain and
  * appends them (count first) to out when out is not NULL. */
-static int64_t distinct_items(gb_opts *o, size_t i, sj_buf *out) {
-    sj_buf *b = &o->acc.items[i];
+static int64_t distinct_items(const gacc *a, size_t i, sj_buf *out) {
+    sj_buf *b = &a->items[i];
     size_t n = 0;
     for (size_t off = 0; off + 4 <= b->len; n++) {
         uint32_t l;
@@ -330,44 +445,211 @@ static int64_t distinct_items(gb_opts *o, size_t i, sj_buf *out) {
     return rc ? -1 : (int64_t)m;
 }
 
-static int acc_serialize(gb_opts *o, sj_buf *out) {
+static int acc_serialize(const gb_opts *o, const gacc *a, sj_buf *out) {
     out->len = 0;
-    if (sj_buf_add(out, &o->acc.count, 8))
+    if (sj_buf_add(out, &a->count, 8))
         return SHEAF_ENOMEM;
     for (size_t i = 0; i < o->naggs; i++) {
         int k = o->aggs[i].kind;
         if (k == A_COUNT)
             continue;
         if (k == A_DISTINCT) {
-            if (distinct_items(o, i, out) < 0)
+            if (distinct_items(a, i, out) < 0)
                 return SHEAF_ENOMEM;
             continue;
         }
-        if (sj_buf_add(out, &o->acc.v[i], 8) || sj_buf_add(out, &o->acc.n[i], 8))
+        if (sj_buf_add(out, &a->v[i], 8) || sj_buf_add(out, &a->n[i], 8))
             return SHEAF_ENOMEM;
     }
     return 0;
+}
+
+/* ---- the map-side table of groups ---- */
+
+/* Bytes the table's groups take: slots, per-group entries, keys and distinct items. (The
+ * arrays keep their size when the table is emptied, for the next groups: at most twice the
+ * groups at the limit.) */
+static size_t gt_bytes(const gb_opts *o) {
+    const gtable *g = &o->g;
+    size_t per_group = sizeof(gentry) + o->naggs * (sizeof(double) + sizeof(uint64_t)) +
+                       (g->items ? o->naggs * sizeof(sj_buf) : 0);
+    return (g->slots ? g->mask + 1 : 0) * sizeof(uint32_t) + g->ngroups * per_group +
+           g->keys.len + g->item_bytes;
+}
+
+static gacc gt_view(gb_opts *o, size_t gi) {
+    gtable *g = &o->g;
+    gacc a = {g->ents[gi].count, g->v + gi * o->naggs, g->n + gi * o->naggs,
+              g->items ? g->items + gi * o->naggs : NULL};
+    return a;
+}
+
+static bool any_distinct(const gb_opts *o) {
+    for (size_t i = 0; i < o->naggs; i++)
+        if (o->aggs[i].kind == A_DISTINCT)
+            return true;
+    return false;
+}
+
+/* realloc that keeps p, and clears *ok, when out of memory. */
+static void *grow(void *p, size_t bytes, bool *ok) {
+    void *q = realloc(p, bytes);
+    if (q)
+        return q;
+    *ok = false;
+    return p;
+}
+
+/* Room for more groups in the per-group arrays. */
+static int gt_grow_groups(gb_opts *o) {
+    gtable *g = &o->g;
+    size_t cap = g->cap ? 2 * g->cap : 1024, na = o->naggs;
+    bool ok = true;
+    g->ents = grow(g->ents, cap * sizeof *g->ents, &ok);
+    g->v = grow(g->v, cap * na * sizeof *g->v + 1, &ok);
+    g->n = grow(g->n, cap * na * sizeof *g->n + 1, &ok);
+    if (ok && any_distinct(o)) {
+        sj_buf *items = grow(g->items, cap * na * sizeof *items, &ok);
+        if (ok)
+            memset(items + g->cap * na, 0, (cap - g->cap) * na * sizeof *items);
+        g->items = items;
+    }
+    if (!ok)
+        return SHEAF_ENOMEM;
+    g->cap = cap;
+    return 0;
+}
+
+/* Doubles the slots, at most half full, and places the groups again. */
+static int gt_grow_slots(gtable *g) {
+    size_t n = g->slots ? 2 * (g->mask + 1) : 4096;
+    uint32_t *slots = calloc(n, sizeof *slots);
+    if (!slots)
+        return SHEAF_ENOMEM;
+    for (size_t gi = 0; gi < g->ngroups; gi++) {
+        size_t j = g->ents[gi].hash & (n - 1);
+        while (slots[j])
+            j = (j + 1) & (n - 1);
+        slots[j] = (uint32_t)gi + 1;
+    }
+    free(g->slots);
+    g->slots = slots;
+    g->mask = n - 1;
+    return 0;
+}
+
+/* The state of the row's group (o->key), added empty if new. Returns 0 or SHEAF_ENOMEM. */
+static int gt_find(gb_opts *o, gacc *out, size_t *index) {
+    gtable *g = &o->g;
+    if ((!g->slots || 2 * (g->ngroups + 1) > g->mask + 1) && gt_grow_slots(g))
+        return SHEAF_ENOMEM;
+    uint64_t h = sheaf_hash(o->key.p, o->key.len, 0);
+    size_t j = h & g->mask;
+    for (; g->slots[j]; j = (j + 1) & g->mask) {
+        const gentry *e = &g->ents[g->slots[j] - 1];
+        if (e->hash == h && e->klen == o->key.len &&
+            memcmp(g->keys.p + e->koff, o->key.p, o->key.len) == 0) {
+            size_t gi = g->slots[j] - 1;
+            *out = gt_view(o, gi);
+            *index = gi;
+            return 0;
+        }
+    }
+    if ((g->ngroups == g->cap && gt_grow_groups(o)) || g->keys.len + o->key.len > UINT32_MAX ||
+        sj_buf_add(&g->keys, o->key.p, o->key.len))
+        return SHEAF_ENOMEM;
+    size_t gi = g->ngroups++;
+    g->slots[j] = (uint32_t)gi + 1;
+    g->ents[gi] = (gentry){.hash = h, .koff = (uint32_t)(g->keys.len - o->key.len),
+                           .klen = (uint32_t)o->key.len};
+    for (size_t i = 0; i < o->naggs; i++) {
+        g->v[gi * o->naggs + i] = 0;
+        g->n[gi * o->naggs + i] = 0;
+        if (g->items)
+            g->items[gi * o->naggs + i].len = 0;
+    }
+    *out = gt_view(o, gi);
+    *index = gi;
+    return 0;
+}
+
+/* Emits every group's state and empties the table (keeping its slots and arrays). */
+static int gt_emit_all(sheaf_ctx *ctx, gb_opts *o) {
+    gtable *g = &o->g;
+    int rc = 0;
+    for (size_t gi = 0; gi < g->ngroups && !rc; gi++) {
+        gacc a = gt_view(o, gi);
+        rc = acc_serialize(o, &a, &o->state);
+        if (!rc)
+            rc = sheaf_emit(ctx, g->keys.p + g->ents[gi].koff, g->ents[gi].klen, o->state.p,
+                            o->state.len);
+    }
+    for (size_t i = 0; g->items && i < g->ngroups * o->naggs; i++)
+        sj_buf_free(&g->items[i]);
+    if (g->slots)
+        memset(g->slots, 0, (g->mask + 1) * sizeof *g->slots);
+    g->ngroups = 0;
+    g->keys.len = 0;
+    g->item_bytes = 0;
+    return rc;
+}
+
+static void gt_free(gb_opts *o) {
+    gtable *g = &o->g;
+    for (size_t i = 0; g->items && i < g->cap * o->naggs; i++)
+        sj_buf_free(&g->items[i]);
+    free(g->slots);
+    free(g->ents);
+    free(g->v);
+    free(g->n);
+    free(g->items);
+    sj_buf_free(&g->keys);
+    memset(g, 0, sizeof *g);
 }
 
 static int gb_setup(sheaf_ctx *ctx, void *udata) {
     gb_opts *o = udata;
     (void)ctx;
     o->nonnum = 0;
+    o->cols_file = NULL;
+    gt_free(o);
     return 0;
+}
+
+/* The row's field of aggregate i's column, fetched (and parsed, for a number) once per row
+ * for all the aggregates that read that column. Returns the field or NULL (no such field:
+ * *rc says whether that fails the job). */
+static const char *agg_field(sheaf_ctx *ctx, const sheaf_record *rec, gb_opts *o, size_t i,
+                             size_t *len, int *rc) {
+    size_t c = o->first_reader[i];
+    if (!o->seen[c]) {
+        o->seen[c] = col_field(ctx, rec, &o->aggcols[c], &o->seen_len[c], rc);
+        if (!o->seen[c])
+            return NULL;
+        o->have_x[c] = false;
+    }
+    *len = o->seen_len[c];
+    return o->seen[c];
 }
 
 static int gb_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
     gb_opts *o = udata;
     int rc = 0;
+    if (rec->file != o->cols_file) { /* a new file: find the columns in its header */
+        colrefs_resolve(o->keycols, o->nkeys, rec);
+        colrefs_resolve(o->aggcols, o->naggs, rec);
+        colrefs_resolve(o->whcols, o->nwh, rec);
+        o->cols_file = rec->file;
+    }
     for (size_t i = 0; i < o->nwh; i++)
-        if (!where_ok(ctx, rec, &o->wh[i], &rc))
+        if (!where_ok(ctx, rec, &o->wh[i], &o->whcols[i], &rc))
             return rc;
     o->key.len = 0;
     if (o->nkeys == 0 && sj_buf_add(&o->key, "*", 1))
         return SHEAF_ENOMEM;
     for (size_t i = 0; i < o->nkeys; i++) {
         size_t len;
-        const char *f = sj_field(ctx, rec, o->keys[i], &len, &rc);
+        const char *f = col_field(ctx, rec, &o->keycols[i], &len, &rc);
         if (!f) {
             if (rc)
                 return rc;
@@ -377,33 +659,43 @@ static int gb_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
         if ((i && sj_buf_addc(&o->key, ',')) || add_key_field(&o->key, f, len))
             return SHEAF_ENOMEM;
     }
-    acc_reset(o);
-    o->acc.count = 1;
+    gacc a;
+    size_t gi;
+    if (gt_find(o, &a, &gi))
+        return SHEAF_ENOMEM;
+    o->g.ents[gi].count++;
+    memset(o->seen, 0, o->naggs * sizeof *o->seen);
     for (size_t i = 0; i < o->naggs; i++) {
         int k = o->aggs[i].kind;
         if (k == A_COUNT)
             continue;
-        size_t len;
-        const char *f = sj_field(ctx, rec, o->aggs[i].col, &len, &rc);
+        size_t len, c = o->first_reader[i];
+        const char *f = agg_field(ctx, rec, o, i, &len, &rc);
         if (!f) {
             if (rc)
                 return rc;
             continue;
         }
-        double x;
         if (k == A_DISTINCT) {
-            if (len && add_item(&o->acc.items[i], f, (uint32_t)len))
+            if (len && add_item(&a.items[i], f, (uint32_t)len))
                 return SHEAF_ENOMEM;
-        } else if (sj_field_double(f, len, &x) == 0) {
-            acc_number(o, i, x);
-            o->acc.n[i] = 1;
-        } else {
-            o->nonnum++;
+            o->g.item_bytes += len ? 4 + len : 0;
+            continue;
         }
+        if (!o->have_x[c]) {
+            o->have_x[c] = true;
+            o->x[c] = sj_field_double(f, len, &o->x[c]) == 0 ? o->x[c] : NAN;
+        }
+        if (!isnan(o->x[c]))
+            acc_number(o, &a, i, o->x[c]);
+        else
+            o->nonnum++;
     }
-    if (acc_serialize(o, &o->state))
-        return SHEAF_ENOMEM;
-    return sheaf_emit(ctx, o->key.p, o->key.len, o->state.p, o->state.len);
+    return gt_bytes(o) >= o->limit ? gt_emit_all(ctx, o) : 0;
+}
+
+static int gb_map_cleanup(sheaf_ctx *ctx, void *udata) {
+    return gt_emit_all(ctx, udata);
 }
 
 static int merge_all(gb_opts *o, sheaf_values *vals) {
@@ -423,7 +715,7 @@ static int gb_combine(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values
     gb_opts *o = udata;
     int rc = merge_all(o, vals);
     if (!rc)
-        rc = acc_serialize(o, &o->state);
+        rc = acc_serialize(o, &o->acc, &o->state);
     return rc ? rc : sheaf_emit(ctx, key, klen, o->state.p, o->state.len);
 }
 
@@ -440,7 +732,7 @@ static int gb_reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values 
         if (k == A_COUNT)
             snprintf(num, sizeof num, "%llu", (unsigned long long)o->acc.count);
         else if (k == A_DISTINCT)
-            snprintf(num, sizeof num, "%lld", (long long)distinct_items(o, i, NULL));
+            snprintf(num, sizeof num, "%lld", (long long)distinct_items(&o->acc, i, NULL));
         else if (o->acc.n[i])
             sj_fmt_double(num, sizeof num,
                           k == A_AVG ? o->acc.v[i] / (double)o->acc.n[i] : o->acc.v[i]);
@@ -453,6 +745,7 @@ static int gb_reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values 
 
 static int gb_cleanup(sheaf_ctx *ctx, void *udata) {
     gb_opts *o = udata;
+    gt_free(o);
     return o->nonnum ? sheaf_counter_add(ctx, "non-numeric values", (int64_t)o->nonnum) : 0;
 }
 
@@ -471,6 +764,7 @@ const sheaf_job_def sheaf_job_groupby = {
     .combine = gb_combine,
     .reduce = gb_reduce,
     .setup = gb_setup,
+    .map_cleanup = gb_map_cleanup,
     .cleanup = gb_cleanup,
     .options = gb_options,
     .parse_option = gb_parse,
