@@ -53,7 +53,9 @@ typedef struct stream_opts {
     const char *mapper, *combiner, *reducer;
     const char *files[MAX_FILES];
     size_t nfiles;
-    char workdir[4096];
+    char base[4096];    /* where the rank's directory goes: the spill base */
+    char topdir[4200];  /* BASE/sheaf-stream-PID-RANK: an owner file and the working directory */
+    char workdir[4300]; /* TOPDIR/work: the commands' working directory, with the --files */
     coproc map, red;
     bool red_open;
     /* combiner batch: map output lines held until the batch is full */
@@ -356,7 +358,7 @@ static line_fn map_sink(void) {
 /* ---- the job ---- */
 
 static int copy_file(const char *data, size_t n, const char *name) {
-    char path[4200];
+    char path[4400];
     const char *base = strrchr(name, '/');
     snprintf(path, sizeof path, "%s/%s", S.workdir, base ? base + 1 : name);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
@@ -367,15 +369,29 @@ static int copy_file(const char *data, size_t n, const char *name) {
     return w == (ssize_t)n ? 0 : -1;
 }
 
-/* Rank 0 reads each side file and broadcasts it; every rank writes its copy. */
+/* Rank 0 reads each side file and broadcasts it; every rank writes its copy. The rank's
+ * directory lies where the runtime puts its spill files and, like theirs, holds an owner file
+ * (host and pid), so a job that finds it left by a killed rank removes it. */
 static int ship_files(sheaf_ctx *ctx) {
     int rank = sheaf_rank(ctx);
-    const char *tmp = getenv("TMPDIR");
-    snprintf(S.workdir, sizeof S.workdir, "%s/sheaf-stream-%d-%d", tmp && *tmp ? tmp : "/tmp",
-             (int)getpid(), rank);
-    if (mkdir(S.workdir, 0700) != 0 && errno != EEXIST)
-        return sheaf_fail(ctx, SHEAF_EIO, "cannot create working directory %s: %s", S.workdir,
-                          strerror(errno));
+    char host[256] = "", owner[4300];
+    snprintf(S.topdir, sizeof S.topdir, "%s/sheaf-stream-%d-%d", S.base, (int)getpid(), rank);
+    snprintf(S.workdir, sizeof S.workdir, "%s/work", S.topdir);
+    snprintf(owner, sizeof owner, "%s/owner", S.topdir);
+    gethostname(host, sizeof host - 1);
+    FILE *of = NULL;
+    bool ok = (mkdir(S.topdir, 0700) == 0 || errno == EEXIST) && (of = fopen(owner, "w"));
+    if (of) {
+        ok = fprintf(of, "%s %ld\n", host, (long)getpid()) > 0;
+        ok = fclose(of) == 0 && ok;
+    }
+    ok = ok && (mkdir(S.workdir, 0700) == 0 || errno == EEXIST);
+    if (!ok) {
+        int e = errno;
+        S.workdir[0] = '\0';
+        return sheaf_fail(ctx, SHEAF_EIO, "cannot create working directory %s: %s", S.topdir,
+                          strerror(e));
+    }
     int rc = 0;
     for (size_t i = 0; i < S.nfiles; i++) {
         long long n = -1;
@@ -476,13 +492,20 @@ static int st_cleanup(sheaf_ctx *ctx, void *udata) {
         S.map.pid = -1;
     }
     for (size_t i = 0; i < S.nfiles; i++) {
-        char path[4200];
+        char path[4400];
         const char *base = strrchr(S.files[i], '/');
         snprintf(path, sizeof path, "%s/%s", S.workdir, base ? base + 1 : S.files[i]);
         unlink(path);
     }
-    if (S.workdir[0])
+    if (S.topdir[0]) {
+        char owner[4300];
+        snprintf(owner, sizeof owner, "%s/owner", S.topdir);
+        snprintf(S.workdir, sizeof S.workdir, "%s/work", S.topdir);
         rmdir(S.workdir);
+        unlink(owner);
+        rmdir(S.topdir);
+        S.topdir[0] = S.workdir[0] = '\0';
+    }
     free(S.batch);
     S.batch = NULL;
     return 0;
@@ -509,7 +532,9 @@ static int st_parse(void *udata, const char *name, const char *value) {
 
 static int st_configure(void *udata, sheaf_config *cfg) {
     stream_opts *o = udata;
-    (void)cfg;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(o->base, sizeof o->base, "%s",
+             cfg->spill_dir ? cfg->spill_dir : tmp && *tmp ? tmp : "/tmp");
     if (!o->mapper) {
         fprintf(stderr, "sheaf stream: --mapper CMD is required (see --help)\n");
         return -1;

@@ -49,7 +49,8 @@ case_new_output_removed() {
 
 case_kill_rank() {
     # A rank killed outright (kill -9) in the middle of the map: mpirun fails the job, the earlier
-    # output stays complete, and the next run cleans what the killed one left and succeeds.
+    # output stays complete, and the next run cleans what the killed one left (spill files and
+    # stream's working directories) and succeeds.
     local rc=0 pid="" i
     "$MPIRUN" -np 3 --oversubscribe "$SHEAF" stream --mapper 'sleep 30; cat' \
         -i "$TMP/in.txt" -o "$TMP/out" --overwrite --split-size 16K --spill-dir "$TMP/spill" \
@@ -71,6 +72,8 @@ case_kill_rank() {
         sleep 0.2
     done
     [[ $rc -ne 0 ]] || fail "the job succeeded with a rank killed"
+    [[ -n $(find "$TMP/spill" -maxdepth 1 -name 'sheaf-stream-*') ]] ||
+        fail "no stream working directory left by the killed job (the check below tests nothing)"
     (cd "$TMP/out" && md5sum -c --quiet "$TMP/before.md5") || fail "earlier output damaged"
     must_np 2 wordcount -i "$TMP/in.txt" -o "$TMP/out" --overwrite --spill-dir "$TMP/spill" \
         --memory 1M
