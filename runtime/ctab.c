@@ -50,6 +50,10 @@
 
 #define EAGER 16
 
+/* Tables stop growing at 2^32 slots (128 GiB), which the 32 bits of crc16 index; past that
+ * they are drained like a full table. */
+#define SLOTS_MAX ((uint64_t)1 << 32)
+
 /* Slots start on a cache line, so each line holds two whole slots: the one line prefetched
  * for a slot holds all of it, and its neighbour, the next probe, half the time. (calloc's
  * 16-byte alignment put every other slot across two lines.) A small table's zeroed block is
@@ -141,11 +145,7 @@ static int grow(sheaf__ctab *t) {
     void *oldmem = t->slots_mem;
     uint64_t *oldtails = t->tails;
     size_t oldn = t->mask + 1;
-    bool crc = t->crc;
-    if (oldn * 2 > ((size_t)1 << 32))
-        t->crc = false; /* crc16 has 32 bits */
     if (alloc_slots(t, oldn * 2)) {
-        t->crc = crc;
         t->tails = oldtails;
         return SHEAF_ENOMEM;
     }
@@ -252,8 +252,10 @@ int sheaf__ctab_place(sheaf__ctab *t, sheaf__slot *e, const uint64_t k[2], const
     }
     t->count++;
     if (t->count * 10 > (t->mask + 1) * 7) {
-        if (2 * slot_bytes(t) + t->keys.len + t->vals.len >= t->limit)
-            return 1; /* full: flush rather than grow past the limit */
+        /* full: flush rather than grow past the limit, or past 2^32 slots (crc16's reach) */
+        if (2 * slot_bytes(t) + t->keys.len + t->vals.len >= t->limit ||
+            (uint64_t)t->mask + 1 >= SLOTS_MAX)
+            return 1;
         if (grow(t))
             return SHEAF_ENOMEM;
     }
@@ -310,7 +312,7 @@ add_keys_agg(sheaf__ctab *t, const sheaf_key *keys, size_t n, uint64_t v, uintpt
     } ahead[AHEAD];
     /* The table's fields live in locals (a store to a slot could alias them otherwise, and
      * they would be loaded again for every key), refreshed after a new key is placed, which
-     * may grow the table (and leave crc16 for good: the caller sees t->crc change). */
+     * may grow the table. */
     sheaf__slot *slots = t->slots;
     size_t mask = t->mask;
     bool sum = t->agg == SHEAF_AGG_SUM_U64; /* word counts: one add */
@@ -331,9 +333,7 @@ add_keys_agg(sheaf__ctab *t, const sheaf_key *keys, size_t n, uint64_t v, uintpt
                     sheaf__ctab_merge(t, e, &v, 8);
             } else {
                 int rc = sheaf__ctab_place(t, e, k, key, tag - 1, &v, 8);
-                if (rc != 0 || t->crc != crc) {
-                    /* full (flush, then go on from the next key), failed, or grown past
-                     * crc16's reach: the keys hashed ahead are hashed again by the caller */
+                if (rc != 0) { /* full (flush, then go on from the next key) or failed */
                     *done = j + 1;
                     *bytes = nbytes;
                     return rc;

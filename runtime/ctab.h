@@ -136,8 +136,8 @@ static inline uint64_t mix16(const uint64_t k[2], uint64_t klen) {
 #define SHEAF__HAVE_CRC 1
 /* The slot hash on CPUs with SSE4.2: CRC32C of the length and the two halves, two crc32
  * instructions (written as assembly, so the runtime needs no SSE4.2 build flag; a table uses
- * it only where the CPU has it). Its 32 bits index tables of up to 2^32 slots; a table that
- * grows past that goes back to mix16. */
+ * it only where the CPU has it). Its 32 bits index tables of up to 2^32 slots, the most a
+ * table grows to (ctab.c). */
 static inline uint64_t crc16(const uint64_t k[2], uint64_t klen) {
     uint64_t h = klen;
     __asm__("crc32q %1, %0" : "+r"(h) : "rm"(k[0]));

@@ -254,8 +254,7 @@ void sheaf__ctab_free(sheaf__ctab *t);
 /* Adds v under keys[0..n) in order (a key in [lo, hi) with 16 bytes readable at it is padded);
  * *done is how many went in and *bytes their keys' bytes (for the counters). Returns 0, 1 when
  * the table reached its limit after key *done - 1 (flush it and go on from there), or a
- * negative code. On 0, *done is short of n only when the table grew past 2^32 slots and left
- * the CRC slot hash: add the rest in another call. */
+ * negative code. */
 int sheaf__ctab_add_keys(sheaf__ctab *t, const sheaf_key *keys, size_t n, uint64_t v,
                          uintptr_t lo, uintptr_t hi, size_t *done, uint64_t *bytes);
 size_t sheaf__ctab_bytes(const sheaf__ctab *t);
