@@ -683,8 +683,9 @@ static int gb_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
             continue;
         }
         if (!o->have_x[c]) {
+            double x;
             o->have_x[c] = true;
-            o->x[c] = sj_field_double(f, len, &o->x[c]) == 0 ? o->x[c] : NAN;
+            o->x[c] = sj_field_double(f, len, &x) == 0 ? x : NAN;
         }
         if (!isnan(o->x[c]))
             acc_number(o, &a, i, o->x[c]);
