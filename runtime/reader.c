@@ -165,13 +165,12 @@ static int fill(sheaf__reader *r, char *err, size_t errlen) {
         r->off = 0;
     }
     if (r->len == r->cap) {
+        /* The first buffer on huge pages; a record that outgrows it is rare, and realloc
+         * grows a large block in place of a copy (mremap), so one huge line does not need
+         * twice its size while it is read. */
         size_t cap = r->cap ? r->cap * 2 : READ_BLOCK;
-        uint8_t *b = sheaf__huge_alloc(cap + SHEAF_RECORD_PADDING);
-        if (b) {
-            if (r->len)
-                memcpy(b, r->buf, r->len);
-            free(r->buf);
-        }
+        uint8_t *b = r->cap ? realloc(r->buf, cap + SHEAF_RECORD_PADDING)
+                            : sheaf__huge_alloc(cap + SHEAF_RECORD_PADDING);
         if (!b) {
             snprintf(err, errlen, "input %s: out of memory for a record at offset %llu "
                      "(%zu bytes so far)", r->path, (unsigned long long)r->base, r->len);
