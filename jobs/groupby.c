@@ -84,11 +84,18 @@ typedef struct gtable {
     uint64_t *n;
     sj_buf *items; /* NULL when no aggregate is distinct */
     size_t item_bytes;
+    uint64_t rows;         /* rows added since the table was last emitted */
+    uint64_t rows_before;  /* rows the table took before that, */
+    uint64_t groups_before; /* and the groups it emitted for them */
 } gtable;
 
 /* The table is emitted and emptied when its bytes reach GROUPS_MAX, or a 64th of --memory
- * when that is less. */
+ * when that is less. Whenever it is full, and when it has taken CHECK_ROWS rows, the rank
+ * looks at how well it combines: once it has taken MIN_ROWS rows in all, if its groups are
+ * more than half of them, the table is emitted and the rank's later rows bypass it (gb_map). */
 #define GROUPS_MAX ((size_t)32 << 20)
+#define CHECK_ROWS 65536
+#define MIN_ROWS 1024
 
 typedef struct gb_opts {
     char **keys;
@@ -108,7 +115,8 @@ typedef struct gb_opts {
     double *x;         /* per aggregate: this row's number, once parsed (NAN: not a number) */
     bool *have_x;
     gtable g;
-    size_t limit; /* of the table's bytes */
+    size_t limit;     /* of the table's bytes */
+    bool passthrough; /* rows skip the table: their groups hardly repeat */
 } gb_opts;
 
 static gb_opts gbo;
@@ -522,7 +530,7 @@ static int gt_grow_groups(gb_opts *o) {
 
 /* Doubles the slots, at most half full, and places the groups again. */
 static int gt_grow_slots(gtable *g) {
-    size_t n = g->slots ? 2 * (g->mask + 1) : 4096;
+    size_t n = g->slots ? 2 * (g->mask + 1) : 64;
     uint32_t *slots = calloc(n, sizeof *slots);
     if (!slots)
         return SHEAF_ENOMEM;
@@ -588,9 +596,12 @@ static int gt_emit_all(sheaf_ctx *ctx, gb_opts *o) {
         sj_buf_free(&g->items[i]);
     if (g->slots)
         memset(g->slots, 0, (g->mask + 1) * sizeof *g->slots);
+    g->rows_before += g->rows;
+    g->groups_before += g->ngroups;
     g->ngroups = 0;
     g->keys.len = 0;
     g->item_bytes = 0;
+    g->rows = 0;
     return rc;
 }
 
@@ -612,6 +623,7 @@ static int gb_setup(sheaf_ctx *ctx, void *udata) {
     (void)ctx;
     o->nonnum = 0;
     o->cols_file = NULL;
+    o->passthrough = false;
     gt_free(o);
     return 0;
 }
@@ -630,6 +642,42 @@ static const char *agg_field(sheaf_ctx *ctx, const sheaf_record *rec, gb_opts *o
     }
     *len = o->seen_len[c];
     return o->seen[c];
+}
+
+/* Adds the row's fields to the state a (item_bytes, when not NULL, counts distinct bytes). */
+static int row_update(sheaf_ctx *ctx, const sheaf_record *rec, gb_opts *o, gacc *a,
+                      size_t *item_bytes) {
+    int rc = 0;
+    memset(o->seen, 0, o->naggs * sizeof *o->seen);
+    for (size_t i = 0; i < o->naggs; i++) {
+        int k = o->aggs[i].kind;
+        if (k == A_COUNT)
+            continue;
+        size_t len, c = o->first_reader[i];
+        const char *f = agg_field(ctx, rec, o, i, &len, &rc);
+        if (!f) {
+            if (rc)
+                return rc;
+            continue;
+        }
+        if (k == A_DISTINCT) {
+            if (len && add_item(&a->items[i], f, (uint32_t)len))
+                return SHEAF_ENOMEM;
+            if (item_bytes)
+                *item_bytes += len ? 4 + len : 0;
+            continue;
+        }
+        if (!o->have_x[c]) {
+            double x;
+            o->have_x[c] = true;
+            o->x[c] = sj_field_double(f, len, &x) == 0 ? x : NAN;
+        }
+        if (!isnan(o->x[c]))
+            acc_number(o, a, i, o->x[c]);
+        else
+            o->nonnum++;
+    }
+    return 0;
 }
 
 static int gb_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
@@ -659,40 +707,31 @@ static int gb_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
         if ((i && sj_buf_addc(&o->key, ',')) || add_key_field(&o->key, f, len))
             return SHEAF_ENOMEM;
     }
+    if (o->passthrough) { /* the row's own state, emitted at once */
+        acc_reset(o);
+        o->acc.count = 1;
+        int rc2 = row_update(ctx, rec, o, &o->acc, NULL);
+        if (!rc2)
+            rc2 = acc_serialize(o, &o->acc, &o->state);
+        return rc2 ? rc2 : sheaf_emit(ctx, o->key.p, o->key.len, o->state.p, o->state.len);
+    }
     gacc a;
     size_t gi;
     if (gt_find(o, &a, &gi))
         return SHEAF_ENOMEM;
     o->g.ents[gi].count++;
-    memset(o->seen, 0, o->naggs * sizeof *o->seen);
-    for (size_t i = 0; i < o->naggs; i++) {
-        int k = o->aggs[i].kind;
-        if (k == A_COUNT)
-            continue;
-        size_t len, c = o->first_reader[i];
-        const char *f = agg_field(ctx, rec, o, i, &len, &rc);
-        if (!f) {
-            if (rc)
-                return rc;
-            continue;
-        }
-        if (k == A_DISTINCT) {
-            if (len && add_item(&a.items[i], f, (uint32_t)len))
-                return SHEAF_ENOMEM;
-            o->g.item_bytes += len ? 4 + len : 0;
-            continue;
-        }
-        if (!o->have_x[c]) {
-            double x;
-            o->have_x[c] = true;
-            o->x[c] = sj_field_double(f, len, &x) == 0 ? x : NAN;
-        }
-        if (!isnan(o->x[c]))
-            acc_number(o, &a, i, o->x[c]);
-        else
-            o->nonnum++;
-    }
-    return gt_bytes(o) >= o->limit ? gt_emit_all(ctx, o) : 0;
+    o->g.rows++;
+    if ((rc = row_update(ctx, rec, o, &a, &o->g.item_bytes)))
+        return rc;
+    bool full = gt_bytes(o) >= o->limit;
+    if (!full && o->g.rows != CHECK_ROWS)
+        return 0;
+    /* Combining that barely reduces (more than half as many groups as rows) is not worth its
+     * table: emit what it holds and send each row's state on from now on. */
+    uint64_t rows = o->g.rows_before + o->g.rows, groups = o->g.groups_before + o->g.ngroups;
+    if (rows >= MIN_ROWS && 2 * groups > rows)
+        o->passthrough = true;
+    return full || o->passthrough ? gt_emit_all(ctx, o) : 0;
 }
 
 static int gb_map_cleanup(sheaf_ctx *ctx, void *udata) {
