@@ -7,7 +7,10 @@ source "${top_srcdir:-$(dirname "$0")/../..}/tests/mpi/lib.sh"
 
 NAMED=$top_builddir/tests/runtime/named
 SETUPSORT=$top_builddir/tests/runtime/setupsort
-[[ -x $NAMED && -x $SETUPSORT ]] || { echo "tests/runtime/named or setupsort is not built"; exit 99; }
+if [[ ! -x $NAMED || ! -x $SETUPSORT ]]; then
+    echo "tests/runtime/named or setupsort is not built"
+    exit 99
+fi
 head -n 3000 "$top_srcdir/data/kjv.txt" >"$TMP/in.txt"
 printf '%s\n' 'a,b "c" d' 'plain' 'with,comma' 'quote"inside' >"$TMP/odd.txt"
 
