@@ -329,12 +329,14 @@ static int add_key_field(sj_buf *b, const char *f, size_t len) {
     return rc ? rc : sj_buf_addc(b, '"');
 }
 
-static void acc_reset(gb_opts *o) {
-    o->acc.count = 0;
+/* Empties a state: no rows, no numbers, no distinct items. */
+static void acc_clear(const gb_opts *o, gacc *a) {
+    a->count = 0;
     for (size_t i = 0; i < o->naggs; i++) {
-        o->acc.v[i] = 0;
-        o->acc.n[i] = 0;
-        o->acc.items[i].len = 0;
+        a->v[i] = 0;
+        a->n[i] = 0;
+        if (a->items)
+            a->items[i].len = 0;
     }
 }
 
@@ -546,8 +548,9 @@ static int gt_grow_slots(gtable *g) {
     return 0;
 }
 
-/* The state of the row's group (o->key), added empty if new. Returns 0 or SHEAF_ENOMEM. */
-static int gt_find(gb_opts *o, gacc *out, size_t *index) {
+/* The index of the row's group (o->key), added with an empty state if new. Returns 0 or
+ * SHEAF_ENOMEM. */
+static int gt_find(gb_opts *o, size_t *index) {
     gtable *g = &o->g;
     if ((!g->slots || 2 * (g->ngroups + 1) > g->mask + 1) && gt_grow_slots(g))
         return SHEAF_ENOMEM;
@@ -557,9 +560,7 @@ static int gt_find(gb_opts *o, gacc *out, size_t *index) {
         const gentry *e = &g->ents[g->slots[j] - 1];
         if (e->hash == h && e->klen == o->key.len &&
             memcmp(g->keys.p + e->koff, o->key.p, o->key.len) == 0) {
-            size_t gi = g->slots[j] - 1;
-            *out = gt_view(o, gi);
-            *index = gi;
+            *index = g->slots[j] - 1;
             return 0;
         }
     }
@@ -570,15 +571,17 @@ static int gt_find(gb_opts *o, gacc *out, size_t *index) {
     g->slots[j] = (uint32_t)gi + 1;
     g->ents[gi] = (gentry){.hash = h, .koff = (uint32_t)(g->keys.len - o->key.len),
                            .klen = (uint32_t)o->key.len};
-    for (size_t i = 0; i < o->naggs; i++) {
-        g->v[gi * o->naggs + i] = 0;
-        g->n[gi * o->naggs + i] = 0;
-        if (g->items)
-            g->items[gi * o->naggs + i].len = 0;
-    }
-    *out = gt_view(o, gi);
+    gacc a = gt_view(o, gi);
+    acc_clear(o, &a);
     *index = gi;
     return 0;
+}
+
+/* Emits a group's state under its key. */
+static int emit_state(sheaf_ctx *ctx, gb_opts *o, const void *key, size_t klen,
+                      const gacc *a) {
+    int rc = acc_serialize(o, a, &o->state);
+    return rc ? rc : sheaf_emit(ctx, key, klen, o->state.p, o->state.len);
 }
 
 /* Emits every group's state and empties the table (keeping its slots and arrays). */
@@ -587,10 +590,7 @@ static int gt_emit_all(sheaf_ctx *ctx, gb_opts *o) {
     int rc = 0;
     for (size_t gi = 0; gi < g->ngroups && !rc; gi++) {
         gacc a = gt_view(o, gi);
-        rc = acc_serialize(o, &a, &o->state);
-        if (!rc)
-            rc = sheaf_emit(ctx, g->keys.p + g->ents[gi].koff, g->ents[gi].klen, o->state.p,
-                            o->state.len);
+        rc = emit_state(ctx, o, g->keys.p + g->ents[gi].koff, g->ents[gi].klen, &a);
     }
     for (size_t i = 0; g->items && i < g->ngroups * o->naggs; i++)
         sj_buf_free(&g->items[i]);
@@ -708,17 +708,15 @@ static int gb_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
             return SHEAF_ENOMEM;
     }
     if (o->passthrough) { /* the row's own state, emitted at once */
-        acc_reset(o);
+        acc_clear(o, &o->acc);
         o->acc.count = 1;
-        int rc2 = row_update(ctx, rec, o, &o->acc, NULL);
-        if (!rc2)
-            rc2 = acc_serialize(o, &o->acc, &o->state);
-        return rc2 ? rc2 : sheaf_emit(ctx, o->key.p, o->key.len, o->state.p, o->state.len);
+        rc = row_update(ctx, rec, o, &o->acc, NULL);
+        return rc ? rc : emit_state(ctx, o, o->key.p, o->key.len, &o->acc);
     }
-    gacc a;
     size_t gi;
-    if (gt_find(o, &a, &gi))
+    if (gt_find(o, &gi))
         return SHEAF_ENOMEM;
+    gacc a = gt_view(o, gi);
     o->g.ents[gi].count++;
     o->g.rows++;
     if ((rc = row_update(ctx, rec, o, &a, &o->g.item_bytes)))
@@ -739,7 +737,7 @@ static int gb_map_cleanup(sheaf_ctx *ctx, void *udata) {
 }
 
 static int merge_all(gb_opts *o, sheaf_values *vals) {
-    acc_reset(o);
+    acc_clear(o, &o->acc);
     const void *v;
     size_t vlen;
     while (sheaf_values_next(vals, &v, &vlen)) {
@@ -754,9 +752,7 @@ static int gb_combine(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values
                       void *udata) {
     gb_opts *o = udata;
     int rc = merge_all(o, vals);
-    if (!rc)
-        rc = acc_serialize(o, &o->acc, &o->state);
-    return rc ? rc : sheaf_emit(ctx, key, klen, o->state.p, o->state.len);
+    return rc ? rc : emit_state(ctx, o, key, klen, &o->acc);
 }
 
 static int gb_reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values *vals,

@@ -99,6 +99,9 @@ typedef struct sheaf__kv {
 /* Encodes a record at p (room: SHEAF__REC_HDR_MAX + klen + vlen). Returns its length. */
 size_t sheaf__rec_put(uint8_t *p, uint32_t part, const void *key, size_t klen, const void *val,
                       size_t vlen);
+/* Appends a record to b. Returns its length, or 0 when out of memory. */
+size_t sheaf__buf_add_rec(sheaf__buf *b, uint32_t part, const void *key, size_t klen,
+                          const void *val, size_t vlen);
 /* Decodes the record at [p, end). Returns its length, or 0 if it is incomplete. */
 size_t sheaf__rec_get(const uint8_t *p, const uint8_t *end, sheaf__kv *kv);
 

@@ -49,11 +49,9 @@ int sheaf__runw_put(sheaf__runw *w, const sheaf__kv *kv) {
         if (rc)
             return rc;
     }
-    if (sheaf__buf_reserve(&w->buf, need))
+    size_t n = sheaf__buf_add_rec(&w->buf, kv->part, kv->key, kv->klen, kv->val, kv->vlen);
+    if (!n)
         return SHEAF_ENOMEM;
-    size_t n = sheaf__rec_put(w->buf.data + w->buf.len, kv->part, kv->key, kv->klen, kv->val,
-                              kv->vlen);
-    w->buf.len += n;
     w->bytes += n;
     w->records++;
     return 0;

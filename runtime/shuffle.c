@@ -126,10 +126,9 @@ int sheaf__shuffle_put(sheaf_ctx *ctx, uint32_t part, const void *key, size_t kl
             return rc;
         b = &ctx->send[dest]; /* the round swapped the buffer sets */
     }
-    if (sheaf__buf_reserve(b, need))
+    if (!sheaf__buf_add_rec(b, part, key, klen, val, vlen))
         return sheaf__error(ctx, SHEAF_ENOMEM, "out of memory buffering a %zu-byte record",
                             klen + vlen);
-    b->len += sheaf__rec_put(b->data + b->len, part, key, klen, val, vlen);
     ctx->send_recs[dest]++;
     if (SHEAF__UNLIKELY(ctx->inflight) && (++ctx->puts_since_test & 255) == 0)
         return sheaf__shuffle_test(ctx, false);
@@ -412,10 +411,8 @@ static int emit_slow(sheaf_ctx *ctx, const void *key, size_t klen, const void *v
     if (SHEAF__UNLIKELY(ctx->where == SHEAF__IN_SAMPLE))
         return sheaf__sample_key(ctx, key, klen);
     if (SHEAF__UNLIKELY(ctx->where == SHEAF__IN_HELD)) { /* no key ranges yet: keep it */
-        sheaf__buf *h = &ctx->held;
-        if (sheaf__buf_reserve(h, SHEAF__REC_HDR_MAX + klen + vlen))
+        if (!sheaf__buf_add_rec(&ctx->held, 0, key, klen, val, vlen))
             return sheaf__error(ctx, SHEAF_ENOMEM, "out of memory holding setup's emits");
-        h->len += sheaf__rec_put(h->data + h->len, 0, key, klen, val, vlen);
         return 0;
     }
     /* A map emit into the combine table took emit_fast; what is left goes to the shuffle. */

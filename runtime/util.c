@@ -60,6 +60,15 @@ size_t sheaf__rec_put(uint8_t *p, uint32_t part, const void *key, size_t klen, c
     return n + vlen;
 }
 
+size_t sheaf__buf_add_rec(sheaf__buf *b, uint32_t part, const void *key, size_t klen,
+                          const void *val, size_t vlen) {
+    if (sheaf__buf_reserve(b, SHEAF__REC_HDR_MAX + klen + vlen))
+        return 0;
+    size_t n = sheaf__rec_put(b->data + b->len, part, key, klen, val, vlen);
+    b->len += n;
+    return n;
+}
+
 size_t sheaf__rec_get(const uint8_t *p, const uint8_t *end, sheaf__kv *kv) {
     uint64_t part, klen, vlen;
     size_t n, h = 0;
