@@ -466,6 +466,17 @@ static bool have_fabric(void) {
     return false;
 }
 
+/* True when an HWLOC_COMPONENTS value is unset or only leaves components out ("-linuxio,-pci",
+ * as scripts/lib.sh's sheaf_quick_launch sets for mpirun): then no plugin was asked for. */
+static bool only_exclusions(const char *components) {
+    for (const char *p = components; p && *p; p += strcspn(p, ",")) {
+        p += strspn(p, ", ");
+        if (*p && *p != '-')
+            return false;
+    }
+    return true;
+}
+
 /* Before MPI starts (no thread yet, so the environment may change), on a node with no fabric
  * device and unless SHEAF_MPI_FAST_START=0:
  *  - under Open MPI, MPI_Init picks the ob1 PML (shared memory and TCP) in the end, but first
@@ -477,12 +488,12 @@ static bool have_fabric(void) {
  *    whatever the filters: the GL, OpenCL, PCI and libxml2 ones pull in libX11, libOpenCL,
  *    libpciaccess and libxml2, 2.8 ms of the 3.6 ms placement took per rank. Placement looks
  *    at cores only, and with no fabric there is no network card whose locality MPI would want,
- *    so with HWLOC_PLUGINS_BLACKLIST and HWLOC_COMPONENTS unset this leaves those plugins out
- *    (HWLOC_PLUGINS_BLACKLIST). */
+ *    so with HWLOC_PLUGINS_BLACKLIST unset, and HWLOC_COMPONENTS unset or only leaving
+ *    components out, this leaves those plugins out (HWLOC_PLUGINS_BLACKLIST). */
 static void fast_mpi_start(void) {
     if (fast_start_off() || have_fabric())
         return;
-    if (!getenv("HWLOC_PLUGINS_BLACKLIST") && !getenv("HWLOC_COMPONENTS"))
+    if (!getenv("HWLOC_PLUGINS_BLACKLIST") && only_exclusions(getenv("HWLOC_COMPONENTS")))
         setenv("HWLOC_PLUGINS_BLACKLIST",
                "hwloc_gl,hwloc_opencl,hwloc_pci,hwloc_xml_libxml,hwloc_cuda,hwloc_nvml,"
                "hwloc_rsmi,hwloc_levelzero",

@@ -162,31 +162,43 @@ pmix_link_nodelay() {
     grep -qE "setsockopt\($fd, SOL_TCP, TCP_NODELAY, \[1\]" "$1" || return 1
 }
 
+# traced_wc NAME VAR=VALUE: word count at 2 ranks with VAR=VALUE passed to the ranks, each
+# rank under strace (its calls in $TMP/NAME.RANK, its environment in $TMP/NAME.env.RANK); the
+# output must match coreutils.
+traced_wc() {
+    local name=$1 var=${2%%=*}
+    # shellcheck disable=SC2016  # expanded by the rank's shell
+    # LeakSanitizer cannot run under ptrace: the sanitizer build's ranks skip the leak check.
+    local wrap='env >"$0.env.$OMPI_COMM_WORLD_RANK"
+        export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+        exec strace -f -e trace=connect,setsockopt,openat -o "$0.$OMPI_COMM_WORLD_RANK" "$@"'
+    env "$2" "$MPIRUN" -np 2 --oversubscribe -x "$var" sh -c "$wrap" "$TMP/$name" "$SHEAF" \
+        wordcount -i "$TMP/in.txt" -o "$TMP/$name.out" >"$TMP/$name.log" 2>&1 ||
+        fail "the traced run with $2 failed: $(tail -n 5 "$TMP/$name.log")"
+    compare_wc "$TMP/$name.out" "$TMP/in.ref"
+}
+
+# loads_plugins TRACE: true when the traced process opened one of hwloc's plugins.
+loads_plugins() { grep -q 'hwloc/hwloc_.*\.so' "$1"; }
+
 # MPI_Finalize waits on the PMIx link; sheaf sets TCP_NODELAY on it. And on a node without a
 # fabric, hwloc's plugins (GL, OpenCL, PCI, libxml2) are not loaded. SHEAF_MPI_FAST_START=0:
-# neither. Read off each rank's own system calls.
+# neither. HWLOC_COMPONENTS that only leaves components out (as sheaf_quick_launch gives
+# mpirun) still keeps the plugins out; one that names a component leaves hwloc as it is. Read
+# off each rank's own system calls.
 case_start_syscalls() {
     if ! command -v strace >/dev/null; then
         echo "# strace is not installed"
         return 0
     fi
     local mode r st
-    # shellcheck disable=SC2016  # expanded by the rank's shell
-    # LeakSanitizer cannot run under ptrace: the sanitizer build's ranks skip the leak check.
-    local wrap='env >"$0.env.$OMPI_COMM_WORLD_RANK"
-        export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
-        exec strace -f -e trace=connect,setsockopt,openat -o "$0.$OMPI_COMM_WORLD_RANK" "$@"'
     local -a plugins=(/usr/lib/*/hwloc/hwloc_*.so)
     local fabric=0 d
     for d in /sys/class/infiniband /sys/class/cxi; do
         [[ -d $d && -n $(ls -A "$d") ]] && fabric=1
     done
     for mode in 1 0; do
-        SHEAF_MPI_FAST_START=$mode "$MPIRUN" -np 2 --oversubscribe -x SHEAF_MPI_FAST_START \
-            sh -c "$wrap" "$TMP/st$mode" "$SHEAF" wordcount -i "$TMP/in.txt" \
-            -o "$TMP/link$mode" >"$TMP/link$mode.log" 2>&1 ||
-            fail "the traced run failed: $(tail -n 5 "$TMP/link$mode.log")"
-        compare_wc "$TMP/link$mode" "$TMP/in.ref"
+        traced_wc "st$mode" "SHEAF_MPI_FAST_START=$mode"
         for r in 0 1; do
             st=0
             pmix_link_nodelay "$TMP/st$mode.$r" "$TMP/st$mode.env.$r" || st=$?
@@ -194,13 +206,23 @@ case_start_syscalls() {
             ((st == 1 || mode == 1)) || fail "rank $r set TCP_NODELAY with SHEAF_MPI_FAST_START=0"
             ((st == 0 || mode == 0)) || fail "rank $r left Nagle on its PMIx link"
             if [[ -e ${plugins[0]} ]] && ((!fabric)); then
-                st=0
-                grep -q 'hwloc/hwloc_.*\.so' "$TMP/st$mode.$r" || st=1
-                ((st == 1 || mode == 0)) || fail "rank $r loaded hwloc plugins"
-                ((st == 0 || mode == 1)) ||
-                    fail "rank $r did not load hwloc plugins with SHEAF_MPI_FAST_START=0"
+                if loads_plugins "$TMP/st$mode.$r"; then
+                    ((mode == 0)) || fail "rank $r loaded hwloc plugins"
+                else
+                    ((mode == 1)) ||
+                        fail "rank $r did not load hwloc plugins with SHEAF_MPI_FAST_START=0"
+                fi
             fi
         done
+    done
+    [[ -e ${plugins[0]} ]] && ((!fabric)) || return 0
+    traced_wc hc-exclude HWLOC_COMPONENTS=-linuxio,-pci
+    traced_wc hc-name HWLOC_COMPONENTS=linux
+    for r in 0 1; do
+        ! loads_plugins "$TMP/hc-exclude.$r" ||
+            fail "rank $r loaded hwloc plugins with HWLOC_COMPONENTS=-linuxio,-pci"
+        loads_plugins "$TMP/hc-name.$r" ||
+            fail "rank $r left hwloc plugins out with HWLOC_COMPONENTS=linux"
     done
 }
 

@@ -160,6 +160,32 @@ EOF
     [[ $output == *"cluster WAITING"* ]]
 }
 
+@test "mpirun starts without hwloc's I/O discovery unless told otherwise" {
+    if [[ -n $(ls -A /sys/class/infiniband /sys/class/cxi 2>/dev/null) ]] ||
+        compgen -G '/dev/hfi1_*' >/dev/null || compgen -G '/dev/ipath*' >/dev/null; then
+        skip "this node has a fabric device"
+    fi
+    local step='name=env,cmd=sh -c "echo ${HWLOC_COMPONENTS:-unset} ${HWLOC_PLUGINS_BLACKLIST:-unset}"'
+    local plugins=hwloc_gl,hwloc_opencl,hwloc_pci,hwloc_xml_libxml,hwloc_cuda,hwloc_nvml
+    plugins+=,hwloc_rsmi,hwloc_levelzero
+    local want=("-linuxio,-pci $plugins" "unset unset" "-x11 $plugins" "-linuxio,-pci a,b")
+    local -a env=(SHEAF_MPI_FAST_START=1 SHEAF_MPI_FAST_START=0 HWLOC_COMPONENTS=-x11
+        HWLOC_PLUGINS_BLACKLIST=a,b)
+    local i sd
+    for i in 0 1 2 3; do
+        run env -u HWLOC_COMPONENTS -u HWLOC_PLUGINS_BLACKLIST "${env[i]}" \
+            "$SHEAF_CLUSTER" create --name quick --backend local --auto-terminate --step "$step"
+        [ "$status" -eq 0 ]
+        ID=$output
+        run sc wait "$ID" --timeout 60
+        [ "$status" -eq 0 ]
+        sd=$SHEAF_HOME/clusters/$ID/steps/s-0001
+        [ "$(cat "$sd/stdout")" = "${want[i]}" ]
+        # command.json holds the command alone
+        [ "$(jq -r '.[0]' "$sd/command.json")" = "${MPIRUN:-mpirun}" ]
+    done
+}
+
 @test "state files are private and documented ones exist" {
     create_cluster --step 'name=one,cmd=true'
     sc wait "$ID" --timeout 60
