@@ -22,6 +22,15 @@
  * then (MPI_Testall every few hundred records, which also drives their progress); the next
  * round, or the end of the map, completes them first. At most one round is in flight, and
  * nothing else touches the store's buffer while its receives are pending.
+ * Rounds are small, so that there is something to overlap: a rank that has buffered
+ * round_bytes (4 MiB, or 256 KiB per rank with more than 16 ranks) posts an MPI_Ibarrier,
+ * "ready", and maps on; the round starts when the barrier completes, that is when every rank
+ * is ready (or done mapping), so no rank waits in it for a slower one. A rank whose buffer
+ * for one destination reaches send_limit (its share of the budget) must start the round: it
+ * waits for the barrier. Every round is preceded by one barrier on every rank. With the whole
+ * budget as the only trigger, a job whose output fits in it shuffled everything in one round
+ * after the map (TeraSort of 2 million records at 2 ranks: map 88 ms, then shuffle 50 ms;
+ * with rounds of 4 MiB, map 97 ms and shuffle 1 ms).
  * Because every rank learns every other rank's flags in step 1, all ranks leave the map phase
  * in the same round, and a failure anywhere stops every rank at the same point.
  */
@@ -69,6 +78,7 @@ int sheaf__shuffle_init(sheaf_ctx *ctx) {
     /* A quarter of the budget for sending, in two sets (filling and in flight). */
     size_t share = (size_t)(ctx->budget / 8 / (uint64_t)ctx->nranks);
     ctx->send_limit = SHEAF__MAX(share, (size_t)64 << 10);
+    ctx->round_bytes = SHEAF__MAX((size_t)4 << 20, (size_t)ctx->nranks << 18);
     if (ctx->job->agg != SHEAF_AGG_NONE || ctx->job->combine) {
         /* An aggregation table holds one slot a key: it may take its whole share. A table of
          * value chains for a combiner grows with every record, so it is drained (the combiner
@@ -88,6 +98,10 @@ int sheaf__shuffle_init(sheaf_ctx *ctx) {
 }
 
 void sheaf__shuffle_free(sheaf_ctx *ctx) {
+    if (ctx->ready_posted) { /* never past the last round; every rank would have posted it */
+        MPI_Wait(&ctx->ready, MPI_STATUS_IGNORE);
+        ctx->ready_posted = false;
+    }
     if (ctx->npending) {
         MPI_Waitall((int)ctx->npending, ctx->pending, MPI_STATUSES_IGNORE);
         ctx->npending = 0;
@@ -115,6 +129,28 @@ void sheaf__shuffle_free(sheaf_ctx *ctx) {
     sheaf__buf_free(&ctx->held);
 }
 
+/* Every few hundred records: drives the round in flight, says once that this rank is ready
+ * for the next round, and starts that round when every rank is. */
+static int shuffle_poll(sheaf_ctx *ctx) {
+    int rc = sheaf__shuffle_test(ctx, false);
+    /* A rank that failed says nothing more: it ends the map, and the rounds of the end, whose
+     * barriers every rank posts, carry its failure to the others. */
+    if (rc || ctx->send_bytes < ctx->round_bytes || ctx->err || ctx->agreed)
+        return rc;
+    if (ctx->nranks == 1)
+        return sheaf__shuffle_round(ctx);
+    if (!ctx->ready_posted) {
+        if (MPI_Ibarrier(ctx->comm, &ctx->ready) != MPI_SUCCESS)
+            return sheaf__error(ctx, SHEAF_EMPI, "MPI_Ibarrier failed in the shuffle");
+        ctx->ready_posted = true;
+        return 0;
+    }
+    int all = 0;
+    if (MPI_Test(&ctx->ready, &all, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+        return sheaf__error(ctx, SHEAF_EMPI, "MPI_Test failed in the shuffle");
+    return all ? sheaf__shuffle_round(ctx) : 0;
+}
+
 int sheaf__shuffle_put(sheaf_ctx *ctx, uint32_t part, const void *key, size_t klen,
                        const void *val, size_t vlen) {
     uint32_t dest = sheaf__owner(ctx, part);
@@ -126,12 +162,14 @@ int sheaf__shuffle_put(sheaf_ctx *ctx, uint32_t part, const void *key, size_t kl
             return rc;
         b = &ctx->send[dest]; /* the round swapped the buffer sets */
     }
-    if (!sheaf__buf_add_rec(b, part, key, klen, val, vlen))
+    size_t n = sheaf__buf_add_rec(b, part, key, klen, val, vlen);
+    if (!n)
         return sheaf__error(ctx, SHEAF_ENOMEM, "out of memory buffering a %zu-byte record",
                             klen + vlen);
     ctx->send_recs[dest]++;
-    if (SHEAF__UNLIKELY(ctx->inflight) && (++ctx->puts_since_test & 255) == 0)
-        return sheaf__shuffle_test(ctx, false);
+    ctx->send_bytes += n;
+    if (SHEAF__UNLIKELY((++ctx->puts_since_test & 255) == 0))
+        return shuffle_poll(ctx);
     return 0;
 }
 
@@ -206,6 +244,13 @@ int sheaf__shuffle_round(sheaf_ctx *ctx) {
     if (ctx->agreed)
         return ctx->err; /* the ranks already stopped together: no more collectives */
     int P = ctx->nranks, me = ctx->rank;
+    if (P > 1) { /* every rank ready (or made to wait here, its buffer full) */
+        if (!ctx->ready_posted && MPI_Ibarrier(ctx->comm, &ctx->ready) != MPI_SUCCESS)
+            return sheaf__error(ctx, SHEAF_EMPI, "MPI_Ibarrier failed in the shuffle");
+        ctx->ready_posted = false;
+        if (MPI_Wait(&ctx->ready, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+            return sheaf__error(ctx, SHEAF_EMPI, "MPI_Wait failed in the shuffle");
+    }
     sheaf__shuffle_test(ctx, true); /* the previous round's messages */
     uint64_t *sc = calloc((size_t)P * 8, sizeof *sc), *rcv = sc + (size_t)P * 4;
     if (!sc)
@@ -291,6 +336,7 @@ int sheaf__shuffle_round(sheaf_ctx *ctx) {
     ctx->inflight = true;
     ctx->pending_bytes = incoming;
     ctx->puts_since_test = 0;
+    ctx->send_bytes = 0;
     ctx->c[SHEAF__C_SHUFFLE_RECV_BYTES] += incoming;
     ctx->c[SHEAF__C_SHUFFLE_ROUNDS]++;
     for (int d = 0; d < P; d++)

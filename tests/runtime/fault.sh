@@ -35,6 +35,27 @@ case_each_phase() {
     inject 1 setup:0
 }
 
+# A shuffle-heavy job at the default budget: by the time the fault hits, 5 MB of records have
+# been buffered, so ranks have said they are ready for a round (an MPI_Ibarrier each) and
+# rounds may have run; the failing rank stops mapping and joins the rounds, which stop every
+# rank. --schedule static gives every rank a third, half or quarter of the 300,000 records,
+# so the fault always hits.
+case_fault_between_rounds() {
+    local spec rc
+    must_np 2 gensort 300000 "$TMP/gen"
+    for spec in map:1:50000 map:0:50000 map:2:50000; do
+        rc=0
+        SHEAF_FAULT=$spec run_np "$((${spec:4:1} + 2))" sort -i "$TMP/gen" \
+            --input-format fixed:100 --schedule static -o "$TMP/rounds" || rc=$?
+        [[ $rc -eq 1 ]] || { cat "$LAST_LOG" >&2; fail "$spec: exit status $rc, expected 1"; }
+        grep -q "error: rank ${spec:4:1}: injected fault" "$LAST_LOG" ||
+            { cat "$LAST_LOG" >&2; fail "$spec: the message does not name the rank"; }
+        [[ ! -e $TMP/rounds ]] || fail "$spec: a failed job left its output directory"
+    done
+    must_np 2 sort -i "$TMP/gen" --input-format fixed:100 -o "$TMP/rounds"
+    run_np 1 valsort "$TMP/rounds" || fail "the sort after the faults: $(tail -n 3 "$LAST_LOG")"
+}
+
 case_rerun_succeeds() {
     must_np 2 wordcount -i "$TMP/in.txt" -o "$TMP/out" --overwrite --memory 1M
     compare_wc "$TMP/out" "$TMP/ref"
@@ -83,6 +104,7 @@ case_kill_rank() {
 }
 
 run_case fault-in-each-phase case_each_phase
+run_case fault-between-rounds case_fault_between_rounds
 run_case kill-9-a-rank case_kill_rank
 run_case rerun-succeeds case_rerun_succeeds
 run_case new-output-removed case_new_output_removed
