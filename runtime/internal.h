@@ -232,6 +232,9 @@ int sheaf__reader_open(sheaf__reader *r, const char *path, uint64_t start, uint6
  * how many. */
 int sheaf__reader_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t errlen);
 void sheaf__reader_close(sheaf__reader *r); /* closes the file, keeps the buffer */
+/* Tests: the loop that counts a block's line ends, 0 plain C to 3 AVX-512 (a level the CPU
+ * lacks, or -1, means the best it has). Returns the level now used. */
+int sheaf__reader_set_line_count(int level);
 void sheaf__reader_free(sheaf__reader *r);
 
 /* ---- ctab.c ---------------------------------------------------------------------------- */

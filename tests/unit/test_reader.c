@@ -495,6 +495,68 @@ static void test_lines_huge_line(void) {
     unlink(path);
 }
 
+/* Blocks of lines (map_blocks): the reader counts each block's lines and line-end bytes with
+ * the widest loop the CPU has; with every loop (plain C, SSE2, AVX2, AVX-512BW, as far as the
+ * CPU goes) the lines and the bytes less line ends must be a byte-by-byte reference's, over texts of LF, CR LF and lone CR
+ * of every length from 1 to 300 bytes (every tail a loop leaves) and one of 600 kB (many
+ * blocks, at every alignment the lines give). */
+static void count_blocks(const char *path, uint64_t *lines, uint64_t *bytes) {
+    sheaf__format fmt;
+    CU_ASSERT_FATAL(sheaf__format_parse("lines", &fmt) == 0);
+    sheaf__reader r;
+    memset(&r, 0, sizeof r);
+    char err[512];
+    struct stat st;
+    CU_ASSERT_FATAL(stat(path, &st) == 0);
+    CU_ASSERT_EQUAL_FATAL(
+        sheaf__reader_open(&r, path, 0, (uint64_t)st.st_size, &fmt, err, sizeof err), 0);
+    r.blocks = true;
+    sheaf_record rec;
+    *lines = *bytes = 0;
+    while (sheaf__reader_next(&r, &rec, err, sizeof err) == 1) {
+        *lines += r.nrec;
+        *bytes += rec.len - r.delims; /* as the input_bytes counter: line ends left out */
+    }
+    sheaf__reader_close(&r);
+    sheaf__reader_free(&r);
+}
+
+static void test_blocks_line_counts(void) {
+    static const char alphabet[] = "ab \r\n\r\n";
+    char path[4200];
+    unit_path(path, sizeof path, tmpdir, "blocks");
+    for (size_t len = 1; len <= 301; len++) {
+        size_t n = len == 301 ? 600000 : len;
+        char *text = unit_xmalloc(n);
+        for (size_t i = 0; i + 1 < n; i++)
+            text[i] = alphabet[unit_below(sizeof alphabet - 1)];
+        text[n - 1] = '\n';
+        CU_ASSERT_FATAL(unit_write_file(path, text, n) == 0);
+        uint64_t want_lines = 0, want_crlf = 0;
+        for (size_t i = 0; i < n; i++) {
+            want_lines += text[i] == '\n';
+            want_crlf += text[i] == '\r' && i + 1 < n && text[i + 1] == '\n';
+        }
+        int tried = -1;
+        for (int level = 0; level <= 3; level++) {
+            int used = sheaf__reader_set_line_count(level);
+            if (used == tried)
+                continue; /* the CPU lacks this loop */
+            tried = used;
+            uint64_t lines, bytes;
+            count_blocks(path, &lines, &bytes);
+            if (lines != want_lines || bytes != n - want_lines - want_crlf)
+                fprintf(stderr, "%zu bytes, loop %d: %llu lines, %llu bytes\n", n, used,
+                        (unsigned long long)lines, (unsigned long long)bytes);
+            UNIT_ASSERT_EQUAL(lines, want_lines);
+            UNIT_ASSERT_EQUAL(bytes, n - want_lines - want_crlf);
+        }
+        free(text);
+    }
+    sheaf__reader_set_line_count(-1);
+    unlink(path);
+}
+
 /* ---- fixed-length records ---- */
 
 static void test_fixed_all_splits(void) {
@@ -830,6 +892,7 @@ int main(void) {
         {"lines_empty_file", test_lines_empty_file},
         {"lines_random_files", test_lines_random_files},
         {"lines_huge_line", test_lines_huge_line},
+        {"blocks_line_counts", test_blocks_line_counts},
         {"records_other_delimiters", test_records_other_delimiters},
         {"tsv_all_splits", test_tsv_all_splits},
         {"fixed_all_splits", test_fixed_all_splits},
