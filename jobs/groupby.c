@@ -61,6 +61,14 @@ typedef struct gacc {
     sj_buf *items; /* distinct: (u32 length, bytes) items */
 } gacc;
 
+/* A row's field of a column, fetched (p not NULL) and parsed (parsed) at most once a row. */
+typedef struct rowfield {
+    const char *p;
+    size_t len;
+    double x; /* NAN: not a number */
+    bool parsed;
+} rowfield;
+
 /* A column as the map reads it: its index in the current file's header (found once per file),
  * or its number when it is written as one; -1 for neither. */
 typedef struct colref {
@@ -110,10 +118,7 @@ typedef struct gb_opts {
     colref *keycols, *aggcols, *whcols;
     size_t *first_reader; /* per aggregate: the first aggregate that reads its column */
     const char *cols_file; /* the file the colrefs' header indexes belong to */
-    const char **seen; /* per aggregate: this row's field of its column, once fetched */
-    size_t *seen_len;
-    double *x;         /* per aggregate: this row's number, once parsed (NAN: not a number) */
-    bool *have_x;
+    rowfield *fields; /* per aggregate: this row's field of its column */
     gtable g;
     size_t limit;     /* of the table's bytes */
     bool passthrough; /* rows skip the table: their groups hardly repeat */
@@ -267,12 +272,9 @@ static int gb_configure(void *udata, sheaf_config *cfg) {
     o->aggcols = calloc(o->naggs, sizeof *o->aggcols);
     o->whcols = calloc(o->nwh + 1, sizeof *o->whcols);
     o->first_reader = calloc(o->naggs, sizeof *o->first_reader);
-    o->seen = calloc(o->naggs + 1, sizeof *o->seen);
-    o->seen_len = calloc(o->naggs + 1, sizeof *o->seen_len);
-    o->x = calloc(o->naggs + 1, sizeof *o->x);
-    o->have_x = calloc(o->naggs + 1, sizeof *o->have_x);
+    o->fields = calloc(o->naggs + 1, sizeof *o->fields);
     if (!o->acc.v || !o->acc.n || !o->acc.items || !o->keycols || !o->aggcols || !o->whcols ||
-        !o->first_reader || !o->seen || !o->seen_len || !o->x || !o->have_x)
+        !o->first_reader || !o->fields)
         return sj_usage("groupby", "out of memory");
     for (size_t i = 0; i < o->nkeys; i++)
         colref_init(&o->keycols[i], o->keys[i]);
@@ -628,52 +630,50 @@ static int gb_setup(sheaf_ctx *ctx, void *udata) {
     return 0;
 }
 
-/* The row's field of aggregate i's column, fetched (and parsed, for a number) once per row
- * for all the aggregates that read that column. Returns the field or NULL (no such field:
- * *rc says whether that fails the job). */
-static const char *agg_field(sheaf_ctx *ctx, const sheaf_record *rec, gb_opts *o, size_t i,
-                             size_t *len, int *rc) {
-    size_t c = o->first_reader[i];
-    if (!o->seen[c]) {
-        o->seen[c] = col_field(ctx, rec, &o->aggcols[c], &o->seen_len[c], rc);
-        if (!o->seen[c])
+/* The row's field of aggregate i's column, fetched once per row for all the aggregates that
+ * read that column. Returns it, or NULL (no such field: *rc says whether that fails the job). */
+static rowfield *agg_field(sheaf_ctx *ctx, const sheaf_record *rec, gb_opts *o, size_t i,
+                           int *rc) {
+    rowfield *f = &o->fields[o->first_reader[i]];
+    if (!f->p) {
+        f->p = col_field(ctx, rec, &o->aggcols[o->first_reader[i]], &f->len, rc);
+        if (!f->p)
             return NULL;
-        o->have_x[c] = false;
+        f->parsed = false;
     }
-    *len = o->seen_len[c];
-    return o->seen[c];
+    return f;
 }
 
 /* Adds the row's fields to the state a (item_bytes, when not NULL, counts distinct bytes). */
 static int row_update(sheaf_ctx *ctx, const sheaf_record *rec, gb_opts *o, gacc *a,
                       size_t *item_bytes) {
     int rc = 0;
-    memset(o->seen, 0, o->naggs * sizeof *o->seen);
+    for (size_t i = 0; i < o->naggs; i++)
+        o->fields[i].p = NULL;
     for (size_t i = 0; i < o->naggs; i++) {
         int k = o->aggs[i].kind;
         if (k == A_COUNT)
             continue;
-        size_t len, c = o->first_reader[i];
-        const char *f = agg_field(ctx, rec, o, i, &len, &rc);
+        rowfield *f = agg_field(ctx, rec, o, i, &rc);
         if (!f) {
             if (rc)
                 return rc;
             continue;
         }
         if (k == A_DISTINCT) {
-            if (len && add_item(&a->items[i], f, (uint32_t)len))
+            if (f->len && add_item(&a->items[i], f->p, (uint32_t)f->len))
                 return SHEAF_ENOMEM;
             if (item_bytes)
-                *item_bytes += len ? 4 + len : 0;
+                *item_bytes += f->len ? 4 + f->len : 0;
             continue;
         }
-        if (!o->have_x[c]) {
+        if (!f->parsed) {
             double x;
-            o->have_x[c] = true;
-            o->x[c] = sj_field_double(f, len, &x) == 0 ? x : NAN;
+            f->parsed = true;
+            f->x = sj_field_double(f->p, f->len, &x) == 0 ? x : NAN;
         }
-        if (!isnan(o->x[c]))
-            acc_number(o, a, i, o->x[c]);
+        if (!isnan(f->x))
+            acc_number(o, a, i, f->x);
         else
             o->nonnum++;
     }

@@ -410,8 +410,7 @@ struct sheaf_ctx {
     uint64_t pending_bytes; /* bytes the store gains when it completes */
     unsigned puts_since_test;
     size_t send_limit; /* per destination: a round must start before a buffer passes it */
-    size_t send_bytes; /* buffered in the filling set, all destinations */
-    size_t round_bytes; /* from this many buffered bytes on, the rank is ready for a round */
+    size_t round_bytes; /* from this many bytes in the filling set, ready for a round */
     MPI_Request ready;  /* the Ibarrier of that readiness, when ready_posted */
     bool ready_posted;
     bool map_done;

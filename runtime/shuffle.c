@@ -129,22 +129,33 @@ void sheaf__shuffle_free(sheaf_ctx *ctx) {
     sheaf__buf_free(&ctx->held);
 }
 
+/* Says, once a round, that this rank is ready for the next round (its barrier). */
+static int post_ready(sheaf_ctx *ctx) {
+    if (ctx->ready_posted)
+        return 0;
+    if (MPI_Ibarrier(ctx->comm, &ctx->ready) != MPI_SUCCESS)
+        return sheaf__error(ctx, SHEAF_EMPI, "MPI_Ibarrier failed in the shuffle");
+    ctx->ready_posted = true;
+    return 0;
+}
+
 /* Every few hundred records: drives the round in flight, says once that this rank is ready
  * for the next round, and starts that round when every rank is. */
 static int shuffle_poll(sheaf_ctx *ctx) {
     int rc = sheaf__shuffle_test(ctx, false);
     /* A rank that failed says nothing more: it ends the map, and the rounds of the end, whose
      * barriers every rank posts, carry its failure to the others. */
-    if (rc || ctx->send_bytes < ctx->round_bytes || ctx->err || ctx->agreed)
+    if (rc || ctx->err || ctx->agreed)
         return rc;
+    size_t buffered = 0;
+    for (int d = 0; d < ctx->nranks; d++)
+        buffered += ctx->send[d].len;
+    if (buffered < ctx->round_bytes)
+        return 0;
     if (ctx->nranks == 1)
         return sheaf__shuffle_round(ctx);
-    if (!ctx->ready_posted) {
-        if (MPI_Ibarrier(ctx->comm, &ctx->ready) != MPI_SUCCESS)
-            return sheaf__error(ctx, SHEAF_EMPI, "MPI_Ibarrier failed in the shuffle");
-        ctx->ready_posted = true;
-        return 0;
-    }
+    if (!ctx->ready_posted)
+        return post_ready(ctx);
     int all = 0;
     if (MPI_Test(&ctx->ready, &all, MPI_STATUS_IGNORE) != MPI_SUCCESS)
         return sheaf__error(ctx, SHEAF_EMPI, "MPI_Test failed in the shuffle");
@@ -162,12 +173,10 @@ int sheaf__shuffle_put(sheaf_ctx *ctx, uint32_t part, const void *key, size_t kl
             return rc;
         b = &ctx->send[dest]; /* the round swapped the buffer sets */
     }
-    size_t n = sheaf__buf_add_rec(b, part, key, klen, val, vlen);
-    if (!n)
+    if (!sheaf__buf_add_rec(b, part, key, klen, val, vlen))
         return sheaf__error(ctx, SHEAF_ENOMEM, "out of memory buffering a %zu-byte record",
                             klen + vlen);
     ctx->send_recs[dest]++;
-    ctx->send_bytes += n;
     if (SHEAF__UNLIKELY((++ctx->puts_since_test & 255) == 0))
         return shuffle_poll(ctx);
     return 0;
@@ -245,8 +254,8 @@ int sheaf__shuffle_round(sheaf_ctx *ctx) {
         return ctx->err; /* the ranks already stopped together: no more collectives */
     int P = ctx->nranks, me = ctx->rank;
     if (P > 1) { /* every rank ready (or made to wait here, its buffer full) */
-        if (!ctx->ready_posted && MPI_Ibarrier(ctx->comm, &ctx->ready) != MPI_SUCCESS)
-            return sheaf__error(ctx, SHEAF_EMPI, "MPI_Ibarrier failed in the shuffle");
+        if (post_ready(ctx))
+            return ctx->err;
         ctx->ready_posted = false;
         if (MPI_Wait(&ctx->ready, MPI_STATUS_IGNORE) != MPI_SUCCESS)
             return sheaf__error(ctx, SHEAF_EMPI, "MPI_Wait failed in the shuffle");
@@ -336,7 +345,6 @@ int sheaf__shuffle_round(sheaf_ctx *ctx) {
     ctx->inflight = true;
     ctx->pending_bytes = incoming;
     ctx->puts_since_test = 0;
-    ctx->send_bytes = 0;
     ctx->c[SHEAF__C_SHUFFLE_RECV_BYTES] += incoming;
     ctx->c[SHEAF__C_SHUFFLE_ROUNDS]++;
     for (int d = 0; d < P; d++)

@@ -98,10 +98,8 @@ case_skew() {
 # leave in rounds once they are done (or in one at the end, if rank 0 finishes first).
 case_one_rank_emits() {
     local size np
-    awk '{ printf "m%07d %s\n", NR, $0 }' "$TMP/kjv.txt" "$TMP/kjv.txt" "$TMP/kjv.txt" \
-        "$TMP/kjv.txt" "$TMP/kjv.txt" "$TMP/kjv.txt" "$TMP/kjv.txt" "$TMP/kjv.txt" \
-        "$TMP/kjv.txt" "$TMP/kjv.txt" "$TMP/kjv.txt" "$TMP/kjv.txt" "$TMP/kjv.txt" \
-        "$TMP/kjv.txt" "$TMP/kjv.txt" >"$TMP/first.txt"
+    for _ in $(seq 15); do cat "$TMP/kjv.txt"; done |
+        awk '{ printf "m%07d %s\n", NR, $0 }' >"$TMP/first.txt"
     size=$(stat -c %s "$TMP/first.txt")
     sed 's/^m/x/' "$TMP/first.txt" >"$TMP/second.txt"
     cat "$TMP/second.txt" >>"$TMP/first.txt"

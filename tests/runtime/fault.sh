@@ -11,14 +11,22 @@ must_np 2 wordcount -i "$TMP/in.txt" -o "$TMP/out" --split-size 64K
 compare_wc "$TMP/out" "$TMP/ref"
 (cd "$TMP/out" && md5sum part-r-* _SUCCESS) >"$TMP/before.md5"
 
-inject() { # inject NP SPEC: the job fails as it should
-    local np=$1 spec=$2 rc=0 rank=${2#*:}
+# fails_as_injected SPEC NP JOB-ARGS...: the job, run with SHEAF_FAULT=SPEC, exits 1 naming
+# the spec's rank.
+fails_as_injected() {
+    local spec=$1 np=$2 rc=0 rank=${1#*:}
     rank=${rank%%:*}
-    SHEAF_FAULT=$spec run_np "$np" wordcount -i "$TMP/in.txt" -o "$TMP/out" --overwrite \
-        --memory 1M --split-size 64K --spill-dir "$TMP/spill" || rc=$?
+    shift 2
+    SHEAF_FAULT=$spec run_np "$np" "$@" || rc=$?
     [[ $rc -eq 1 ]] || { cat "$LAST_LOG" >&2; fail "$spec: exit status $rc, expected 1"; }
     grep -q "error: rank $rank: injected fault" "$LAST_LOG" ||
         { cat "$LAST_LOG" >&2; fail "$spec: the message does not name rank $rank"; }
+}
+
+inject() { # inject NP SPEC: the job fails as it should
+    local np=$1 spec=$2
+    fails_as_injected "$spec" "$np" wordcount -i "$TMP/in.txt" -o "$TMP/out" --overwrite \
+        --memory 1M --split-size 64K --spill-dir "$TMP/spill"
     [[ $(grep -c 'error:' "$LAST_LOG") -eq 1 ]] || fail "$spec: more than one error line"
     (cd "$TMP/out" && md5sum -c --quiet "$TMP/before.md5") || fail "$spec: earlier output damaged"
     [[ -z $(ls -A "$TMP/spill") ]] || fail "$spec: spill files left: $(ls -A "$TMP/spill")"
@@ -41,15 +49,11 @@ case_each_phase() {
 # rank. --schedule static gives every rank a third, half or quarter of the 300,000 records,
 # so the fault always hits.
 case_fault_between_rounds() {
-    local spec rc
+    local spec
     must_np 2 gensort 300000 "$TMP/gen"
     for spec in map:1:50000 map:0:50000 map:2:50000; do
-        rc=0
-        SHEAF_FAULT=$spec run_np "$((${spec:4:1} + 2))" sort -i "$TMP/gen" \
-            --input-format fixed:100 --schedule static -o "$TMP/rounds" || rc=$?
-        [[ $rc -eq 1 ]] || { cat "$LAST_LOG" >&2; fail "$spec: exit status $rc, expected 1"; }
-        grep -q "error: rank ${spec:4:1}: injected fault" "$LAST_LOG" ||
-            { cat "$LAST_LOG" >&2; fail "$spec: the message does not name the rank"; }
+        fails_as_injected "$spec" "$((${spec:4:1} + 2))" sort -i "$TMP/gen" \
+            --input-format fixed:100 --schedule static -o "$TMP/rounds"
         [[ ! -e $TMP/rounds ]] || fail "$spec: a failed job left its output directory"
     done
     must_np 2 sort -i "$TMP/gen" --input-format fixed:100 -o "$TMP/rounds"
