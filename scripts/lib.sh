@@ -97,17 +97,29 @@ sheaf_mpi_env() {
     fi
 }
 
-# sheaf_quick_launch exports, on a node with no high-speed fabric device and unless
-# SHEAF_MPI_FAST_START=0, what makes mpirun start sooner; variables already set are kept.
-# mpirun's hwloc discovers the node twice, and on a node with no fabric it needs the cores only:
-#  - HWLOC_COMPONENTS=-linuxio,-pci: no I/O discovery, which read the configuration space of
-#    every PCI device through sysfs (12 ms of a 41 ms `mpirun -np 2 /bin/true`);
-#  - HWLOC_PLUGINS_BLACKLIST: not the plugins that pull in libX11, OpenCL and libxml2 (4 ms).
-# Open MPI's ranks take their topology from mpirun, and sheaf's placement looks at cores only.
-# The device test is the one sheaf_main makes before MPI_Init (docs/performance.md).
+# sheaf_quick_launch exports what makes a local mpirun start and end sooner, unless
+# SHEAF_MPI_FAST_START=0; variables already set are kept (docs/performance.md).
+#  - OMPI_MCA_orte_tmpdir_base=/dev/shm, when /dev/shm is a writable tmpfs and neither TMPDIR
+#    nor one of Open MPI's tmpdir parameters is set: Open MPI's session directory (PMIx's
+#    shared-memory store, the node's topology, each rank's directory) lives in TMPDIR or /tmp,
+#    and files created, mapped and removed on a disk file system cost 3-7 ms of a word count
+#    at 2 ranks. Open MPI already keeps its shared-memory transports' segments in /dev/shm.
+#  - On a node with no high-speed fabric device, mpirun's hwloc, which discovers the node
+#    twice, needs the cores only:
+#     - HWLOC_COMPONENTS=-linuxio,-pci: no I/O discovery, which read the configuration space
+#       of every PCI device through sysfs (12 ms of a 41 ms `mpirun -np 2 /bin/true`);
+#     - HWLOC_PLUGINS_BLACKLIST: not the plugins that pull in libX11, OpenCL and libxml2
+#       (4 ms).
+#    Open MPI's ranks take their topology from mpirun, and sheaf's placement looks at cores
+#    only. The device test is the one sheaf_main makes before MPI_Init.
 sheaf_quick_launch() {
     local d
     [[ ${SHEAF_MPI_FAST_START:-1} != 0 ]] || return 0
+    if [[ -z ${TMPDIR+set}${OMPI_MCA_orte_tmpdir_base+set} ]] &&
+        [[ -z ${OMPI_MCA_orte_local_tmpdir_base+set}${OMPI_MCA_orte_remote_tmpdir_base+set} ]] &&
+        [[ -d /dev/shm && -w /dev/shm && $(stat -f -c %T /dev/shm 2>/dev/null) == tmpfs ]]; then
+        export OMPI_MCA_orte_tmpdir_base=/dev/shm
+    fi
     for d in /sys/class/infiniband /sys/class/cxi; do
         [[ -z $(ls -A "$d" 2>/dev/null) ]] || return 0
     done

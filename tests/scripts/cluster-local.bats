@@ -17,6 +17,24 @@ setup() {
     cd "$BATS_TEST_TMPDIR"
 }
 
+# env_step VAR... -- ASSIGNMENT STEP: run one step on a new local cluster with the variables
+# VAR unset and ASSIGNMENT made (in the launcher's environment), wait for it, and set SD to
+# the step's directory.
+env_step() {
+    local -a unset=()
+    while [[ $1 != -- ]]; do
+        unset+=(-u "$1")
+        shift
+    done
+    run env "${unset[@]}" "$2" "$SHEAF_CLUSTER" create --name env --backend local \
+        --auto-terminate --step "$3"
+    [ "$status" -eq 0 ]
+    ID=$output
+    run sc wait "$ID" --timeout 60
+    [ "$status" -eq 0 ]
+    SD=$SHEAF_HOME/clusters/$ID/steps/s-0001
+}
+
 # create_cluster ARGS...: create a local cluster and set ID.
 create_cluster() {
     run sc create --name "${BATS_TEST_NAME:0:30}" --backend local "$@"
@@ -171,18 +189,31 @@ EOF
     local want=("-linuxio,-pci $plugins" "unset unset" "-x11 $plugins" "-linuxio,-pci a,b")
     local -a env=(SHEAF_MPI_FAST_START=1 SHEAF_MPI_FAST_START=0 HWLOC_COMPONENTS=-x11
         HWLOC_PLUGINS_BLACKLIST=a,b)
-    local i sd
+    local i
     for i in 0 1 2 3; do
-        run env -u HWLOC_COMPONENTS -u HWLOC_PLUGINS_BLACKLIST "${env[i]}" \
-            "$SHEAF_CLUSTER" create --name quick --backend local --auto-terminate --step "$step"
-        [ "$status" -eq 0 ]
-        ID=$output
-        run sc wait "$ID" --timeout 60
-        [ "$status" -eq 0 ]
-        sd=$SHEAF_HOME/clusters/$ID/steps/s-0001
-        [ "$(cat "$sd/stdout")" = "${want[i]}" ]
+        env_step HWLOC_COMPONENTS HWLOC_PLUGINS_BLACKLIST -- "${env[i]}" "$step"
+        [ "$(cat "$SD/stdout")" = "${want[i]}" ]
         # command.json holds the command alone
-        [ "$(jq -r '.[0]' "$sd/command.json")" = "${MPIRUN:-mpirun}" ]
+        [ "$(jq -r '.[0]' "$SD/command.json")" = "${MPIRUN:-mpirun}" ]
+    done
+}
+
+@test "a local step keeps Open MPI's session directory in /dev/shm unless told otherwise" {
+    if [[ ! -d /dev/shm || ! -w /dev/shm || $(stat -f -c %T /dev/shm) != tmpfs ]]; then
+        skip "/dev/shm is not a writable tmpfs here"
+    fi
+    # OMPI_FILE_LOCATION is the rank's own session directory, under the base Open MPI used
+    local step='name=env,cmd=sh -c "echo ${OMPI_FILE_LOCATION%%/ompi.*}"'
+    local mine=$BATS_TEST_TMPDIR/tmp
+    mkdir -p "$mine"
+    local want=(/dev/shm /tmp "$mine" "$mine")
+    local -a env=(SHEAF_MPI_FAST_START=1 SHEAF_MPI_FAST_START=0 TMPDIR="$mine"
+        OMPI_MCA_orte_tmpdir_base="$mine")
+    local i
+    for i in 0 1 2 3; do
+        env_step TMPDIR OMPI_MCA_orte_tmpdir_base OMPI_MCA_orte_local_tmpdir_base \
+            OMPI_MCA_orte_remote_tmpdir_base -- "${env[i]}" "$step"
+        [ "$(cat "$SD/stdout")" = "${want[i]}" ]
     done
 }
 
