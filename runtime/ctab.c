@@ -376,15 +376,23 @@ int sheaf__ctab_add_keys(sheaf__ctab *t, const sheaf_key *keys, size_t n, uint64
                   : add_keys_agg(t, keys, n, v, lo, hi, done, bytes, false);
 }
 
-int sheaf__ctab_drain(sheaf__ctab *t, sheaf__ctab_fn fn, void *arg) {
+int sheaf__ctab_drain(sheaf__ctab *t, sheaf__ctab_fn fn, void *arg, bool reuse) {
     int rc = settle(t);
     if (rc < 0)
         return rc;
     rc = 0;
-    for (size_t i = 0; i <= t->mask && !rc; i++) {
-        sheaf__slot *e = &t->slots[i];
-        if (!e->tag)
-            continue;
+    /* Slots are taken 256 at a time: the filled ones' indexes are listed without a branch
+     * (a table is 30-70% full, so a branch per slot would often be mispredicted), then the
+     * listed slots are drained. */
+    uint32_t filled[256];
+    for (size_t base = 0; base <= t->mask && !rc; base += 256) {
+        size_t span = SHEAF__MIN((size_t)256, t->mask + 1 - base), nf = 0;
+        for (size_t j = 0; j < span; j++) {
+            filled[nf] = (uint32_t)j;
+            nf += t->slots[base + j].tag != 0;
+        }
+        for (size_t f = 0; f < nf && !rc; f++) {
+        sheaf__slot *e = &t->slots[base + filled[f]];
         const uint8_t *key = sheaf__ctab_entry_key(t, e);
         size_t klen = e->tag - 1;
         uint64_t hash = XXH3_64bits_withSeed(key, klen, t->seed);
@@ -401,8 +409,10 @@ int sheaf__ctab_drain(sheaf__ctab *t, sheaf__ctab_fn fn, void *arg) {
         } else {
             rc = fn(arg, hash, key, klen, (const uint8_t *)&e->a, 8, NULL);
         }
+        }
     }
-    memset(t->slots, 0, (t->mask + 1) * sizeof *t->slots);
+    if (reuse)
+        memset(t->slots, 0, (t->mask + 1) * sizeof *t->slots);
     t->count = 0;
     t->keys.len = 0;
     t->vals.len = 0;

@@ -266,10 +266,11 @@ int sheaf__ctab_add_keys(sheaf__ctab *t, const sheaf_key *keys, size_t n, uint64
 size_t sheaf__ctab_bytes(const sheaf__ctab *t);
 size_t sheaf__ctab_count(const sheaf__ctab *t);
 /* Calls fn for every entry (agg: value is the 8-byte accumulator; values tables: the value
- * iterator over the entry's chain), then empties the table. */
+ * iterator over the entry's chain), then empties the table for reuse, or, without reuse (the
+ * last drain), leaves it fit only for sheaf__ctab_free: its slots are not cleared. */
 typedef int (*sheaf__ctab_fn)(void *arg, uint64_t hash, const uint8_t *key, size_t klen,
                               const uint8_t *val, size_t vlen, sheaf_values *vals);
-int sheaf__ctab_drain(sheaf__ctab *t, sheaf__ctab_fn fn, void *arg);
+int sheaf__ctab_drain(sheaf__ctab *t, sheaf__ctab_fn fn, void *arg, bool reuse);
 
 /* Built-in aggregation of one value into an accumulator (both 8 bytes, host order). */
 void sheaf__agg_init(sheaf_agg agg, uint8_t acc[8], const void *val, size_t vlen);

@@ -202,10 +202,12 @@ static void outset_free(outset *o) {
 
 /* ---- the value iterator ---- */
 
-static inline int group_cmp(const sheaf_values *v, const sheaf__kv *kv) {
+/* Whether a record belongs to the group: under the bytewise order, keys of different lengths
+ * differ without a look at their bytes. */
+static inline bool same_group(const sheaf_values *v, const sheaf__kv *kv) {
     if (v->group)
-        return v->group(v->gkey, v->gklen, kv->key, kv->klen);
-    return sheaf__bytes_compare(v->gkey, v->gklen, kv->key, kv->klen);
+        return v->group(v->gkey, v->gklen, kv->key, kv->klen) == 0;
+    return v->gklen == kv->klen && (!kv->klen || memcmp(v->gkey, kv->key, kv->klen) == 0);
 }
 
 SHEAF_EXTERN int sheaf_values_next(sheaf_values *v, const void **val, size_t *vlen) {
@@ -242,7 +244,7 @@ SHEAF_EXTERN int sheaf_values_next(sheaf_values *v, const void **val, size_t *vl
                 v->err = rc;
                 return 0;
             }
-            if (v->cur.part != v->part || group_cmp(v, &v->cur) != 0) {
+            if (v->cur.part != v->part || !same_group(v, &v->cur)) {
                 v->ended = true;
                 v->have_next = true;
                 return 0;

@@ -246,7 +246,7 @@ static int drain_one(void *arg, uint64_t hash, const uint8_t *key, size_t klen,
 int sheaf__flush_ctab(sheaf_ctx *ctx) {
     if (!ctx->ctab || sheaf__ctab_count(ctx->ctab) == 0)
         return 0;
-    return sheaf__ctab_drain(ctx->ctab, drain_one, ctx);
+    return sheaf__ctab_drain(ctx->ctab, drain_one, ctx, true);
 }
 
 int sheaf__shuffle_round(sheaf_ctx *ctx) {
@@ -381,8 +381,12 @@ int sheaf__emit_held(sheaf_ctx *ctx) {
 int sheaf__shuffle_finish(sheaf_ctx *ctx) {
     if (ctx->ctab) /* every map output went through the table */
         ctx->c[SHEAF__C_COMBINE_IN] = ctx->c[SHEAF__C_MAP_OUT_RECORDS];
-    if (!ctx->err)
-        sheaf__flush_ctab(ctx);
+    /* The last drain: the table goes after it instead of being cleared for reuse (word
+     * count's slots are 8 MiB a rank). */
+    if (!ctx->err && ctx->ctab && sheaf__ctab_count(ctx->ctab))
+        sheaf__ctab_drain(ctx->ctab, drain_one, ctx, false);
+    sheaf__ctab_free(ctx->ctab);
+    ctx->ctab = NULL;
     if (ctx->agreed)
         return ctx->err; /* a round during the flush found a failure */
     ctx->map_done = true;

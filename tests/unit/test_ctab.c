@@ -249,7 +249,7 @@ static bool flush_and_check(sheaf__ctab *t, agg_sink *sink, size_t npool, unsign
                             size_t *nsince) {
     memset(sink->seen, 0, npool);
     sink->calls = 0;
-    bool ok = sheaf__ctab_drain(t, agg_drain_fn, sink) == 0 && sink->calls == *nsince &&
+    bool ok = sheaf__ctab_drain(t, agg_drain_fn, sink, true) == 0 && sink->calls == *nsince &&
               sheaf__ctab_count(t) == 0;
     memset(since, 0, npool);
     *nsince = 0;
@@ -378,13 +378,13 @@ static size_t run_agg(sheaf_agg a, size_t npool, size_t nemit, size_t limit, int
     memset(sink.seen, 0, pool.n);
     sink.calls = 0;
     UNIT_ASSERT_EQUAL(sheaf__ctab_count(t) == 0, nsince == 0);
-    UNIT_ASSERT_EQUAL(sheaf__ctab_drain(t, agg_drain_fn, &sink), 0);
+    UNIT_ASSERT_EQUAL(sheaf__ctab_drain(t, agg_drain_fn, &sink, true), 0);
     UNIT_ASSERT_EQUAL(sink.calls, nsince);
     UNIT_ASSERT_FALSE(sink.bad);
     free(since);
     /* a drained table is empty */
     sink.calls = 0;
-    UNIT_ASSERT_EQUAL(sheaf__ctab_drain(t, agg_drain_fn, &sink), 0);
+    UNIT_ASSERT_EQUAL(sheaf__ctab_drain(t, agg_drain_fn, &sink, true), 0);
     UNIT_ASSERT_EQUAL(sink.calls, 0);
     UNIT_ASSERT_EQUAL(sheaf__ctab_count(t), 0);
 
@@ -516,7 +516,7 @@ static void test_agg_growth(void) {
     UNIT_ASSERT(sheaf__ctab_count(t) >= n);
     /* every key once, each counted three times */
     size_t calls[2] = {0, 0};
-    UNIT_ASSERT_EQUAL(sheaf__ctab_drain(t, count_fn, calls), 0);
+    UNIT_ASSERT_EQUAL(sheaf__ctab_drain(t, count_fn, calls, true), 0);
     UNIT_ASSERT_EQUAL(calls[0], n);
     UNIT_ASSERT_EQUAL(calls[1], 0);
     sheaf__ctab_free(t);
@@ -537,11 +537,11 @@ static void test_drain_error(void) {
         UNIT_ASSERT_EQUAL(add_key(t, &k, 1, &i, 8), 0);
     }
     size_t calls = 0;
-    UNIT_ASSERT_EQUAL(sheaf__ctab_drain(t, failing_fn, &calls), SHEAF_EUSER);
+    UNIT_ASSERT_EQUAL(sheaf__ctab_drain(t, failing_fn, &calls, true), SHEAF_EUSER);
     UNIT_ASSERT_EQUAL(calls, 3);
     UNIT_ASSERT_EQUAL(sheaf__ctab_count(t), 0);
     calls = 0;
-    UNIT_ASSERT_EQUAL(sheaf__ctab_drain(t, failing_fn, &calls), 0);
+    UNIT_ASSERT_EQUAL(sheaf__ctab_drain(t, failing_fn, &calls, true), 0);
     UNIT_ASSERT_EQUAL(calls, 0);
     sheaf__ctab_free(t);
 }
@@ -569,7 +569,7 @@ static void test_reuse(void) {
         memset(sink.seen, 0, pool.n);
         for (size_t k = 0; k < pool.n; k++)
             sink.partials[k].n = 0;
-        UNIT_ASSERT_EQUAL(sheaf__ctab_drain(t, agg_drain_fn, &sink), 0);
+        UNIT_ASSERT_EQUAL(sheaf__ctab_drain(t, agg_drain_fn, &sink, true), 0);
         UNIT_ASSERT_FALSE(sink.bad);
         for (size_t k = 0; k < pool.n; k++) {
             UNIT_ASSERT_EQUAL(sink.seen[k], used[k]);
@@ -679,7 +679,7 @@ static void run_values(size_t npool, size_t nemit, size_t limit, size_t maxval, 
         if (rc == 1) {
             flushes++;
             memset(sink.seen, 0, pool.n);
-            drains_ok = drains_ok && sheaf__ctab_drain(t, val_drain_fn, &sink) == 0;
+            drains_ok = drains_ok && sheaf__ctab_drain(t, val_drain_fn, &sink, true) == 0;
             drains_ok = drains_ok && sheaf__ctab_count(t) == 0;
         } else if (rc == 0) {
             under_limit = under_limit && sheaf__ctab_bytes(t) < limit;
@@ -691,7 +691,7 @@ static void run_values(size_t npool, size_t nemit, size_t limit, size_t maxval, 
     UNIT_ASSERT(under_limit);
     UNIT_ASSERT(drains_ok);
     memset(sink.seen, 0, pool.n);
-    UNIT_ASSERT_EQUAL(sheaf__ctab_drain(t, val_drain_fn, &sink), 0);
+    UNIT_ASSERT_EQUAL(sheaf__ctab_drain(t, val_drain_fn, &sink, true), 0);
     UNIT_ASSERT_FALSE(sink.bad);
     UNIT_ASSERT_EQUAL(sheaf__ctab_count(t), 0);
     if (expect_flush) {
