@@ -140,6 +140,10 @@ size_t sheaf__ctab_count(const sheaf__ctab *t) {
     return t->count + t->rcount;
 }
 
+size_t sheaf__ctab_key_bytes(const sheaf__ctab *t) {
+    return t->key_bytes;
+}
+
 static int grow(sheaf__ctab *t) {
     sheaf__slot *old = t->slots;
     void *oldmem = t->slots_mem;
@@ -242,6 +246,7 @@ int sheaf__ctab_place(sheaf__ctab *t, sheaf__slot *e, const uint64_t k[2], const
     e->k[1] = k[1];
     e->tag = (uint32_t)klen + 1;
     e->a = 0;
+    t->key_bytes += klen;
     if (t->values) {
         uint64_t *tail = &t->tails[e - t->slots];
         *tail = 0;
@@ -414,6 +419,7 @@ int sheaf__ctab_drain(sheaf__ctab *t, sheaf__ctab_fn fn, void *arg, bool reuse) 
     if (reuse)
         memset(t->slots, 0, (t->mask + 1) * sizeof *t->slots);
     t->count = 0;
+    t->key_bytes = 0;
     t->keys.len = 0;
     t->vals.len = 0;
     return rc;

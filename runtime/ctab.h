@@ -51,6 +51,7 @@ struct sheaf__ctab {
     void *slots_mem;
     uint64_t *tails; /* values tables: per slot, chain length << 32 | offset + 1 of the tail */
     size_t mask, count;
+    size_t key_bytes; /* the lengths of the keys in the table, summed */
     sheaf__buf keys, vals;
     size_t limit;
     uint64_t seed;                  /* of the partition hash handed to drain */

@@ -265,6 +265,8 @@ int sheaf__ctab_add_keys(sheaf__ctab *t, const sheaf_key *keys, size_t n, uint64
                          uintptr_t lo, uintptr_t hi, size_t *done, uint64_t *bytes);
 size_t sheaf__ctab_bytes(const sheaf__ctab *t);
 size_t sheaf__ctab_count(const sheaf__ctab *t);
+/* The lengths of the keys placed in the table (not those still in the ring), summed. */
+size_t sheaf__ctab_key_bytes(const sheaf__ctab *t);
 /* Calls fn for every entry (agg: value is the 8-byte accumulator; values tables: the value
  * iterator over the entry's chain), then empties the table for reuse, or, without reuse (the
  * last drain), leaves it fit only for sheaf__ctab_free: its slots are not cleared. */
