@@ -519,6 +519,41 @@ static void test_agg_growth(void) {
     UNIT_ASSERT_EQUAL(sheaf__ctab_drain(t, count_fn, calls, true), 0);
     UNIT_ASSERT_EQUAL(calls[0], n);
     UNIT_ASSERT_EQUAL(calls[1], 0);
+    UNIT_ASSERT_EQUAL(sheaf__ctab_key_bytes(t), 0);
+    sheaf__ctab_free(t);
+}
+
+/* The table sums the lengths of its distinct keys (what the shuffle sizes its buffers by),
+ * whatever the path: single adds (through the ring) or batches, short or long keys. */
+static void test_key_bytes(void) {
+    sheaf__ctab *t = sheaf__ctab_new(SHEAF_AGG_SUM_U64, false, (size_t)1 << 31, TEST_SEED);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    static char text[2000][40];
+    sheaf_key keys[2000];
+    size_t want = 0;
+    for (size_t i = 0; i < 2000; i++) {
+        int len = snprintf(text[i], sizeof text[i], i % 3 ? "w%zu" : "a-long-key-of-some-bytes-%zu",
+                           i);
+        keys[i].data = (const uint8_t *)text[i];
+        keys[i].len = (size_t)len;
+        want += (size_t)len;
+    }
+    bool ok = true;
+    for (int round = 0; round < 2; round++) { /* single adds, then the same keys batched */
+        for (size_t i = 0; i < 1000 && round == 0; i++) {
+            uint64_t one = 1;
+            ok = ok && add_key(t, keys[i].data, keys[i].len, &one, 8) == 0;
+        }
+        size_t done = 0;
+        uint64_t bytes = 0;
+        ok = ok && sheaf__ctab_add_keys(t, keys, 2000, 1, 0, 0, &done, &bytes) == 0 &&
+             done == 2000;
+    }
+    UNIT_ASSERT(ok);
+    UNIT_ASSERT_EQUAL(sheaf__ctab_key_bytes(t), want);
+    size_t calls[2] = {0, 0};
+    UNIT_ASSERT_EQUAL(sheaf__ctab_drain(t, count_fn, calls, true), 0);
+    UNIT_ASSERT_EQUAL(sheaf__ctab_key_bytes(t), 0);
     sheaf__ctab_free(t);
 }
 
@@ -842,6 +877,7 @@ int main(void) {
         {"agg_long_keys", test_agg_long_keys},
         {"agg_flush_signal", test_agg_flush_signal},
         {"agg_growth", test_agg_growth},
+        {"key_bytes", test_key_bytes},
         {"agg_batched", test_agg_batched},
         {"drain_error", test_drain_error},
         {"reuse", test_reuse},
