@@ -7,13 +7,14 @@
  * u64 sum, so every map-side emit is a combine-table update and only distinct words are
  * shuffled.
  *
- * Tokenizers, the best the CPU has chosen at start (SHEAF_WC_TOKENIZER=scalar, sse2, avx2 or
- * avx512 forces one; the tests run each the CPU supports; all give the same words):
- *  - avx512 and avx2 classify 64 bytes into a bit mask of separators (one AVX-512BW compare
- *    pair; or sse2's four 16-byte compares, VEX-encoded), take the masks of word starts and
- *    ends from it, and write the bit positions out eight at a time with BMI instructions,
- *    without a branch per word; the i-th start pairs with the i-th end, and a batch of pairs
- *    becomes a batch of keys (scan_bits);
+ * Tokenizers, the best the CPU has chosen at start (SHEAF_WC_TOKENIZER=scalar, sse2, avx2,
+ * avx512 or vbmi2 forces one; the tests run each the CPU supports; all give the same words):
+ *  - vbmi2, avx512 and avx2 classify 64 bytes into a bit mask of separators (one AVX-512BW
+ *    compare pair; or sse2's four 16-byte compares, VEX-encoded), take the masks of word starts
+ *    and ends from it, and write the bit positions out: vbmi2 with one byte compress (AVX-512
+ *    VBMI2) and a widening store of 16 positions, the others eight at a time with BMI
+ *    instructions; none branches per word. The i-th start pairs with the i-th end, and a batch
+ *    of pairs becomes a batch of keys (scan_bits), eight at a time with AVX-512;
  *  - sse2 (any x86-64) builds the same mask from four 16-byte compares and walks starts and
  *    ends bit by bit (map_vector);
  *  - scalar looks each byte up in a 256-entry table (map_scalar).
@@ -38,12 +39,12 @@
  * (sheaf_emit_u64_keys); they point into the record, which outlives the call. */
 #define BATCH 512
 
-enum { TOK_SCALAR, TOK_SSE2, TOK_AVX2, TOK_AVX512 };
-static const char *const tok_names[] = {"scalar", "sse2", "avx2", "avx512"};
+enum { TOK_SCALAR, TOK_SSE2, TOK_AVX2, TOK_AVX512, TOK_VBMI2 };
+static const char *const tok_names[] = {"scalar", "sse2", "avx2", "avx512", "vbmi2"};
 
 /* Word positions found by scan_bits and not yet emitted: the i-th start pairs with the i-th
- * end. Room for a batch, the 64 positions of one more block, and 8 written past them. */
-#define POS_CAP (BATCH + 64 + 8)
+ * end. Room for a batch, the 64 positions of one more block, and 32 written past them. */
+#define POS_CAP (BATCH + 64 + 32)
 
 typedef struct wc_opts {
     bool lower, alnum;
@@ -86,21 +87,23 @@ static int wc_configure(void *udata, sheaf_config *cfg) {
     if (best == TOK_AVX2 && __builtin_cpu_supports("avx512f") &&
         __builtin_cpu_supports("avx512bw"))
         best = TOK_AVX512;
+    if (best == TOK_AVX512 && __builtin_cpu_supports("avx512vbmi2"))
+        best = TOK_VBMI2;
 #endif
     o->tokenizer = best;
     const char *want = getenv("SHEAF_WC_TOKENIZER");
     if (want && *want) {
         int t = 0;
-        while (t <= TOK_AVX512 && strcmp(want, tok_names[t]) != 0)
+        while (t <= TOK_VBMI2 && strcmp(want, tok_names[t]) != 0)
             t++;
-        if (t > TOK_AVX512 || t > best) {
+        if (t > TOK_VBMI2 || t > best) {
             int rank = 0;
             MPI_Comm_rank(MPI_COMM_WORLD, &rank);
             if (rank == 0)
                 fprintf(stderr,
                         "sheaf wordcount: SHEAF_WC_TOKENIZER=%s: %s (this build and CPU offer: "
                         "scalar up to %s)\n",
-                        want, t > TOK_AVX512 ? "no such tokenizer" : "not supported here",
+                        want, t > TOK_VBMI2 ? "no such tokenizer" : "not supported here",
                         tok_names[best]);
             return -1;
         }
@@ -253,9 +256,56 @@ put_bits(uint32_t *out, uint64_t bits, uint32_t base) {
     return n;
 }
 
+/* put_bits with AVX-512 VBMI2: one compress packs the indexes of the set bits into bytes, and
+ * the first 16 are widened and written at once (the next 16 when there are more: at most 32 of
+ * a block's bits are starts, or ends). 16 positions are written whatever the count, so out
+ * has room for 32 more than the count before the call. */
+static const uint8_t block_index[64] __attribute__((aligned(64))) = {
+    0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+    22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43,
+    44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63};
+
+static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vbmi2,popcnt")))
+size_t put_bits_vbmi2(uint32_t *out, uint64_t bits, uint32_t base) {
+    size_t n = (size_t)__builtin_popcountll(bits);
+    __m512i at = _mm512_maskz_compress_epi8(bits, _mm512_load_si512((const void *)block_index));
+    __m512i b = _mm512_set1_epi32((int)base);
+    _mm512_storeu_si512((void *)out,
+                        _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(at)), b));
+    if (n > 16)
+        _mm512_storeu_si512((void *)(out + 16),
+                            _mm512_add_epi32(_mm512_cvtepu8_epi32(
+                                                 _mm512_extracti32x4_epi32(at, 1)),
+                                             b));
+    return n;
+}
+
 /* Emits the n words whose starts and ends are in o->spos and o->epos. */
 static int emit_pairs(sheaf_ctx *ctx, const unsigned char *data, size_t n, wc_opts *o) {
     for (size_t i = 0; i < n; i++) {
+        o->batch[i].data = data + o->spos[i];
+        o->batch[i].len = o->epos[i] - o->spos[i];
+    }
+    return sheaf_emit_u64_keys(ctx, o->batch, n, 1);
+}
+
+/* emit_pairs with AVX-512: eight words at a time, their starts and ends widened to 64 bits,
+ * then interleaved into eight (pointer, length) keys. */
+__attribute__((target("avx512f"))) static int emit_pairs_avx512(sheaf_ctx *ctx,
+                                                              const unsigned char *data,
+                                                              size_t n, wc_opts *o) {
+    const __m512i lo = _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0);
+    const __m512i hi = _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4);
+    const __m512i base = _mm512_set1_epi64((long long)(uintptr_t)data);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m512i s = _mm512_cvtepu32_epi64(_mm256_loadu_si256((const __m256i *)(o->spos + i)));
+        __m512i e = _mm512_cvtepu32_epi64(_mm256_loadu_si256((const __m256i *)(o->epos + i)));
+        __m512i ptr = _mm512_add_epi64(base, s), len = _mm512_sub_epi64(e, s);
+        _mm512_storeu_si512((void *)&o->batch[i], _mm512_permutex2var_epi64(ptr, lo, len));
+        _mm512_storeu_si512((void *)&o->batch[i + 4], _mm512_permutex2var_epi64(ptr, hi, len));
+    }
+    for (; i < n; i++) {
         o->batch[i].data = data + o->spos[i];
         o->batch[i].len = o->epos[i] - o->spos[i];
     }
@@ -268,9 +318,12 @@ static int emit_pairs(sheaf_ctx *ctx, const unsigned char *data, size_t n, wc_op
  * whether the byte before the block is a separator. Starts and ends alternate, so at most one
  * start waits for its end when a batch goes out. Positions are 32-bit: wc_map sends a record
  * of 2 GiB or more (one huge line) to map_vector instead. */
+typedef int emit_pairs_fn(sheaf_ctx *, const unsigned char *, size_t, wc_opts *);
+
 static inline __attribute__((always_inline, target("avx2,bmi,bmi2,popcnt"))) int
 scan_bits(sheaf_ctx *ctx, const unsigned char *data, size_t len, wc_opts *o,
-          uint64_t (*sep64)(const unsigned char *, bool)) {
+          uint64_t (*sep64)(const unsigned char *, bool),
+          size_t (*put)(uint32_t *, uint64_t, uint32_t), emit_pairs_fn *emit) {
     bool alnum = o->alnum;
     uint64_t carry = 1;
     size_t ns = 0, ne = 0;
@@ -280,10 +333,10 @@ scan_bits(sheaf_ctx *ctx, const unsigned char *data, size_t len, wc_opts *o,
             m |= ~(uint64_t)0 << (len - base);
         uint64_t prev = m << 1 | carry;
         carry = m >> 63;
-        ns += put_bits(o->spos + ns, ~m & prev, (uint32_t)base);
-        ne += put_bits(o->epos + ne, m & ~prev, (uint32_t)base);
+        ns += put(o->spos + ns, ~m & prev, (uint32_t)base);
+        ne += put(o->epos + ne, m & ~prev, (uint32_t)base);
         if (ne >= BATCH) {
-            int rc = emit_pairs(ctx, data, ne, o);
+            int rc = emit(ctx, data, ne, o);
             if (rc)
                 return rc;
             o->spos[0] = o->spos[ne]; /* a word still open, if ns > ne */
@@ -293,7 +346,7 @@ scan_bits(sheaf_ctx *ctx, const unsigned char *data, size_t len, wc_opts *o,
     }
     if (ns > ne) /* the last word runs to the end of a record of whole blocks */
         o->epos[ne++] = (uint32_t)len;
-    return ne ? emit_pairs(ctx, data, ne, o) : 0;
+    return ne ? emit(ctx, data, ne, o) : 0;
 }
 
 static inline __attribute__((always_inline, target("avx512f,avx512bw"))) uint64_t
@@ -313,12 +366,17 @@ sep64_avx512(const unsigned char *p, bool alnum) {
 
 __attribute__((target("avx2,bmi,bmi2,popcnt"))) static int
 map_avx2(sheaf_ctx *ctx, const unsigned char *data, size_t len, wc_opts *o) {
-    return scan_bits(ctx, data, len, o, sep64_sse2);
+    return scan_bits(ctx, data, len, o, sep64_sse2, put_bits, emit_pairs);
 }
 
 __attribute__((target("avx512f,avx512bw,avx2,bmi,bmi2,popcnt"))) static int
 map_avx512(sheaf_ctx *ctx, const unsigned char *data, size_t len, wc_opts *o) {
-    return scan_bits(ctx, data, len, o, sep64_avx512);
+    return scan_bits(ctx, data, len, o, sep64_avx512, put_bits, emit_pairs_avx512);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vbmi2,avx2,bmi,bmi2,popcnt"))) static int
+map_vbmi2(sheaf_ctx *ctx, const unsigned char *data, size_t len, wc_opts *o) {
+    return scan_bits(ctx, data, len, o, sep64_avx512, put_bits_vbmi2, emit_pairs_avx512);
 }
 #endif
 
@@ -336,6 +394,9 @@ static int wc_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
         tok = TOK_SSE2; /* scan_bits keeps 32-bit positions */
     switch (tok) {
 #if defined(WC_X86_DISPATCH)
+    case TOK_VBMI2:
+        rc = map_vbmi2(ctx, p, rec->len, o);
+        break;
     case TOK_AVX512:
         rc = map_avx512(ctx, p, rec->len, o);
         break;

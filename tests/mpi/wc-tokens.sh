@@ -4,7 +4,7 @@
 # 16-, 32- or 64-byte boundary, lines of every length around those sizes, words at the very
 # end of a record (inside its padding), blocks with up to 32 words, every whitespace byte,
 # high bytes and NULs are each compared with coreutils, for every tokenizer this CPU runs
-# (SHEAF_WC_TOKENIZER: scalar, sse2, and avx2 and avx512 when the CPU has them), plain,
+# (SHEAF_WC_TOKENIZER: scalar, sse2, and avx2, avx512 and vbmi2 when the CPU has them), plain,
 # --alnum and --lower.
 # Cases are functions that run_case calls.
 # shellcheck disable=SC2317
@@ -69,7 +69,10 @@ if [[ $(uname -m) == x86_64 ]]; then
     if [[ $flags == *" avx2 "* && $flags == *" bmi1 "* && $flags == *" bmi2 "* &&
         $flags == *" popcnt "* ]]; then
         TOKENIZERS+=(avx2)
-        [[ $flags == *" avx512f "* && $flags == *" avx512bw "* ]] && TOKENIZERS+=(avx512)
+        if [[ $flags == *" avx512f "* && $flags == *" avx512bw "* ]]; then
+            TOKENIZERS+=(avx512)
+            [[ $flags == *" avx512_vbmi2 "* ]] && TOKENIZERS+=(vbmi2)
+        fi
     fi
 fi
 echo "# tokenizers: ${TOKENIZERS[*]}"
@@ -137,7 +140,8 @@ case_block_counters() {
 }
 
 # Lines packed with 1- to 3-byte words, so a 64-byte block holds 16 to 32 word starts and ends,
-# more than the eight positions the avx2 and avx512 tokenizers write without a branch.
+# more than the eight positions the avx2 and avx512 tokenizers write without a branch, and
+# the 16 the vbmi2 one does.
 case_dense_words() {
     awk 'BEGIN {
         srand(5);
