@@ -381,6 +381,24 @@ int sheaf__ctab_add_keys(sheaf__ctab *t, const sheaf_key *keys, size_t n, uint64
                   : add_keys_agg(t, keys, n, v, lo, hi, done, bytes, false);
 }
 
+/* Hands one filled slot to a drain's callback. */
+static int drain_slot(sheaf__ctab *t, sheaf__slot *e, sheaf__ctab_fn fn, void *arg) {
+    const uint8_t *key = sheaf__ctab_entry_key(t, e);
+    size_t klen = e->tag - 1;
+    uint64_t hash = XXH3_64bits_withSeed(key, klen, t->seed);
+    if (!t->values)
+        return fn(arg, hash, key, klen, (const uint8_t *)&e->a, 8, NULL);
+    if (!e->a)
+        return 0; /* an eager combine sent everything on already */
+    sheaf_values v = {0};
+    v.kind = SHEAF__VALS_CHAIN;
+    v.arena = t->vals.data;
+    v.next = e->a;
+    v.gkey = key;
+    v.gklen = klen;
+    return fn(arg, hash, key, klen, NULL, 0, &v);
+}
+
 int sheaf__ctab_drain(sheaf__ctab *t, sheaf__ctab_fn fn, void *arg, bool reuse) {
     int rc = settle(t);
     if (rc < 0)
@@ -396,25 +414,8 @@ int sheaf__ctab_drain(sheaf__ctab *t, sheaf__ctab_fn fn, void *arg, bool reuse) 
             filled[nf] = (uint32_t)j;
             nf += t->slots[base + j].tag != 0;
         }
-        for (size_t f = 0; f < nf && !rc; f++) {
-        sheaf__slot *e = &t->slots[base + filled[f]];
-        const uint8_t *key = sheaf__ctab_entry_key(t, e);
-        size_t klen = e->tag - 1;
-        uint64_t hash = XXH3_64bits_withSeed(key, klen, t->seed);
-        if (t->values) {
-            if (!e->a)
-                continue; /* an eager combine sent everything on already */
-            sheaf_values v = {0};
-            v.kind = SHEAF__VALS_CHAIN;
-            v.arena = t->vals.data;
-            v.next = e->a;
-            v.gkey = key;
-            v.gklen = klen;
-            rc = fn(arg, hash, key, klen, NULL, 0, &v);
-        } else {
-            rc = fn(arg, hash, key, klen, (const uint8_t *)&e->a, 8, NULL);
-        }
-        }
+        for (size_t f = 0; f < nf && !rc; f++)
+            rc = drain_slot(t, &t->slots[base + filled[f]], fn, arg);
     }
     if (reuse)
         memset(t->slots, 0, (t->mask + 1) * sizeof *t->slots);
