@@ -403,7 +403,9 @@ int sheaf__shuffle_finish(sheaf_ctx *ctx) {
      * count's slots are 8 MiB a rank). */
     if (!ctx->err && ctx->ctab && sheaf__ctab_count(ctx->ctab)) {
         presize_sends(ctx);
-        sheaf__ctab_drain(ctx->ctab, drain_one, ctx, false);
+        int rc = sheaf__ctab_drain(ctx->ctab, drain_one, ctx, false);
+        if (rc && !ctx->err) /* the callbacks report their own failures; this is the ring's */
+            sheaf__error(ctx, rc, "out of memory in the combine table");
     }
     sheaf__ctab_free(ctx->ctab);
     ctx->ctab = NULL;
