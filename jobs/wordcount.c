@@ -280,12 +280,18 @@ size_t put_bits_vbmi2(uint32_t *out, uint64_t bits, uint32_t base) {
     return n;
 }
 
-/* Emits the n words whose starts and ends are in o->spos and o->epos. */
-static int emit_pairs(sheaf_ctx *ctx, const unsigned char *data, size_t n, wc_opts *o) {
-    for (size_t i = 0; i < n; i++) {
+/* Keys from..n-1 of the batch, from the words whose starts and ends are in o->spos and
+ * o->epos. */
+static void pairs_to_keys(const unsigned char *data, wc_opts *o, size_t from, size_t n) {
+    for (size_t i = from; i < n; i++) {
         o->batch[i].data = data + o->spos[i];
         o->batch[i].len = o->epos[i] - o->spos[i];
     }
+}
+
+/* Emits the n words whose starts and ends are in o->spos and o->epos. */
+static int emit_pairs(sheaf_ctx *ctx, const unsigned char *data, size_t n, wc_opts *o) {
+    pairs_to_keys(data, o, 0, n);
     return sheaf_emit_u64_keys(ctx, o->batch, n, 1);
 }
 
@@ -305,10 +311,7 @@ __attribute__((target("avx512f"))) static int emit_pairs_avx512(sheaf_ctx *ctx,
         _mm512_storeu_si512((void *)&o->batch[i], _mm512_permutex2var_epi64(ptr, lo, len));
         _mm512_storeu_si512((void *)&o->batch[i + 4], _mm512_permutex2var_epi64(ptr, hi, len));
     }
-    for (; i < n; i++) {
-        o->batch[i].data = data + o->spos[i];
-        o->batch[i].len = o->epos[i] - o->spos[i];
-    }
+    pairs_to_keys(data, o, i, n);
     return sheaf_emit_u64_keys(ctx, o->batch, n, 1);
 }
 

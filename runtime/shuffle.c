@@ -243,10 +243,41 @@ static int drain_one(void *arg, uint64_t hash, const uint8_t *key, size_t klen,
     return rc;
 }
 
-int sheaf__flush_ctab(sheaf_ctx *ctx) {
+/* Before an aggregation table's last drain: room in the send buffers for what it sends, every
+ * key once with an 8-byte value and (mostly) a 3-byte header, spread evenly over the ranks as
+ * the partition hash spreads keys, so that the buffers do not grow by doubling, copying as
+ * they go, during the drain. Where the room does not fit the buffers' share of the budget, or
+ * cannot be had, they grow as usual. */
+static void presize_sends(sheaf_ctx *ctx) {
+    const sheaf__ctab *t = ctx->ctab;
+    if (ctx->job->agg == SHEAF_AGG_NONE)
+        return;
+    size_t n = sheaf__ctab_count(t), P = (size_t)ctx->nranks;
+    size_t each = (n * (3 + 8) + sheaf__ctab_key_bytes(t)) / P;
+    each += each / 8 + 4096;
+    if (each > ctx->send_limit)
+        return;
+    for (size_t d = 0; d < P; d++)
+        (void)sheaf__buf_reserve(&ctx->send[d], each);
+}
+
+/* Drains the combine table into the send buffers: for reuse when it filled up mid-map, or
+ * for the last time (its slots are then not cleared; the caller frees it). The callbacks
+ * report their own failures; one they did not report (the ring of pending inserts, settled
+ * first, out of memory) is reported here. */
+static int drain_table(sheaf_ctx *ctx, bool reuse) {
     if (!ctx->ctab || sheaf__ctab_count(ctx->ctab) == 0)
         return 0;
-    return sheaf__ctab_drain(ctx->ctab, drain_one, ctx, true);
+    if (!reuse)
+        presize_sends(ctx);
+    int rc = sheaf__ctab_drain(ctx->ctab, drain_one, ctx, reuse);
+    if (rc && !ctx->err)
+        sheaf__error(ctx, rc, "draining the combine table failed (%s)", sheaf_strerror(rc));
+    return rc;
+}
+
+int sheaf__flush_ctab(sheaf_ctx *ctx) {
+    return drain_table(ctx, true);
 }
 
 int sheaf__shuffle_round(sheaf_ctx *ctx) {
@@ -378,35 +409,13 @@ int sheaf__emit_held(sheaf_ctx *ctx) {
     return rc;
 }
 
-/* Before an aggregation table's last drain: room in the send buffers for what it sends, every
- * key once with an 8-byte value and (mostly) a 3-byte header, spread evenly over the ranks as
- * the partition hash spreads keys, so that the buffers do not grow by doubling, copying as
- * they go, during the drain. Where the room does not fit the buffers' share of the budget, or
- * cannot be had, they grow as usual. */
-static void presize_sends(sheaf_ctx *ctx) {
-    const sheaf__ctab *t = ctx->ctab;
-    if (ctx->job->agg == SHEAF_AGG_NONE)
-        return;
-    size_t n = sheaf__ctab_count(t), P = (size_t)ctx->nranks;
-    size_t each = (n * 11 + sheaf__ctab_key_bytes(t)) / P;
-    each += each / 8 + 4096;
-    if (each > ctx->send_limit)
-        return;
-    for (size_t d = 0; d < P; d++)
-        (void)sheaf__buf_reserve(&ctx->send[d], each);
-}
-
 int sheaf__shuffle_finish(sheaf_ctx *ctx) {
     if (ctx->ctab) /* every map output went through the table */
         ctx->c[SHEAF__C_COMBINE_IN] = ctx->c[SHEAF__C_MAP_OUT_RECORDS];
     /* The last drain: the table goes after it instead of being cleared for reuse (word
      * count's slots are 8 MiB a rank). */
-    if (!ctx->err && ctx->ctab && sheaf__ctab_count(ctx->ctab)) {
-        presize_sends(ctx);
-        int rc = sheaf__ctab_drain(ctx->ctab, drain_one, ctx, false);
-        if (rc && !ctx->err) /* the callbacks report their own failures; this is the ring's */
-            sheaf__error(ctx, rc, "out of memory in the combine table");
-    }
+    if (!ctx->err)
+        drain_table(ctx, false);
     sheaf__ctab_free(ctx->ctab);
     ctx->ctab = NULL;
     if (ctx->agreed)

@@ -199,9 +199,7 @@ EOF
 }
 
 @test "a local step keeps Open MPI's session directory in /dev/shm unless told otherwise" {
-    if [[ ! -d /dev/shm || ! -w /dev/shm || $(stat -f -c %T /dev/shm) != tmpfs ]]; then
-        skip "/dev/shm is not a writable tmpfs here"
-    fi
+    shm_is_tmpfs || skip "/dev/shm is not a writable tmpfs here"
     # OMPI_FILE_LOCATION is the rank's own session directory, under the base Open MPI used
     local step='name=env,cmd=sh -c "echo ${OMPI_FILE_LOCATION%%/ompi.*}"'
     local mine=$BATS_TEST_TMPDIR/tmp

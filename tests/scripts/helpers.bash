@@ -39,6 +39,12 @@ ensure_launcher_deps() {
     ensure_packages jq:jq flock:util-linux setsid:util-linux mpirun:openmpi-bin
 }
 
+# shm_is_tmpfs: whether /dev/shm is a writable tmpfs, where Sheaf's scripts and sheaf-cluster's
+# local backend put Open MPI's session directory.
+shm_is_tmpfs() {
+    [[ -d /dev/shm && -w /dev/shm && $(stat -f -c %T /dev/shm) == tmpfs ]]
+}
+
 # sc ARGS...: run the launcher.
 sc() {
     "$SHEAF_CLUSTER" "$@"

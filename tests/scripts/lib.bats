@@ -17,10 +17,6 @@ quick() {
         echo "${OMPI_MCA_orte_tmpdir_base:-unset}"' quick "$top_srcdir"
 }
 
-shm_is_tmpfs() {
-    [[ -d /dev/shm && -w /dev/shm && $(stat -f -c %T /dev/shm) == tmpfs ]]
-}
-
 @test "sheaf_quick_launch puts Open MPI's session directory in /dev/shm unless told otherwise" {
     shm_is_tmpfs || skip "/dev/shm is not a writable tmpfs here"
     [ "$(quick X=1)" = /dev/shm ]
