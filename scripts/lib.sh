@@ -15,6 +15,8 @@ SHEAF_PACKAGES=(
     bats shellcheck jq wamerican
     slurmctld slurmd slurm-client munge openssh-server openssh-client
     chromium clang strace
+    zlib1g-dev libzstd-dev libbz2-dev liblzma-dev libsnappy-dev bison flex
+    gzip zstd bzip2 xz-utils nodejs
 )
 # Running scripts/bench on top of that: the peer library, GNU time, the word list.
 # shellcheck disable=SC2034
@@ -88,6 +90,22 @@ sheaf_build() {
     fi
     sheaf_log "make -j$SHEAF_MAKE_JOBS"
     make -C "$builddir" -j"$SHEAF_MAKE_JOBS" || return
+}
+
+# sheaf_ensure_oracle installs the test oracles that come from the npm registry (DuckDB's
+# Node.js package, whose native library ships inside it, and the independent Parquet
+# writers) into tests/oracle/node_modules, from tests/oracle/package.json, unless they are
+# there. Never a runtime dependency: only tests and benchmarks use them.
+sheaf_ensure_oracle() {
+    local dir=$SHEAF_ROOT/tests/oracle
+    [[ -f $dir/package.json ]] || return 0
+    if [[ -f $dir/node_modules/.sheaf-stamp && $dir/node_modules/.sheaf-stamp -nt $dir/package.json ]]; then
+        return 0
+    fi
+    command -v npm >/dev/null 2>&1 || { sheaf_warn "npm is missing: the DuckDB oracle tests will be skipped"; return 0; }
+    sheaf_log "npm install (test oracles, tests/oracle)"
+    (cd "$dir" && npm install --no-audit --no-fund --loglevel=error) || return
+    touch "$dir/node_modules/.sheaf-stamp"
 }
 
 # sheaf_mpi_env exports what Open MPI needs to start as root (it refuses otherwise).
