@@ -147,9 +147,15 @@ case_readme_program() {
 }
 
 mkdir -p "$TMP/user"
+# The manual pages are made when configure found help2man and go-md2man, and never in a
+# sanitizer build (whose commands would run under the sanitizers to print their help).
+if grep -q '^nodist_man1_MANS' "$top_builddir/Makefile"; then
 run_case "sheaf(1) renders, with every job and the common options" case_man_sheaf
 run_case "sheaf-cluster(1) renders, with every verb" case_man_cluster
 run_case "sheaf(3) renders, with every function of sheaf.h" case_man_api
+else
+    echo "# no manual pages in this build (configured without help2man/go-md2man, or sanitizers)"
+fi
 run_case "bash completion of jobs, options and verbs" case_completion
 run_case "installed examples build with their Makefile, shared and static" case_examples_makefile
 run_case "README's program builds -Wall -Wextra and runs from any prefix" case_readme_program
