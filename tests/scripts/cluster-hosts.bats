@@ -105,3 +105,19 @@ create_hosts() {
     check_wordcount input.txt out
     [ -f "$SHEAF_HOME/clusters/$ID/steps/s-0001/_report.json" ]
 }
+
+@test "hosts: steps and bootstrap actions over ssh run with the creator's umask" {
+    printf 'umask >"%s/boot-umask.$SHEAF_NODE_INDEX"\n' "$PWD" >boot.sh
+    local old
+    old=$(umask)
+    umask 027
+    create_hosts --auto-terminate --bootstrap boot.sh \
+        --step 'name=u,cmd=sh -c "umask; mkdir d$OMPI_COMM_WORLD_RANK"'
+    umask "$old"
+    run sc wait "$ID" --timeout 90
+    [ "$status" -eq 0 ]
+    local sd=$SHEAF_HOME/clusters/$ID/steps/s-0001
+    [ "$(cat boot-umask.0 boot-umask.1 | tr '\n' ' ')" = "0027 0027 " ]
+    [ "$(cat "$sd/ranks/rank.0.out" "$sd/ranks/rank.1.out" | tr '\n' ' ')" = "0027 0027 " ]
+    [ "$(stat -c %a d0 d1 | tr '\n' ' ')" = "750 750 " ]
+}

@@ -466,3 +466,126 @@ EOF
     check_wordcount input.txt wc-out
     [ -f "$SHEAF_HOME/clusters/$ID/steps/s-0001/_report.json" ]
 }
+
+@test "a cluster.json that is not valid: list shows the others and names it; describe fails" {
+    export SHEAF_HOME=$BATS_TEST_TMPDIR/home
+    create_cluster --auto-terminate --step 'name=a,cmd=true'
+    local bad=$ID
+    create_cluster --auto-terminate --step 'name=b,cmd=true'
+    local good=$ID
+    run sc wait "$bad" --timeout 60
+    [ "$status" -eq 0 ]
+    run sc wait "$good" --timeout 60
+    [ "$status" -eq 0 ]
+    local f=$SHEAF_HOME/clusters/$bad/cluster.json
+    printf '{"id": "%s", "state": ' "$bad" >"$f"
+    run sc list
+    [ "$status" -eq 0 ]
+    [[ $output == *"$good  "*"TERMINATED "* ]]
+    [[ $output == *"$bad  -"*"UNREADABLE"* ]]
+    [[ $output == *"warning: cluster $bad: $f is not a valid state file ("*")"* ]]
+    run --separate-stderr sc list --output json --states TERMINATED
+    [ "$status" -eq 0 ]
+    [ "$(jq -r --arg id "$good" '.[] | select(.id == $id) | .state' <<<"$output")" = TERMINATED ]
+    [ "$(jq -r --arg id "$bad" '.[] | select(.id == $id) | .state' <<<"$output")" = UNREADABLE ]
+    [ "$(jq -r --arg id "$bad" '.[] | select(.id == $id) | .file' <<<"$output")" = "$f" ]
+    run sc describe "$bad"
+    [ "$status" -eq 1 ]
+    [[ $output == "sheaf-cluster describe: cluster $bad: $f is not a valid state file (parse error"* ]]
+    : >"$f"
+    run sc describe "$bad"
+    [ "$status" -eq 1 ]
+    [[ $output == *"$f is not a valid state file (it is empty)"* ]]
+    echo '[1]' >"$f"
+    run sc list-steps "$bad"
+    [ "$status" -eq 1 ]
+    [[ $output == *"$f is not a valid state file (it does not hold a JSON object)"* ]]
+}
+
+@test "a step.json that is not valid: each verb names it; the runner ends the cluster" {
+    export SHEAF_HOME=$BATS_TEST_TMPDIR/home
+    create_cluster --step 'name=a,cmd=true'
+    run sc wait "$ID" --timeout 60
+    [ "$status" -eq 0 ]
+    local f=$SHEAF_HOME/clusters/$ID/steps/s-0001/step.json v
+    printf '{"id": "s-0001", "state": "COMPL' >"$f"
+    for v in list-steps describe wait; do
+        run sc "$v" "$ID"
+        [ "$status" -eq 1 ]
+        [[ $output == "sheaf-cluster $v: cluster $ID: $f is not a valid state file (parse error"* ]]
+    done
+    run sc describe-step "$ID" 1
+    [ "$status" -eq 1 ]
+    [[ $output == "sheaf-cluster describe-step: step s-0001 of cluster $ID: $f is not a valid state file ("* ]]
+    wait_cluster_state "$ID" TERMINATED_WITH_ERRORS 30
+    [[ $(cluster_field "$ID" .state_reason) == "$f is not a valid state file (parse error"* ]]
+    : >"$f"
+    run sc list-steps "$ID"
+    [ "$status" -eq 1 ]
+    [[ $output == *"$f is not a valid state file (it is empty)"* ]]
+    run sc wait "$ID" --step s-0001 --timeout 5
+    [ "$status" -eq 1 ]
+    [[ $output == *"$f is not a valid state file (it is empty)"* ]]
+}
+
+@test "a step gets the job report its own run wrote, never an earlier run's" {
+    local w="sh -c 'echo {\\\"records\\\":\$3} >\"\$2/_report.json\"; exit \$4' sh -o outdir"
+    mkdir outdir
+    create_cluster --step "name=writes,launcher=none,cmd=$w 42 0" \
+        --step "name=fails,launcher=none,cmd=sh -c 'exit 3' sh -o outdir" \
+        --step "name=quiet,launcher=none,cmd=sh -c 'exit 0' sh -o outdir" \
+        --step "name=writes-fails,launcher=none,cmd=$w 43 5"
+    run sc wait "$ID" --timeout 60
+    [ "$status" -eq 1 ]
+    run sc list-steps "$ID" --output json
+    [ "$(jq -r 'map(.state) | join(" ")' <<<"$output")" = "COMPLETED FAILED COMPLETED FAILED" ]
+    local s=$SHEAF_HOME/clusters/$ID/steps
+    [ "$(jq .records "$s/s-0001/_report.json")" -eq 42 ]
+    [ ! -e "$s/s-0002/_report.json" ]
+    [ ! -e "$s/s-0003/_report.json" ]
+    [ "$(jq .records "$s/s-0004/_report.json")" -eq 43 ]
+    run sc describe-step "$ID" 2
+    [ "$status" -eq 0 ]
+    [[ $output != *"Report:"* ]]
+}
+
+@test "a failed word count step gets no report; the next run gets its own" {
+    require_sheaf
+    make_text input.txt
+    local wc="launcher=none,cmd=$SHEAF wordcount -o $PWD/out --overwrite -i"
+    create_cluster --step "name=first,$wc $PWD/input.txt" --step "name=bad,$wc $PWD/missing.txt" \
+        --step "name=again,$wc $PWD/input.txt"
+    run sc wait "$ID" --timeout 120
+    [ "$status" -eq 1 ]
+    local s=$SHEAF_HOME/clusters/$ID/steps
+    [ "$(step_field "$ID" s-0002 .state)" = FAILED ]
+    [ "$(step_field "$ID" s-0003 .state)" = COMPLETED ]
+    [ -f "$s/s-0001/_report.json" ]
+    [ ! -e "$s/s-0002/_report.json" ]
+    cmp "$s/s-0003/_report.json" out/_report.json
+    run cmp -s "$s/s-0001/_report.json" "$s/s-0003/_report.json"
+    [ "$status" -ne 0 ]
+    check_wordcount input.txt out
+}
+
+@test "steps and bootstrap actions run with the creator's umask; the state stays private" {
+    printf 'umask >"%s/boot-umask"\nmkdir "%s/boot-dir"\n' "$PWD" "$PWD" >boot.sh
+    local old
+    old=$(umask)
+    umask 027
+    create_cluster --ranks-per-node 2 --bootstrap boot.sh \
+        --step 'name=mpi,cmd=sh -c "umask; mkdir d$OMPI_COMM_WORLD_RANK; touch f$OMPI_COMM_WORLD_RANK"' \
+        --step 'name=none,launcher=none,cmd=sh -c "umask; mkdir dn; touch fn"'
+    umask "$old"
+    run sc wait "$ID" --timeout 60
+    [ "$status" -eq 0 ]
+    local cd=$SHEAF_HOME/clusters/$ID
+    [ "$(cat boot-umask)" = 0027 ]
+    [ "$(cat "$cd/steps/s-0001/ranks/rank.1.out")" = 0027 ]
+    [ "$(cat "$cd/steps/s-0002/stdout")" = 0027 ]
+    [ "$(stat -c %a boot-dir d0 d1 dn | tr '\n' ' ')" = "750 750 750 750 " ]
+    [ "$(stat -c %a f0 f1 fn | tr '\n' ' ')" = "640 640 640 " ]
+    [ "$(stat -c %a "$cd")" = 700 ]
+    [ "$(stat -c %a "$cd"/{cluster.json,bootstrap/01-boot.sh.localhost.log} | tr '\n' ' ')" = "600 600 " ]
+    [ "$(stat -c %a "$cd"/steps/s-0001/{step.json,stdout,ranks/rank.1.out} | tr '\n' ' ')" = "600 600 600 " ]
+}

@@ -125,3 +125,20 @@ create_slurm() {
     check_wordcount input.txt pmix
     [ "$(jq '.ranks | length' "$PWD/pmix/_report.json")" -eq 2 ]
 }
+
+@test "slurm: steps and bootstrap actions run with the creator's umask" {
+    printf 'umask >"%s/boot-umask"\n' "$PWD" >boot.sh
+    local old
+    old=$(umask)
+    umask 027
+    create_slurm --auto-terminate --bootstrap boot.sh \
+        --step 'name=u,cmd=sh -c "umask; mkdir d$SLURM_PROCID; touch f$SLURM_PROCID"'
+    umask "$old"
+    run sc wait "$ID" --timeout 120
+    [ "$status" -eq 0 ]
+    local sd=$SHEAF_HOME/clusters/$ID/steps/s-0001
+    [ "$(cat boot-umask)" = 0027 ]
+    [ "$(cat "$sd/ranks/rank.0.out" "$sd/ranks/rank.1.out" | tr '\n' ' ')" = "0027 0027 " ]
+    [ "$(stat -c %a d0 d1 f0 f1 | tr '\n' ' ')" = "750 750 640 640 " ]
+    [ "$(stat -c %a "$sd/ranks/rank.0.out" "$sd/stdout" | tr '\n' ' ')" = "600 600 " ]
+}

@@ -13,6 +13,9 @@ export OMPI_MCA_rmaps_base_oversubscribe=1
 
 APT_UPDATED=${APT_UPDATED:-0}
 
+# `run !` and `run --separate-stderr` need bats 1.5.
+bats_require_minimum_version 1.5.0
+
 # ensure_packages CMD:PACKAGE...: install PACKAGE (apt-get) when CMD is missing.
 ensure_packages() {
     local pair cmd pkg
