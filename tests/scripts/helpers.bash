@@ -131,6 +131,19 @@ require_sheaf() {
     fi
 }
 
+# step_pids STEP_DIR: the pids of the processes of a local step (mpirun, the ranks and their
+# children), which carry SHEAF_STEP_DIR=STEP_DIR in their environment; one per line.
+step_pids() {
+    local f
+    for f in /proc/[0-9]*/environ; do
+        if tr '\0' '\n' <"$f" 2>/dev/null | grep -qxF "SHEAF_STEP_DIR=$1"; then
+            f=${f#/proc/}
+            printf '%s\n' "${f%/environ}"
+        fi
+    done
+    return 0
+}
+
 # --- sshd on 127.0.0.1 -------------------------------------------------------------------
 
 # free_port FIRST LAST: print a TCP port nobody listens on.
