@@ -34,7 +34,7 @@ sorted_of() {
     local rc=0 n
     run_np 2 valsort "$1" >/dev/null || rc=$?
     ((rc == 0)) ||
-        { fail "valsort: $1 is not in order (status $rc): $(tail -n 3 "$LAST_LOG")"; return 1; }
+        { fail "valsort: $1 is not in order (status $rc): $(grep -m 1 'valsort' "$LAST_LOG")"; return 1; }
     grep -qx "unordered${TAB}0" "$LAST_LOG" ||
         { fail "valsort passed $1 but counted records out of order"; return 1; }
     n=$(awk -F '\t' '$1 == "records" { print $2 }' "$LAST_LOG")
