@@ -341,7 +341,11 @@ EOF
 @test "cancel-steps: a pending step at once, a running step through the runner" {
     create_cluster --step 'name=long,cmd=sleep 67' --step 'name=pend,cmd=true' --step 'name=next,cmd=true'
     wait_step_state "$ID" s-0001 RUNNING 30
-    local sd=$SHEAF_HOME/clusters/$ID/steps/s-0001
+    local sd=$SHEAF_HOME/clusters/$ID/steps/s-0001 i
+    for i in $(seq 40); do # RUNNING is recorded just before the step starts
+        [[ -z $(step_pids "$sd") ]] || break
+        sleep 0.25
+    done
     run step_pids "$sd"
     [ -n "$output" ]
     run sc cancel-steps "$ID" s-0002

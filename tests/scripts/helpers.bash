@@ -136,7 +136,7 @@ require_sheaf() {
 step_pids() {
     local f
     for f in /proc/[0-9]*/environ; do
-        if tr '\0' '\n' <"$f" 2>/dev/null | grep -qxF "SHEAF_STEP_DIR=$1"; then
+        if grep -qzxF "SHEAF_STEP_DIR=$1" "$f" 2>/dev/null; then
             f=${f#/proc/}
             printf '%s\n' "${f%/environ}"
         fi
