@@ -560,6 +560,9 @@ EOF
     run sc describe-step "$ID" 1
     [ "$status" -eq 1 ]
     [[ $output == "sheaf-cluster describe-step: step s-0001 of cluster $ID: $f is not a valid state file ("* ]]
+    run sc logs "$ID" --rank 0
+    [ "$status" -eq 1 ]
+    [[ $output == "sheaf-cluster logs: cluster $ID: $f is not a valid state file ("* ]]
     wait_cluster_state "$ID" TERMINATED_WITH_ERRORS 30
     [[ $(cluster_field "$ID" .state_reason) == "$f is not a valid state file (parse error"* ]]
     : >"$f"
