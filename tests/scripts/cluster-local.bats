@@ -487,6 +487,9 @@ EOF
     run sc ssh "$ID" --node 3 -- true
     [ "$status" -eq 1 ]
     [[ $output == *"no node 3"* ]]
+    run bash -c 'umask 027; exec "$@"' sh "$SHEAF_CLUSTER" ssh "$ID" -- sh -c umask
+    [ "$status" -eq 0 ]
+    [ "$output" = 0027 ]
 }
 
 @test "the job report is copied when the command names -o OUT" {
