@@ -263,6 +263,14 @@ static int gb_configure(void *udata, sheaf_config *cfg) {
         return -1;
     if (!o->naggs && parse_aggs(o, "count"))
         return -1;
+    if (sj_check_columns("groupby", cfg, (const char *const *)o->keys, o->nkeys))
+        return -1;
+    for (size_t i = 0; i < o->naggs; i++)
+        if (sj_check_columns("groupby", cfg, (const char *const *)&o->aggs[i].col, 1))
+            return -1;
+    for (size_t i = 0; i < o->nwh; i++)
+        if (sj_check_columns("groupby", cfg, (const char *const *)&o->wh[i].col, 1))
+            return -1;
     o->limit = cfg->memory && cfg->memory / 64 < GROUPS_MAX ? (size_t)(cfg->memory / 64)
                                                             : GROUPS_MAX;
     o->acc.v = calloc(o->naggs, sizeof *o->acc.v);

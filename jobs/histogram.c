@@ -59,7 +59,8 @@ static int hist_parse(void *udata, const char *name, const char *value) {
 
 static int hist_configure(void *udata, sheaf_config *cfg) {
     hist_opts *o = udata;
-    if (o->column && sj_need_columns("histogram", cfg, "--column"))
+    if (o->column && (sj_need_columns("histogram", cfg, "--column") ||
+                      sj_check_columns("histogram", cfg, &o->column, 1)))
         return -1;
     if (o->has_width && o->has_max)
         return sj_usage("histogram", "give --width or --max, not both");

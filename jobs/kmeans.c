@@ -77,7 +77,8 @@ static int km_parse(void *udata, const char *name, const char *value) {
 
 static int km_configure(void *udata, sheaf_config *cfg) {
     km_opts *o = udata;
-    if (sj_need_columns("kmeans", cfg, "kmeans"))
+    if (sj_need_columns("kmeans", cfg, "kmeans") ||
+        sj_check_columns("kmeans", cfg, (const char *const *)o->cols, o->ncols))
         return -1;
     cfg->reducers = 1;
     o->seed = cfg->seed;
