@@ -457,6 +457,9 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
         ctx->err = SHEAF_EUSAGE;
     else if (!(ctx->fmts = calloc(cfg->ninputs ? cfg->ninputs : 1, sizeof *ctx->fmts)))
         sheaf__error(ctx, SHEAF_ENOMEM, "out of memory");
+    else if (cfg->reducers > SHEAF_MAX_REDUCERS)
+        sheaf__error(ctx, SHEAF_EUSAGE, "%u reducers: more than %u, the most a job may have",
+                     cfg->reducers, SHEAF_MAX_REDUCERS);
     else if (cfg->output_format && strcmp(cfg->output_format, "text") &&
              strcmp(cfg->output_format, "raw") && strcmp(cfg->output_format, "csv"))
         sheaf__error(ctx, SHEAF_EUSAGE, "unknown output format '%s' (text, csv or raw)",
@@ -468,7 +471,9 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
             if (sheaf__input_format(cfg, i, &ctx->fmts[i], ctx->errmsg, sizeof ctx->errmsg))
                 ctx->err = SHEAF_EUSAGE;
     }
-    ctx->nparts = cfg->reducers ? cfg->reducers : (uint32_t)ctx->nranks;
+    ctx->nparts = cfg->reducers         ? cfg->reducers
+                  : ctx->nranks > (int)SHEAF_MAX_REDUCERS ? SHEAF_MAX_REDUCERS
+                                                          : (uint32_t)ctx->nranks;
     ctx->budget = cfg->memory ? cfg->memory : default_budget(ctx);
     int rc = sheaf__agree(ctx);
 

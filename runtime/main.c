@@ -155,9 +155,10 @@ static int parse_args(int argc, char **argv, const sheaf_job_def *job, parsed *p
             char *end;
             errno = 0;
             long n = strtol(optarg, &end, 10);
-            if (errno || *end || end == optarg || n < 1 || n > 1000000) {
+            if (errno || *end || end == optarg || n < 1 || n > (long)SHEAF_MAX_REDUCERS) {
                 free(lo);
-                USAGE_ERR("--reducers: '%s' is not a number from 1 to 1000000", optarg);
+                USAGE_ERR("--reducers: '%s' is not a number from 1 to %u (each reducer is "
+                          "a part file)", optarg, SHEAF_MAX_REDUCERS);
             }
             cfg->reducers = (uint32_t)n;
             break;
