@@ -231,8 +231,8 @@ static int map_task(sheaf_ctx *ctx, const sheaf__plan *plan, const sheaf__task *
     for (uint64_t s = t->first; s < t->first + t->count && !ctx->err; s++) {
         const sheaf__split *sp = &plan->splits[s];
         const char *path = plan->files[sp->file];
-        int rc = sheaf__reader_open(rd, path, sp->start, sp->len, sheaf__file_format(ctx, plan, sp->file),
-                                    err, sizeof err);
+        int rc = sheaf__reader_open_split(rd, plan, s, sheaf__file_format(ctx, plan, sp->file),
+                                          err, sizeof err);
         if (rc) {
             sheaf__reader_close(rd);
             return sheaf__error(ctx, rc, "%s", err);
