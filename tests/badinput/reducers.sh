@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The bound on --reducers. A million reducers on three lines used to run for minutes writing
+# hundreds of thousands of empty part files; above SHEAF_MAX_REDUCERS (65536) the count is a
+# usage error (exit 2, naming the option and the bound) that creates nothing, within seconds.
+# At the bound the job runs, writes every part file (empty ones included, as Hadoop does) and
+# counts right.
+# shellcheck disable=SC2317  # the cases are called through run_case
+source "${top_srcdir:-$(dirname "$0")/../..}/tests/badinput/lib.sh"
+
+printf 'one two\nthree two\nthree three\n' >"$TMP/three.txt"
+ref_wc "$TMP/three.txt" >"$TMP/three.ref"
+
+case_above_the_bound() {
+    local np n
+    for np in 0 2; do
+        for n in 1000000 65537 4294967295; do
+            SHEAF_TEST_TIMEOUT=30 expect_fail 2 \
+                "--reducers: '$n' is not a number from 1 to 65536 (each reducer is a part file)" \
+                "$np" wordcount -i "$TMP/three.txt" -o "$TMP/o-many" --reducers "$n"
+        done
+    done
+}
+
+case_at_the_bound() {
+    must_np 2 wordcount -i "$TMP/three.txt" -o "$TMP/o-max" --reducers 65536
+    local nparts
+    nparts=$(find "$TMP/o-max" -name 'part-r-*' | wc -l)
+    ((nparts == 65536)) || fail "$nparts part files, expected 65536"
+    [[ -e $TMP/o-max/part-r-65535 ]] || fail "the last part file is misnamed"
+    compare_wc "$TMP/o-max" "$TMP/three.ref"
+}
+
+run_case above-the-bound case_above_the_bound
+run_case at-the-bound case_at_the_bound
+finish
