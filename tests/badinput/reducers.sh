@@ -27,7 +27,11 @@ case_at_the_bound() {
     nparts=$(find "$TMP/o-max" -name 'part-r-*' | wc -l)
     ((nparts == 65536)) || fail "$nparts part files, expected 65536"
     [[ -e $TMP/o-max/part-r-65535 ]] || fail "the last part file is misnamed"
-    compare_wc "$TMP/o-max" "$TMP/three.ref"
+    [[ -f $TMP/o-max/_SUCCESS ]] || fail "_SUCCESS is missing"
+    # (Too many files for one command line: compare_wc cannot take them.)
+    find "$TMP/o-max" -name 'part-r-*' -print0 | xargs -0 cat | sort >"$TMP/o-max.sorted"
+    cmp -s "$TMP/o-max.sorted" "$TMP/three.ref" ||
+        fail "word counts differ: $(tr '\n\t' ' :' <"$TMP/o-max.sorted")"
 }
 
 run_case above-the-bound case_above_the_bound
