@@ -290,8 +290,8 @@ static int gb_configure(void *udata, sheaf_config *cfg) {
     o->whcols = calloc(o->nwh + 1, sizeof *o->whcols);
     o->first_reader = calloc(o->naggs, sizeof *o->first_reader);
     o->fields = calloc(o->naggs + 1, sizeof *o->fields);
-    if (!o->acc.v || !o->acc.n || !o->acc.e || !o->acc.items || !o->keycols || !o->aggcols || !o->whcols ||
-        !o->first_reader || !o->fields)
+    if (!o->acc.v || !o->acc.n || !o->acc.e || !o->acc.items || !o->keycols || !o->aggcols ||
+        !o->whcols || !o->first_reader || !o->fields)
         return sj_usage("groupby", "out of memory");
     for (size_t i = 0; i < o->nkeys; i++)
         colref_init(&o->keycols[i], o->keys[i]);
@@ -530,7 +530,8 @@ static int acc_serialize(const gb_opts *o, const gacc *a, sj_buf *out) {
  * groups at the limit.) */
 static size_t gt_bytes(const gb_opts *o) {
     const gtable *g = &o->g;
-    size_t per_group = sizeof(gentry) + o->naggs * (sizeof(double) + sizeof(uint64_t) + sizeof(int32_t)) +
+    size_t per_group = sizeof(gentry) +
+                       o->naggs * (sizeof(double) + sizeof(uint64_t) + sizeof(int32_t)) +
                        (g->items ? o->naggs * sizeof(sj_buf) : 0);
     return (g->slots ? g->mask + 1 : 0) * sizeof(uint32_t) + g->ngroups * per_group +
            g->keys.len + g->item_bytes;

@@ -56,12 +56,15 @@ case_join() {
         --right-key uid
     expect_fail 2 "no column 'uid': $NOHDR" 2 join "${ins[@]}" -o "$TMP/j" --left-key 0 \
         --right-key uid
-    expect_fail 1 "input $TMP/orders.csv has no column 'user' (its header, read with --csv-header: uid, item)" \
-        2 join "${ins[@]}" --csv-header -o "$TMP/j" --left-key id --right-key user
-    expect_fail 1 "input $TMP/orders.csv has no column 'user' (its header, read with --csv-header: uid, item)" \
-        0 join "${ins[@]}" --csv-header -o "$TMP/j" --left-key id --right-key user --broadcast
+    local nouser="input $TMP/orders.csv has no column 'user'"
+    nouser+=" (its header, read with --csv-header: uid, item)"
+    expect_fail 1 "$nouser" 2 join "${ins[@]}" --csv-header -o "$TMP/j" --left-key id \
+        --right-key user
+    expect_fail 1 "$nouser" 0 join "${ins[@]}" --csv-header -o "$TMP/j" --left-key id \
+        --right-key user --broadcast
     must_np 2 join "${ins[@]}" --csv-header -o "$TMP/j-ok" --left-key id --right-key uid
-    join -t, -1 1 -2 1 <(tail -n +2 "$TMP/users.csv" | sort) <(tail -n +2 "$TMP/orders.csv" | sort) |
+    join -t, -1 1 -2 1 <(tail -n +2 "$TMP/users.csv" | sort) \
+        <(tail -n +2 "$TMP/orders.csv" | sort) |
         awk -F, '{ print $1 "," $2 "\t" $1 "," $3 }' | sort >"$TMP/j.ref"
     cmp -s <(parts_sorted "$TMP/j-ok") "$TMP/j.ref" ||
         fail "join: $(parts_sorted "$TMP/j-ok" | tr '\n\t' ' :')"
@@ -82,9 +85,9 @@ case_one_column_jobs() {
     printf 'x,y\n1,1\n1,2\n9,9\n9,8\n' >"$TMP/pts.csv"
     expect_fail 2 "no column 'x': $NOHDR" 0 \
         kmeans -i "$TMP/pts.csv" -o "$TMP/km" --input-format csv --columns x,y --k 2
-    expect_fail 1 "input $TMP/pts.csv has no column 'z' (its header, read with --csv-header: x, y)" \
-        0 kmeans -i "$TMP/pts.csv" -o "$TMP/km" --input-format csv --csv-header --columns x,z \
-        --k 2
+    local noz="input $TMP/pts.csv has no column 'z' (its header, read with --csv-header: x, y)"
+    expect_fail 1 "$noz" 0 kmeans -i "$TMP/pts.csv" -o "$TMP/km" --input-format csv --csv-header \
+        --columns x,z --k 2
     # The control: distinct by name with the header.
     must_np 2 distinct -i "$H" -o "$TMP/d-ok" --input-format csv --csv-header --column k
     tail -n +2 "$H" | cut -d, -f1 | sort | uniq -c | awk '{ print $2 "\t" $1 }' >"$TMP/d.ref"

@@ -20,8 +20,8 @@ case_unsized_proc_file() {
     wc_ranks "0 2" "$TMP/fs.ref" proc -i "$f"
     # With an ordinary file beside it, at small splits: both are read whole.
     head -n 300 "$top_srcdir/data/kjv.txt" >"$TMP/kjv300.txt"
-    ref_wc "$TMP/fs.copy" "$TMP/kjv300.txt" | awk -F '\t' '{ n[$1] += $2 } END { for (w in n) print w "\t" n[w] }' |
-        sort >"$TMP/both.ref"
+    ref_wc "$TMP/fs.copy" "$TMP/kjv300.txt" |
+        awk -F '\t' '{ n[$1] += $2 } END { for (w in n) print w "\t" n[w] }' | sort >"$TMP/both.ref"
     wc_ranks "2" "$TMP/both.ref" proc-and-file -i "$f" -i "$TMP/kjv300.txt" --split-size 4K
     # An empty regular file is still an empty input.
     : >"$TMP/empty.txt"
