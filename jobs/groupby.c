@@ -12,7 +12,8 @@
  * style); without --key the whole input is one group whose key is `*`. count is the number of
  * rows; sum, avg, min and max take the fields that are numbers and ignore the others (empty
  * fields, text; counted in the user counter "non-numeric values"), like SQL ignores NULL, and
- * are empty when a group has no number; distinct counts distinct non-empty field values.
+ * are empty when a group has no number; a row too short for a key column given by number (csv
+ * without a header) has an empty field there, counted in "key fields missing"; distinct counts distinct non-empty field values.
  * Numbers are written in the shortest form that reads back exactly.
  *
  * Sums are doubles: an integer above 2^53 is rounded. A sum that would overflow the double
@@ -123,6 +124,7 @@ typedef struct gb_opts {
     gacc acc;
     sj_buf key, state, out;
     uint64_t nonnum;
+    uint64_t nokey; /* rows too short for a key column (by number, without a header) */
     colref *keycols, *aggcols, *whcols;
     size_t *first_reader; /* per aggregate: the first aggregate that reads its column */
     const char *cols_file; /* the file the colrefs' header indexes belong to */
@@ -675,6 +677,7 @@ static int gb_setup(sheaf_ctx *ctx, void *udata) {
     gb_opts *o = udata;
     (void)ctx;
     o->nonnum = 0;
+    o->nokey = 0;
     o->cols_file = NULL;
     o->passthrough = false;
     gt_free(o);
@@ -754,6 +757,7 @@ static int gb_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
                 return rc;
             f = "";
             len = 0;
+            o->nokey++;
         }
         if ((i && sj_buf_addc(&o->key, ',')) || add_key_field(&o->key, f, len))
             return SHEAF_ENOMEM;
@@ -845,7 +849,10 @@ static int gb_reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values 
 static int gb_cleanup(sheaf_ctx *ctx, void *udata) {
     gb_opts *o = udata;
     gt_free(o);
-    return o->nonnum ? sheaf_counter_add(ctx, "non-numeric values", (int64_t)o->nonnum) : 0;
+    int rc = o->nonnum ? sheaf_counter_add(ctx, "non-numeric values", (int64_t)o->nonnum) : 0;
+    if (!rc && o->nokey)
+        rc = sheaf_counter_add(ctx, "key fields missing", (int64_t)o->nokey);
+    return rc;
 }
 
 static const sheaf_option gb_options[] = {

@@ -46,6 +46,14 @@ case_groupby() {
     must_np 0 groupby -i "$H" -o "$TMP/g-num" --input-format csv --key 0 --agg count
     awk -F, '{ n[$1]++ } END { for (k in n) print k "\t" n[k] }' "$H" | sort >"$TMP/g-num.ref"
     cmp -s <(parts_sorted "$TMP/g-num") "$TMP/g-num.ref" || fail "groupby by number differs"
+    # A key column by number that a short row lacks: an empty key, and counted.
+    printf 'a,1\nb\nc,2,3\nd\n' >"$TMP/ragged.csv"
+    must_np 2 groupby -i "$TMP/ragged.csv" -o "$TMP/g-rag" --input-format csv --key 1
+    awk -F, '{ n[$2]++ } END { for (k in n) print k "\t" n[k] }' "$TMP/ragged.csv" |
+        sort >"$TMP/g-rag.ref"
+    cmp -s <(parts_sorted "$TMP/g-rag") "$TMP/g-rag.ref" || fail "groupby of short rows differs"
+    grep -q '"key fields missing": 2' "$TMP/g-rag/_report.json" ||
+        fail "short rows were not counted: $(grep -A3 user_counters "$TMP/g-rag/_report.json")"
 }
 
 case_join() {
