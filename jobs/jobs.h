@@ -88,7 +88,8 @@ void sj_fields_free(sj_fields *fl);
 /* The index of a column: a header name, else a 0-based decimal index; -1 if neither. */
 long sj_column_index(const sj_fields *header, const char *column);
 
-/* Reads a whole file into a malloc'd buffer. Returns 0 or a negative SHEAF_E* code. */
+/* Reads a whole file into a malloc'd buffer. Returns 0 or a negative SHEAF_E* code:
+ * SHEAF_EINVAL when path is not a regular file (a FIFO is refused, never waited on). */
 int sj_read_file(const char *path, char **data, size_t *len);
 /* Expands a path as the runtime does for -i (a file, a directory searched recursively, or a
  * glob) into a sorted list of regular files. Returns 0 or a negative code. */

@@ -12,6 +12,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <glob.h>
 #include <limits.h>
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int sj_world_rank(void) {
     int inited = 0, rank = 0;
@@ -344,9 +346,20 @@ long sj_column_index(const sj_fields *header, const char *column) {
 }
 
 int sj_read_file(const char *path, char **data, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    /* Opened without blocking, so that a FIFO is refused rather than waited on. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0)
         return errno == ENOENT ? SHEAF_ENOENT : SHEAF_EIO;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return SHEAF_EINVAL;
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return SHEAF_ENOMEM;
+    }
     sj_buf b = {0};
     char tmp[1 << 16];
     size_t n;

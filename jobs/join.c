@@ -111,7 +111,8 @@ static int bload_file(join_opts *o, const char *path, sheaf_ctx *ctx) {
     size_t len;
     int rc = sj_read_file(path, &data, &len);
     if (rc)
-        return sheaf_fail(ctx, rc, "cannot read %s", path);
+        return sheaf_fail(ctx, rc, "cannot read %s: %s", path,
+                          rc == SHEAF_EINVAL ? "not a regular file" : sheaf_strerror(rc));
     sj_fields fl = {0}, hdr = {0};
     long col = -1;
     size_t off = 0;

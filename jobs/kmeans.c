@@ -386,7 +386,8 @@ static int load_centroids(MPI_Comm comm, km_opts *o, const char *dir, const char
             size_t len;
             rc = sj_read_file(file, &data, &len);
             if (rc) {
-                snprintf(msg, sizeof msg, "cannot read --init %s", file);
+                snprintf(msg, sizeof msg, "cannot read --init %s: %s", file,
+                         rc == SHEAF_EINVAL ? "not a regular file" : sheaf_strerror(rc));
             } else {
                 int saved = o->mode;
                 o->mode = 0;

@@ -5,7 +5,9 @@
 # the file, never a partial answer: the stream mapper of the first task changes the file
 # (through its absolute path) before it reads a byte, so the job cannot have read the file
 # whole by then. valsort refuses what is not a regular file or has no size (a character
-# device, a FIFO, a /proc file) instead of saying "0 records in order".
+# device, a FIFO, a /proc file) instead of saying "0 records in order"; the side files jobs
+# read themselves (join --broadcast's right input, kmeans --init) are refused when they are
+# FIFOs instead of blocking the job for ever.
 # shellcheck disable=SC2317  # the cases are called through run_case
 source "${top_srcdir:-$(dirname "$0")/../..}/tests/badinput/lib.sh"
 
@@ -71,9 +73,22 @@ case_valsort_not_regular() {
     expect_fail 1 "/dev/zero: not a regular file" 2 valsort "$TMP/sorted" /dev/zero
 }
 
+case_side_files_not_regular() {
+    mkfifo "$TMP/side.fifo"
+    printf 'id,name\n1,ann\n' >"$TMP/users.csv"
+    SHEAF_TEST_TIMEOUT=30 expect_fail 1 "cannot read $TMP/side.fifo: not a regular file" 2 \
+        join -i "$TMP/users.csv" -i "$TMP/side.fifo" --key id --input-format csv --csv-header \
+        --broadcast -o "$TMP/o-join"
+    printf 'x,y\n1,1\n9,9\n' >"$TMP/pts.csv"
+    SHEAF_TEST_TIMEOUT=30 expect_fail 1 "cannot read --init $TMP/side.fifo: not a regular file" 0 \
+        kmeans -i "$TMP/pts.csv" --input-format csv --csv-header --init "$TMP/side.fifo" \
+        --k 2 -o "$TMP/o-km"
+}
+
 run_case unsized-proc-file case_unsized_proc_file
 run_case truncated-while-read case_truncated_while_read
 run_case extended-while-read case_extended_while_read
 run_case touched-while-read case_touched_while_read
 run_case valsort-not-regular case_valsort_not_regular
+run_case side-files-not-regular case_side_files_not_regular
 finish
