@@ -36,7 +36,8 @@ static const struct {
 } common[] = {
     {"input", 1, 'i', "PATH", "input file, directory (recursive) or glob; repeatable"},
     {"output", 1, 'o', "DIR", "output directory (must not exist, unless --overwrite)"},
-    {"reducers", 1, OPT_REDUCERS, "N", "number of output partitions (default: one per rank)"},
+    {"reducers", 1, OPT_REDUCERS, "N",
+     "number of output partitions, 1 to 65536 (default: one per rank)"},
     {"split-size", 1, OPT_SPLIT, "SIZE", "largest split of a file (default 64M, less for small inputs)"},
     {"memory", 1, OPT_MEMORY, "SIZE", "per-rank memory budget (default: a share of the node)"},
     {"spill-dir", 1, OPT_SPILL, "DIR", "where runs are spilled (default $TMPDIR or /tmp)"},
