@@ -13,7 +13,8 @@
  * rows; sum, avg, min and max take the fields that are numbers and ignore the others (empty
  * fields, text; counted in the user counter "non-numeric values"), like SQL ignores NULL, and
  * are empty when a group has no number; a row too short for a key column given by number (csv
- * without a header) has an empty field there, counted in "key fields missing"; distinct counts distinct non-empty field values.
+ * without a header) has an empty field there, counted in "key fields missing"; distinct
+ * counts distinct non-empty field values.
  * Numbers are written in the shortest form that reads back exactly.
  *
  * Sums are doubles: an integer above 2^53 is rounded. A sum that would overflow the double

@@ -106,7 +106,7 @@ int64_t sheaf__mtime_ns(const struct stat *st) {
     return (int64_t)st->st_mtim.tv_sec * 1000000000 + (int64_t)st->st_mtim.tv_nsec;
 }
 
-/* A regular file of size 0: 1 when it has bytes all the same (an unsized /proc file), 0 when
+/* A regular file of size 0: 1 when it has bytes nonetheless (an unsized /proc file), 0 when
  * it is empty, or a negative code with a message. Opened without blocking, should it have
  * become something else since its stat. */
 static int probe_unsized(const char *path, char *err, size_t errlen) {

@@ -471,9 +471,9 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
             if (sheaf__input_format(cfg, i, &ctx->fmts[i], ctx->errmsg, sizeof ctx->errmsg))
                 ctx->err = SHEAF_EUSAGE;
     }
-    ctx->nparts = cfg->reducers         ? cfg->reducers
-                  : ctx->nranks > (int)SHEAF_MAX_REDUCERS ? SHEAF_MAX_REDUCERS
-                                                          : (uint32_t)ctx->nranks;
+    /* One partition per rank by default, within the bound on reducers. */
+    uint32_t per_rank = (uint32_t)SHEAF__MIN((uint32_t)ctx->nranks, SHEAF_MAX_REDUCERS);
+    ctx->nparts = cfg->reducers ? cfg->reducers : per_rank;
     ctx->budget = cfg->memory ? cfg->memory : default_budget(ctx);
     int rc = sheaf__agree(ctx);
 
