@@ -622,6 +622,9 @@ SHEAF_EXTERN int sheaf_main(int argc, char **argv, const sheaf_job_def *job) {
     }
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
+    /* After MPI_Init, so the handler is ours: a job stopped by SIGINT, SIGTERM or SIGHUP
+     * removes what it made, as a failed one does (cleanup.c). */
+    sheaf__signals_install();
     /* Messages name the program: "sheaf JOB" for a built-in job, else argv[0]'s base name. */
     if (argc > 0 && argv[0]) {
         const char *slash = strrchr(argv[0], '/');
