@@ -12,8 +12,16 @@
  * nothing and never reads a half-written entry.
  *
  * The swap of an old output for a new one (two renames) is held: a signal arriving then waits
- * until the swap is done, so an output is always either the old one or the new one. A process
- * killed outright (SIGKILL) cannot clean; the next job sweeps what it left (commit.c, job.c).
+ * until the swap is done, so an output is always either the old one or the new one.
+ *
+ * A process killed outright cannot clean, and mpirun, told to stop a job, sends its ranks
+ * SIGTERM and SIGKILL a few milliseconds apart. So sheaf_main also starts, before MPI, a
+ * janitor: a child in a session of its own (mpirun's kills do not reach it), holding one end of
+ * a socket pair, to which each registration and removal is sent as a message. When the job's
+ * process goes, however it goes, the janitor reads the end of the socket, removes the paths
+ * still registered, and exits. A process that ends normally has nothing registered left. What
+ * survives even that (the janitor killed too, a node lost) the next job sweeps: see commit.c
+ * (stale staging, an old output cut off in a swap) and job.c (spill directories of dead jobs).
  *
  * sheaf_main installs the handler; a program calling sheaf_run itself keeps its own signal
  * handling. sheaf_workdir_create makes the private directories of multi-round drivers, fresh
@@ -29,6 +37,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,8 +46,11 @@
 
 static struct {
     atomic_int used; /* 0 free, 1 being filled, 2 registered */
+    int janitor;     /* SHEAF__JANITOR_*: also told to the janitor */
     char path[4096];
 } slots[NSLOTS];
+
+static int janitor = -1; /* the socket to the janitor, or -1 */
 
 static atomic_int held;     /* inside a swap: signals wait */
 static atomic_int pending;  /* the signal that arrived while held */
@@ -111,13 +124,35 @@ void sheaf__signals_install(void) {
     }
 }
 
-int sheaf__cleanup_add(const char *path) {
-    if (!path || !*path || strlen(path) >= sizeof slots[0].path)
+/* Tells the janitor: '+' and a path to remove if this process goes, '-' to forget it. */
+static void tell_janitor(char op, const char *path) {
+    char msg[sizeof slots[0].path + 1];
+    if (janitor < 0)
+        return;
+    msg[0] = op;
+    size_t n = strlen(path);
+    memcpy(msg + 1, path, n);
+    while (send(janitor, msg, n + 1, MSG_NOSIGNAL) < 0 && errno == EINTR)
+        continue;
+}
+
+int sheaf__cleanup_add(const char *path, int janitor_kind) {
+    if (!path || !*path)
         return 0;
+    char abs[sizeof slots[0].path], cwd[sizeof slots[0].path];
+    if (path[0] != '/' && getcwd(cwd, sizeof cwd)) {
+        if (snprintf(abs, sizeof abs, "%s/%s", cwd, path) >= (int)sizeof abs)
+            return 0;
+    } else if (snprintf(abs, sizeof abs, "%s", path) >= (int)sizeof abs) {
+        return 0;
+    }
     for (int i = 0; i < NSLOTS; i++) {
         int expect = 0;
         if (atomic_compare_exchange_strong(&slots[i].used, &expect, 1)) {
-            snprintf(slots[i].path, sizeof slots[i].path, "%s", path);
+            snprintf(slots[i].path, sizeof slots[i].path, "%s", abs);
+            slots[i].janitor = janitor_kind;
+            if (janitor_kind)
+                tell_janitor(janitor_kind == SHEAF__JANITOR_LOCK ? 'L' : '+', abs);
             atomic_store(&slots[i].used, 2);
             return i + 1;
         }
@@ -126,8 +161,96 @@ int sheaf__cleanup_add(const char *path) {
 }
 
 void sheaf__cleanup_drop(int slot) {
-    if (slot >= 1 && slot <= NSLOTS)
-        atomic_store(&slots[slot - 1].used, 0);
+    if (slot < 1 || slot > NSLOTS || atomic_load(&slots[slot - 1].used) != 2)
+        return;
+    if (slots[slot - 1].janitor)
+        tell_janitor('-', slots[slot - 1].path);
+    atomic_store(&slots[slot - 1].used, 0);
+}
+
+/* The janitor's life: registrations until the socket ends, then the removals. */
+static _Noreturn void janitor_main(int fd) {
+    char **paths = NULL;
+    size_t n = 0, cap = 0;
+    char msg[sizeof slots[0].path + 2];
+    for (;;) {
+        ssize_t len = recv(fd, msg, sizeof msg - 1, 0);
+        if (len < 0 && errno == EINTR)
+            continue;
+        if (len <= 0)
+            break;
+        msg[len] = '\0';
+        if (msg[0] == '+' || msg[0] == 'L') {
+            if (n == cap) {
+                cap = cap ? 2 * cap : 16;
+                char **p = realloc(paths, cap * sizeof *p);
+                if (!p)
+                    continue;
+                paths = p;
+            }
+            if ((paths[n] = strdup(msg)))
+                n++;
+        } else if (msg[0] == '-') {
+            for (size_t i = n; i-- > 0;) {
+                if (strcmp(paths[i] + 1, msg + 1) == 0) {
+                    free(paths[i]);
+                    paths[i] = paths[--n];
+                    break;
+                }
+            }
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (paths[i][0] == '+') {
+            remove_at(AT_FDCWD, paths[i] + 1, 0);
+            continue;
+        }
+        /* A lock file goes as its holder removes it: locked, and still the file under that
+         * name; when another job holds it now, it is that job's to remove. */
+        int lfd = open(paths[i] + 1, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        struct stat a, b;
+        if (lfd >= 0 && flock(lfd, LOCK_EX | LOCK_NB) == 0 && fstat(lfd, &a) == 0 &&
+            stat(paths[i] + 1, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+            unlink(paths[i] + 1);
+        if (lfd >= 0)
+            close(lfd);
+    }
+    _exit(0);
+}
+
+void sheaf__janitor_start(void) {
+    int sv[2];
+    if (janitor >= 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+        return;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(sv[0]);
+        close(sv[1]);
+        return;
+    }
+    if (pid == 0) {
+        /* Out of the job's process group and session, deaf to the signals that stop the job,
+         * holding nothing of the parent's but its end of the socket. */
+        setsid();
+        signal(SIGINT, SIG_IGN);
+        signal(SIGTERM, SIG_IGN);
+        signal(SIGHUP, SIG_IGN);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        int null = open("/dev/null", O_RDWR);
+        for (int fd = 0; fd < 3 && null >= 0; fd++)
+            dup2(null, fd);
+        if (dup2(sv[1], 3) == 3) {
+            long max = sysconf(_SC_OPEN_MAX);
+            for (int fd = 4; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
+                close(fd);
+            janitor_main(3);
+        }
+        _exit(0);
+    }
+    close(sv[1]);
+    janitor = sv[0];
 }
 
 void sheaf__cleanup_hold(bool on) {
@@ -149,13 +272,18 @@ SHEAF_EXTERN int sheaf_workdir_create(const char *parent, const char *prefix, ch
     }
     if (!mkdtemp(path))
         return errno == ENOSPC ? SHEAF_ENOSPC : SHEAF_EIO;
-    sheaf__cleanup_add(path);
+    sheaf__cleanup_add(path, SHEAF__JANITOR_TREE);
     return 0;
 }
 
 SHEAF_EXTERN int sheaf_workdir_remove(const char *path, int keep) {
+    char abs[sizeof slots[0].path], cwd[sizeof slots[0].path];
+    if (path[0] != '/' && getcwd(cwd, sizeof cwd))
+        snprintf(abs, sizeof abs, "%s/%s", cwd, path);
+    else
+        snprintf(abs, sizeof abs, "%s", path);
     for (int i = 0; i < NSLOTS; i++)
-        if (atomic_load(&slots[i].used) == 2 && strcmp(slots[i].path, path) == 0)
+        if (atomic_load(&slots[i].used) == 2 && strcmp(slots[i].path, abs) == 0)
             sheaf__cleanup_drop(i + 1);
     return keep ? 0 : sheaf__rmtree(path);
 }

@@ -443,8 +443,10 @@ void sheaf__commit_abort(sheaf__commit *c) {
 }
 
 void sheaf__cleanup_commit(sheaf__commit *c) {
-    c->slots[0] = sheaf__cleanup_add(c->replace ? c->stage : c->out);
-    c->slots[1] = sheaf__cleanup_add(c->lockpath);
+    c->slots[0] = sheaf__cleanup_add(c->replace ? c->stage : c->out, SHEAF__JANITOR_TREE);
+    /* Once this process is gone the lock is free, and the file may be another job's lock by
+     * the time the janitor looks: it removes the file only if it can lock it. */
+    c->slots[1] = sheaf__cleanup_add(c->lockpath, SHEAF__JANITOR_LOCK);
 }
 
 /* ---- --report FILE -------------------------------------------------------------------- */
@@ -498,7 +500,7 @@ int sheaf__report_write(const char *path, const char *text, char *err, size_t er
         snprintf(err, errlen, "cannot write the report %s: %s", path, strerror(errno));
         return SHEAF_EIO;
     }
-    int slot = sheaf__cleanup_add(tmp);
+    int slot = sheaf__cleanup_add(tmp, SHEAF__JANITOR_TREE);
     int rc = sheaf__write_all(fd, text, strlen(text));
     if (fchmod(fd, 0644) != 0 && !rc)
         rc = -errno;

@@ -561,8 +561,14 @@ int sheaf__report_write(const char *path, const char *text, char *err, size_t er
 /* Installs the SIGINT/SIGTERM/SIGHUP handler that removes the registered paths, then dies of
  * the signal (sheaf_main). */
 void sheaf__signals_install(void);
-/* Registers a path to remove on a signal; returns its slot (0 when the table is full). */
-int sheaf__cleanup_add(const char *path);
+/* Starts the janitor process, which removes what is registered with janitor_too if this
+ * process ends without dropping it (sheaf_main, before MPI starts). */
+void sheaf__janitor_start(void);
+/* Registers a path to remove on a signal and, unless janitor_kind is NONE, by the janitor when
+ * the process dies: TREE removes it whole, LOCK removes a lock file only if it can lock it.
+ * Returns its slot (0 when the table is full). */
+enum { SHEAF__JANITOR_NONE, SHEAF__JANITOR_TREE, SHEAF__JANITOR_LOCK };
+int sheaf__cleanup_add(const char *path, int janitor_kind);
 void sheaf__cleanup_drop(int slot);
 /* Registers what commit_prepare made (commit.c). */
 void sheaf__cleanup_commit(sheaf__commit *c);

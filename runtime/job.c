@@ -443,7 +443,7 @@ static int make_rank_spill(sheaf_ctx *ctx, int *slot) {
                             errno == EEXIST ? "not this user's private directory"
                                             : strerror(errno));
     snprintf(mine, sizeof mine, "%s/rank-%d", ctx->spill_dir, ctx->rank);
-    *slot = sheaf__cleanup_add(ctx->rank == 0 ? ctx->spill_dir : mine);
+    *slot = sheaf__cleanup_add(ctx->rank == 0 ? ctx->spill_dir : mine, SHEAF__JANITOR_TREE);
     if (mkdir(mine, 0700) != 0)
         return sheaf__error(ctx, SHEAF_EIO, "cannot create spill directory %s: %s", mine,
                             strerror(errno));
