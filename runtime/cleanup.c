@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -230,8 +231,10 @@ void sheaf__janitor_start(void) {
     }
     if (pid == 0) {
         /* Out of the job's process group and session, deaf to the signals that stop the job,
-         * holding nothing of the parent's but its end of the socket. */
+         * holding nothing of the parent's but its end of the socket, and named for what it is
+         * (its command line stays the job's: ps -o comm shows the name). */
         setsid();
+        prctl(PR_SET_NAME, "sheaf-janitor");
         signal(SIGINT, SIG_IGN);
         signal(SIGTERM, SIG_IGN);
         signal(SIGHUP, SIG_IGN);

@@ -562,7 +562,8 @@ int sheaf__report_write(const char *path, const char *text, char *err, size_t er
  * the signal (sheaf_main). */
 void sheaf__signals_install(void);
 /* Starts the janitor process, which removes what is registered with janitor_too if this
- * process ends without dropping it (sheaf_main, before MPI starts). */
+ * process ends without dropping it (sheaf_main, before MPI starts). Its name (comm) is
+ * sheaf-janitor; its command line is the job's. */
 void sheaf__janitor_start(void);
 /* Registers a path to remove on a signal and, unless janitor_kind is NONE, by the janitor when
  * the process dies: TREE removes it whole, LOCK removes a lock file only if it can lock it.
