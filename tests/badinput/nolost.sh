@@ -166,8 +166,12 @@ case_gensort_disk_full() {
         echo "# SKIP gensort-disk-full: cannot mount a tmpfs here ($(cat "$TMP/mount.err"))"
         return 0
     fi
-    local rc=0
-    (gensort_full_body) || rc=$?
+    # Not `(body) || rc=$?`: set -e does not stop a body run on the left of ||.
+    local rc
+    set +e
+    (set -e; gensort_full_body)
+    rc=$?
+    set -e
     umount_smallfs
     return "$rc"
 }
