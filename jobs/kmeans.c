@@ -15,7 +15,8 @@
  * adds up its points per centroid in memory as it maps and emits one partial sum per centroid
  * (map_cleanup), so the shuffle carries k records per rank; the single reducer divides. The
  * driver reads the new centroids (rank 0, from the round's output in its fresh work directory,
- * OUT.work-kmeans-XXXXXX or one inside --work-dir) and sends them to every rank with MPI_Bcast before the next round. A
+ * OUT.work-kmeans-XXXXXX or one inside --work-dir) and sends them to every rank with
+ * MPI_Bcast before the next round. A
  * centroid that gets no point stays where it was. With --tolerance T the rounds stop early
  * once no centroid moves more than T; the last round writes OUT.
  *

@@ -13,10 +13,10 @@
  *
  * Rounds (the driver): round 0 turns the edge list into adjacency lines
  * `node<TAB>rank<TAB>dst dst ...` in a fresh work directory (OUT.work-pagerank-XXXXXX, or
- * inside --work-dir; removed at the end unless --keep-work); each iteration reads the previous adjacency lines,
- * sends rank/outdeg along every edge and the adjacency to the node itself, and writes new
- * adjacency lines; the last iteration writes OUT. Rank state between rounds is therefore in
- * files, written at full precision (%.17g). The two numbers a round needs from the whole
+ * inside --work-dir; removed at the end unless --keep-work); each iteration reads the
+ * previous adjacency lines, sends rank/outdeg along every edge and the adjacency to the node
+ * itself, and writes new adjacency lines; the last iteration writes OUT. Rank state between
+ * rounds is therefore in files, written at full precision (%.17g). The two numbers a round needs from the whole
  * graph, N and D, come from the round before: N is round 0's output record count, and each
  * reducer adds up the new rank of its dangling nodes, which the driver sums over ranks with
  * MPI_Allreduce between rounds.

@@ -31,7 +31,10 @@ ref_topk_count() {
 
 # same_tree BEFORE PATH: PATH holds exactly what tree_sum recorded in BEFORE.
 same_tree() {
-    [[ $(tree_sum "$2") == "$1" ]] || { diff <(echo "$1") <(tree_sum "$2") >&2 || true; fail "$2 changed"; }
+    if [[ $(tree_sum "$2") != "$1" ]]; then
+        diff <(echo "$1") <(tree_sum "$2") >&2 || true
+        fail "$2 changed"
+    fi
 }
 
 case_workdir_is_input() {

@@ -6,8 +6,9 @@
 #    write (SHEAF_FAULT=pause-prepare) is refused, and the first job finishes unharmed;
 #  - spill directories are fresh and private, and a stale one is swept only when it is provably
 #    a dead job's (a private directory with a regular owner file naming a dead process);
-#  - SIGINT or SIGTERM to mpirun, SIGTERM, SIGHUP or SIGKILL to a rank: the job exits non-zero and leaves no new
-#    output, staging, lock file, work or spill directory; an old output stays as it was.
+#  - SIGINT or SIGTERM to mpirun, SIGTERM, SIGHUP or SIGKILL to a rank: the job exits non-zero
+#    and leaves no new output, staging, lock file, work or spill directory; an old output
+#    stays as it was.
 # shellcheck disable=SC2317  # the cases are called through run_case
 source "${top_srcdir:-$(dirname "$0")/../..}/tests/mpi/lib.sh"
 
@@ -25,8 +26,8 @@ leftovers() {
 
 # gone_soon PATH...: every PATH disappears within 5 s (the janitor works after the rank died).
 gone_soon() {
-    local i p left
-    for i in $(seq 50); do
+    local p left
+    for _ in $(seq 50); do
         left=
         for p in "$@"; do [[ -e $p || -L $p ]] && left+=" $p"; done
         [[ -z $left ]] && return 0
@@ -67,12 +68,12 @@ case_killed_between_renames() {
 case_overwrite_during_mkdir() {
     # The first job holds a new OUT just after creating it; an --overwrite then is refused
     # (before the fix it took OUT's lock in that window).
-    local first rc=0 i
+    local first rc=0
     rm -rf "$TMP/new"
     SHEAF_FAULT=pause-prepare:4 LAST_LOG=$TMP/first.log \
         run_np 0 wordcount -i "$TMP/in.txt" -o "$TMP/new" >/dev/null &
     first=$!
-    for i in $(seq 100); do [[ -d $TMP/new ]] && break; sleep 0.05; done
+    for _ in $(seq 100); do [[ -d $TMP/new ]] && break; sleep 0.05; done
     [[ -d $TMP/new && ! -e $TMP/new/_temporary ]] || fail "the first job is not in the window"
     run_np 2 wordcount -i "$TMP/in2.txt" -o "$TMP/new" --overwrite || rc=$?
     ((rc == 1)) || { cat "$LAST_LOG" >&2; fail "the --overwrite job: status $rc, expected 1"; }
@@ -92,7 +93,11 @@ case_spill_private() {
     "$SHEAF" stream --mapper 'sleep 2; cat' -i "$TMP/in.txt" -o "$TMP/sp-out" \
         --spill-dir "$TMP/sp1" -q >"$TMP/sp1.log" 2>&1 &
     job=$!
-    for i in $(seq 100); do top=$(compgen -G "$TMP/sp1/sheaf-spill-*" || true); [[ -n $top ]] && break; sleep 0.05; done
+    for _ in $(seq 100); do
+        top=$(compgen -G "$TMP/sp1/sheaf-spill-*" || true)
+        [[ -n $top ]] && break
+        sleep 0.05
+    done
     [[ -n $top ]] || fail "no spill directory seen"
     [[ $(stat -c %a "$top") == 700 ]] || fail "spill directory mode $(stat -c %a "$top")"
     [[ -f $top/owner && ! -L $top/owner ]] || fail "no regular owner file"
@@ -134,7 +139,7 @@ case_spill_sweep_only_dead_jobs() {
 # one), sends SIGNAL (to mpirun under NP > 0, else to the rank) once the job writes, and checks
 # that it exits non-zero and leaves nothing of its own.
 stopped() {
-    local np=$1 sig=$2 out=$3 pid rc=0 i
+    local np=$1 sig=$2 out=$3 pid rc=0
     shift 3
     local -a cmd=("$SHEAF" stream --mapper 'sleep 3; cat' -i "$TMP/in.txt" -o "$out"
         --split-size 16K --spill-dir "$TMP/sig-spill" "$@")
@@ -142,7 +147,7 @@ stopped() {
     mkdir -p "$TMP/sig-spill"
     "${cmd[@]}" >"$TMP/sig.log" 2>&1 &
     pid=$!
-    for i in $(seq 100); do
+    for _ in $(seq 100); do
         compgen -G "$TMP/sig-spill/sheaf-spill-*/rank-0" >/dev/null && break
         sleep 0.05
     done
@@ -179,7 +184,10 @@ case_kill9_and_work_dirs() {
         SHEAF_FAULT=pause-prepare:10 "$SHEAF" topk --count -i "$TMP/in.txt" -o "$TMP/tk" \
             --spill-dir "$TMP/spill" >"$TMP/tk.log" 2>&1 &
         pid=$!
-        for i in $(seq 100); do compgen -G "$TMP/tk.work-topk-*/counts" >/dev/null && break; sleep 0.05; done
+        for _ in $(seq 100); do
+            compgen -G "$TMP/tk.work-topk-*/counts" >/dev/null && break
+            sleep 0.05
+        done
         compgen -G "$TMP/tk.work-topk-*/counts" >/dev/null || fail "SIG$sig: no round started"
         kill "-$sig" "$pid"
         wait "$pid" || rc=$?
