@@ -41,6 +41,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #define NSLOTS 16
@@ -191,6 +192,10 @@ static _Noreturn void janitor_main(int fd) {
             }
             if ((paths[n] = strdup(msg)))
                 n++;
+        } else if (msg[0] == '=') { /* the job ended and cleaned up itself */
+            for (size_t i = 0; i < n; i++)
+                free(paths[i]);
+            n = 0;
         } else if (msg[0] == '-') {
             for (size_t i = n; i-- > 0;) {
                 if (strcmp(paths[i] + 1, msg + 1) == 0) {
@@ -253,7 +258,17 @@ void sheaf__janitor_start(void) {
         _exit(0);
     }
     close(sv[1]);
+    /* A janitor that stopped reading (SIGSTOP) does not hold the job for ever. */
+    struct timeval tv = {10, 0};
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     janitor = sv[0];
+}
+
+void sheaf__janitor_done(void) {
+    for (int i = 0; i < NSLOTS; i++)
+        if (atomic_load(&slots[i].used) == 2 && slots[i].janitor)
+            return; /* still registered: a program that goes on with its own paths */
+    tell_janitor('=', "");
 }
 
 void sheaf__cleanup_hold(bool on) {

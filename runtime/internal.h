@@ -565,6 +565,9 @@ void sheaf__signals_install(void);
  * process ends without dropping it (sheaf_main, before MPI starts). Its name (comm) is
  * sheaf-janitor; its command line is the job's. */
 void sheaf__janitor_start(void);
+/* Tells the janitor the job is over and nothing it was told of is to be removed (sheaf_main,
+ * when nothing is registered any more). */
+void sheaf__janitor_done(void);
 /* Registers a path to remove on a signal and, unless janitor_kind is NONE, by the janitor when
  * the process dies: TREE removes it whole, LOCK removes a lock file only if it can lock it.
  * Returns its slot (0 when the table is full). */

@@ -678,6 +678,7 @@ SHEAF_EXTERN int sheaf_main(int argc, char **argv, const sheaf_job_def *job) {
     free(p.inputs);
     free(p.fmts);
     free(p.fmtlist);
+    sheaf__janitor_done();
     if (!inited)
         MPI_Finalize();
     return status;
