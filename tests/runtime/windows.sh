@@ -70,12 +70,13 @@ case_overwrite_during_mkdir() {
     # (before the fix it took OUT's lock in that window).
     local first rc=0
     rm -rf "$TMP/new"
-    SHEAF_FAULT=pause-prepare:4 LAST_LOG=$TMP/first.log \
+    SHEAF_FAULT=pause-prepare:8 LAST_LOG=$TMP/first.log \
         run_np 0 wordcount -i "$TMP/in.txt" -o "$TMP/new" >/dev/null &
     first=$!
-    for _ in $(seq 100); do [[ -d $TMP/new ]] && break; sleep 0.05; done
+    for _ in $(seq 400); do [[ -d $TMP/new ]] && break; sleep 0.05; done
     [[ -d $TMP/new && ! -e $TMP/new/_temporary ]] || fail "the first job is not in the window"
-    run_np 2 wordcount -i "$TMP/in2.txt" -o "$TMP/new" --overwrite || rc=$?
+    run_np 0 wordcount -i "$TMP/in2.txt" -o "$TMP/new" --overwrite || rc=$?
+    [[ ! -e $TMP/new/_temporary ]] || fail "the first job left the window too early"
     ((rc == 1)) || { cat "$LAST_LOG" >&2; fail "the --overwrite job: status $rc, expected 1"; }
     grep -q "output $TMP/new is being written by another job" "$LAST_LOG" ||
         { cat "$LAST_LOG" >&2; fail "the --overwrite job does not say why it was refused"; }
@@ -93,7 +94,7 @@ case_spill_private() {
     "$SHEAF" stream --mapper 'sleep 2; cat' -i "$TMP/in.txt" -o "$TMP/sp-out" \
         --spill-dir "$TMP/sp1" -q >"$TMP/sp1.log" 2>&1 &
     job=$!
-    for _ in $(seq 100); do
+    for _ in $(seq 400); do
         top=$(compgen -G "$TMP/sp1/sheaf-spill-*" || true)
         [[ -n $top ]] && break
         sleep 0.05
@@ -147,7 +148,7 @@ stopped() {
     mkdir -p "$TMP/sig-spill"
     "${cmd[@]}" >"$TMP/sig.log" 2>&1 &
     pid=$!
-    for _ in $(seq 100); do
+    for _ in $(seq 400); do
         compgen -G "$TMP/sig-spill/sheaf-spill-*/rank-0" >/dev/null && break
         sleep 0.05
     done
@@ -181,10 +182,10 @@ case_kill9_and_work_dirs() {
     local sig pid rc
     for sig in TERM KILL; do
         rc=0
-        SHEAF_FAULT=pause-prepare:10 "$SHEAF" topk --count -i "$TMP/in.txt" -o "$TMP/tk" \
+        SHEAF_FAULT=pause-prepare:30 "$SHEAF" topk --count -i "$TMP/in.txt" -o "$TMP/tk" \
             --spill-dir "$TMP/spill" >"$TMP/tk.log" 2>&1 &
         pid=$!
-        for _ in $(seq 100); do
+        for _ in $(seq 400); do
             compgen -G "$TMP/tk.work-topk-*/counts" >/dev/null && break
             sleep 0.05
         done
