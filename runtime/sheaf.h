@@ -286,7 +286,10 @@ SHEAF_EXTERN int sheaf_workdir_remove(const char *path, int keep);
  * high-speed fabric and no PML chosen by the user, it asks for the ob1 PML before MPI_Init,
  * skipping a device probe that would choose it anyway, and keeps hwloc from loading its I/O
  * plugins; after MPI_Init it sets TCP_NODELAY on the PMIx client's connection to its server,
- * which MPI_Finalize otherwise waits on for 40 ms (SHEAF_MPI_FAST_START=0: none of these). */
+ * which MPI_Finalize otherwise waits on for 40 ms (SHEAF_MPI_FAST_START=0: none of these).
+ * A job it runs that is stopped by SIGINT, SIGTERM or SIGHUP removes what it made and dies of
+ * the signal; when it initializes MPI it first starts a janitor process that removes them if
+ * the process is killed outright. */
 SHEAF_EXTERN int sheaf_main(int argc, char **argv, const sheaf_job_def *job);
 
 /* Emits a key/value pair: from map() (and setup, map_cleanup) into the shuffle, from combine()
