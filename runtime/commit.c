@@ -294,6 +294,10 @@ static int prepare(const sheaf_config *cfg, sheaf__commit *c, char *err, size_t 
             c->stage[0] = '\0';
             return SHEAF_EIO;
         }
+        /* It becomes OUT: the mode a new OUT gets (mkdir 0755 under the umask), not 0700. */
+        mode_t mask = umask(0);
+        umask(mask);
+        chmod(c->stage, 0755 & ~mask);
     } else {
         if (mkdir(c->out, 0755) != 0) {
             snprintf(err, errlen, "cannot create output %s: %s", c->out, strerror(errno));

@@ -231,6 +231,20 @@ case_overwrite_holds_input() {
     same_tree "$before" "$TMP/u"
 }
 
+case_overwrite_mode() {
+    # A replaced output gets the mode of a new one (its staging directory was made 0700).
+    local new
+    make_user_tree
+    must_np 0 wordcount -i "$TMP/u/data/in.txt" -o "$TMP/mode-new"
+    new=$(stat -c %a "$TMP/mode-new")
+    must_np 2 wordcount -i "$TMP/u/data/in.txt" -o "$TMP/mode-new" --overwrite
+    [[ $(stat -c %a "$TMP/mode-new") == "$new" ]] ||
+        fail "mode $(stat -c %a "$TMP/mode-new") after --overwrite, $new when new"
+    must_np 0 gensort 10 "$TMP/mode-gen"
+    must_np 0 gensort 10 "$TMP/mode-gen" --overwrite
+    [[ $(stat -c %a "$TMP/mode-gen") == "$new" ]] || fail "gensort --overwrite: wrong mode"
+}
+
 run_case workdir-is-input case_workdir_is_input
 run_case workdir-dot case_workdir_dot
 run_case workdir-given-kept case_workdir_given_kept
@@ -240,4 +254,5 @@ run_case gensort-overwrite case_gensort_overwrite
 run_case gensort-disk-full case_gensort_disk_full
 run_case report-file case_report_file
 run_case overwrite-holds-input case_overwrite_holds_input
+run_case overwrite-mode case_overwrite_mode
 finish
