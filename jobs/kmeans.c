@@ -522,8 +522,7 @@ static const sheaf_option km_options[] = {
     {"columns", "COLS", "the point's columns, comma-separated (default: every field)"},
     {"init", "FILE", "initial centroids, one comma-separated line each (default: seeded)"},
     {"tolerance", "T", "stop once no centroid moves more than T (default: run all rounds)"},
-    {"work-dir", "DIR", "centroids go between rounds in a fresh directory inside DIR "
-                     "(default: OUT.work-kmeans-XXXXXX beside OUT)"},
+    {"work-dir", "DIR", "work in a fresh directory inside DIR (default: beside OUT)"},
     {NULL, NULL, NULL},
 };
 

@@ -241,9 +241,8 @@ static int pr_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config
 static const sheaf_option pr_options[] = {
     {"iterations", "N", "rounds of the power iteration (default 10)"},
     {"damping", "D", "damping factor (default 0.85)"},
-    {"work-dir", "DIR", "ranks go between rounds in a fresh directory inside DIR (default: "
-                     "OUT.work-pagerank-XXXXXX beside OUT)"},
-    {"keep-work", NULL, "keep the work directory"},
+    {"work-dir", "DIR", "work in a fresh directory inside DIR (default: beside OUT)"},
+    {"keep-work", NULL, "keep the work directory (its name is printed)"},
     {NULL, NULL, NULL},
 };
 

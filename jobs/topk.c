@@ -300,8 +300,7 @@ static const sheaf_option topk_options[] = {
     {"column", "COL", "the numeric column (csv/tsv name or index); with --count, the key"},
     {"count", NULL, "the K most frequent keys (the --column field or the whole line)"},
     {"smallest", NULL, "the K smallest values instead of the largest"},
-    {"work-dir", "DIR", "--count: the counts go in a fresh directory inside DIR (default: "
-                     "OUT.work-topk-XXXXXX beside OUT)"},
+    {"work-dir", "DIR", "--count: work in a fresh directory inside DIR (default: beside OUT)"},
     {NULL, NULL, NULL},
 };
 
