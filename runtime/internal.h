@@ -551,7 +551,10 @@ typedef struct sheaf__commit {
     char tmp[4096];     /* stage/_temporary: the part files of all ranks */
     bool created_out;   /* we made out (it did not exist) */
     bool replace;       /* out existed: stage is a sibling swapped in at commit */
-    int lockfd;         /* flock held on out while the job runs */
+    int lockfd;         /* flock held on lockpath while the job runs */
+    char lockpath[4200]; /* DIR/.NAME.sheaf-lock */
+    char note[9000];    /* what the job should say it repaired (a restored old output), or "" */
+    int slots[2];       /* cleanup.c entries of stage-or-out and the lock file */
 } sheaf__commit;
 
 /* Rank 0: checks the output path and creates the staging directories. */
@@ -561,6 +564,37 @@ int sheaf__commit_finish(sheaf__commit *c, uint32_t nparts, const char *report_j
                          const char *report_html, char *err, size_t errlen);
 /* Rank 0 after a failure: removes what the job wrote; an earlier output stays as it was. */
 void sheaf__commit_abort(sheaf__commit *c);
+/* --report FILE: refused (SHEAF_EUSAGE, message in err) when it is an input or inside one,
+ * inside the output, not a regular file, or exists without --overwrite. */
+int sheaf__report_check(const sheaf_config *cfg, char *err, size_t errlen);
+/* Writes text to path atomically: a fresh temporary beside it (O_EXCL), then a rename. */
+int sheaf__report_write(const char *path, const char *text, char *err, size_t errlen);
+
+/* ---- cleanup.c ------------------------------------------------------------------------ */
+
+/* Installs the SIGINT/SIGTERM/SIGHUP handler that removes the registered paths, then dies of
+ * the signal (sheaf_main). */
+void sheaf__signals_install(void);
+/* Starts the janitor process, which removes what is registered with janitor_too if this
+ * process ends without dropping it (sheaf_main, before MPI starts). Its name (comm) is
+ * sheaf-janitor; its command line is the job's. */
+void sheaf__janitor_start(void);
+/* Tells the janitor the job is over and nothing it was told of is to be removed (sheaf_main,
+ * when nothing is registered any more). */
+void sheaf__janitor_done(void);
+/* Registers a path to remove on a signal and, unless janitor_kind is NONE, by the janitor when
+ * the process dies: TREE removes it whole, LOCK removes a lock file only if it can lock it.
+ * Returns its slot (0 when the table is full). */
+enum { SHEAF__JANITOR_NONE, SHEAF__JANITOR_TREE, SHEAF__JANITOR_LOCK };
+int sheaf__cleanup_add(const char *path, int janitor_kind);
+void sheaf__cleanup_drop(int slot);
+/* Registers what commit_prepare made (commit.c). */
+void sheaf__cleanup_commit(sheaf__commit *c);
+/* While on, a signal waits (the swap of outputs); turning it off delivers a waiting one. */
+void sheaf__cleanup_hold(bool on);
+/* Test hooks of SHEAF_FAULT: pause-WHERE:SECONDS sleeps at WHERE, kill-WHERE dies there. */
+void sheaf__fault_pause(const char *where);
+void sheaf__fault_kill(const char *where);
 
 /* Redraws rank 0's reduce progress line when it is shown (job.c). */
 void sheaf__progress_reduce(sheaf_ctx *ctx, bool final);

@@ -18,10 +18,12 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -358,18 +360,24 @@ static uint64_t default_budget(const sheaf_ctx *ctx) {
     return SHEAF__MIN(SHEAF__MAX(share, 64ull << 20), 4ull << 30);
 }
 
-/* Each job's spill directory holds an "owner" file (host and rank 0's pid). A job killed
- * outright cannot remove its spill files, so every job first removes the spill directories on
- * its host whose owner process is gone. */
+/* Each job's spill directory, BASE/sheaf-spill-XXXXXX, is made fresh by rank 0 (mkdtemp, mode
+ * 0700) and holds an "owner" file (host and rank 0's pid), created with O_EXCL | O_NOFOLLOW. A
+ * job killed outright cannot remove its spill files, so every job first removes the spill
+ * directories on its host that are provably a dead Sheaf job's: a real directory (not a
+ * symlink) named sheaf-*, owned by this user and closed to others, whose owner file is a
+ * regular file of this user naming this host and a process that is gone. */
 static int write_owner(const char *dir) {
-    char path[4200], host[256] = "";
+    char path[4200], host[256] = "", text[400];
     snprintf(path, sizeof path, "%s/owner", dir);
     gethostname(host, sizeof host - 1);
-    FILE *f = fopen(path, "w");
-    if (!f)
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
         return -1;
-    fprintf(f, "%s %ld\n", host, (long)getpid());
-    return fclose(f) == 0 ? 0 : -1;
+    int n = snprintf(text, sizeof text, "%s %ld\n", host, (long)getpid());
+    int rc = sheaf__write_all(fd, text, (size_t)n);
+    if (close(fd) != 0 || rc)
+        return -1;
+    return 0;
 }
 
 /* True when no live process has this pid (a zombie counts as gone). */
@@ -386,6 +394,13 @@ static bool process_gone(long pid) {
     return n == 1 && state == 'Z';
 }
 
+/* True when path is a directory this user owns and nobody else may enter or write. */
+static bool private_dir(const char *path) {
+    struct stat st;
+    return lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+           (st.st_mode & 077) == 0;
+}
+
 static void sweep_spill(const char *base) {
     char pattern[4200], host[256] = "";
     gethostname(host, sizeof host - 1);
@@ -394,18 +409,45 @@ static void sweep_spill(const char *base) {
     if (glob(pattern, GLOB_NOSORT | GLOB_ONLYDIR, NULL, &g) != 0)
         return;
     for (size_t i = 0; i < g.gl_pathc; i++) {
-        char path[4200], h[256];
+        char path[4200], text[400] = "", h[256];
         long pid;
-        snprintf(path, sizeof path, "%s/owner", g.gl_pathv[i]);
-        FILE *f = fopen(path, "r");
-        if (!f)
+        if (!private_dir(g.gl_pathv[i]))
             continue;
-        int n = fscanf(f, "%255s %ld", h, &pid);
-        fclose(f);
-        if (n == 2 && !strcmp(h, host) && pid > 0 && process_gone(pid))
+        snprintf(path, sizeof path, "%s/owner", g.gl_pathv[i]);
+        int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        struct stat st;
+        if (fd < 0)
+            continue;
+        ssize_t len = -1;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid())
+            len = read(fd, text, sizeof text - 1);
+        close(fd);
+        if (len <= 0)
+            continue;
+        text[len] = '\0';
+        if (sscanf(text, "%255s %ld", h, &pid) == 2 && !strcmp(h, host) && pid > 0 &&
+            process_gone(pid))
             sheaf__rmtree(g.gl_pathv[i]);
     }
     globfree(&g);
+}
+
+/* Every rank: its own spill directory, BASE/sheaf-spill-XXXXXX/rank-N, made fresh. On another
+ * host than rank 0's the top directory is made here too, or, if it exists (a file system the
+ * hosts share), accepted only as this user's private directory. */
+static int make_rank_spill(sheaf_ctx *ctx, int *slot) {
+    char mine[4200];
+    if (ctx->rank != 0 && mkdir(ctx->spill_dir, 0700) != 0 &&
+        (errno != EEXIST || !private_dir(ctx->spill_dir)))
+        return sheaf__error(ctx, SHEAF_EIO, "spill directory %s: %s", ctx->spill_dir,
+                            errno == EEXIST ? "not this user's private directory"
+                                            : strerror(errno));
+    snprintf(mine, sizeof mine, "%s/rank-%d", ctx->spill_dir, ctx->rank);
+    *slot = sheaf__cleanup_add(ctx->rank == 0 ? ctx->spill_dir : mine, SHEAF__JANITOR_TREE);
+    if (mkdir(mine, 0700) != 0)
+        return sheaf__error(ctx, SHEAF_EIO, "cannot create spill directory %s: %s", mine,
+                            strerror(errno));
+    return 0;
 }
 
 typedef struct setup_msg {
@@ -450,7 +492,8 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
 
     sheaf__plan plan = {0};
     sheaf__commit commit = {.lockfd = -1};
-    bool setup_ran = false;
+    bool setup_ran = false, started = false; /* started: the job was not refused at setup */
+    int spill_slot = 0;
     if (!job || !job->map)
         sheaf__error(ctx, SHEAF_EINVAL, "the job has no map function");
     else if (sheaf__format_from_config(cfg, &ctx->fmt, ctx->errmsg, sizeof ctx->errmsg))
@@ -482,20 +525,27 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
         sm->code = sheaf__plan_build_multi(cfg, ctx->fmts, ctx->nfmts, ctx->nranks, &plan,
                                            sm->msg, sizeof sm->msg);
         if (!sm->code)
+            sm->code = sheaf__report_check(cfg, sm->msg, sizeof sm->msg);
+        if (!sm->code)
             sm->code = sheaf__commit_prepare(cfg, &commit, sm->msg, sizeof sm->msg);
+        if (!sm->code && commit.note[0])
+            sheaf__log(ctx, SHEAF_LOG_WARN, "%s", commit.note);
         if (!sm->code) {
             snprintf(sm->tmp, sizeof sm->tmp, "%s", commit.tmp);
             const char *base = cfg->spill_dir ? cfg->spill_dir : getenv("TMPDIR");
             if (!base || !*base)
                 base = "/tmp";
-            snprintf(sm->spill, sizeof sm->spill, "%s/sheaf-%ld-%d-%llx", base, (long)time(NULL),
-                     (int)getpid(), (unsigned long long)(sheaf__now() * 1e6));
+            snprintf(sm->spill, sizeof sm->spill, "%s/sheaf-spill-XXXXXX", base);
             sweep_spill(base);
-            if (sheaf__mkdirs(sm->spill, 0700) != 0 || write_owner(sm->spill) != 0) {
+            bool made = false;
+            if (sheaf__mkdirs(base, 0755) != 0 || !(made = mkdtemp(sm->spill) != NULL) ||
+                write_owner(sm->spill) != 0) {
                 snprintf(sm->msg, sizeof sm->msg, "spill directory %s: cannot create %s: %s",
                          base, sm->spill, strerror(errno));
                 sm->code = SHEAF_EIO;
                 sheaf__commit_abort(&commit);
+                if (made)
+                    sheaf__rmtree(sm->spill);
                 sm->spill[0] = '\0';
             }
         }
@@ -511,6 +561,11 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
         } else {
             rc = sheaf__plan_bcast(ctx->comm, 0, 0, &plan);
             snprintf(ctx->spill_dir, sizeof ctx->spill_dir, "%s", sm->spill);
+            started = true;
+            if (!rc) {
+                make_rank_spill(ctx, &spill_slot);
+                rc = sheaf__agree(ctx);
+            }
         }
     }
     if (!rc) {
@@ -599,13 +654,11 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
         } else {
             sheaf__commit_abort(&commit);
         }
-        if (cfg->report && report) {
-            FILE *f = fopen(cfg->report, "w");
-            if (f) {
-                fputs(report, f);
-                fclose(f);
-            }
-        }
+        /* A job refused at setup (bad usage, an existing output) writes no report. */
+        char err[1024];
+        if (cfg->report && report && started &&
+            sheaf__report_write(cfg->report, report, err, sizeof err) != 0)
+            sheaf__log(ctx, SHEAF_LOG_ERROR, "%s", err);
     }
     /* Commit's outcome on rank 0 becomes everyone's. */
     if (!rc)
@@ -621,6 +674,9 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
         MPI_Barrier(ctx->comm);
         if (ctx->rank == 0)
             sheaf__rmtree(ctx->spill_dir);
+        else
+            rmdir(ctx->spill_dir); /* made here when this host is not rank 0's */
+        sheaf__cleanup_drop(spill_slot);
     }
     if (res) {
         res->status = rc;

@@ -17,6 +17,8 @@
 #include <glob.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -618,12 +620,27 @@ SHEAF_EXTERN int sheaf_main(int argc, char **argv, const sheaf_job_def *job) {
         struct sockaddr_storage server; /* the launcher's PMIx server, if there is one */
         bool launched = !fast_start_off() && pmix_server_addr(&server);
         fast_mpi_start();
+        /* The threads MPI starts inherit a mask blocking the signals the job cleans up on, so
+         * those reach this thread, which then runs no job code while it cleans (cleanup.c). */
+        sigset_t stop, old;
+        sigemptyset(&stop);
+        sigaddset(&stop, SIGINT);
+        sigaddset(&stop, SIGTERM);
+        sigaddset(&stop, SIGHUP);
+        pthread_sigmask(SIG_BLOCK, &stop, &old);
+        sheaf__janitor_start();
         MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+        sheaf__signals_install();
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
         if (launched)
             quick_pmix_link(&server);
     }
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
+    /* After MPI_Init, so the handler is ours: a job stopped by SIGINT, SIGTERM or SIGHUP
+     * removes what it made, as a failed one does (cleanup.c). */
+    if (inited)
+        sheaf__signals_install();
     /* Messages name the program: "sheaf JOB" for a built-in job, else argv[0]'s base name. */
     if (argc > 0 && argv[0]) {
         const char *slash = strrchr(argv[0], '/');
@@ -663,6 +680,7 @@ SHEAF_EXTERN int sheaf_main(int argc, char **argv, const sheaf_job_def *job) {
     free(p.inputs);
     free(p.fmts);
     free(p.fmtlist);
+    sheaf__janitor_done();
     if (!inited)
         MPI_Finalize();
     return status;

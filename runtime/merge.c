@@ -23,7 +23,7 @@
 int sheaf__runw_open(sheaf__runw *w, const char *path) {
     memset(w, 0, sizeof *w);
     w->path = path;
-    w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (w->fd < 0)
         return errno == ENOSPC ? SHEAF_ENOSPC : SHEAF_EIO;
     if (sheaf__buf_reserve(&w->buf, RUNW_BUF)) {

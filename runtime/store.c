@@ -54,9 +54,6 @@ void sheaf__store_free(sheaf_ctx *ctx) {
 
 static int new_run_path(sheaf_ctx *ctx, char **out) {
     sheaf__store *st = ctx->store;
-    if (st->run_seq == 0 && sheaf__mkdirs(st->dir, 0700))
-        return sheaf__error(ctx, SHEAF_EIO, "cannot create spill directory %s: %s", st->dir,
-                            strerror(errno));
     if (asprintf(out, "%s/run-%06llu", st->dir, (unsigned long long)st->run_seq++) < 0)
         return sheaf__error(ctx, SHEAF_ENOMEM, "out of memory");
     return 0;

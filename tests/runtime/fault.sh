@@ -83,8 +83,11 @@ case_kill_rank() {
         >"$TMP/kill.log" 2>&1 &
     local job=$!
     for i in $(seq 100); do
-        # A rank (its command line starts with the sheaf binary), not mpirun.
-        pid=$(pgrep -s "$job" -f "^$SHEAF stream --mapper sleep 30" | tail -n 1 || true)
+        # A rank (its command line starts with the sheaf binary, in the job's session), not
+        # mpirun, nor a rank's janitor (its own session, named sheaf-janitor).
+        pid=$(pgrep -s "$job" -f "^$SHEAF stream --mapper sleep 30" | while read -r p; do
+            if [[ $(cat "/proc/$p/comm" 2>/dev/null) == sheaf ]]; then echo "$p"; fi
+        done | tail -n 1 || true)
         [[ -n $pid && -n $(ls -A "$TMP/spill" 2>/dev/null) ]] && break
         sleep 0.2
     done
