@@ -128,7 +128,9 @@ static void nap_ms(long ms) {
 
 /* Stops the process groups pg[0..n) (entries <= 0 are skipped): SIGTERM (and SIGCONT, for a
  * stopped member), then SIGKILL for what is left after grace_ms. The leaders are our
- * children and are reaped here. Uses only async-signal-safe calls: the handler calls it. */
+ * children, and the rank is a child subreaper, so the members a leader leaves behind become
+ * ours too: all are reaped here, and a group is gone when none is left, zombies included.
+ * Uses only async-signal-safe calls: the handler calls it. */
 static void stop_groups(const pid_t *pg, size_t n, long grace_ms) {
     for (size_t i = 0; i < n; i++) {
         if (pg[i] > 0) {
@@ -141,7 +143,8 @@ static void stop_groups(const pid_t *pg, size_t n, long grace_ms) {
         for (size_t i = 0; i < n; i++) {
             if (pg[i] <= 0)
                 continue;
-            waitpid(pg[i], NULL, WNOHANG);
+            while (waitpid(-pg[i], NULL, WNOHANG) > 0) /* the leader, and orphans adopted */
+                ;
             if (kill(-pg[i], 0) == 0)
                 any = true;
         }
@@ -154,9 +157,12 @@ static void stop_groups(const pid_t *pg, size_t n, long grace_ms) {
     for (size_t i = 0; i < n; i++)
         if (pg[i] > 0)
             kill(-pg[i], SIGKILL);
-    for (size_t i = 0; i < n; i++) /* a killed leader exits at once; bounded anyway */
-        for (int k = 0; pg[i] > 0 && k < 1000 && waitpid(pg[i], NULL, WNOHANG) == 0; k++)
+    for (size_t i = 0; i < n; i++) /* killed members exit at once; bounded anyway */
+        for (int k = 0; pg[i] > 0 && k < 200 && kill(-pg[i], 0) == 0; k++) {
+            while (waitpid(-pg[i], NULL, WNOHANG) > 0)
+                ;
             nap_ms(1);
+        }
 }
 
 /* Removes everything inside the directory open as dfd. Entries are unlinked, never followed;
@@ -216,13 +222,19 @@ static void remove_workdir(void) {
     unlinkat(S.basefd, S.topname, AT_REMOVEDIR);
 }
 
-static void on_signal(int sig) {
-    int saved = errno;
+/* Stops every running command and removes the working directory, from a signal handler or
+ * at exit. */
+static void stop_everything(void) {
     pid_t pg[NSLOTS];
     for (int i = 0; i < NSLOTS; i++)
         pg[i] = (pid_t)live[i];
     stop_groups(pg, NSLOTS, SIGNAL_GRACE_MS);
     remove_workdir();
+}
+
+static void on_signal(int sig) {
+    int saved = errno;
+    stop_everything();
     /* Then whatever handled the signal before (the default: terminate). */
     for (size_t i = 0; i < NHANDLED; i++) {
         if (handled[i] == sig && installed[i]) {
@@ -237,6 +249,9 @@ static void on_signal(int sig) {
 /* Installs on_signal for the signals a job is stopped with, except one the process ignores
  * (nohup's SIGHUP stays ignored). */
 static void install_handlers(void) {
+    static bool registered;
+    if (!registered)
+        registered = atexit(stop_everything) == 0; /* MPI may exit() when mpirun is gone */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -937,6 +952,7 @@ static int st_setup(sheaf_ctx *ctx, void *udata) {
         cs[i]->pid = cs[i]->in = cs[i]->out = cs[i]->err = cs[i]->peek = cs[i]->pidfd = -1;
     }
     signal(SIGPIPE, SIG_IGN);
+    prctl(PR_SET_CHILD_SUBREAPER, 1); /* orphans of a command's group come to us */
     install_handlers();
     int rc = ship_files(ctx);
     if (rc)
@@ -1008,6 +1024,7 @@ static int st_cleanup(sheaf_ctx *ctx, void *udata) {
         *fds[i] = -1;
     }
     restore_handlers();
+    prctl(PR_SET_CHILD_SUBREAPER, 0);
     free(S.batch);
     S.batch = NULL;
     S.blen = S.bcap = S.blines = 0;
