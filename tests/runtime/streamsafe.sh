@@ -4,8 +4,8 @@
 # points to stay byte for byte); --files refuses a FIFO at once; a command that leaves its
 # input unread fails whatever the input's size; --task-timeout stops a command that makes no
 # progress; no process of a command outlives the job, whether it succeeded, failed, timed
-# out, failed on another rank, or mpirun (or a lone rank) got SIGTERM or SIGINT; and no
-# working directory is left, scratch files included. Processes are found by the pids the
+# out, failed on another rank, or mpirun (or a lone rank) got SIGTERM, SIGINT or SIGKILL; and
+# no working directory is left, scratch files included. Processes are found by the pids the
 # commands write down, never by name.
 source "${top_srcdir:-$(dirname "$0")/../..}/tests/mpi/lib.sh"
 
@@ -187,11 +187,12 @@ case_success_and_scratch() {
     no_leftovers "$TMP/scr2.pids" "$base"
 }
 
-# signalled NP SIG: starts a job whose mapper hangs (under mpirun, or alone when NP is 0),
-# sends SIG to mpirun (or the rank) by pid once every mapper runs, and checks that nothing is
-# left. mpirun gives its ranks 2 s between SIGTERM and SIGKILL here (its default is 1 s).
+# signalled NP SIG [rank]: starts a job whose mapper hangs (under mpirun, or alone when NP is
+# 0), sends SIG to mpirun (or the lone rank; with `rank`, to one of mpirun's ranks) by pid once
+# every mapper runs, and checks that nothing is left. mpirun gives its ranks 2 s between
+# SIGTERM and SIGKILL here (its default is 1 s).
 signalled() {
-    local np=$1 sig=$2 base=$TMP/sig-$1-$2 pids=$TMP/sig-$1-$2.pids pid k want
+    local np=$1 sig=$2 base=$TMP/sig-$1-$2-${3:-} pids=$TMP/sig-$1-$2-${3:-}.pids pid k want
     mkdir -p "$base"
     local -a cmd=("$SHEAF" stream -i "$TMP/kjv.txt" -o "$base.out" --split-size 16K
         --mapper "echo \$\$ >>$pids; sleep 1000 & echo \$! >>$pids; sleep 1000")
@@ -207,7 +208,11 @@ signalled() {
         sleep 0.1
     done
     [[ $(wc -l <"$pids") -ge $want ]] || { kill -KILL "$pid"; fail "the mappers did not start"; }
-    kill -"$sig" "$pid"
+    if [[ ${3:-} == rank ]]; then
+        kill -"$sig" "$(pgrep -P "$pid" | head -n 1)"
+    else
+        kill -"$sig" "$pid"
+    fi
     for k in $(seq 1 300); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
@@ -227,6 +232,14 @@ case_signals() {
     signalled 0 TERM
 }
 
+case_killed() {
+    # SIGKILL runs no handler: each rank's guard process stops the commands and removes the
+    # working directory once its rank is gone.
+    signalled 2 KILL
+    signalled 2 KILL rank
+    signalled 0 KILL
+}
+
 run_case symlink-attack case_symlink_attack
 run_case fifo-files case_fifo_files
 run_case unread-input case_unread_input
@@ -234,4 +247,5 @@ run_case timeout case_timeout
 run_case other-rank-fails case_other_rank_fails
 run_case success-and-scratch case_success_and_scratch
 run_case signals case_signals
+run_case killed case_killed
 finish
