@@ -35,17 +35,18 @@ group_running() {
 # no_leftovers PIDFILE BASE: no process whose pid the commands wrote to PIDFILE still runs
 # (nor any of their process groups), and BASE holds no stream working directory.
 no_leftovers() {
-    local pidfile=$1 base=$2 left dirs k
+    local pidfile=$1 base=$2 left dirs
     [[ -s $pidfile ]] || fail "the commands wrote no pid to $pidfile"
     # The groups get SIGTERM, then SIGKILL after a grace period; a guard may still be at work.
     # shellcheck disable=SC2046
-    for k in $(seq 1 50); do
+    for _ in $(seq 1 50); do
         left=$(running $(cat "$pidfile"); group_running $(cat "$pidfile"))
         dirs=$(find "$base" -maxdepth 1 -name 'sheaf-stream-*')
         [[ -z $left && -z $dirs ]] && break
         sleep 0.1
     done
-    [[ -z $left ]] || fail "processes left running: $(ps -o pid=,pgid=,stat=,cmd= -p "${left//$'\n'/,}")"
+    [[ -z $left ]] ||
+        fail "processes left running: $(ps -o pid=,pgid=,stat=,cmd= -p "${left//$'\n'/,}")"
     [[ -z $dirs ]] || fail "working directories left: $dirs"
 }
 
@@ -195,7 +196,7 @@ case_success_and_scratch() {
 # every mapper runs, and checks that nothing is left. mpirun gives its ranks 2 s between
 # SIGTERM and SIGKILL here (its default is 1 s).
 signalled() {
-    local np=$1 sig=$2 base=$TMP/sig-$1-$2-${3:-} pids=$TMP/sig-$1-$2-${3:-}.pids pid k want
+    local np=$1 sig=$2 base=$TMP/sig-$1-$2-${3:-} pids=$TMP/sig-$1-$2-${3:-}.pids pid want
     mkdir -p "$base"
     local -a cmd=("$SHEAF" stream -i "$TMP/kjv.txt" -o "$base.out" --split-size 16K
         --mapper "echo \$\$ >>$pids; sleep 1000 & echo \$! >>$pids; sleep 1000")
@@ -206,7 +207,7 @@ signalled() {
     fi
     OMPI_MCA_odls_base_sigkill_timeout=2 TMPDIR=$base "${cmd[@]}" >"$LAST_LOG" 2>&1 &
     pid=$!
-    for k in $(seq 1 300); do
+    for _ in $(seq 1 300); do
         [[ -f $pids && $(wc -l <"$pids") -ge $want ]] && break
         sleep 0.1
     done
@@ -216,7 +217,7 @@ signalled() {
     else
         kill -"$sig" "$pid"
     fi
-    for k in $(seq 1 300); do
+    for _ in $(seq 1 300); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
