@@ -3,10 +3,10 @@
 # old predictable name, or as a stale-looking directory, is never followed and the files it
 # points to stay byte for byte); --files refuses a FIFO at once; a command that leaves its
 # input unread fails whatever the input's size; --task-timeout stops a command that makes no
-# progress; no process of a command outlives the job, whether it succeeded, failed, timed
-# out, failed on another rank, or mpirun (or a lone rank) got SIGTERM, SIGINT or SIGKILL; and
-# no working directory is left, scratch files included. Processes are found by the pids the
-# commands write down, never by name.
+# progress; a combiner's batches follow --memory; no process of a command outlives the job,
+# whether it succeeded, failed, timed out, failed on another rank, or mpirun (or a lone rank)
+# got SIGTERM, SIGINT or SIGKILL; and no working directory is left, scratch files included.
+# Processes are found by the pids the commands write down, never by name.
 source "${top_srcdir:-$(dirname "$0")/../..}/tests/mpi/lib.sh"
 
 SHEAF_TEST_TIMEOUT=60
@@ -244,6 +244,22 @@ case_killed() {
     signalled 0 KILL
 }
 
+case_combiner_batches() {
+    # At --memory 1M a combiner batch (lines and index) stays within 64 KiB: word count's map
+    # output (about 600 KiB with the index) goes through the combiner in many batches, each
+    # seen whole by it, and nothing is lost.
+    local comb="cat >batch.\$\$; wc -c <batch.\$\$ >>$TMP/comb.sizes; cat batch.\$\$"
+    must_np 2 stream --memory 1M -i "$TMP/kjv.txt" -o "$TMP/comb" --combiner "$comb" \
+        --mapper "tr -s ' ' '\\n' | awk 'NF { print \$0 \"\\t1\" }'"
+    local runs max
+    runs=$(wc -l <"$TMP/comb.sizes")
+    max=$(sort -n "$TMP/comb.sizes" | tail -n 1)
+    ((runs >= 4)) || fail "the combiner ran $runs times: the batches ignore --memory"
+    ((max <= 65536)) || fail "a combiner batch of $max bytes at --memory 1M"
+    tr -s ' ' '\n' <"$TMP/kjv.txt" | awk 'NF { print $0 "\t1" }' | sort >"$TMP/comb.ref"
+    cat "$TMP/comb"/part-r-* | sort | cmp - "$TMP/comb.ref" || fail "output differs"
+}
+
 run_case symlink-attack case_symlink_attack
 run_case fifo-files case_fifo_files
 run_case unread-input case_unread_input
@@ -252,4 +268,5 @@ run_case other-rank-fails case_other_rank_fails
 run_case success-and-scratch case_success_and_scratch
 run_case signals case_signals
 run_case killed case_killed
+run_case combiner-batches case_combiner_batches
 finish
