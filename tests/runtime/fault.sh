@@ -75,32 +75,40 @@ case_new_output_removed() {
 case_kill_rank() {
     # A rank killed outright (kill -9) in the middle of the map: mpirun fails the job, the earlier
     # output stays complete, the killed rank's guard removes its stream working directory, and
-    # the next run cleans the spill files the killed one left and succeeds.
-    local rc=0 pid="" i
-    "$MPIRUN" -np 3 --oversubscribe "$SHEAF" stream --mapper 'sleep 30; cat' \
+    # the next run cleans the spill files the killed one left and succeeds. The job runs in a
+    # session of its own (its id is mpirun's pid), so the test finds and ends only the
+    # processes it started.
+    local rc=0 pid="" i p
+    setsid "$MPIRUN" -np 3 --oversubscribe "$SHEAF" stream --mapper 'sleep 30; cat' \
         -i "$TMP/in.txt" -o "$TMP/out" --overwrite --split-size 16K --spill-dir "$TMP/spill" \
         >"$TMP/kill.log" 2>&1 &
     local job=$!
     for i in $(seq 100); do
         # A rank (its command line starts with the sheaf binary), not mpirun.
-        pid=$(pgrep -f "^$SHEAF stream --mapper sleep 30" | tail -n 1 || true)
+        pid=$(pgrep -s "$job" -f "^$SHEAF stream --mapper sleep 30" | tail -n 1 || true)
         [[ -n $pid && -n $(ls -A "$TMP/spill" 2>/dev/null) ]] && break
         sleep 0.2
     done
     [[ -n $pid ]] || fail "no rank process to kill"
+    [[ $(ps -o sid= -p "$pid" | tr -d ' ') == "$job" ]] || fail "the rank is not in the job's session"
     sleep 1
     kill -9 "$pid"
     wait "$job" || rc=$?
-    for i in $(seq 50); do # mpirun tears the other ranks down after it returns
-        pgrep -f "^$SHEAF stream --mapper sleep 30" >/dev/null || break
-        sleep 0.2
-    done
-    [[ $rc -ne 0 ]] || fail "the job succeeded with a rank killed"
-    # The killed rank's guard removes its stream working directory (reliability.md).
+    # The killed rank's guard removes its stream working directory (reliability.md);
+    # the sweep below would end the guard too.
     for i in $(seq 50); do
         [[ -z $(find "$TMP/spill" -maxdepth 1 -name 'sheaf-stream-*') ]] && break
         sleep 0.1
     done
+    # What mpirun left of the job (the mappers' sleeps), by pid.
+    for p in $(pgrep -s "$job" || true); do
+        kill -KILL "$p" 2>/dev/null || true
+    done
+    for i in $(seq 50); do # mpirun tears the other ranks down after it returns
+        pgrep -s "$job" >/dev/null || break
+        sleep 0.2
+    done
+    [[ $rc -ne 0 ]] || fail "the job succeeded with a rank killed"
     [[ -z $(find "$TMP/spill" -maxdepth 1 -name 'sheaf-stream-*') ]] ||
         fail "the killed rank's stream working directory was left"
     (cd "$TMP/out" && md5sum -c --quiet "$TMP/before.md5") || fail "earlier output damaged"
