@@ -255,6 +255,7 @@ static void stop_everything(void) {
 
 /* The guard's life (in the forked child: async-signal-safe calls only). */
 static void guard_main(int rfd) {
+    prctl(PR_SET_NAME, "sheaf-guard"); /* its command line is the rank's: tell it apart */
     static const int ign[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
     for (size_t i = 0; i < sizeof ign / sizeof ign[0]; i++)
         signal(ign[i], SIG_IGN);

@@ -84,8 +84,10 @@ case_kill_rank() {
         >"$TMP/kill.log" 2>&1 &
     local job=$!
     for i in $(seq 100); do
-        # A rank (its command line starts with the sheaf binary), not mpirun.
-        pid=$(pgrep -s "$job" -f "^$SHEAF stream --mapper sleep 30" | tail -n 1 || true)
+        # A rank: a child of mpirun whose command line starts with the sheaf binary (not
+        # mpirun, and not a rank's guard process, a child of the rank with its command line).
+        pid=$(pgrep -s "$job" -P "$job" -f "^$SHEAF stream --mapper sleep 30" | tail -n 1 ||
+            true)
         [[ -n $pid && -n $(ls -A "$TMP/spill" 2>/dev/null) ]] && break
         sleep 0.2
     done
