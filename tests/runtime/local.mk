@@ -2,6 +2,7 @@
 # input and output formats, placement. fields, named and setupsort are small test jobs.
 RUNTIME_TESTS = \
 	tests/runtime/stream.sh \
+	tests/runtime/streamsafe.sh \
 	tests/runtime/spill.sh \
 	tests/runtime/fault.sh \
 	tests/runtime/report.sh \
