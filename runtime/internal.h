@@ -369,6 +369,56 @@ int sheaf__runw_close(sheaf__runw *w); /* flushes and closes; returns 0 or a cod
 
 /* ---- the job context ------------------------------------------------------------------- */
 
+/* The job's counters, one row each: the enum name (SHEAF__C_ID), the name in the report, where
+ * the total goes in sheaf_result (SHEAF__RES(field), or SHEAF__NORES), whether that figure is
+ * the same on every rank (the total divided by the ranks), and the group and label of the
+ * end-of-job summary (NULL: not shown). The enum, the report's names, the result and the
+ * summary all come from this table, so a counter is added in one place. */
+#define SHEAF__RES(field) offsetof(sheaf_result, field)
+#define SHEAF__NORES SIZE_MAX
+#define SHEAF__COUNTER_MAP(X)                                                                   \
+    X(INPUT_RECORDS, "input_records", SHEAF__RES(input_records), 0, "Map", "input records")     \
+    X(INPUT_BYTES, "input_bytes", SHEAF__RES(input_bytes), 0, "Map", "input bytes")             \
+    X(MAP_OUT_RECORDS, "map_output_records", SHEAF__RES(map_output_records), 0, "Map",         \
+      "output records")                                                                         \
+    X(MAP_OUT_BYTES, "map_output_bytes", SHEAF__RES(map_output_bytes), 0, "Map",               \
+      "output bytes")                                                                           \
+    X(COMBINE_IN, "combine_input_records", SHEAF__RES(combine_input_records), 0, "Map",        \
+      "combine input records")                                                                  \
+    X(COMBINE_OUT, "combine_output_records", SHEAF__RES(combine_output_records), 0, "Map",     \
+      "combine output records")                                                                 \
+    X(SHUFFLE_BYTES, "shuffle_bytes_sent", SHEAF__RES(shuffle_bytes), 0, "Shuffle", "bytes")   \
+    X(SHUFFLE_ROUNDS, "shuffle_rounds", SHEAF__RES(shuffle_rounds), 1, "Shuffle", "rounds")    \
+    X(REDUCE_GROUPS, "reduce_groups", SHEAF__RES(reduce_groups), 0, "Reduce", "input groups")  \
+    X(REDUCE_RECORDS, "reduce_input_records", SHEAF__RES(reduce_input_records), 0, NULL, NULL) \
+    X(OUTPUT_RECORDS, "output_records", SHEAF__RES(output_records), 0, "Reduce",               \
+      "output records")                                                                         \
+    X(OUTPUT_BYTES, "output_bytes", SHEAF__RES(output_bytes), 0, "Reduce", "output bytes")     \
+    X(SPILL_RECORDS, "spilled_records", SHEAF__RES(spilled_records), 0, "Spill", "records")    \
+    X(SPILL_BYTES, "spilled_bytes", SHEAF__RES(spilled_bytes), 0, "Spill", "bytes")            \
+    X(SPILL_RUNS, "spill_runs", SHEAF__RES(spill_runs), 0, "Spill", "runs")                    \
+    X(MERGE_PASSES, "merge_passes", SHEAF__RES(merge_passes), 0, "Spill", "merge passes")      \
+    X(SPLITS, "splits_mapped", SHEAF__NORES, 0, NULL, NULL)                                     \
+    X(SHUFFLE_RECV_BYTES, "shuffle_bytes_received", SHEAF__NORES, 0, NULL, NULL)                \
+    X(BAD_RECORDS, "bad_records", SHEAF__NORES, 0, NULL, NULL)
+
+enum {
+#define SHEAF__C_ENUM(id, name, res, per_rank, group, label) SHEAF__C_##id,
+    SHEAF__COUNTER_MAP(SHEAF__C_ENUM)
+#undef SHEAF__C_ENUM
+    SHEAF__C_COUNT
+};
+/* One row of SHEAF__COUNTER_MAP. */
+typedef struct sheaf__counter_info {
+    const char *name;
+    size_t res_offset; /* of its uint64_t in sheaf_result, or SHEAF__NORES */
+    bool per_rank;
+    const char *group, *label;
+} sheaf__counter_info;
+extern const sheaf__counter_info sheaf__counters[SHEAF__C_COUNT];
+/* The summary's groups, in the order it prints them. */
+extern const char *const sheaf__counter_groups[];
+
 typedef struct sheaf__counter {
     char *name;
     int64_t value;
@@ -432,7 +482,7 @@ struct sheaf_ctx {
     uint64_t budget;
     double phase_start[SHEAF__PH_COUNT], phase_end[SHEAF__PH_COUNT];
     uint64_t tasks_mapped;
-    uint64_t c[24]; /* counters, indexed by SHEAF__C_* */
+    uint64_t c[SHEAF__C_COUNT]; /* counters, indexed by SHEAF__C_* */
     sheaf__counter *user;
     size_t nuser, capuser;
     const char *cur_file;
@@ -458,15 +508,6 @@ struct sheaf_ctx {
     size_t ncuts;
 };
 
-enum {
-    SHEAF__C_INPUT_RECORDS, SHEAF__C_INPUT_BYTES, SHEAF__C_MAP_OUT_RECORDS,
-    SHEAF__C_MAP_OUT_BYTES, SHEAF__C_COMBINE_IN, SHEAF__C_COMBINE_OUT, SHEAF__C_SHUFFLE_BYTES,
-    SHEAF__C_SHUFFLE_ROUNDS, SHEAF__C_REDUCE_GROUPS, SHEAF__C_REDUCE_RECORDS,
-    SHEAF__C_OUTPUT_RECORDS, SHEAF__C_OUTPUT_BYTES, SHEAF__C_SPILL_RECORDS,
-    SHEAF__C_SPILL_BYTES, SHEAF__C_SPILL_RUNS, SHEAF__C_MERGE_PASSES, SHEAF__C_SPLITS,
-    SHEAF__C_SHUFFLE_RECV_BYTES, SHEAF__C_BAD_RECORDS, SHEAF__C_COUNT
-};
-extern const char *const sheaf__counter_names[SHEAF__C_COUNT];
 
 /* The format of a file of the plan: its input's. */
 static inline const sheaf__format *sheaf__file_format(const sheaf_ctx *ctx,

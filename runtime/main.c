@@ -356,36 +356,22 @@ static int check_launcher(int size, int rank) {
 /* The end-of-job summary on stderr, like Hadoop's counters dump: the totals that are not
  * zero, grouped by phase. Per-rank figures are in OUT/_report.json and _report.html. */
 static void summary(const sheaf_config *cfg, const sheaf_result *r) {
-    const struct {
-        const char *group, *name;
-        uint64_t v;
-    } rows[] = {
-        {"Map", "input records", r->input_records},
-        {"Map", "input bytes", r->input_bytes},
-        {"Map", "output records", r->map_output_records},
-        {"Map", "output bytes", r->map_output_bytes},
-        {"Map", "combine input records", r->combine_input_records},
-        {"Map", "combine output records", r->combine_output_records},
-        {"Shuffle", "bytes", r->shuffle_bytes},
-        {"Shuffle", "rounds", r->shuffle_rounds},
-        {"Spill", "records", r->spilled_records},
-        {"Spill", "bytes", r->spilled_bytes},
-        {"Spill", "runs", r->spill_runs},
-        {"Spill", "merge passes", r->merge_passes},
-        {"Reduce", "input groups", r->reduce_groups},
-        {"Reduce", "output records", r->output_records},
-        {"Reduce", "output bytes", r->output_bytes},
-    };
     fprintf(stderr, "%s: job succeeded in %.2f s -> %s\n", prog, r->seconds, cfg->output);
-    const char *group = "";
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        if (!rows[i].v)
-            continue;
-        if (strcmp(group, rows[i].group)) {
-            group = rows[i].group;
-            fprintf(stderr, "  %s\n", group);
+    for (size_t g = 0; sheaf__counter_groups[g]; g++) {
+        bool shown = false;
+        for (int k = 0; k < SHEAF__C_COUNT; k++) {
+            const sheaf__counter_info *ci = &sheaf__counters[k];
+            if (!ci->group || strcmp(ci->group, sheaf__counter_groups[g]))
+                continue;
+            uint64_t v;
+            memcpy(&v, (const char *)r + ci->res_offset, sizeof v);
+            if (!v)
+                continue;
+            if (!shown)
+                fprintf(stderr, "  %s\n", ci->group);
+            shown = true;
+            fprintf(stderr, "    %-24s %llu\n", ci->label, (unsigned long long)v);
         }
-        fprintf(stderr, "    %-24s %llu\n", rows[i].name, (unsigned long long)rows[i].v);
     }
     fprintf(stderr, "  Report: %s/_report.json, %s/_report.html\n", cfg->output, cfg->output);
 }
