@@ -110,6 +110,12 @@ uint64_t sheaf__peak_rss(void);
 uint64_t sheaf__physical_memory(void);
 /* Removes a directory tree (rm -rf). Returns 0 or a negative code. */
 int sheaf__rmtree(const char *path);
+/* A formatted string in memory of its own size (free it). NULL when out of memory. */
+char *sheaf__asprintf(const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
 /* mkdir -p. */
 int sheaf__mkdirs(const char *path, unsigned mode);
 /* Writes all of buf to fd. Returns 0 or the negated errno. */
@@ -428,12 +434,144 @@ enum { SHEAF__PH_SETUP, SHEAF__PH_MAP, SHEAF__PH_SHUFFLE, SHEAF__PH_SORT, SHEAF_
        SHEAF__PH_COMMIT, SHEAF__PH_COUNT };
 extern const char *const sheaf__phase_names[SHEAF__PH_COUNT];
 
-enum { SHEAF__IN_MAP = 1, SHEAF__IN_COMBINE, SHEAF__IN_REDUCE, SHEAF__IN_SAMPLE,
-       SHEAF__IN_CAPTURE, /* an eager combine: emits of the same key are captured */
-       SHEAF__IN_HELD /* setup before the sample of a total order: emits wait in ctx->held */ };
+/* ---- sinks: where an emit goes ------------------------------------------------------- */
 
-typedef struct sheaf__writer sheaf__writer;
+/* A sink takes what sheaf_emit is given, in whichever phase it is called: the map side's
+ * combine table (emit.c's inline path) or shuffle buffers (shuffle.c), a combiner's output
+ * (shuffle.c), setup's emits held for the sampler and the sampler's own (sample.c), and a
+ * reducer's output writers (writer.c). The context's sink is set by the phase that owns it and
+ * put back when the phase ends; sheaf_emit only calls it. */
+typedef struct sheaf__sink sheaf__sink;
+typedef struct sheaf__sink_ops {
+    /* Takes one record (copies it). Returns 0 or a negative code, the error recorded. */
+    int (*emit)(sheaf__sink *s, sheaf_ctx *ctx, const void *key, size_t klen, const void *val,
+                size_t vlen);
+    /* A record for the named output name (a checked name); NULL: none here. */
+    int (*emit_named)(sheaf__sink *s, sheaf_ctx *ctx, const char *name, const void *key,
+                      size_t klen, const void *val, size_t vlen);
+    /* Pushes what is buffered on (a round, a file); NULL: nothing to do. */
+    int (*flush)(sheaf__sink *s, sheaf_ctx *ctx);
+    /* Ends the sink's use: flushes and releases what it holds; NULL: nothing to do. */
+    int (*close)(sheaf__sink *s, sheaf_ctx *ctx);
+} sheaf__sink_ops;
 
+enum {
+    SHEAF__SINK_MAP = 1,        /* map (and setup) output: counted as such; padded buffers */
+    SHEAF__SINK_TEXT = 2,       /* typed values (sheaf_emit_u64, ...) are written as text */
+    SHEAF__SINK_UNCOUNTED = 4,  /* sheaf_counter_add does nothing (the sampler's reread) */
+};
+
+struct sheaf__sink {
+    const sheaf__sink_ops *ops;
+    /* The combine table of a map sink that has one: emit.c adds to it inline, without a call
+     * through ops (ops->emit does the same, out of line). NULL for every other sink. */
+    struct sheaf__ctab *ctab;
+    unsigned flags; /* SHEAF__SINK_* */
+};
+
+/* The sink of no phase: an emit there is an error (emit.c). */
+extern sheaf__sink sheaf__sink_none;
+/* The emit of a sink with a combine table (s->ctab), out of line (emit.c). */
+int sheaf__emit_table(sheaf__sink *s, sheaf_ctx *ctx, const void *key, size_t klen,
+                      const void *val, size_t vlen);
+
+/* ---- writer.c and out_*.c: output formats and writers ----------------------------------- */
+
+/* A byte stage under a writer: a plain file, or (one day) a compressor over another stage. */
+typedef struct sheaf__ostream sheaf__ostream;
+struct sheaf__ostream {
+    /* Writes all of buf. Returns 0 or a negated errno. */
+    int (*write)(sheaf__ostream *s, const void *buf, size_t len);
+    /* Closes the stage (and what it sits on) and frees it. Returns 0 or a negated errno. */
+    int (*close)(sheaf__ostream *s);
+};
+/* A new file at path (created or truncated, mode 0644). NULL with *err a negated errno. */
+sheaf__ostream *sheaf__ostream_file(const char *path, int *err);
+
+/* One output file: a format writing through a buffer into a byte stage. */
+typedef struct sheaf__writer {
+    const struct sheaf__outfmt *fmt;
+    sheaf__ostream *out; /* NULL when closed */
+    char *path;
+    char name[64]; /* "part", or a named output */
+    sheaf__buf buf;
+    uint64_t written; /* bytes handed to out */
+    void *state;      /* the format's own, if it keeps any */
+} sheaf__writer;
+
+/* An output format: one out_NAME.c file defines one, and one line of writer.c's table
+ * registers it. Each function returns 0 or a negative code with the error recorded in ctx. */
+typedef struct sheaf__outfmt {
+    const char *name;
+    bool text_values; /* typed values are written as decimal text */
+    /* The file was opened: write a header, set up state (NULL: nothing). */
+    int (*open)(sheaf_ctx *ctx, sheaf__writer *w);
+    /* Writes one record into w (sheaf__writer_room gives the space). */
+    int (*put)(sheaf_ctx *ctx, sheaf__writer *w, const void *key, size_t klen, const void *val,
+               size_t vlen);
+    /* The file is about to close: a footer, free state (NULL: nothing). */
+    int (*finish)(sheaf_ctx *ctx, sheaf__writer *w);
+} sheaf__outfmt;
+
+extern const sheaf__outfmt sheaf__out_text, sheaf__out_csv, sheaf__out_raw;
+/* The registered format of that name, or NULL. */
+const sheaf__outfmt *sheaf__outfmt_find(const char *name);
+/* The registered names as "a, b or c" into out. */
+void sheaf__outfmt_names(char *out, size_t outlen);
+/* Room for n more bytes at the end of w->buf, the buffer written out first when it would
+ * grow past its size. NULL when that failed (the error recorded). */
+uint8_t *sheaf__writer_room(sheaf_ctx *ctx, sheaf__writer *w, size_t n);
+
+/* The writers of the partition being reduced, and the reduce side's sink: [0] is
+ * part-r-NNNNN, the rest named outputs (NAME-r-NNNNN, like Hadoop's MultipleOutputs), opened on
+ * their first record. */
+typedef struct sheaf__outset sheaf__outset;
+sheaf__outset *sheaf__outset_new(const sheaf__outfmt *fmt, const char *dir);
+/* The sink that writes to the current partition's files. */
+sheaf__sink *sheaf__outset_sink(sheaf__outset *o);
+int sheaf__outset_open(sheaf_ctx *ctx, sheaf__outset *o, uint32_t part);
+/* Writes one record to part-r-NNNNN. */
+int sheaf__outset_write(sheaf_ctx *ctx, sheaf__outset *o, const void *key, size_t klen,
+                        const void *val, size_t vlen);
+int sheaf__outset_close(sheaf_ctx *ctx, sheaf__outset *o);
+void sheaf__outset_free(sheaf_ctx *ctx, sheaf__outset *o);
+
+/* ---- progress.c -------------------------------------------------------------------------- */
+
+/* Rank 0's progress display (on a terminal or with --progress). */
+typedef struct sheaf__progress {
+    bool on;
+    double t0, last;
+    const struct sheaf__plan *plan;
+    MPI_Win win;
+    uint64_t *prefix; /* bytes of tasks [0, i) */
+} sheaf__progress;
+
+/* Starts the display on rank 0 when it is wanted; win is the task counter (or MPI_WIN_NULL). */
+void sheaf__progress_start(sheaf__progress *p, const sheaf_ctx *ctx,
+                           const struct sheaf__plan *plan, MPI_Win win);
+/* Redraws the map bar (at most five times a second unless final). */
+void sheaf__progress_map(sheaf__progress *p, const sheaf_ctx *ctx, bool final);
+/* Redraws the reduce line. */
+void sheaf__progress_reduce(sheaf__progress *p, const sheaf_ctx *ctx, bool final);
+void sheaf__progress_end(sheaf__progress *p);
+
+/* ---- the job context ------------------------------------------------------------------- */
+
+typedef struct sheaf__mapside sheaf__mapside;   /* shuffle.c */
+typedef struct sheaf__sampler sheaf__sampler;   /* sample.c */
+
+/* Where this rank runs (place.c), for the report. */
+typedef struct sheaf__placement {
+    char host[256];
+    int local_rank, local_size;
+    char cpuset[256];
+    char binding[64];
+} sheaf__placement;
+
+/* The state every phase shares: who we are, the job, its failure and its figures. What belongs
+ * to one phase is in that phase's struct (map side, store, sampler, progress, output set),
+ * which its own file defines and owns. */
 struct sheaf_ctx {
     MPI_Comm comm;
     int rank, nranks;
@@ -444,41 +582,23 @@ struct sheaf_ctx {
     size_t nfmts;
     uint32_t nparts;
     uint64_t seed;
-    int where; /* SHEAF__IN_* */
+    const sheaf__outfmt *outfmt;
+    sheaf__sink *sink; /* where sheaf_emit goes now (sheaf__sink_none between phases) */
 
     int err;
     bool agreed; /* every rank knows the job failed: no more collectives but the last */
     char errmsg[1024];
-    bool text_output; /* typed values are written as decimal text (text and csv output) */
-    int output_format; /* 0 text, 1 raw, 2 csv (reduce.c) */
 
-    /* map side */
-    sheaf__ctab *ctab;
-    sheaf__buf *send; /* one per destination rank */
-    sheaf__buf *flying;   /* the other set: buffers of the round in flight */
-    uint64_t *send_recs; /* records in each send buffer */
-    MPI_Request *pending; /* the round in flight */
-    size_t npending, cappending;
-    bool inflight;
-    uint64_t pending_bytes; /* bytes the store gains when it completes */
-    unsigned puts_since_test;
-    size_t send_limit; /* per destination: a round must start before a buffer passes it */
-    size_t round_bytes; /* from this many bytes in the filling set, ready for a round */
-    MPI_Request ready;  /* the Ibarrier of that readiness, when ready_posted */
-    bool ready_posted;
-    bool map_done;
-    bool all_done;
-
-    /* reduce side */
+    /* the phases' own state */
+    sheaf__mapside *map;      /* shuffle.c: send buffers, rounds, combine table */
     struct sheaf__store *store;
-    sheaf__writer *out;
-    uint32_t cur_part;
+    sheaf__sampler *sampler;  /* sample.c: total order only */
+    const struct sheaf__ranges *ranges; /* a total order's key ranges, once sampled */
+    sheaf__progress prog;
+    uint32_t cur_part;        /* the partition being reduced */
 
     /* placement and report */
-    char host[256];
-    int local_rank, local_size;
-    char cpuset[256];
-    char binding[64];
+    sheaf__placement place;
     uint64_t budget;
     double phase_start[SHEAF__PH_COUNT], phase_end[SHEAF__PH_COUNT];
     uint64_t tasks_mapped;
@@ -493,19 +613,6 @@ struct sheaf_ctx {
     uint64_t fault_after; /* SHEAF_FAULT: records before failing, or UINT64_MAX */
     int fault_phase;
     char spill_dir[4096];
-
-    /* eager combine (shuffle.c) */
-    const uint8_t *cap_key;
-    size_t cap_klen;
-    sheaf__buf *cap_out;
-
-    /* total order (sample.c) */
-    sheaf__buf held; /* setup's emits, as records, until the sample has set the ranges */
-    sheaf__buf sample_buf;
-    uint64_t sample_count;
-    void *cuts; /* sorted cut points */
-    uint8_t *cut_data;
-    size_t ncuts;
 };
 
 
@@ -518,21 +625,18 @@ static inline const sheaf__format *sheaf__file_format(const sheaf_ctx *ctx,
 
 /* ---- shuffle.c ------------------------------------------------------------------------- */
 
+/* Sets up the map side (send buffers and, for a job with a combiner or an aggregation, the
+ * combine table). Returns 0 or SHEAF_ENOMEM. */
 int sheaf__shuffle_init(sheaf_ctx *ctx);
 void sheaf__shuffle_free(sheaf_ctx *ctx);
-/* Appends a record to the buffer of the partition's owner; runs a round when full. */
-int sheaf__shuffle_put(sheaf_ctx *ctx, uint32_t part, const void *key, size_t klen,
-                       const void *val, size_t vlen);
+/* The map side's sink: the combine table when the job has one, else the send buffers. */
+sheaf__sink *sheaf__shuffle_sink(sheaf_ctx *ctx);
 /* Collective round: every rank sends what it holds. Returns 0, or the agreed error. */
 int sheaf__shuffle_round(sheaf_ctx *ctx);
-/* Completes the round in flight: wait, or only test whether it is done. */
-int sheaf__shuffle_test(sheaf_ctx *ctx, bool wait);
 /* Called when this rank has mapped its last split: serves rounds until every rank is done. */
 int sheaf__shuffle_finish(sheaf_ctx *ctx);
 /* Moves the combine table's contents into the send buffers. */
 int sheaf__flush_ctab(sheaf_ctx *ctx);
-/* Emits, as from map, what setup emitted while it was held (SHEAF__IN_HELD), and frees it. */
-int sheaf__emit_held(sheaf_ctx *ctx);
 /* The default partitioner: a hash in [0, 2^64) scaled to [0, nparts) by multiply-shift,
  * which keeps the high bits of the hash (XXH3's are as good as its low ones). */
 static inline uint32_t sheaf__hash_partition(uint64_t hash, uint32_t nparts) {
@@ -565,9 +669,8 @@ void sheaf__store_free(sheaf_ctx *ctx);
 
 /* ---- reduce.c -------------------------------------------------------------------------- */
 
+/* Reduces every partition this rank owns into tmpdir (sets the phase's sink). */
 int sheaf__reduce_all(sheaf_ctx *ctx, const char *tmpdir);
-/* Writes one output record (reduce-side emit). */
-int sheaf__output(sheaf_ctx *ctx, const void *key, size_t klen, const void *val, size_t vlen);
 void sheaf__values_init_chain(sheaf_values *v);
 
 /* ---- commit.c -------------------------------------------------------------------------- */
@@ -589,15 +692,43 @@ int sheaf__commit_finish(sheaf__commit *c, uint32_t nparts, const char *report_j
 /* Rank 0 after a failure: removes what the job wrote; an earlier output stays as it was. */
 void sheaf__commit_abort(sheaf__commit *c);
 
-/* Redraws rank 0's reduce progress line when it is shown (job.c). */
-void sheaf__progress_reduce(sheaf_ctx *ctx, bool final);
-
 /* ---- sample.c ------------------------------------------------------------------------- */
 
-/* Collective: samples map output keys and sets the range partition's cut points. */
+/* The key ranges of a total order: a key goes to the partition of the first cut point greater
+ * than it. Set by the sampler; read by the shuffle's partitioner. */
+typedef struct sheaf__keyref {
+    const uint8_t *p;
+    size_t n;
+} sheaf__keyref;
+typedef struct sheaf__ranges {
+    sheaf__keyref *cuts; /* sorted */
+    size_t ncuts;
+    uint8_t *data; /* the cut points' bytes */
+} sheaf__ranges;
+
+static inline uint32_t sheaf__range_partition(const sheaf__ranges *r, sheaf_compare_fn cmp,
+                                              const void *key, size_t klen) {
+    size_t lo = 0, hi = r->ncuts;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const sheaf__keyref *c = &r->cuts[mid];
+        int x = cmp ? cmp(key, klen, c->p, c->n) : sheaf__bytes_compare(key, klen, c->p, c->n);
+        if (x < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return (uint32_t)lo;
+}
+
+/* A total-order job's sampler: ctx->sampler, and the sink that holds setup's emits until the
+ * ranges are known. Returns 0 or SHEAF_ENOMEM. */
+int sheaf__sample_init(sheaf_ctx *ctx);
+sheaf__sink *sheaf__sample_held_sink(sheaf_ctx *ctx);
+/* Collective: samples map output keys and sets ctx->ranges. */
 int sheaf__sample(sheaf_ctx *ctx, const sheaf__plan *plan);
-int sheaf__sample_key(sheaf_ctx *ctx, const void *key, size_t klen);
-uint32_t sheaf__range_partition(const sheaf_ctx *ctx, const void *key, size_t klen);
+/* Emits, into the current sink, what setup emitted while it was held, and frees it. */
+int sheaf__sample_emit_held(sheaf_ctx *ctx);
 void sheaf__sample_free(sheaf_ctx *ctx);
 
 /* ---- place.c, report.c ----------------------------------------------------------------- */
