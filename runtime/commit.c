@@ -58,12 +58,18 @@ static void absolute(const char *path, char *out, size_t n) {
         char *slash = strrchr(cur, '/');
         char tail[4096];
         if (!slash) {
-            snprintf(tail, sizeof tail, "/%s%s", cur, rest);
+            if (snprintf(tail, sizeof tail, "/%s%s", cur, rest) >= (int)sizeof tail) {
+                snprintf(out, n, "%s", path);
+                return;
+            }
             snprintf(rest, sizeof rest, "%s", tail);
             snprintf(cur, sizeof cur, ".");
             continue;
         }
-        snprintf(tail, sizeof tail, "%s%s", slash, rest);
+        if (snprintf(tail, sizeof tail, "%s%s", slash, rest) >= (int)sizeof tail) {
+            snprintf(out, n, "%s", path); /* too long to resolve: compared as given */
+            return;
+        }
         snprintf(rest, sizeof rest, "%s", tail);
         if (slash == cur)
             snprintf(cur, sizeof cur, "/");
@@ -116,6 +122,12 @@ int sheaf__commit_prepare(const sheaf_config *cfg, sheaf__commit *c, char *err, 
     c->lockfd = -1;
     if (!cfg->output || !*cfg->output) {
         snprintf(err, errlen, "no output directory given (-o DIR)");
+        return SHEAF_EUSAGE;
+    }
+    /* Room for the staging and part file names derived from it in the fixed buffers. */
+    if (strlen(cfg->output) >= sizeof c->out - 64) {
+        snprintf(err, errlen, "output %.64s...: the path is longer than %zu bytes",
+                 cfg->output, sizeof c->out - 64);
         return SHEAF_EUSAGE;
     }
     snprintf(c->out, sizeof c->out, "%s", cfg->output);
@@ -171,8 +183,9 @@ int sheaf__commit_prepare(const sheaf_config *cfg, sheaf__commit *c, char *err, 
         /* Holding the lock, no other job writes OUT: staging or old directories beside it are
          * what a killed job left. */
         sweep_stale(dir, base);
-        snprintf(c->stage, sizeof c->stage, "%s/.%s.sheaf-XXXXXX", dir, base);
-        if (!mkdtemp(c->stage)) {
+        if (snprintf(c->stage, sizeof c->stage, "%s/.%s.sheaf-XXXXXX", dir, base) >=
+                (int)sizeof c->stage ||
+            !mkdtemp(c->stage)) {
             snprintf(err, errlen, "cannot create a staging directory beside %s: %s", c->out,
                      strerror(errno));
             return SHEAF_EIO;
@@ -188,8 +201,8 @@ int sheaf__commit_prepare(const sheaf_config *cfg, sheaf__commit *c, char *err, 
         if (rc)
             return rc;
     }
-    snprintf(c->tmp, sizeof c->tmp, "%s/_temporary", c->stage);
-    if (mkdir(c->tmp, 0755) != 0) {
+    if (snprintf(c->tmp, sizeof c->tmp, "%s/_temporary", c->stage) >= (int)sizeof c->tmp ||
+        mkdir(c->tmp, 0755) != 0) {
         snprintf(err, errlen, "cannot create %s: %s", c->tmp, strerror(errno));
         sheaf__commit_abort(c);
         return SHEAF_EIO;
@@ -263,8 +276,9 @@ int sheaf__commit_finish(sheaf__commit *c, uint32_t nparts, const char *report_j
     if (c->replace) {
         char dir[4096], base[4096], old[4400];
         split_path(c->out, dir, base, sizeof dir);
-        snprintf(old, sizeof old, "%s/.%s.sheaf-old-XXXXXX", dir, base);
-        if (!mkdtemp(old) || rename(c->out, old) != 0) {
+        if (snprintf(old, sizeof old, "%s/.%s.sheaf-old-XXXXXX", dir, base) >=
+                (int)sizeof old ||
+            !mkdtemp(old) || rename(c->out, old) != 0) {
             snprintf(err, errlen, "cannot move the old output %s aside: %s", c->out,
                      strerror(errno));
             return SHEAF_EIO;

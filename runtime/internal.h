@@ -33,6 +33,20 @@
 #define SHEAF__MIN(a, b) ((a) < (b) ? (a) : (b))
 #define SHEAF__MAX(a, b) ((a) > (b) ? (a) : (b))
 
+/* SHEAF__ASSERT(cond) checks an internal invariant of the runtime (ring and buffer bounds,
+ * partition < nparts, merge order, sorted runs) in the test and sanitizer builds (configure
+ * --enable-asserts, on in scripts/check's builds, or --enable-sanitizers): a false cond prints
+ * where and aborts, since it is a bug in Sheaf, not a user error. Elsewhere it compiles to
+ * nothing (cond is not evaluated), so it may cost what it needs to. */
+#ifdef SHEAF_ASSERTS
+#define SHEAF__ASSERT(cond)                                                                    \
+    ((cond) ? (void)0 : sheaf__assert_fail(#cond, __FILE__, __LINE__, __func__))
+_Noreturn void sheaf__assert_fail(const char *cond, const char *file, int line,
+                                  const char *func);
+#else
+#define SHEAF__ASSERT(cond) ((void)0)
+#endif
+
 #if defined(__GNUC__)
 #define SHEAF__LIKELY(x) __builtin_expect(!!(x), 1)
 #define SHEAF__UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -651,7 +665,7 @@ static inline uint32_t sheaf__owner(const sheaf_ctx *ctx, uint32_t part) {
 typedef struct sheaf__store {
     sheaf__buf data;
     size_t limit; /* bytes of data plus index before a spill */
-    char dir[4096];
+    char *dir;    /* this rank's spill directory */
     char **runs;
     size_t nruns, capruns;
     uint64_t run_seq;

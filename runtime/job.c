@@ -267,7 +267,8 @@ static uint64_t default_budget(const sheaf_ctx *ctx) {
  * its host whose owner process is gone. */
 static int write_owner(const char *dir) {
     char path[4200], host[256] = "";
-    snprintf(path, sizeof path, "%s/owner", dir);
+    if (snprintf(path, sizeof path, "%s/owner", dir) >= (int)sizeof path)
+        return -1;
     gethostname(host, sizeof host - 1);
     FILE *f = fopen(path, "w");
     if (!f)
@@ -293,14 +294,16 @@ static bool process_gone(long pid) {
 static void sweep_spill(const char *base) {
     char pattern[4200], host[256] = "";
     gethostname(host, sizeof host - 1);
-    snprintf(pattern, sizeof pattern, "%s/sheaf-*", base);
     glob_t g;
+    if (snprintf(pattern, sizeof pattern, "%s/sheaf-*", base) >= (int)sizeof pattern)
+        return; /* a base this long holds no spill directory of ours either */
     if (glob(pattern, GLOB_NOSORT | GLOB_ONLYDIR, NULL, &g) != 0)
         return;
     for (size_t i = 0; i < g.gl_pathc; i++) {
         char path[4200], h[256];
         long pid;
-        snprintf(path, sizeof path, "%s/owner", g.gl_pathv[i]);
+        if (snprintf(path, sizeof path, "%s/owner", g.gl_pathv[i]) >= (int)sizeof path)
+            continue;
         FILE *f = fopen(path, "r");
         if (!f)
             continue;
@@ -386,12 +389,17 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
             const char *base = cfg->spill_dir ? cfg->spill_dir : getenv("TMPDIR");
             if (!base || !*base)
                 base = "/tmp";
-            snprintf(sm->spill, sizeof sm->spill, "%s/sheaf-%ld-%d-%llx", base, (long)time(NULL),
-                     (int)getpid(), (unsigned long long)(sheaf__now() * 1e6));
-            sweep_spill(base);
-            if (sheaf__mkdirs(sm->spill, 0700) != 0 || write_owner(sm->spill) != 0) {
-                snprintf(sm->msg, sizeof sm->msg, "spill directory %s: cannot create %s: %s",
-                         base, sm->spill, strerror(errno));
+            bool fits = snprintf(sm->spill, sizeof sm->spill, "%s/sheaf-%ld-%d-%llx", base,
+                                 (long)time(NULL), (int)getpid(),
+                                 (unsigned long long)(sheaf__now() * 1e6)) <
+                        (int)sizeof sm->spill;
+            if (!fits)
+                errno = ENAMETOOLONG;
+            else
+                sweep_spill(base);
+            if (!fits || sheaf__mkdirs(sm->spill, 0700) != 0 || write_owner(sm->spill) != 0) {
+                snprintf(sm->msg, sizeof sm->msg,
+                         "spill directory %.400s: cannot create %.400s: %s", base, sm->spill, strerror(errno));
                 sm->code = SHEAF_EIO;
                 sheaf__commit_abort(&commit);
                 sm->spill[0] = '\0';

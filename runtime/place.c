@@ -79,7 +79,8 @@ int sheaf__place(sheaf_ctx *ctx) {
         int nnuma = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE);
         if (nnuma > 0)
             target = hwloc_get_obj_by_type(topo, HWLOC_OBJ_NUMANODE, (unsigned)(lrank % nnuma));
-        snprintf(ctx->place.binding, sizeof ctx->place.binding, "numa %d", nnuma > 0 ? lrank % nnuma : 0);
+        snprintf(ctx->place.binding, sizeof ctx->place.binding, "numa %d",
+                 nnuma > 0 ? lrank % nnuma : 0);
     } else {
         int n;
         target = nth_core_spread(topo, lrank, &n);

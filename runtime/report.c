@@ -81,8 +81,9 @@ char *sheaf__report(sheaf_ctx *ctx, const sheaf__plan *plan, sheaf_result *res, 
     }
     me.peak_rss = sheaf__peak_rss();
     me.status = ctx->err;
-    snprintf(me.host, sizeof me.host, "%s", ctx->place.host);
-    snprintf(me.cpuset, sizeof me.cpuset, "%s", ctx->place.cpuset);
+    /* The record is of fixed size: a longer name or CPU set is cut (at 127 bytes). */
+    snprintf(me.host, sizeof me.host, "%.127s", ctx->place.host);
+    snprintf(me.cpuset, sizeof me.cpuset, "%.127s", ctx->place.cpuset);
     snprintf(me.binding, sizeof me.binding, "%s", ctx->place.binding);
 
     /* User counters travel as "name\0" + 8 bytes. */

@@ -213,6 +213,7 @@ static int shuffle_poll(sheaf_ctx *ctx) {
 
 static int shuffle_put(sheaf_ctx *ctx, uint32_t part, const void *key, size_t klen,
                        const void *val, size_t vlen) {
+    SHEAF__ASSERT(part < ctx->nparts);
     uint32_t dest = sheaf__owner(ctx, part);
     sheaf__buf *b = &ctx->map->send[dest];
     size_t need = SHEAF__REC_HDR_MAX + klen + vlen;
@@ -225,6 +226,7 @@ static int shuffle_put(sheaf_ctx *ctx, uint32_t part, const void *key, size_t kl
     if (!sheaf__buf_add_rec(b, part, key, klen, val, vlen))
         return sheaf__error(ctx, SHEAF_ENOMEM, "out of memory buffering a %zu-byte record",
                             klen + vlen);
+    SHEAF__ASSERT(b->len <= b->cap);
     ctx->map->send_recs[dest]++;
     if (SHEAF__UNLIKELY((++ctx->map->puts_since_test & 255) == 0))
         return shuffle_poll(ctx);
@@ -237,7 +239,8 @@ static int shuffle_test(sheaf_ctx *ctx, bool wait) {
         return 0;
     int done = 0;
     int rc = wait ? MPI_Waitall((int)ctx->map->npending, ctx->map->pending, MPI_STATUSES_IGNORE)
-                  : MPI_Testall((int)ctx->map->npending, ctx->map->pending, &done, MPI_STATUSES_IGNORE);
+                  : MPI_Testall((int)ctx->map->npending, ctx->map->pending, &done,
+                                MPI_STATUSES_IGNORE);
     if (rc != MPI_SUCCESS) {
         ctx->map->npending = 0;
         ctx->map->inflight = false;
@@ -381,6 +384,7 @@ int sheaf__shuffle_round(sheaf_ctx *ctx) {
         goto out;
     }
     sheaf__store *st = ctx->store;
+    SHEAF__ASSERT(st->data.len + incoming <= st->data.cap);
     uint8_t *dst = st->data.data + st->data.len;
     size_t nreq = 0, maxreq = (size_t)P * 2 * (size_t)(gflags[1] ? gflags[1] : 1);
     if (maxreq > ctx->map->cappending) {

@@ -262,6 +262,15 @@ SHEAF_EXTERN double sheaf_value_double(const void *val, size_t vlen) {
     return v;
 }
 
+#ifdef SHEAF_ASSERTS
+_Noreturn void sheaf__assert_fail(const char *cond, const char *file, int line,
+                                  const char *func) {
+    fprintf(stderr, "sheaf: internal error: %s:%d: %s: assertion '%s' failed\n", file, line,
+            func, cond);
+    abort();
+}
+#endif
+
 char *sheaf__asprintf(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);

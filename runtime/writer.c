@@ -104,6 +104,7 @@ uint8_t *sheaf__writer_room(sheaf_ctx *ctx, sheaf__writer *w, size_t need) {
         sheaf__error(ctx, SHEAF_ENOMEM, "out of memory writing a %zu-byte record", need);
         return NULL;
     }
+    SHEAF__ASSERT(w->buf.len + need <= w->buf.cap);
     return w->buf.data + w->buf.len;
 }
 
@@ -131,6 +132,7 @@ static int writer_put(sheaf_ctx *ctx, sheaf__writer *w, const void *key, size_t 
     int rc = w->fmt->put(ctx, w, key, klen, val, vlen);
     if (rc)
         return rc;
+    SHEAF__ASSERT(w->buf.len <= w->buf.cap); /* the format stayed inside the room it took */
     ctx->c[SHEAF__C_OUTPUT_RECORDS]++;
     ctx->c[SHEAF__C_OUTPUT_BYTES] += w->written + w->buf.len - before;
     return 0;
