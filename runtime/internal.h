@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "sheaf.h"
 
@@ -184,6 +185,7 @@ typedef struct sheaf__plan {
 typedef enum { SHEAF__FMT_LINES = 0, SHEAF__FMT_FIXED, SHEAF__FMT_CSV, SHEAF__FMT_TSV } sheaf__fmt_kind;
 typedef struct sheaf__format {
     sheaf__fmt_kind kind;
+    const struct sheaf__infmt *src; /* the source that reads it (reader.c's table) */
     uint64_t reclen; /* fixed */
     uint8_t delim;   /* record delimiter of lines, tsv and csv (default LF) */
     uint8_t sep;     /* csv field separator (default ',') */
@@ -191,7 +193,8 @@ typedef struct sheaf__format {
     bool multiline;  /* csv: quoted fields may hold newlines, so files are not split */
 } sheaf__format;
 
-/* Parses the kind ("lines", "csv", "tsv", "fixed:N"); other fields get their defaults. */
+/* Parses the kind ("lines", "csv", "tsv", "fixed:N": a registered input format's name and its
+ * arguments); other fields get their defaults (reader.c). */
 int sheaf__format_parse(const char *text, sheaf__format *fmt);
 /* The whole format of a config (kind plus csv options and delimiter). */
 int sheaf__format_from_config(const sheaf_config *cfg, sheaf__format *fmt, char *err,
@@ -215,8 +218,18 @@ void sheaf__plan_free(sheaf__plan *plan);
 
 /* ---- reader.c -------------------------------------------------------------------------- */
 
+/* A byte stage under a record reader: a decompressor, say, over the file. NULL in the reader
+ * means the plain file (read from fd). */
+typedef struct sheaf__istream sheaf__istream;
+struct sheaf__istream {
+    /* Reads up to n bytes into buf: how many, 0 at the end, or a negated errno. */
+    ssize_t (*read)(sheaf__istream *s, void *buf, size_t n);
+    void (*close)(sheaf__istream *s);
+};
+
 typedef struct sheaf__reader {
     int fd;
+    sheaf__istream *in; /* NULL: read the file itself */
     const char *path;
     sheaf__format fmt;
     uint64_t start, end; /* the split */
@@ -256,6 +269,41 @@ void sheaf__reader_close(sheaf__reader *r); /* closes the file, keeps the buffer
  * lacks, or -1, means the best it has). Returns the level now used. */
 int sheaf__reader_set_line_count(int level);
 void sheaf__reader_free(sheaf__reader *r);
+
+/* An input format: one src_NAME.c defines one, and one line of reader.c's table registers it.
+ * The reader does what every format shares (the split, its alignment to records, the buffer,
+ * the bytes under it); the format says what a record is. */
+typedef struct sheaf__infmt {
+    const char *name;      /* as --input-format names it (before any ":ARGS") */
+    sheaf__fmt_kind kind;
+    bool aligned;          /* splits start on records (fixed): no skip to the first one */
+    /* Parses the text after the name ("" or ":N"...) into fmt. 0 or SHEAF_EINVAL. */
+    int (*parse)(const char *args, sheaf__format *fmt);
+    /* Before a split's first record (NULL: nothing), e.g. a header's names. 0 or a code. */
+    int (*begin)(sheaf__reader *r, char *err, size_t errlen);
+    /* Reads the record at r->off, which starts inside the split, into rec (cleared, its file
+     * set): 1, 0 at the end, or a negative code (SHEAF_EFORMAT: malformed, the reader past
+     * it; r->done when it cannot go on). */
+    int (*next)(sheaf__reader *r, sheaf_record *rec, char *err, size_t errlen);
+} sheaf__infmt;
+
+extern const sheaf__infmt sheaf__src_lines, sheaf__src_csv, sheaf__src_tsv, sheaf__src_fixed;
+/* The registered format of a kind (lines for one not registered). */
+const sheaf__infmt *sheaf__infmt_of(sheaf__fmt_kind kind);
+
+/* For the formats: reads more bytes, compacting and growing the buffer. 1 if bytes were
+ * added, 0 at the end of the file, or a negative code (message in err). */
+int sheaf__reader_fill(sheaf__reader *r, char *err, size_t errlen);
+/* src_delim.c: the index in r->buf of the delimiter ending the record at r->off (filling as
+ * needed; multi-line csv skips delimiters in quotes), or -1 when the file ends first or on an
+ * error (*rc set). */
+long long sheaf__reader_find_end(sheaf__reader *r, char *err, size_t errlen, int *rc);
+/* src_delim.c: the delimited record at r->off (CR LF ends a line too): 1, 0 or a code. */
+int sheaf__reader_record(sheaf__reader *r, sheaf_record *rec, char *err, size_t errlen);
+/* src_blocks.c: a block of whole lines at r->off into rec, or false when there is none. */
+bool sheaf__reader_block(sheaf__reader *r, sheaf_record *rec);
+/* Room for twice as many fields in r->fields and r->flens. 0 or SHEAF_ENOMEM. */
+int sheaf__reader_grow_fields(sheaf__reader *r);
 
 /* ---- ctab.c ---------------------------------------------------------------------------- */
 
