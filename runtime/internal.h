@@ -1,20 +1,33 @@
 /*
  * internal.h: what the runtime's modules share. Never installed.
  *
- * The data path of one rank, and the module that owns each step:
+ * The data path of one rank, and the module that owns each step (docs/architecture.md has it
+ * as a picture, with the source and sink interfaces and how to add a format):
  *
- *   input.c   rank 0 lists the inputs and cuts them into splits; the plan is broadcast
- *   job.c     ranks claim splits (RMA counter or round robin) and call map() per record
- *   reader.c  turns a split into records (lines, fixed-length), aligned to record boundaries
- *   ctab.c    the map-side combine table (built-in aggregations and user combiners); its
- *             inline emit path is in ctab.h
- *   shuffle.c per-rank send buffers and the bounded all-to-all exchange rounds
- *   store.c   received records; sorted and spilled as runs when over budget
- *   sort.c    the in-memory record sort
- *   merge.c   run files and the k-way merge, as record sources
- *   reduce.c  grouping, the value iterator, the output writers
- *   commit.c  the output directory protocol (_temporary, _SUCCESS, overwrite)
- *   place.c   hwloc placement; report.c the JSON report; main.c sheaf_main's command line
+ *   input.c    rank 0 lists the inputs and cuts them into splits; the plan is broadcast
+ *   job.c      sheaf_run: the phases; ranks claim splits (RMA counter or round robin) and
+ *              call map() per record
+ *   reader.c   turns a split into records, aligned to record boundaries, through an input
+ *              format (sheaf__infmt) registered in its table: src_lines.c, src_blocks.c,
+ *              src_csv.c, src_tsv.c, src_fixed.c, with src_delim.c the delimiter scan
+ *   emit.c     the emit API: sheaf_emit calls the context's sink (sheaf__sink); a map-side
+ *              emit into the combine table is added inline (ctab.h)
+ *   ctab.c     the map-side combine table (built-in aggregations and user combiners)
+ *   shuffle.c  the map side (sheaf__mapside): its sinks, the send buffers and the bounded
+ *              all-to-all exchange rounds
+ *   sample.c   a total order's sampler (sheaf__sampler) and key ranges
+ *   store.c    received records; sorted and spilled as runs when over budget
+ *   sort.c     the in-memory record sort
+ *   merge.c    run files and the k-way merge, as record sources (sheaf__src)
+ *   reduce.c   grouping, the value iterator, the reduce loop
+ *   writer.c   output files, the output formats' table (out_text.c, out_csv.c, out_raw.c)
+ *              and the output set, the reduce side's sink
+ *   commit.c   the output directory protocol (_temporary, _SUCCESS, overwrite)
+ *   progress.c rank 0's progress display; place.c hwloc placement; report.c and html.c the
+ *              report; error.c errors and agreement; main.c sheaf_main's command line
+ *
+ * Calls go down this list's dependencies without a cycle: job.c calls the phases, which do
+ * not call job.c; emit.c knows sinks and the combine table, not the phases behind them.
  *
  * Records travel and rest in one encoding: varint partition, varint key length, varint value
  * length, key bytes, value bytes.

@@ -1,10 +1,12 @@
 /*
  * shuffle.c: map-side buffering and the exchange rounds.
  *
- * sheaf_emit() in a map call either updates the combine table (ctab.c, which hashes the key
- * for its slots and computes the partition hash only when drained) or hashes the key (XXH3,
- * seeded) and appends the encoded record to the send buffer of the rank that owns the key's
- * partition (partition p is owned by rank p mod nranks). A send buffer holds at most its
+ * The map side's state (sheaf__mapside) and its sinks (sheaf__sink, internal.h): sheaf_emit()
+ * in a map call either updates the combine table (ctab.c, which hashes the key for its slots
+ * and computes the partition hash only when drained; emit.c adds to it inline) or hashes the
+ * key (XXH3, seeded) and appends the encoded record to the send buffer of the rank that owns
+ * the key's partition (partition p is owned by rank p mod nranks); a combiner's output, as
+ * the table drains, has a sink of its own. A send buffer holds at most its
  * share of the memory budget; when one is full the rank starts an exchange round.
  *
  * A round is collective, and every rank takes part in every round: ranks that have finished
