@@ -22,9 +22,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static const char *prog = "sheaf";
-
 typedef struct parsed {
+    const char *prog; /* messages name it: "sheaf JOB", or the program's name */
     sheaf_config cfg;
     const char **inputs;
     size_t ninputs;
@@ -253,7 +252,7 @@ static const struct {
 #define OPT_COMMON 1000
 #define OPT_JOB 2000
 
-static void usage(const sheaf_job_def *job, FILE *f) {
+static void usage(const char *prog, const sheaf_job_def *job, FILE *f) {
     fprintf(f, "usage: %s [OPTIONS]%s%s\n", prog, job->usage ? " " : "",
             job->usage ? job->usage : "");
     if (job->summary)
@@ -285,7 +284,7 @@ static void usage(const sheaf_job_def *job, FILE *f) {
 #define USAGE_ERR(...)                                                                         \
     do {                                                                                       \
         if (rank == 0) {                                                                       \
-            fprintf(stderr, "%s: ", prog);                                                     \
+            fprintf(stderr, "%s: ", p->prog);                                                  \
             fprintf(stderr, __VA_ARGS__);                                                      \
             fprintf(stderr, "\n");                                                             \
         }                                                                                      \
@@ -399,7 +398,7 @@ static int check_launcher(int size, int rank) {
 
 /* The end-of-job summary on stderr, like Hadoop's counters dump: the totals that are not
  * zero, grouped by phase. Per-rank figures are in OUT/_report.json and _report.html. */
-static void summary(const sheaf_config *cfg, const sheaf_result *r) {
+static void summary(const char *prog, const sheaf_config *cfg, const sheaf_result *r) {
     fprintf(stderr, "%s: job succeeded in %.2f s -> %s\n", prog, r->seconds, cfg->output);
     for (size_t g = 0; sheaf__counter_groups[g]; g++) {
         bool shown = false;
@@ -652,17 +651,19 @@ SHEAF_EXTERN int sheaf_main(int argc, char **argv, const sheaf_job_def *job) {
     }
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
+    parsed p;
+    memset(&p, 0, sizeof p);
     /* Messages name the program: "sheaf JOB" for a built-in job, else argv[0]'s base name. */
+    const char *prog = "sheaf";
     if (argc > 0 && argv[0]) {
         const char *slash = strrchr(argv[0], '/');
         prog = slash ? slash + 1 : argv[0];
     }
-    parsed p;
-    memset(&p, 0, sizeof p);
+    p.prog = prog;
     int status = parse_args(argc, argv, job, &p, rank);
     if (status == 0 && p.help) {
         if (rank == 0)
-            usage(job, stdout);
+            usage(prog, job, stdout);
     } else if (status == 0 && p.version) {
         if (rank == 0)
             printf("sheaf %s\n", SHEAF_VERSION_STRING);
@@ -684,7 +685,7 @@ SHEAF_EXTERN int sheaf_main(int argc, char **argv, const sheaf_job_def *job) {
                     fprintf(stderr, "%s: error: %s\n", prog, res.message);
                 status = rc == SHEAF_EUSAGE ? 2 : 1;
             } else if (rank == 0 && !p.cfg.quiet) {
-                summary(&p.cfg, &res);
+                summary(prog, &p.cfg, &res);
             }
         }
     }
