@@ -399,7 +399,8 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
                 sweep_spill(base);
             if (!fits || sheaf__mkdirs(sm->spill, 0700) != 0 || write_owner(sm->spill) != 0) {
                 snprintf(sm->msg, sizeof sm->msg,
-                         "spill directory %.400s: cannot create %.400s: %s", base, sm->spill, strerror(errno));
+                         "spill directory %.400s: cannot create %.400s: %s", base, sm->spill,
+                         strerror(errno));
                 sm->code = SHEAF_EIO;
                 sheaf__commit_abort(&commit);
                 sm->spill[0] = '\0';
