@@ -140,7 +140,8 @@ int sheaf__shuffle_init(sheaf_ctx *ctx) {
 }
 
 sheaf__sink *sheaf__shuffle_sink(sheaf_ctx *ctx) {
-    return ctx->map->ctab ? &ctx->map->table_sink : &ctx->map->put_sink;
+    sheaf__mapside *m = ctx->map;
+    return m->ctab ? &m->table_sink : &m->put_sink;
 }
 
 void sheaf__shuffle_free(sheaf_ctx *ctx) {
@@ -182,17 +183,19 @@ void sheaf__shuffle_free(sheaf_ctx *ctx) {
 
 /* Says, once a round, that this rank is ready for the next round (its barrier). */
 static int post_ready(sheaf_ctx *ctx) {
-    if (ctx->map->ready_posted)
+    sheaf__mapside *m = ctx->map;
+    if (m->ready_posted)
         return 0;
-    if (MPI_Ibarrier(ctx->comm, &ctx->map->ready) != MPI_SUCCESS)
+    if (MPI_Ibarrier(ctx->comm, &m->ready) != MPI_SUCCESS)
         return sheaf__error(ctx, SHEAF_EMPI, "MPI_Ibarrier failed in the shuffle");
-    ctx->map->ready_posted = true;
+    m->ready_posted = true;
     return 0;
 }
 
 /* Every few hundred records: drives the round in flight, says once that this rank is ready
  * for the next round, and starts that round when every rank is. */
 static int shuffle_poll(sheaf_ctx *ctx) {
+    sheaf__mapside *m = ctx->map;
     int rc = shuffle_test(ctx, false);
     /* A rank that failed says nothing more: it ends the map, and the rounds of the end, whose
      * barriers every rank posts, carry its failure to the others. */
@@ -200,15 +203,15 @@ static int shuffle_poll(sheaf_ctx *ctx) {
         return rc;
     size_t buffered = 0;
     for (int d = 0; d < ctx->nranks; d++)
-        buffered += ctx->map->send[d].len;
-    if (buffered < ctx->map->round_bytes)
+        buffered += m->send[d].len;
+    if (buffered < m->round_bytes)
         return 0;
     if (ctx->nranks == 1)
         return sheaf__shuffle_round(ctx);
-    if (!ctx->map->ready_posted)
+    if (!m->ready_posted)
         return post_ready(ctx);
     int all = 0;
-    if (MPI_Test(&ctx->map->ready, &all, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+    if (MPI_Test(&m->ready, &all, MPI_STATUS_IGNORE) != MPI_SUCCESS)
         return sheaf__error(ctx, SHEAF_EMPI, "MPI_Test failed in the shuffle");
     return all ? sheaf__shuffle_round(ctx) : 0;
 }
@@ -237,25 +240,26 @@ static int shuffle_put(sheaf_ctx *ctx, uint32_t part, const void *key, size_t kl
 
 /* Completes the round in flight (wait: block until done; else only if it is done). */
 static int shuffle_test(sheaf_ctx *ctx, bool wait) {
-    if (!ctx->map->inflight)
+    sheaf__mapside *m = ctx->map;
+    if (!m->inflight)
         return 0;
     int done = 0;
-    int rc = wait ? MPI_Waitall((int)ctx->map->npending, ctx->map->pending, MPI_STATUSES_IGNORE)
-                  : MPI_Testall((int)ctx->map->npending, ctx->map->pending, &done,
+    int rc = wait ? MPI_Waitall((int)m->npending, m->pending, MPI_STATUSES_IGNORE)
+                  : MPI_Testall((int)m->npending, m->pending, &done,
                                 MPI_STATUSES_IGNORE);
     if (rc != MPI_SUCCESS) {
-        ctx->map->npending = 0;
-        ctx->map->inflight = false;
+        m->npending = 0;
+        m->inflight = false;
         return sheaf__error(ctx, SHEAF_EMPI, "shuffle messages failed");
     }
     if (!wait && !done)
         return 0;
-    ctx->map->inflight = false;
-    ctx->map->npending = 0;
-    ctx->store->data.len += ctx->map->pending_bytes;
-    ctx->map->pending_bytes = 0;
+    m->inflight = false;
+    m->npending = 0;
+    ctx->store->data.len += m->pending_bytes;
+    m->pending_bytes = 0;
     for (int d = 0; d < ctx->nranks; d++)
-        ctx->map->flying[d].len = 0;
+        m->flying[d].len = 0;
     return 0;
 }
 
@@ -303,16 +307,17 @@ static int drain_one(void *arg, uint64_t hash, const uint8_t *key, size_t klen,
  * they go, during the drain. Where the room does not fit the buffers' share of the budget, or
  * cannot be had, they grow as usual. */
 static void presize_sends(sheaf_ctx *ctx) {
-    const sheaf__ctab *t = ctx->map->ctab;
+    sheaf__mapside *m = ctx->map;
+    const sheaf__ctab *t = m->ctab;
     if (ctx->job->agg == SHEAF_AGG_NONE)
         return;
     size_t n = sheaf__ctab_count(t), P = (size_t)ctx->nranks;
     size_t each = (n * (3 + 8) + sheaf__ctab_key_bytes(t)) / P;
     each += each / 8 + 4096;
-    if (each > ctx->map->send_limit)
+    if (each > m->send_limit)
         return;
     for (size_t d = 0; d < P; d++)
-        (void)sheaf__buf_reserve(&ctx->map->send[d], each);
+        (void)sheaf__buf_reserve(&m->send[d], each);
 }
 
 /* Drains the combine table into the send buffers: for reuse when it filled up mid-map, or
@@ -320,11 +325,12 @@ static void presize_sends(sheaf_ctx *ctx) {
  * report their own failures; one they did not report (the ring of pending inserts, settled
  * first, out of memory) is reported here. */
 static int drain_table(sheaf_ctx *ctx, bool reuse) {
-    if (!ctx->map->ctab || sheaf__ctab_count(ctx->map->ctab) == 0)
+    sheaf__mapside *m = ctx->map;
+    if (!m->ctab || sheaf__ctab_count(m->ctab) == 0)
         return 0;
     if (!reuse)
         presize_sends(ctx);
-    int rc = sheaf__ctab_drain(ctx->map->ctab, drain_one, ctx, reuse);
+    int rc = sheaf__ctab_drain(m->ctab, drain_one, ctx, reuse);
     if (rc && !ctx->err)
         sheaf__error(ctx, rc, "draining the combine table failed (%s)", sheaf_strerror(rc));
     return rc;
@@ -335,14 +341,15 @@ int sheaf__flush_ctab(sheaf_ctx *ctx) {
 }
 
 int sheaf__shuffle_round(sheaf_ctx *ctx) {
+    sheaf__mapside *m = ctx->map;
     if (ctx->agreed)
         return ctx->err; /* the ranks already stopped together: no more collectives */
     int P = ctx->nranks, me = ctx->rank;
     if (P > 1) { /* every rank ready (or made to wait here, its buffer full) */
         if (post_ready(ctx))
             return ctx->err;
-        ctx->map->ready_posted = false;
-        if (MPI_Wait(&ctx->map->ready, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+        m->ready_posted = false;
+        if (MPI_Wait(&m->ready, MPI_STATUS_IGNORE) != MPI_SUCCESS)
             return sheaf__error(ctx, SHEAF_EMPI, "MPI_Wait failed in the shuffle");
     }
     shuffle_test(ctx, true); /* the previous round's messages */
@@ -350,9 +357,9 @@ int sheaf__shuffle_round(sheaf_ctx *ctx) {
     if (!sc)
         return sheaf__error(ctx, SHEAF_ENOMEM, "out of memory in the shuffle");
     for (int d = 0; d < P; d++) {
-        sc[d * 4] = ctx->map->send[d].len;
-        sc[d * 4 + 1] = ctx->map->send_recs[d];
-        sc[d * 4 + 2] = ctx->map->map_done;
+        sc[d * 4] = m->send[d].len;
+        sc[d * 4 + 1] = m->send_recs[d];
+        sc[d * 4 + 2] = m->map_done;
         sc[d * 4 + 3] = ctx->err != 0;
     }
     int rc = 0;
@@ -389,26 +396,26 @@ int sheaf__shuffle_round(sheaf_ctx *ctx) {
     SHEAF__ASSERT(st->data.len + incoming <= st->data.cap);
     uint8_t *dst = st->data.data + st->data.len;
     size_t nreq = 0, maxreq = (size_t)P * 2 * (size_t)(gflags[1] ? gflags[1] : 1);
-    if (maxreq > ctx->map->cappending) {
-        MPI_Request *r = realloc(ctx->map->pending, maxreq * sizeof *r);
+    if (maxreq > m->cappending) {
+        MPI_Request *r = realloc(m->pending, maxreq * sizeof *r);
         if (!r) {
             rc = sheaf__error(ctx, SHEAF_ENOMEM, "out of memory in the shuffle");
             goto out;
         }
-        ctx->map->pending = r;
-        ctx->map->cappending = maxreq;
+        m->pending = r;
+        m->cappending = maxreq;
     }
-    MPI_Request *req = ctx->map->pending;
+    MPI_Request *req = m->pending;
     /* The filled buffers fly; the map fills the emptied ones meanwhile. */
-    sheaf__buf *t = ctx->map->send;
-    ctx->map->send = ctx->map->flying;
-    ctx->map->flying = t;
+    sheaf__buf *t = m->send;
+    m->send = m->flying;
+    m->flying = t;
     uint64_t off = 0;
     for (int s = 0; s < P; s++) {
         uint64_t n = rcv[s * 4];
         if (s == me) {
             if (n)
-                memcpy(dst + off, ctx->map->flying[me].data, n);
+                memcpy(dst + off, m->flying[me].data, n);
         } else {
             for (uint64_t o = 0; o < n; o += chunk) {
                 int cnt = (int)SHEAF__MIN(chunk, n - o);
@@ -418,26 +425,26 @@ int sheaf__shuffle_round(sheaf_ctx *ctx) {
         off += n;
     }
     for (int d = 0; d < P; d++) {
-        uint64_t n = ctx->map->flying[d].len;
+        uint64_t n = m->flying[d].len;
         ctx->c[SHEAF__C_SHUFFLE_BYTES] += n; /* as received: the own partition counts too */
         if (d == me)
             continue;
         for (uint64_t o = 0; o < n; o += chunk) {
             int cnt = (int)SHEAF__MIN(chunk, n - o);
-            MPI_Isend(ctx->map->flying[d].data + o, cnt, MPI_BYTE, d, 7, ctx->comm, &req[nreq++]);
+            MPI_Isend(m->flying[d].data + o, cnt, MPI_BYTE, d, 7, ctx->comm, &req[nreq++]);
         }
     }
-    ctx->map->npending = nreq;
-    ctx->map->inflight = true;
-    ctx->map->pending_bytes = incoming;
-    ctx->map->puts_since_test = 0;
+    m->npending = nreq;
+    m->inflight = true;
+    m->pending_bytes = incoming;
+    m->puts_since_test = 0;
     ctx->c[SHEAF__C_SHUFFLE_RECV_BYTES] += incoming;
     ctx->c[SHEAF__C_SHUFFLE_ROUNDS]++;
     for (int d = 0; d < P; d++)
-        ctx->map->send_recs[d] = 0;
+        m->send_recs[d] = 0;
     if (nreq == 0)
         shuffle_test(ctx, true); /* only the local copy: done already */
-    ctx->map->all_done = all_done;
+    m->all_done = all_done;
     if (all_done)
         rc = shuffle_test(ctx, true); /* the last round ends the map side */
 out:
@@ -446,21 +453,22 @@ out:
 }
 
 int sheaf__shuffle_finish(sheaf_ctx *ctx) {
-    if (ctx->map->ctab) /* every map output went through the table */
+    sheaf__mapside *m = ctx->map;
+    if (m->ctab) /* every map output went through the table */
         ctx->c[SHEAF__C_COMBINE_IN] = ctx->c[SHEAF__C_MAP_OUT_RECORDS];
     /* The last drain: the table goes after it instead of being cleared for reuse (word
      * count's slots are 8 MiB a rank). */
     if (!ctx->err)
         drain_table(ctx, false);
-    sheaf__ctab_free(ctx->map->ctab);
-    ctx->map->ctab = NULL;
-    ctx->map->table_sink.ctab = NULL;
-    if (ctx->sink == &ctx->map->table_sink)
-        ctx->sink = &ctx->map->put_sink;
+    sheaf__ctab_free(m->ctab);
+    m->ctab = NULL;
+    m->table_sink.ctab = NULL;
+    if (ctx->sink == &m->table_sink)
+        ctx->sink = &m->put_sink;
     if (ctx->agreed)
         return ctx->err; /* a round during the flush found a failure */
-    ctx->map->map_done = true;
-    while (!ctx->map->all_done) {
+    m->map_done = true;
+    while (!m->all_done) {
         int rc = sheaf__shuffle_round(ctx);
         if (rc)
             return rc;
