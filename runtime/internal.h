@@ -593,9 +593,17 @@ extern const sheaf__outfmt sheaf__out_text, sheaf__out_csv, sheaf__out_raw;
 const sheaf__outfmt *sheaf__outfmt_find(const char *name);
 /* The registered names as "a, b or c" into out. */
 void sheaf__outfmt_names(char *out, size_t outlen);
+/* A writer's buffer goes out when it would grow past this. */
+#define SHEAF__WRITER_BUF ((size_t)1 << 20)
+uint8_t *sheaf__writer_room_slow(sheaf_ctx *ctx, sheaf__writer *w, size_t n);
 /* Room for n more bytes at the end of w->buf, the buffer written out first when it would
- * grow past its size. NULL when that failed (the error recorded). */
-uint8_t *sheaf__writer_room(sheaf_ctx *ctx, sheaf__writer *w, size_t n);
+ * grow past its size. NULL when that failed (the error recorded). Inline: it is called for
+ * every output record. */
+static inline uint8_t *sheaf__writer_room(sheaf_ctx *ctx, sheaf__writer *w, size_t n) {
+    if (SHEAF__LIKELY(w->buf.len + n <= SHEAF__WRITER_BUF && w->buf.len + n <= w->buf.cap))
+        return w->buf.data + w->buf.len;
+    return sheaf__writer_room_slow(ctx, w, n);
+}
 
 /* The writers of the partition being reduced, and the reduce side's sink: [0] is
  * part-r-NNNNN, the rest named outputs (NAME-r-NNNNN, like Hadoop's MultipleOutputs), opened on

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define OUT_BUF (1u << 20)
+#define OUT_BUF SHEAF__WRITER_BUF
 #define MAX_NAMED 32
 
 /* The output formats, by name; the first is the default. */
@@ -97,7 +97,7 @@ static int writer_flush(sheaf_ctx *ctx, sheaf__writer *w) {
     return 0;
 }
 
-uint8_t *sheaf__writer_room(sheaf_ctx *ctx, sheaf__writer *w, size_t need) {
+uint8_t *sheaf__writer_room_slow(sheaf_ctx *ctx, sheaf__writer *w, size_t need) {
     if (w->buf.len + need > OUT_BUF && w->buf.len && writer_flush(ctx, w))
         return NULL;
     if (sheaf__buf_reserve(&w->buf, need)) {
