@@ -67,8 +67,9 @@ static int opt_reducers(parsed *p, const char *arg, char *err, size_t errlen) {
     char *end;
     errno = 0;
     long n = strtol(arg, &end, 10);
-    if (errno || *end || end == arg || n < 1 || n > 1000000)
-        OPT_FAIL("--reducers: '%s' is not a number from 1 to 1000000", arg);
+    if (errno || *end || end == arg || n < 1 || n > (long)SHEAF_MAX_REDUCERS)
+        OPT_FAIL("--reducers: '%s' is not a number from 1 to %u (each reducer is a part file)",
+                 arg, SHEAF_MAX_REDUCERS);
     p->cfg.reducers = (uint32_t)n;
     return 0;
 }
@@ -221,7 +222,8 @@ static const struct {
 } common[] = {
     {"input", 'i', "PATH", "input file, directory (recursive) or glob; repeatable", opt_input},
     {"output", 'o', "DIR", "output directory (must not exist, unless --overwrite)", opt_output},
-    {"reducers", 0, "N", "number of output partitions (default: one per rank)", opt_reducers},
+    {"reducers", 0, "N", "number of output partitions, 1 to 65536 (default: one per rank)",
+     opt_reducers},
     {"split-size", 0, "SIZE", "largest split of a file (default 64M, less for small inputs)",
      opt_split},
     {"memory", 0, "SIZE", "per-rank memory budget (default: a share of the node)", opt_memory},
