@@ -296,11 +296,11 @@ SHEAF_EXTERN int sheaf_workdir_create(const char *parent, const char *prefix, ch
 
 SHEAF_EXTERN int sheaf_workdir_remove(const char *path, int keep) {
     char abs[sizeof slots[0].path], cwd[sizeof slots[0].path];
-    if (path[0] != '/' && getcwd(cwd, sizeof cwd))
-        snprintf(abs, sizeof abs, "%s/%s", cwd, path);
-    else
-        snprintf(abs, sizeof abs, "%s", path);
-    for (int i = 0; i < NSLOTS; i++)
+    int n = path[0] != '/' && getcwd(cwd, sizeof cwd)
+                ? snprintf(abs, sizeof abs, "%s/%s", cwd, path)
+                : snprintf(abs, sizeof abs, "%s", path);
+    /* A path too long for a slot was never registered: nothing to drop. */
+    for (int i = 0; n >= 0 && n < (int)sizeof abs && i < NSLOTS; i++)
         if (atomic_load(&slots[i].used) == 2 && strcmp(slots[i].path, abs) == 0)
             sheaf__cleanup_drop(i + 1);
     return keep ? 0 : sheaf__rmtree(path);

@@ -65,12 +65,18 @@ static void absolute(const char *path, char *out, size_t n) {
         char *slash = strrchr(cur, '/');
         char tail[4096];
         if (!slash) {
-            snprintf(tail, sizeof tail, "/%s%s", cur, rest);
+            if (snprintf(tail, sizeof tail, "/%s%s", cur, rest) >= (int)sizeof tail) {
+                snprintf(out, n, "%s", path);
+                return;
+            }
             snprintf(rest, sizeof rest, "%s", tail);
             snprintf(cur, sizeof cur, ".");
             continue;
         }
-        snprintf(tail, sizeof tail, "%s%s", slash, rest);
+        if (snprintf(tail, sizeof tail, "%s%s", slash, rest) >= (int)sizeof tail) {
+            snprintf(out, n, "%s", path); /* too long to resolve: compared as given */
+            return;
+        }
         snprintf(rest, sizeof rest, "%s", tail);
         if (slash == cur)
             snprintf(cur, sizeof cur, "/");
@@ -117,7 +123,11 @@ static void unlock(sheaf__commit *c) {
  * locked with flock, still the one under that name once locked. */
 static int lock_out(sheaf__commit *c, const char *dir, const char *base, char *err,
                     size_t errlen) {
-    snprintf(c->lockpath, sizeof c->lockpath, "%s/.%s.sheaf-lock", dir, base);
+    if (snprintf(c->lockpath, sizeof c->lockpath, "%s/.%s.sheaf-lock", dir, base) >=
+        (int)sizeof c->lockpath) {
+        snprintf(err, errlen, "output %s: the path of its lock file is too long", c->out);
+        return SHEAF_EUSAGE;
+    }
     for (int attempt = 0; attempt < 16; attempt++) {
         int fd = open(c->lockpath, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
         struct stat fst, nst;
@@ -205,6 +215,12 @@ static int check_output(const sheaf_config *cfg, char *out, size_t outlen, char 
         snprintf(err, errlen, "no output directory given (-o DIR)");
         return SHEAF_EUSAGE;
     }
+    /* Room for the staging and part file names derived from it in the fixed buffers. */
+    if (strlen(cfg->output) >= outlen - 64) {
+        snprintf(err, errlen, "output %.64s...: the path is longer than %zu bytes", cfg->output,
+                 outlen - 64);
+        return SHEAF_EUSAGE;
+    }
     snprintf(out, outlen, "%s", cfg->output);
     for (size_t n = strlen(out); n > 1 && out[n - 1] == '/'; n--)
         out[n - 1] = '\0';
@@ -287,8 +303,9 @@ static int prepare(const sheaf_config *cfg, sheaf__commit *c, char *err, size_t 
             return rc;
         c->replace = true;
         sweep_stale(dir, base);
-        snprintf(c->stage, sizeof c->stage, "%s/.%s.sheaf-XXXXXX", dir, base);
-        if (!mkdtemp(c->stage)) {
+        if (snprintf(c->stage, sizeof c->stage, "%s/.%s.sheaf-XXXXXX", dir, base) >=
+                (int)sizeof c->stage ||
+            !mkdtemp(c->stage)) {
             snprintf(err, errlen, "cannot create a staging directory beside %s: %s", c->out,
                      strerror(errno));
             c->stage[0] = '\0';
@@ -307,8 +324,8 @@ static int prepare(const sheaf_config *cfg, sheaf__commit *c, char *err, size_t 
         snprintf(c->stage, sizeof c->stage, "%s", c->out);
         sheaf__fault_pause("prepare");
     }
-    snprintf(c->tmp, sizeof c->tmp, "%s/_temporary", c->stage);
-    if (mkdir(c->tmp, 0755) != 0) {
+    if (snprintf(c->tmp, sizeof c->tmp, "%s/_temporary", c->stage) >= (int)sizeof c->tmp ||
+        mkdir(c->tmp, 0755) != 0) {
         snprintf(err, errlen, "cannot create %s: %s", c->tmp, strerror(errno));
         return SHEAF_EIO;
     }
@@ -395,12 +412,13 @@ int sheaf__commit_finish(sheaf__commit *c, uint32_t nparts, const char *report_j
     if (c->replace) {
         char dir[4096], base[4096], old[4400];
         split_path(c->out, dir, base, sizeof dir);
-        snprintf(old, sizeof old, "%s/.%s.sheaf-old-XXXXXX", dir, base);
         /* A signal waits for the swap: OUT is the old output or the new one, never neither. A
          * process killed between the renames leaves the old output in `old`, which the next
          * job on OUT puts back (prepare). */
         sheaf__cleanup_hold(true);
-        if (!mkdtemp(old) || rename(c->out, old) != 0) {
+        if (snprintf(old, sizeof old, "%s/.%s.sheaf-old-XXXXXX", dir, base) >=
+                (int)sizeof old ||
+            !mkdtemp(old) || rename(c->out, old) != 0) {
             snprintf(err, errlen, "cannot move the old output %s aside: %s", c->out,
                      strerror(errno));
             rmdir(old);

@@ -33,7 +33,8 @@ int sheaf__store_init(sheaf_ctx *ctx) {
         return SHEAF_ENOMEM;
     ctx->store = st;
     st->limit = (size_t)SHEAF__MAX(ctx->budget / 2, 1u << 20);
-    snprintf(st->dir, sizeof st->dir, "%s/rank-%d", ctx->spill_dir, ctx->rank);
+    if (!(st->dir = sheaf__asprintf("%s/rank-%d", ctx->spill_dir, ctx->rank)))
+        return SHEAF_ENOMEM;
     return 0;
 }
 
@@ -48,6 +49,7 @@ void sheaf__store_free(sheaf_ctx *ctx) {
     free(st->runs);
     free(st->ents);
     sheaf__buf_free(&st->data);
+    free(st->dir);
     free(st);
     ctx->store = NULL;
 }
