@@ -137,6 +137,7 @@ static void expect_source(sheaf__src *s, const tlist *want, const char *what) {
 
 static void write_run(const char *path, const tlist *l) {
     sheaf__runw w;
+    unlink(path); /* a run file is always new (O_EXCL): a test that writes path again replaces it */
     CU_ASSERT_EQUAL_FATAL(sheaf__runw_open(&w, path), 0);
     uint64_t bytes = 0;
     for (size_t i = 0; i < l->n; i++) {
