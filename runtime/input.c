@@ -10,7 +10,12 @@
  * points are multiples of the record length. Splits of small files are packed into one task
  * until the task reaches split_size, so ten thousand tiny files are not ten thousand tasks.
  * Tasks are ordered largest first, which is the order dynamic scheduling hands them out in.
+ *
+ * A compressed file (codec.h) cannot be cut: it is one split, whatever its size. Its size on
+ * disk understates its work, so for packing and ordering it counts CODEC_WEIGHT times its
+ * compressed size (a rough decompressed size), and a large .gz starts early rather than last.
  */
+#include "codec.h"
 #include "internal.h"
 
 #include <dirent.h>
@@ -49,6 +54,9 @@ int sheaf__format_parse(const char *text, sheaf__format *fmt) {
     }
     return SHEAF_EINVAL;
 }
+
+/* What a compressed byte counts for in task sizes: text compresses three to five times. */
+#define CODEC_WEIGHT 4
 
 typedef struct {
     char **files;
@@ -149,6 +157,13 @@ static int walk(filelist *fl, const char *path, bool top, char *err, size_t errl
     return rc;
 }
 
+/* A split's work in bytes: its length, or CODEC_WEIGHT times it for a compressed file. */
+static uint64_t split_cost(const sheaf__plan *plan, size_t i) {
+    const sheaf__split *sp = &plan->splits[i];
+    bool packed = sheaf__codec_by_name(plan->files[sp->file]) != SHEAF__CODEC_NONE;
+    return packed ? sp->len * CODEC_WEIGHT : sp->len;
+}
+
 static bool has_glob(const char *s) {
     return strpbrk(s, "*?[") != NULL;
 }
@@ -213,7 +228,8 @@ int sheaf__plan_build_multi(const sheaf_config *cfg, const sheaf__format *fmts, 
      * with quoted newlines not at all. */
     for (size_t i = 0; i < fl.n; i++) {
         const sheaf__format *fmt = &fmts[nfmts > 1 ? fl.origin[i] : 0];
-        if (fmt->kind == SHEAF__FMT_FIXED && fl.sizes[i] % fmt->reclen) {
+        if (fmt->kind == SHEAF__FMT_FIXED && fl.sizes[i] % fmt->reclen &&
+            sheaf__codec_by_name(fl.files[i]) == SHEAF__CODEC_NONE) {
             snprintf(err, errlen, "input %s: size %llu is not a multiple of the record length %llu",
                      fl.files[i], (unsigned long long)fl.sizes[i],
                      (unsigned long long)fmt->reclen);
@@ -234,6 +250,8 @@ int sheaf__plan_build_multi(const sheaf_config *cfg, const sheaf__format *fmts, 
             fss = (ss + fmt->reclen - 1) / fmt->reclen * fmt->reclen;
         if (fmt->kind == SHEAF__FMT_CSV && fmt->multiline)
             fss = UINT64_MAX / 2; /* quoted newlines: the file is one split */
+        if (sheaf__codec_by_name(fl.files[i]) != SHEAF__CODEC_NONE)
+            fss = UINT64_MAX / 2; /* compressed: the file is one split */
         plan->total_bytes += size;
         if (size == 0)
             continue;
@@ -251,13 +269,13 @@ int sheaf__plan_build_multi(const sheaf_config *cfg, const sheaf__format *fmts, 
         sheaf__task *t = &plan->tasks[plan->ntasks++];
         t->first = i;
         t->count = 1;
-        t->bytes = plan->splits[i].len;
+        t->bytes = split_cost(plan, i);
         i++;
         if (t->bytes >= small)
             continue;
-        while (i < plan->nsplits && plan->splits[i].len < small &&
-               t->bytes + plan->splits[i].len <= pack) {
-            t->bytes += plan->splits[i].len;
+        while (i < plan->nsplits && split_cost(plan, i) < small &&
+               t->bytes + split_cost(plan, i) <= pack) {
+            t->bytes += split_cost(plan, i);
             t->count++;
             i++;
         }

@@ -195,8 +195,11 @@ void sheaf__plan_free(sheaf__plan *plan);
 
 /* ---- reader.c -------------------------------------------------------------------------- */
 
+struct sheaf__decoder;
+
 typedef struct sheaf__reader {
     int fd;
+    struct sheaf__decoder *dec; /* a compressed file's decoder (codec.h), else NULL */
     const char *path;
     sheaf__format fmt;
     uint64_t start, end; /* the split */

@@ -18,12 +18,16 @@
  * SHEAF_EFORMAT with the reader already past them. tsv: the text before the first tab is the
  * key (field 0), the rest the value (field 1), as in Hadoop Streaming.
  *
+ * A compressed file (.gz, .zst, .bz2, .xz: codec.h) is one split, read from its start to its end
+ * through a decoder: the same records, at offsets counted in decompressed bytes.
+ *
  * The reader reads into one buffer (kept from split to split), 256 KiB per read() so the bytes
  * are still in cache when they are used, and finds record ends with memchr: one scan per
  * record and no system call. The buffer has SHEAF_RECORD_PADDING bytes beyond its capacity,
  * zeroed past the data read, so every record handed out can be read in whole vectors
  * (sheaf.h).
  */
+#include "codec.h"
 #include "internal.h"
 
 #include <errno.h>
@@ -131,6 +135,17 @@ int sheaf__reader_open(sheaf__reader *r, const char *path, uint64_t start, uint6
         snprintf(err, errlen, "cannot open input %s: %s", path, strerror(errno));
         return errno == ENOENT ? SHEAF_ENOENT : SHEAF_EIO;
     }
+    sheaf__codec_kind codec = sheaf__codec_by_name(path);
+    if (codec != SHEAF__CODEC_NONE) {
+        /* One split from the start; its end is the end of the decompressed bytes. */
+        if (start > 0) {
+            snprintf(err, errlen, "input %s: a compressed file cannot be read from offset %llu",
+                     path, (unsigned long long)start);
+            return SHEAF_EINVAL;
+        }
+        r->end = UINT64_MAX;
+        return sheaf__decoder_open(&r->dec, codec, r->fd, path, err, errlen);
+    }
     if (fmt->kind != SHEAF__FMT_FIXED && start > 0) {
         uint8_t c;
         ssize_t n = pread(r->fd, &c, 1, (off_t)(start - 1));
@@ -180,7 +195,12 @@ static int fill(sheaf__reader *r, char *err, size_t errlen) {
         r->cap = cap;
     }
     for (;;) {
-        ssize_t n = read(r->fd, r->buf + r->len, SHEAF__MIN(r->cap - r->len, READ_CHUNK));
+        ssize_t n = r->dec ? (ssize_t)sheaf__decoder_read(r->dec, r->buf + r->len,
+                                                         SHEAF__MIN(r->cap - r->len, READ_CHUNK),
+                                                         err, errlen)
+                           : read(r->fd, r->buf + r->len, SHEAF__MIN(r->cap - r->len, READ_CHUNK));
+        if (n < 0 && r->dec)
+            return (int)n; /* the decoder's message is in err */
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
@@ -471,7 +491,10 @@ static int read_header(sheaf__reader *r, char *err, size_t errlen) {
     h.fmt = r->fmt;
     h.fmt.header = false;
     h.end = 1;
-    int rc = (int)lseek(r->fd, 0, SEEK_SET) < 0 ? SHEAF_EIO : 0;
+    /* A compressed file's header comes from a decoder of its own. */
+    sheaf__format hfmt = h.fmt;
+    int rc = r->dec ? sheaf__reader_open(&h, r->path, 0, 1, &hfmt, err, errlen)
+                    : (int)lseek(r->fd, 0, SEEK_SET) < 0 ? SHEAF_EIO : 0;
     sheaf_record rec;
     if (!rc)
         rc = sheaf__reader_next(&h, &rec, err, errlen);
@@ -508,11 +531,13 @@ static int read_header(sheaf__reader *r, char *err, size_t errlen) {
     } else {
         snprintf(err + strlen(err), errlen - strlen(err), " (in the header of %s)", r->path);
     }
+    if (r->dec)
+        sheaf__reader_close(&h);
     free(h.buf);
     sheaf__buf_free(&h.unq);
     free(h.fields);
     free(h.flens);
-    if (!rc && lseek(r->fd, (off_t)r->base, SEEK_SET) < 0)
+    if (!rc && !r->dec && lseek(r->fd, (off_t)r->base, SEEK_SET) < 0)
         rc = SHEAF_EIO;
     return rc;
 }
@@ -638,6 +663,8 @@ int sheaf__reader_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t er
 }
 
 void sheaf__reader_close(sheaf__reader *r) {
+    sheaf__decoder_free(r->dec);
+    r->dec = NULL;
     if (r->fd >= 0)
         close(r->fd);
     r->fd = -1;

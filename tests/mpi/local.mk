@@ -5,7 +5,8 @@ TESTS += \
 	tests/mpi/wc-splits.sh \
 	tests/mpi/wc-inputs.sh \
 	tests/mpi/wc-cli.sh \
-	tests/mpi/wc-tokens.sh
+	tests/mpi/wc-tokens.sh \
+	tests/mpi/wc-compressed.sh
 EXTRA_DIST += \
 	tests/mpi/lib.sh \
 	tests/cases.sh \
@@ -14,6 +15,7 @@ EXTRA_DIST += \
 	tests/mpi/wc-inputs.sh \
 	tests/mpi/wc-cli.sh \
 	tests/mpi/wc-tokens.sh \
+	tests/mpi/wc-compressed.sh \
 	tests/tools/gencorpus.c \
 	bench/mrmpi_wordfreq.cpp \
 	scripts/lib.sh \
