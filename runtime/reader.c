@@ -584,6 +584,10 @@ int sheaf__reader_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t er
             int f = fill(r, err, errlen);
             if (f < 0)
                 return f;
+            if (f == 0 && r->off == r->len) { /* a compressed file's end */
+                r->done = true;
+                return 0;
+            }
             if (f == 0) {
                 snprintf(err, errlen, "input %s: short fixed-length record at offset %llu",
                          r->path, (unsigned long long)(r->base + r->off));
