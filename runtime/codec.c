@@ -565,7 +565,7 @@ static int encode(sheaf__encoder *e, const void *buf, size_t n, bool last) {
                 z->avail_out = (uInt)OUT_CHUNK;
                 r = deflate(z, last && step == left ? Z_FINISH : Z_NO_FLUSH);
                 if (r == Z_STREAM_ERROR)
-                    return SHEAF_EINVAL;
+                    return -EINVAL;
                 size_t have = OUT_CHUNK - z->avail_out;
                 int w = have ? sheaf__write_all(e->fd, e->out, have) : 0;
                 if (w)
@@ -582,7 +582,7 @@ static int encode(sheaf__encoder *e, const void *buf, size_t n, bool last) {
         ZSTD_outBuffer o = {e->out, OUT_CHUNK, 0};
         size_t r = ZSTD_compressStream2(e->zs, &o, &in, last ? ZSTD_e_end : ZSTD_e_continue);
         if (ZSTD_isError(r))
-            return SHEAF_EINVAL;
+            return -EINVAL;
         int w = o.pos ? sheaf__write_all(e->fd, e->out, o.pos) : 0;
         if (w)
             return w;

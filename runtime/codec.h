@@ -59,8 +59,8 @@ int sheaf__codec_parse_output(const char *text, sheaf__codec_kind *kind, int *le
 /* Starts compressing into fd (the caller's; kind is gzip or zstd; level 0 is the default).
  * Returns 0 and *out, or SHEAF_ENOMEM / SHEAF_EINVAL. */
 int sheaf__encoder_open(sheaf__encoder **out, sheaf__codec_kind kind, int level, int fd);
-/* Compresses n bytes and writes what the codec hands back. Returns 0 or -errno of the failed
- * write (or SHEAF_ENOMEM, SHEAF_EINVAL for a codec error). */
+/* Compresses n bytes and writes what the codec hands back. Returns 0 or a negative errno:
+ * the failed write's, or -EINVAL for a codec error. */
 int sheaf__encoder_write(sheaf__encoder *e, const void *buf, size_t n);
 /* Ends the stream (trailer written), same returns as sheaf__encoder_write. */
 int sheaf__encoder_finish(sheaf__encoder *e);

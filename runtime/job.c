@@ -15,6 +15,7 @@
  * every rank at the same boundary, every rank returns the same code, and the output directory
  * is left as it was before the job.
  */
+#include "codec.h"
 #include "internal.h"
 
 #include <errno.h>
@@ -451,6 +452,8 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
     sheaf__plan plan = {0};
     sheaf__commit commit = {.lockfd = -1};
     bool setup_ran = false;
+    sheaf__codec_kind ocodec;
+    int olevel;
     if (!job || !job->map)
         sheaf__error(ctx, SHEAF_EINVAL, "the job has no map function");
     else if (sheaf__format_from_config(cfg, &ctx->fmt, ctx->errmsg, sizeof ctx->errmsg))
@@ -461,6 +464,9 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
              strcmp(cfg->output_format, "raw") && strcmp(cfg->output_format, "csv"))
         sheaf__error(ctx, SHEAF_EUSAGE, "unknown output format '%s' (text, csv or raw)",
                      cfg->output_format);
+    else if (sheaf__codec_parse_output(cfg->output_compression, &ocodec, &olevel, ctx->errmsg,
+                                       sizeof ctx->errmsg))
+        ctx->err = SHEAF_EUSAGE;
     else {
         ctx->fmts[0] = ctx->fmt;
         ctx->nfmts = cfg->input_formats && cfg->ninputs > 1 ? cfg->ninputs : 1;

@@ -7,6 +7,7 @@
  * outcome into one line on stderr and an exit status: 0 success, 1 the job failed, 2 bad
  * usage. Only rank 0 prints.
  */
+#include "codec.h"
 #include "internal.h"
 
 #include <dirent.h>
@@ -26,7 +27,7 @@ enum {
     OPT_REDUCERS = 1000, OPT_SPLIT, OPT_MEMORY, OPT_SPILL, OPT_BIND, OPT_SCHEDULE, OPT_INFMT,
     OPT_OUTFMT, OPT_OVERWRITE, OPT_REPORT, OPT_PROGRESS, OPT_NOPROGRESS, OPT_LOGLEVEL, OPT_SEED,
     OPT_VERSION, OPT_CSVDELIM, OPT_CSVHEADER, OPT_CSVNONL, OPT_RECDELIM, OPT_MAXBAD,
-    OPT_SAMPLE, OPT_INFMTS, OPT_JOB /* job options start here */
+    OPT_SAMPLE, OPT_INFMTS, OPT_OUTCOMP, OPT_JOB /* job options start here */
 };
 
 static const struct {
@@ -50,6 +51,7 @@ static const struct {
     {"record-delimiter", 1, OPT_RECDELIM, "C", "record delimiter: a byte, \\n \\t \\0 or \\xHH"},
     {"max-bad-records", 1, OPT_MAXBAD, "N", "skip up to N malformed records (default 0)"},
     {"output-format", 1, OPT_OUTFMT, "FMT", "text (default: key TAB value), csv or raw"},
+    {"output-compression", 1, OPT_OUTCOMP, "C", "none (default), gzip or zstd, with :LEVEL"},
     {"overwrite", 0, OPT_OVERWRITE, NULL, "replace an existing output directory"},
     {"report", 1, OPT_REPORT, "FILE", "also write the JSON report to FILE"},
     {"progress", 0, OPT_PROGRESS, NULL, "show progress on stderr"},
@@ -279,6 +281,17 @@ static int parse_args(int argc, char **argv, const sheaf_job_def *job, parsed *p
             }
             cfg->output_format = optarg;
             break;
+        case OPT_OUTCOMP: {
+            sheaf__codec_kind k;
+            int level;
+            char why[256];
+            if (sheaf__codec_parse_output(optarg, &k, &level, why, sizeof why)) {
+                free(lo);
+                USAGE_ERR("--output-compression: %s", why);
+            }
+            cfg->output_compression = optarg;
+            break;
+        }
         case OPT_OVERWRITE: cfg->overwrite = 1; break;
         case OPT_REPORT: cfg->report = optarg; break;
         case OPT_PROGRESS: cfg->progress = 1; break;

@@ -14,7 +14,10 @@
  * bytes followed by the value's, with nothing between records; csv output is `key,value` lines
  * (RFC 4180 quoting) under a `key,value` header. A reducer may also write to named outputs
  * (sheaf_emit_named), files NAME-r-NNNNN beside the part files, like Hadoop's MultipleOutputs.
+ * With an output compression (codec.h), every output file goes through an encoder and its
+ * name ends in .gz or .zst; the committer moves it like any other.
  */
+#include "codec.h"
 #include "internal.h"
 
 #include <errno.h>
@@ -34,6 +37,7 @@ struct sheaf__writer {
     sheaf__buf buf;
     int fmt;
     char name[64]; /* "part", or a named output */
+    sheaf__encoder *enc; /* the output compression's, or NULL */
 };
 
 /* The writers of the partition being reduced: [0] is part-r-NNNNN, the rest named outputs
@@ -46,7 +50,8 @@ typedef struct outset {
 } outset;
 
 static int writer_flush(sheaf_ctx *ctx, sheaf__writer *w) {
-    int rc = sheaf__write_all(w->fd, w->buf.data, w->buf.len);
+    int rc = w->enc ? sheaf__encoder_write(w->enc, w->buf.data, w->buf.len)
+                    : sheaf__write_all(w->fd, w->buf.data, w->buf.len);
     w->buf.len = 0;
     if (rc)
         return sheaf__error(ctx, rc == -ENOSPC ? SHEAF_ENOSPC : SHEAF_EIO,
@@ -57,11 +62,21 @@ static int writer_flush(sheaf_ctx *ctx, sheaf__writer *w) {
 static int writer_open(sheaf_ctx *ctx, sheaf__writer *w, const char *dir, const char *name,
                        uint32_t part) {
     snprintf(w->name, sizeof w->name, "%s", name);
-    snprintf(w->path, sizeof w->path, "%s/%s-r-%05u", dir, name, part);
+    sheaf__codec_kind codec;
+    int level;
+    char why[256];
+    if (sheaf__codec_parse_output(ctx->cfg.output_compression, &codec, &level, why, sizeof why))
+        return sheaf__error(ctx, SHEAF_EUSAGE, "%s", why);
+    snprintf(w->path, sizeof w->path, "%s/%s-r-%05u%s", dir, name, part,
+             sheaf__codec_suffix(codec));
     w->fd = open(w->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (w->fd < 0)
         return sheaf__error(ctx, SHEAF_EIO, "cannot create output %s: %s", w->path,
                             strerror(errno));
+    w->enc = NULL;
+    if (codec != SHEAF__CODEC_NONE && sheaf__encoder_open(&w->enc, codec, level, w->fd))
+        return sheaf__error(ctx, SHEAF_ENOMEM, "out of memory for the compression of %s",
+                            w->path);
     w->buf.len = 0;
     if (sheaf__buf_reserve(&w->buf, OUT_BUF))
         return sheaf__error(ctx, SHEAF_ENOMEM, "out of memory");
@@ -76,6 +91,14 @@ static int writer_close(sheaf_ctx *ctx, sheaf__writer *w) {
     if (w->fd < 0)
         return 0;
     int rc = writer_flush(ctx, w);
+    if (w->enc) {
+        int e = rc ? 0 : sheaf__encoder_finish(w->enc);
+        if (e)
+            rc = sheaf__error(ctx, e == -ENOSPC ? SHEAF_ENOSPC : SHEAF_EIO,
+                              "cannot write output %s: %s", w->path, strerror(-e));
+        sheaf__encoder_free(w->enc);
+        w->enc = NULL;
+    }
     if (close(w->fd) != 0 && !rc)
         rc = sheaf__error(ctx, SHEAF_EIO, "cannot close output %s: %s", w->path,
                           strerror(errno));

@@ -215,6 +215,8 @@ typedef struct sheaf_config {
     int quiet;                  /* print only errors */
     uint64_t seed;              /* seed of the key hash */
     uint64_t sample;            /* total order: input records sampled (default 10000) */
+    const char *output_compression; /* NULL or "none", "gzip", "zstd", with ":LEVEL" (gzip
+                                       1-9, zstd 1-19): part-r-NNNNN.gz or .zst */
 } sheaf_config;
 
 /* Fills cfg with the defaults. */
