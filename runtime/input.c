@@ -224,8 +224,8 @@ int sheaf__plan_build_multi(const sheaf_config *cfg, const sheaf__format *fmts, 
     }
     uint64_t pack = ss;
     plan->split_size = ss;
-    /* Each file splits by its input's format: fixed-length records at multiples of N, csv
-     * with quoted newlines not at all. */
+    /* Each file splits by its input's format: fixed-length records at multiples of N, the
+     * others anywhere (csv with quoted newlines too: csvsplit.c). */
     for (size_t i = 0; i < fl.n; i++) {
         const sheaf__format *fmt = &fmts[nfmts > 1 ? fl.origin[i] : 0];
         if (fmt->kind == SHEAF__FMT_FIXED && fl.sizes[i] % fmt->reclen &&
@@ -248,8 +248,6 @@ int sheaf__plan_build_multi(const sheaf_config *cfg, const sheaf__format *fmts, 
         uint64_t size = fl.sizes[i], fss = ss;
         if (fmt->kind == SHEAF__FMT_FIXED)
             fss = (ss + fmt->reclen - 1) / fmt->reclen * fmt->reclen;
-        if (fmt->kind == SHEAF__FMT_CSV && fmt->multiline)
-            fss = UINT64_MAX / 2; /* quoted newlines: the file is one split */
         if (sheaf__codec_by_name(fl.files[i]) != SHEAF__CODEC_NONE)
             fss = UINT64_MAX / 2; /* compressed: the file is one split */
         plan->total_bytes += size;

@@ -139,6 +139,7 @@ void sheaf__log(const sheaf_ctx *ctx, sheaf_log_level level, const char *fmt, ..
 
 typedef struct sheaf__split {
     uint32_t file;
+    bool quoted; /* csv: starts inside a quoted field (csvsplit.c) */
     uint64_t start, len;
 } sheaf__split;
 
@@ -168,7 +169,7 @@ typedef struct sheaf__format {
     uint8_t delim;   /* record delimiter of lines, tsv and csv (default LF) */
     uint8_t sep;     /* csv field separator (default ',') */
     bool header;     /* csv: the first record of each file names the columns */
-    bool multiline;  /* csv: quoted fields may hold newlines, so files are not split */
+    bool multiline;  /* csv: quoted fields may hold newlines, so splits need the quote pass */
 } sheaf__format;
 
 /* Parses the kind ("lines", "csv", "tsv", "fixed:N"); other fields get their defaults. */
@@ -209,6 +210,7 @@ typedef struct sheaf__reader {
     bool eof;
     bool done;
     bool skip;        /* the split starts inside a record: skip to the next one */
+    bool skip_quoted; /* csv: and inside quotes (sheaf__reader_start_quoted) */
     bool blocks;      /* LF lines: hand out runs of whole lines (sheaf_job_def.map_blocks) */
     uint64_t nrec;    /* records in the last record handed out (1, or a block's lines) */
     uint64_t delims;  /* line-end bytes inside it (a block's LFs and CRs before them; else 0) */
@@ -234,6 +236,9 @@ int sheaf__reader_open(sheaf__reader *r, const char *path, uint64_t start, uint6
  * blocks set (after open; LF lines only), a record may be a run of whole lines; r->nrec says
  * how many. */
 int sheaf__reader_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t errlen);
+/* After open: the split starts inside a quoted csv field (sheaf__split.quoted), so its first
+ * record starts after the first delimiter outside quotes. */
+void sheaf__reader_start_quoted(sheaf__reader *r);
 void sheaf__reader_close(sheaf__reader *r); /* closes the file, keeps the buffer */
 /* Tests: the loop that counts a block's line ends, 0 plain C to 3 AVX-512 (a level the CPU
  * lacks, or -1, means the best it has). Returns the level now used. */

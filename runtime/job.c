@@ -16,6 +16,7 @@
  * is left as it was before the job.
  */
 #include "codec.h"
+#include "csvsplit.h"
 #include "internal.h"
 
 #include <errno.h>
@@ -238,6 +239,8 @@ static int map_task(sheaf_ctx *ctx, const sheaf__plan *plan, const sheaf__task *
             sheaf__reader_close(rd);
             return sheaf__error(ctx, rc, "%s", err);
         }
+        if (sp->quoted)
+            sheaf__reader_start_quoted(rd);
         const sheaf__format *fmt = sheaf__file_format(ctx, plan, sp->file);
         rd->blocks = job->map_blocks && fmt->kind == SHEAF__FMT_LINES && fmt->delim == '\n';
         ctx->c[SHEAF__C_SPLITS]++;
@@ -512,6 +515,8 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
         } else {
             rc = sheaf__plan_bcast(ctx->comm, 0, 0, &plan);
             snprintf(ctx->spill_dir, sizeof ctx->spill_dir, "%s", sm->spill);
+            if (!rc)
+                rc = sheaf__csv_plan_quotes(ctx, &plan);
         }
     }
     if (!rc) {

@@ -10,9 +10,9 @@
  * records start at multiples of N, which the planner makes every split start on.
  *
  * csv (RFC 4180): fields separated by the delimiter byte, optionally quoted, "" inside quotes
- * for a quote. Quoted fields may hold newlines, so a csv file is read whole by one reader
- * unless the user says records hold no newlines (csv_no_newlines), in which case csv splits
- * like lines. With a header, each reader reads the file's first record for the column names
+ * for a quote. Quoted fields may hold newlines, so a split may start inside quotes: the quote
+ * pass (csvsplit.c) tells it so (sheaf__reader_start_quoted), and it skips to the first
+ * delimiter outside quotes. With csv_no_newlines, csv splits like lines, with no quote pass. With a header, each reader reads the file's first record for the column names
  * and the split at offset 0 does not hand it to map. Malformed records (an unterminated quote,
  * text after a closing quote, a field count that differs from the header's) come back as
  * SHEAF_EFORMAT with the reader already past them. tsv: the text before the first tab is the
@@ -381,7 +381,8 @@ static bool next_block(sheaf__reader *r, sheaf_record *rec) {
  * the file ends first. Multi-line csv skips delimiters inside quotes. */
 static long long find_end(sheaf__reader *r, char *err, size_t errlen, int *rc) {
     size_t scanned = r->off;
-    bool quoted = false, csv = r->fmt.kind == SHEAF__FMT_CSV && r->fmt.multiline;
+    bool quoted = r->skip_quoted, csv = r->fmt.kind == SHEAF__FMT_CSV && r->fmt.multiline;
+    r->skip_quoted = false;
     uint8_t d = r->fmt.delim;
     for (;;) {
         if (!csv) {
@@ -425,7 +426,9 @@ static int grow_fields(sheaf__reader *r) {
 /* Splits one csv record into fields. Quoted fields with doubled quotes are unescaped into
  * r->unq (sized up front, so pointers into it stay valid). Returns 0, SHEAF_EFORMAT with a
  * reason in err, or SHEAF_ENOMEM. */
-static int parse_csv(sheaf__reader *r, const uint8_t *p, size_t n, char *err, size_t errlen) {
+static int parse_csv(sheaf__reader *r, const uint8_t *p, size_t n, uint64_t offset, char *err,
+                     size_t errlen) {
+    const uint8_t *rec = p;
     r->nfields = 0;
     r->unq.len = 0;
     if (sheaf__buf_reserve(&r->unq, n + 1))
@@ -437,10 +440,11 @@ static int parse_csv(sheaf__reader *r, const uint8_t *p, size_t n, char *err, si
             return SHEAF_ENOMEM;
         if (p < end && *p == '"') {
             uint8_t *dst = r->unq.data + r->unq.len, *d = dst;
-            p++;
+            const uint8_t *open = p++;
             for (;;) {
                 if (p == end) {
-                    snprintf(err, errlen, "unterminated quoted field");
+                    snprintf(err, errlen, "unterminated quoted field (the quote at offset %llu "
+                             "is never closed)", (unsigned long long)(offset + (size_t)(open - rec)));
                     return SHEAF_EFORMAT;
                 }
                 if (*p == '"') {
@@ -639,8 +643,8 @@ int sheaf__reader_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t er
         rec->fields = r->fields;
         rec->field_lens = r->flens;
     } else if (r->fmt.kind == SHEAF__FMT_CSV) {
-        char why[128];
-        rc = parse_csv(r, (const uint8_t *)rec->data, rec->len, why, sizeof why);
+        char why[160];
+        rc = parse_csv(r, (const uint8_t *)rec->data, rec->len, rec->offset, why, sizeof why);
         if (rc == SHEAF_EFORMAT || (!rc && r->nh && r->nfields != r->nh)) {
             if (!rc)
                 snprintf(why, sizeof why, "%zu fields where the header has %zu", r->nfields,
@@ -664,6 +668,11 @@ int sheaf__reader_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t er
         rec->header_lens = r->hlens;
     }
     return 1;
+}
+
+void sheaf__reader_start_quoted(sheaf__reader *r) {
+    r->skip = true;
+    r->skip_quoted = true;
 }
 
 void sheaf__reader_close(sheaf__reader *r) {
