@@ -9,16 +9,14 @@
  * anywhere else is truncation; a library error is corruption; both are reported with the file
  * and the compressed offset of the first byte the library had not consumed.
  *
- * gzip goes through ISA-L's igzip when configure found it (several times zlib's inflate speed,
- * see docs/performance.md) and zlib otherwise; zlib also does all gzip compression, since
- * igzip's levels are not gzip's. zstd, bzip2 and xz use libzstd, libbz2 and liblzma.
+ * gzip goes through ISA-L's igzip when configure found it (HAVE_ISAL: several times zlib's
+ * speed, see docs/performance.md) and zlib otherwise; zlib also does all gzip compression,
+ * since igzip's levels are not gzip's. zstd, bzip2 and xz use libzstd, libbz2 and liblzma.
  *
  * An encoder compresses what a writer would have written (gzip through zlib's deflate with
  * the gzip wrapper, zstd through ZSTD_compressStream2) and writes the compressed bytes in
  * blocks of its own buffer's size.
  */
-#include "config.h"
-
 #include "codec.h"
 #include "internal.h"
 

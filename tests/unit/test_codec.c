@@ -372,6 +372,7 @@ int main(void) {
         unit_rmtree(dir);
         return 77;
     }
+    printf("gzip decoder: %s\n", sheaf__codec_gzip_library());
     static const unit_test tests[] = {
         {"by_name", test_by_name},
         {"round_trip_tools", test_round_trip_tools},
