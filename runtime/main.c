@@ -47,7 +47,7 @@ static const struct {
     {"input-formats", 1, OPT_INFMTS, "LIST", "one format per -i, in order (lines,csv,...)"},
     {"csv-delimiter", 1, OPT_CSVDELIM, "C", "csv field separator (default ',')"},
     {"csv-header", 0, OPT_CSVHEADER, NULL, "csv: the first line of each file names the columns"},
-    {"csv-no-newlines", 0, OPT_CSVNONL, NULL, "csv: no quoted newlines (lets csv files split)"},
+    {"csv-no-newlines", 0, OPT_CSVNONL, NULL, "csv: no quoted newlines (skips the quote count)"},
     {"record-delimiter", 1, OPT_RECDELIM, "C", "record delimiter: a byte, \\n \\t \\0 or \\xHH"},
     {"max-bad-records", 1, OPT_MAXBAD, "N", "skip up to N malformed records (default 0)"},
     {"output-format", 1, OPT_OUTFMT, "FMT", "text (default: key TAB value), csv or raw"},

@@ -12,8 +12,9 @@
  * csv (RFC 4180): fields separated by the delimiter byte, optionally quoted, "" inside quotes
  * for a quote. Quoted fields may hold newlines, so a split may start inside quotes: the quote
  * pass (csvsplit.c) tells it so (sheaf__reader_start_quoted), and it skips to the first
- * delimiter outside quotes. With csv_no_newlines, csv splits like lines, with no quote pass. With a header, each reader reads the file's first record for the column names
- * and the split at offset 0 does not hand it to map. Malformed records (an unterminated quote,
+ * delimiter outside quotes. With csv_no_newlines, csv splits like lines, with no quote pass.
+ * With a header, each reader reads the file's first record for the column names and the
+ * split at offset 0 does not hand it to map. Malformed records (an unterminated quote,
  * text after a closing quote, a field count that differs from the header's) come back as
  * SHEAF_EFORMAT with the reader already past them. tsv: the text before the first tab is the
  * key (field 0), the rest the value (field 1), as in Hadoop Streaming.

@@ -201,7 +201,8 @@ typedef struct sheaf_config {
                                          for jobs whose inputs are in different formats */
     char csv_delimiter;         /* csv field separator; default ',' */
     int csv_header;             /* csv: the first line of each file names the columns */
-    int csv_no_newlines;        /* csv: no quoted newlines, so csv files can be split */
+    int csv_no_newlines;        /* csv: no quoted newlines (csv files split either way; this
+                                   skips the quote count that finds where quotes open) */
     const char *record_delimiter; /* one byte or escape (\n \t \0 \xHH); default LF */
     uint64_t max_bad_records;   /* malformed records skipped before the job fails */
     const char *output_format;  /* "text" (default: key TAB value LF), "csv" (key,value lines
