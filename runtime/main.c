@@ -46,7 +46,7 @@ static const struct {
     {"input-format", 1, OPT_INFMT, "FMT", "lines (default), csv, tsv or fixed:N"},
     {"input-formats", 1, OPT_INFMTS, "LIST", "one format per -i, in order (lines,csv,...)"},
     {"csv-delimiter", 1, OPT_CSVDELIM, "C", "csv field separator (default ',')"},
-    {"csv-header", 0, OPT_CSVHEADER, NULL, "csv: the first line of each file names the columns"},
+    {"csv-header", 0, OPT_CSVHEADER, NULL, "csv, tsv: the first line of each file names the columns"},
     {"csv-no-newlines", 0, OPT_CSVNONL, NULL, "csv: no quoted newlines (skips the quote count)"},
     {"record-delimiter", 1, OPT_RECDELIM, "C", "record delimiter: a byte, \\n \\t \\0 or \\xHH"},
     {"max-bad-records", 1, OPT_MAXBAD, "N", "skip up to N malformed records (default 0)"},

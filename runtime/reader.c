@@ -103,7 +103,7 @@ int sheaf__input_format(const sheaf_config *cfg, size_t i, sheaf__format *fmt, c
     }
     if (cfg->csv_delimiter)
         fmt->sep = (uint8_t)cfg->csv_delimiter;
-    fmt->header = cfg->csv_header && fmt->kind == SHEAF__FMT_CSV;
+    fmt->header = cfg->csv_header && (fmt->kind == SHEAF__FMT_CSV || fmt->kind == SHEAF__FMT_TSV);
     fmt->multiline = fmt->kind == SHEAF__FMT_CSV && !cfg->csv_no_newlines;
     if (fmt->kind == SHEAF__FMT_CSV && (fmt->sep == '"' || fmt->sep == fmt->delim)) {
         snprintf(err, errlen, "the csv delimiter cannot be a quote or the record delimiter");
@@ -495,7 +495,7 @@ static int read_header(sheaf__reader *r, char *err, size_t errlen) {
     h.path = r->path;
     h.fmt = r->fmt;
     h.fmt.header = false;
-    h.end = 1;
+    h.end = 4; /* the first record starts at 0, or at 3 after a byte-order mark */
     /* A compressed file's header comes from a decoder of its own. */
     sheaf__format hfmt = h.fmt;
     int rc = r->dec ? sheaf__reader_open(&h, r->path, 0, 1, &hfmt, err, errlen)
@@ -532,6 +532,16 @@ static int read_header(sheaf__reader *r, char *err, size_t errlen) {
             }
             r->nh = rec.nfields;
             rc = 0;
+            /* A name given twice would make a lookup by name pick one silently. */
+            for (size_t i = 0; i < r->nh && !rc; i++)
+                for (size_t j = i + 1; j < r->nh && !rc; j++)
+                    if (r->hlens[i] == r->hlens[j] &&
+                        !memcmp(r->hfields[i], r->hfields[j], r->hlens[i])) {
+                        snprintf(err, errlen, "input %s: the header names columns %zu and %zu "
+                                 "both '%.*s'", r->path, i + 1, j + 1,
+                                 (int)SHEAF__MIN(r->hlens[i], (size_t)200), r->hfields[i]);
+                        rc = SHEAF_EFORMAT;
+                    }
         }
     } else {
         snprintf(err + strlen(err), errlen - strlen(err), " (in the header of %s)", r->path);
@@ -542,7 +552,7 @@ static int read_header(sheaf__reader *r, char *err, size_t errlen) {
     sheaf__buf_free(&h.unq);
     free(h.fields);
     free(h.flens);
-    if (!rc && !r->dec && lseek(r->fd, (off_t)r->base, SEEK_SET) < 0)
+    if (!rc && !r->dec && lseek(r->fd, (off_t)(r->base + r->len), SEEK_SET) < 0)
         rc = SHEAF_EIO;
     return rc;
 }
@@ -551,6 +561,17 @@ int sheaf__reader_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t er
     if (r->done)
         return 0;
     int rc = 0;
+    if (r->start == 0 && r->base == 0 && r->len == 0 && !r->eof &&
+        (r->fmt.kind == SHEAF__FMT_CSV || r->fmt.kind == SHEAF__FMT_TSV)) {
+        /* A UTF-8 byte-order mark before the first record is not part of it. */
+        while (r->len < 3 && (rc = fill(r, err, errlen)) > 0)
+            ;
+        if (rc < 0)
+            return rc;
+        rc = 0;
+        if (r->len >= 3 && memcmp(r->buf, "\xEF\xBB\xBF", 3) == 0)
+            r->off = 3;
+    }
     if (r->fmt.header && r->lineno == 0) {
         if ((rc = read_header(r, err, errlen))) {
             r->done = true; /* without its header the file cannot be read: not skippable */
@@ -643,6 +664,9 @@ int sheaf__reader_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t er
         rec->nfields = r->nfields;
         rec->fields = r->fields;
         rec->field_lens = r->flens;
+        rec->nheader = r->nh;
+        rec->header = r->hfields;
+        rec->header_lens = r->hlens;
     } else if (r->fmt.kind == SHEAF__FMT_CSV) {
         char why[160];
         rc = parse_csv(r, (const uint8_t *)rec->data, rec->len, rec->offset, why, sizeof why);

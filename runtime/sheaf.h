@@ -200,7 +200,7 @@ typedef struct sheaf_config {
     const char *const *input_formats; /* NULL, or one per input (NULL entries: input_format),
                                          for jobs whose inputs are in different formats */
     char csv_delimiter;         /* csv field separator; default ',' */
-    int csv_header;             /* csv: the first line of each file names the columns */
+    int csv_header;             /* csv, tsv: the first line of each file names the columns */
     int csv_no_newlines;        /* csv: no quoted newlines (csv files split either way; this
                                    skips the quote count that finds where quotes open) */
     const char *record_delimiter; /* one byte or escape (\n \t \0 \xHH); default LF */

@@ -3,7 +3,9 @@
 # final newline, read with split sizes from 1 byte up at 1 to 4 ranks, must give the records
 # Python's csv module finds (tests/runtime/csvref.py), each once; a larger file is mapped by
 # both ranks at 2 ranks in balance; --csv-no-newlines is still accepted; an unterminated quote
-# fails the job naming the file and the offset of the quote, whatever the split size.
+# fails the job naming the file and the offset of the quote, whatever the split size. The csv
+# details: a UTF-8 byte-order mark is skipped (the first column resolves by name), tsv honours
+# --csv-header, and a header that names a column twice is an error naming both.
 source "${top_srcdir:-$(dirname "$0")/../..}/tests/mpi/lib.sh"
 
 FIELDS=$top_builddir/tests/runtime/fields
@@ -126,7 +128,58 @@ case_unterminated() {
     done
 }
 
+case_bom() {
+    { printf '\xef\xbb\xbf'; cat "$TMP/hard.csv"; } >"$TMP/bom.csv"
+    "$PY" "$top_srcdir/tests/runtime/csvref.py" , 1 "$TMP/bom.csv" >"$TMP/bom.ref"
+    grep -q '^00000000000000000014' "$TMP/bom.ref" || fail "the reference does not skip the BOM"
+    local ss np=1
+    for ss in 1 2 3 4 5 6 9 14 15 40 1000; do
+        must_fields "$np" -i "$TMP/bom.csv" -o "$TMP/bom-$ss" --input-format csv \
+            --csv-header --split-size "$ss"
+        same "$TMP/bom-$ss" "$TMP/bom.ref"
+        np=$((np % 4 + 1))
+    done
+    # the first column by its name, from a gzip'd copy too
+    gzip -c "$TMP/bom.csv" >"$TMP/bomz.csv.gz"
+    "$PY" -c 'import csv,sys; r=csv.DictReader(open(sys.argv[1], encoding="utf-8-sig", newline=""))
+for x in r: print(x["id"])' "$TMP/bom.csv" | sort >"$TMP/bomcol.ref"
+    local f
+    for f in "$TMP/bom.csv" "$TMP/bomz.csv.gz"; do
+        must_fields 2 -i "$f" -o "$TMP/bomcol-${f##*.}" --input-format csv --csv-header \
+            --column id --split-size 7
+        cut -f2 "$TMP/bomcol-${f##*.}"/part-r-* | sort >"$TMP/bomcol.got"
+        cmp -s "$TMP/bomcol.got" "$TMP/bomcol.ref" || fail "$f: column id by name differs"
+    done
+}
+
+case_tsv_header() {
+    printf 'key\tvalue\n' >"$TMP/h.tsv"
+    awk 'BEGIN { for (i = 0; i < 200; i++) printf "k%d\tv%d\textra\n", i, i * 3 }' >>"$TMP/h.tsv"
+    # the header is not a record, and names the two fields
+    tail -n +2 "$TMP/h.tsv" | cut -f2- | sort >"$TMP/tsvh.ref"
+    local np
+    for np in 1 3; do
+        must_fields "$np" -i "$TMP/h.tsv" -o "$TMP/tsvh$np" --input-format tsv --csv-header \
+            --column value --split-size 300
+        cut -f2- "$TMP/tsvh$np"/part-r-* | sort >"$TMP/tsvh.got"
+        cmp -s "$TMP/tsvh.got" "$TMP/tsvh.ref" || fail "tsv with a header at $np ranks differs"
+    done
+}
+
+case_duplicate_header() {
+    printf 'id,name,city,name\n1,a,b,c\n' >"$TMP/dup.csv"
+    local rc=0
+    fields_np 2 -i "$TMP/dup.csv" -o "$TMP/dup" --input-format csv --csv-header || rc=$?
+    ((rc == 1)) || fail "a duplicate column name: exit $rc"
+    grep -q "dup.csv: the header names columns 2 and 4 both 'name'" "$LAST_LOG" ||
+        { cat "$LAST_LOG" >&2; fail "the message does not name both columns"; }
+    [[ ! -e $TMP/dup ]] || fail "a failed job left output"
+}
+
 run_case every-split-size case_every_split_size
+run_case bom case_bom
+run_case tsv-header case_tsv_header
+run_case duplicate-header case_duplicate_header
 run_case no-header-and-two-files case_no_header_and_two_files
 run_case no-newlines-flag case_no_newlines_flag
 run_case balanced case_balanced
