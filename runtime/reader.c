@@ -445,7 +445,8 @@ static int parse_csv(sheaf__reader *r, const uint8_t *p, size_t n, uint64_t offs
             for (;;) {
                 if (p == end) {
                     snprintf(err, errlen, "unterminated quoted field (the quote at offset %llu "
-                             "is never closed)", (unsigned long long)(offset + (size_t)(open - rec)));
+                             "is never closed)",
+                             (unsigned long long)(offset + (size_t)(open - rec)));
                     return SHEAF_EFORMAT;
                 }
                 if (*p == '"') {
