@@ -85,6 +85,8 @@ struct sheaf__decoder {
     bool eof;           /* read() returned 0 */
     bool inside;        /* inside a member, frame or stream (ending here is truncation) */
     bool end;           /* the clean end was reached */
+    int failed;         /* the code of a failed read: every later read fails the same way */
+    char msg[512];      /* and its message */
 #ifdef HAVE_ISAL
     struct inflate_state *isal;
 #else
@@ -424,6 +426,10 @@ int sheaf__decoder_open(sheaf__decoder **out, sheaf__codec_kind kind, int fd, co
 
 long long sheaf__decoder_read(sheaf__decoder *d, void *buf, size_t cap, char *err,
                               size_t errlen) {
+    if (d->failed) {
+        snprintf(err, errlen, "%s", d->msg);
+        return d->failed;
+    }
     if (d->end || cap == 0)
         return 0;
     long long n;
@@ -436,6 +442,10 @@ long long sheaf__decoder_read(sheaf__decoder *d, void *buf, size_t cap, char *er
     }
     if (n > 0)
         d->out_total += (uint64_t)n;
+    if (n < 0) {
+        d->failed = (int)n;
+        snprintf(d->msg, sizeof d->msg, "%s", err);
+    }
     return n;
 }
 

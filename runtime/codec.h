@@ -42,7 +42,8 @@ int sheaf__decoder_open(sheaf__decoder **out, sheaf__codec_kind kind, int fd, co
                         char *err, size_t errlen);
 /* Decompresses up to cap bytes into buf. Returns the number of bytes (> 0), 0 at the end of
  * the last member or frame, or a negative code: SHEAF_EFORMAT for corrupt or truncated data
- * (err names the file and the compressed offset), SHEAF_EIO, SHEAF_ENOMEM. */
+ * (err names the file and the compressed offset), SHEAF_EIO, SHEAF_ENOMEM. After a failure,
+ * every later call fails the same way. */
 long long sheaf__decoder_read(sheaf__decoder *d, void *buf, size_t cap, char *err,
                               size_t errlen);
 /* Compressed bytes read from the file so far, and decompressed bytes handed out. */

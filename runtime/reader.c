@@ -200,8 +200,12 @@ static int fill(sheaf__reader *r, char *err, size_t errlen) {
                                                          SHEAF__MIN(r->cap - r->len, READ_CHUNK),
                                                          err, errlen)
                            : read(r->fd, r->buf + r->len, SHEAF__MIN(r->cap - r->len, READ_CHUNK));
-        if (n < 0 && r->dec)
-            return (int)n; /* the decoder's message is in err */
+        if (n < 0 && r->dec) {
+            /* Damaged compressed data: nothing after it can be read, so it is not a bad
+             * record to skip (the decoder's message is in err). */
+            r->eof = r->done = true;
+            return (int)n;
+        }
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {

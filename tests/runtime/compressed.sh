@@ -101,9 +101,25 @@ case_delimiter() {
     same_as_plain delim "$TMP/d.txt" --record-delimiter ';'
 }
 
+case_damaged_not_skippable() {
+    # Damaged compressed data is not a malformed record: --max-bad-records does not skip it.
+    awk 'BEGIN { printf "a,b\n"; for (i = 0; i < 20000; i++) printf "%d,x%d\n", i, i }' |
+        gzip -c >"$TMP/dmg.csv.gz"
+    local size rc=0
+    size=$(stat -c %s "$TMP/dmg.csv.gz")
+    head -c $((size / 2)) "$TMP/dmg.csv.gz" >"$TMP/cut.csv.gz"
+    timeout -k 10 "$SHEAF_TEST_TIMEOUT" "$MPIRUN" -np 2 --oversubscribe "$FIELDS" \
+        -i "$TMP/cut.csv.gz" -o "$TMP/dmg" --input-format csv --csv-header \
+        --max-bad-records 1000 >"$LAST_LOG" 2>&1 || rc=$?
+    ((rc == 1)) || { cat "$LAST_LOG" >&2; fail "a cut csv.gz with --max-bad-records: exit $rc"; }
+    grep -q 'cut.csv.gz: truncated gzip data' "$LAST_LOG" || fail "the message does not say so"
+    [[ ! -e $TMP/dmg ]] || fail "a failed job left output"
+}
+
 run_case lines case_lines
 run_case csv case_csv
 run_case tsv case_tsv
 run_case fixed case_fixed
 run_case delimiter case_delimiter
+run_case damaged-not-skippable case_damaged_not_skippable
 finish

@@ -249,6 +249,22 @@ static void test_truncated(void) {
         UNIT_ASSERT_EQUAL(rc, SHEAF_EFORMAT);
         UNIT_ASSERT(strstr(err, cut) != NULL);
         free(got);
+        /* a failed decoder stays failed, with the same message */
+        int fd = open(cut, O_RDONLY);
+        sheaf__decoder *d;
+        char again[512], buf[4096];
+        UNIT_ASSERT_EQUAL(sheaf__decoder_open(&d, tools[t].kind, fd, cut, again, sizeof again), 0);
+        long long r;
+        while ((r = sheaf__decoder_read(d, buf, sizeof buf, again, sizeof again)) > 0)
+            ;
+        UNIT_ASSERT_EQUAL(r, SHEAF_EFORMAT);
+        UNIT_ASSERT_STRING_EQUAL(again, err);
+        again[0] = '\0';
+        UNIT_ASSERT_EQUAL(sheaf__decoder_read(d, buf, sizeof buf, again, sizeof again),
+                          SHEAF_EFORMAT);
+        UNIT_ASSERT_STRING_EQUAL(again, err);
+        sheaf__decoder_free(d);
+        close(fd);
         free(comp);
     }
     free(data);
