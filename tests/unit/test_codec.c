@@ -133,7 +133,7 @@ static void test_multi_member(void) {
     memcpy(both, a, n1);
     memcpy(both + n1, b, n2);
     for (size_t t = 0; t < NTOOLS; t++) {
-        char pa[800], pb[800], pe[800], cat[800], cmd[3000], err[512];
+        char pa[800], pb[800], pe[800], cat[800], cmd[4096], err[512];
         compress_with(&tools[t], "ma", a, n1, pa, sizeof pa);
         compress_with(&tools[t], "mb", b, n2, pb, sizeof pb);
         compress_with(&tools[t], "me", (const uint8_t *)"", 0, pe, sizeof pe);
