@@ -226,6 +226,14 @@ SHEAF_EXTERN int sheaf_skip_record(sheaf_ctx *ctx, const char *why) {
     return bad_record(ctx, msg) ? 0 : ctx->err;
 }
 
+/* A compressed split's bytes: read from the file, and handed to the reader. */
+static void count_compressed(sheaf_ctx *ctx, const sheaf__reader *rd) {
+    if (rd->dec) {
+        ctx->c[SHEAF__C_COMPRESSED_READ] += sheaf__decoder_in(rd->dec);
+        ctx->c[SHEAF__C_DECOMPRESSED] += sheaf__decoder_out(rd->dec);
+    }
+}
+
 static int map_task(sheaf_ctx *ctx, const sheaf__plan *plan, const sheaf__task *t,
                     sheaf__reader *rd) {
     const sheaf_job_def *job = ctx->job;
@@ -236,6 +244,7 @@ static int map_task(sheaf_ctx *ctx, const sheaf__plan *plan, const sheaf__task *
         int rc = sheaf__reader_open(rd, path, sp->start, sp->len, sheaf__file_format(ctx, plan, sp->file),
                                     err, sizeof err);
         if (rc) {
+            count_compressed(ctx, rd);
             sheaf__reader_close(rd);
             return sheaf__error(ctx, rc, "%s", err);
         }
@@ -283,6 +292,7 @@ static int map_task(sheaf_ctx *ctx, const sheaf__plan *plan, const sheaf__task *
                 (rd->nrec > 1 || (ctx->c[SHEAF__C_INPUT_RECORDS] & 4095) == 0))
                 progress_map(ctx, false);
         }
+        count_compressed(ctx, rd);
         sheaf__reader_close(rd);
     }
     ctx->cur_file = NULL;

@@ -20,7 +20,7 @@ const char *const sheaf__counter_names[SHEAF__C_COUNT] = {
     "combine_input_records", "combine_output_records", "shuffle_bytes_sent", "shuffle_rounds",
     "reduce_groups", "reduce_input_records", "output_records", "output_bytes",
     "spilled_records", "spilled_bytes", "spill_runs", "merge_passes", "splits_mapped",
-    "shuffle_bytes_received", "bad_records",
+    "shuffle_bytes_received", "bad_records", "compressed_bytes_read", "decompressed_bytes",
 };
 
 SHEAF_EXTERN int64_t sheaf_result_counter(const sheaf_result *res, const char *name) {

@@ -28,7 +28,13 @@ case_each_codec() {
     wc_ranks "1 3" "$TMP/corpus.ref" zst -i "$d/c.txt.zst"
     wc_ranks "2 4" "$TMP/corpus.ref" bz2 -i "$d/c.txt.bz2"
     wc_ranks "1 2" "$TMP/corpus.ref" xz -i "$d/c.txt.xz"
-    grep -q '"gzip"' "$TMP/gz-np1/_report.json" || fail "the report does not say gzip"
+    # the report: the file and its codec; the bytes read from it and the bytes it gave
+    [[ $(jq -r '.input.compressed[0].codec' "$TMP/gz-np1/_report.json") == gzip ]] ||
+        fail "the report does not say gzip"
+    [[ $(jq '.counters.compressed_bytes_read.total' "$TMP/bz2-np2/_report.json") -eq \
+        $(stat -c %s "$d/c.txt.bz2") ]] || fail "compressed_bytes_read is not the file's size"
+    [[ $(jq '.counters.decompressed_bytes.total' "$TMP/gz-np3/_report.json") -eq \
+        $(stat -c %s "$TMP/corpus.txt") ]] || fail "decompressed_bytes is not the plain size"
 }
 
 case_multi_member_and_mixed() {
