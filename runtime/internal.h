@@ -168,7 +168,7 @@ typedef struct sheaf__format {
     uint64_t reclen; /* fixed */
     uint8_t delim;   /* record delimiter of lines, tsv and csv (default LF) */
     uint8_t sep;     /* csv field separator (default ',') */
-    bool header;     /* csv: the first record of each file names the columns */
+    bool header;     /* csv, tsv: the first record of each file names the columns */
     bool multiline;  /* csv: quoted fields may hold newlines, so splits need the quote pass */
 } sheaf__format;
 
