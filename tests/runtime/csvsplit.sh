@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# csv files split across ranks, exactly: files with quoted newlines, doubled quotes, CRLF and no
-# final newline, read with split sizes from 1 byte up at 1 to 4 ranks, must give the records
+# csv files split across ranks, exactly: files with quoted newlines, doubled quotes, CRLF, a
+# byte-order mark and no final newline, read with every split size from 1 byte up (one rank)
+# and many at 1 to 4 ranks, must give the records
 # Python's csv module finds (tests/runtime/csvref.py), each once; a larger file is mapped by
 # both ranks at 2 ranks in balance; --csv-no-newlines is still accepted; an unterminated quote
 # fails the job naming the file and the offset of the quote, whatever the split size. The csv
@@ -132,12 +133,21 @@ case_bom() {
     { printf '\xef\xbb\xbf'; cat "$TMP/hard.csv"; } >"$TMP/bom.csv"
     "$PY" "$top_srcdir/tests/runtime/csvref.py" , 1 "$TMP/bom.csv" >"$TMP/bom.ref"
     grep -q '^00000000000000000014' "$TMP/bom.ref" || fail "the reference does not skip the BOM"
-    local ss np=1
+    local ss np=1 size
     for ss in 1 2 3 4 5 6 9 14 15 40 1000; do
         must_fields "$np" -i "$TMP/bom.csv" -o "$TMP/bom-$ss" --input-format csv \
             --csv-header --split-size "$ss"
         same "$TMP/bom-$ss" "$TMP/bom.ref"
         np=$((np % 4 + 1))
+    done
+    # every split size from 1 byte to the whole file, one rank without mpirun
+    size=$(stat -c %s "$TMP/bom.csv")
+    for ((ss = 1; ss <= size; ss++)); do
+        timeout -k 10 "$SHEAF_TEST_TIMEOUT" "$FIELDS" -i "$TMP/bom.csv" -o "$TMP/bom1-$ss" \
+            --input-format csv --csv-header --split-size "$ss" --quiet >"$LAST_LOG" 2>&1 ||
+            { cat "$LAST_LOG" >&2; fail "split size $ss: fields failed"; }
+        same "$TMP/bom1-$ss" "$TMP/bom.ref"
+        rm -rf "$TMP/bom1-$ss" "$TMP/bom1-$ss.all"
     done
     # the first column by its name, from a gzip'd copy too
     gzip -c "$TMP/bom.csv" >"$TMP/bomz.csv.gz"
