@@ -301,6 +301,56 @@ static void test_corrupt(void) {
     free(data);
 }
 
+/* The planner: a compressed file is one split whatever the split size, and counts four times
+ * its size when tasks are ordered largest first. */
+static void test_plan(void) {
+    char sub[700], cmd[2000], err[512];
+    snprintf(sub, sizeof sub, "%s/plan", dir);
+    UNIT_ASSERT_EQUAL(mkdir(sub, 0700), 0);
+    size_t n = 300000;
+    uint8_t *data = make_data(n);
+    char big[800], small[800], plain[800];
+    snprintf(big, sizeof big, "%s/big.txt", sub);
+    UNIT_ASSERT_EQUAL(unit_write_file(big, data, n), 0);
+    snprintf(cmd, sizeof cmd, "gzip -1 '%s'", big); /* big.txt.gz, about a third of n */
+    UNIT_ASSERT_EQUAL(sh(cmd), 0);
+    snprintf(small, sizeof small, "%s/small.txt.zst", sub);
+    snprintf(plain, sizeof plain, "%s/x.txt", sub);
+    UNIT_ASSERT_EQUAL(unit_write_file(plain, data, 200000), 0);
+    snprintf(cmd, sizeof cmd, "head -c 1000 '%s' | zstd -q -c >'%s'", plain, small);
+    UNIT_ASSERT_EQUAL(sh(cmd), 0);
+    struct stat gz, zs;
+    snprintf(big, sizeof big, "%s/big.txt.gz", sub);
+    UNIT_ASSERT(stat(big, &gz) == 0 && stat(small, &zs) == 0);
+    sheaf_config cfg;
+    sheaf_config_init(&cfg);
+    const char *inputs[1] = {sub};
+    cfg.inputs = inputs;
+    cfg.ninputs = 1;
+    cfg.split_size = 65536;
+    sheaf__format fmt;
+    UNIT_ASSERT_EQUAL(sheaf__format_parse("lines", &fmt), 0);
+    sheaf__plan plan;
+    UNIT_ASSERT_EQUAL(sheaf__plan_build(&cfg, &fmt, 2, &plan, err, sizeof err), 0);
+    /* files in name order: big.txt.gz, small.txt.zst, x.txt (4 splits) */
+    UNIT_ASSERT_EQUAL(plan.nfiles, 3);
+    UNIT_ASSERT_EQUAL(plan.nsplits, 1 + 1 + 4);
+    UNIT_ASSERT(plan.splits[0].file == 0 && plan.splits[0].start == 0 &&
+                plan.splits[0].len == (uint64_t)gz.st_size);
+    UNIT_ASSERT(plan.splits[1].file == 1 && plan.splits[1].len == (uint64_t)zs.st_size);
+    /* the .gz first, weighing four times its size; every split in exactly one task */
+    UNIT_ASSERT(plan.ntasks >= 2 && plan.tasks[0].first == 0 && plan.tasks[0].count == 1);
+    UNIT_ASSERT_EQUAL(plan.tasks[0].bytes, 4 * (uint64_t)gz.st_size);
+    uint64_t covered = 0;
+    for (size_t t = 0; t < plan.ntasks; t++) {
+        covered += plan.tasks[t].count;
+        UNIT_ASSERT(t == 0 || plan.tasks[t - 1].bytes >= plan.tasks[t].bytes);
+    }
+    UNIT_ASSERT_EQUAL(covered, plan.nsplits);
+    sheaf__plan_free(&plan);
+    free(data);
+}
+
 static void test_parse_output(void) {
     sheaf__codec_kind k;
     int level;
@@ -397,6 +447,7 @@ int main(void) {
         {"name_lies", test_name_lies},
         {"truncated", test_truncated},
         {"corrupt", test_corrupt},
+        {"plan", test_plan},
         {"parse_output", test_parse_output},
         {"encoder_tools", test_encoder_tools},
         {NULL, NULL},
