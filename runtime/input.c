@@ -299,6 +299,26 @@ int sheaf__plan_build_multi(const sheaf_config *cfg, const sheaf__format *fmts, 
     return 0;
 }
 
+void sheaf__plan_warn_compressed(const sheaf_ctx *ctx, const sheaf__plan *plan) {
+    if (ctx->nranks < 2)
+        return;
+    uint64_t total = 0;
+    for (size_t i = 0; i < plan->ntasks; i++)
+        total += plan->tasks[i].bytes;
+    for (size_t i = 0; i < plan->nsplits; i++) {
+        const sheaf__split *sp = &plan->splits[i];
+        sheaf__codec_kind k = sheaf__codec_by_name(plan->files[sp->file]);
+        uint64_t cost = split_cost(plan, i);
+        if (k == SHEAF__CODEC_NONE || cost <= total / (uint64_t)ctx->nranks)
+            continue;
+        sheaf__log(ctx, SHEAF_LOG_WARN, "input %s is compressed (%s, %llu bytes): one rank "
+                   "reads all of it, about %.0f%% of the job's input; split the data before "
+                   "compressing it to spread it over the ranks (docs/formats.md)",
+                   plan->files[sp->file], sheaf__codec_name(k),
+                   (unsigned long long)plan->sizes[sp->file], 100.0 * (double)cost / (double)total);
+    }
+}
+
 void sheaf__plan_free(sheaf__plan *plan) {
     for (size_t i = 0; i < plan->nfiles; i++)
         free(plan->files[i]);

@@ -190,6 +190,9 @@ int sheaf__plan_build_multi(const sheaf_config *cfg, const sheaf__format *fmts, 
 /* The same with one format for every input. */
 int sheaf__plan_build(const sheaf_config *cfg, const sheaf__format *fmt, int nranks,
                       sheaf__plan *plan, char *err, size_t errlen);
+/* Warns (on this rank's log) about each compressed file that holds more than a rank's share
+ * of the job's work: one rank reads it all while the others may wait. */
+void sheaf__plan_warn_compressed(const sheaf_ctx *ctx, const sheaf__plan *plan);
 /* Collective: sends the plan of root (its return code too) to every rank. */
 int sheaf__plan_bcast(MPI_Comm comm, int root, int code, sheaf__plan *plan);
 void sheaf__plan_free(sheaf__plan *plan);

@@ -527,6 +527,8 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
             snprintf(ctx->spill_dir, sizeof ctx->spill_dir, "%s", sm->spill);
             if (!rc)
                 rc = sheaf__csv_plan_quotes(ctx, &plan);
+            if (!rc && ctx->rank == 0)
+                sheaf__plan_warn_compressed(ctx, &plan);
         }
     }
     if (!rc) {

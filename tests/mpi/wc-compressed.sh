@@ -25,6 +25,9 @@ case_each_codec() {
     bzip2 -c "$TMP/corpus.txt" >"$d/c.txt.bz2"
     xz -c "$TMP/corpus.txt" >"$d/c.txt.xz"
     wc_ranks "1 2 3 4" "$TMP/corpus.ref" gz -i "$d/c.txt.gz"
+    # one compressed file at 4 ranks: a warning says one rank reads it all
+    grep -q "warning: input $d/c.txt.gz is compressed (gzip, [0-9]* bytes): one rank reads" \
+        "$LAST_LOG" || { cat "$LAST_LOG" >&2; fail "no warning about one big compressed file"; }
     wc_ranks "1 3" "$TMP/corpus.ref" zst -i "$d/c.txt.zst"
     wc_ranks "2 4" "$TMP/corpus.ref" bz2 -i "$d/c.txt.bz2"
     wc_ranks "1 2" "$TMP/corpus.ref" xz -i "$d/c.txt.xz"
@@ -78,6 +81,10 @@ case_many_small() {
     : >"$d/zero.zst"
     ref_wc "${plain[@]}" >"$TMP/small.ref"
     wc_ranks "1 4" "$TMP/small.ref" small -i "$d"
+    if grep -q "warning: input .* is compressed" "$LAST_LOG"; then
+        cat "$LAST_LOG" >&2
+        fail "a warning about small compressed files"
+    fi
 }
 
 # expect_failure NAME FILE PATTERN: wordcount of FILE fails at 2 ranks with exit 1 and a
