@@ -22,6 +22,7 @@
 
 #include <bzlib.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <lzma.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -449,6 +450,62 @@ long long sheaf__decoder_read(sheaf__decoder *d, void *buf, size_t cap, char *er
     return n;
 }
 
+/* ---- the decoder as a reader's byte stage ---- */
+
+typedef struct dec_stage {
+    sheaf__istream base;
+    sheaf__decoder *d;
+    char msg[512];
+} dec_stage;
+
+static ssize_t dec_stage_read(sheaf__istream *s, void *buf, size_t n) {
+    dec_stage *st = (dec_stage *)s;
+    long long r = sheaf__decoder_read(st->d, buf, n, st->msg, sizeof st->msg);
+    if (r >= 0)
+        return (ssize_t)r;
+    return r == SHEAF_ENOMEM ? -ENOMEM : r == SHEAF_EIO ? -EIO : -EBADMSG;
+}
+
+static const char *dec_stage_error(sheaf__istream *s) {
+    dec_stage *st = (dec_stage *)s;
+    return st->msg[0] ? st->msg : NULL;
+}
+
+static void dec_stage_close(sheaf__istream *s) {
+    dec_stage *st = (dec_stage *)s;
+    sheaf__decoder_free(st->d);
+    free(st);
+}
+
+int sheaf__codec_istream(sheaf__istream **out, sheaf__codec_kind kind, int fd, const char *path,
+                         char *err, size_t errlen) {
+    *out = NULL;
+    dec_stage *st = calloc(1, sizeof *st);
+    if (!st) {
+        snprintf(err, errlen, "input %s: out of memory for its decoder", path);
+        return SHEAF_ENOMEM;
+    }
+    int rc = sheaf__decoder_open(&st->d, kind, fd, path, err, errlen);
+    if (rc) {
+        free(st);
+        return rc;
+    }
+    st->base.read = dec_stage_read;
+    st->base.close = dec_stage_close;
+    st->base.error = dec_stage_error;
+    *out = &st->base;
+    return 0;
+}
+
+bool sheaf__codec_istream_counts(const sheaf__istream *s, uint64_t *in, uint64_t *out) {
+    if (s->read != dec_stage_read)
+        return false;
+    const dec_stage *st = (const dec_stage *)s;
+    *in = sheaf__decoder_in(st->d);
+    *out = sheaf__decoder_out(st->d);
+    return true;
+}
+
 uint64_t sheaf__decoder_in(const sheaf__decoder *d) {
     return d->in_total;
 }
@@ -610,6 +667,52 @@ int sheaf__encoder_finish(sheaf__encoder *e) {
 
 uint64_t sheaf__encoder_out(const sheaf__encoder *e) {
     return e->out_total;
+}
+
+/* ---- the encoder as a writer's byte stage ---- */
+
+typedef struct enc_stage {
+    sheaf__ostream base;
+    sheaf__encoder *e;
+    int fd;
+} enc_stage;
+
+static int enc_stage_write(sheaf__ostream *s, const void *buf, size_t len) {
+    return sheaf__encoder_write(((enc_stage *)s)->e, buf, len);
+}
+
+static int enc_stage_close(sheaf__ostream *s) {
+    enc_stage *st = (enc_stage *)s;
+    int rc = sheaf__encoder_finish(st->e);
+    sheaf__encoder_free(st->e);
+    if (close(st->fd) != 0 && !rc)
+        rc = -errno;
+    free(st);
+    return rc;
+}
+
+sheaf__ostream *sheaf__codec_ostream(const char *path, sheaf__codec_kind kind, int level,
+                                     int *err) {
+    enc_stage *st = calloc(1, sizeof *st);
+    if (!st) {
+        *err = -ENOMEM;
+        return NULL;
+    }
+    st->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (st->fd < 0) {
+        *err = -errno;
+        free(st);
+        return NULL;
+    }
+    if (sheaf__encoder_open(&st->e, kind, level, st->fd)) {
+        close(st->fd);
+        free(st);
+        *err = -ENOMEM;
+        return NULL;
+    }
+    st->base.write = enc_stage_write;
+    st->base.close = enc_stage_close;
+    return &st->base;
 }
 
 void sheaf__encoder_free(sheaf__encoder *e) {

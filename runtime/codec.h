@@ -11,6 +11,7 @@
 #ifndef SHEAF_CODEC_H
 #define SHEAF_CODEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +52,19 @@ uint64_t sheaf__decoder_in(const sheaf__decoder *d);
 uint64_t sheaf__decoder_out(const sheaf__decoder *d);
 void sheaf__decoder_free(sheaf__decoder *d);
 
+struct sheaf__istream;
+struct sheaf__ostream;
+
+/* The decoder of the file open on fd as a byte stage under a record reader (internal.h's
+ * sheaf__istream): a failed read returns -EBADMSG (damaged data), -EIO or -ENOMEM, and the
+ * stage's error() gives the decoder's message. Closing the stage frees the decoder (the fd
+ * stays the caller's). Returns 0 and *out, or what sheaf__decoder_open returns. */
+int sheaf__codec_istream(struct sheaf__istream **out, sheaf__codec_kind kind, int fd,
+                         const char *path, char *err, size_t errlen);
+
+/* When s is a decoder's stage: true, with the compressed bytes it read and the bytes it gave. */
+bool sheaf__codec_istream_counts(const struct sheaf__istream *s, uint64_t *in, uint64_t *out);
+
 typedef struct sheaf__encoder sheaf__encoder;
 
 /* Parses an output compression: "none", "gzip", "zstd", optionally ":LEVEL" (gzip 1-9,
@@ -68,5 +82,11 @@ int sheaf__encoder_finish(sheaf__encoder *e);
 /* Compressed bytes written so far. */
 uint64_t sheaf__encoder_out(const sheaf__encoder *e);
 void sheaf__encoder_free(sheaf__encoder *e);
+
+/* An output file written through an encoder, as a byte stage under an output writer
+ * (internal.h's sheaf__ostream): path is created (O_TRUNC), its writes are compressed, and
+ * close ends the stream and closes the file. NULL with *err a negative errno on failure. */
+struct sheaf__ostream *sheaf__codec_ostream(const char *path, sheaf__codec_kind kind, int level,
+                                            int *err);
 
 #endif
