@@ -16,7 +16,12 @@
  * points are multiples of the record length. Splits of small files are packed into one task
  * until the task reaches split_size, so ten thousand tiny files are not ten thousand tasks.
  * Tasks are ordered largest first, which is the order dynamic scheduling hands them out in.
+ *
+ * A compressed file (codec.h) cannot be cut: it is one split, whatever its size. Its size on
+ * disk understates its work, so for packing and ordering it counts CODEC_WEIGHT times its
+ * compressed size (a rough decompressed size), and a large .gz starts early rather than last.
  */
+#include "codec.h"
 #include "internal.h"
 
 #include <dirent.h>
@@ -27,6 +32,9 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* What a compressed byte counts for in task sizes: text compresses three to five times. */
+#define CODEC_WEIGHT 4
 
 typedef struct {
     char **files;
@@ -173,6 +181,13 @@ static int walk(filelist *fl, const char *path, bool top, char *err, size_t errl
     return rc;
 }
 
+/* A split's work in bytes: its length, or CODEC_WEIGHT times it for a compressed file. */
+static uint64_t split_cost(const sheaf__plan *plan, size_t i) {
+    const sheaf__split *sp = &plan->splits[i];
+    bool packed = sheaf__codec_by_name(plan->files[sp->file]) != SHEAF__CODEC_NONE;
+    return packed ? sp->len * CODEC_WEIGHT : sp->len;
+}
+
 static bool has_glob(const char *s) {
     return strpbrk(s, "*?[") != NULL;
 }
@@ -235,11 +250,12 @@ int sheaf__plan_build_multi(const sheaf_config *cfg, const sheaf__format *fmts, 
     }
     uint64_t pack = ss;
     plan->split_size = ss;
-    /* Each file splits by its input's format: fixed-length records at multiples of N, csv
-     * with quoted newlines not at all. */
+    /* Each file splits by its input's format: fixed-length records at multiples of N, the
+     * others anywhere (csv with quoted newlines too: csvsplit.c). */
     for (size_t i = 0; i < fl.n; i++) {
         const sheaf__format *fmt = &fmts[nfmts > 1 ? fl.origin[i] : 0];
-        if (fmt->kind == SHEAF__FMT_FIXED && fl.sizes[i] % fmt->reclen) {
+        if (fmt->kind == SHEAF__FMT_FIXED && fl.sizes[i] % fmt->reclen &&
+            sheaf__codec_by_name(fl.files[i]) == SHEAF__CODEC_NONE) {
             snprintf(err, errlen, "input %s: size %llu is not a multiple of the record length %llu",
                      fl.files[i], (unsigned long long)fl.sizes[i],
                      (unsigned long long)fmt->reclen);
@@ -258,8 +274,8 @@ int sheaf__plan_build_multi(const sheaf_config *cfg, const sheaf__format *fmts, 
         uint64_t size = fl.sizes[i], fss = ss;
         if (fmt->kind == SHEAF__FMT_FIXED)
             fss = (ss + fmt->reclen - 1) / fmt->reclen * fmt->reclen;
-        if (fmt->kind == SHEAF__FMT_CSV && fmt->multiline)
-            fss = UINT64_MAX / 2; /* quoted newlines: the file is one split */
+        if (sheaf__codec_by_name(fl.files[i]) != SHEAF__CODEC_NONE)
+            fss = UINT64_MAX / 2; /* compressed: the file is one split */
         plan->total_bytes += size;
         if (fl.unsized[i]) { /* one split, read to the end of the file */
             sheaf__split *sp = &plan->splits[plan->nsplits++];
@@ -284,13 +300,13 @@ int sheaf__plan_build_multi(const sheaf_config *cfg, const sheaf__format *fmts, 
         sheaf__task *t = &plan->tasks[plan->ntasks++];
         t->first = i;
         t->count = 1;
-        t->bytes = plan->splits[i].len;
+        t->bytes = split_cost(plan, i);
         i++;
         if (t->bytes >= small)
             continue;
-        while (i < plan->nsplits && plan->splits[i].len < small &&
-               t->bytes + plan->splits[i].len <= pack) {
-            t->bytes += plan->splits[i].len;
+        while (i < plan->nsplits && split_cost(plan, i) < small &&
+               t->bytes + split_cost(plan, i) <= pack) {
+            t->bytes += split_cost(plan, i);
             t->count++;
             i++;
         }
@@ -314,6 +330,26 @@ int sheaf__plan_build_multi(const sheaf_config *cfg, const sheaf__format *fmts, 
         plan->tasks[lo] = t;
     }
     return 0;
+}
+
+void sheaf__plan_warn_compressed(const sheaf_ctx *ctx, const sheaf__plan *plan) {
+    if (ctx->nranks < 2)
+        return;
+    uint64_t total = 0;
+    for (size_t i = 0; i < plan->ntasks; i++)
+        total += plan->tasks[i].bytes;
+    for (size_t i = 0; i < plan->nsplits; i++) {
+        const sheaf__split *sp = &plan->splits[i];
+        sheaf__codec_kind k = sheaf__codec_by_name(plan->files[sp->file]);
+        uint64_t cost = split_cost(plan, i);
+        if (k == SHEAF__CODEC_NONE || cost <= total / (uint64_t)ctx->nranks)
+            continue;
+        sheaf__log(ctx, SHEAF_LOG_WARN, "input %s is compressed (%s, %llu bytes): one rank "
+                   "reads all of it, about %.0f%% of the job's input; split the data before "
+                   "compressing it to spread it over the ranks (docs/formats.md)",
+                   plan->files[sp->file], sheaf__codec_name(k),
+                   (unsigned long long)plan->sizes[sp->file], 100.0 * (double)cost / (double)total);
+    }
 }
 
 void sheaf__plan_free(sheaf__plan *plan) {

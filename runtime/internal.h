@@ -173,6 +173,7 @@ void sheaf__log(const sheaf_ctx *ctx, sheaf_log_level level, const char *fmt, ..
 
 typedef struct sheaf__split {
     uint32_t file;
+    bool quoted; /* csv: starts inside a quoted field (csvsplit.c) */
     uint64_t start, len;
 } sheaf__split;
 
@@ -204,8 +205,8 @@ typedef struct sheaf__format {
     uint64_t reclen; /* fixed */
     uint8_t delim;   /* record delimiter of lines, tsv and csv (default LF) */
     uint8_t sep;     /* csv field separator (default ',') */
-    bool header;     /* csv: the first record of each file names the columns */
-    bool multiline;  /* csv: quoted fields may hold newlines, so files are not split */
+    bool header;     /* csv, tsv: the first record of each file names the columns */
+    bool multiline;  /* csv: quoted fields may hold newlines, so splits need the quote pass */
 } sheaf__format;
 
 /* Parses the kind ("lines", "csv", "tsv", "fixed:N": a registered input format's name and its
@@ -231,6 +232,9 @@ int sheaf__plan_build_multi(const sheaf_config *cfg, const sheaf__format *fmts, 
 /* The same with one format for every input. */
 int sheaf__plan_build(const sheaf_config *cfg, const sheaf__format *fmt, int nranks,
                       sheaf__plan *plan, char *err, size_t errlen);
+/* Warns (on this rank's log) about each compressed file that holds more than a rank's share
+ * of the job's work: one rank reads it all while the others may wait. */
+void sheaf__plan_warn_compressed(const sheaf_ctx *ctx, const sheaf__plan *plan);
 /* Collective: sends the plan of root (its return code too) to every rank. */
 int sheaf__plan_bcast(MPI_Comm comm, int root, int code, sheaf__plan *plan);
 void sheaf__plan_free(sheaf__plan *plan);
@@ -244,6 +248,9 @@ struct sheaf__istream {
     /* Reads up to n bytes into buf: how many, 0 at the end, or a negated errno. */
     ssize_t (*read)(sheaf__istream *s, void *buf, size_t n);
     void (*close)(sheaf__istream *s);
+    /* NULL, or what the last failed read was about (a decoder names the file and the
+     * compressed offset), then the reader reports that instead of the errno alone. */
+    const char *(*error)(sheaf__istream *s);
 };
 
 typedef struct sheaf__reader {
@@ -258,6 +265,7 @@ typedef struct sheaf__reader {
     bool eof;
     bool done;
     bool skip;        /* the split starts inside a record: skip to the next one */
+    bool skip_quoted; /* csv: and inside quotes (sheaf__reader_start_quoted) */
     bool blocks;      /* LF lines: hand out runs of whole lines (sheaf_job_def.map_blocks) */
     uint64_t nrec;    /* records in the last record handed out (1, or a block's lines) */
     uint64_t delims;  /* line-end bytes inside it (a block's LFs and CRs before them; else 0) */
@@ -285,6 +293,9 @@ int sheaf__reader_open(sheaf__reader *r, const char *path, uint64_t start, uint6
  * blocks set (after open; LF lines only), a record may be a run of whole lines; r->nrec says
  * how many. */
 int sheaf__reader_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t errlen);
+/* After open: the split starts inside a quoted csv field (sheaf__split.quoted), so its first
+ * record starts after the first delimiter outside quotes. */
+void sheaf__reader_start_quoted(sheaf__reader *r);
 /* Opens split s of the plan (as sheaf__reader_open) and checks that its file is the one
  * planned: still a regular file, of the size and modification time it had at planning, and,
  * as it is read, ending at that size; a file that changed fails with SHEAF_EIO and a message
@@ -329,6 +340,10 @@ long long sheaf__reader_find_end(sheaf__reader *r, char *err, size_t errlen, int
 int sheaf__reader_record(sheaf__reader *r, sheaf_record *rec, char *err, size_t errlen);
 /* src_blocks.c: a block of whole lines at r->off into rec, or false when there is none. */
 bool sheaf__reader_block(sheaf__reader *r, sheaf_record *rec);
+/* For the formats with a header (csv, tsv): reads the file's first record into r's header
+ * names (r->nh, r->hfields, r->hlens). 0, or a code with the message in err (a header naming
+ * a column twice is SHEAF_EFORMAT). */
+int sheaf__reader_header(sheaf__reader *r, char *err, size_t errlen);
 /* Room for twice as many fields in r->fields and r->flens. 0 or SHEAF_ENOMEM. */
 int sheaf__reader_grow_fields(sheaf__reader *r);
 
@@ -495,7 +510,9 @@ int sheaf__runw_close(sheaf__runw *w); /* flushes and closes; returns 0 or a cod
     X(MERGE_PASSES, "merge_passes", SHEAF__RES(merge_passes), 0, "Spill", "merge passes")      \
     X(SPLITS, "splits_mapped", SHEAF__NORES, 0, NULL, NULL)                                     \
     X(SHUFFLE_RECV_BYTES, "shuffle_bytes_received", SHEAF__NORES, 0, NULL, NULL)                \
-    X(BAD_RECORDS, "bad_records", SHEAF__NORES, 0, NULL, NULL)
+    X(BAD_RECORDS, "bad_records", SHEAF__NORES, 0, NULL, NULL)                                  \
+    X(COMPRESSED_READ, "compressed_bytes_read", SHEAF__NORES, 0, NULL, NULL)                    \
+    X(DECOMPRESSED, "decompressed_bytes", SHEAF__NORES, 0, NULL, NULL)
 
 enum {
 #define SHEAF__C_ENUM(id, name, res, per_rank, group, label) SHEAF__C_##id,

@@ -15,6 +15,8 @@
  * every rank at the same boundary, every rank returns the same code, and the output directory
  * is left as it was before the job.
  */
+#include "codec.h"
+#include "csvsplit.h"
 #include "internal.h"
 
 #include <errno.h>
@@ -130,6 +132,15 @@ SHEAF_EXTERN int sheaf_skip_record(sheaf_ctx *ctx, const char *why) {
     return bad_record(ctx, msg) ? 0 : ctx->err;
 }
 
+/* A compressed split's bytes: read from the file, and handed to the reader. */
+static void count_compressed(sheaf_ctx *ctx, const sheaf__reader *rd) {
+    uint64_t in, out;
+    if (rd->in && sheaf__codec_istream_counts(rd->in, &in, &out)) {
+        ctx->c[SHEAF__C_COMPRESSED_READ] += in;
+        ctx->c[SHEAF__C_DECOMPRESSED] += out;
+    }
+}
+
 static int map_task(sheaf_ctx *ctx, const sheaf__plan *plan, const sheaf__task *t,
                     sheaf__reader *rd) {
     const sheaf_job_def *job = ctx->job;
@@ -140,9 +151,12 @@ static int map_task(sheaf_ctx *ctx, const sheaf__plan *plan, const sheaf__task *
         int rc = sheaf__reader_open_split(rd, plan, s, sheaf__file_format(ctx, plan, sp->file),
                                           err, sizeof err);
         if (rc) {
+            count_compressed(ctx, rd);
             sheaf__reader_close(rd);
             return sheaf__error(ctx, rc, "%s", err);
         }
+        if (sp->quoted)
+            sheaf__reader_start_quoted(rd);
         const sheaf__format *fmt = sheaf__file_format(ctx, plan, sp->file);
         rd->blocks = job->map_blocks && fmt->kind == SHEAF__FMT_LINES && fmt->delim == '\n';
         ctx->c[SHEAF__C_SPLITS]++;
@@ -185,6 +199,7 @@ static int map_task(sheaf_ctx *ctx, const sheaf__plan *plan, const sheaf__task *
                 (rd->nrec > 1 || (ctx->c[SHEAF__C_INPUT_RECORDS] & 4095) == 0))
                 sheaf__progress_map(&ctx->prog, ctx, false);
         }
+        count_compressed(ctx, rd);
         sheaf__reader_close(rd);
     }
     ctx->cur_file = NULL;
@@ -399,6 +414,8 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
     sheaf__commit commit = {.lockfd = -1};
     bool setup_ran = false, started = false; /* started: the job was not refused at setup */
     int spill_slot = 0;
+    sheaf__codec_kind ocodec;
+    int olevel;
     if (!job || !job->map)
         sheaf__error(ctx, SHEAF_EINVAL, "the job has no map function");
     else if (sheaf__format_from_config(cfg, &ctx->fmt, ctx->errmsg, sizeof ctx->errmsg))
@@ -413,7 +430,10 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
         sheaf__outfmt_names(names, sizeof names);
         sheaf__error(ctx, SHEAF_EUSAGE, "unknown output format '%s' (%s)", cfg->output_format,
                      names);
-    } else {
+    } else if (sheaf__codec_parse_output(cfg->output_compression, &ocodec, &olevel, ctx->errmsg,
+                                         sizeof ctx->errmsg))
+        ctx->err = SHEAF_EUSAGE;
+    else {
         ctx->fmts[0] = ctx->fmt;
         ctx->nfmts = cfg->input_formats && cfg->ninputs > 1 ? cfg->ninputs : 1;
         for (size_t i = 0; cfg->input_formats && i < cfg->ninputs && !ctx->err; i++)
@@ -477,6 +497,10 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
                 make_rank_spill(ctx, &spill_slot);
                 rc = sheaf__agree(ctx);
             }
+            if (!rc)
+                rc = sheaf__csv_plan_quotes(ctx, &plan);
+            if (!rc && ctx->rank == 0)
+                sheaf__plan_warn_compressed(ctx, &plan);
         }
     }
     if (!rc) {

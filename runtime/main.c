@@ -7,6 +7,7 @@
  * outcome into one line on stderr and an exit status: 0 success, 1 the job failed, 2 bad
  * usage. Only rank 0 prints.
  */
+#include "codec.h"
 #include "internal.h"
 
 #include <dirent.h>
@@ -171,6 +172,15 @@ static int opt_outfmt(parsed *p, const char *arg, char *err, size_t errlen) {
     p->cfg.output_format = arg;
     return 0;
 }
+static int opt_outcomp(parsed *p, const char *arg, char *err, size_t errlen) {
+    sheaf__codec_kind k;
+    int level;
+    char why[256];
+    if (sheaf__codec_parse_output(arg, &k, &level, why, sizeof why))
+        OPT_FAIL("--output-compression: %s", why);
+    p->cfg.output_compression = arg;
+    return 0;
+}
 static int opt_overwrite(parsed *p, const char *arg, char *err, size_t errlen) {
     p->cfg.overwrite = 1;
     return 0;
@@ -235,11 +245,13 @@ static const struct {
     {"input-format", 0, "FMT", "lines (default), csv, tsv or fixed:N", opt_infmt},
     {"input-formats", 0, "LIST", "one format per -i, in order (lines,csv,...)", opt_infmts},
     {"csv-delimiter", 0, "C", "csv field separator (default ',')", opt_csvdelim},
-    {"csv-header", 0, NULL, "csv: the first line of each file names the columns", opt_csvheader},
-    {"csv-no-newlines", 0, NULL, "csv: no quoted newlines (lets csv files split)", opt_csvnonl},
+    {"csv-header", 0, NULL, "csv, tsv: the first line of each file names the columns",
+     opt_csvheader},
+    {"csv-no-newlines", 0, NULL, "csv: no quoted newlines (skips the quote count)", opt_csvnonl},
     {"record-delimiter", 0, "C", "record delimiter: a byte, \\n \\t \\0 or \\xHH", opt_recdelim},
     {"max-bad-records", 0, "N", "skip up to N malformed records (default 0)", opt_maxbad},
     {"output-format", 0, "FMT", "text (default: key TAB value), csv or raw", opt_outfmt},
+    {"output-compression", 0, "C", "none (default), gzip or zstd, with :LEVEL", opt_outcomp},
     {"overwrite", 0, NULL, "replace an existing output directory", opt_overwrite},
     {"report", 0, "FILE", "also write the JSON report to FILE", opt_report},
     {"progress", 0, NULL, "show progress on stderr", opt_progress},

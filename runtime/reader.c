@@ -15,7 +15,13 @@
  * share; the table below registers them by name. This file does what every format shares:
  * opening a split and aligning it to records, the buffer, and the bytes under it, read from
  * the file or from a byte stage (sheaf__istream) such as a decompressor that sits between the
- * file and the format.
+ * file and the format: a compressed file (.gz, .zst, .bz2, .xz: codec.h) is one split, read
+ * from its start to its end through its decoder, at offsets counted in decompressed bytes.
+ *
+ * csv with quoted newlines splits like any file: the quote pass (csvsplit.c) tells a split
+ * that starts inside quotes so (sheaf__reader_start_quoted), and its skip to the first record
+ * scans with that state. A UTF-8 byte-order mark before a csv or tsv file's first record is
+ * not part of it; a header (csv, tsv) is read by sheaf__reader_header.
  *
  * A split of a plan is opened with sheaf__reader_open_split, which checks with one fstat that
  * the file is still the regular file of the size and modification time planned, and has the
@@ -29,6 +35,7 @@
  * zeroed past the data read, so every record handed out can be read in whole vectors
  * (sheaf.h).
  */
+#include "codec.h"
 #include "internal.h"
 
 #include <errno.h>
@@ -101,7 +108,7 @@ int sheaf__input_format(const sheaf_config *cfg, size_t i, sheaf__format *fmt, c
     }
     if (cfg->csv_delimiter)
         fmt->sep = (uint8_t)cfg->csv_delimiter;
-    fmt->header = cfg->csv_header && fmt->kind == SHEAF__FMT_CSV;
+    fmt->header = cfg->csv_header && (fmt->kind == SHEAF__FMT_CSV || fmt->kind == SHEAF__FMT_TSV);
     fmt->multiline = fmt->kind == SHEAF__FMT_CSV && !cfg->csv_no_newlines;
     if (fmt->kind == SHEAF__FMT_CSV && (fmt->sep == '"' || fmt->sep == fmt->delim)) {
         snprintf(err, errlen, "the csv delimiter cannot be a quote or the record delimiter");
@@ -137,6 +144,17 @@ int sheaf__reader_open(sheaf__reader *r, const char *path, uint64_t start, uint6
         return errno == ENOENT ? SHEAF_ENOENT : SHEAF_EIO;
     }
     r->fmt.src = fmt->src ? fmt->src : sheaf__infmt_of(fmt->kind);
+    sheaf__codec_kind codec = sheaf__codec_by_name(path);
+    if (codec != SHEAF__CODEC_NONE) {
+        /* One split from the start; its end is the end of the decompressed bytes. */
+        if (start > 0) {
+            snprintf(err, errlen, "input %s: a compressed file cannot be read from offset %llu",
+                     path, (unsigned long long)start);
+            return SHEAF_EINVAL;
+        }
+        r->end = UINT64_MAX;
+        return sheaf__codec_istream(&r->in, codec, r->fd, path, err, errlen);
+    }
     if (!r->fmt.src->aligned && start > 0) {
         uint8_t c;
         ssize_t n = pread(r->fd, &c, 1, (off_t)(start - 1));
@@ -191,6 +209,13 @@ int sheaf__reader_fill(sheaf__reader *r, char *err, size_t errlen) {
                           : read(r->fd, r->buf + r->len, want);
         if (n < 0 && (r->in ? n == -EINTR : errno == EINTR))
             continue;
+        if (n < 0 && r->in && r->in->error && r->in->error(r->in)) {
+            /* Damaged compressed data: nothing after it can be read, so it is not a bad
+             * record to skip; the stage's message names the file and the offset. */
+            snprintf(err, errlen, "%s", r->in->error(r->in));
+            r->eof = r->done = true;
+            return n == -ENOMEM ? SHEAF_ENOMEM : n == -EBADMSG ? SHEAF_EFORMAT : SHEAF_EIO;
+        }
         if (n < 0) {
             snprintf(err, errlen, "cannot read input %s at offset %llu: %s", r->path,
                      (unsigned long long)(r->base + r->len), strerror(r->in ? (int)-n : errno));
@@ -219,6 +244,17 @@ int sheaf__reader_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t er
         return 0;
     int rc = 0;
     const sheaf__infmt *src = r->fmt.src;
+    if (r->start == 0 && r->base == 0 && r->len == 0 && !r->eof &&
+        (r->fmt.kind == SHEAF__FMT_CSV || r->fmt.kind == SHEAF__FMT_TSV)) {
+        /* A UTF-8 byte-order mark before the first record is not part of it. */
+        while (r->len < 3 && (rc = sheaf__reader_fill(r, err, errlen)) > 0)
+            ;
+        if (rc < 0)
+            return rc;
+        rc = 0;
+        if (r->len >= 3 && memcmp(r->buf, "\xEF\xBB\xBF", 3) == 0)
+            r->off = 3;
+    }
     if (r->lineno == 0 && src->begin && (rc = src->begin(r, err, errlen))) {
         r->done = true; /* a file that cannot begin (a bad header) is not skippable */
         return rc;
@@ -293,12 +329,92 @@ int sheaf__reader_open_split(sheaf__reader *r, const sheaf__plan *plan, size_t s
                  "(split at offset %llu)", path, (unsigned long long)sp->start);
         return SHEAF_EIO;
     }
-    r->check_end = true;
+    /* A compressed file ends where its decoder does (in decompressed bytes); damage or a
+     * cut there is the decoder's error. */
+    r->check_end = r->in == NULL;
     r->planned_size = size;
     return 0;
 }
 
+void sheaf__reader_start_quoted(sheaf__reader *r) {
+    r->skip = true;
+    r->skip_quoted = true;
+}
+
+/* Reads the file's first record as the header (its own read, whatever the split). */
+int sheaf__reader_header(sheaf__reader *r, char *err, size_t errlen) {
+    sheaf__reader h = {0};
+    h.fd = r->fd;
+    h.path = r->path;
+    h.fmt = r->fmt;
+    h.fmt.header = false;
+    h.end = 4; /* the first record starts at 0, or at 3 after a byte-order mark */
+    /* A compressed file's header comes from a decoder of its own. */
+    sheaf__format hfmt = h.fmt;
+    int rc = r->in ? sheaf__reader_open(&h, r->path, 0, 1, &hfmt, err, errlen)
+                   : (int)lseek(r->fd, 0, SEEK_SET) < 0 ? SHEAF_EIO : 0;
+    sheaf_record rec;
+    if (!rc)
+        rc = sheaf__reader_next(&h, &rec, err, errlen);
+    if (rc == 0) {
+        r->nh = 0;
+    } else if (rc == 1) {
+        /* Copy the names out of the temporary reader. */
+        size_t total = 0;
+        for (size_t i = 0; i < rec.nfields; i++)
+            total += rec.field_lens[i];
+        r->hdr.len = 0;
+        const char **hf = realloc(r->hfields, (rec.nfields + 1) * sizeof *hf);
+        size_t *hl = hf ? realloc(r->hlens, (rec.nfields + 1) * sizeof *hl) : NULL;
+        if (hf)
+            r->hfields = hf;
+        if (hl)
+            r->hlens = hl;
+        if (!hf || !hl || sheaf__buf_reserve(&r->hdr, total + 1)) {
+            rc = SHEAF_ENOMEM;
+        } else {
+            for (size_t i = 0; i < rec.nfields; i++) {
+                memcpy(r->hdr.data + r->hdr.len, rec.fields[i], rec.field_lens[i]);
+                r->hlens[i] = rec.field_lens[i];
+                r->hdr.len += rec.field_lens[i];
+            }
+            size_t o = 0;
+            for (size_t i = 0; i < rec.nfields; i++) {
+                r->hfields[i] = (const char *)r->hdr.data + o;
+                o += r->hlens[i];
+            }
+            r->nh = rec.nfields;
+            rc = 0;
+            /* A name given twice would make a lookup by name pick one silently. */
+            for (size_t i = 0; i < r->nh && !rc; i++)
+                for (size_t j = i + 1; j < r->nh && !rc; j++)
+                    if (r->hlens[i] == r->hlens[j] &&
+                        !memcmp(r->hfields[i], r->hfields[j], r->hlens[i])) {
+                        snprintf(err, errlen, "input %s: the header names columns %zu and %zu "
+                                 "both '%.*s'", r->path, i + 1, j + 1,
+                                 (int)SHEAF__MIN(r->hlens[i], (size_t)200), r->hfields[i]);
+                        rc = SHEAF_EFORMAT;
+                    }
+        }
+    } else {
+        snprintf(err + strlen(err), errlen - strlen(err), " (in the header of %s)", r->path);
+    }
+    if (r->in)
+        sheaf__reader_close(&h);
+    free(h.buf);
+    sheaf__buf_free(&h.unq);
+    free(h.fields);
+    free(h.flens);
+    /* The file resumes after the bytes already in the buffer (a byte-order mark, say). */
+    if (!rc && !r->in && lseek(r->fd, (off_t)(r->base + r->len), SEEK_SET) < 0)
+        rc = SHEAF_EIO;
+    return rc;
+}
+
 void sheaf__reader_close(sheaf__reader *r) {
+    if (r->in)
+        r->in->close(r->in);
+    r->in = NULL;
     if (r->fd >= 0)
         close(r->fd);
     r->fd = -1;

@@ -7,6 +7,7 @@
  * `imbalance` is max/mean of the map time and of the bytes mapped. Phase times are seconds
  * since the job started on rank 0's clock (ranks' clocks are taken at a common barrier).
  */
+#include "codec.h"
 #include "internal.h"
 
 #include <jansson.h>
@@ -175,6 +176,17 @@ char *sheaf__report(sheaf_ctx *ctx, const sheaf__plan *plan, sheaf_result *res, 
                                       "bytes", (json_int_t)plan->total_bytes, "splits",
                                       (json_int_t)plan->nsplits, "tasks",
                                       (json_int_t)plan->ntasks));
+    if (plan) { /* the compressed files and their codecs */
+        json_t *packed = json_array();
+        for (size_t i = 0; i < plan->nfiles; i++) {
+            sheaf__codec_kind k = sheaf__codec_by_name(plan->files[i]);
+            if (k != SHEAF__CODEC_NONE)
+                json_array_append_new(packed, json_pack("{s:s,s:s,s:I}", "file", plan->files[i],
+                                                        "codec", sheaf__codec_name(k), "bytes",
+                                                        (json_int_t)plan->sizes[i]));
+        }
+        json_object_set_new(json_object_get(root, "input"), "compressed", packed);
+    }
 
     json_t *counters = json_object();
     for (int k = 0; k < SHEAF__C_COUNT; k++)

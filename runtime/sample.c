@@ -116,6 +116,8 @@ static void sample_task(sheaf_ctx *ctx, const sheaf__plan *plan, const sheaf__ta
         sheaf__reader_close(rd);
         return; /* the map phase will report it */
     }
+    if (sp->quoted)
+        sheaf__reader_start_quoted(rd);
     sheaf_record rec;
     int rc;
     for (uint64_t n = 0; n < want && !ctx->err; n++) {

@@ -204,8 +204,9 @@ typedef struct sheaf_config {
     const char *const *input_formats; /* NULL, or one per input (NULL entries: input_format),
                                          for jobs whose inputs are in different formats */
     char csv_delimiter;         /* csv field separator; default ',' */
-    int csv_header;             /* csv: the first line of each file names the columns */
-    int csv_no_newlines;        /* csv: no quoted newlines, so csv files can be split */
+    int csv_header;             /* csv, tsv: the first line of each file names the columns */
+    int csv_no_newlines;        /* csv: no quoted newlines (csv files split either way; this
+                                   skips the quote count that finds where quotes open) */
     const char *record_delimiter; /* one byte or escape (\n \t \0 \xHH); default LF */
     uint64_t max_bad_records;   /* malformed records skipped before the job fails */
     const char *output_format;  /* "text" (default: key TAB value LF), "csv" (key,value lines
@@ -219,6 +220,8 @@ typedef struct sheaf_config {
     int quiet;                  /* print only errors */
     uint64_t seed;              /* seed of the key hash */
     uint64_t sample;            /* total order: input records sampled (default 10000) */
+    const char *output_compression; /* NULL or "none", "gzip", "zstd", with ":LEVEL" (gzip
+                                       1-9, zstd 1-19): part-r-NNNNN.gz or .zst */
 } sheaf_config;
 
 /* Fills cfg with the defaults. */

@@ -38,10 +38,12 @@ int sheaf__parse_delim(const char *t, uint8_t *out) {
 }
 
 /* Finds the end of the record starting at off: the index of its delimiter in buf, or -1 when
- * the file ends first. Multi-line csv skips delimiters inside quotes. */
+ * the file ends first. Multi-line csv skips delimiters inside quotes (from inside them when
+ * the reader was told its split starts there: sheaf__reader_start_quoted). */
 long long sheaf__reader_find_end(sheaf__reader *r, char *err, size_t errlen, int *rc) {
     size_t scanned = r->off;
-    bool quoted = false, csv = r->fmt.kind == SHEAF__FMT_CSV && r->fmt.multiline;
+    bool quoted = r->skip_quoted, csv = r->fmt.kind == SHEAF__FMT_CSV && r->fmt.multiline;
+    r->skip_quoted = false;
     uint8_t d = r->fmt.delim;
     for (;;) {
         if (!csv) {

@@ -2,7 +2,8 @@
  * src_fixed.c: the fixed source (fixed:N): records of exactly N bytes, back to back, as
  * TeraSort's 100-byte records. Records start at multiples of N, which the planner makes every
  * split start on; a file whose size is not a multiple of N fails the job at planning, and a
- * short last record (the file changed) is a malformed record.
+ * short last record (the file changed, or a compressed file, whose size is known only at its
+ * end) is a malformed record.
  */
 #include "internal.h"
 
@@ -28,6 +29,10 @@ static int fixed_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t err
         int f = sheaf__reader_fill(r, err, errlen);
         if (f < 0)
             return f;
+        if (f == 0 && r->off == r->len) { /* a compressed file's end */
+            r->done = true;
+            return 0;
+        }
         if (f == 0) {
             snprintf(err, errlen, "input %s: short fixed-length record at offset %llu",
                      r->path, (unsigned long long)(r->base + r->off));

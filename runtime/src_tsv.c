@@ -1,6 +1,7 @@
 /*
  * src_tsv.c: the tsv source: lines whose text before the first tab is the key (field 0) and
  * the rest the value (field 1), as in Hadoop Streaming; a line without a tab is one field.
+ * With a header (--csv-header), the first line names the two fields and is not a record.
  */
 #include "internal.h"
 
@@ -8,6 +9,20 @@
 
 static int tsv_parse(const char *arg, sheaf__format *fmt) {
     return *arg ? SHEAF_EINVAL : 0;
+}
+
+/* Before the first record: the header's names, and the header is not a record. */
+static int tsv_begin(sheaf__reader *r, char *err, size_t errlen) {
+    if (!r->fmt.header)
+        return 0;
+    int rc = sheaf__reader_header(r, err, errlen);
+    if (rc)
+        return rc;
+    if (r->start == 0) {
+        r->skip = true; /* the header is not a record, but counts as the file's first */
+        r->lineno++;
+    }
+    return 0;
 }
 
 static int tsv_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t errlen) {
@@ -28,6 +43,9 @@ static int tsv_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t errle
     rec->nfields = r->nfields;
     rec->fields = r->fields;
     rec->field_lens = r->flens;
+    rec->nheader = r->nh;
+    rec->header = r->hfields;
+    rec->header_lens = r->hlens;
     return 1;
 }
 
@@ -35,5 +53,6 @@ const sheaf__infmt sheaf__src_tsv = {
     .name = "tsv",
     .kind = SHEAF__FMT_TSV,
     .parse = tsv_parse,
+    .begin = tsv_begin,
     .next = tsv_next,
 };

@@ -3,8 +3,9 @@
  *
  * A writer is one output file: a format (out_text.c, out_csv.c, out_raw.c, ...) encodes
  * records into the writer's buffer (sheaf__writer_room), and the buffer goes, 1 MiB at a time,
- * into a byte stage (sheaf__ostream): today a plain file, and a compressor can sit between the
- * two as another stage without the formats knowing. Formats are found by name in one table
+ * into a byte stage (sheaf__ostream): a plain file, or with an output compression a gzip or
+ * zstd encoder over the file (codec.h; the name then ends in .gz or .zst), without the formats
+ * knowing. Formats are found by name in one table
  * below: adding one is a new out_NAME.c and a line here.
  *
  * The output set holds the writers of the partition being reduced: part-r-NNNNN, and the named
@@ -12,6 +13,7 @@
  * MultipleOutputs), opened on their first record. It is the reduce phase's sink: an emit in a
  * reduce call writes a record to the part file.
  */
+#include "codec.h"
 #include "internal.h"
 
 #include <errno.h>
@@ -112,11 +114,19 @@ static int writer_open(sheaf_ctx *ctx, sheaf__writer *w, const sheaf__outfmt *fm
                        const char *dir, const char *name, uint32_t part) {
     snprintf(w->name, sizeof w->name, "%s", name);
     w->fmt = fmt;
+    sheaf__codec_kind codec;
+    int level;
+    char why[256];
+    if (sheaf__codec_parse_output(ctx->cfg.output_compression, &codec, &level, why, sizeof why))
+        return sheaf__error(ctx, SHEAF_EUSAGE, "%s", why);
     free(w->path);
-    if (!(w->path = sheaf__asprintf("%s/%s-r-%05u", dir, name, part)))
+    if (!(w->path = sheaf__asprintf("%s/%s-r-%05u%s", dir, name, part,
+                                    sheaf__codec_suffix(codec))))
         return sheaf__error(ctx, SHEAF_ENOMEM, "out of memory");
     int err = 0;
-    if (!(w->out = sheaf__ostream_file(w->path, &err)))
+    w->out = codec == SHEAF__CODEC_NONE ? sheaf__ostream_file(w->path, &err)
+                                        : sheaf__codec_ostream(w->path, codec, level, &err);
+    if (!w->out)
         return sheaf__error(ctx, SHEAF_EIO, "cannot create output %s: %s", w->path,
                             strerror(-err));
     w->buf.len = 0;

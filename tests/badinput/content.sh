@@ -46,7 +46,7 @@ case_csv_bad_header() {
     # however many bad records are allowed, and fails at once (the reader must not hand the
     # same bad header back forever).
     printf 'a,"b\nx,y\n1,2\n' >"$TMP/badhdr.csv"
-    expect_fail 1 "unterminated quoted field (in the header of $TMP/badhdr.csv)" 0 \
+    expect_fail 1 "unterminated quoted field (the quote at offset 2 is never closed) (in the header of $TMP/badhdr.csv)" 0 \
         distinct -i "$TMP/badhdr.csv" -o "$TMP/o-hdr" --input-format csv --csv-header \
         --csv-no-newlines --column 0
     SHEAF_TEST_TIMEOUT=30 expect_fail 1 "(in the header of $TMP/badhdr.csv)" 2 \

@@ -15,7 +15,8 @@ def main():
     for idx, path in enumerate(sys.argv[3:]):
         data = open(path, "rb").read().decode("latin-1")
         # Offsets: walk the records with the csv module over the raw text, one at a time.
-        pos, first = 0, True
+        # A UTF-8 byte-order mark is not part of the first record (offsets stay the file's).
+        pos, first = (3 if data.startswith("\xef\xbb\xbf") else 0), True
         while pos < len(data):
             # Find the end of the record starting at pos: a newline outside quotes.
             i, quoted = pos, False

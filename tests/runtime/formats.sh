@@ -128,7 +128,7 @@ case_mixed_inputs() {
     # One job, three inputs in three formats: each record is parsed by its own input's format
     # and tagged with the input it came from.
     printf 'a,b\n"x,1",2\n' >"$TMP/m.csv"
-    printf 'k\tv1\n' >"$TMP/m.tsv"
+    printf 'key\tvalue\nk\tv1\n' >"$TMP/m.tsv" # --csv-header: tsv has one too
     printf 'plain line\n' >"$TMP/m.txt"
     must_fields 2 -i "$TMP/m.csv" -i "$TMP/m.tsv" -i "$TMP/m.txt" --input-formats csv,tsv,lines \
         --csv-header -o "$TMP/mixed"

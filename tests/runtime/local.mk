@@ -7,6 +7,8 @@ RUNTIME_TESTS = \
 	tests/runtime/fault.sh \
 	tests/runtime/report.sh \
 	tests/runtime/formats.sh \
+	tests/runtime/compressed.sh \
+	tests/runtime/csvsplit.sh \
 	tests/runtime/outputs.sh \
 	tests/runtime/placement.sh
 TESTS += $(RUNTIME_TESTS)

@@ -8,7 +8,9 @@ UNIT_TESTS = \
 	tests/unit/test_merge \
 	tests/unit/test_commit \
 	tests/unit/test_util \
-	tests/unit/test_jobutil
+	tests/unit/test_jobutil \
+	tests/unit/test_codec \
+	tests/unit/test_codec_zlib
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -39,3 +41,13 @@ tests_unit_test_util_LDADD = libsheaf_core.la $(CUNIT_LIBS) -lm
 tests_unit_test_jobutil_SOURCES = tests/unit/test_jobutil.c tests/unit/unit.h jobs/jobutil.c
 tests_unit_test_jobutil_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS) -I$(top_srcdir)/jobs
 tests_unit_test_jobutil_LDADD = libsheaf_core.la $(CUNIT_LIBS) -lm
+
+tests_unit_test_codec_SOURCES = tests/unit/test_codec.c tests/unit/unit.h
+tests_unit_test_codec_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_codec_LDADD = libsheaf_core.la $(CUNIT_LIBS)
+
+# The same tests against the zlib build of the gzip decoder (what a build without ISA-L uses):
+# codec.c compiled here without HAVE_ISAL takes the place of the library's.
+tests_unit_test_codec_zlib_SOURCES = tests/unit/test_codec.c tests/unit/unit.h runtime/codec.c
+tests_unit_test_codec_zlib_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_codec_zlib_LDADD = libsheaf_core.la $(CUNIT_LIBS)
