@@ -8,7 +8,8 @@ UNIT_TESTS = \
 	tests/unit/test_merge \
 	tests/unit/test_commit \
 	tests/unit/test_util \
-	tests/unit/test_jobutil
+	tests/unit/test_jobutil \
+	tests/unit/test_thrift
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -39,3 +40,7 @@ tests_unit_test_util_LDADD = libsheaf_core.la $(CUNIT_LIBS) -lm
 tests_unit_test_jobutil_SOURCES = tests/unit/test_jobutil.c tests/unit/unit.h jobs/jobutil.c
 tests_unit_test_jobutil_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS) -I$(top_srcdir)/jobs
 tests_unit_test_jobutil_LDADD = libsheaf_core.la $(CUNIT_LIBS) -lm
+
+tests_unit_test_thrift_SOURCES = tests/unit/test_thrift.c tests/unit/unit.h
+tests_unit_test_thrift_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_thrift_LDADD = libsheaf_core.la $(CUNIT_LIBS)
