@@ -1,0 +1,9 @@
+# Parquet: the writer and the reader against independent implementations (DuckDB, hyparquet;
+# tests/oracle), through the pqtool test tool, and Parquet input and output of jobs.
+PARQUET_TESTS = \
+	tests/parquet/oracle.sh
+TESTS += $(PARQUET_TESTS)
+check_PROGRAMS += tests/tools/pqtool
+tests_tools_pqtool_SOURCES = tests/tools/pqtool.c
+tests_tools_pqtool_LDADD = libsheaf_core.la
+EXTRA_DIST += $(PARQUET_TESTS) tests/oracle/parquet.mjs
