@@ -674,6 +674,18 @@ int sheaf__pq_decode_page_values(const sheaf__pqcol *c, int encoding, const uint
             fixed_value(c, p + i * sz, &vals[i]);
         return 0;
     }
+    if (encoding == PQ_ENC_RLE && c->type == PQ_BOOLEAN) { /* 4-byte length, hybrid of width 1 */
+        if (len < 4 || rd32(p) > len - 4)
+            return bad(err, errlen, c, "bad RLE booleans");
+        uint32_t *bits = malloc((n ? n : 1) * sizeof *bits);
+        if (!bits)
+            return SHEAF_ENOMEM;
+        long used = sheaf__pq_rle_decode(p + 4, p + 4 + rd32(p), 1, bits, n);
+        for (size_t i = 0; used >= 0 && i < n; i++)
+            vals[i].u.i = bits[i] & 1;
+        free(bits);
+        return used < 0 ? bad(err, errlen, c, "bad RLE booleans") : 0;
+    }
     if (encoding == PQ_ENC_BYTE_STREAM_SPLIT && c->type != PQ_BYTE_ARRAY &&
         c->type != PQ_BOOLEAN) {
         size_t sz = fixed_size(c);
