@@ -572,8 +572,8 @@ const char *sj_field(sheaf_ctx *ctx, const sheaf_record *rec, const char *column
 
 int sj_need_columns(const char *job, const sheaf_config *cfg, const char *option) {
     const char *f = cfg->input_format ? cfg->input_format : "lines";
-    if (strcmp(f, "csv") && strcmp(f, "tsv"))
-        return sj_usage(job, "%s needs --input-format csv or tsv", option);
+    if (strcmp(f, "csv") && strcmp(f, "tsv") && strcmp(f, "parquet"))
+        return sj_usage(job, "%s needs --input-format csv, tsv or parquet", option);
     return 0;
 }
 

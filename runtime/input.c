@@ -37,6 +37,10 @@ int sheaf__format_parse(const char *text, sheaf__format *fmt) {
         fmt->kind = SHEAF__FMT_TSV;
         return 0;
     }
+    if (!strcmp(text, "parquet")) {
+        fmt->kind = SHEAF__FMT_PARQUET;
+        return 0;
+    }
     if (!strncmp(text, "fixed:", 6)) {
         char *end;
         errno = 0;
@@ -235,6 +239,13 @@ int sheaf__plan_build_multi(const sheaf_config *cfg, const sheaf__format *fmts, 
         if (fmt->kind == SHEAF__FMT_CSV && fmt->multiline)
             fss = UINT64_MAX / 2; /* quoted newlines: the file is one split */
         plan->total_bytes += size;
+        if (fmt->kind == SHEAF__FMT_PARQUET) { /* a split per row group */
+            int prc = sheaf__pq_plan_file(fl.files[i], (uint32_t)i, &plan->splits, &plan->nsplits,
+                                         &cap, &plan->tasks, err, errlen);
+            if (prc)
+                return prc;
+            continue;
+        }
         if (size == 0)
             continue;
         for (uint64_t off = 0; off < size; off = size - off > fss ? off + fss : size) {

@@ -161,7 +161,8 @@ typedef struct sheaf__plan {
 } sheaf__plan;
 
 /* Input formats. */
-typedef enum { SHEAF__FMT_LINES = 0, SHEAF__FMT_FIXED, SHEAF__FMT_CSV, SHEAF__FMT_TSV } sheaf__fmt_kind;
+typedef enum { SHEAF__FMT_LINES = 0, SHEAF__FMT_FIXED, SHEAF__FMT_CSV, SHEAF__FMT_TSV,
+               SHEAF__FMT_PARQUET } sheaf__fmt_kind;
 typedef struct sheaf__format {
     sheaf__fmt_kind kind;
     uint64_t reclen; /* fixed */
@@ -169,6 +170,8 @@ typedef struct sheaf__format {
     uint8_t sep;     /* csv field separator (default ',') */
     bool header;     /* csv: the first record of each file names the columns */
     bool multiline;  /* csv: quoted fields may hold newlines, so files are not split */
+    const char *const *columns; /* parquet: the columns to read (sheaf_input_columns), or all */
+    size_t ncolumns;
 } sheaf__format;
 
 /* Parses the kind ("lines", "csv", "tsv", "fixed:N"); other fields get their defaults. */
@@ -220,6 +223,7 @@ typedef struct sheaf__reader {
     const char **hfields;
     size_t *hlens;
     size_t nh;
+    struct sheaf__pqsrc *pq; /* parquet (pq_job.c) */
 } sheaf__reader;
 
 /* Opens a split, keeping the buffer of an earlier split (zero the struct before the first
@@ -456,6 +460,8 @@ struct sheaf_ctx {
     void *cuts; /* sorted cut points */
     uint8_t *cut_data;
     size_t ncuts;
+
+    struct sheaf__pqjob *pq; /* output schema, typed rows, input columns (pq_job.c) */
 };
 
 enum {
@@ -568,5 +574,26 @@ char *sheaf__report(sheaf_ctx *ctx, const sheaf__plan *plan, sheaf_result *res, 
 /* The report object as a self-contained HTML page (html.c); malloc'd, or NULL. */
 struct json_t;
 char *sheaf__report_html(struct json_t *root);
+
+/* ---- pq_job.c: Parquet input and output (the hooks of reader.c, input.c, reduce.c) ---- */
+
+struct sheaf__pqout;
+/* "parquet[:CODEC[:ROWS]]": 0 when text is such a format, else SHEAF_EINVAL. */
+int sheaf__pq_output_format_ok(const char *text);
+/* Creates the Parquet file path (the partition's part file when part) for a reducer. */
+int sheaf__pqout_open(sheaf_ctx *ctx, const char *path, bool part, struct sheaf__pqout **out);
+int sheaf__pqout_kv(sheaf_ctx *ctx, struct sheaf__pqout *q, const void *key, size_t klen,
+                    const void *val, size_t vlen);
+/* Finishes the file (or drops it when the job failed); *q is set to NULL. */
+int sheaf__pqout_close(sheaf_ctx *ctx, struct sheaf__pqout **q);
+void sheaf__pqjob_free(sheaf_ctx *ctx);
+/* The reader of a parquet split (a row group), and its records. */
+int sheaf__pqsrc_open(sheaf__reader *r, const char *path, uint64_t start, uint64_t len,
+                      const sheaf__format *fmt, char *err, size_t errlen);
+int sheaf__pqsrc_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t errlen);
+void sheaf__pqsrc_free(struct sheaf__pqsrc *s);
+/* Rank 0: a split per row group of a Parquet file (growing splits and tasks to *cap). */
+int sheaf__pq_plan_file(const char *path, uint32_t file, sheaf__split **splits, size_t *n,
+                        size_t *cap, sheaf__task **tasks, char *err, size_t errlen);
 
 #endif /* SHEAF_INTERNAL_H */

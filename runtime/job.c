@@ -441,7 +441,8 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
     ctx->text_output = !cfg->output_format || strcmp(cfg->output_format, "raw") != 0;
     ctx->output_format = !cfg->output_format || !strcmp(cfg->output_format, "text") ? 0
                          : !strcmp(cfg->output_format, "raw")                        ? 1
-                                                                                     : 2;
+                         : !strcmp(cfg->output_format, "csv")                        ? 2
+                                                                                     : 3;
     parse_fault(ctx);
     MPI_Barrier(ctx->comm);
     double t0 = sheaf__now();
@@ -458,8 +459,10 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
     else if (!(ctx->fmts = calloc(cfg->ninputs ? cfg->ninputs : 1, sizeof *ctx->fmts)))
         sheaf__error(ctx, SHEAF_ENOMEM, "out of memory");
     else if (cfg->output_format && strcmp(cfg->output_format, "text") &&
-             strcmp(cfg->output_format, "raw") && strcmp(cfg->output_format, "csv"))
-        sheaf__error(ctx, SHEAF_EUSAGE, "unknown output format '%s' (text, csv or raw)",
+             strcmp(cfg->output_format, "raw") && strcmp(cfg->output_format, "csv") &&
+             sheaf__pq_output_format_ok(cfg->output_format))
+        sheaf__error(ctx, SHEAF_EUSAGE,
+                     "unknown output format '%s' (text, csv, raw or parquet[:CODEC[:ROWS]])",
                      cfg->output_format);
     else {
         ctx->fmts[0] = ctx->fmt;
@@ -632,6 +635,7 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
     free(ctx->user);
     MPI_Comm_free(&ctx->comm);
     free(ctx->fmts);
+    sheaf__pqjob_free(ctx);
     free(ctx);
     free(sm);
     return rc;

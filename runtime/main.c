@@ -42,14 +42,15 @@ static const struct {
     {"spill-dir", 1, OPT_SPILL, "DIR", "where runs are spilled (default $TMPDIR or /tmp)"},
     {"bind", 1, OPT_BIND, "POLICY", "auto, core, numa or none (default auto)"},
     {"schedule", 1, OPT_SCHEDULE, "MODE", "dynamic (default) or static"},
-    {"input-format", 1, OPT_INFMT, "FMT", "lines (default), csv, tsv or fixed:N"},
+    {"input-format", 1, OPT_INFMT, "FMT", "lines (default), csv, tsv, fixed:N or parquet"},
     {"input-formats", 1, OPT_INFMTS, "LIST", "one format per -i, in order (lines,csv,...)"},
     {"csv-delimiter", 1, OPT_CSVDELIM, "C", "csv field separator (default ',')"},
     {"csv-header", 0, OPT_CSVHEADER, NULL, "csv: the first line of each file names the columns"},
     {"csv-no-newlines", 0, OPT_CSVNONL, NULL, "csv: no quoted newlines (lets csv files split)"},
     {"record-delimiter", 1, OPT_RECDELIM, "C", "record delimiter: a byte, \\n \\t \\0 or \\xHH"},
     {"max-bad-records", 1, OPT_MAXBAD, "N", "skip up to N malformed records (default 0)"},
-    {"output-format", 1, OPT_OUTFMT, "FMT", "text (default: key TAB value), csv or raw"},
+    {"output-format", 1, OPT_OUTFMT, "FMT",
+     "text (default: key TAB value), csv, raw or parquet[:CODEC[:ROWS]]"},
     {"overwrite", 0, OPT_OVERWRITE, NULL, "replace an existing output directory"},
     {"report", 1, OPT_REPORT, "FILE", "also write the JSON report to FILE"},
     {"progress", 0, OPT_PROGRESS, NULL, "show progress on stderr"},
@@ -201,7 +202,7 @@ static int parse_args(int argc, char **argv, const sheaf_job_def *job, parsed *p
             sheaf__format f;
             if (sheaf__format_parse(optarg, &f)) {
                 free(lo);
-                USAGE_ERR("--input-format: unknown format '%s' (lines, csv, tsv or fixed:N)",
+                USAGE_ERR("--input-format: unknown format '%s' (lines, csv, tsv, fixed:N or parquet)",
                           optarg);
             }
             cfg->input_format = optarg;
@@ -231,7 +232,7 @@ static int parse_args(int argc, char **argv, const sheaf_job_def *job, parsed *p
                 sheaf__format f;
                 if (sheaf__format_parse(t, &f)) {
                     free(lo);
-                    USAGE_ERR("--input-formats: unknown format '%s' (lines, csv, tsv or fixed:N)",
+                    USAGE_ERR("--input-formats: unknown format '%s' (lines, csv, tsv, fixed:N or parquet)",
                               t);
                 }
                 p->fmts[p->nfmts++] = t;
@@ -273,9 +274,11 @@ static int parse_args(int argc, char **argv, const sheaf_job_def *job, parsed *p
             break;
         }
         case OPT_OUTFMT:
-            if (strcmp(optarg, "text") && strcmp(optarg, "raw") && strcmp(optarg, "csv")) {
+            if (strcmp(optarg, "text") && strcmp(optarg, "raw") && strcmp(optarg, "csv") &&
+                sheaf__pq_output_format_ok(optarg)) {
                 free(lo);
-                USAGE_ERR("--output-format: unknown format '%s' (text, csv or raw)", optarg);
+                USAGE_ERR("--output-format: unknown format '%s' (text, csv, raw or "
+                          "parquet[:CODEC[:ROWS]], CODEC snappy, zstd, gzip or none)", optarg);
             }
             cfg->output_format = optarg;
             break;

@@ -109,6 +109,8 @@ int sheaf__input_format(const sheaf_config *cfg, size_t i, sheaf__format *fmt, c
 
 int sheaf__reader_open(sheaf__reader *r, const char *path, uint64_t start, uint64_t len,
                        const sheaf__format *fmt, char *err, size_t errlen) {
+    if (fmt->kind == SHEAF__FMT_PARQUET)
+        return sheaf__pqsrc_open(r, path, start, len, fmt, err, errlen);
     /* Buffers are kept from split to split. */
     sheaf__reader keep = *r;
     memset(r, 0, sizeof *r);
@@ -119,6 +121,7 @@ int sheaf__reader_open(sheaf__reader *r, const char *path, uint64_t start, uint6
     r->flens = keep.flens;
     r->fcap = keep.fcap;
     r->hdr = keep.hdr;
+    r->pq = keep.pq;
     r->hfields = keep.hfields;
     r->hlens = keep.hlens;
     r->fd = -1;
@@ -520,6 +523,8 @@ static int read_header(sheaf__reader *r, char *err, size_t errlen) {
 int sheaf__reader_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t errlen) {
     if (r->done)
         return 0;
+    if (r->fmt.kind == SHEAF__FMT_PARQUET)
+        return sheaf__pqsrc_next(r, rec, err, errlen);
     int rc = 0;
     if (r->fmt.header && r->lineno == 0) {
         if ((rc = read_header(r, err, errlen))) {
@@ -652,6 +657,7 @@ void sheaf__reader_free(sheaf__reader *r) {
     free(r->flens);
     free(r->hfields);
     free(r->hlens);
+    sheaf__pqsrc_free(r->pq);
     memset(r, 0, sizeof *r);
     r->fd = -1;
 }

@@ -26,7 +26,7 @@
 #define OUT_BUF (1u << 20)
 #define MAX_NAMED 32
 
-enum { FMT_TEXT, FMT_RAW, FMT_CSV };
+enum { FMT_TEXT, FMT_RAW, FMT_CSV, FMT_PARQUET };
 
 struct sheaf__writer {
     int fd;
@@ -34,6 +34,7 @@ struct sheaf__writer {
     sheaf__buf buf;
     int fmt;
     char name[64]; /* "part", or a named output */
+    struct sheaf__pqout *pq; /* parquet output (pq_job.c) */
 };
 
 /* The writers of the partition being reduced: [0] is part-r-NNNNN, the rest named outputs
@@ -57,7 +58,10 @@ static int writer_flush(sheaf_ctx *ctx, sheaf__writer *w) {
 static int writer_open(sheaf_ctx *ctx, sheaf__writer *w, const char *dir, const char *name,
                        uint32_t part) {
     snprintf(w->name, sizeof w->name, "%s", name);
-    snprintf(w->path, sizeof w->path, "%s/%s-r-%05u", dir, name, part);
+    snprintf(w->path, sizeof w->path, "%s/%s-r-%05u%s", dir, name, part,
+             w->fmt == FMT_PARQUET ? ".parquet" : "");
+    if (w->fmt == FMT_PARQUET)
+        return sheaf__pqout_open(ctx, w->path, !strcmp(name, "part"), &w->pq);
     w->fd = open(w->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (w->fd < 0)
         return sheaf__error(ctx, SHEAF_EIO, "cannot create output %s: %s", w->path,
@@ -73,6 +77,8 @@ static int writer_open(sheaf_ctx *ctx, sheaf__writer *w, const char *dir, const 
 }
 
 static int writer_close(sheaf_ctx *ctx, sheaf__writer *w) {
+    if (w->pq)
+        return sheaf__pqout_close(ctx, &w->pq);
     if (w->fd < 0)
         return 0;
     int rc = writer_flush(ctx, w);
@@ -105,6 +111,8 @@ static uint8_t *csv_field(uint8_t *p, const uint8_t *s, size_t n) {
 
 static int write_record(sheaf_ctx *ctx, sheaf__writer *w, const void *key, size_t klen,
                         const void *val, size_t vlen) {
+    if (w->pq)
+        return sheaf__pqout_kv(ctx, w->pq, key, klen, val, vlen);
     size_t need = w->fmt == FMT_CSV ? 2 * (klen + vlen) + 8 : klen + vlen + 2;
     if (w->buf.len + need > OUT_BUF && w->buf.len) {
         int rc = writer_flush(ctx, w);

@@ -390,6 +390,10 @@ SHEAF_EXTERN int sheaf_record_double(const sheaf_record *rec, const char *column
 SHEAF_EXTERN int sheaf_record_bool(const sheaf_record *rec, const char *column, int *v);
 /* 1 when the field is null (parquet) or empty (csv), 0 when not, SHEAF_ENOENT. */
 SHEAF_EXTERN int sheaf_record_is_null(const sheaf_record *rec, const char *column);
+/* From setup: the columns (names, or 0-based numbers in decimal) the map reads; Parquet input
+ * then decodes only those (the others are null fields), and a name no file has fails the job
+ * naming the file. Without a call every column is read. */
+SHEAF_EXTERN int sheaf_input_columns(sheaf_ctx *ctx, const char *const *names, size_t n);
 
 #ifdef __cplusplus
 }
