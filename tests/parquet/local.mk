@@ -1,9 +1,10 @@
 # Parquet: the writer and the reader against independent implementations (DuckDB, hyparquet;
 # tests/oracle), through the pqtool test tool, and Parquet input and output of jobs.
 PARQUET_TESTS = \
-	tests/parquet/oracle.sh
+	tests/parquet/oracle.sh \
+	tests/parquet/jobs.sh
 TESTS += $(PARQUET_TESTS)
 check_PROGRAMS += tests/tools/pqtool
 tests_tools_pqtool_SOURCES = tests/tools/pqtool.c
 tests_tools_pqtool_LDADD = libsheaf_core.la
-EXTRA_DIST += $(PARQUET_TESTS) tests/oracle/parquet.mjs
+EXTRA_DIST += $(PARQUET_TESTS) tests/oracle/parquet.mjs tests/oracle/pqjobs.mjs
