@@ -505,7 +505,8 @@ static int64_t int96_us(const uint8_t *p) {
     int64_t us = nanos / 1000;
     if (nanos % 1000 < 0)
         us--;
-    return (julian - 2440588) * 86400000000LL + us;
+    /* wrapping arithmetic: a corrupt value is shown wrong, never undefined */
+    return (int64_t)((uint64_t)(julian - 2440588) * 86400000000ULL + (uint64_t)us);
 }
 
 static void fixed_value(const sheaf__pqcol *c, const uint8_t *p, sheaf__pqval *v) {
@@ -620,7 +621,8 @@ int sheaf__pq_decode_page_values(const sheaf__pqcol *c, int encoding, const uint
                                  size_t len, const sheaf__pqval *dict, size_t ndict,
                                  sheaf__pqval *vals, size_t n, char *err, size_t errlen) {
     const uint8_t *end = p + len;
-    memset(vals, 0, n * sizeof *vals);
+    if (n)
+        memset(vals, 0, n * sizeof *vals);
     if (encoding == PQ_ENC_PLAIN_DICTIONARY || encoding == PQ_ENC_RLE_DICTIONARY) {
         if (!dict)
             return bad(err, errlen, c, "dictionary-encoded page without a dictionary page");
@@ -1042,9 +1044,10 @@ size_t sheaf__pq_text(const sheaf__pqcol *c, const sheaf__pqval *v, char *buf, c
             x = v->u.i;
         } else if ((c->type == PQ_BYTE_ARRAY || c->type == PQ_FIXED_LEN_BYTE_ARRAY) &&
                    v->len >= 1 && v->len <= 16) {
-            x = (int8_t)v->u.p[0]; /* big-endian two's complement */
-            for (uint32_t i = 1; i < v->len; i++)
-                x = x * 256 + v->u.p[i];
+            unsigned __int128 u = v->u.p[0] & 0x80 ? ~(unsigned __int128)0 : 0;
+            for (uint32_t i = 0; i < v->len; i++) /* big-endian two's complement */
+                u = u << 8 | v->u.p[i];
+            x = (__int128)u;
         } else {
             goto raw;
         }
@@ -1063,7 +1066,7 @@ size_t sheaf__pq_text(const sheaf__pqcol *c, const sheaf__pqval *v, char *buf, c
         if (c->ts_unit) {
             int64_t us = v->u.i;
             if (c->ts_unit == 1)
-                us *= 1000;
+                us = (int64_t)((uint64_t)us * 1000);
             else if (c->ts_unit == 3)
                 us = us / 1000 - (us % 1000 < 0);
             return sheaf__format_timestamp(us, buf);

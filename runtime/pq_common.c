@@ -295,15 +295,14 @@ long sheaf__pq_rle_decode(const uint8_t *p, const uint8_t *end, int width, uint3
             uint64_t nbytes = (h >> 1) * (uint64_t)width;
             if (nbytes > (uint64_t)(end - p))
                 return -1;
-            uint64_t bit = 0;
-            for (uint64_t c = 0; c < count; c++, bit += (uint64_t)width) {
+            uint64_t bit = 0, take = SHEAF__MIN(count, (uint64_t)(n - got));
+            for (uint64_t c = 0; c < take; c++, bit += (uint64_t)width) {
                 uint64_t x = 0;
                 for (int b = 0; b < width; b++) {
                     uint64_t at = bit + (uint64_t)b;
                     x |= (uint64_t)(p[at >> 3] >> (at & 7) & 1) << b;
                 }
-                if (got < n)
-                    out[got++] = (uint32_t)x;
+                out[got++] = (uint32_t)x;
             }
             p += nbytes;
         } else {
@@ -314,8 +313,8 @@ long sheaf__pq_rle_decode(const uint8_t *p, const uint8_t *end, int width, uint3
             for (size_t b = 0; b < vbytes; b++)
                 x |= (uint32_t)p[b] << (8 * b);
             p += vbytes;
-            if (count == 0)
-                return -1;
+            if (count == 0 || (width < 32 && x >> width))
+                return -1; /* an empty run, or a value wider than the bit width */
             for (uint64_t c = 0; c < count && got < n; c++)
                 out[got++] = x;
         }
