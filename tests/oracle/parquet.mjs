@@ -136,6 +136,13 @@ const duckType = { int64: 'BIGINT', int32: 'INTEGER', double: 'DOUBLE', bool: 'B
     string: 'VARCHAR', date: 'DATE', timestamp: 'TIMESTAMP WITH TIME ZONE' };
 
 async function verifyWritten(file, tbl, cs, what, expect) {
+    try {
+        await verifyWrittenOrThrow(file, tbl, cs, what, expect);
+    } catch (e) {
+        check(false, `${what}: DuckDB reads the file`, String(e.message || e));
+    }
+}
+async function verifyWrittenOrThrow(file, tbl, cs, what, expect) {
     const desc = await rows(`DESCRIBE SELECT * FROM read_parquet('${file}')`);
     check(desc.length === cs.length && desc.every((d, k) => d[0] === cs[k].name &&
         d[1] === duckType[cs[k].type] && (d[2] === 'YES') === true),
@@ -255,6 +262,13 @@ function tsMicros(text) { // pqtool's timestamp text -> BigInt micros
     return String(BigInt(ms) * 1000n + BigInt(m[7] ? Number(m[7]) : 0));
 }
 async function compareDump(file, what) {
+    try {
+        await compareDumpOrThrow(file, what);
+    } catch (e) {
+        check(false, `${what}: DuckDB reads the file`, String(e.message || e));
+    }
+}
+async function compareDumpOrThrow(file, what) {
     const desc = await rows(`DESCRIBE SELECT * FROM read_parquet('${file}')`);
     const exprs = desc.map(([n, t]) => {
         if (t.startsWith('TIMESTAMP')) return `epoch_us("${n}")::VARCHAR`;
