@@ -27,6 +27,9 @@ extern const sheaf_job_def sheaf_job_join;
 extern const sheaf_job_def sheaf_job_pagerank;
 extern const sheaf_job_def sheaf_job_kmeans;
 extern const sheaf_job_def sheaf_job_validate;
+extern const sheaf_job_def sheaf_job_convert;
+/* `sheaf schema FILE...` (schema.c): not a job; one process. Returns an exit status. */
+int sj_schema_command(int argc, char **argv);
 
 /* ---- jobutil.c ---------------------------------------------------------------------------- */
 

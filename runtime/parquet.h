@@ -15,17 +15,53 @@
 #include "internal.h"
 
 /* Physical types, encodings, codecs and converted types of the format (parquet.thrift). */
-enum { PQ_BOOLEAN = 0, PQ_INT32, PQ_INT64, PQ_INT96, PQ_FLOAT, PQ_DOUBLE, PQ_BYTE_ARRAY,
-       PQ_FIXED_LEN_BYTE_ARRAY };
-enum { PQ_ENC_PLAIN = 0, PQ_ENC_PLAIN_DICTIONARY = 2, PQ_ENC_RLE = 3, PQ_ENC_BIT_PACKED = 4,
-       PQ_ENC_DELTA_BINARY_PACKED = 5, PQ_ENC_DELTA_LENGTH_BYTE_ARRAY = 6,
-       PQ_ENC_DELTA_BYTE_ARRAY = 7, PQ_ENC_RLE_DICTIONARY = 8, PQ_ENC_BYTE_STREAM_SPLIT = 9 };
-enum { PQ_CODEC_NONE = 0, PQ_CODEC_SNAPPY = 1, PQ_CODEC_GZIP = 2, PQ_CODEC_LZO = 3,
-       PQ_CODEC_BROTLI = 4, PQ_CODEC_LZ4 = 5, PQ_CODEC_ZSTD = 6, PQ_CODEC_LZ4_RAW = 7 };
-enum { PQ_CT_NONE = -1, PQ_CT_UTF8 = 0, PQ_CT_ENUM = 4, PQ_CT_DECIMAL = 5, PQ_CT_DATE = 6,
-       PQ_CT_TIME_MILLIS = 7, PQ_CT_TIME_MICROS = 8, PQ_CT_TIMESTAMP_MILLIS = 9,
-       PQ_CT_TIMESTAMP_MICROS = 10, PQ_CT_UINT_8 = 11, PQ_CT_UINT_16 = 12, PQ_CT_UINT_32 = 13,
-       PQ_CT_UINT_64 = 14, PQ_CT_JSON = 19 };
+enum {
+    PQ_BOOLEAN = 0,
+    PQ_INT32,
+    PQ_INT64,
+    PQ_INT96,
+    PQ_FLOAT,
+    PQ_DOUBLE,
+    PQ_BYTE_ARRAY,
+    PQ_FIXED_LEN_BYTE_ARRAY
+};
+enum {
+    PQ_ENC_PLAIN = 0,
+    PQ_ENC_PLAIN_DICTIONARY = 2,
+    PQ_ENC_RLE = 3,
+    PQ_ENC_BIT_PACKED = 4,
+    PQ_ENC_DELTA_BINARY_PACKED = 5,
+    PQ_ENC_DELTA_LENGTH_BYTE_ARRAY = 6,
+    PQ_ENC_DELTA_BYTE_ARRAY = 7,
+    PQ_ENC_RLE_DICTIONARY = 8,
+    PQ_ENC_BYTE_STREAM_SPLIT = 9
+};
+enum {
+    PQ_CODEC_NONE = 0,
+    PQ_CODEC_SNAPPY = 1,
+    PQ_CODEC_GZIP = 2,
+    PQ_CODEC_LZO = 3,
+    PQ_CODEC_BROTLI = 4,
+    PQ_CODEC_LZ4 = 5,
+    PQ_CODEC_ZSTD = 6,
+    PQ_CODEC_LZ4_RAW = 7
+};
+enum {
+    PQ_CT_NONE = -1,
+    PQ_CT_UTF8 = 0,
+    PQ_CT_ENUM = 4,
+    PQ_CT_DECIMAL = 5,
+    PQ_CT_DATE = 6,
+    PQ_CT_TIME_MILLIS = 7,
+    PQ_CT_TIME_MICROS = 8,
+    PQ_CT_TIMESTAMP_MILLIS = 9,
+    PQ_CT_TIMESTAMP_MICROS = 10,
+    PQ_CT_UINT_8 = 11,
+    PQ_CT_UINT_16 = 12,
+    PQ_CT_UINT_32 = 13,
+    PQ_CT_UINT_64 = 14,
+    PQ_CT_JSON = 19
+};
 enum { PQ_PAGE_DATA = 0, PQ_PAGE_INDEX = 1, PQ_PAGE_DICTIONARY = 2, PQ_PAGE_DATA_V2 = 3 };
 
 /* ---- pq_common.c ---- */
@@ -55,9 +91,13 @@ int sheaf__pq_decompress(int codec, const uint8_t *src, size_t n, uint8_t *dst, 
 int sheaf__pq_rle_encode(const uint32_t *v, size_t n, int width, sheaf__buf *out);
 /* Decodes n values of the hybrid at bit width (0..32) from [p, end) into out. Returns the
  * bytes used, or -1 when the data is short or malformed. */
-long sheaf__pq_rle_decode(const uint8_t *p, const uint8_t *end, int width, uint32_t *out,
-                          size_t n);
+long sheaf__pq_rle_decode(const uint8_t *p, const uint8_t *end, int width, uint32_t *out, size_t n);
 
+/* Parses text as a value of a column type (strings: always; integers and doubles as strtoll
+ * and strtod, whole text; bools as sheaf_schema_cast says): 0 with *i (ints, bools, dates,
+ * timestamps) or *d set, or -1. */
+int sheaf__parse_value(sheaf_col_type type, const char *p, size_t n, int64_t *i, double *d);
+int sheaf__parse_bool(const char *p, size_t n, bool *v);
 /* Days since 1970-01-01 of a civil date, and back. */
 int64_t sheaf__days_from_civil(int64_t y, unsigned m, unsigned d);
 void sheaf__civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
@@ -77,11 +117,11 @@ size_t sheaf__format_double(double d, char *out, size_t cap);
 
 typedef struct sheaf__pqw sheaf__pqw;
 typedef struct sheaf__pqw_opts {
-    int codec;              /* PQ_CODEC_*; default snappy */
-    int level;              /* zstd and gzip level; 0: the library's default */
+    int codec;               /* PQ_CODEC_*; default snappy */
+    int level;               /* zstd and gzip level; 0: the library's default */
     uint64_t row_group_rows; /* rows per row group; 0: the default (1 Mi rows) */
-    size_t dict_limit;      /* bytes of a column's dictionary before it falls back to PLAIN */
-    size_t page_size;       /* bytes of values per data page */
+    size_t dict_limit;       /* bytes of a column's dictionary before it falls back to PLAIN */
+    size_t page_size;        /* bytes of values per data page */
 } sheaf__pqw_opts;
 void sheaf__pqw_opts_init(sheaf__pqw_opts *o);
 
@@ -115,12 +155,12 @@ const sheaf_schema *sheaf__pqw_schema(const sheaf__pqw *w);
 
 typedef struct sheaf__pqcol {
     char *name;
-    int type;      /* PQ_* physical */
-    int type_len;  /* FIXED_LEN_BYTE_ARRAY */
+    int type;     /* PQ_* physical */
+    int type_len; /* FIXED_LEN_BYTE_ARRAY */
     bool optional;
     int converted; /* PQ_CT_* or PQ_CT_NONE */
     int scale, precision;
-    int ts_unit;   /* timestamps: 1 ms, 2 us, 3 ns (logical or converted); 0 none */
+    int ts_unit; /* timestamps: 1 ms, 2 us, 3 ns (logical or converted); 0 none */
     bool is_string, is_date, is_decimal, is_unsigned;
 } sheaf__pqcol;
 
@@ -143,7 +183,7 @@ void sheaf__pqr_close(sheaf__pqr *r);
 size_t sheaf__pqr_ncols(const sheaf__pqr *r);
 const sheaf__pqcol *sheaf__pqr_col(const sheaf__pqr *r, size_t i);
 size_t sheaf__pqr_nrowgroups(const sheaf__pqr *r);
-uint64_t sheaf__pqr_rows(const sheaf__pqr *r, size_t rg);  /* rows of a row group */
+uint64_t sheaf__pqr_rows(const sheaf__pqr *r, size_t rg); /* rows of a row group */
 uint64_t sheaf__pqr_total_rows(const sheaf__pqr *r);
 /* Byte range of a row group's column chunks (its split). */
 void sheaf__pqr_rg_range(const sheaf__pqr *r, size_t rg, uint64_t *start, uint64_t *len);
@@ -159,8 +199,8 @@ size_t sheaf__pq_text(const sheaf__pqcol *c, const sheaf__pqval *v, char *buf, c
 
 /* Page decoding, for the fuzz target: decodes a page's values (after decompression) of a
  * column of type/optional into vals (n rows). 0 or a code with err set. */
-int sheaf__pq_decode_page_values(const sheaf__pqcol *c, int encoding, const uint8_t *p,
-                                 size_t len, const sheaf__pqval *dict, size_t ndict,
-                                 sheaf__pqval *vals, size_t n, char *err, size_t errlen);
+int sheaf__pq_decode_page_values(const sheaf__pqcol *c, int encoding, const uint8_t *p, size_t len,
+                                 const sheaf__pqval *dict, size_t ndict, sheaf__pqval *vals,
+                                 size_t n, char *err, size_t errlen);
 
 #endif /* SHEAF_PARQUET_H */

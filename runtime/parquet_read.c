@@ -170,29 +170,16 @@ static void parse_element(sheaf__tr *t, elem *e) {
     switch (c->converted) {
     case PQ_CT_UTF8:
     case PQ_CT_ENUM:
-    case PQ_CT_JSON:
-        c->is_string = true;
-        break;
-    case PQ_CT_DECIMAL:
-        c->is_decimal = true;
-        break;
-    case PQ_CT_DATE:
-        c->is_date = true;
-        break;
-    case PQ_CT_TIMESTAMP_MILLIS:
-        c->ts_unit = c->ts_unit ? c->ts_unit : 1;
-        break;
-    case PQ_CT_TIMESTAMP_MICROS:
-        c->ts_unit = c->ts_unit ? c->ts_unit : 2;
-        break;
+    case PQ_CT_JSON: c->is_string = true; break;
+    case PQ_CT_DECIMAL: c->is_decimal = true; break;
+    case PQ_CT_DATE: c->is_date = true; break;
+    case PQ_CT_TIMESTAMP_MILLIS: c->ts_unit = c->ts_unit ? c->ts_unit : 1; break;
+    case PQ_CT_TIMESTAMP_MICROS: c->ts_unit = c->ts_unit ? c->ts_unit : 2; break;
     case PQ_CT_UINT_8:
     case PQ_CT_UINT_16:
     case PQ_CT_UINT_32:
-    case PQ_CT_UINT_64:
-        c->is_unsigned = true;
-        break;
-    default:
-        break;
+    case PQ_CT_UINT_64: c->is_unsigned = true; break;
+    default: break;
     }
 }
 
@@ -310,23 +297,29 @@ static int parse_footer(sheaf__pqr *r, const uint8_t *p, size_t n, char *err, si
         const char *name = els[i].c.name ? els[i].c.name : "?";
         if (els[i].children > 0 || !els[i].has_type)
             snprintf(err, errlen, "%s: column '%s' is nested (a group); only flat columns are read",
-                     r->path, name), rc = SHEAF_EFORMAT;
+                     r->path, name),
+                rc = SHEAF_EFORMAT;
         else if (els[i].repetition == 2)
-            snprintf(err, errlen, "%s: column '%s' is repeated (a list); only flat columns are read",
-                     r->path, name), rc = SHEAF_EFORMAT;
+            snprintf(err, errlen,
+                     "%s: column '%s' is repeated (a list); only flat columns are read", r->path,
+                     name),
+                rc = SHEAF_EFORMAT;
         else if (els[i].c.type < PQ_BOOLEAN || els[i].c.type > PQ_FIXED_LEN_BYTE_ARRAY)
             snprintf(err, errlen, "%s: column '%s' has an unknown type %d", r->path, name,
-                     els[i].c.type), rc = SHEAF_EFORMAT;
+                     els[i].c.type),
+                rc = SHEAF_EFORMAT;
         else if (els[i].c.type == PQ_FIXED_LEN_BYTE_ARRAY &&
                  (els[i].c.type_len <= 0 || els[i].c.type_len > (1 << 20)))
             snprintf(err, errlen, "%s: column '%s' has a bad fixed length %d", r->path, name,
-                     els[i].c.type_len), rc = SHEAF_EFORMAT;
+                     els[i].c.type_len),
+                rc = SHEAF_EFORMAT;
         else if (!els[i].c.name)
             snprintf(err, errlen, "%s: column %zu has no name", r->path, i), rc = SHEAF_EFORMAT;
     }
     if (!rc && nels > 0 && els[0].children != (int32_t)(nels - 1))
         snprintf(err, errlen, "%s: bad footer (the root has %d columns of %zu)", r->path,
-                 els[0].children, nels - 1), rc = SHEAF_EFORMAT;
+                 els[0].children, nels - 1),
+            rc = SHEAF_EFORMAT;
     if (!rc) {
         r->ncols = nels - 1;
         r->cols = calloc(r->ncols ? r->ncols : 1, sizeof *r->cols);
@@ -343,15 +336,17 @@ static int parse_footer(sheaf__pqr *r, const uint8_t *p, size_t n, char *err, si
     }
     for (size_t g = 0; !rc && g < r->nrgs; g++) {
         if (r->rgs[g].ncols != r->ncols || r->rgs[g].rows < 0)
-            snprintf(err, errlen, "%s: bad footer (row group %zu has %zu columns of %zu)",
-                     r->path, g, r->rgs[g].ncols, r->ncols), rc = SHEAF_EFORMAT;
+            snprintf(err, errlen, "%s: bad footer (row group %zu has %zu columns of %zu)", r->path,
+                     g, r->rgs[g].ncols, r->ncols),
+                rc = SHEAF_EFORMAT;
         for (size_t c = 0; !rc && c < r->ncols; c++) {
             const chunk *ck = &r->rgs[g].cols[c];
             if (!ck->has_meta || ck->size < 0 || ck->data_off < 4 ||
                 (uint64_t)ck->data_off >= r->size || (uint64_t)ck->size > r->size)
                 snprintf(err, errlen,
                          "%s: bad footer (column '%s' of row group %zu: bad offset or size)",
-                         r->path, r->cols[c].name, g), rc = SHEAF_EFORMAT;
+                         r->path, r->cols[c].name, g),
+                    rc = SHEAF_EFORMAT;
         }
     }
     for (size_t i = 0; i < nels; i++)
@@ -393,16 +388,18 @@ sheaf__pqr *sheaf__pqr_open(const char *path, char *err, size_t errlen) {
         return NULL;
     }
     if (memcmp(head, "PAR1", 4) || memcmp(tail + 4, "PAR1", 4)) {
-        snprintf(err, errlen, "%s: not a Parquet file (no PAR1 magic at its %s; truncated?)",
-                 path, memcmp(head, "PAR1", 4) ? "start" : "end");
+        snprintf(err, errlen, "%s: not a Parquet file (no PAR1 magic at its %s; truncated?)", path,
+                 memcmp(head, "PAR1", 4) ? "start" : "end");
         sheaf__pqr_close(r);
         return NULL;
     }
     uint64_t flen = (uint64_t)tail[0] | (uint64_t)tail[1] << 8 | (uint64_t)tail[2] << 16 |
                     (uint64_t)tail[3] << 24;
     if (flen > r->size - 12 || flen > FOOTER_MAX || flen == 0) {
-        snprintf(err, errlen, "%s: bad footer length %" PRIu64 " at offset %" PRIu64
-                 " (file of %" PRIu64 " bytes)", path, flen, r->size - 8, r->size);
+        snprintf(err, errlen,
+                 "%s: bad footer length %" PRIu64 " at offset %" PRIu64 " (file of %" PRIu64
+                 " bytes)",
+                 path, flen, r->size - 8, r->size);
         sheaf__pqr_close(r);
         return NULL;
     }
@@ -511,15 +508,9 @@ static int64_t int96_us(const uint8_t *p) {
 
 static void fixed_value(const sheaf__pqcol *c, const uint8_t *p, sheaf__pqval *v) {
     switch (c->type) {
-    case PQ_INT32:
-        v->u.i = (int32_t)rd32(p);
-        break;
-    case PQ_INT64:
-        v->u.i = (int64_t)rd64(p);
-        break;
-    case PQ_INT96:
-        v->u.i = int96_us(p);
-        break;
+    case PQ_INT32: v->u.i = (int32_t)rd32(p); break;
+    case PQ_INT64: v->u.i = (int64_t)rd64(p); break;
+    case PQ_INT96: v->u.i = int96_us(p); break;
     case PQ_FLOAT: {
         uint32_t u = rd32(p);
         float f;
@@ -532,26 +523,19 @@ static void fixed_value(const sheaf__pqcol *c, const uint8_t *p, sheaf__pqval *v
         memcpy(&v->u.d, &u, 8);
         break;
     }
-    default: /* fixed-length bytes */
-        v->u.p = p;
-        v->len = (uint32_t)c->type_len;
+    default: /* fixed-length bytes */ v->u.p = p; v->len = (uint32_t)c->type_len;
     }
 }
 
 static size_t fixed_size(const sheaf__pqcol *c) {
     switch (c->type) {
     case PQ_INT32:
-    case PQ_FLOAT:
-        return 4;
+    case PQ_FLOAT: return 4;
     case PQ_INT64:
-    case PQ_DOUBLE:
-        return 8;
-    case PQ_INT96:
-        return 12;
-    case PQ_FIXED_LEN_BYTE_ARRAY:
-        return (size_t)c->type_len;
-    default:
-        return 0;
+    case PQ_DOUBLE: return 8;
+    case PQ_INT96: return 12;
+    case PQ_FIXED_LEN_BYTE_ARRAY: return (size_t)c->type_len;
+    default: return 0;
     }
 }
 
@@ -617,9 +601,9 @@ static long delta_decode(const uint8_t *p, const uint8_t *end, int64_t *out, siz
     return (long)(p - start);
 }
 
-int sheaf__pq_decode_page_values(const sheaf__pqcol *c, int encoding, const uint8_t *p,
-                                 size_t len, const sheaf__pqval *dict, size_t ndict,
-                                 sheaf__pqval *vals, size_t n, char *err, size_t errlen) {
+int sheaf__pq_decode_page_values(const sheaf__pqcol *c, int encoding, const uint8_t *p, size_t len,
+                                 const sheaf__pqval *dict, size_t ndict, sheaf__pqval *vals,
+                                 size_t n, char *err, size_t errlen) {
     const uint8_t *end = p + len;
     if (n)
         memset(vals, 0, n * sizeof *vals);
@@ -688,8 +672,7 @@ int sheaf__pq_decode_page_values(const sheaf__pqcol *c, int encoding, const uint
         free(bits);
         return used < 0 ? bad(err, errlen, c, "bad RLE booleans") : 0;
     }
-    if (encoding == PQ_ENC_BYTE_STREAM_SPLIT && c->type != PQ_BYTE_ARRAY &&
-        c->type != PQ_BOOLEAN) {
+    if (encoding == PQ_ENC_BYTE_STREAM_SPLIT && c->type != PQ_BYTE_ARRAY && c->type != PQ_BOOLEAN) {
         size_t sz = fixed_size(c);
         if (n > len / sz)
             return bad(err, errlen, c, "page shorter than its values");
@@ -845,8 +828,8 @@ int sheaf__pqr_read(sheaf__pqr *r, size_t rg, size_t col, const sheaf__pqval **v
     free_bufs(d);
     d->ndict = 0;
     uint64_t rows = (uint64_t)r->rgs[rg].rows;
-    if (ck->codec != PQ_CODEC_NONE && ck->codec != PQ_CODEC_SNAPPY &&
-        ck->codec != PQ_CODEC_GZIP && ck->codec != PQ_CODEC_ZSTD) {
+    if (ck->codec != PQ_CODEC_NONE && ck->codec != PQ_CODEC_SNAPPY && ck->codec != PQ_CODEC_GZIP &&
+        ck->codec != PQ_CODEC_ZSTD) {
         snprintf(err, errlen, "%s: column '%s' uses the %s codec, which is not supported", r->path,
                  c->name, sheaf__pq_codec_name(ck->codec));
         return SHEAF_EFORMAT;
@@ -860,9 +843,10 @@ int sheaf__pqr_read(sheaf__pqr *r, size_t rg, size_t col, const sheaf__pqval **v
     }
     uint64_t start = (uint64_t)chunk_start(ck), size = (uint64_t)ck->size;
     if (start + size > r->size - 8 || start < 4) {
-        snprintf(err, errlen, "%s: column '%s' of row group %zu lies outside the file "
-                 "(offset %" PRIu64 ", %" PRIu64 " bytes; truncated?)", r->path, c->name, rg,
-                 start, size);
+        snprintf(err, errlen,
+                 "%s: column '%s' of row group %zu lies outside the file "
+                 "(offset %" PRIu64 ", %" PRIu64 " bytes; truncated?)",
+                 r->path, c->name, rg, start, size);
         return SHEAF_EFORMAT;
     }
     uint8_t *raw = malloc(size ? size : 1);
@@ -886,8 +870,8 @@ int sheaf__pqr_read(sheaf__pqr *r, size_t rg, size_t col, const sheaf__pqval **v
         }
         const uint8_t *body = t.p;
         p = body + h.csize;
-        if (h.type == PQ_PAGE_INDEX || (h.type != PQ_PAGE_DATA && h.type != PQ_PAGE_DATA_V2 &&
-                                        h.type != PQ_PAGE_DICTIONARY))
+        if (h.type == PQ_PAGE_INDEX ||
+            (h.type != PQ_PAGE_DATA && h.type != PQ_PAGE_DATA_V2 && h.type != PQ_PAGE_DICTIONARY))
             continue;
         /* the page's bytes, decompressed (v2: the levels are stored as they are) */
         size_t lv = 0;
@@ -907,9 +891,9 @@ int sheaf__pqr_read(sheaf__pqr *r, size_t rg, size_t col, const sheaf__pqval **v
         int codec = h.type == PQ_PAGE_DATA_V2 && !h.compressed ? PQ_CODEC_NONE : ck->codec;
         if ((rc = sheaf__pq_decompress(codec, body + lv, (size_t)h.csize - lv, page + lv,
                                        (size_t)h.usize - lv))) {
-            snprintf(err, errlen, "%s: column '%s': page at offset %" PRIu64
-                     " does not decompress (%s)", r->path, c->name, at,
-                     sheaf__pq_codec_name(codec));
+            snprintf(err, errlen,
+                     "%s: column '%s': page at offset %" PRIu64 " does not decompress (%s)",
+                     r->path, c->name, at, sheaf__pq_codec_name(codec));
             return SHEAF_EFORMAT;
         }
         const uint8_t *q = page, *qend = page + h.usize;
@@ -928,8 +912,8 @@ int sheaf__pqr_read(sheaf__pqr *r, size_t rg, size_t col, const sheaf__pqval **v
                 d->dict = np;
                 d->capdict = nd;
             }
-            if ((rc = sheaf__pq_decode_page_values(c, PQ_ENC_PLAIN, q, (size_t)(qend - q), NULL,
-                                                   0, d->dict, nd, why, sizeof why))) {
+            if ((rc = sheaf__pq_decode_page_values(c, PQ_ENC_PLAIN, q, (size_t)(qend - q), NULL, 0,
+                                                   d->dict, nd, why, sizeof why))) {
                 snprintf(err, errlen, "%s: %s (dictionary page at offset %" PRIu64 ")", r->path,
                          why, at);
                 return rc;
@@ -939,9 +923,10 @@ int sheaf__pqr_read(sheaf__pqr *r, size_t rg, size_t col, const sheaf__pqval **v
         }
         if ((h.type == PQ_PAGE_DATA && !h.has_data) || h.nvalues < 0 ||
             (uint64_t)h.nvalues > rows - row) {
-            snprintf(err, errlen, "%s: column '%s': bad data page header at offset %" PRIu64
-                     " (%d values, %" PRIu64 " rows left)", r->path, c->name, at, h.nvalues,
-                     rows - row);
+            snprintf(err, errlen,
+                     "%s: column '%s': bad data page header at offset %" PRIu64
+                     " (%d values, %" PRIu64 " rows left)",
+                     r->path, c->name, at, h.nvalues, rows - row);
             return SHEAF_EFORMAT;
         }
         size_t n = (size_t)h.nvalues;
@@ -952,8 +937,9 @@ int sheaf__pqr_read(sheaf__pqr *r, size_t rg, size_t col, const sheaf__pqval **v
             const uint8_t *lp = q, *lend;
             if (h.type == PQ_PAGE_DATA) {
                 if (h.def_enc != PQ_ENC_RLE || qend - q < 4 || rd32(q) > (size_t)(qend - q - 4)) {
-                    snprintf(err, errlen, "%s: column '%s': bad definition levels at offset %"
-                             PRIu64, r->path, c->name, at);
+                    snprintf(err, errlen,
+                             "%s: column '%s': bad definition levels at offset %" PRIu64, r->path,
+                             c->name, at);
                     return SHEAF_EFORMAT;
                 }
                 lp = q + 4;
@@ -971,8 +957,10 @@ int sheaf__pqr_read(sheaf__pqr *r, size_t rg, size_t col, const sheaf__pqval **v
             nonnull = 0;
             for (size_t i = 0; i < n; i++) {
                 if (r->levels[i] > 1) {
-                    snprintf(err, errlen, "%s: column '%s': definition level %u above 1 at "
-                             "offset %" PRIu64, r->path, c->name, r->levels[i], at);
+                    snprintf(err, errlen,
+                             "%s: column '%s': definition level %u above 1 at "
+                             "offset %" PRIu64,
+                             r->path, c->name, r->levels[i], at);
                     return SHEAF_EFORMAT;
                 }
                 nonnull += r->levels[i];
@@ -998,8 +986,10 @@ int sheaf__pqr_read(sheaf__pqr *r, size_t rg, size_t col, const sheaf__pqval **v
         }
         row += n;
         if (p >= end && row < rows) {
-            snprintf(err, errlen, "%s: column '%s' of row group %zu ends after %" PRIu64
-                     " of its %" PRIu64 " rows", r->path, c->name, rg, row, rows);
+            snprintf(err, errlen,
+                     "%s: column '%s' of row group %zu ends after %" PRIu64 " of its %" PRIu64
+                     " rows",
+                     r->path, c->name, rg, row, rows);
             return SHEAF_EFORMAT;
         }
     }
@@ -1054,8 +1044,7 @@ size_t sheaf__pq_text(const sheaf__pqcol *c, const sheaf__pqval *v, char *buf, c
         return decimal_text(x, c->scale, buf);
     }
     switch (c->type) {
-    case PQ_BOOLEAN:
-        return (size_t)sprintf(buf, "%s", v->u.i ? "true" : "false");
+    case PQ_BOOLEAN: return (size_t)sprintf(buf, "%s", v->u.i ? "true" : "false");
     case PQ_INT32:
         if (c->is_date)
             return sheaf__format_date((int32_t)v->u.i, buf);
@@ -1074,8 +1063,7 @@ size_t sheaf__pq_text(const sheaf__pqcol *c, const sheaf__pqval *v, char *buf, c
         if (c->is_unsigned)
             return (size_t)sprintf(buf, "%" PRIu64, (uint64_t)v->u.i);
         return (size_t)sprintf(buf, "%" PRId64, v->u.i);
-    case PQ_INT96:
-        return sheaf__format_timestamp(v->u.i, buf);
+    case PQ_INT96: return sheaf__format_timestamp(v->u.i, buf);
     case PQ_FLOAT: {
         float f = (float)v->u.d;
         if (f != f || f - f != 0)
@@ -1087,10 +1075,8 @@ size_t sheaf__pq_text(const sheaf__pqcol *c, const sheaf__pqval *v, char *buf, c
         }
         return (size_t)snprintf(buf, 64, "%.9g", (double)f);
     }
-    case PQ_DOUBLE:
-        return sheaf__format_double(v->u.d, buf, 64);
-    default:
-        break;
+    case PQ_DOUBLE: return sheaf__format_double(v->u.d, buf, 64);
+    default: break;
     }
 raw:
     *out = (const char *)v->u.p;

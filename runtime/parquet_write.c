@@ -109,17 +109,12 @@ static int fail(sheaf__pqw *w, int code, const char *fmt, ...) {
 static int physical(sheaf_col_type t) {
     switch (t) {
     case SHEAF_COL_INT64:
-    case SHEAF_COL_TIMESTAMP:
-        return PQ_INT64;
+    case SHEAF_COL_TIMESTAMP: return PQ_INT64;
     case SHEAF_COL_INT32:
-    case SHEAF_COL_DATE:
-        return PQ_INT32;
-    case SHEAF_COL_DOUBLE:
-        return PQ_DOUBLE;
-    case SHEAF_COL_BOOL:
-        return PQ_BOOLEAN;
-    default:
-        return PQ_BYTE_ARRAY;
+    case SHEAF_COL_DATE: return PQ_INT32;
+    case SHEAF_COL_DOUBLE: return PQ_DOUBLE;
+    case SHEAF_COL_BOOL: return PQ_BOOLEAN;
+    default: return PQ_BYTE_ARRAY;
     }
 }
 
@@ -198,8 +193,8 @@ static pending *slot(sheaf__pqw *w, size_t col, int ptype, const char *what) {
 
 int sheaf__pqw_set_i64(sheaf__pqw *w, size_t col, int64_t v) {
     if (col < w->schema->n && w->cols[col].ptype == PQ_INT32 && (v < INT32_MIN || v > INT32_MAX))
-        return fail(w, SHEAF_EINVAL, "%s: %lld is out of range of the 32-bit column '%s'",
-                    w->path, (long long)v, w->schema->cols[col].name);
+        return fail(w, SHEAF_EINVAL, "%s: %lld is out of range of the 32-bit column '%s'", w->path,
+                    (long long)v, w->schema->cols[col].name);
     int pt = col < w->schema->n && w->cols[col].ptype == PQ_INT32 ? PQ_INT32 : PQ_INT64;
     pending *p = slot(w, col, pt, "an integer, date or timestamp");
     if (!p)
@@ -248,71 +243,21 @@ int sheaf__pqw_set_null(sheaf__pqw *w, size_t col) {
     return 0;
 }
 
-static bool parse_bool(const char *p, size_t n, bool *v) {
-    static const char *const t[] = {"true", "t", "1", "yes", "y"};
-    static const char *const f[] = {"false", "f", "0", "no", "n"};
-    for (size_t i = 0; i < 5; i++) {
-        if (strlen(t[i]) == n && !strncasecmp(p, t[i], n)) {
-            *v = true;
-            return true;
-        }
-        if (strlen(f[i]) == n && !strncasecmp(p, f[i], n)) {
-            *v = false;
-            return true;
-        }
-    }
-    return false;
-}
-
 int sheaf__pqw_set_text(sheaf__pqw *w, size_t col, const char *p, size_t n) {
     if (col >= w->schema->n)
         return fail(w, SHEAF_EINVAL, "%s: column %zu of %zu", w->path, col, w->schema->n);
     const struct sheaf__col *c = &w->schema->cols[col];
     if (n == 0 && c->type != SHEAF_COL_STRING)
         return sheaf__pqw_set_null(w, col);
-    char tmp[64];
-    if (c->type != SHEAF_COL_STRING) {
-        if (n >= sizeof tmp)
-            goto bad;
-        memcpy(tmp, p, n);
-        tmp[n] = 0;
-    }
-    char *end;
+    int64_t iv = 0;
+    double dv = 0;
+    if (sheaf__parse_value(c->type, p, n, &iv, &dv))
+        goto bad;
     switch (c->type) {
-    case SHEAF_COL_INT64:
-    case SHEAF_COL_INT32: {
-        errno = 0;
-        long long v = strtoll(tmp, &end, 10);
-        if (errno || end == tmp || *end)
-            goto bad;
-        return sheaf__pqw_set_i64(w, col, v);
-    }
-    case SHEAF_COL_DOUBLE: {
-        double d = strtod(tmp, &end);
-        if (end == tmp || *end)
-            goto bad;
-        return sheaf__pqw_set_double(w, col, d);
-    }
-    case SHEAF_COL_BOOL: {
-        bool b;
-        if (!parse_bool(p, n, &b))
-            goto bad;
-        return sheaf__pqw_set_bool(w, col, b);
-    }
-    case SHEAF_COL_DATE: {
-        int32_t days;
-        if (sheaf__parse_date(p, n, &days))
-            goto bad;
-        return sheaf__pqw_set_i64(w, col, days);
-    }
-    case SHEAF_COL_TIMESTAMP: {
-        int64_t us;
-        if (sheaf__parse_timestamp(p, n, &us))
-            goto bad;
-        return sheaf__pqw_set_i64(w, col, us);
-    }
-    default:
-        return sheaf__pqw_set_str(w, col, p, n);
+    case SHEAF_COL_DOUBLE: return sheaf__pqw_set_double(w, col, dv);
+    case SHEAF_COL_BOOL: return sheaf__pqw_set_bool(w, col, iv != 0);
+    case SHEAF_COL_STRING: return sheaf__pqw_set_str(w, col, p, n);
+    default: return sheaf__pqw_set_i64(w, col, iv);
     }
 bad:
     return fail(w, SHEAF_EINVAL, "'%.*s' is not a %s (column '%s')", (int)SHEAF__MIN(n, 64), p,
@@ -368,8 +313,8 @@ static int dict_add(pcol *c, const uint8_t *s, size_t n, sheaf__pqw *w) {
     uint32_t e;
     while ((e = c->slots[h])) {
         const uint8_t *ep = c->dict.data + c->doff[e - 1];
-        uint32_t el = (uint32_t)ep[0] | (uint32_t)ep[1] << 8 | (uint32_t)ep[2] << 16 |
-                      (uint32_t)ep[3] << 24;
+        uint32_t el =
+            (uint32_t)ep[0] | (uint32_t)ep[1] << 8 | (uint32_t)ep[2] << 16 | (uint32_t)ep[3] << 24;
         if (el == n && (!n || !memcmp(ep + 4, s, n)))
             break;
         h = (h + 1) & (c->nslots - 1);
@@ -516,14 +461,14 @@ static int emit(sheaf__pqw *w, const void *p, size_t n) {
         int rc = sheaf__write_all(w->fd, w->out.data, w->out.len);
         w->out.len = 0;
         if (rc)
-            return fail(w, rc == -ENOSPC ? SHEAF_ENOSPC : SHEAF_EIO, "cannot write %s: %s",
-                        w->path, strerror(-rc));
+            return fail(w, rc == -ENOSPC ? SHEAF_ENOSPC : SHEAF_EIO, "cannot write %s: %s", w->path,
+                        strerror(-rc));
     }
     if (n > FLUSH_AT) {
         int rc = sheaf__write_all(w->fd, p, n);
         if (rc)
-            return fail(w, rc == -ENOSPC ? SHEAF_ENOSPC : SHEAF_EIO, "cannot write %s: %s",
-                        w->path, strerror(-rc));
+            return fail(w, rc == -ENOSPC ? SHEAF_ENOSPC : SHEAF_EIO, "cannot write %s: %s", w->path,
+                        strerror(-rc));
     } else if (put(&w->out, p, n)) {
         return fail(w, SHEAF_ENOMEM, "%s: out of memory", w->path);
     }
@@ -591,12 +536,9 @@ static int need_u32(sheaf__pqw *w, size_t n) {
 static size_t value_size(const pcol *c, const uint8_t *at) {
     switch (c->ptype) {
     case PQ_INT64:
-    case PQ_DOUBLE:
-        return 8;
-    case PQ_INT32:
-        return 4;
-    case PQ_BOOLEAN:
-        return 1;
+    case PQ_DOUBLE: return 8;
+    case PQ_INT32: return 4;
+    case PQ_BOOLEAN: return 1;
     default:
         return 4 + ((uint32_t)at[0] | (uint32_t)at[1] << 8 | (uint32_t)at[2] << 16 |
                     (uint32_t)at[3] << 24);
@@ -631,9 +573,7 @@ static void stat_bytes(const pcol *c, bool max, uint8_t *b, const uint8_t **p, s
         *n = 8;
         break;
     }
-    default:
-        *p = max ? c->smax.data : c->smin.data;
-        *n = max ? c->smax.len : c->smin.len;
+    default: *p = max ? c->smax.data : c->smin.data; *n = max ? c->smax.len : c->smin.len;
     }
 }
 
@@ -735,8 +675,9 @@ static int write_chunk(sheaf__pqw *w, pcol *c, sheaf__tw *rg) {
     {
         int16_t sl = 0;
         sheaf__tw_f_i64(rg, &sl, 3, (int64_t)c->nulls);
-        bool mm = c->has_mm && !c->nan &&
-                  !(c->ptype == PQ_BYTE_ARRAY && (c->smin.len > STAT_MAX || c->smax.len > STAT_MAX));
+        bool mm =
+            c->has_mm && !c->nan &&
+            !(c->ptype == PQ_BYTE_ARRAY && (c->smin.len > STAT_MAX || c->smax.len > STAT_MAX));
         if (mm) {
             uint8_t b[8];
             const uint8_t *p;

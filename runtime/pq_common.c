@@ -13,7 +13,10 @@
  */
 #include "parquet.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
+#include <strings.h>
 #include <math.h>
 #include <snappy-c.h>
 #include <stdio.h>
@@ -62,6 +65,136 @@ SHEAF_EXTERN void sheaf_schema_free(sheaf_schema *s) {
     free(s);
 }
 
+SHEAF_EXTERN sheaf_schema *sheaf_schema_parse(const char *spec, char *err, size_t errlen) {
+    static const struct {
+        const char *name;
+        sheaf_col_type t;
+    } types[] = {{"int64", SHEAF_COL_INT64},        {"int32", SHEAF_COL_INT32},
+                 {"double", SHEAF_COL_DOUBLE},      {"bool", SHEAF_COL_BOOL},
+                 {"string", SHEAF_COL_STRING},      {"date", SHEAF_COL_DATE},
+                 {"timestamp", SHEAF_COL_TIMESTAMP}};
+    sheaf_schema *s = sheaf_schema_new();
+    char *copy = strdup(spec), *save = NULL;
+    if (!s || !copy) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *colon = strrchr(tok, ':');
+        if (!colon) {
+            snprintf(err, errlen, "schema: '%s' is not NAME:TYPE", tok);
+            goto fail;
+        }
+        *colon = 0;
+        char *type = colon + 1;
+        size_t tl = strlen(type);
+        int nullable = tl && type[tl - 1] == '?';
+        if (nullable)
+            type[tl - 1] = 0;
+        size_t i = 0;
+        while (i < sizeof types / sizeof *types && strcmp(types[i].name, type))
+            i++;
+        if (i == sizeof types / sizeof *types) {
+            snprintf(err, errlen,
+                     "schema: column '%s': unknown type '%s' (int64, int32, double, "
+                     "bool, string, date, timestamp)",
+                     tok, type);
+            goto fail;
+        }
+        if (sheaf_schema_add(s, tok, types[i].t, nullable)) {
+            snprintf(err, errlen, "schema: column '%s': an empty or repeated name", tok);
+            goto fail;
+        }
+    }
+    if (!s->n) {
+        snprintf(err, errlen, "schema: no columns");
+        goto fail;
+    }
+    free(copy);
+    return s;
+fail:
+    free(copy);
+    sheaf_schema_free(s);
+    return NULL;
+}
+
+SHEAF_EXTERN const char *sheaf_schema_name(const sheaf_schema *s, size_t col) {
+    return s && col < s->n ? s->cols[col].name : NULL;
+}
+
+SHEAF_EXTERN sheaf_col_type sheaf_schema_type(const sheaf_schema *s, size_t col) {
+    return s && col < s->n ? s->cols[col].type : (sheaf_col_type)0;
+}
+
+SHEAF_EXTERN int sheaf_schema_nullable(const sheaf_schema *s, size_t col) {
+    return s && col < s->n && s->cols[col].nullable;
+}
+
+int sheaf__parse_bool(const char *p, size_t n, bool *v) {
+    static const char *const t[] = {"true", "t", "1", "yes", "y"};
+    static const char *const f[] = {"false", "f", "0", "no", "n"};
+    for (size_t i = 0; i < 5; i++) {
+        if (strlen(t[i]) == n && !strncasecmp(p, t[i], n)) {
+            *v = true;
+            return 0;
+        }
+        if (strlen(f[i]) == n && !strncasecmp(p, f[i], n)) {
+            *v = false;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int sheaf__parse_value(sheaf_col_type type, const char *p, size_t n, int64_t *i, double *d) {
+    char tmp[64], *end;
+    bool b;
+    int32_t days;
+    switch (type) {
+    case SHEAF_COL_STRING: return 0;
+    case SHEAF_COL_BOOL:
+        if (sheaf__parse_bool(p, n, &b))
+            return -1;
+        *i = b;
+        return 0;
+    case SHEAF_COL_DATE:
+        if (sheaf__parse_date(p, n, &days))
+            return -1;
+        *i = days;
+        return 0;
+    case SHEAF_COL_TIMESTAMP: return sheaf__parse_timestamp(p, n, i);
+    default: break;
+    }
+    if (n == 0 || n >= sizeof tmp)
+        return -1;
+    memcpy(tmp, p, n);
+    tmp[n] = 0;
+    errno = 0;
+    if (type == SHEAF_COL_DOUBLE) {
+        *d = strtod(tmp, &end);
+        return end == tmp || *end || isspace((unsigned char)tmp[0]) ? -1 : 0;
+    }
+    long long v = strtoll(tmp, &end, 10);
+    if (errno || end == tmp || *end || isspace((unsigned char)tmp[0]))
+        return -1;
+    if (type == SHEAF_COL_INT32 && (v < INT32_MIN || v > INT32_MAX))
+        return -1;
+    *i = v;
+    return 0;
+}
+
+SHEAF_EXTERN int sheaf_schema_cast(const sheaf_schema *s, size_t col, const char *text,
+                                   size_t len) {
+    if (!s || col >= s->n)
+        return SHEAF_EINVAL;
+    const struct sheaf__col *c = &s->cols[col];
+    if (len == 0 && c->type != SHEAF_COL_STRING)
+        return c->nullable ? 0 : SHEAF_EINVAL;
+    int64_t i;
+    double d;
+    return sheaf__parse_value(c->type, text, len, &i, &d) ? SHEAF_EINVAL : 0;
+}
+
 sheaf_schema *sheaf__schema_copy(const sheaf_schema *s) {
     sheaf_schema *c = sheaf_schema_new();
     for (size_t i = 0; c && i < s->n; i++)
@@ -87,8 +220,8 @@ int sheaf__pq_codec_parse(const char *name) {
 }
 
 const char *sheaf__pq_codec_name(int codec) {
-    static const char *const names[] = {"none", "snappy", "gzip", "lzo", "brotli", "lz4", "zstd",
-                                        "lz4_raw"};
+    static const char *const names[] = {"none",   "snappy", "gzip", "lzo",
+                                        "brotli", "lz4",    "zstd", "lz4_raw"};
     return codec >= 0 && codec < 8 ? names[codec] : "unknown";
 }
 
@@ -140,8 +273,7 @@ int sheaf__pq_compress(int codec, int level, const uint8_t *src, size_t n, sheaf
         deflateEnd(&z);
         return rc == Z_STREAM_END ? 0 : SHEAF_EIO;
     }
-    default:
-        return SHEAF_EINVAL;
+    default: return SHEAF_EINVAL;
     }
 }
 
@@ -211,8 +343,7 @@ int sheaf__pq_decompress(int codec, const uint8_t *src, size_t n, uint8_t *dst, 
                    ? 0
                    : SHEAF_EFORMAT;
     }
-    default:
-        return SHEAF_EINVAL;
+    default: return SHEAF_EINVAL;
     }
 }
 
@@ -429,8 +560,8 @@ size_t sheaf__format_timestamp(int64_t us, char *out) {
     }
     size_t n = sheaf__format_date((int32_t)days, out);
     int64_t secs = rem / 1000000, frac = rem % 1000000;
-    n += (size_t)snprintf(out + n, 40, " %02d:%02d:%02d", (int)(secs / 3600),
-                          (int)(secs / 60 % 60), (int)(secs % 60));
+    n += (size_t)snprintf(out + n, 40, " %02d:%02d:%02d", (int)(secs / 3600), (int)(secs / 60 % 60),
+                          (int)(secs % 60));
     if (frac)
         n += (size_t)snprintf(out + n, 40, ".%06d", (int)frac);
     return n;

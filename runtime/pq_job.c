@@ -113,10 +113,11 @@ int sheaf__pqout_open(sheaf_ctx *ctx, const char *path, bool part, struct sheaf_
         return sheaf__error(ctx, SHEAF_ENOMEM, "out of memory");
     if (!s) {
         sheaf_agg agg = ctx->job->reduce ? SHEAF_AGG_NONE : ctx->job->agg;
-        sheaf_col_type vt = agg == SHEAF_AGG_NONE                                  ? SHEAF_COL_STRING
+        sheaf_col_type vt = agg == SHEAF_AGG_NONE ? SHEAF_COL_STRING
                             : agg == SHEAF_AGG_SUM_DOUBLE || agg == SHEAF_AGG_MIN_DOUBLE ||
-                                      agg == SHEAF_AGG_MAX_DOUBLE                  ? SHEAF_COL_DOUBLE
-                                                                                   : SHEAF_COL_INT64;
+                                    agg == SHEAF_AGG_MAX_DOUBLE
+                                ? SHEAF_COL_DOUBLE
+                                : SHEAF_COL_INT64;
         kv = sheaf_schema_new();
         if (!kv || sheaf_schema_add(kv, "key", SHEAF_COL_STRING, 0) ||
             sheaf_schema_add(kv, "value", vt, 0)) {
@@ -220,8 +221,7 @@ static struct sheaf__pqjob *row_col(sheaf_ctx *ctx, size_t col) {
         return NULL;
     }
     if (col >= j->schema->n) {
-        sheaf__error(ctx, SHEAF_EINVAL, "column %zu of an output schema of %zu", col,
-                     j->schema->n);
+        sheaf__error(ctx, SHEAF_EINVAL, "column %zu of an output schema of %zu", col, j->schema->n);
         return NULL;
     }
     return j;
@@ -294,6 +294,23 @@ SHEAF_EXTERN int sheaf_row_set_null(sheaf_ctx *ctx, size_t col) {
         return writer_rc(ctx, j, sheaf__pqw_set_null(j->cur->w, col));
     j->isset[col] = false;
     return 0;
+}
+
+SHEAF_EXTERN int sheaf_row_set_text(sheaf_ctx *ctx, size_t col, const char *text, size_t len) {
+    struct sheaf__pqjob *j = row_col(ctx, col);
+    if (!j)
+        return ctx->err;
+    if (j->cur)
+        return writer_rc(ctx, j, sheaf__pqw_set_text(j->cur->w, col, text, len));
+    const struct sheaf__col *c = &j->schema->cols[col];
+    if (sheaf_schema_cast(j->schema, col, text, len) && !(len == 0 && c->type != SHEAF_COL_STRING))
+        return sheaf__error(ctx, SHEAF_EINVAL, "'%.*s' does not cast to the %s column '%s'",
+                            (int)SHEAF__MIN(len, 64), text, "typed", c->name);
+    if (len == 0 && c->type != SHEAF_COL_STRING) {
+        j->isset[col] = false;
+        return 0;
+    }
+    return cell(ctx, j, col, text, len);
 }
 
 /* RFC 4180: a field with a comma, quote, CR or LF is quoted, its quotes doubled. */
@@ -581,8 +598,8 @@ int sheaf__pqsrc_open(sheaf__reader *r, const char *path, uint64_t start, uint64
         s->first_row += sheaf__pqr_rows(s->file, s->rg);
     }
     if (s->rg == ng) {
-        snprintf(err, errlen, "%s: no row group at offset %" PRIu64 " (did the file change?)",
-                 path, start);
+        snprintf(err, errlen, "%s: no row group at offset %" PRIu64 " (did the file change?)", path,
+                 start);
         return SHEAF_EIO;
     }
     for (size_t c = 0; c < nc; c++)
@@ -632,7 +649,8 @@ int sheaf__pqsrc_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t err
     for (size_t c = 0; c < nc; c++) {
         if (s->toff[c] != SIZE_MAX)
             s->fields[c] = (const char *)s->text.data + s->toff[c];
-        if ((c && add_comma(&s->line)) || csv_append(&s->line, (const uint8_t *)s->fields[c], s->flens[c])) {
+        if ((c && add_comma(&s->line)) ||
+            csv_append(&s->line, (const uint8_t *)s->fields[c], s->flens[c])) {
             snprintf(err, errlen, "%s: out of memory", s->path);
             return SHEAF_ENOMEM;
         }

@@ -369,6 +369,19 @@ SHEAF_EXTERN sheaf_schema *sheaf_schema_new(void);
 SHEAF_EXTERN int sheaf_schema_add(sheaf_schema *s, const char *name, sheaf_col_type type,
                                   int nullable);
 SHEAF_EXTERN size_t sheaf_schema_columns(const sheaf_schema *s);
+/* A schema from text: `name:type[?],...` with types int64 int32 double bool string date
+ * timestamp, a trailing ? for a nullable column. NULL on a bad spec, the reason in err. */
+SHEAF_EXTERN sheaf_schema *sheaf_schema_parse(const char *spec, char *err, size_t errlen);
+/* The name of column col (NULL past the end), and its type. */
+SHEAF_EXTERN const char *sheaf_schema_name(const sheaf_schema *s, size_t col);
+SHEAF_EXTERN sheaf_col_type sheaf_schema_type(const sheaf_schema *s, size_t col);
+SHEAF_EXTERN int sheaf_schema_nullable(const sheaf_schema *s, size_t col);
+/* Whether text casts to column col: 0, or SHEAF_EINVAL (an empty text casts to null, so
+ * only in a nullable column, or to the empty string in a string column). Integers in
+ * decimal, doubles as strtod reads them, bools true/false/t/f/1/0/yes/no, dates YYYY-MM-DD,
+ * timestamps YYYY-MM-DD[ T]HH:MM:SS[.fraction][Z|+00:00] (UTC). */
+SHEAF_EXTERN int sheaf_schema_cast(const sheaf_schema *s, size_t col, const char *text,
+                                   size_t len);
 SHEAF_EXTERN void sheaf_schema_free(sheaf_schema *s);
 /* From setup: the rows this rank's reducers emit have this schema (copied). */
 SHEAF_EXTERN int sheaf_output_schema(sheaf_ctx *ctx, const sheaf_schema *s);
@@ -380,6 +393,9 @@ SHEAF_EXTERN int sheaf_row_set_double(sheaf_ctx *ctx, size_t col, double v);
 SHEAF_EXTERN int sheaf_row_set_bool(sheaf_ctx *ctx, size_t col, int v);
 SHEAF_EXTERN int sheaf_row_set_str(sheaf_ctx *ctx, size_t col, const void *s, size_t len);
 SHEAF_EXTERN int sheaf_row_set_null(sheaf_ctx *ctx, size_t col);
+/* Sets column col from text, cast as sheaf_schema_cast says (an empty text: null, or the
+ * empty string in a string column); a text that does not cast fails the job. */
+SHEAF_EXTERN int sheaf_row_set_text(sheaf_ctx *ctx, size_t col, const char *text, size_t len);
 SHEAF_EXTERN int sheaf_row_emit(sheaf_ctx *ctx);
 
 /* Typed fields of a record (csv, tsv, parquet), by column name as sheaf_record_field: 1 and

@@ -246,22 +246,13 @@ static void skip(sheaf__tr *r, int type, int depth) {
     int et, kt, vt;
     switch (type) {
     case SHEAF__TC_TRUE:
-    case SHEAF__TC_FALSE: /* a bool field: nothing follows its header */
-        break;
-    case SHEAF__TC_BYTE:
-        get_byte(r);
-        break;
+    case SHEAF__TC_FALSE: /* a bool field: nothing follows its header */ break;
+    case SHEAF__TC_BYTE: get_byte(r); break;
     case SHEAF__TC_I16:
     case SHEAF__TC_I32:
-    case SHEAF__TC_I64:
-        get_varint(r);
-        break;
-    case SHEAF__TC_DOUBLE:
-        sheaf__tr_double(r);
-        break;
-    case SHEAF__TC_BINARY:
-        sheaf__tr_binary(r, &n);
-        break;
+    case SHEAF__TC_I64: get_varint(r); break;
+    case SHEAF__TC_DOUBLE: sheaf__tr_double(r); break;
+    case SHEAF__TC_BINARY: sheaf__tr_binary(r, &n); break;
     case SHEAF__TC_LIST:
     case SHEAF__TC_SET:
         n = sheaf__tr_list(r, &et);
@@ -299,8 +290,7 @@ static void skip(sheaf__tr *r, int type, int depth) {
             skip(r, t, depth + 1);
         break;
     }
-    default:
-        sheaf__tr_fail(r, "unknown type");
+    default: sheaf__tr_fail(r, "unknown type");
     }
 }
 

@@ -18,12 +18,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define CHECK(cond)                                                                            \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            fprintf(stderr, "fuzz_pqpage: check failed at line %d: %s\n", __LINE__, #cond);    \
-            abort();                                                                           \
-        }                                                                                      \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "fuzz_pqpage: check failed at line %d: %s\n", __LINE__, #cond);        \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -31,11 +31,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void values(const uint8_t *d, size_t size) {
     if (size < 3)
         return;
-    static const int types[] = {PQ_BOOLEAN, PQ_INT32, PQ_INT64, PQ_INT96, PQ_FLOAT, PQ_DOUBLE,
-                                PQ_BYTE_ARRAY, PQ_FIXED_LEN_BYTE_ARRAY};
-    static const int encs[] = {PQ_ENC_PLAIN, PQ_ENC_RLE_DICTIONARY, PQ_ENC_RLE,
-                               PQ_ENC_DELTA_BINARY_PACKED, PQ_ENC_DELTA_LENGTH_BYTE_ARRAY,
-                               PQ_ENC_BYTE_STREAM_SPLIT, PQ_ENC_PLAIN_DICTIONARY, 99};
+    static const int types[] = {PQ_BOOLEAN, PQ_INT32,  PQ_INT64,      PQ_INT96,
+                                PQ_FLOAT,   PQ_DOUBLE, PQ_BYTE_ARRAY, PQ_FIXED_LEN_BYTE_ARRAY};
+    static const int encs[] = {PQ_ENC_PLAIN,
+                               PQ_ENC_RLE_DICTIONARY,
+                               PQ_ENC_RLE,
+                               PQ_ENC_DELTA_BINARY_PACKED,
+                               PQ_ENC_DELTA_LENGTH_BYTE_ARRAY,
+                               PQ_ENC_BYTE_STREAM_SPLIT,
+                               PQ_ENC_PLAIN_DICTIONARY,
+                               99};
     sheaf__pqcol c;
     memset(&c, 0, sizeof c);
     c.name = (char *)"fuzz";
@@ -140,14 +145,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     case 0:
     case 1:
     case 2:
-    case 3:
-        values(data + 1, size - 1);
-        break;
-    case 4:
-        levels(data + 1, size - 1);
-        break;
-    default:
-        file(data + 1, size - 1);
+    case 3: values(data + 1, size - 1); break;
+    case 4: levels(data + 1, size - 1); break;
+    default: file(data + 1, size - 1);
     }
     return 0;
 }

@@ -11,12 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define CHECK(cond)                                                                            \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            fprintf(stderr, "fuzz_thrift: check failed at line %d: %s\n", __LINE__, #cond);    \
-            abort();                                                                           \
-        }                                                                                      \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "fuzz_thrift: check failed at line %d: %s\n", __LINE__, #cond);        \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -44,9 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         size_t n;
         int et;
         switch (t) {
-        case SHEAF__TC_I32:
-            sheaf__tr_i32(&r);
-            break;
+        case SHEAF__TC_I32: sheaf__tr_i32(&r); break;
         case SHEAF__TC_BINARY: {
             const uint8_t *p = sheaf__tr_binary(&r, &n);
             CHECK(!p || (p >= buf && p + n <= buf + size));
@@ -56,11 +54,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             n = sheaf__tr_list(&r, &et);
             CHECK(n <= size);
             for (size_t i = 0; i < n && !r.err; i++)
-                sheaf__tr_skip(&r, et == SHEAF__TC_TRUE || et == SHEAF__TC_FALSE ? SHEAF__TC_BYTE
-                                                                                 : et);
+                sheaf__tr_skip(&r,
+                               et == SHEAF__TC_TRUE || et == SHEAF__TC_FALSE ? SHEAF__TC_BYTE : et);
             break;
-        default:
-            sheaf__tr_skip(&r, t);
+        default: sheaf__tr_skip(&r, t);
         }
         CHECK(r.p <= r.end);
     }

@@ -1,6 +1,7 @@
 // duck.mjs: DuckDB compares a job's output with the rows of a query (tests/parquet/rows.sh).
 //   node duck.mjs check GLOB QUERY       Parquet files GLOB hold exactly QUERY's rows and types
 //   node duck.mjs check-csv FILE QUERY   headerless csv FILE holds QUERY's rows (as text)
+//   node duck.mjs types QUERY            QUERY's columns as NAME:TYPE,... (Sheaf's type names)
 // Exit status 1 on a difference, which is printed.
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -13,6 +14,13 @@ const con = await db.connect();
 await con.run("SET TimeZone = 'UTC'");
 const rows = async (sql) => (await con.runAndReadAll(sql)).getRowsJson();
 let got;
+if (cmd === 'types') { // QUERY's columns as NAME:TYPE,... in Sheaf's type names
+    const names = { BIGINT: 'int64', INTEGER: 'int32', DOUBLE: 'double', BOOLEAN: 'bool',
+        VARCHAR: 'string', DATE: 'date', 'TIMESTAMP WITH TIME ZONE': 'timestamp', TIMESTAMP: 'timestamp' };
+    const d = await rows(`DESCRIBE ${src}`);
+    console.log(d.map((r) => `${r[0]}:${names[r[1]] || r[1]}`).join(','));
+    process.exit(0);
+}
 if (cmd === 'check') {
     const t = await rows(`SELECT string_agg(column_name || ' ' || column_type, ', ') FROM
         (DESCRIBE SELECT * FROM read_parquet('${src}'))`);

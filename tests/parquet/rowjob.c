@@ -39,15 +39,14 @@ static int map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
     int64_t id;
     int rc = sheaf_record_i64(rec, "id", &id);
     if (rc != 1)
-        return sheaf_fail(ctx, SHEAF_EUSER, "row %llu: no id (%d)",
-                          (unsigned long long)rec->offset, rc);
+        return sheaf_fail(ctx, SHEAF_EUSER, "row %llu: no id (%d)", (unsigned long long)rec->offset,
+                          rc);
     unsigned char key[8];
     sheaf_key_i64(id, key);
     return sheaf_emit(ctx, key, 8, "", 0);
 }
 
-static int reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values *vals,
-                  void *udata) {
+static int reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values *vals, void *udata) {
     (void)udata;
     (void)vals;
     (void)klen;
@@ -65,7 +64,10 @@ static int reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values *va
 }
 
 int main(int argc, char **argv) {
-    static const sheaf_job_def job = {.name = "rowjob", .summary = "typed rows from ids",
-                                      .map = map, .reduce = reduce, .setup = setup};
+    static const sheaf_job_def job = {.name = "rowjob",
+                                      .summary = "typed rows from ids",
+                                      .map = map,
+                                      .reduce = reduce,
+                                      .setup = setup};
     return sheaf_main(argc, argv, &job);
 }

@@ -23,40 +23,10 @@
 #include <unistd.h>
 
 static int usage(void) {
-    fprintf(stderr, "usage: pqtool write --schema S [--codec C] [--row-group N] [--dict-limit B] "
-                    "[--page-size B] IN.csv OUT.parquet | dump [--columns a,b] FILE | schema FILE\n");
+    fprintf(stderr,
+            "usage: pqtool write --schema S [--codec C] [--row-group N] [--dict-limit B] "
+            "[--page-size B] IN.csv OUT.parquet | dump [--columns a,b] FILE | schema FILE\n");
     return 2;
-}
-
-static int parse_schema(const char *text, sheaf_schema *s) {
-    char *copy = strdup(text), *save = NULL;
-    int rc = 0;
-    for (char *tok = strtok_r(copy, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
-        char *colon = strrchr(tok, ':');
-        if (!colon) {
-            rc = -1;
-            break;
-        }
-        *colon = 0;
-        char *type = colon + 1;
-        size_t tl = strlen(type);
-        int nullable = tl && type[tl - 1] == '?';
-        if (nullable)
-            type[tl - 1] = 0;
-        static const struct {
-            const char *name;
-            sheaf_col_type t;
-        } types[] = {{"int64", SHEAF_COL_INT64}, {"int32", SHEAF_COL_INT32},
-                     {"double", SHEAF_COL_DOUBLE}, {"bool", SHEAF_COL_BOOL},
-                     {"string", SHEAF_COL_STRING}, {"date", SHEAF_COL_DATE},
-                     {"timestamp", SHEAF_COL_TIMESTAMP}};
-        rc = -1;
-        for (size_t i = 0; i < sizeof types / sizeof *types; i++)
-            if (!strcmp(types[i].name, type))
-                rc = sheaf_schema_add(s, tok, types[i].t, nullable);
-    }
-    free(copy);
-    return rc;
 }
 
 static int cmd_write(int argc, char **argv) {
@@ -84,9 +54,10 @@ static int cmd_write(int argc, char **argv) {
     if (!schema || argc - i != 2)
         return usage();
     const char *in = argv[i], *out = argv[i + 1];
-    sheaf_schema *s = sheaf_schema_new();
-    if (parse_schema(schema, s)) {
-        fprintf(stderr, "pqtool: bad schema '%s'\n", schema);
+    char err[1024];
+    sheaf_schema *s = sheaf_schema_parse(schema, err, sizeof err);
+    if (!s) {
+        fprintf(stderr, "pqtool: %s\n", err);
         return 2;
     }
     struct stat st;
@@ -100,7 +71,6 @@ static int cmd_write(int argc, char **argv) {
     sheaf__reader rd;
     memset(&rd, 0, sizeof rd);
     rd.fd = -1;
-    char err[1024];
     if (sheaf__reader_open(&rd, in, 0, (uint64_t)st.st_size, &fmt, err, sizeof err)) {
         fprintf(stderr, "pqtool: %s\n", err);
         return 1;
@@ -256,8 +226,8 @@ static int cmd_schema(int argc, char **argv) {
         fprintf(stderr, "pqtool: %s\n", err);
         return 1;
     }
-    static const char *const tn[] = {"BOOLEAN", "INT32", "INT64", "INT96", "FLOAT", "DOUBLE",
-                                     "BYTE_ARRAY", "FIXED_LEN_BYTE_ARRAY"};
+    static const char *const tn[] = {"BOOLEAN", "INT32",  "INT64",      "INT96",
+                                     "FLOAT",   "DOUBLE", "BYTE_ARRAY", "FIXED_LEN_BYTE_ARRAY"};
     for (size_t c = 0; c < sheaf__pqr_ncols(r); c++) {
         const sheaf__pqcol *col = sheaf__pqr_col(r, c);
         printf("%s %s%s%s%s%s\n", col->name, tn[col->type], col->optional ? " optional" : "",

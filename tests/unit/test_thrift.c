@@ -11,12 +11,12 @@
 #include "unit.h"
 
 static const uint8_t hand[] = {
-    0x15, 0x02,             /* 1: i32 1 */
-    0x18, 0x02, 'a', 'b',   /* 2: binary "ab" */
-    0x06, 0x28, 0x01,       /* 20 (long form, zigzag 40): i64 -1 */
-    0x11,                   /* 21: bool true */
-    0x19, 0x35, 2, 4, 6,    /* 22: list<i32> [1, 2, 3] */
-    0x12,                   /* 23: bool false */
+    0x15, 0x02,               /* 1: i32 1 */
+    0x18, 0x02, 'a',  'b',    /* 2: binary "ab" */
+    0x06, 0x28, 0x01,         /* 20 (long form, zigzag 40): i64 -1 */
+    0x11,                     /* 21: bool true */
+    0x19, 0x35, 2,    4,   6, /* 22: list<i32> [1, 2, 3] */
+    0x12,                     /* 23: bool false */
     0x00,
 };
 
@@ -61,12 +61,8 @@ static void test_decode_by_hand(void) {
             UNIT_ASSERT(n == 2 && p && memcmp(p, "ab", 2) == 0);
             break;
         }
-        case 20:
-            UNIT_ASSERT_EQUAL(sheaf__tr_i64(&r), -1);
-            break;
-        case 21:
-            UNIT_ASSERT_EQUAL(t, SHEAF__TC_TRUE);
-            break;
+        case 20: UNIT_ASSERT_EQUAL(sheaf__tr_i64(&r), -1); break;
+        case 21: UNIT_ASSERT_EQUAL(t, SHEAF__TC_TRUE); break;
         case 22:
             n = sheaf__tr_list(&r, &et);
             UNIT_ASSERT_EQUAL(n, 3);
@@ -74,11 +70,8 @@ static void test_decode_by_hand(void) {
             for (size_t i = 0; i < n; i++)
                 UNIT_ASSERT_EQUAL(sheaf__tr_i32(&r), (int32_t)i + 1);
             break;
-        case 23:
-            UNIT_ASSERT_EQUAL(t, SHEAF__TC_FALSE);
-            break;
-        default:
-            UNIT_ASSERT(false);
+        case 23: UNIT_ASSERT_EQUAL(t, SHEAF__TC_FALSE); break;
+        default: UNIT_ASSERT(false);
         }
         seen++;
     }
