@@ -8,7 +8,8 @@
 #  - values that do not cast are bad records: counted within --max-bad-records, else exit 1
 #    naming the file, offset and column, with no output left.
 # SKIP (77) only when node or the oracle packages are missing.
-# shellcheck source=tests/jobs/lib.sh
+# shellcheck disable=SC2317  # the cases run through run_case
+# shellcheck source=tests/jobs/lib.sh disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/../jobs/lib.sh"
 oracle=$top_srcdir/tests/oracle
 command -v node >/dev/null 2>&1 || skip_test "node is missing"

@@ -10,7 +10,8 @@
 #  - bad Parquet input (truncated, not Parquet, a column the file lacks) fails with exit 1
 #    and a message naming the file, and leaves no output.
 # SKIP (77) only when node or the oracle packages are missing.
-# shellcheck source=tests/jobs/lib.sh
+# shellcheck disable=SC2317  # the cases run through run_case
+# shellcheck source=tests/jobs/lib.sh disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/../jobs/lib.sh"
 oracle=$top_srcdir/tests/oracle
 command -v node >/dev/null 2>&1 || skip_test "node is missing"
@@ -20,7 +21,7 @@ pqjobs() {
     node "$oracle/pqjobs.mjs" "$@"
 }
 node "$oracle/pqjobs.mjs" gen "$TMP" || fail "cannot generate the data"
-GB=(groupby --key city --agg count,sum:amount,min:score,max:score,distinct:tag)
+GB=(groupby --key city --agg 'count,sum:amount,min:score,max:score,distinct:tag')
 
 case_groupby_writes_parquet() {
     local np codecs=(snappy zstd gzip none)
@@ -50,7 +51,8 @@ case_groupby_reads_parquet() {
     local np f
     for f in "$TMP"/data-*.parquet; do
         for np in $NPS; do
-            local out=$TMP/gbr-$(basename "$f" .parquet)-np$np
+            local out
+            out=$TMP/gbr-$(basename "$f" .parquet)-np$np
             must_np "$np" "${GB[@]}" -i "$f" --input-format parquet -o "$out"
             pqjobs check-text "$out" "$f" || fail "$f at $np ranks: DuckDB disagrees"
         done

@@ -4,7 +4,8 @@
 # computes itself from the ids (types and nulls too); the text output is the same rows as csv
 # lines; and reading that Parquet output back (typed accessors on parquet input) gives the same
 # rows again. SKIP (77) only when node or the oracle packages are missing.
-# shellcheck source=tests/jobs/lib.sh
+# shellcheck disable=SC2317  # the cases run through run_case
+# shellcheck source=tests/jobs/lib.sh disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/../jobs/lib.sh"
 oracle=$top_srcdir/tests/oracle
 rowjob=$top_builddir/tests/parquet/rowjob
