@@ -9,7 +9,8 @@ UNIT_TESTS = \
 	tests/unit/test_commit \
 	tests/unit/test_util \
 	tests/unit/test_jobutil \
-	tests/unit/test_thrift
+	tests/unit/test_thrift \
+	tests/unit/test_parquet
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -44,3 +45,7 @@ tests_unit_test_jobutil_LDADD = libsheaf_core.la $(CUNIT_LIBS) -lm
 tests_unit_test_thrift_SOURCES = tests/unit/test_thrift.c tests/unit/unit.h
 tests_unit_test_thrift_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_unit_test_thrift_LDADD = libsheaf_core.la $(CUNIT_LIBS)
+
+tests_unit_test_parquet_SOURCES = tests/unit/test_parquet.c tests/unit/unit.h
+tests_unit_test_parquet_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_parquet_LDADD = libsheaf_core.la $(CUNIT_LIBS)
