@@ -7,14 +7,15 @@
 #    gives the same;
 #  - values that do not cast are bad records: counted within --max-bad-records, else exit 1
 #    naming the file, offset and column, with no output left.
-# SKIP (77) only when node or the oracle packages are missing.
+# SKIP (77) only when node is missing; without the oracle packages (scripts/check installs
+# them) it is an error (99).
 # shellcheck disable=SC2317  # the cases run through run_case
 # shellcheck source=tests/jobs/lib.sh disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/../jobs/lib.sh"
 oracle=$top_srcdir/tests/oracle
 command -v node >/dev/null 2>&1 || skip_test "node is missing"
 [[ -d $oracle/node_modules/@duckdb/node-api && -d $oracle/node_modules/hyparquet-writer ]] ||
-    skip_test "the test oracles are not installed (scripts/check installs them)"
+    { echo "error: no test oracles in tests/oracle (scripts/check installs them)" >&2; exit 99; }
 node "$oracle/pqjobs.mjs" gen "$TMP" || fail "cannot generate the data"
 duck() {
     node "$top_srcdir/tests/parquet/duck.mjs" "$@"

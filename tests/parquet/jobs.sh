@@ -9,14 +9,15 @@
 #    DuckDB's GROUP BY over the same file;
 #  - bad Parquet input (truncated, not Parquet, a column the file lacks) fails with exit 1
 #    and a message naming the file, and leaves no output.
-# SKIP (77) only when node or the oracle packages are missing.
+# SKIP (77) only when node is missing; without the oracle packages (scripts/check installs
+# them) it is an error (99).
 # shellcheck disable=SC2317  # the cases run through run_case
 # shellcheck source=tests/jobs/lib.sh disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/../jobs/lib.sh"
 oracle=$top_srcdir/tests/oracle
 command -v node >/dev/null 2>&1 || skip_test "node is missing"
 [[ -d $oracle/node_modules/@duckdb/node-api && -d $oracle/node_modules/hyparquet-writer ]] ||
-    skip_test "the test oracles are not installed (scripts/check installs them)"
+    { echo "error: no test oracles in tests/oracle (scripts/check installs them)" >&2; exit 99; }
 pqjobs() {
     node "$oracle/pqjobs.mjs" "$@"
 }

@@ -2,7 +2,8 @@
 # oracle.sh: Sheaf's Parquet writer and reader against DuckDB and hyparquet-writer
 # (tests/oracle/parquet.mjs, through tests/tools/pqtool), and the reader's errors on damaged
 # files: a truncated file, a bad footer length, a wrong magic, an unknown column.
-# SKIP (77) only when node or the oracle packages are missing.
+# SKIP (77) only when node is missing; without the oracle packages (scripts/check installs
+# them) it is an error (99).
 set -euo pipefail
 : "${top_srcdir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
@@ -10,7 +11,7 @@ pqtool=$top_builddir/tests/tools/pqtool
 oracle=$top_srcdir/tests/oracle
 command -v node >/dev/null 2>&1 || { echo "SKIP: node is missing"; exit 77; }
 [[ -d $oracle/node_modules/@duckdb/node-api && -d $oracle/node_modules/hyparquet-writer ]] ||
-    { echo "SKIP: the test oracles are not installed (scripts/check installs them)"; exit 77; }
+    { echo "error: no test oracles in tests/oracle (scripts/check installs them)" >&2; exit 99; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/sheaf-pq.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 status=0

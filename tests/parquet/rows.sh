@@ -11,7 +11,7 @@ oracle=$top_srcdir/tests/oracle
 rowjob=$top_builddir/tests/parquet/rowjob
 command -v node >/dev/null 2>&1 || skip_test "node is missing"
 [[ -d $oracle/node_modules/@duckdb/node-api ]] ||
-    skip_test "the test oracles are not installed (scripts/check installs them)"
+    { echo "error: no test oracles in tests/oracle (scripts/check installs them)" >&2; exit 99; }
 {
     echo id
     seq -5 3000
