@@ -76,7 +76,8 @@ function gen(nrows) {
         const us = BigInt(Math.floor((rand() - 0.3) * 4e9)) * 1000000n +
             BigInt(rand() < 0.3 ? 0 : Math.floor(rand() * 1e6));
         t.push([BigInt(r), nul() ? null : i64, nul() ? null : i32, nul() ? null : dbl,
-            nul() ? null : rand() < 0.5, nul() ? null : pick(words) + (rand() < 0.5 ? String(r) : ''),
+            nul() ? null : rand() < 0.5,
+            nul() ? null : pick(words) + (rand() < 0.5 ? String(r) : ''),
             nul() ? null : pick(['red', 'green', 'blue', 'a,b', '']), nul() ? null : days,
             nul() ? null : us]);
     }
@@ -146,7 +147,8 @@ async function verifyWrittenOrThrow(file, tbl, cs, what, expect) {
     const desc = await rows(`DESCRIBE SELECT * FROM read_parquet('${file}')`);
     check(desc.length === cs.length && desc.every((d, k) => d[0] === cs[k].name &&
         d[1] === duckType[cs[k].type] && (d[2] === 'YES') === true),
-    `${what}: DuckDB sees the declared columns and types`, JSON.stringify(desc.map((d) => d.slice(0, 2))));
+    `${what}: DuckDB sees the declared columns and types`,
+    JSON.stringify(desc.map((d) => d.slice(0, 2))));
     const got = await rows(`SELECT ${cs.map(sel).join(', ')} FROM read_parquet('${file}')`);
     let bad = null;
     if (got.length !== tbl.length) bad = `${got.length} rows, not ${tbl.length}`;
@@ -180,9 +182,11 @@ async function verifyWrittenOrThrow(file, tbl, cs, what, expect) {
             const k = cs.findIndex((c) => c.name === m[1]);
             const part = tbl.slice(Number(m[0]) * rg, (Number(m[0]) + 1) * rg).map((r) => r[k]);
             const nn = part.filter((v) => v !== null);
-            if (String(m[6]) !== String(part.length - nn.length)) sbad = `${m[1]} null count ${m[6]}`;
+            if (String(m[6]) !== String(part.length - nn.length))
+                sbad = `${m[1]} null count ${m[6]}`;
             if (cs[k].type === 'int64' && nn.length) {
-                const mn = nn.reduce((a, b) => (b < a ? b : a)), mx = nn.reduce((a, b) => (b > a ? b : a));
+                const mn = nn.reduce((a, b) => (b < a ? b : a));
+                const mx = nn.reduce((a, b) => (b > a ? b : a));
                 if (m[4] !== String(mn) || m[5] !== String(mx)) sbad = `${m[1]} min/max ${m[4]}/${m[5]}`;
             }
         }

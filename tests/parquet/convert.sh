@@ -46,7 +46,8 @@ case_convert_csv() {
         local out=$TMP/cv-np$np
         must_np "$np" convert -i "$TMP/data.csv" --input-format csv --csv-header --schema "$s" \
             --compression "${codecs[$((np - 1))]}" --row-group 3000 -o "$out"
-        duck check "$out/part-r-*.parquet" "SELECT * FROM read_csv('$TMP/data.csv', header = true)" ||
+        duck check "$out/part-r-*.parquet" \
+            "SELECT * FROM read_csv('$TMP/data.csv', header = true)" ||
             fail "np $np: DuckDB disagrees"
     done
 }
@@ -54,7 +55,8 @@ case_convert_csv() {
 case_convert_parquet() {
     local out=$TMP/cvp s
     s=$(spec "$TMP/data-hyparquet.parquet")
-    must_np 3 convert -i "$TMP/data-hyparquet.parquet" --input-format parquet --schema "$s" -o "$out"
+    must_np 3 convert -i "$TMP/data-hyparquet.parquet" --input-format parquet --schema "$s" \
+        -o "$out"
     duck check "$out/part-r-*.parquet" "SELECT * FROM '$TMP/data-hyparquet.parquet'" ||
         fail "DuckDB disagrees"
 }

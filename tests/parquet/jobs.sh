@@ -82,14 +82,16 @@ case_bad_parquet_input() {
     [[ $rc -eq 1 ]] || fail "a csv file read as Parquet: exit $rc"
     grep -q "data.csv: not a Parquet file" "$LAST_LOG" || fail "csv as Parquet: $(cat "$LAST_LOG")"
     rc=0
-    run_np 2 groupby --key town --agg count -i "$good" --input-format parquet -o "$TMP/bad3" || rc=$?
+    run_np 2 groupby --key town --agg count -i "$good" --input-format parquet -o "$TMP/bad3" ||
+        rc=$?
     [[ $rc -eq 1 ]] || fail "a missing column: exit $rc"
     grep -q "data-snappy.parquet: no column 'town'" "$LAST_LOG" ||
         fail "a missing column: $(cat "$LAST_LOG")"
     [[ ! -e $TMP/bad3 ]] || fail "a failed job left $TMP/bad3"
 }
 
-run_case "groupby writes Parquet, DuckDB reads it (1-4 ranks, every codec)" case_groupby_writes_parquet
+run_case "groupby writes Parquet, DuckDB reads it (1-4 ranks, every codec)" \
+    case_groupby_writes_parquet
 run_case "wordcount writes Parquet, DuckDB reads it (1-4 ranks)" case_wordcount_writes_parquet
 run_case "groupby reads DuckDB's and hyparquet's Parquet (1-4 ranks)" case_groupby_reads_parquet
 run_case "groupby from Parquet to Parquet" case_groupby_parquet_to_parquet

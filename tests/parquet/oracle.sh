@@ -36,7 +36,8 @@ expect_error "$work/truncated.parquet" "no PAR1 magic" "a truncated file"
 head -c 3 "$good" >"$work/tiny.parquet"
 expect_error "$work/tiny.parquet" "too short" "a 3-byte file"
 cp "$good" "$work/badlen.parquet"
-printf '\377\377\377\177' | dd of="$work/badlen.parquet" bs=1 seek=$((size - 8)) conv=notrunc status=none
+printf '\377\377\377\177' |
+    dd of="$work/badlen.parquet" bs=1 seek=$((size - 8)) conv=notrunc status=none
 expect_error "$work/badlen.parquet" "bad footer length" "a bad footer length"
 cp "$good" "$work/badfoot.parquet"
 flen=$(od -An -tu4 -j $((size - 8)) -N4 "$good" | tr -d ' ')
