@@ -351,7 +351,10 @@ SHEAF_EXTERN int sheaf_row_emit(sheaf_ctx *ctx) {
             ctx->c[SHEAF__C_OUTPUT_RECORDS]++;
         return rc;
     }
-    /* other formats: one csv line of the fields, a null empty */
+    /* text output: one csv line of the fields, a null empty */
+    if (ctx->output_format != 0)
+        return sheaf__error(ctx, SHEAF_EINVAL,
+                            "typed rows are written with --output-format text or parquet");
     sheaf__buf line = {0};
     int rc = 0;
     for (size_t i = 0; i < j->schema->n && !rc; i++) {
