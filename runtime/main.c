@@ -202,8 +202,8 @@ static int parse_args(int argc, char **argv, const sheaf_job_def *job, parsed *p
             sheaf__format f;
             if (sheaf__format_parse(optarg, &f)) {
                 free(lo);
-                USAGE_ERR("--input-format: unknown format '%s' (lines, csv, tsv, fixed:N or parquet)",
-                          optarg);
+                USAGE_ERR("--input-format: unknown format '%s' (lines, csv, tsv, fixed:N or "
+                          "parquet)", optarg);
             }
             cfg->input_format = optarg;
             break;
@@ -232,8 +232,8 @@ static int parse_args(int argc, char **argv, const sheaf_job_def *job, parsed *p
                 sheaf__format f;
                 if (sheaf__format_parse(t, &f)) {
                     free(lo);
-                    USAGE_ERR("--input-formats: unknown format '%s' (lines, csv, tsv, fixed:N or parquet)",
-                              t);
+                    USAGE_ERR("--input-formats: unknown format '%s' (lines, csv, tsv, fixed:N "
+                              "or parquet)", t);
                 }
                 p->fmts[p->nfmts++] = t;
             }
