@@ -388,8 +388,8 @@ sheaf__pqr *sheaf__pqr_open(const char *path, char *err, size_t errlen) {
         return NULL;
     }
     if (memcmp(head, "PAR1", 4) || memcmp(tail + 4, "PAR1", 4)) {
-        snprintf(err, errlen, "%s: not a Parquet file (no PAR1 magic at its %s; truncated?)", path,
-                 memcmp(head, "PAR1", 4) ? "start" : "end");
+        snprintf(err, errlen, "%s: not a Parquet file (no PAR1 magic at its %s)", path,
+                 memcmp(head, "PAR1", 4) ? "start" : "end: truncated?");
         sheaf__pqr_close(r);
         return NULL;
     }

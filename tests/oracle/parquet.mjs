@@ -347,5 +347,15 @@ for (const [what, enc, opts] of [
     parquetWriteFile({ filename: file, columnData: hcols(enc), ...opts });
     await compareDump(file, what);
 }
+// files the reader refuses (checked by oracle.sh): nested columns, other codecs, encryption
+await con.run(`COPY (SELECT 1 AS a, [1, 2] AS l) TO '${join(work, 'x-list.parquet')}' (FORMAT parquet)`);
+await con.run(`COPY (SELECT 1 AS a, {'x': 1} AS s) TO '${join(work, 'x-struct.parquet')}' (FORMAT parquet)`);
+for (const c of ['lz4', 'brotli'])
+    await con.run(`COPY (SELECT 1 AS a) TO '${join(work, `x-${c}.parquet`)}' (FORMAT parquet,
+        COMPRESSION ${c})`);
+await con.run("SET force_mbedtls_unsafe = 'true'"); // a test file: its secrecy does not matter
+await con.run("PRAGMA add_parquet_key('k', '0123456789112345')");
+await con.run(`COPY (SELECT 1 AS a) TO '${join(work, 'x-encrypted.parquet')}' (FORMAT parquet,
+    ENCRYPTION_CONFIG {footer_key: 'k'})`);
 console.log(`# ${checks} checks, ${failures} failed`);
 process.exit(failures ? 1 : 0);

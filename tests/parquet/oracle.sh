@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # oracle.sh: Sheaf's Parquet writer and reader against DuckDB and hyparquet-writer
 # (tests/oracle/parquet.mjs, through tests/tools/pqtool), and the reader's errors on damaged
-# files: a truncated file, a bad footer length, a wrong magic, an unknown column.
+# files (truncated, a bad footer length, a wrong magic, an unknown column) and on what it does
+# not read (nested columns, the lz4 and brotli codecs, encryption), naming file and column.
 # SKIP (77) only when node is missing; without the oracle packages (scripts/check installs
 # them) it is an error (99).
 set -euo pipefail
@@ -51,4 +52,9 @@ cp "$good" "$work/chunk.parquet"
 head -c 2000 /dev/zero | dd of="$work/chunk.parquet" bs=1 seek=4 conv=notrunc status=none
 expect_error "$work/chunk.parquet" "column 'id'" "a zeroed column chunk"
 expect_error "$good" "no column 'nope'" "an unknown column" --columns nope
+expect_error "$work/x-list.parquet" "column 'l' is nested" "a list column"
+expect_error "$work/x-struct.parquet" "column 's' is nested" "a struct column"
+expect_error "$work/x-lz4.parquet" "column 'a' uses the lz4_raw codec" "the lz4 codec"
+expect_error "$work/x-brotli.parquet" "column 'a' uses the brotli codec" "the brotli codec"
+expect_error "$work/x-encrypted.parquet" "encrypted Parquet files are not supported" "encryption"
 exit "$status"
