@@ -572,7 +572,9 @@ size_t sheaf__format_double(double d, char *out, size_t cap) {
         return (size_t)snprintf(out, cap, "nan");
     if (isinf(d))
         return (size_t)snprintf(out, cap, d < 0 ? "-inf" : "inf");
-    for (int prec = 1; prec <= 17; prec++) {
+    /* A double that some decimal of 15 digits or fewer reads back as prints as that decimal
+     * at %.15g (its trailing zeros dropped), so the shortest form takes 15, 16 or 17 digits. */
+    for (int prec = 15; prec <= 17; prec++) {
         int n = snprintf(out, cap, "%.*g", prec, d);
         if (strtod(out, NULL) == d)
             return (size_t)n;

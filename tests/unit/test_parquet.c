@@ -129,6 +129,52 @@ static void test_int96_and_decimal(void) {
     UNIT_ASSERT_STRING_EQUAL(text_of(&c, big, 16, buf), "18446744073709551.616");
 }
 
+/* Significant digits of a number's text: its mantissa's digits without leading and trailing
+ * zeros. */
+static size_t sig_digits(const char *t) {
+    char d[64];
+    size_t n = 0;
+    for (; *t && *t != 'e'; t++)
+        if (*t >= '0' && *t <= '9')
+            d[n++] = *t;
+    size_t a = 0;
+    while (a < n && d[a] == '0')
+        a++;
+    while (n > a && d[n - 1] == '0')
+        n--;
+    return n - a;
+}
+
+/* The text reads back, with as few significant digits as a search over every precision finds
+ * (the notation may differ: 220, not 2.2e+02). */
+static void test_format_double(void) {
+    for (int i = 0; i < 20000; i++) {
+        double d;
+        uint64_t u = unit_rand64();
+        if (i % 3 == 0)
+            d = (double)(int64_t)(u % 2000001 - 1000000) / (double)(1 + u % 1000);
+        else
+            memcpy(&d, &u, 8);
+        if (d != d)
+            continue;
+        char got[64], want[64];
+        size_t n = sheaf__format_double(d, got, sizeof got);
+        UNIT_ASSERT_EQUAL(n, strlen(got));
+        if (d - d != 0)
+            continue; /* inf */
+        for (int prec = 1; prec <= 17; prec++) {
+            snprintf(want, sizeof want, "%.*g", prec, d);
+            if (strtod(want, NULL) == d)
+                break;
+        }
+        UNIT_ASSERT(strtod(got, NULL) == d);
+        UNIT_ASSERT(sig_digits(got) <= sig_digits(want));
+    }
+    char b[64];
+    sheaf__format_double(0.1, b, sizeof b);
+    UNIT_ASSERT_STRING_EQUAL(b, "0.1");
+}
+
 static void test_codecs(void) {
     static const int codecs[] = {PQ_CODEC_NONE, PQ_CODEC_SNAPPY, PQ_CODEC_GZIP, PQ_CODEC_ZSTD};
     for (int iter = 0; iter < 200; iter++) {
@@ -157,6 +203,7 @@ int main(void) {
         {"dates_against_libc", test_dates_against_libc},
         {"rle_round_trip", test_rle_round_trip},
         {"int96_and_decimal", test_int96_and_decimal},
+        {"format_double", test_format_double},
         {"codecs", test_codecs},
         {NULL, NULL},
     };
