@@ -567,11 +567,51 @@ size_t sheaf__format_timestamp(int64_t us, char *out) {
     return n;
 }
 
+/* The common case without printf: a number of magnitude 1e-4 to 1e15 that m / 10^k reads
+ * back as, for an integer m below 2^53 and the least k, is written as m with k decimals; that
+ * is the shortest form, and the one %g would print. 0 when another form is needed. */
+static size_t fast_decimal(double d, char *out, size_t cap) {
+    double a = fabs(d), p = 1;
+    if (!(a >= 1e-4 && a < 1e15) || cap < 40)
+        return 0;
+    for (int k = 0; k <= 15; k++, p *= 10) {
+        double x = d * p;
+        if (fabs(x) >= 9007199254740992.0)
+            return 0;
+        long long m = llround(x);
+        if ((double)m / p != d)
+            continue;
+        char digits[24];
+        int nd = 0;
+        unsigned long long u = (unsigned long long)(m < 0 ? -m : m);
+        do {
+            digits[nd++] = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        while (nd <= k)
+            digits[nd++] = '0';
+        size_t n = 0;
+        if (m < 0)
+            out[n++] = '-';
+        for (int i = nd - 1; i >= 0; i--) {
+            out[n++] = digits[i];
+            if (i == k && k > 0)
+                out[n++] = '.';
+        }
+        out[n] = 0;
+        return n;
+    }
+    return 0;
+}
+
 size_t sheaf__format_double(double d, char *out, size_t cap) {
     if (isnan(d))
         return (size_t)snprintf(out, cap, "nan");
     if (isinf(d))
         return (size_t)snprintf(out, cap, d < 0 ? "-inf" : "inf");
+    size_t fast = fast_decimal(d, out, cap);
+    if (fast)
+        return fast;
     /* A double that some decimal of 15 digits or fewer reads back as prints as that decimal
      * at %.15g (its trailing zeros dropped), so the shortest form takes 15, 16 or 17 digits. */
     for (int prec = 15; prec <= 17; prec++) {

@@ -151,8 +151,11 @@ static void test_format_double(void) {
     for (int i = 0; i < 20000; i++) {
         double d;
         uint64_t u = unit_rand64();
+        static const double tens[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
         if (i % 3 == 0)
             d = (double)(int64_t)(u % 2000001 - 1000000) / (double)(1 + u % 1000);
+        else if (i % 3 == 1)
+            d = (double)(int64_t)(u % 2000001 - 1000000) / tens[(u >> 32) % 7];
         else
             memcpy(&d, &u, 8);
         if (d != d)
@@ -169,6 +172,11 @@ static void test_format_double(void) {
         }
         UNIT_ASSERT(strtod(got, NULL) == d);
         UNIT_ASSERT(sig_digits(got) <= sig_digits(want));
+        /* where %.15g reads back, the same text (fixed or exponent notation alike) */
+        char g15[64];
+        snprintf(g15, sizeof g15, "%.15g", d);
+        if (strtod(g15, NULL) == d)
+            UNIT_ASSERT_STRING_EQUAL(got, g15);
     }
     char b[64];
     sheaf__format_double(0.1, b, sizeof b);
