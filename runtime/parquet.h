@@ -180,6 +180,7 @@ typedef struct sheaf__pqr sheaf__pqr;
 /* Opens a file and reads its footer. NULL on failure, the reason (naming path) in err. */
 sheaf__pqr *sheaf__pqr_open(const char *path, char *err, size_t errlen);
 void sheaf__pqr_close(sheaf__pqr *r);
+int sheaf__pqr_fd(const sheaf__pqr *r);
 size_t sheaf__pqr_ncols(const sheaf__pqr *r);
 const sheaf__pqcol *sheaf__pqr_col(const sheaf__pqr *r, size_t i);
 size_t sheaf__pqr_nrowgroups(const sheaf__pqr *r);

@@ -450,6 +450,10 @@ void sheaf__pqr_close(sheaf__pqr *r) {
     free(r);
 }
 
+int sheaf__pqr_fd(const sheaf__pqr *r) {
+    return r->fd;
+}
+
 size_t sheaf__pqr_ncols(const sheaf__pqr *r) {
     return r->ncols;
 }

@@ -521,6 +521,10 @@ static void src_drop_file(struct sheaf__pqsrc *s) {
     s->nulls = NULL;
 }
 
+int sheaf__pqsrc_fd(const sheaf__reader *r) {
+    return r->pq && r->pq->file ? sheaf__pqr_fd(r->pq->file) : -1;
+}
+
 void sheaf__pqsrc_free(struct sheaf__pqsrc *s) {
     if (!s)
         return;
