@@ -477,8 +477,8 @@ static int emit(sheaf__pqw *w, const void *p, size_t n) {
 }
 
 /* Compresses w->page and writes it with its header. Adds the sizes to *unc and *cmp. */
-static int write_page(sheaf__pqw *w, int type, int32_t nvalues, int encoding, bool levels,
-                      uint64_t *unc, uint64_t *cmp) {
+static int write_page(sheaf__pqw *w, int type, int32_t nvalues, int encoding, uint64_t *unc,
+                      uint64_t *cmp) {
     int rc = sheaf__pq_compress(w->o.codec, w->o.level, w->page.data, w->page.len, &w->comp);
     if (rc)
         return fail(w, rc, "%s: cannot compress a page (%s)", w->path,
@@ -505,7 +505,6 @@ static int write_page(sheaf__pqw *w, int type, int32_t nvalues, int encoding, bo
     }
     sheaf__tw_stop(&t);
     sheaf__tw_stop(&t);
-    (void)levels;
     if (t.err)
         return fail(w, SHEAF_ENOMEM, "%s: out of memory", w->path);
     *unc += w->hdr.len + w->page.len;
@@ -588,7 +587,7 @@ static int write_chunk(sheaf__pqw *w, pcol *c, sheaf__tw *rg) {
         if (put(&w->page, c->dict.data, c->dict.len))
             return fail(w, SHEAF_ENOMEM, "%s: out of memory", w->path);
         dict_off = (int64_t)w->off;
-        if ((rc = write_page(w, PQ_PAGE_DICTIONARY, (int32_t)c->ndict, 0, false, &unc, &cmp)))
+        if ((rc = write_page(w, PQ_PAGE_DICTIONARY, (int32_t)c->ndict, 0, &unc, &cmp)))
             return rc;
     }
     uint64_t data_off = w->off;
@@ -642,7 +641,7 @@ static int write_chunk(sheaf__pqw *w, pcol *c, sheaf__tw *rg) {
             return fail(w, SHEAF_ENOMEM, "%s: out of memory", w->path);
         }
         if ((rc = write_page(w, PQ_PAGE_DATA, (int32_t)(row - r0),
-                             dict ? PQ_ENC_RLE_DICTIONARY : PQ_ENC_PLAIN, optional, &unc, &cmp)))
+                             dict ? PQ_ENC_RLE_DICTIONARY : PQ_ENC_PLAIN, &unc, &cmp)))
             return rc;
     }
     /* ColumnChunk */
@@ -699,7 +698,6 @@ static int write_chunk(sheaf__pqw *w, pcol *c, sheaf__tw *rg) {
     c->dict_on = c->ptype == PQ_BYTE_ARRAY;
     if (c->slots)
         memset(c->slots, 0, c->nslots * sizeof *c->slots);
-    (void)unc;
     return rg->err ? fail(w, SHEAF_ENOMEM, "%s: out of memory", w->path) : 0;
 }
 

@@ -622,8 +622,6 @@ int sheaf__pqsrc_open(sheaf__reader *r, const char *path, uint64_t start, uint64
 
 int sheaf__pqsrc_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t errlen) {
     struct sheaf__pqsrc *s = r->pq;
-    (void)err;
-    (void)errlen;
     if (!s || s->row >= s->rows)
         return 0;
     s->text.len = 0;
