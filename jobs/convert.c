@@ -171,18 +171,19 @@ static int cv_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
             (!null && sj_buf_add(&o->row, f, len)))
             return SHEAF_ENOMEM;
     }
-    /* key: the row's place (offset, file), unique, so rows spread over the reducers */
+    /* key: the row's place (its file's hash plus its offset), so rows spread over the
+     * reducers in runs (cv_partition); rows that share a key are a group whose every row is
+     * written */
     unsigned char key[8];
-    sheaf_key_u64(rec->offset, key);
-    size_t flen = strlen(rec->file);
-    char *k = malloc(8 + flen);
-    if (!k)
-        return SHEAF_ENOMEM;
-    memcpy(k, key, 8);
-    memcpy(k + 8, rec->file, flen);
-    int rc = sheaf_emit(ctx, k, 8 + flen, o->row.p, o->row.len);
-    free(k);
-    return rc;
+    sheaf_key_u64(sheaf_hash(rec->file, strlen(rec->file), 0) + rec->offset, key);
+    return sheaf_emit(ctx, key, 8, o->row.p, o->row.len);
+}
+
+/* Rows of the same MiB of a file go to the same reducer, so each part file holds runs of
+ * consecutive rows, which its encodings compress as well as the whole file would. */
+static uint32_t cv_partition(const void *key, size_t klen, uint32_t nparts, void *udata) {
+    (void)udata;
+    return klen == 8 ? (uint32_t)((sheaf_key_to_u64(key) >> 20) % nparts) : 0;
 }
 
 static int cv_reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values *vals,
@@ -236,6 +237,7 @@ const sheaf_job_def sheaf_job_convert = {
     .summary = "rows (csv, tsv, parquet) cast to a schema and written as Parquet (--schema)",
     .map = cv_map,
     .reduce = cv_reduce,
+    .partition = cv_partition,
     .setup = cv_setup,
     .cleanup = cv_cleanup,
     .options = cv_options,
