@@ -9,6 +9,7 @@
 //                                        equals DuckDB's GROUP BY over FILE (csv or parquet)
 //   node pqjobs.mjs check-parquet OUT FILE  the same for groupby's Parquet output, read by DuckDB
 //   node pqjobs.mjs tsv GLOB             the rows of Parquet files as key TAB value lines
+//   node pqjobs.mjs chunk FILE COLUMN    the offset and length of the column's first chunk
 // Exit status 1 on a difference (the first few are printed).
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parquetWriteFile } from 'hyparquet-writer';
@@ -90,6 +91,11 @@ if (cmd === 'gen') {
     const r = await rows(`SELECT city, count::VARCHAR, sum_amount, min_score, max_score,
         distinct_tag::VARCHAR FROM read_parquet('${a}/part-r-*.parquet')`);
     compare(new Map(r.map((x) => [x[0], x.slice(1)])), await reference(b));
+} else if (cmd === 'chunk') { // OFFSET LENGTH of column b's chunk in the first row group
+    const r = await rows(`SELECT coalesce(dictionary_page_offset, data_page_offset)::VARCHAR,
+        total_compressed_size::VARCHAR FROM parquet_metadata('${a}')
+        WHERE row_group_id = 0 AND path_in_schema = '${b}'`);
+    console.log(`${r[0][0]} ${r[0][1]}`);
 } else if (cmd === 'tsv') {
     for (const r of await rows(`SELECT key, value::VARCHAR FROM read_parquet('${a}')`))
         console.log(`${r[0]}\t${r[1]}`);
