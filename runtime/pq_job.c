@@ -103,7 +103,8 @@ int sheaf__pq_output_format_ok(const char *text) {
     return output_format(text, NULL);
 }
 
-int sheaf__pqout_open(sheaf_ctx *ctx, const char *path, bool part, struct sheaf__pqout **out) {
+/* Starts the Parquet file the writer created at path (the partition's part file when part). */
+static int pqout_open(sheaf_ctx *ctx, const char *path, bool part, struct sheaf__pqout **out) {
     sheaf__pqw_opts o;
     output_format(ctx->cfg.output_format, &o);
     struct sheaf__pqout *q = calloc(1, sizeof *q);
@@ -128,7 +129,7 @@ int sheaf__pqout_open(sheaf_ctx *ctx, const char *path, bool part, struct sheaf_
         s = kv;
         q->kv = true;
     }
-    q->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    q->fd = open(path, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
     if (q->fd < 0) {
         sheaf_schema_free(kv);
         free(q);
@@ -149,7 +150,7 @@ int sheaf__pqout_open(sheaf_ctx *ctx, const char *path, bool part, struct sheaf_
     return 0;
 }
 
-int sheaf__pqout_kv(sheaf_ctx *ctx, struct sheaf__pqout *q, const void *key, size_t klen,
+static int pqout_kv(sheaf_ctx *ctx, struct sheaf__pqout *q, const void *key, size_t klen,
                     const void *val, size_t vlen) {
     if (!q->kv)
         return sheaf__error(ctx, SHEAF_EINVAL,
@@ -162,11 +163,11 @@ int sheaf__pqout_kv(sheaf_ctx *ctx, struct sheaf__pqout *q, const void *key, siz
         rc = sheaf__pqw_end_row(q->w);
     if (rc)
         return sheaf__error(ctx, rc, "%s", sheaf__pqw_error(q->w));
-    ctx->c[SHEAF__C_OUTPUT_RECORDS]++;
     return 0;
 }
 
-int sheaf__pqout_close(sheaf_ctx *ctx, struct sheaf__pqout **qp) {
+/* Finishes the file (or drops it when the job failed); *qp is set to NULL. */
+static int pqout_close(sheaf_ctx *ctx, struct sheaf__pqout **qp) {
     struct sheaf__pqout *q = *qp;
     if (!q)
         return 0;
@@ -188,6 +189,34 @@ int sheaf__pqout_close(sheaf_ctx *ctx, struct sheaf__pqout **qp) {
     free(q);
     return rc;
 }
+
+/* The output format: the writer (writer.c) creates NAME-r-NNNNN.parquet and calls these. */
+static int pq_open(sheaf_ctx *ctx, sheaf__writer *w) {
+    struct sheaf__pqout *q = NULL;
+    int rc = pqout_open(ctx, w->path, !strcmp(w->name, "part"), &q);
+    w->state = q;
+    return rc;
+}
+
+static int pq_put(sheaf_ctx *ctx, sheaf__writer *w, const void *key, size_t klen,
+                  const void *val, size_t vlen) {
+    return pqout_kv(ctx, w->state, key, klen, val, vlen);
+}
+
+static int pq_finish(sheaf_ctx *ctx, sheaf__writer *w) {
+    struct sheaf__pqout *q = w->state;
+    w->state = NULL;
+    return pqout_close(ctx, &q);
+}
+
+const sheaf__outfmt sheaf__out_parquet = {
+    .name = "parquet",
+    .ext = ".parquet",
+    .text_values = true,
+    .open = pq_open,
+    .put = pq_put,
+    .finish = pq_finish,
+};
 
 /* ---- typed rows ---- */
 
@@ -216,7 +245,8 @@ static struct sheaf__pqjob *row_col(sheaf_ctx *ctx, size_t col) {
         sheaf__error(ctx, SHEAF_EINVAL, "typed rows need an output schema (sheaf_output_schema)");
         return NULL;
     }
-    if (ctx->where != SHEAF__IN_REDUCE) {
+    /* the reduce side's sink, the output set, is the one with named outputs */
+    if (!ctx->sink || !ctx->sink->ops || !ctx->sink->ops->emit_named) {
         sheaf__error(ctx, SHEAF_EINVAL, "typed rows are written from reduce");
         return NULL;
     }
@@ -352,7 +382,7 @@ SHEAF_EXTERN int sheaf_row_emit(sheaf_ctx *ctx) {
         return rc;
     }
     /* text output: one csv line of the fields, a null empty */
-    if (ctx->output_format != 0)
+    if (ctx->outfmt != &sheaf__out_text)
         return sheaf__error(ctx, SHEAF_EINVAL,
                             "typed rows are written with --output-format text or parquet");
     sheaf__buf line = {0};
@@ -373,7 +403,7 @@ SHEAF_EXTERN int sheaf_row_emit(sheaf_ctx *ctx) {
     if (rc == SHEAF_ENOMEM)
         rc = sheaf__error(ctx, rc, "out of memory");
     if (!rc)
-        rc = sheaf__output(ctx, line.data ? line.data : (const uint8_t *)"", line.len, "", 0);
+        rc = sheaf_emit(ctx, line.data ? line.data : (const uint8_t *)"", line.len, "", 0);
     sheaf__buf_free(&line);
     return rc;
 }
@@ -486,6 +516,25 @@ SHEAF_EXTERN int sheaf_input_columns(sheaf_ctx *ctx, const char *const *names, s
 }
 
 /* ---- the source ---- */
+
+static int src_parse(const char *args, sheaf__format *fmt) {
+    (void)fmt;
+    return *args ? SHEAF_EINVAL : 0;
+}
+
+static int src_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t errlen) {
+    return sheaf__pqsrc_next(r, rec, err, errlen);
+}
+
+/* The input format: reader.c hands a parquet split to sheaf__pqsrc_open and its records to
+ * sheaf__pqsrc_next; the planner asks sheaf__pq_plan_file for the splits. */
+const sheaf__infmt sheaf__src_parquet = {
+    .name = "parquet",
+    .kind = SHEAF__FMT_PARQUET,
+    .aligned = true,
+    .parse = src_parse,
+    .next = src_next,
+};
 
 struct sheaf__pqsrc {
     sheaf__pqr *file;
