@@ -6,8 +6,8 @@
  *                  hybrid, dates and timestamps as text
  *   parquet_write.c  a file of flat columns: pages, dictionaries, statistics, the footer
  *   parquet_read.c   the footer, the schema, row groups decoded column by column
- *   pq_job.c       the runtime's hooks: a Parquet output writer per part file, a Parquet
- *                  source whose splits are row groups
+ *   pq_job.c       the output format (a Parquet writer per part file) and the input format
+ *                  (a split per row group), typed rows and fields
  */
 #ifndef SHEAF_PARQUET_H
 #define SHEAF_PARQUET_H

@@ -1,7 +1,9 @@
 /*
  * pq_job.c: Parquet in jobs: the output writer of --output-format parquet, the source of
  * --input-format parquet, the output schema and typed rows of user jobs, and the typed field
- * accessors. The runtime's reduce and reader modules call in here through a few hooks.
+ * accessors. It is one output format (sheaf__out_parquet, in writer.c's table) and one input
+ * format (sheaf__src_parquet, in reader.c's table, whose open and next hand a parquet split
+ * here); input.c asks it for a file's splits.
  *
  * Output: each part file (and named output) of a reducer is NAME-r-NNNNN.parquet, written by
  * parquet_write.c into the job's temporary directory and committed like every output. A job
