@@ -133,6 +133,7 @@ typedef struct gb_opts {
     gtable g;
     size_t limit;     /* of the table's bytes */
     bool passthrough; /* rows skip the table: their groups hardly repeat */
+    bool typed;       /* Parquet output: rows of key columns and typed aggregates */
 } gb_opts;
 
 static gb_opts gbo;
@@ -272,6 +273,7 @@ static int gb_configure(void *udata, sheaf_config *cfg) {
     gb_opts *o = udata;
     if (sj_need_columns("groupby", cfg, "groupby"))
         return -1;
+    o->typed = cfg->output_format && !strncmp(cfg->output_format, "parquet", 7);
     if (!o->naggs && parse_aggs(o, "count"))
         return -1;
     if (sj_check_columns("groupby", cfg, (const char *const *)o->keys, o->nkeys))
@@ -674,15 +676,97 @@ static void gt_free(gb_opts *o) {
     memset(g, 0, sizeof *g);
 }
 
+/* The columns the job reads (Parquet input decodes only these), and with Parquet output the
+ * table it writes: the key columns as strings (one column "key" without --key), then each
+ * aggregate named like count, sum_COL, distinct_COL: counts int64, the others doubles (null
+ * when the group has no number). */
 static int gb_setup(sheaf_ctx *ctx, void *udata) {
     gb_opts *o = udata;
-    (void)ctx;
     o->nonnum = 0;
     o->nokey = 0;
     o->cols_file = NULL;
     o->passthrough = false;
     gt_free(o);
-    return 0;
+    const char **cols = calloc(o->nkeys + o->naggs + o->nwh + 1, sizeof *cols);
+    size_t n = 0;
+    if (!cols)
+        return SHEAF_ENOMEM;
+    for (size_t i = 0; i < o->nkeys; i++)
+        cols[n++] = o->keys[i];
+    for (size_t i = 0; i < o->naggs; i++)
+        if (o->aggs[i].col)
+            cols[n++] = o->aggs[i].col;
+    for (size_t i = 0; i < o->nwh; i++)
+        cols[n++] = o->wh[i].col;
+    int rc = sheaf_input_columns(ctx, cols, n);
+    free(cols);
+    if (rc || !o->typed)
+        return rc;
+    static const char *const names[] = {"count", "sum", "avg", "min", "max", "distinct"};
+    sheaf_schema *s = sheaf_schema_new();
+    if (!s)
+        return SHEAF_ENOMEM;
+    rc = o->nkeys ? 0 : sheaf_schema_add(s, "key", SHEAF_COL_STRING, 0);
+    for (size_t i = 0; i < o->nkeys && !rc; i++)
+        rc = sheaf_schema_add(s, o->keys[i], SHEAF_COL_STRING, 0);
+    for (size_t i = 0; i < o->naggs && !rc; i++) {
+        int k = o->aggs[i].kind;
+        char name[256];
+        snprintf(name, sizeof name, "%s%s%s", names[k], o->aggs[i].col ? "_" : "",
+                 o->aggs[i].col ? o->aggs[i].col : "");
+        rc = sheaf_schema_add(s, name, k == A_COUNT || k == A_DISTINCT ? SHEAF_COL_INT64
+                                                                        : SHEAF_COL_DOUBLE,
+                              k != A_COUNT && k != A_DISTINCT);
+    }
+    if (rc)
+        rc = sheaf_fail(ctx, SHEAF_EUSAGE, "groupby: the output columns repeat a name");
+    else
+        rc = sheaf_output_schema(ctx, s);
+    sheaf_schema_free(s);
+    return rc;
+}
+
+/* A typed row: the key's fields (split again where add_key_field joined them), then the
+ * aggregates. */
+static int gb_row(sheaf_ctx *ctx, gb_opts *o, const char *key, size_t klen) {
+    int rc = 0;
+    size_t col = 0, i = 0;
+    o->out.len = 0;
+    while (!rc && col < (o->nkeys ? o->nkeys : 1)) {
+        o->out.len = 0;
+        if (i < klen && key[i] == '"') {
+            for (i++; i < klen && !rc; i++) {
+                if (key[i] == '"' && !(i + 1 < klen && key[i + 1] == '"'))
+                    break;
+                if (key[i] == '"')
+                    i++;
+                rc = sj_buf_addc(&o->out, key[i]);
+            }
+            i++; /* the closing quote */
+        } else {
+            size_t j = i;
+            while (j < klen && key[j] != ',')
+                j++;
+            rc = sj_buf_add(&o->out, key + i, j - i);
+            i = j;
+        }
+        i++; /* the comma */
+        if (!rc)
+            rc = sheaf_row_set_str(ctx, col++, o->out.p, o->out.len);
+    }
+    for (size_t a = 0; a < o->naggs && !rc; a++, col++) {
+        int k = o->aggs[a].kind;
+        if (k == A_COUNT)
+            rc = sheaf_row_set_i64(ctx, col, (int64_t)o->acc.count);
+        else if (k == A_DISTINCT)
+            rc = sheaf_row_set_i64(ctx, col, distinct_items(&o->acc, a, NULL));
+        else if (!o->acc.n[a])
+            rc = sheaf_row_set_null(ctx, col);
+        else
+            rc = sheaf_row_set_double(ctx, col, k == A_AVG ? o->acc.v[a] / (double)o->acc.n[a]
+                                                           : o->acc.v[a]);
+    }
+    return rc ? rc : sheaf_row_emit(ctx);
 }
 
 /* The row's field of aggregate i's column, fetched once per row for all the aggregates that
@@ -829,6 +913,8 @@ static int gb_reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values 
     int rc = merge_all(o, vals);
     if (rc)
         return rc;
+    if (o->typed)
+        return gb_row(ctx, o, key, klen);
     o->out.len = 0;
     for (size_t i = 0; i < o->naggs && !rc; i++) {
         char num[64] = "";

@@ -27,6 +27,9 @@ extern const sheaf_job_def sheaf_job_join;
 extern const sheaf_job_def sheaf_job_pagerank;
 extern const sheaf_job_def sheaf_job_kmeans;
 extern const sheaf_job_def sheaf_job_validate;
+extern const sheaf_job_def sheaf_job_convert;
+/* `sheaf schema FILE...` (schema.c): not a job; one process. Returns an exit status. */
+int sj_schema_command(int argc, char **argv);
 
 /* ---- jobutil.c ---------------------------------------------------------------------------- */
 
@@ -122,13 +125,13 @@ const char *sj_field(sheaf_ctx *ctx, const sheaf_record *rec, const char *column
 int sj_no_column(sheaf_ctx *ctx, const char *file, const char *column,
                  const char *const *names, const size_t *lens, size_t n);
 /* Usage check of the n column names a job reads (NULL entries skipped), before it runs: a
- * column written as a number is a field index; a name needs the header of csv input read with
- * --csv-header (it is then looked up in each file's header as the file is read, and a file
+ * column written as a number is a field index; a name needs parquet input (whose columns have
+ * names) or the header of csv input read with --csv-header (it is then looked up in each file's header as the file is read, and a file
  * without it fails the job: sj_field). Returns 0, or -1 after printing which column, and why,
  * on rank 0 (configure's usage error). */
 int sj_check_columns(const char *job, const sheaf_config *cfg, const char *const *columns,
                      size_t n);
-/* Usage check for jobs that read columns: the input format must be csv or tsv. */
+/* Usage check for jobs that read columns: the input format must be csv, tsv or parquet. */
 int sj_need_columns(const char *job, const sheaf_config *cfg, const char *option);
 
 /* The work directory of a multi-round job, made fresh in this run (mkdtemp, mode 0700) and the

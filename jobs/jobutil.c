@@ -620,13 +620,15 @@ static bool column_number(const char *column) {
 int sj_check_columns(const char *job, const sheaf_config *cfg, const char *const *columns,
                      size_t n) {
     const char *f = cfg->input_format ? cfg->input_format : "lines";
-    bool csv = !strcmp(f, "csv");
+    bool csv = !strcmp(f, "csv"), parquet = !strcmp(f, "parquet");
     for (size_t i = 0; cfg->input_formats && i < cfg->ninputs; i++)
-        if (cfg->input_formats[i])
+        if (cfg->input_formats[i]) {
             csv = csv || !strcmp(cfg->input_formats[i], "csv");
+            parquet = parquet || !strcmp(cfg->input_formats[i], "parquet");
+        }
     for (size_t i = 0; i < n; i++) {
         const char *c = columns[i];
-        if (!c || column_number(c) || (csv && cfg->csv_header))
+        if (!c || column_number(c) || (csv && cfg->csv_header) || parquet)
             continue;
         if (!*c)
             return sj_usage(job, "an empty column name");
@@ -642,8 +644,8 @@ int sj_check_columns(const char *job, const sheaf_config *cfg, const char *const
 
 int sj_need_columns(const char *job, const sheaf_config *cfg, const char *option) {
     const char *f = cfg->input_format ? cfg->input_format : "lines";
-    if (strcmp(f, "csv") && strcmp(f, "tsv"))
-        return sj_usage(job, "%s needs --input-format csv or tsv", option);
+    if (strcmp(f, "csv") && strcmp(f, "tsv") && strcmp(f, "parquet"))
+        return sj_usage(job, "%s needs --input-format csv, tsv or parquet", option);
     return 0;
 }
 

@@ -13,4 +13,6 @@ sheaf_SOURCES += \
 	jobs/join.c \
 	jobs/pagerank.c \
 	jobs/kmeans.c \
-	jobs/validate.c
+	jobs/validate.c \
+	jobs/convert.c \
+	jobs/schema.c

@@ -25,6 +25,7 @@ static const sheaf_job_def *const jobs[] = {
     &sheaf_job_pagerank,
     &sheaf_job_kmeans,
     &sheaf_job_validate,
+    &sheaf_job_convert,
 };
 #define NJOBS (sizeof jobs / sizeof jobs[0])
 
@@ -37,6 +38,7 @@ static void help(FILE *f) {
     fprintf(f, "usage: sheaf JOB [OPTIONS]      run a built-in job (under mpirun or srun for "
                "more than one rank)\n"
                "       sheaf jobs               list the built-in jobs\n"
+               "       sheaf schema FILE...     the columns of Parquet and csv files\n"
                "       sheaf JOB --help         a job's options\n"
                "       sheaf --version\n\nJobs:\n");
     list(f);
@@ -94,6 +96,8 @@ int main(int argc, char **argv) {
             list(stdout);
         return 0;
     }
+    if (!strcmp(cmd, "schema"))
+        return first_rank() ? sj_schema_command(argc - 1, argv + 1) : 0;
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
         if (first_rank())
             printf("sheaf %s\n", SHEAF_VERSION_STRING);

@@ -277,6 +277,13 @@ int sheaf__plan_build_multi(const sheaf_config *cfg, const sheaf__format *fmts, 
         if (sheaf__codec_by_name(fl.files[i]) != SHEAF__CODEC_NONE)
             fss = UINT64_MAX / 2; /* compressed: the file is one split */
         plan->total_bytes += size;
+        if (fmt->kind == SHEAF__FMT_PARQUET) { /* a split per row group */
+            int prc = sheaf__pq_plan_file(fl.files[i], (uint32_t)i, &plan->splits, &plan->nsplits,
+                                          &cap, &plan->tasks, err, errlen);
+            if (prc)
+                return prc;
+            continue;
+        }
         if (fl.unsized[i]) { /* one split, read to the end of the file */
             sheaf__split *sp = &plan->splits[plan->nsplits++];
             sp->file = (uint32_t)i;

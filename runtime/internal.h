@@ -198,7 +198,8 @@ typedef struct sheaf__plan {
 } sheaf__plan;
 
 /* Input formats. */
-typedef enum { SHEAF__FMT_LINES = 0, SHEAF__FMT_FIXED, SHEAF__FMT_CSV, SHEAF__FMT_TSV } sheaf__fmt_kind;
+typedef enum { SHEAF__FMT_LINES = 0, SHEAF__FMT_FIXED, SHEAF__FMT_CSV, SHEAF__FMT_TSV,
+               SHEAF__FMT_PARQUET } sheaf__fmt_kind;
 typedef struct sheaf__format {
     sheaf__fmt_kind kind;
     const struct sheaf__infmt *src; /* the source that reads it (reader.c's table) */
@@ -207,6 +208,8 @@ typedef struct sheaf__format {
     uint8_t sep;     /* csv field separator (default ',') */
     bool header;     /* csv, tsv: the first record of each file names the columns */
     bool multiline;  /* csv: quoted fields may hold newlines, so splits need the quote pass */
+    const char *const *columns; /* parquet: the columns to read (sheaf_input_columns), or all */
+    size_t ncolumns;
 } sheaf__format;
 
 /* Parses the kind ("lines", "csv", "tsv", "fixed:N": a registered input format's name and its
@@ -282,6 +285,7 @@ typedef struct sheaf__reader {
     const char **hfields;
     size_t *hlens;
     size_t nh;
+    struct sheaf__pqsrc *pq; /* parquet (pq_job.c) */
 } sheaf__reader;
 
 /* Opens a split, keeping the buffer of an earlier split (zero the struct before the first
@@ -326,6 +330,7 @@ typedef struct sheaf__infmt {
 } sheaf__infmt;
 
 extern const sheaf__infmt sheaf__src_lines, sheaf__src_csv, sheaf__src_tsv, sheaf__src_fixed;
+extern const sheaf__infmt sheaf__src_parquet; /* pq_job.c */
 /* The registered format of a kind (lines for one not registered). */
 const sheaf__infmt *sheaf__infmt_of(sheaf__fmt_kind kind);
 
@@ -609,6 +614,7 @@ typedef struct sheaf__writer {
  * registers it. Each function returns 0 or a negative code with the error recorded in ctx. */
 typedef struct sheaf__outfmt {
     const char *name;
+    const char *ext;  /* the files' name suffix (".parquet"), or NULL */
     bool text_values; /* typed values are written as decimal text */
     /* The file was opened: write a header, set up state (NULL: nothing). */
     int (*open)(sheaf_ctx *ctx, sheaf__writer *w);
@@ -620,6 +626,7 @@ typedef struct sheaf__outfmt {
 } sheaf__outfmt;
 
 extern const sheaf__outfmt sheaf__out_text, sheaf__out_csv, sheaf__out_raw;
+extern const sheaf__outfmt sheaf__out_parquet; /* pq_job.c */
 /* The registered format of that name, or NULL. */
 const sheaf__outfmt *sheaf__outfmt_find(const char *name);
 /* The registered names as "a, b or c" into out. */
@@ -727,6 +734,7 @@ struct sheaf_ctx {
     uint64_t fault_after; /* SHEAF_FAULT: records before failing, or UINT64_MAX */
     int fault_phase;
     char spill_dir[4096];
+    struct sheaf__pqjob *pq; /* output schema, typed rows, input columns (pq_job.c) */
 };
 
 
@@ -888,5 +896,21 @@ char *sheaf__report(sheaf_ctx *ctx, const sheaf__plan *plan, sheaf_result *res, 
 /* The report object as a self-contained HTML page (html.c); malloc'd, or NULL. */
 struct json_t;
 char *sheaf__report_html(struct json_t *root);
+
+/* ---- pq_job.c: Parquet input and output (the hooks of reader.c, input.c, writer.c) ---- */
+
+struct sheaf__pqout;
+/* "parquet[:CODEC[:ROWS]]": 0 when text is such a format, else SHEAF_EINVAL. */
+int sheaf__pq_output_format_ok(const char *text);
+void sheaf__pqjob_free(sheaf_ctx *ctx);
+/* The reader of a parquet split (a row group), and its records. */
+int sheaf__pqsrc_open(sheaf__reader *r, const char *path, uint64_t start, uint64_t len,
+                      const sheaf__format *fmt, char *err, size_t errlen);
+int sheaf__pqsrc_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t errlen);
+void sheaf__pqsrc_free(struct sheaf__pqsrc *s);
+int sheaf__pqsrc_fd(const sheaf__reader *r); /* the open file's descriptor, or -1 */
+/* Rank 0: a split per row group of a Parquet file (growing splits and tasks to *cap). */
+int sheaf__pq_plan_file(const char *path, uint32_t file, sheaf__split **splits, size_t *n,
+                        size_t *cap, sheaf__task **tasks, char *err, size_t errlen);
 
 #endif /* SHEAF_INTERNAL_H */

@@ -433,6 +433,11 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
     } else if (sheaf__codec_parse_output(cfg->output_compression, &ocodec, &olevel, ctx->errmsg,
                                          sizeof ctx->errmsg))
         ctx->err = SHEAF_EUSAGE;
+    else if (ocodec != SHEAF__CODEC_NONE && ctx->outfmt == &sheaf__out_parquet)
+        sheaf__error(ctx, SHEAF_EUSAGE,
+                     "--output-compression %s: Parquet compresses its own pages; give the codec "
+                     "as --output-format parquet:CODEC",
+                     cfg->output_compression);
     else {
         ctx->fmts[0] = ctx->fmt;
         ctx->nfmts = cfg->input_formats && cfg->ninputs > 1 ? cfg->ninputs : 1;
@@ -628,6 +633,7 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
     free(ctx->user);
     MPI_Comm_free(&ctx->comm);
     free(ctx->fmts);
+    sheaf__pqjob_free(ctx);
     free(ctx);
     free(sm);
     return rc;

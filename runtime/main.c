@@ -111,7 +111,7 @@ static int opt_schedule(parsed *p, const char *arg, char *err, size_t errlen) {
 static int opt_infmt(parsed *p, const char *arg, char *err, size_t errlen) {
     sheaf__format f;
     if (sheaf__format_parse(arg, &f))
-        OPT_FAIL("--input-format: unknown format '%s' (lines, csv, tsv or fixed:N)", arg);
+        OPT_FAIL("--input-format: unknown format '%s' (lines, csv, tsv, fixed:N or parquet)", arg);
     p->cfg.input_format = arg;
     return 0;
 }
@@ -127,7 +127,8 @@ static int opt_infmts(parsed *p, const char *arg, char *err, size_t errlen) {
          t = strtok_r(NULL, ",", &save)) {
         sheaf__format f;
         if (sheaf__format_parse(t, &f))
-            OPT_FAIL("--input-formats: unknown format '%s' (lines, csv, tsv or fixed:N)", t);
+            OPT_FAIL("--input-formats: unknown format '%s' (lines, csv, tsv, fixed:N or "
+                     "parquet)", t);
         p->fmts[p->nfmts++] = t;
     }
     return 0;
@@ -242,7 +243,7 @@ static const struct {
     {"spill-dir", 0, "DIR", "where runs are spilled (default $TMPDIR or /tmp)", opt_spill},
     {"bind", 0, "POLICY", "auto, core, numa or none (default auto)", opt_bind},
     {"schedule", 0, "MODE", "dynamic (default) or static", opt_schedule},
-    {"input-format", 0, "FMT", "lines (default), csv, tsv or fixed:N", opt_infmt},
+    {"input-format", 0, "FMT", "lines (default), csv, tsv, fixed:N or parquet", opt_infmt},
     {"input-formats", 0, "LIST", "one format per -i, in order (lines,csv,...)", opt_infmts},
     {"csv-delimiter", 0, "C", "csv field separator (default ',')", opt_csvdelim},
     {"csv-header", 0, NULL, "csv, tsv: the first line of each file names the columns",
@@ -352,12 +353,14 @@ static int parse_args(int argc, char **argv, const sheaf_job_def *job, parsed *p
              * missing, or given to a flag; 0 (or an unknown letter) when it is unknown. */
             char bad[256];
             bad_option(argv[optind - 1], bad, sizeof bad);
-            const struct option *known = NULL;
+            bool known = false, has_arg = false; /* read before lo is freed */
             for (size_t i = 0; optopt && i < NCOMMON + njob; i++)
-                if (lo[i].val == optopt)
-                    known = &lo[i];
+                if (lo[i].val == optopt) {
+                    known = true;
+                    has_arg = lo[i].has_arg != 0;
+                }
             free(lo);
-            if (known && known->has_arg)
+            if (known && has_arg)
                 USAGE_ERR("option '%s' needs an argument (see --help)", bad);
             if (known)
                 USAGE_ERR("option '%s' takes no argument (see --help)", bad);

@@ -61,6 +61,7 @@ static const sheaf__infmt *const formats[] = {
     &sheaf__src_csv,
     &sheaf__src_tsv,
     &sheaf__src_fixed,
+    &sheaf__src_parquet,
 };
 #define NFORMATS (sizeof formats / sizeof formats[0])
 
@@ -98,7 +99,8 @@ int sheaf__input_format(const sheaf_config *cfg, size_t i, sheaf__format *fmt, c
     if (i != SIZE_MAX && cfg->input_formats && cfg->input_formats[i])
         kind = cfg->input_formats[i];
     if (sheaf__format_parse(kind, fmt)) {
-        snprintf(err, errlen, "unknown input format '%s' (lines, csv, tsv or fixed:N)", kind);
+        snprintf(err, errlen, "unknown input format '%s' (lines, csv, tsv, fixed:N or "
+                 "parquet)", kind);
         return SHEAF_EUSAGE;
     }
     if (cfg->record_delimiter && sheaf__parse_delim(cfg->record_delimiter, &fmt->delim)) {
@@ -119,6 +121,8 @@ int sheaf__input_format(const sheaf_config *cfg, size_t i, sheaf__format *fmt, c
 
 int sheaf__reader_open(sheaf__reader *r, const char *path, uint64_t start, uint64_t len,
                        const sheaf__format *fmt, char *err, size_t errlen) {
+    if (fmt->kind == SHEAF__FMT_PARQUET)
+        return sheaf__pqsrc_open(r, path, start, len, fmt, err, errlen);
     /* Buffers are kept from split to split. */
     sheaf__reader keep = *r;
     memset(r, 0, sizeof *r);
@@ -129,6 +133,7 @@ int sheaf__reader_open(sheaf__reader *r, const char *path, uint64_t start, uint6
     r->flens = keep.flens;
     r->fcap = keep.fcap;
     r->hdr = keep.hdr;
+    r->pq = keep.pq;
     r->hfields = keep.hfields;
     r->hlens = keep.hlens;
     r->fd = -1;
@@ -242,6 +247,8 @@ int sheaf__reader_fill(sheaf__reader *r, char *err, size_t errlen) {
 int sheaf__reader_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t errlen) {
     if (r->done)
         return 0;
+    if (r->fmt.kind == SHEAF__FMT_PARQUET)
+        return sheaf__pqsrc_next(r, rec, err, errlen);
     int rc = 0;
     const sheaf__infmt *src = r->fmt.src;
     if (r->start == 0 && r->base == 0 && r->len == 0 && !r->eof &&
@@ -306,7 +313,7 @@ int sheaf__reader_open_split(sheaf__reader *r, const sheaf__plan *plan, size_t s
     if (rc)
         return rc;
     struct stat st;
-    if (fstat(r->fd, &st) != 0) {
+    if (fstat(fmt->kind == SHEAF__FMT_PARQUET ? sheaf__pqsrc_fd(r) : r->fd, &st) != 0) {
         snprintf(err, errlen, "cannot stat input %s: %s", path, strerror(errno));
         return SHEAF_EIO;
     }
@@ -429,6 +436,7 @@ void sheaf__reader_free(sheaf__reader *r) {
     free(r->flens);
     free(r->hfields);
     free(r->hlens);
+    sheaf__pqsrc_free(r->pq);
     memset(r, 0, sizeof *r);
     r->fd = -1;
 }

@@ -94,6 +94,7 @@ typedef struct sheaf_record {
     size_t nheader;    /* csv with a header: the file's column names */
     const char *const *header;
     const size_t *header_lens;
+    const unsigned char *nulls; /* parquet: nulls[i] is 1 when field i is null, else NULL */
 } sheaf_record;
 
 /* The field of a csv record under a column name of its file's header (or a 0-based column
@@ -381,6 +382,73 @@ SHEAF_EXTERN uint32_t sheaf_partition(const sheaf_ctx *ctx);
 
 /* Parses a size such as 512, 64K, 1.5G (K/M/G/T, powers of 1024). Returns 0 or SHEAF_EINVAL. */
 SHEAF_EXTERN int sheaf_parse_size(const char *text, uint64_t *out);
+
+/* ---- Typed rows: an output schema (Parquet output) and typed input fields ----
+ *
+ * A job that writes a table declares its columns once, from setup, and its reducer sets the
+ * columns of each row and emits it. With --output-format parquet the rows are the Parquet
+ * file's rows; with the text format each row is written as one line of its fields in csv
+ * (RFC 4180 quoting; a null is an empty field); the csv and raw formats refuse rows. See
+ * docs/api.md and docs/formats.md. */
+typedef enum {
+    SHEAF_COL_INT64 = 1,
+    SHEAF_COL_INT32,
+    SHEAF_COL_DOUBLE,
+    SHEAF_COL_BOOL,
+    SHEAF_COL_STRING,   /* UTF-8 text */
+    SHEAF_COL_DATE,     /* days since 1970-01-01 */
+    SHEAF_COL_TIMESTAMP /* microseconds since 1970-01-01 00:00:00 UTC */
+} sheaf_col_type;
+typedef struct sheaf_schema sheaf_schema;
+
+/* A new empty schema (NULL when out of memory); free it with sheaf_schema_free. */
+SHEAF_EXTERN sheaf_schema *sheaf_schema_new(void);
+/* Adds a column (nullable: 1 when it may hold nulls). Returns 0, SHEAF_EINVAL (an empty or
+ * repeated name, an unknown type) or SHEAF_ENOMEM. */
+SHEAF_EXTERN int sheaf_schema_add(sheaf_schema *s, const char *name, sheaf_col_type type,
+                                  int nullable);
+SHEAF_EXTERN size_t sheaf_schema_columns(const sheaf_schema *s);
+/* A schema from text: `name:type[?],...` with types int64 int32 double bool string date
+ * timestamp, a trailing ? for a nullable column. NULL on a bad spec, the reason in err. */
+SHEAF_EXTERN sheaf_schema *sheaf_schema_parse(const char *spec, char *err, size_t errlen);
+/* The name of column col (NULL past the end), and its type. */
+SHEAF_EXTERN const char *sheaf_schema_name(const sheaf_schema *s, size_t col);
+SHEAF_EXTERN sheaf_col_type sheaf_schema_type(const sheaf_schema *s, size_t col);
+SHEAF_EXTERN int sheaf_schema_nullable(const sheaf_schema *s, size_t col);
+/* Whether text casts to column col: 0, or SHEAF_EINVAL (an empty text casts to null, so
+ * only in a nullable column, or to the empty string in a string column). Integers in
+ * decimal, doubles as strtod reads them, bools true/false/t/f/1/0/yes/no, dates YYYY-MM-DD,
+ * timestamps YYYY-MM-DD[ T]HH:MM:SS[.fraction][Z|+00:00] (UTC). */
+SHEAF_EXTERN int sheaf_schema_cast(const sheaf_schema *s, size_t col, const char *text,
+                                   size_t len);
+SHEAF_EXTERN void sheaf_schema_free(sheaf_schema *s);
+/* From setup: the rows this rank's reducers emit have this schema (copied). */
+SHEAF_EXTERN int sheaf_output_schema(sheaf_ctx *ctx, const sheaf_schema *s);
+/* From reduce (and partition_end): set column col of the current row, then emit it. i64 fits
+ * INT64, INT32 (range checked), DATE and TIMESTAMP columns. A column not set is null (an error
+ * for a column that is not nullable). Return 0 or a negative code. */
+SHEAF_EXTERN int sheaf_row_set_i64(sheaf_ctx *ctx, size_t col, int64_t v);
+SHEAF_EXTERN int sheaf_row_set_double(sheaf_ctx *ctx, size_t col, double v);
+SHEAF_EXTERN int sheaf_row_set_bool(sheaf_ctx *ctx, size_t col, int v);
+SHEAF_EXTERN int sheaf_row_set_str(sheaf_ctx *ctx, size_t col, const void *s, size_t len);
+SHEAF_EXTERN int sheaf_row_set_null(sheaf_ctx *ctx, size_t col);
+/* Sets column col from text, cast as sheaf_schema_cast says (an empty text: null, or the
+ * empty string in a string column); a text that does not cast fails the job. */
+SHEAF_EXTERN int sheaf_row_set_text(sheaf_ctx *ctx, size_t col, const char *text, size_t len);
+SHEAF_EXTERN int sheaf_row_emit(sheaf_ctx *ctx);
+
+/* Typed fields of a record (csv, tsv, parquet), by column name as sheaf_record_field: 1 and
+ * *v set, 0 when the field is null (parquet) or empty, SHEAF_ENOENT without such a column,
+ * SHEAF_EINVAL when the text is not of the type (bool: true/false, 1/0). */
+SHEAF_EXTERN int sheaf_record_i64(const sheaf_record *rec, const char *column, int64_t *v);
+SHEAF_EXTERN int sheaf_record_double(const sheaf_record *rec, const char *column, double *v);
+SHEAF_EXTERN int sheaf_record_bool(const sheaf_record *rec, const char *column, int *v);
+/* 1 when the field is null (parquet) or empty (csv), 0 when not, SHEAF_ENOENT. */
+SHEAF_EXTERN int sheaf_record_is_null(const sheaf_record *rec, const char *column);
+/* From setup: the columns (names, or 0-based numbers in decimal) the map reads; Parquet input
+ * then decodes only those (the others are null fields), and a name no file has fails the job
+ * naming the file. Without a call every column is read. */
+SHEAF_EXTERN int sheaf_input_columns(sheaf_ctx *ctx, const char *const *names, size_t n);
 
 #ifdef __cplusplus
 }

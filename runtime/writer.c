@@ -30,6 +30,7 @@ static const sheaf__outfmt *const formats[] = {
     &sheaf__out_text,
     &sheaf__out_csv,
     &sheaf__out_raw,
+    &sheaf__out_parquet,
 };
 #define NFORMATS (sizeof formats / sizeof formats[0])
 
@@ -37,7 +38,8 @@ const sheaf__outfmt *sheaf__outfmt_find(const char *name) {
     for (size_t i = 0; i < NFORMATS; i++)
         if (!strcmp(formats[i]->name, name))
             return formats[i];
-    return NULL;
+    /* parquet takes arguments: parquet:CODEC[:ROWS] */
+    return sheaf__pq_output_format_ok(name) ? NULL : &sheaf__out_parquet;
 }
 
 void sheaf__outfmt_names(char *out, size_t outlen) {
@@ -120,7 +122,7 @@ static int writer_open(sheaf_ctx *ctx, sheaf__writer *w, const sheaf__outfmt *fm
     if (sheaf__codec_parse_output(ctx->cfg.output_compression, &codec, &level, why, sizeof why))
         return sheaf__error(ctx, SHEAF_EUSAGE, "%s", why);
     free(w->path);
-    if (!(w->path = sheaf__asprintf("%s/%s-r-%05u%s", dir, name, part,
+    if (!(w->path = sheaf__asprintf("%s/%s-r-%05u%s%s", dir, name, part, fmt->ext ? fmt->ext : "",
                                     sheaf__codec_suffix(codec))))
         return sheaf__error(ctx, SHEAF_ENOMEM, "out of memory");
     int err = 0;

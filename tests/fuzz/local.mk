@@ -8,5 +8,7 @@ EXTRA_DIST += tests/fuzz/run.sh \
 	tests/fuzz/fuzz_size.c \
 	tests/fuzz/fuzz_options.c \
 	tests/fuzz/fuzz_report.c \
+	tests/fuzz/fuzz_thrift.c \
+	tests/fuzz/fuzz_pqpage.c \
 	tests/fuzz/corpus \
 	tests/fuzz/crashes

@@ -57,10 +57,10 @@ printf '#include <stdint.h>\n#include <stddef.h>\nint LLVMFuzzerTestOneInput(con
 # MPI, hwloc, xxHash and jansson flags: the runtime's dependencies.
 mpi_cflags=$(mpicc --showme:compile 2>/dev/null || pkg-config --cflags ompi-c 2>/dev/null || true)
 mpi_libs=$(mpicc --showme:link 2>/dev/null || pkg-config --libs ompi-c 2>/dev/null || echo -lmpi)
-dep_cflags=$(pkg-config --cflags hwloc libxxhash jansson zlib libzstd liblzma) ||
+dep_cflags=$(pkg-config --cflags hwloc libxxhash jansson snappy libzstd zlib liblzma) ||
     { echo "error: pkg-config cannot find hwloc, libxxhash, jansson or a codec" >&2; exit 99; }
 # The codecs without ISA-L: gzip through zlib (runtime/codec.c).
-dep_libs="$(pkg-config --libs hwloc libxxhash jansson zlib libzstd liblzma) -lbz2"
+dep_libs="$(pkg-config --libs hwloc libxxhash jansson snappy libzstd zlib liblzma) -lbz2"
 read -r -a mpi_cflags_a <<<"$mpi_cflags"
 read -r -a mpi_libs_a <<<"$mpi_libs"
 read -r -a dep_cflags_a <<<"$dep_cflags"

@@ -79,7 +79,7 @@ case_completion() {
     [[ -f $comp/sheaf && -f $comp/sheaf-cluster ]] || fail "bash completion is not installed"
     got=$(PATH=$prefix_dir/bin:$PATH bash -c '
         . "$1/sheaf"; COMP_WORDS=(sheaf ""); COMP_CWORD=1; _sheaf; printf "%s\n" "${COMPREPLY[@]}"' _ "$comp" |
-        grep -vx jobs | LC_ALL=C sort)
+        grep -vx -e jobs -e schema | LC_ALL=C sort)
     want=$(LC_ALL=C sort <<<"$jobs")
     [[ $got == "$want" ]] || fail "job names completed: $got; want $want"
     got=$(PATH=$prefix_dir/bin:$PATH bash -c '

@@ -10,7 +10,9 @@ UNIT_TESTS = \
 	tests/unit/test_util \
 	tests/unit/test_jobutil \
 	tests/unit/test_codec \
-	tests/unit/test_codec_zlib
+	tests/unit/test_codec_zlib \
+	tests/unit/test_thrift \
+	tests/unit/test_parquet
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -51,3 +53,11 @@ tests_unit_test_codec_LDADD = libsheaf_core.la $(CUNIT_LIBS)
 tests_unit_test_codec_zlib_SOURCES = tests/unit/test_codec.c tests/unit/unit.h runtime/codec.c
 tests_unit_test_codec_zlib_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_unit_test_codec_zlib_LDADD = libsheaf_core.la $(CUNIT_LIBS)
+
+tests_unit_test_thrift_SOURCES = tests/unit/test_thrift.c tests/unit/unit.h
+tests_unit_test_thrift_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_thrift_LDADD = libsheaf_core.la $(CUNIT_LIBS)
+
+tests_unit_test_parquet_SOURCES = tests/unit/test_parquet.c tests/unit/unit.h
+tests_unit_test_parquet_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_parquet_LDADD = libsheaf_core.la $(CUNIT_LIBS)

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# convert.sh: `sheaf schema` and `sheaf convert` against DuckDB:
+#  - the types `sheaf schema` infers for a csv file are those DuckDB's csv sniffer finds, and
+#    for a Parquet file those DuckDB reads from it;
+#  - `sheaf convert` with that schema at 1-4 ranks (every codec) writes Parquet that DuckDB reads
+#    as exactly the rows and types of its own reading of the csv, and converting Parquet input
+#    gives the same;
+#  - values that do not cast are bad records: counted within --max-bad-records, else exit 1
+#    naming the file, offset and column, with no output left.
+# SKIP (77) only when node is missing; without the oracle packages (scripts/check installs
+# them) it is an error (99).
+# shellcheck disable=SC2317  # the cases run through run_case
+# shellcheck source=tests/jobs/lib.sh disable=SC1091
+. "$(dirname "${BASH_SOURCE[0]}")/../jobs/lib.sh"
+oracle=$top_srcdir/tests/oracle
+command -v node >/dev/null 2>&1 || skip_test "node is missing"
+[[ -d $oracle/node_modules/@duckdb/node-api && -d $oracle/node_modules/hyparquet-writer ]] ||
+    { echo "error: no test oracles in tests/oracle (scripts/check installs them)" >&2; exit 99; }
+node "$oracle/pqjobs.mjs" gen "$TMP" || fail "cannot generate the data"
+duck() {
+    node "$top_srcdir/tests/parquet/duck.mjs" "$@"
+}
+# spec FILE: the --schema line of `sheaf schema FILE`
+spec() {
+    "$SHEAF" schema "$1" | sed -n 's/^  --schema //p'
+}
+# duck_types QUERY: DuckDB's column types of a query as a --schema-like list
+duck_types() {
+    duck types "$1"
+}
+
+case_schema_like_duckdb() {
+    local got want
+    got=$(spec "$TMP/data.csv" | tr -d '?')
+    want=$(duck_types "SELECT * FROM read_csv('$TMP/data.csv', header = true)")
+    [[ $got == "$want" ]] || fail "csv: sheaf schema '$got', DuckDB '$want'"
+    got=$(spec "$TMP/data-zstd.parquet" | tr -d '?')
+    want=$(duck_types "SELECT * FROM '$TMP/data-zstd.parquet'")
+    [[ $got == "$want" ]] || fail "parquet: sheaf schema '$got', DuckDB '$want'"
+}
+
+case_convert_csv() {
+    local np codecs=(zstd snappy gzip none) s
+    s=$(spec "$TMP/data.csv")
+    for np in $NPS; do
+        local out=$TMP/cv-np$np
+        must_np "$np" convert -i "$TMP/data.csv" --input-format csv --csv-header --schema "$s" \
+            --compression "${codecs[$((np - 1))]}" --row-group 3000 -o "$out"
+        duck check "$out/part-r-*.parquet" \
+            "SELECT * FROM read_csv('$TMP/data.csv', header = true)" ||
+            fail "np $np: DuckDB disagrees"
+    done
+}
+
+case_convert_parquet() {
+    local out=$TMP/cvp s
+    s=$(spec "$TMP/data-hyparquet.parquet")
+    must_np 3 convert -i "$TMP/data-hyparquet.parquet" --input-format parquet --schema "$s" \
+        -o "$out"
+    duck check "$out/part-r-*.parquet" "SELECT * FROM '$TMP/data-hyparquet.parquet'" ||
+        fail "DuckDB disagrees"
+}
+
+case_bad_records() {
+    printf 'id,day\n1,2024-01-01\nx,2024-01-02\n3,2024-02-30\n4,\n5,2024-03-01\n' >"$TMP/bad.csv"
+    local rc=0
+    run_np 2 convert -i "$TMP/bad.csv" --input-format csv --csv-header --schema id:int64,day:date \
+        -o "$TMP/bad1" || rc=$?
+    [[ $rc -eq 1 ]] || fail "bad values: exit $rc"
+    grep -q "bad.csv: bad record at offset [0-9]*: column '[a-z]*'" "$LAST_LOG" ||
+        fail "bad values: $(cat "$LAST_LOG")"
+    [[ ! -e $TMP/bad1 ]] || fail "a failed job left $TMP/bad1"
+    must_np 2 convert -i "$TMP/bad.csv" --input-format csv --csv-header \
+        --schema id:int64,day:date --max-bad-records 3 -o "$TMP/bad2"
+    duck check "$TMP/bad2/part-r-*.parquet" "SELECT * FROM (VALUES (1::BIGINT, DATE '2024-01-01'),
+        (5, DATE '2024-03-01')) v(id, day)" || fail "the good rows differ"
+    grep -q '"total": 3' "$TMP/bad2/_report.json" || fail "the report does not count 3 bad records"
+}
+
+run_case "sheaf schema finds DuckDB's types" case_schema_like_duckdb
+run_case "convert csv to Parquet (1-4 ranks, every codec)" case_convert_csv
+run_case "convert Parquet to Parquet" case_convert_parquet
+run_case "convert: bad records" case_bad_records
+finish

@@ -1,0 +1,219 @@
+/*
+ * test_parquet.c: unit tests of the Parquet pieces that the DuckDB tests reach only in part
+ * (pq_common.c, parquet_read.c): dates and timestamps against the C library's timegm and
+ * gmtime_r over random instants; the RLE/bit-packed hybrid round-tripping random runs at every
+ * bit width, and decoding runs encoded here by hand; INT96 and DECIMAL values as text against
+ * values worked out by hand; the codecs round-tripping random pages and refusing a wrong size.
+ */
+#include "parquet.h"
+#include "unit.h"
+
+#include <time.h>
+
+static void test_dates_against_libc(void) {
+    for (int i = 0; i < 20000; i++) {
+        /* instants from year 1 to 9999 */
+        int64_t secs = (int64_t)unit_below(315537897600ull) - 62135596800ll;
+        int64_t us = secs * 1000000 + (int64_t)unit_below(1000000);
+        time_t t = (time_t)secs;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        int64_t days = sheaf__days_from_civil(tm.tm_year + 1900, (unsigned)tm.tm_mon + 1,
+                                              (unsigned)tm.tm_mday);
+        UNIT_ASSERT_EQUAL(days * 86400 + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec, secs);
+        char want[64], got[64];
+        strftime(want, sizeof want, "%Y-%m-%d %H:%M:%S", &tm);
+        if (tm.tm_year + 1900 < 1000)
+            continue; /* strftime does not pad years below 1000 everywhere */
+        size_t n = sheaf__format_timestamp(us, got);
+        if (us % 1000000)
+            snprintf(want + strlen(want), sizeof want - strlen(want), ".%06lld",
+                     (long long)(us % 1000000 < 0 ? us % 1000000 + 1000000 : us % 1000000));
+        UNIT_ASSERT_EQUAL(n, strlen(want));
+        UNIT_ASSERT_STRING_EQUAL(got, want);
+        int64_t back = 0;
+        UNIT_ASSERT_EQUAL(sheaf__parse_timestamp(got, n, &back), 0);
+        UNIT_ASSERT_EQUAL(back, us);
+    }
+    int32_t d;
+    UNIT_ASSERT_EQUAL(sheaf__parse_date("2000-02-29", 10, &d), 0);
+    UNIT_ASSERT_EQUAL(sheaf__parse_date("1900-02-29", 10, &d), -1);
+    UNIT_ASSERT_EQUAL(sheaf__parse_date("2023-13-01", 10, &d), -1);
+    UNIT_ASSERT_EQUAL(sheaf__parse_date("1970-01-01", 10, &d), 0);
+    UNIT_ASSERT_EQUAL(d, 0);
+}
+
+static void test_rle_round_trip(void) {
+    for (int iter = 0; iter < 3000; iter++) {
+        int width = 1 + (int)unit_below(32);
+        size_t n = (size_t)unit_below(700);
+        uint32_t *v = unit_xmalloc((n + 1) * sizeof *v), *out = unit_xmalloc((n + 1) * sizeof *out);
+        uint32_t mask = width == 32 ? UINT32_MAX : (1u << width) - 1;
+        for (size_t i = 0; i < n;) { /* runs of random length, so both kinds occur */
+            uint32_t x = (uint32_t)unit_rand64() & mask;
+            size_t run = 1 + (size_t)unit_below(unit_below(2) ? 3 : 40);
+            for (size_t k = 0; k < run && i < n; k++, i++)
+                v[i] = unit_below(4) ? x : (uint32_t)unit_rand64() & mask;
+        }
+        sheaf__buf b = {0};
+        UNIT_ASSERT_EQUAL(sheaf__pq_rle_encode(v, n, width, &b), 0);
+        long used = sheaf__pq_rle_decode(b.data, b.data + b.len, width, out, n);
+        UNIT_ASSERT_EQUAL(used, (long)b.len);
+        UNIT_ASSERT(n == 0 || memcmp(v, out, n * sizeof *v) == 0);
+        if (b.len > 1) /* one byte short is an error, never a read past the end */
+            UNIT_ASSERT(sheaf__pq_rle_decode(b.data, b.data + b.len - 1, width, out, n) < 0 ||
+                        n % 8 != 0);
+        sheaf__buf_free(&b);
+        free(v);
+        free(out);
+    }
+    /* by hand: a run of 5 threes at width 2, then one group of 8 bit-packed 0..7 at width 3 */
+    static const uint8_t hand[] = {0x0a, 0x03, 0x03, 0x88, 0xc6, 0xfa};
+    uint32_t out[13];
+    UNIT_ASSERT_EQUAL(sheaf__pq_rle_decode(hand, hand + 2, 2, out, 5), 2);
+    for (int i = 0; i < 5; i++)
+        UNIT_ASSERT_EQUAL(out[i], 3);
+    UNIT_ASSERT_EQUAL(sheaf__pq_rle_decode(hand + 2, hand + sizeof hand, 3, out, 8), 4);
+    for (uint32_t i = 0; i < 8; i++)
+        UNIT_ASSERT_EQUAL(out[i], i);
+    /* a repeated value wider than the bit width is refused */
+    static const uint8_t wide[] = {0x02, 0x05};
+    UNIT_ASSERT(sheaf__pq_rle_decode(wide, wide + 2, 2, out, 1) < 0);
+}
+
+static const char *text_of(const sheaf__pqcol *c, const uint8_t *plain, size_t len, char *buf) {
+    sheaf__pqval v;
+    char err[256];
+    static char out[128];
+    if (sheaf__pq_decode_page_values(c, PQ_ENC_PLAIN, plain, len, NULL, 0, &v, 1, err, sizeof err))
+        return "error";
+    const char *t;
+    size_t n = sheaf__pq_text(c, &v, buf, &t);
+    memcpy(out, t, n);
+    out[n] = 0;
+    return out;
+}
+
+static void test_int96_and_decimal(void) {
+    sheaf__pqcol c;
+    char buf[128];
+    memset(&c, 0, sizeof c);
+    c.name = (char *)"t";
+    c.type = PQ_INT96;
+    /* Julian day 2440588 is 1970-01-01; 3723000001000 ns is 01:02:03.000001 */
+    uint8_t i96[12] = {0};
+    uint64_t ns = 3723000001000ull;
+    for (int i = 0; i < 8; i++)
+        i96[i] = (uint8_t)(ns >> (8 * i));
+    uint32_t jd = 2440588 + 366; /* 1971-01-02 */
+    for (int i = 0; i < 4; i++)
+        i96[8 + i] = (uint8_t)(jd >> (8 * i));
+    UNIT_ASSERT_STRING_EQUAL(text_of(&c, i96, 12, buf), "1971-01-02 01:02:03.000001");
+    /* DECIMAL(9,2) on INT32: -12345 is -123.45; 5 is 0.05 */
+    c.type = PQ_INT32;
+    c.is_decimal = true;
+    c.scale = 2;
+    uint8_t i32[4] = {0xc7, 0xcf, 0xff, 0xff};
+    UNIT_ASSERT_STRING_EQUAL(text_of(&c, i32, 4, buf), "-123.45");
+    uint8_t five[4] = {5, 0, 0, 0};
+    UNIT_ASSERT_STRING_EQUAL(text_of(&c, five, 4, buf), "0.05");
+    /* DECIMAL(38,3) on 16 big-endian bytes: -1 is -0.001, 2^64 is 18446744073709551.616 */
+    c.type = PQ_FIXED_LEN_BYTE_ARRAY;
+    c.type_len = 16;
+    c.scale = 3;
+    uint8_t m1[16];
+    memset(m1, 0xff, 16);
+    UNIT_ASSERT_STRING_EQUAL(text_of(&c, m1, 16, buf), "-0.001");
+    uint8_t big[16] = {0};
+    big[7] = 1;
+    UNIT_ASSERT_STRING_EQUAL(text_of(&c, big, 16, buf), "18446744073709551.616");
+}
+
+/* Significant digits of a number's text: its mantissa's digits without leading and trailing
+ * zeros. */
+static size_t sig_digits(const char *t) {
+    char d[64];
+    size_t n = 0;
+    for (; *t && *t != 'e'; t++)
+        if (*t >= '0' && *t <= '9')
+            d[n++] = *t;
+    size_t a = 0;
+    while (a < n && d[a] == '0')
+        a++;
+    while (n > a && d[n - 1] == '0')
+        n--;
+    return n - a;
+}
+
+/* The text reads back, with as few significant digits as a search over every precision finds
+ * (the notation may differ: 220, not 2.2e+02). */
+static void test_format_double(void) {
+    for (int i = 0; i < 20000; i++) {
+        double d;
+        uint64_t u = unit_rand64();
+        static const double tens[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
+        if (i % 3 == 0)
+            d = (double)(int64_t)(u % 2000001 - 1000000) / (double)(1 + u % 1000);
+        else if (i % 3 == 1)
+            d = (double)(int64_t)(u % 2000001 - 1000000) / tens[(u >> 32) % 7];
+        else
+            memcpy(&d, &u, 8);
+        if (d != d)
+            continue;
+        char got[64], want[64];
+        size_t n = sheaf__format_double(d, got, sizeof got);
+        UNIT_ASSERT_EQUAL(n, strlen(got));
+        if (d - d != 0)
+            continue; /* inf */
+        for (int prec = 1; prec <= 17; prec++) {
+            snprintf(want, sizeof want, "%.*g", prec, d);
+            if (strtod(want, NULL) == d)
+                break;
+        }
+        UNIT_ASSERT(strtod(got, NULL) == d);
+        UNIT_ASSERT(sig_digits(got) <= sig_digits(want));
+        /* where %.15g reads back, the same text (fixed or exponent notation alike) */
+        char g15[64];
+        snprintf(g15, sizeof g15, "%.15g", d);
+        if (strtod(g15, NULL) == d)
+            UNIT_ASSERT_STRING_EQUAL(got, g15);
+    }
+    char b[64];
+    sheaf__format_double(0.1, b, sizeof b);
+    UNIT_ASSERT_STRING_EQUAL(b, "0.1");
+}
+
+static void test_codecs(void) {
+    static const int codecs[] = {PQ_CODEC_NONE, PQ_CODEC_SNAPPY, PQ_CODEC_GZIP, PQ_CODEC_ZSTD};
+    for (int iter = 0; iter < 200; iter++) {
+        size_t n = (size_t)unit_below(100000);
+        uint8_t *src = unit_xmalloc(n + 1), *back = unit_xmalloc(n + 1);
+        for (size_t i = 0; i < n; i++)
+            src[i] = (uint8_t)(unit_below(3) ? 'a' + unit_below(4) : unit_rand64());
+        int codec = codecs[iter % 4];
+        sheaf__buf b = {0};
+        UNIT_ASSERT_EQUAL(sheaf__pq_compress(codec, 0, src, n, &b), 0);
+        UNIT_ASSERT_EQUAL(sheaf__pq_decompress(codec, b.data, b.len, back, n), 0);
+        UNIT_ASSERT(n == 0 || memcmp(src, back, n) == 0);
+        if (n > 0) /* the page header's size is checked */
+            UNIT_ASSERT(sheaf__pq_decompress(codec, b.data, b.len, back, n - 1) != 0);
+        sheaf__buf_free(&b);
+        free(src);
+        free(back);
+    }
+    UNIT_ASSERT_EQUAL(sheaf__pq_codec_parse("lz4"), -1);
+    UNIT_ASSERT_EQUAL(sheaf__pq_decompress(PQ_CODEC_LZ4, (const uint8_t *)"x", 1, NULL, 0),
+                      SHEAF_EINVAL);
+}
+
+int main(void) {
+    static const unit_test tests[] = {
+        {"dates_against_libc", test_dates_against_libc},
+        {"rle_round_trip", test_rle_round_trip},
+        {"int96_and_decimal", test_int96_and_decimal},
+        {"format_double", test_format_double},
+        {"codecs", test_codecs},
+        {NULL, NULL},
+    };
+    return unit_main("parquet", tests);
+}
