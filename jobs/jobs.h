@@ -27,6 +27,7 @@ extern const sheaf_job_def sheaf_job_join;
 extern const sheaf_job_def sheaf_job_pagerank;
 extern const sheaf_job_def sheaf_job_kmeans;
 extern const sheaf_job_def sheaf_job_validate;
+extern const sheaf_job_def sheaf_job_sql; /* sql/exec.c */
 
 /* ---- jobutil.c ---------------------------------------------------------------------------- */
 

@@ -25,6 +25,7 @@ static const sheaf_job_def *const jobs[] = {
     &sheaf_job_pagerank,
     &sheaf_job_kmeans,
     &sheaf_job_validate,
+    &sheaf_job_sql,
 };
 #define NJOBS (sizeof jobs / sizeof jobs[0])
 

@@ -1,0 +1,968 @@
+/*
+ * exec.c: `sheaf sql`: the job, its plan and its rounds.
+ *
+ *   sheaf sql 'SELECT ...' [--table NAME=PATH[:csv|tsv]]... [--schema COL:TYPE,...]
+ *             [--file QUERY.sql] [--format csv|table] [-o OUT]
+ *
+ * configure() parses the query (a syntax error is a usage error, exit 2) and points the job
+ * at the table's files. The driver then, on every rank:
+ *   1. learns the table: rank 0 lists the files, reads the header and a sample of rows and
+ *      infers the column types (schema.c), and broadcasts them; every rank binds the query
+ *      (bind.c; an unknown column or a type mismatch is a usage error, exit 2);
+ *   2. runs round 1 (one sheaf_run): map parses the columns the query reads, filters by WHERE
+ *      and either projects the row (plain queries) or emits the group key with each
+ *      aggregate's partial state (grouped queries); combine merges the states of a group on
+ *      the map side; reduce merges them over the ranks, finalizes, applies HAVING and
+ *      projects. Each rank keeps its result rows; they are gathered to rank 0;
+ *   3. rank 0 sorts them by ORDER BY (ties broken by the row's values, so the answer does
+ *      not depend on the rank count), applies OFFSET and LIMIT, and writes CSV with a header
+ *      (or a table on a terminal) to stdout; with -o OUT, round 2 (one sheaf_run over the
+ *      result, with the sampling partitioner of total order) commits it as part files whose
+ *      concatenation in order is the CSV, header first, with _SUCCESS.
+ * A plain query with LIMIT and no ORDER BY stops emitting on each rank after OFFSET + LIMIT
+ * rows. A runtime error (overflow, a failed cast, a field that does not parse as its column's
+ * type) fails the job on every rank: exit 1. EXPLAIN prints the rounds and runs nothing.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sql/sql.h"
+
+typedef struct sql_opts {
+    const char *text; /* the query (positional) */
+    const char *file; /* --file */
+    char *owned;      /* text read from --file */
+    char **tables;    /* --table NAME=PATH[:FORMAT] */
+    size_t ntables;
+    const char *schema;
+    const char *format; /* csv, table or NULL (a table on a terminal) */
+    sql_query q;
+    bool parsed;
+    const char *path;   /* the source's files */
+    char *pathbuf;
+    char delim;
+    bool to_stdout;
+} sql_opts;
+
+static sql_opts sopts;
+
+/* Per-rank execution state of round 1 (callbacks reach it through the job's udata). */
+typedef struct sql_exec {
+    sql_bound *b;
+    sql_table *t;
+    const char *text;
+    /* map: the current file's column positions */
+    const void *hdr_key;
+    const char *file_key;
+    long *pos; /* table column -> field index in this file, or -1 */
+    sql_value *row;
+    sql_arena arena;
+    sj_buf key, val, tmp;
+    uint64_t emitted; /* plain queries with LIMIT and no ORDER BY */
+    sql_acc *accs;
+    sql_value *gvals, *avals;
+    sj_buf rows; /* result rows of this rank: u32 length + values */
+    char err[512];
+} sql_exec;
+
+/* ---- options ------------------------------------------------------------------------------ */
+
+static int sql_parse_opt(void *udata, const char *name, const char *value) {
+    sql_opts *o = udata;
+    if (!name) {
+        if (o->text)
+            return sj_usage("sql", "give one query (quote it: sheaf sql 'SELECT ...')");
+        o->text = value;
+        return 0;
+    }
+    if (!strcmp(name, "file"))
+        o->file = value;
+    else if (!strcmp(name, "table")) {
+        char **t = realloc(o->tables, (o->ntables + 1) * sizeof *t);
+        if (!t)
+            return -1;
+        o->tables = t;
+        t[o->ntables++] = (char *)value;
+    } else if (!strcmp(name, "schema"))
+        o->schema = value;
+    else if (!strcmp(name, "format")) {
+        if (strcmp(value, "csv") && strcmp(value, "table"))
+            return sj_usage("sql", "--format: csv or table, not '%s'", value);
+        o->format = value;
+    } else
+        return -1;
+    return 0;
+}
+
+/* The files of the query's source and their format: a quoted path, or a --table name. */
+static int resolve_source(sql_opts *o, sheaf_config *cfg) {
+    const char *fmt = NULL;
+    if (o->q.from_path) {
+        o->path = o->q.from;
+    } else {
+        size_t n = strlen(o->q.from);
+        for (size_t i = 0; i < o->ntables; i++) {
+            const char *eq = strchr(o->tables[i], '=');
+            if (!eq)
+                return sj_usage("sql", "--table %s: give NAME=PATH[:FORMAT]", o->tables[i]);
+            if ((size_t)(eq - o->tables[i]) == n && !strncasecmp(o->tables[i], o->q.from, n)) {
+                free(o->pathbuf);
+                o->pathbuf = strdup(eq + 1);
+                if (!o->pathbuf)
+                    return -1;
+                char *colon = strrchr(o->pathbuf, ':');
+                if (colon && (!strcmp(colon + 1, "csv") || !strcmp(colon + 1, "tsv"))) {
+                    fmt = colon + 1;
+                    *colon = '\0';
+                } else if (colon && !strchr(colon, '/')) {
+                    return sj_usage("sql", "--table %s: unknown format '%s' (csv or tsv)",
+                                    o->tables[i], colon + 1);
+                }
+                o->path = o->pathbuf;
+            }
+        }
+        if (!o->path)
+            return sj_usage("sql", "unknown table '%s': quote a path (FROM 'data/*.csv') or "
+                                   "bind the name with --table %s=PATH", o->q.from, o->q.from);
+    }
+    if (!fmt) {
+        size_t n = strlen(o->path);
+        fmt = n >= 4 && !strcasecmp(o->path + n - 4, ".tsv") ? "tsv" : "csv";
+    }
+    o->delim = !strcmp(fmt, "tsv") ? '\t' : ',';
+    cfg->inputs = &o->path;
+    cfg->ninputs = 1;
+    cfg->input_format = "csv";
+    cfg->csv_delimiter = o->delim;
+    cfg->csv_header = 1;
+    return 0;
+}
+
+static int sql_configure(void *udata, sheaf_config *cfg) {
+    sql_opts *o = udata;
+    if (o->file) {
+        if (o->text)
+            return sj_usage("sql", "give the query as an argument or with --file, not both");
+        size_t len;
+        if (sj_read_file(o->file, &o->owned, &len))
+            return sj_usage("sql", "--file %s: cannot read it", o->file);
+        if (memchr(o->owned, '\0', len))
+            return sj_usage("sql", "--file %s: not a text file", o->file);
+        o->text = o->owned;
+    }
+    if (!o->text)
+        return sj_usage("sql", "no query (sheaf sql 'SELECT ... FROM ...', or --file F)");
+    if (cfg->ninputs)
+        return sj_usage("sql", "the query names its input (FROM 'path' or --table); no -i");
+    char err[1536];
+    if (sql_parse(o->text, &o->q, err, sizeof err))
+        return sj_usage("sql", "%s", err);
+    o->parsed = true;
+    if (resolve_source(o, cfg))
+        return -1;
+    if (!cfg->output || o->q.explain) {
+        o->to_stdout = !cfg->output;
+        if (!cfg->output)
+            cfg->output = "-"; /* the result goes to stdout; see sql_driver */
+        cfg->quiet = 1;
+        cfg->progress = 0;
+    }
+    return 0;
+}
+
+/* ---- round 1 ------------------------------------------------------------------------------ */
+
+static int oom(sheaf_ctx *ctx) {
+    return sheaf_fail(ctx, SHEAF_ENOMEM, "sql: out of memory");
+}
+
+/* Column positions of the record's file, by header name. */
+static int map_columns(sheaf_ctx *ctx, sql_exec *x, const sheaf_record *rec) {
+    if (rec->header == x->hdr_key && rec->file == x->file_key)
+        return 0;
+    for (size_t c = 0; c < x->t->ncols; c++) {
+        x->pos[c] = -1;
+        if (!x->b->used[c])
+            continue;
+        for (size_t i = 0; i < rec->nheader; i++) {
+            if (strlen(x->t->names[c]) == rec->header_lens[i] &&
+                !memcmp(x->t->names[c], rec->header[i], rec->header_lens[i])) {
+                x->pos[c] = (long)i;
+                break;
+            }
+        }
+        if (x->pos[c] < 0)
+            return sheaf_fail(ctx, SHEAF_EFORMAT, "%s: no column '%s' in its header",
+                              rec->file, x->t->names[c]);
+    }
+    x->hdr_key = rec->header;
+    x->file_key = rec->file;
+    return 0;
+}
+
+/* Evaluates the output and ORDER BY expressions and appends the row to x->rows. */
+static int add_row(sheaf_ctx *ctx, sql_exec *x, sql_env *env, sj_buf *dst) {
+    sql_bound *b = x->b;
+    sj_buf *r = &x->tmp;
+    r->len = 0;
+    for (size_t i = 0; i < b->nout + b->nokeys; i++) {
+        sql_value v;
+        if (sql_eval(i < b->nout ? b->out[i] : b->okeys[i - b->nout], env, &v))
+            return ctx ? sheaf_fail(ctx, SHEAF_EUSER, "%s", x->err) : SHEAF_EUSER;
+        if (sql_value_put(r, &v))
+            return ctx ? oom(ctx) : SHEAF_ENOMEM;
+    }
+    if (r->len > UINT32_MAX)
+        return sheaf_fail(ctx, SHEAF_EUSER, "sql: a result row is over 4 GiB");
+    uint32_t n = (uint32_t)r->len;
+    if (sj_buf_add(dst, &n, 4) || sj_buf_add(dst, r->p, r->len))
+        return ctx ? oom(ctx) : SHEAF_ENOMEM;
+    return 0;
+}
+
+static int sql_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
+    sql_exec *x = udata;
+    sql_bound *b = x->b;
+    int rc;
+    if ((rc = map_columns(ctx, x, rec)))
+        return rc;
+    sql_arena_reset(&x->arena);
+    for (size_t c = 0; c < x->t->ncols; c++) {
+        sql_value *v = &x->row[c];
+        memset(v, 0, sizeof *v);
+        v->type = (uint8_t)x->t->types[c];
+        if (!b->used[c])
+            continue;
+        size_t i = (size_t)x->pos[c];
+        if (i >= rec->nfields || rec->field_lens[i] == 0) {
+            v->null = true;
+            continue;
+        }
+        if (sql_parse_as(x->t->types[c], rec->fields[i], rec->field_lens[i], v))
+            return sheaf_fail(ctx, SHEAF_EFORMAT,
+                              "%s, offset %llu: column '%s': '%.*s' is not a %s (the type "
+                              "inferred from the sample; set it with --schema %s:varchar)",
+                              rec->file, (unsigned long long)rec->offset, x->t->names[c],
+                              (int)(rec->field_lens[i] > 64 ? 64 : rec->field_lens[i]),
+                              rec->fields[i], sql_type_name(x->t->types[c]), x->t->names[c]);
+    }
+    sql_env env = {x->row, NULL, NULL, &x->arena, x->err, sizeof x->err};
+    if (b->q->where) {
+        sql_value w;
+        if (sql_eval(b->q->where, &env, &w))
+            return sheaf_fail(ctx, SHEAF_EUSER, "%s, offset %llu: %s", rec->file,
+                              (unsigned long long)rec->offset, x->err);
+        if (!sql_truthy(&w))
+            return 0;
+    }
+    x->key.len = 0;
+    x->val.len = 0;
+    if (b->aggregate) {
+        for (size_t g = 0; g < b->ngroup; g++) {
+            sql_value v;
+            if (sql_eval(b->group[g], &env, &v))
+                return sheaf_fail(ctx, SHEAF_EUSER, "%s, offset %llu: %s", rec->file,
+                                  (unsigned long long)rec->offset, x->err);
+            if (sql_value_put(&x->key, &v))
+                return oom(ctx);
+        }
+        for (size_t a = 0; a < b->naggs; a++) {
+            sql_value v = {.type = SQL_INT};
+            if (b->aggs[a]->nkids && sql_eval(b->aggs[a]->kids[0], &env, &v))
+                return sheaf_fail(ctx, SHEAF_EUSER, "%s, offset %llu: %s", rec->file,
+                                  (unsigned long long)rec->offset, x->err);
+            if (sql_agg_row(b->aggs[a], &v, &x->val))
+                return oom(ctx);
+        }
+        return sheaf_emit(ctx, x->key.p ? x->key.p : "", x->key.len, x->val.p, x->val.len);
+    }
+    if (b->q->limit >= 0 && !b->nokeys &&
+        x->emitted >= (uint64_t)b->q->limit + (uint64_t)b->q->offset)
+        return 0;
+    x->emitted++;
+    /* the row, keyed by where it came from */
+    if ((rc = add_row(ctx, x, &env, &x->val)))
+        return rc;
+    unsigned char k[16];
+    sheaf_key_u64(sheaf_hash(rec->file, strlen(rec->file), 0), k);
+    sheaf_key_u64(rec->offset, k + 8);
+    return sheaf_emit(ctx, k, sizeof k, x->val.p, x->val.len);
+}
+
+/* Merges every state of the group into x->accs. */
+static int merge_group(sheaf_ctx *ctx, sql_exec *x, sheaf_values *vals) {
+    sql_bound *b = x->b;
+    for (size_t a = 0; a < b->naggs; a++) {
+        sql_acc_free(&x->accs[a]);
+        sql_acc_init(&x->accs[a]);
+    }
+    const void *v;
+    size_t vlen;
+    while (sheaf_values_next(vals, &v, &vlen)) {
+        const char *p = v;
+        size_t off = 0;
+        for (size_t a = 0; a < b->naggs; a++) {
+            size_t k = sql_acc_merge(b->aggs[a], &x->accs[a], p + off, vlen - off, x->err,
+                                     sizeof x->err);
+            if (k == (size_t)-1)
+                return sheaf_fail(ctx, SHEAF_EUSER, "%s", x->err);
+            if (!k)
+                return sheaf_fail(ctx, SHEAF_EUSER, "sql: a malformed aggregate state");
+            off += k;
+        }
+    }
+    return 0;
+}
+
+static int sql_combine(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values *vals,
+                       void *udata) {
+    sql_exec *x = udata;
+    int rc = merge_group(ctx, x, vals);
+    if (rc)
+        return rc;
+    x->val.len = 0;
+    for (size_t a = 0; a < x->b->naggs; a++)
+        if (sql_acc_state(x->b->aggs[a], &x->accs[a], &x->val))
+            return oom(ctx);
+    return sheaf_emit(ctx, key, klen, x->val.p, x->val.len);
+}
+
+/* Finishes one group (or, with no key and no rows, the one group of an empty table). */
+static int finish_group(sheaf_ctx *ctx, sql_exec *x, const void *key, size_t klen,
+                        sj_buf *dst) {
+    sql_bound *b = x->b;
+    sql_arena_reset(&x->arena);
+    size_t off = 0;
+    for (size_t g = 0; g < b->ngroup; g++) {
+        size_t k = sql_value_get((const char *)key + off, klen - off, &x->gvals[g]);
+        if (!k)
+            return sheaf_fail(ctx, SHEAF_EUSER, "sql: a malformed group key");
+        off += k;
+    }
+    for (size_t a = 0; a < b->naggs; a++)
+        if (sql_acc_final(b->aggs[a], &x->accs[a], &x->arena, &x->avals[a], x->err,
+                          sizeof x->err))
+            return ctx ? sheaf_fail(ctx, SHEAF_EUSER, "%s", x->err) : SHEAF_EUSER;
+    sql_env env = {NULL, x->gvals, x->avals, &x->arena, x->err, sizeof x->err};
+    if (b->q->having) {
+        sql_value h;
+        if (sql_eval(b->q->having, &env, &h))
+            return ctx ? sheaf_fail(ctx, SHEAF_EUSER, "%s", x->err) : SHEAF_EUSER;
+        if (!sql_truthy(&h))
+            return 0;
+    }
+    return add_row(ctx, x, &env, dst);
+}
+
+static int sql_reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values *vals,
+                      void *udata) {
+    sql_exec *x = udata;
+    if (!x->b->aggregate) {
+        const void *v;
+        size_t vlen;
+        while (sheaf_values_next(vals, &v, &vlen))
+            if (sj_buf_add(&x->rows, v, vlen))
+                return oom(ctx);
+        return 0;
+    }
+    int rc = merge_group(ctx, x, vals);
+    return rc ? rc : finish_group(ctx, x, key, klen, &x->rows);
+}
+
+/* ---- rank 0: order, limit, output -------------------------------------------------------- */
+
+typedef struct orow {
+    sql_value *v; /* nout + nokeys values */
+    const char *raw;
+    size_t rawlen;
+} orow;
+
+static int row_cmp(const void *pa, const void *pb, void *arg) {
+    const sql_bound *b = arg;
+    const orow *ra = pa, *rb = pb;
+    for (size_t k = 0; k < b->nokeys; k++) {
+        const sql_value *x = &ra->v[b->nout + k], *y = &rb->v[b->nout + k];
+        const sql_order *o = &b->q->order[k];
+        if (x->null || y->null) {
+            if (x->null && y->null)
+                continue;
+            int nf = o->nulls == 1 ? -1 : 1; /* DuckDB: NULLS LAST by default */
+            return x->null ? nf : -nf;
+        }
+        int c = sql_compare(x, y);
+        if (c)
+            return o->desc ? -c : c;
+    }
+    /* ties: by the output values, so the order does not depend on the rank count */
+    for (size_t i = 0; i < b->nout; i++) {
+        int c = sql_compare(&ra->v[i], &rb->v[i]);
+        if (c)
+            return c;
+    }
+    return 0;
+}
+
+static void csv_field(sj_buf *out, const sql_value *v, char delim) {
+    char buf[96];
+    const char *p;
+    size_t n = sql_format(v, buf, sizeof buf, &p);
+    if (v->null)
+        return;
+    bool q = n == 0 && v->type == SQL_STRING;
+    for (size_t i = 0; i < n && !q; i++)
+        q = p[i] == delim || p[i] == '"' || p[i] == '\n' || p[i] == '\r';
+    if (!q) {
+        sj_buf_add(out, p, n);
+        return;
+    }
+    sj_buf_addc(out, '"');
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '"')
+            sj_buf_addc(out, '"');
+        sj_buf_addc(out, p[i]);
+    }
+    sj_buf_addc(out, '"');
+}
+
+static void csv_name(sj_buf *out, const char *name) {
+    sql_value v = {.type = SQL_STRING};
+    v.u.s.p = name;
+    v.u.s.n = strlen(name);
+    csv_field(out, &v, ',');
+}
+
+/* A terminal table: columns padded to their widest value, numbers right-aligned. */
+static void print_table(FILE *f, const sql_bound *b, orow *rows, size_t n) {
+    size_t *w = calloc(b->nout ? b->nout : 1, sizeof *w);
+    if (!w)
+        return;
+    char buf[96];
+    const char *p;
+    for (size_t c = 0; c < b->nout; c++)
+        w[c] = strlen(b->names[c]);
+    for (size_t r = 0; r < n; r++)
+        for (size_t c = 0; c < b->nout; c++) {
+            size_t len = rows[r].v[c].null ? 4 : sql_format(&rows[r].v[c], buf, sizeof buf, &p);
+            if (len > w[c])
+                w[c] = len;
+        }
+    for (size_t c = 0; c < b->nout; c++)
+        fprintf(f, "%s%-*s", c ? " | " : "", (int)w[c], b->names[c]);
+    fputc('\n', f);
+    for (size_t c = 0; c < b->nout; c++) {
+        fprintf(f, "%s", c ? "-+-" : "");
+        for (size_t i = 0; i < w[c]; i++)
+            fputc('-', f);
+    }
+    fputc('\n', f);
+    for (size_t r = 0; r < n; r++) {
+        for (size_t c = 0; c < b->nout; c++) {
+            const sql_value *v = &rows[r].v[c];
+            size_t len = v->null ? 4 : sql_format(v, buf, sizeof buf, &p);
+            if (v->null)
+                p = "NULL";
+            bool right = !v->null && (v->type == SQL_INT || v->type == SQL_DOUBLE);
+            fprintf(f, "%s", c ? " | " : "");
+            if (right)
+                fprintf(f, "%*s%.*s", (int)(w[c] - len), "", (int)len, p);
+            else
+                fprintf(f, "%.*s%*s", (int)len, p, (int)(w[c] - len), "");
+        }
+        fputc('\n', f);
+    }
+    fprintf(f, "(%zu row%s)\n", n, n == 1 ? "" : "s");
+    free(w);
+}
+
+/* Parses the gathered rows, adds the empty table's row of an ungrouped aggregate, sorts,
+ * applies OFFSET/LIMIT and renders CSV (records separated by sep) into out, or prints the
+ * table to stdout. Returns 0 or a negative code with err set. */
+static int finish_rows(sql_exec *x, const char *data, size_t len, sj_buf *extra, char sep,
+                       bool table, sj_buf *out) {
+    sql_bound *b = x->b;
+    size_t nv = b->nout + b->nokeys, n = 0, cap = 0;
+    orow *rows = NULL;
+    sql_value *vals = NULL;
+    const char *parts[2] = {data, extra->p};
+    size_t lens[2] = {len, extra->len};
+    /* count first, then parse */
+    for (int pass = 0; pass < 2; pass++) {
+        for (int s = 0; s < 2; s++) {
+            size_t off = 0;
+            while (parts[s] && off + 4 <= lens[s]) {
+                uint32_t rl;
+                memcpy(&rl, parts[s] + off, 4);
+                off += 4;
+                if (pass == 1) {
+                    orow *r = &rows[n];
+                    r->v = vals + n * nv;
+                    r->raw = parts[s] + off;
+                    r->rawlen = rl;
+                    size_t o2 = 0;
+                    for (size_t i = 0; i < nv; i++) {
+                        size_t k = sql_value_get(r->raw + o2, rl - o2, &r->v[i]);
+                        if (!k) {
+                            snprintf(x->err, sizeof x->err, "sql: a malformed result row");
+                            free(rows);
+                            free(vals);
+                            return SHEAF_EUSER;
+                        }
+                        o2 += k;
+                    }
+                }
+                n++;
+                off += rl;
+            }
+        }
+        if (pass == 0) {
+            cap = n;
+            n = 0;
+            rows = malloc((cap ? cap : 1) * sizeof *rows);
+            vals = malloc((cap ? cap : 1) * (nv ? nv : 1) * sizeof *vals);
+            if (!rows || !vals) {
+                free(rows);
+                free(vals);
+                snprintf(x->err, sizeof x->err, "sql: out of memory for %zu result rows", cap);
+                return SHEAF_ENOMEM;
+            }
+        }
+    }
+    if (b->nokeys)
+        qsort_r(rows, n, sizeof *rows, row_cmp, b);
+    size_t from = (size_t)b->q->offset < n ? (size_t)b->q->offset : n;
+    size_t to = n;
+    if (b->q->limit >= 0 && (uint64_t)b->q->limit < to - from)
+        to = from + (size_t)b->q->limit;
+    if (table) {
+        print_table(stdout, b, rows + from, to - from);
+    } else {
+        for (size_t c = 0; c < b->nout; c++) {
+            if (c)
+                sj_buf_addc(out, ',');
+            csv_name(out, b->names[c]);
+        }
+        sj_buf_addc(out, sep);
+        for (size_t r = from; r < to; r++) {
+            for (size_t c = 0; c < b->nout; c++) {
+                if (c)
+                    sj_buf_addc(out, ',');
+                csv_field(out, &rows[r].v[c], ',');
+            }
+            sj_buf_addc(out, sep);
+        }
+    }
+    free(rows);
+    free(vals);
+    return 0;
+}
+
+/* ---- round 2: the committed output --------------------------------------------------------- */
+
+static int out_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
+    (void)udata;
+    unsigned char k[8];
+    sheaf_key_u64(rec->offset, k);
+    return sheaf_emit(ctx, k, sizeof k, rec->data, rec->len);
+}
+
+static int out_reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values *vals,
+                      void *udata) {
+    sj_buf *line = udata;
+    const void *v;
+    size_t vlen;
+    (void)key;
+    (void)klen;
+    while (sheaf_values_next(vals, &v, &vlen)) {
+        line->len = 0;
+        if (sj_buf_add(line, v, vlen) || sj_buf_addc(line, '\n'))
+            return sheaf_fail(ctx, SHEAF_ENOMEM, "sql: out of memory");
+        int rc = sheaf_emit(ctx, line->p, line->len, NULL, 0);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- EXPLAIN ------------------------------------------------------------------------------ */
+
+static void explain(const sql_bound *b, const sql_opts *o, const sheaf_config *cfg, FILE *f) {
+    sj_buf s = {0};
+    const sql_query *q = b->q;
+    sj_buf_printf(&s, "Round 1: one sheaf_run over %s (%s with header", o->path,
+                  o->delim == '\t' ? "tsv" : "csv");
+    sj_buf_add(&s, "; columns read:", 15);
+    for (size_t c = 0; c < b->t->ncols; c++)
+        if (b->used[c])
+            sj_buf_printf(&s, " %s %s", b->t->names[c], sql_type_name(b->t->types[c]));
+    sj_buf_add(&s, ")\n", 2);
+    sj_buf_add(&s, "  map      parse the columns", 28);
+    if (q->where) {
+        sj_buf_add(&s, "; filter WHERE ", 15);
+        sql_node_text(q->where, &s);
+    }
+    if (b->aggregate) {
+        sj_buf_add(&s, "; emit key (", 12);
+        for (size_t g = 0; g < b->ngroup; g++) {
+            if (g)
+                sj_buf_add(&s, ", ", 2);
+            sql_node_text(b->group[g], &s);
+        }
+        sj_buf_add(&s, ") with partial states of", 24);
+        for (size_t a = 0; a < b->naggs; a++) {
+            sj_buf_add(&s, a ? ", " : " ", a ? 2 : 1);
+            sql_node_text(b->aggs[a], &s);
+        }
+        if (!b->naggs)
+            sj_buf_add(&s, " nothing (DISTINCT)", 19);
+        sj_buf_add(&s, "\n  combine  merge the partial states of each key on the map side\n", 65);
+        sj_buf_add(&s, "  reduce   merge over the ranks, finalize the aggregates", 56);
+        if (q->having) {
+            sj_buf_add(&s, "; filter HAVING ", 16);
+            sql_node_text(q->having, &s);
+        }
+        sj_buf_add(&s, "; project", 9);
+    } else {
+        sj_buf_add(&s, "; project", 9);
+        if (q->limit >= 0 && !b->nokeys)
+            sj_buf_printf(&s, "; stop after %lld rows per rank (LIMIT)",
+                          (long long)(q->limit + q->offset));
+        sj_buf_add(&s, "\n  reduce   collect the rows", 28);
+    }
+    for (size_t i = 0; i < b->nout; i++) {
+        sj_buf_add(&s, i ? ", " : " ", i ? 2 : 1);
+        sql_node_text(b->out[i], &s);
+    }
+    sj_buf_add(&s, "\nRank 0: gather the result rows", 31);
+    if (b->nokeys) {
+        sj_buf_add(&s, "; sort by", 9);
+        for (size_t k = 0; k < b->nokeys; k++) {
+            sj_buf_add(&s, k ? ", " : " ", k ? 2 : 1);
+            sql_node_text(b->okeys[k], &s);
+            sj_buf_printf(&s, " %s NULLS %s", q->order[k].desc ? "DESC" : "ASC",
+                          q->order[k].nulls == 1 ? "FIRST" : "LAST");
+        }
+    }
+    if (q->offset)
+        sj_buf_printf(&s, "; skip %lld (OFFSET)", (long long)q->offset);
+    if (q->limit >= 0)
+        sj_buf_printf(&s, "; keep %lld (LIMIT)", (long long)q->limit);
+    if (!o->to_stdout)
+        sj_buf_printf(&s, "\nRound 2: one sheaf_run over the sorted result: total order by "
+                          "row number (sampling partitioner), CSV with a header committed "
+                          "to %s\n", cfg->output);
+    else
+        sj_buf_add(&s, "; CSV (a table on a terminal) to stdout\n", 40);
+    fwrite(s.p, 1, s.len, f);
+    sj_buf_free(&s);
+}
+
+/* ---- the driver --------------------------------------------------------------------------- */
+
+/* The table, learnt on rank 0 and broadcast as "name TAB type LF" lines. */
+static int learn_table(MPI_Comm comm, sql_opts *o, sql_table *t, sheaf_result *res) {
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    char *text = NULL;
+    size_t len = 0;
+    char err[768] = "";
+    int rc = 0;
+    if (rank == 0) {
+        char **files = NULL;
+        size_t nf = 0;
+        rc = sj_list_files(o->path, &files, &nf);
+        if (rc || !nf) {
+            snprintf(err, sizeof err, "%s: no such file (FROM names a file, directory or "
+                                      "glob)", o->path);
+            rc = rc ? rc : SHEAF_ENOENT;
+        } else {
+            sql_table tt;
+            rc = sql_infer_table(files, nf, o->delim, &tt, err, sizeof err);
+            if (!rc) {
+                sj_buf b = {0};
+                for (size_t i = 0; i < tt.ncols; i++)
+                    sj_buf_printf(&b, "%s\t%d\n", tt.names[i], tt.types[i]);
+                text = b.p ? b.p : strdup("");
+                len = b.len;
+                sql_table_free(&tt);
+            }
+        }
+        if (files)
+            sj_free_list(files, nf);
+    }
+    rc = sj_agree(comm, rc, err, sizeof err);
+    if (rc) {
+        free(text);
+        return sj_result_fail(res, rc, "%s", err);
+    }
+    if ((rc = sj_bcast_buf(comm, &text, &len)))
+        return sj_result_fail(res, rc, "out of memory");
+    memset(t, 0, sizeof *t);
+    for (char *p = text; *p;) {
+        char *tab = strchr(p, '\t'), *nl = strchr(p, '\n');
+        if (!tab || !nl)
+            break;
+        char **nn = realloc(t->names, (t->ncols + 1) * sizeof *nn);
+        int *ty = realloc(t->types, (t->ncols + 1) * sizeof *ty);
+        if (nn)
+            t->names = nn;
+        if (ty)
+            t->types = ty;
+        if (!nn || !ty) {
+            free(text);
+            return sj_result_fail(res, SHEAF_ENOMEM, "out of memory");
+        }
+        t->names[t->ncols] = strndup(p, (size_t)(tab - p));
+        t->types[t->ncols++] = atoi(tab + 1);
+        p = nl + 1;
+    }
+    free(text);
+    return 0;
+}
+
+/* Gathers every rank's rows to rank 0. Collective. */
+static int gather_rows(MPI_Comm comm, sj_buf *rows, char **all, size_t *alllen,
+                       sheaf_result *res) {
+    int rank, size;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    long long mine = (long long)rows->len, *lens = NULL;
+    if (rank == 0 && !(lens = malloc((size_t)size * sizeof *lens)))
+        return sj_result_fail(res, SHEAF_ENOMEM, "out of memory");
+    MPI_Gather(&mine, 1, MPI_LONG_LONG, lens, 1, MPI_LONG_LONG, 0, comm);
+    int ok = 1;
+    int *counts = NULL, *displs = NULL;
+    if (rank == 0) {
+        long long total = 0;
+        counts = malloc((size_t)size * sizeof *counts);
+        displs = malloc((size_t)size * sizeof *displs);
+        for (int r = 0; r < size; r++)
+            total += lens[r];
+        *all = malloc((size_t)total + 1);
+        *alllen = (size_t)total;
+        ok = counts && displs && *all && total <= INT_MAX;
+        for (int r = 0; ok && r < size; r++) {
+            counts[r] = (int)lens[r];
+            displs[r] = r ? displs[r - 1] + counts[r - 1] : 0;
+        }
+    }
+    MPI_Bcast(&ok, 1, MPI_INT, 0, comm);
+    if (!ok) {
+        free(lens);
+        free(counts);
+        free(displs);
+        return sj_result_fail(res, SHEAF_ENOMEM, "the result (gathered on rank 0) is over "
+                                                 "2 GiB or out of memory");
+    }
+    MPI_Gatherv(rows->p, (int)rows->len, MPI_BYTE, rank == 0 ? *all : NULL, counts, displs,
+                MPI_BYTE, 0, comm);
+    free(lens);
+    free(counts);
+    free(displs);
+    return 0;
+}
+
+static int sql_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
+                      sheaf_result *res) {
+    sql_opts *o = job->udata;
+    int rank, rc;
+    MPI_Comm_rank(comm, &rank);
+    memset(res, 0, sizeof *res);
+    res->failed_rank = -1;
+    sql_table t;
+    if ((rc = learn_table(comm, o, &t, res)))
+        return rc;
+    char err[1536];
+    if (o->schema && sql_apply_schema(&t, o->schema, err, sizeof err)) {
+        sql_table_free(&t);
+        return sj_result_fail(res, SHEAF_EUSAGE, "%s", err);
+    }
+    sql_bound b;
+    if (sql_bind(&o->q, &t, o->text, &b, err, sizeof err)) {
+        sql_bound_free(&b);
+        sql_table_free(&t);
+        return sj_result_fail(res, SHEAF_EUSAGE, "%s", err);
+    }
+    if (o->q.explain) {
+        if (rank == 0)
+            explain(&b, o, cfg, stdout);
+        fflush(stdout);
+        sql_bound_free(&b);
+        sql_table_free(&t);
+        return 0;
+    }
+    sql_exec x;
+    memset(&x, 0, sizeof x);
+    x.b = &b;
+    x.t = &t;
+    x.text = o->text;
+    x.pos = calloc(t.ncols + 1, sizeof *x.pos);
+    x.row = calloc(t.ncols + 1, sizeof *x.row);
+    x.accs = calloc(b.naggs + 1, sizeof *x.accs);
+    x.gvals = calloc(b.ngroup + 1, sizeof *x.gvals);
+    x.avals = calloc(b.naggs + 1, sizeof *x.avals);
+    sj_buf work = {0}, line = {0}, out = {0}, extra = {0};
+    char *all = NULL;
+    size_t alllen = 0;
+    int ok = x.pos && x.row && x.accs && x.gvals && x.avals;
+    if (!ok) {
+        rc = sj_result_fail(res, SHEAF_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t a = 0; a < b.naggs; a++)
+        sql_acc_init(&x.accs[a]);
+    /* the work directory: always new (mkdtemp) and private, next to the output (which every
+     * rank's files reach) or, for stdout, in --spill-dir, $TMPDIR or /tmp */
+    if (!o->to_stdout && (rc = sj_check_output(comm, cfg, res)))
+        goto done;
+    {
+        char *dir = NULL;
+        size_t dlen = 0;
+        int mk = 0;
+        if (rank == 0) {
+            const char *tmp = cfg->spill_dir ? cfg->spill_dir : getenv("TMPDIR");
+            if (!tmp || !*tmp)
+                tmp = "/tmp";
+            sj_buf tpl = {0};
+            if (o->to_stdout) {
+                sj_buf_printf(&tpl, "%s/sheaf-sql.XXXXXX", tmp);
+            } else {
+                size_t n = strlen(cfg->output);
+                while (n > 1 && cfg->output[n - 1] == '/')
+                    n--;
+                sj_buf_printf(&tpl, "%.*s.sql-work.XXXXXX", (int)n, cfg->output);
+            }
+            if (tpl.p && mkdtemp(tpl.p)) {
+                dir = tpl.p;
+                dlen = tpl.len;
+            } else {
+                snprintf(err, sizeof err, "cannot create a work directory %s: %s",
+                         tpl.p ? tpl.p : "", strerror(errno));
+                sj_buf_free(&tpl);
+                mk = SHEAF_EIO;
+            }
+        }
+        if ((rc = sj_agree(comm, mk, err, sizeof err))) {
+            rc = sj_result_fail(res, rc, "%s", err);
+            goto done;
+        }
+        if ((rc = sj_bcast_buf(comm, &dir, &dlen)))
+            goto done;
+        sj_buf_printf(&work, "%s", dir);
+        free(dir);
+    }
+    sj_buf r1 = {0};
+    sj_buf_printf(&r1, "%s/round1", work.p);
+    sheaf_job_def j1 = {.name = "sql", .map = sql_map, .reduce = sql_reduce, .udata = &x};
+    if (b.aggregate && b.naggs)
+        j1.combine = sql_combine;
+    const char *in1[] = {o->path};
+    rc = sj_round(comm, &j1, cfg, in1, 1, r1.p, res);
+    sj_buf_free(&r1);
+    if (rc)
+        goto done_work;
+    if ((rc = gather_rows(comm, &x.rows, &all, &alllen, res)))
+        goto done_work;
+    int frc = 0;
+    bool table = o->to_stdout && (o->format ? !strcmp(o->format, "table") : isatty(1));
+    if (rank == 0) {
+        /* an ungrouped aggregate over no rows still has its one row */
+        if (b.aggregate && !b.ngroup && alllen == 0) {
+            frc = finish_group(NULL, &x, "", 0, &extra);
+            if (frc)
+                snprintf(err, sizeof err, "%s", x.err);
+        }
+        if (!frc)
+            frc = finish_rows(&x, all, alllen, &extra, o->to_stdout ? '\n' : '\0', table, &out);
+        if (frc && !err[0])
+            snprintf(err, sizeof err, "%s", x.err);
+        if (!frc && o->to_stdout && !table) {
+            fwrite(out.p, 1, out.len, stdout);
+            fflush(stdout);
+        }
+    }
+    if ((rc = sj_agree(comm, frc, err, sizeof err))) {
+        rc = sj_result_fail(res, rc, "%s", err);
+        goto done_work;
+    }
+    if (!o->to_stdout) {
+        /* round 2: the sorted CSV, committed under the sampling partitioner's total order */
+        sj_buf rows = {0};
+        sj_buf_printf(&rows, "%s/result", work.p);
+        int wrc = 0;
+        if (rank == 0) {
+            FILE *f = fopen(rows.p, "wbx");
+            if (!f || fwrite(out.p, 1, out.len, f) != out.len)
+                wrc = SHEAF_EIO;
+            if (f && fclose(f))
+                wrc = SHEAF_EIO;
+            if (wrc)
+                snprintf(err, sizeof err, "%s: cannot write: %s", rows.p, strerror(errno));
+        }
+        if ((rc = sj_agree(comm, wrc, err, sizeof err))) {
+            rc = sj_result_fail(res, rc, "%s", err);
+            sj_buf_free(&rows);
+            goto done_work;
+        }
+        sheaf_job_def j2 = {.name = "sql", .map = out_map, .reduce = out_reduce,
+                            .total_order = 1, .udata = &line};
+        sheaf_config c2 = *cfg;
+        const char *in2[] = {rows.p};
+        c2.inputs = in2;
+        c2.ninputs = 1;
+        c2.input_format = "lines";
+        c2.record_delimiter = "\\0";
+        c2.csv_header = 0;
+        c2.output_format = "raw";
+        rc = sheaf_run(comm, &j2, &c2, res);
+        sj_buf_free(&rows);
+    }
+done_work:
+    sj_remove_work(comm, work.p);
+done:
+    free(all);
+    sj_buf_free(&out);
+    sj_buf_free(&extra);
+    sj_buf_free(&line);
+    sj_buf_free(&work);
+    sj_buf_free(&x.key);
+    sj_buf_free(&x.val);
+    sj_buf_free(&x.tmp);
+    sj_buf_free(&x.rows);
+    for (size_t a = 0; x.accs && a < b.naggs; a++)
+        sql_acc_free(&x.accs[a]);
+    free(x.accs);
+    free(x.gvals);
+    free(x.avals);
+    free(x.pos);
+    free(x.row);
+    sql_arena_free(&x.arena);
+    sql_bound_free(&b);
+    sql_table_free(&t);
+    return rc;
+}
+
+static const sheaf_option sql_options[] = {
+    {"file", "FILE", "read the query from FILE"},
+    {"table", "NAME=PATH[:FORMAT]", "bind a table name to files (FORMAT csv or tsv; "
+                                    "repeatable)"},
+    {"schema", "COL:TYPE,...", "column types instead of the inferred ones (bigint, double, "
+                               "varchar, boolean, date, timestamp)"},
+    {"format", "FMT", "stdout format without -o: csv or table (default: table on a terminal)"},
+    {NULL, NULL, NULL}};
+
+const sheaf_job_def sheaf_job_sql = {
+    .name = "sql",
+    .summary = "run a SQL query over csv/tsv files (SELECT ... FROM 'path' ...)",
+    .usage = "'SELECT ... FROM ''path/*.csv'' ...'  (without -o the result goes to stdout)",
+    .options = sql_options,
+    .parse_option = sql_parse_opt,
+    .configure = sql_configure,
+    .driver = sql_driver,
+    .udata = &sopts,
+};
