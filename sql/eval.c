@@ -391,12 +391,24 @@ static int eval_func(const sql_node *n, sql_env *env, sql_value *out) {
         char *s = dup_arena(env, a[0].u.s.p, a[0].u.s.n);
         if (!s)
             return fail(env, "out of memory");
-        for (size_t i = 0; i < a[0].u.s.n; i++)
-            if (!((unsigned char)s[i] & 0x80))
-                s[i] = (char)(n->fn == F_LOWER ? tolower((unsigned char)s[i])
-                                               : toupper((unsigned char)s[i]));
+        size_t len = a[0].u.s.n;
+        for (size_t i = 0; i < len; i++) {
+            unsigned char c = (unsigned char)s[i];
+            if (!(c & 0x80)) {
+                s[i] = (char)(n->fn == F_LOWER ? tolower(c) : toupper(c));
+            } else if (c == 0xC3 && i + 1 < len) {
+                /* Latin-1 letters U+00C0-U+00DE and U+00E0-U+00FE differ by 0x20 (but for
+                 * the multiplication and division signs) */
+                unsigned char d = (unsigned char)s[i + 1];
+                if (n->fn == F_LOWER && d >= 0x80 && d <= 0x9E && d != 0x97)
+                    s[i + 1] = (char)(d + 0x20);
+                else if (n->fn == F_UPPER && d >= 0xA0 && d <= 0xBE && d != 0xB7)
+                    s[i + 1] = (char)(d - 0x20);
+                i++;
+            }
+        }
         out->u.s.p = s;
-        out->u.s.n = a[0].u.s.n;
+        out->u.s.n = len;
         return 0;
     }
     case F_TRIM:
@@ -709,8 +721,8 @@ int sql_agg_row(const sql_node *a, const sql_value *v, sj_buf *st) {
         if (sj_buf_addc(st, has))
             return -1;
         if (arg_type(a) == SQL_INT || arg_type(a) == SQL_NULL) {
-            int64_t i = v->null ? 0 : v->u.i;
-            return sj_buf_add(st, &i, 8) ? -1 : 0;
+            __int128 w = v->null ? 0 : v->u.i;
+            return sj_buf_add(st, &w, sizeof w) ? -1 : 0;
         }
         double d = v->null ? 0 : v->u.d;
         return sj_buf_add(st, &d, 8) ? -1 : 0;
@@ -766,22 +778,22 @@ size_t sql_acc_merge(const sql_node *a, sql_acc *acc, const char *p, size_t n, c
         return 8;
     }
     case A_SUM: {
-        if (n < 9)
+        size_t sz = arg_type(a) == SQL_INT || arg_type(a) == SQL_NULL ? 17 : 9;
+        if (n < sz)
             return 0;
         if (!p[0])
-            return 9;
+            return sz;
         if (arg_type(a) == SQL_INT || arg_type(a) == SQL_NULL) {
-            int64_t i;
-            memcpy(&i, p + 1, 8);
-            if (__builtin_add_overflow(acc->isum, i, &acc->isum))
-                return merr(err, errlen, "overflow in sum of BIGINT (the sum is beyond 64 bits)");
+            __int128 w;
+            memcpy(&w, p + 1, sizeof w);
+            acc->wide += w;
         } else {
             double d;
             memcpy(&d, p + 1, 8);
             acc->dsum += d;
         }
         acc->has = true;
-        return 9;
+        return sz;
     }
     case A_AVG: {
         int64_t c;
@@ -877,7 +889,7 @@ int sql_acc_state(const sql_node *a, sql_acc *acc, sj_buf *st) {
         if (sj_buf_addc(st, acc->has))
             return -1;
         if (arg_type(a) == SQL_INT || arg_type(a) == SQL_NULL)
-            return sj_buf_add(st, &acc->isum, 8) ? -1 : 0;
+            return sj_buf_add(st, &acc->wide, sizeof acc->wide) ? -1 : 0;
         return sj_buf_add(st, &acc->dsum, 8) ? -1 : 0;
     }
     case A_AVG:
@@ -924,8 +936,14 @@ int sql_acc_final(const sql_node *a, sql_acc *acc, sql_arena *ar, sql_value *out
     case A_SUM:
         if (!acc->has)
             out->null = true;
-        else if (a->type == SQL_INT)
-            out->u.i = acc->isum;
+        else if (a->type == SQL_INT) {
+            /* partial sums are 128-bit, as DuckDB's; the result must fit BIGINT */
+            if (acc->wide > INT64_MAX || acc->wide < INT64_MIN) {
+                snprintf(err, errlen, "overflow in sum of BIGINT: the sum is out of range");
+                return -1;
+            }
+            out->u.i = (int64_t)acc->wide;
+        }
         else
             out->u.d = acc->dsum;
         return 0;

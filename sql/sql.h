@@ -232,7 +232,6 @@ bool sql_truthy(const sql_value *v);
 typedef struct sql_acc {
     int64_t count;
     bool has;
-    int64_t isum;
     __int128 wide;
     double dsum;
     sql_value best; /* min/max; strings point into own */
