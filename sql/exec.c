@@ -679,7 +679,7 @@ static int learn_table(MPI_Comm comm, sql_opts *o, sql_table *t, sheaf_result *r
         if (rc || !nf) {
             snprintf(err, sizeof err, "%s: no such file (FROM names a file, directory or "
                                       "glob)", o->path);
-            rc = rc ? rc : SHEAF_ENOENT;
+            rc = SHEAF_EUSAGE; /* the table does not exist: exit 2, as a bind error */
         } else {
             sql_table tt;
             rc = sql_infer_table(files, nf, o->delim, &tt, err, sizeof err);

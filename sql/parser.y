@@ -370,6 +370,9 @@ static void sql_yyerror(SQL_YYLTYPE *loc, void *scanner, struct sql_pstate *ps, 
         } else if (!strncmp(s, "$end", 4)) {
             sj_buf_add(&m, "end of query", 12);
             s += 3;
+        } else if (!strncmp(s, "end of file", 11)) {
+            sj_buf_add(&m, "end of query", 12);
+            s += 10;
         } else if (!strncmp(s, "BADCHAR", 7)) {
             sj_buf_add(&m, "a character that is not SQL", 27);
             s += 6;
