@@ -302,6 +302,7 @@ primary: INTEGER {
                char m[160];
                snprintf(m, sizeof m, "unknown type '%s'", $5);
                free($5);
+               sql_node_free($$);
                sql_yyerror(&@5, scanner, ps, m);
                YYABORT;
            }

@@ -8,5 +8,6 @@ EXTRA_DIST += tests/fuzz/run.sh \
 	tests/fuzz/fuzz_size.c \
 	tests/fuzz/fuzz_options.c \
 	tests/fuzz/fuzz_report.c \
+	tests/fuzz/fuzz_sql.c \
 	tests/fuzz/corpus \
 	tests/fuzz/crashes
