@@ -11,4 +11,3 @@ SELECT CAST(o_orderpriority AS BIGINT) FROM '@/orders.csv';
 SELECT o_orderkey FROM '@/orders.csv' WHERE count(*) > 1;
 SELECT nosuchfunc(o_orderkey) FROM '@/orders.csv';
 SELECT o_orderkey FROM '@/orders.csv' ORDER BY 5;
-SELECT sum(v) FROM '@/big.csv' WHERE id < 3;
