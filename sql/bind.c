@@ -300,6 +300,13 @@ static int bind_func(binder *bd, sql_node *n) {
     }
     if (agg) {
         sql_bound *b = bd->b;
+        /* the same aggregate twice (SELECT count(*) ... HAVING count(*) > 1) is one slot */
+        for (size_t k = 0; k < b->naggs; k++) {
+            if (sql_node_equal(b->aggs[k], n)) {
+                n->aggidx = (int)k;
+                return 0;
+            }
+        }
         sql_node **a = realloc(b->aggs, (b->naggs + 1) * sizeof *a);
         if (!a)
             return fail_at(bd, n, "out of memory");

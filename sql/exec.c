@@ -65,6 +65,10 @@ typedef struct sql_exec {
     sql_arena arena;
     sj_buf key, val, tmp;
     uint64_t emitted; /* plain queries with LIMIT and no ORDER BY */
+    bool topk;        /* plain queries with ORDER BY and LIMIT: the rank's best rows */
+    uint64_t k;       /* OFFSET + LIMIT */
+    sj_buf cand;      /* candidate rows (u32 length + values) */
+    uint64_t ncand;
     sql_acc *accs;
     sql_value *gvals, *avals;
     sj_buf rows; /* result rows of this rank: u32 length + values */
@@ -226,6 +230,133 @@ static int add_row(sheaf_ctx *ctx, sql_exec *x, sql_env *env, sj_buf *dst) {
     return 0;
 }
 
+typedef struct orow {
+    sql_value *v; /* nout + nokeys values */
+    const char *raw;
+    size_t rawlen;
+} orow;
+
+static int row_cmp(const void *pa, const void *pb, void *arg) {
+    const sql_bound *b = arg;
+    const orow *ra = pa, *rb = pb;
+    for (size_t k = 0; k < b->nokeys; k++) {
+        const sql_value *x = &ra->v[b->nout + k], *y = &rb->v[b->nout + k];
+        const sql_order *o = &b->q->order[k];
+        if (x->null || y->null) {
+            if (x->null && y->null)
+                continue;
+            int nf = o->nulls == 1 ? -1 : 1; /* DuckDB: NULLS LAST by default */
+            return x->null ? nf : -nf;
+        }
+        int c = sql_compare(x, y);
+        if (c)
+            return o->desc ? -c : c;
+    }
+    /* ties: by the output values, so the order does not depend on the rank count */
+    for (size_t i = 0; i < b->nout; i++) {
+        int c = sql_compare(&ra->v[i], &rb->v[i]);
+        if (c)
+            return c;
+    }
+    return 0;
+}
+
+/* Parses rows (u32 length + nv values each) from data into a new array of n rows whose
+ * values point into data. Returns 0 or -1 (malformed, or out of memory; err set). */
+static int parse_rows(const char *data, size_t len, size_t nv, orow **rowsp, sql_value **valsp,
+                      size_t *np, char *err, size_t errlen) {
+    size_t n = 0;
+    for (size_t off = 0; off + 4 <= len; n++) {
+        uint32_t rl;
+        memcpy(&rl, data + off, 4);
+        off += 4 + (size_t)rl;
+    }
+    orow *rows = malloc((n ? n : 1) * sizeof *rows);
+    sql_value *vals = malloc((n ? n : 1) * (nv ? nv : 1) * sizeof *vals);
+    if (!rows || !vals) {
+        free(rows);
+        free(vals);
+        snprintf(err, errlen, "out of memory for %zu result rows", n);
+        return -1;
+    }
+    size_t off = 0;
+    for (size_t r = 0; r < n; r++) {
+        uint32_t rl;
+        memcpy(&rl, data + off, 4);
+        off += 4;
+        rows[r].v = vals + r * nv;
+        rows[r].raw = data + off;
+        rows[r].rawlen = rl;
+        size_t o2 = 0;
+        for (size_t i = 0; i < nv; i++) {
+            size_t k = sql_value_get(data + off + o2, rl - o2, &rows[r].v[i]);
+            if (!k) {
+                free(rows);
+                free(vals);
+                snprintf(err, errlen, "sql: a malformed result row");
+                return -1;
+            }
+            o2 += k;
+        }
+        off += rl;
+    }
+    *rowsp = rows;
+    *valsp = vals;
+    *np = n;
+    return 0;
+}
+
+/* Keeps the best x->k candidate rows under ORDER BY. Returns 0 or -1 (err set). */
+static int prune(sql_exec *x) {
+    orow *rows;
+    sql_value *vals;
+    size_t n;
+    if (parse_rows(x->cand.p, x->cand.len, x->b->nout + x->b->nokeys, &rows, &vals, &n, x->err,
+                   sizeof x->err))
+        return -1;
+    qsort_r(rows, n, sizeof *rows, row_cmp, x->b);
+    sj_buf kept = {0};
+    int rc = 0;
+    for (size_t r = 0; r < n && r < x->k && !rc; r++) {
+        uint32_t rl = (uint32_t)rows[r].rawlen;
+        rc = sj_buf_add(&kept, &rl, 4) || sj_buf_add(&kept, rows[r].raw, rl);
+    }
+    free(rows);
+    free(vals);
+    if (rc) {
+        sj_buf_free(&kept);
+        snprintf(x->err, sizeof x->err, "out of memory");
+        return -1;
+    }
+    sj_buf_free(&x->cand);
+    x->cand = kept;
+    x->ncand = n < x->k ? n : x->k;
+    return 0;
+}
+
+/* After the rank's last map call: its best k rows go to the reducers. */
+static int sql_map_cleanup(sheaf_ctx *ctx, void *udata) {
+    sql_exec *x = udata;
+    if (!x->topk)
+        return 0;
+    if (prune(x))
+        return sheaf_fail(ctx, SHEAF_ENOMEM, "sql: %s", x->err);
+    uint64_t i = 0;
+    for (size_t off = 0; off + 4 <= x->cand.len; i++) {
+        uint32_t rl;
+        memcpy(&rl, x->cand.p + off, 4);
+        unsigned char key[12];
+        uint32_t rank = (uint32_t)sheaf_rank(ctx);
+        memcpy(key, &rank, 4);
+        sheaf_key_u64(i, key + 4);
+        int rc = sheaf_emit(ctx, key, sizeof key, x->cand.p + off, 4 + (size_t)rl);
+        if (rc)
+            return rc;
+        off += 4 + (size_t)rl;
+    }
+    return 0;
+}
+
 static int sql_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
     sql_exec *x = udata;
     sql_bound *b = x->b;
@@ -286,6 +417,14 @@ static int sql_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
         x->emitted >= (uint64_t)b->q->limit + (uint64_t)b->q->offset)
         return 0;
     x->emitted++;
+    if (x->topk) {
+        /* keep the row among the candidates; prune to the best k when they are 2k */
+        if ((rc = add_row(ctx, x, &env, &x->cand)))
+            return rc;
+        if (++x->ncand >= 2 * x->k + 1024 && prune(x))
+            return sheaf_fail(ctx, SHEAF_ENOMEM, "sql: %s", x->err);
+        return 0;
+    }
     /* the row, keyed by where it came from */
     if ((rc = add_row(ctx, x, &env, &x->val)))
         return rc;
@@ -377,37 +516,6 @@ static int sql_reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values
 
 /* ---- rank 0: order, limit, output -------------------------------------------------------- */
 
-typedef struct orow {
-    sql_value *v; /* nout + nokeys values */
-    const char *raw;
-    size_t rawlen;
-} orow;
-
-static int row_cmp(const void *pa, const void *pb, void *arg) {
-    const sql_bound *b = arg;
-    const orow *ra = pa, *rb = pb;
-    for (size_t k = 0; k < b->nokeys; k++) {
-        const sql_value *x = &ra->v[b->nout + k], *y = &rb->v[b->nout + k];
-        const sql_order *o = &b->q->order[k];
-        if (x->null || y->null) {
-            if (x->null && y->null)
-                continue;
-            int nf = o->nulls == 1 ? -1 : 1; /* DuckDB: NULLS LAST by default */
-            return x->null ? nf : -nf;
-        }
-        int c = sql_compare(x, y);
-        if (c)
-            return o->desc ? -c : c;
-    }
-    /* ties: by the output values, so the order does not depend on the rank count */
-    for (size_t i = 0; i < b->nout; i++) {
-        int c = sql_compare(&ra->v[i], &rb->v[i]);
-        if (c)
-            return c;
-    }
-    return 0;
-}
-
 static void csv_field(sj_buf *out, const sql_value *v, char delim) {
     char buf[96];
     const char *p;
@@ -486,52 +594,20 @@ static void print_table(FILE *f, const sql_bound *b, orow *rows, size_t n) {
 static int finish_rows(sql_exec *x, const char *data, size_t len, sj_buf *extra, char sep,
                        bool table, sj_buf *out) {
     sql_bound *b = x->b;
-    size_t nv = b->nout + b->nokeys, n = 0, cap = 0;
+    size_t nv = b->nout + b->nokeys, n = 0;
     orow *rows = NULL;
     sql_value *vals = NULL;
-    const char *parts[2] = {data, extra->p};
-    size_t lens[2] = {len, extra->len};
-    /* count first, then parse */
-    for (int pass = 0; pass < 2; pass++) {
-        for (int s = 0; s < 2; s++) {
-            size_t off = 0;
-            while (parts[s] && off + 4 <= lens[s]) {
-                uint32_t rl;
-                memcpy(&rl, parts[s] + off, 4);
-                off += 4;
-                if (pass == 1) {
-                    orow *r = &rows[n];
-                    r->v = vals + n * nv;
-                    r->raw = parts[s] + off;
-                    r->rawlen = rl;
-                    size_t o2 = 0;
-                    for (size_t i = 0; i < nv; i++) {
-                        size_t k = sql_value_get(r->raw + o2, rl - o2, &r->v[i]);
-                        if (!k) {
-                            snprintf(x->err, sizeof x->err, "sql: a malformed result row");
-                            free(rows);
-                            free(vals);
-                            return SHEAF_EUSER;
-                        }
-                        o2 += k;
-                    }
-                }
-                n++;
-                off += rl;
-            }
-        }
-        if (pass == 0) {
-            cap = n;
-            n = 0;
-            rows = malloc((cap ? cap : 1) * sizeof *rows);
-            vals = malloc((cap ? cap : 1) * (nv ? nv : 1) * sizeof *vals);
-            if (!rows || !vals) {
-                free(rows);
-                free(vals);
-                snprintf(x->err, sizeof x->err, "sql: out of memory for %zu result rows", cap);
-                return SHEAF_ENOMEM;
-            }
-        }
+    /* the gathered rows, then the extra ones */
+    sj_buf both = {0};
+    if (sj_buf_add(&both, data ? data : "", len) || sj_buf_add(&both, extra->p ? extra->p : "",
+                                                               extra->len)) {
+        sj_buf_free(&both);
+        snprintf(x->err, sizeof x->err, "sql: out of memory");
+        return SHEAF_ENOMEM;
+    }
+    if (parse_rows(both.p, both.len, nv, &rows, &vals, &n, x->err, sizeof x->err)) {
+        sj_buf_free(&both);
+        return SHEAF_EUSER;
     }
     if (b->nokeys)
         qsort_r(rows, n, sizeof *rows, row_cmp, b);
@@ -559,6 +635,7 @@ static int finish_rows(sql_exec *x, const char *data, size_t len, sj_buf *extra,
     }
     free(rows);
     free(vals);
+    sj_buf_free(&both);
     return 0;
 }
 
@@ -629,14 +706,20 @@ static void explain(const sql_bound *b, const sql_opts *o, const sheaf_config *c
         sj_buf_add(&s, "; project", 9);
     } else {
         sj_buf_add(&s, "; project", 9);
-        if (q->limit >= 0 && !b->nokeys)
-            sj_buf_printf(&s, "; stop after %lld rows per rank (LIMIT)",
-                          (long long)(q->limit + q->offset));
-        sj_buf_add(&s, "\n  reduce   collect the rows", 28);
     }
     for (size_t i = 0; i < b->nout; i++) {
         sj_buf_add(&s, i ? ", " : " ", i ? 2 : 1);
         sql_node_text(b->out[i], &s);
+    }
+    if (!b->aggregate) {
+        if (q->limit >= 0 && !b->nokeys)
+            sj_buf_printf(&s, "; stop after %lld rows per rank (LIMIT)",
+                          (long long)(q->limit + q->offset));
+        else if (q->limit >= 0)
+            sj_buf_printf(&s, "; keep the rank's best %lld rows by ORDER BY (top-k of "
+                              "LIMIT + OFFSET), emitted after its last map call",
+                          (long long)(q->limit + q->offset));
+        sj_buf_add(&s, "\n  reduce   collect the rows", 28);
     }
     sj_buf_add(&s, "\nRank 0: gather the result rows", 31);
     if (b->nokeys) {
@@ -858,7 +941,10 @@ static int sql_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_confi
     }
     sj_buf r1 = {0};
     sj_buf_printf(&r1, "%s/round1", work.p);
-    sheaf_job_def j1 = {.name = "sql", .map = sql_map, .reduce = sql_reduce, .udata = &x};
+    x.topk = !b.aggregate && b.nokeys && o->q.limit >= 0;
+    x.k = (uint64_t)o->q.limit + (uint64_t)o->q.offset;
+    sheaf_job_def j1 = {.name = "sql", .map = sql_map, .reduce = sql_reduce,
+                        .map_cleanup = sql_map_cleanup, .udata = &x};
     if (b.aggregate && b.naggs)
         j1.combine = sql_combine;
     const char *in1[] = {o->path};
@@ -934,6 +1020,7 @@ done:
     sj_buf_free(&x.val);
     sj_buf_free(&x.tmp);
     sj_buf_free(&x.rows);
+    sj_buf_free(&x.cand);
     for (size_t a = 0; x.accs && a < b.naggs; a++)
         sql_acc_free(&x.accs[a]);
     free(x.accs);
