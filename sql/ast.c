@@ -99,6 +99,9 @@ void sql_query_free(sql_query *q) {
     free(q->items);
     free(q->from);
     free(q->from_alias);
+    free(q->join);
+    free(q->join_alias);
+    sql_node_free(q->on);
     sql_node_free(q->where);
     sql_node_free(q->having);
     for (size_t i = 0; i < q->ngroup; i++)

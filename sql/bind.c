@@ -320,8 +320,10 @@ static int bind_func(binder *bd, sql_node *n) {
 static int column_list_error(binder *bd, sql_node *n) {
     const sql_table *t = bd->b->t;
     sj_buf l = {0};
-    for (size_t i = 0; i < t->ncols; i++)
-        sj_buf_printf(&l, "%s%s", i ? ", " : "", t->names[i]);
+    for (size_t i = 0; i < t->ncols; i++) {
+        const char *q = t->tab ? t->qual[t->tab[i]][0] : NULL;
+        sj_buf_printf(&l, "%s%s%s%s", i ? ", " : "", q ? q : "", q ? "." : "", t->names[i]);
+    }
     fail_at(bd, n, "unknown column '%s'; the table's columns are: %s", n->str,
             l.p ? l.p : "(none)");
     sj_buf_free(&l);
@@ -340,16 +342,33 @@ static int bind_expr(binder *bd, sql_node **slot) {
         return fail_at(bd, n, "* is only allowed alone in the select list or in count(*)");
     case N_COL: {
         const sql_table *t = bd->b->t;
-        int idx = -1;
-        for (size_t i = 0; i < t->ncols && idx < 0; i++)
-            if (!strcmp(t->names[i], n->str))
-                idx = (int)i;
-        for (size_t i = 0; i < t->ncols && idx < 0; i++)
-            if (!strcasecmp(t->names[i], n->str))
-                idx = (int)i;
+        int idx = -1, side = -1;
+        if (n->qual && t->tab) {
+            for (int k = 0; k < 2 && side < 0; k++)
+                for (int m = 0; m < 2; m++)
+                    if (t->qual[k][m] && !strcasecmp(t->qual[k][m], n->qual))
+                        side = k;
+            if (side < 0)
+                return fail_at(bd, n, "unknown table '%s' (name the tables with aliases: "
+                                      "FROM 'a.csv' a JOIN 'b.csv' b ON ...)", n->qual);
+        }
+        for (int exact = 1; exact >= 0 && idx < 0; exact--) {
+            for (size_t i = 0; i < t->ncols; i++) {
+                if (side >= 0 && t->tab[i] != side)
+                    continue;
+                if (exact ? strcmp(t->names[i], n->str) : strcasecmp(t->names[i], n->str))
+                    continue;
+                if (idx >= 0 && t->tab && t->tab[idx] != t->tab[i])
+                    return fail_at(bd, n, "ambiguous column '%s': both tables have it "
+                                          "(qualify it: alias.%s)", n->str, n->str);
+                if (idx < 0)
+                    idx = (int)i;
+            }
+        }
         if (idx < 0)
             return column_list_error(bd, n);
-        if (n->qual && bd->b->q->from_alias && strcasecmp(n->qual, bd->b->q->from_alias) &&
+        if (!t->tab && n->qual && bd->b->q->from_alias &&
+            strcasecmp(n->qual, bd->b->q->from_alias) &&
             (bd->b->q->from_path || strcasecmp(n->qual, bd->b->q->from)))
             return fail_at(bd, n, "unknown table '%s'", n->qual);
         n->colidx = idx;
@@ -548,6 +567,102 @@ static int item_ref(binder *bd, const sql_node *n, bool alias_only_for_nontable)
     return -1;
 }
 
+/* Which tables an expression reads: bit 0 the left, bit 1 the right. */
+static unsigned sides(const sql_table *t, const sql_node *n) {
+    if (!n)
+        return 0;
+    unsigned m = n->kind == N_COL && n->colidx >= 0 ? 1u << t->tab[n->colidx] : 0;
+    for (size_t i = 0; i < n->nkids; i++)
+        m |= sides(t, n->kids[i]);
+    return m;
+}
+
+/* Splits a join's ON condition into key pairs (left expression = right expression, cast to
+ * one type); for an inner join other conditions move to WHERE. */
+static int on_term(binder *bd, sql_node *n, sql_node **extra) {
+    sql_bound *b = bd->b;
+    const sql_table *t = b->t;
+    if (n->kind == N_BINOP && n->op == OP_AND) {
+        if (on_term(bd, n->kids[0], extra) || on_term(bd, n->kids[1], extra))
+            return -1;
+        n->kids[0] = n->kids[1] = NULL;
+        sql_node_free(n);
+        return 0;
+    }
+    unsigned l = n->kind == N_BINOP && n->op == OP_EQ ? sides(t, n->kids[0]) : 0;
+    unsigned r = l ? sides(t, n->kids[1]) : 0;
+    if ((l == 1 && r == 2) || (l == 2 && r == 1)) {
+        sql_node *a = n->kids[l == 1 ? 0 : 1], *c = n->kids[l == 1 ? 1 : 0];
+        int u = unify(a->type, c->type);
+        if (u < 0)
+            return fail_at(bd, n, "cannot join values of type %s and %s (use CAST)",
+                           sql_type_name(a->type), sql_type_name(c->type));
+        if ((a->type != u && cast_to(&a, u)) || (c->type != u && cast_to(&c, u)))
+            return fail_at(bd, n, "out of memory");
+        sql_node **lk = realloc(b->lkeys, (b->nkeys + 1) * sizeof *lk);
+        if (lk)
+            b->lkeys = lk;
+        sql_node **rk = lk ? realloc(b->rkeys, (b->nkeys + 1) * sizeof *rk) : NULL;
+        if (!lk || !rk)
+            return fail_at(bd, n, "out of memory");
+        b->rkeys = rk;
+        lk[b->nkeys] = a;
+        rk[b->nkeys++] = c;
+        n->kids[0] = n->kids[1] = NULL;
+        sql_node_free(n);
+        return 0;
+    }
+    if (b->q->left_join)
+        return fail_at(bd, n, "LEFT JOIN ... ON takes equalities between the two tables "
+                              "(left expression = right expression, joined by AND)");
+    if (*extra) {
+        sql_node *and = sql_node_new(N_BINOP, n->line, n->col);
+        if (!and || sql_node_add(and, *extra) || sql_node_add(and, n))
+            return fail_at(bd, n, "out of memory");
+        and->op = OP_AND;
+        and->type = SQL_BOOL;
+        *extra = and;
+    } else {
+        *extra = n;
+    }
+    return 0;
+}
+
+static int bind_on(binder *bd, sql_node *on) {
+    sql_query *q = bd->b->q;
+    bd->where = 1;
+    if (bind_expr(bd, &q->on))
+        return -1;
+    if (q->on->type != SQL_BOOL)
+        return fail_at(bd, q->on, "ON needs a BOOLEAN condition");
+    sql_node *extra = NULL;
+    (void)on;
+    int rc = on_term(bd, q->on, &extra);
+    q->on = NULL;
+    if (rc) {
+        sql_node_free(extra);
+        return -1;
+    }
+    if (!bd->b->nkeys) {
+        sql_node_free(extra);
+        return fail_at(bd, NULL, "JOIN ... ON needs an equality between the two tables "
+                                 "(left.col = right.col)");
+    }
+    if (extra) {
+        if (q->where) {
+            sql_node *and = sql_node_new(N_BINOP, extra->line, extra->col);
+            if (!and || sql_node_add(and, q->where) || sql_node_add(and, extra))
+                return fail_at(bd, extra, "out of memory");
+            and->op = OP_AND;
+            and->type = SQL_BOOL;
+            q->where = and;
+        } else {
+            q->where = extra;
+        }
+    }
+    return 0;
+}
+
 int sql_bind(sql_query *q, const sql_table *t, const char *text, sql_bound *b, char *err,
              size_t errlen) {
     memset(b, 0, sizeof *b);
@@ -599,6 +714,8 @@ int sql_bind(sql_query *q, const sql_table *t, const char *text, sql_bound *b, c
     if (q->where && q->where->type != SQL_BOOL && q->where->type != SQL_NULL)
         return fail_at(&bd, q->where, "WHERE needs a BOOLEAN condition, not %s",
                        sql_type_name(q->where->type));
+    if (q->on && bind_on(&bd, q->on))
+        return -1;
     /* GROUP BY keys: positions and aliases name select items */
     bd.where = 2;
     for (size_t i = 0; i < q->ngroup; i++) {
@@ -692,5 +809,11 @@ void sql_bound_free(sql_bound *b) {
     free(b->okeys);
     free(b->aggs);
     free(b->used);
+    for (size_t i = 0; i < b->nkeys; i++) {
+        sql_node_free(b->lkeys[i]);
+        sql_node_free(b->rkeys[i]);
+    }
+    free(b->lkeys);
+    free(b->rkeys);
     memset(b, 0, sizeof *b);
 }

@@ -44,9 +44,12 @@ typedef struct sql_opts {
     const char *format; /* csv, table or NULL (a table on a terminal) */
     sql_query q;
     bool parsed;
-    const char *path;   /* the source's files */
+    const char *path;   /* the source's files (the FROM table) */
     char *pathbuf;
     char delim;
+    const char *jpath;  /* a JOIN's table */
+    char *jpathbuf;
+    char jdelim;
     bool to_stdout;
 } sql_opts;
 
@@ -73,6 +76,14 @@ typedef struct sql_exec {
     sql_value *gvals, *avals;
     sj_buf rows; /* result rows of this rank: u32 length + values */
     char err[512];
+    /* joins: the join round (join), and round 1 reading its output (phys, prefixed) */
+    bool join;
+    char **phys;   /* the names to find in file headers, when not the table's */
+    bool prefixed; /* strings carry a leading 's' (so that "" differs from NULL) */
+    sj_buf jl, jr, line;
+    uint64_t njl, njr;
+    uint32_t hdr_part;
+    bool hdr_any;
 } sql_exec;
 
 /* ---- options ------------------------------------------------------------------------------ */
@@ -104,23 +115,24 @@ static int sql_parse_opt(void *udata, const char *name, const char *value) {
     return 0;
 }
 
-/* The files of the query's source and their format: a quoted path, or a --table name. */
-static int resolve_source(sql_opts *o, sheaf_config *cfg) {
+/* The files of a source and their format: a quoted path, or a --table name. */
+static int resolve_one(sql_opts *o, const char *from, bool is_path, const char **path,
+                       char **buf, char *delim) {
     const char *fmt = NULL;
-    if (o->q.from_path) {
-        o->path = o->q.from;
+    *path = NULL;
+    if (is_path) {
+        *path = from;
     } else {
-        size_t n = strlen(o->q.from);
+        size_t n = strlen(from);
         for (size_t i = 0; i < o->ntables; i++) {
             const char *eq = strchr(o->tables[i], '=');
             if (!eq)
                 return sj_usage("sql", "--table %s: give NAME=PATH[:FORMAT]", o->tables[i]);
-            if ((size_t)(eq - o->tables[i]) == n && !strncasecmp(o->tables[i], o->q.from, n)) {
-                free(o->pathbuf);
-                o->pathbuf = strdup(eq + 1);
-                if (!o->pathbuf)
+            if ((size_t)(eq - o->tables[i]) == n && !strncasecmp(o->tables[i], from, n)) {
+                free(*buf);
+                if (!(*buf = strdup(eq + 1)))
                     return -1;
-                char *colon = strrchr(o->pathbuf, ':');
+                char *colon = strrchr(*buf, ':');
                 if (colon && (!strcmp(colon + 1, "csv") || !strcmp(colon + 1, "tsv"))) {
                     fmt = colon + 1;
                     *colon = '\0';
@@ -128,18 +140,30 @@ static int resolve_source(sql_opts *o, sheaf_config *cfg) {
                     return sj_usage("sql", "--table %s: unknown format '%s' (csv or tsv)",
                                     o->tables[i], colon + 1);
                 }
-                o->path = o->pathbuf;
+                *path = *buf;
             }
         }
-        if (!o->path)
+        if (!*path)
             return sj_usage("sql", "unknown table '%s': quote a path (FROM 'data/*.csv') or "
-                                   "bind the name with --table %s=PATH", o->q.from, o->q.from);
+                                   "bind the name with --table %s=PATH", from, from);
     }
     if (!fmt) {
-        size_t n = strlen(o->path);
-        fmt = n >= 4 && !strcasecmp(o->path + n - 4, ".tsv") ? "tsv" : "csv";
+        size_t n = strlen(*path);
+        fmt = n >= 4 && !strcasecmp(*path + n - 4, ".tsv") ? "tsv" : "csv";
     }
-    o->delim = !strcmp(fmt, "tsv") ? '\t' : ',';
+    *delim = !strcmp(fmt, "tsv") ? '\t' : ',';
+    return 0;
+}
+
+static int resolve_source(sql_opts *o, sheaf_config *cfg) {
+    if (resolve_one(o, o->q.from, o->q.from_path, &o->path, &o->pathbuf, &o->delim))
+        return -1;
+    if (o->q.join) {
+        if (resolve_one(o, o->q.join, o->q.join_path, &o->jpath, &o->jpathbuf, &o->jdelim))
+            return -1;
+        if (o->jdelim != o->delim)
+            return sj_usage("sql", "the joined tables must both be csv or both tsv");
+    }
     cfg->inputs = &o->path;
     cfg->ninputs = 1;
     cfg->input_format = "csv";
@@ -192,11 +216,12 @@ static int map_columns(sheaf_ctx *ctx, sql_exec *x, const sheaf_record *rec) {
         return 0;
     for (size_t c = 0; c < x->t->ncols; c++) {
         x->pos[c] = -1;
-        if (!x->b->used[c])
+        if (!x->b->used[c] || (x->join && x->t->tab[c] != (int)rec->input))
             continue;
+        const char *name = x->phys ? x->phys[c] : x->t->names[c];
         for (size_t i = 0; i < rec->nheader; i++) {
-            if (strlen(x->t->names[c]) == rec->header_lens[i] &&
-                !memcmp(x->t->names[c], rec->header[i], rec->header_lens[i])) {
+            if (strlen(name) == rec->header_lens[i] &&
+                !memcmp(name, rec->header[i], rec->header_lens[i])) {
                 x->pos[c] = (long)i;
                 break;
             }
@@ -357,6 +382,177 @@ static int sql_map_cleanup(sheaf_ctx *ctx, void *udata) {
     return 0;
 }
 
+/* ---- the join round ------------------------------------------------------------------------ */
+
+/* A table row of one side: key = 0x00 and the join key's values (or, for a left row whose key
+ * is NULL in a LEFT JOIN, 0x01 and where it came from, so that it meets nothing); value = the
+ * side and the values of the columns the query reads. Rows with a NULL key that can match
+ * nothing are dropped. */
+static int join_map(sheaf_ctx *ctx, sql_exec *x, const sheaf_record *rec, sql_env *env) {
+    sql_bound *b = x->b;
+    int side = rec->input ? 1 : 0;
+    sql_node **keys = side ? b->rkeys : b->lkeys;
+    x->key.len = 0;
+    x->val.len = 0;
+    if (sj_buf_addc(&x->key, 0))
+        return oom(ctx);
+    bool null = false;
+    for (size_t k = 0; k < b->nkeys; k++) {
+        sql_value v;
+        if (sql_eval(keys[k], env, &v))
+            return sheaf_fail(ctx, SHEAF_EUSER, "%s, offset %llu: %s", rec->file,
+                              (unsigned long long)rec->offset, x->err);
+        null |= v.null;
+        if (sql_value_put(&x->key, &v))
+            return oom(ctx);
+    }
+    if (null) {
+        if (side == 1 || !b->q->left_join)
+            return 0;
+        unsigned char k[17] = {1};
+        sheaf_key_u64(sheaf_hash(rec->file, strlen(rec->file), 0), k + 1);
+        sheaf_key_u64(rec->offset, k + 9);
+        x->key.len = 0;
+        if (sj_buf_add(&x->key, k, sizeof k))
+            return oom(ctx);
+    }
+    if (sj_buf_addc(&x->val, (char)side))
+        return oom(ctx);
+    for (size_t c = 0; c < x->t->ncols; c++)
+        if (b->used[c] && x->t->tab[c] == side && sql_value_put(&x->val, &x->row[c]))
+            return oom(ctx);
+    return sheaf_emit(ctx, x->key.p, x->key.len, x->val.p, x->val.len);
+}
+
+/* One value as a field of the join's CSV output: NULL empty, strings quoted with a leading
+ * 's', others as text. */
+static int join_field(sj_buf *out, const sql_value *v) {
+    if (v->null)
+        return 0;
+    if (v->type == SQL_STRING) {
+        int rc = sj_buf_add(out, "\"s", 2);
+        for (size_t i = 0; i < v->u.s.n && !rc; i++)
+            rc = (v->u.s.p[i] == '"' && sj_buf_addc(out, '"')) || sj_buf_addc(out, v->u.s.p[i]);
+        return rc || sj_buf_addc(out, '"') ? -1 : 0;
+    }
+    char buf[96];
+    const char *p;
+    size_t n = sql_format(v, buf, sizeof buf, &p);
+    return sj_buf_add(out, p, n) ? -1 : 0;
+}
+
+/* Reads a side's values (after its tag byte) into x->row. */
+static int join_row(sql_exec *x, int side, const char *p, size_t n) {
+    size_t off = 1;
+    for (size_t c = 0; c < x->t->ncols; c++) {
+        if (!x->b->used[c] || x->t->tab[c] != side)
+            continue;
+        size_t k = sql_value_get(p + off, n - off, &x->row[c]);
+        if (!k)
+            return -1;
+        off += k;
+    }
+    return 0;
+}
+
+static int join_emit(sheaf_ctx *ctx, sql_exec *x) {
+    sj_buf *l = &x->line;
+    l->len = 0;
+    bool first = true;
+    for (size_t c = 0; c < x->t->ncols; c++) {
+        if (!x->b->used[c])
+            continue;
+        if ((!first && sj_buf_addc(l, ',')) || join_field(l, &x->row[c]))
+            return oom(ctx);
+        first = false;
+    }
+    if (sj_buf_addc(l, '\n'))
+        return oom(ctx);
+    return sheaf_emit(ctx, l->p, l->len, NULL, 0);
+}
+
+static void set_side_null(sql_exec *x, int side) {
+    for (size_t c = 0; c < x->t->ncols; c++) {
+        if (x->t->tab[c] == side) {
+            memset(&x->row[c], 0, sizeof x->row[c]);
+            x->row[c].type = (uint8_t)x->t->types[c];
+            x->row[c].null = true;
+        }
+    }
+}
+
+/* A key's rows of both sides, joined: each left row with each right row, or (LEFT JOIN) with
+ * NULLs when there is none. The group is held in memory. Output: CSV lines under a header
+ * (c<column number>) at the start of each partition. */
+static int join_reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values *vals,
+                       void *udata) {
+    sql_exec *x = udata;
+    (void)key;
+    (void)klen;
+    uint32_t part = sheaf_partition(ctx);
+    if (!x->hdr_any || part != x->hdr_part) {
+        x->hdr_any = true;
+        x->hdr_part = part;
+        sj_buf *h = &x->line;
+        h->len = 0;
+        bool first = true;
+        for (size_t c = 0; c < x->t->ncols; c++) {
+            if (!x->b->used[c])
+                continue;
+            if (sj_buf_printf(h, "%sc%zu", first ? "" : ",", c))
+                return oom(ctx);
+            first = false;
+        }
+        if (first && sj_buf_add(h, "c", 1))
+            return oom(ctx);
+        if (sj_buf_addc(h, '\n'))
+            return oom(ctx);
+        int rc = sheaf_emit(ctx, h->p, h->len, NULL, 0);
+        if (rc)
+            return rc;
+    }
+    x->jl.len = x->jr.len = 0;
+    x->njl = x->njr = 0;
+    const void *v;
+    size_t vlen;
+    while (sheaf_values_next(vals, &v, &vlen)) {
+        if (!vlen)
+            continue;
+        int side = ((const char *)v)[0] ? 1 : 0;
+        sj_buf *dst = side ? &x->jr : &x->jl;
+        uint32_t n = (uint32_t)vlen;
+        if (sj_buf_add(dst, &n, 4) || sj_buf_add(dst, v, vlen))
+            return oom(ctx);
+        *(side ? &x->njr : &x->njl) += 1;
+    }
+    for (size_t lo = 0; lo + 4 <= x->jl.len;) {
+        uint32_t ln;
+        memcpy(&ln, x->jl.p + lo, 4);
+        if (join_row(x, 0, x->jl.p + lo + 4, ln))
+            return sheaf_fail(ctx, SHEAF_EUSER, "sql: a malformed join row");
+        if (!x->njr) {
+            if (x->b->q->left_join) {
+                set_side_null(x, 1);
+                int rc = join_emit(ctx, x);
+                if (rc)
+                    return rc;
+            }
+        }
+        for (size_t ro = 0; ro + 4 <= x->jr.len;) {
+            uint32_t rn;
+            memcpy(&rn, x->jr.p + ro, 4);
+            if (join_row(x, 1, x->jr.p + ro + 4, rn))
+                return sheaf_fail(ctx, SHEAF_EUSER, "sql: a malformed join row");
+            int rc = join_emit(ctx, x);
+            if (rc)
+                return rc;
+            ro += 4 + (size_t)rn;
+        }
+        lo += 4 + (size_t)ln;
+    }
+    return 0;
+}
+
 static int sql_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
     sql_exec *x = udata;
     sql_bound *b = x->b;
@@ -368,11 +564,18 @@ static int sql_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
         sql_value *v = &x->row[c];
         memset(v, 0, sizeof *v);
         v->type = (uint8_t)x->t->types[c];
-        if (!b->used[c])
+        if (!b->used[c] || x->pos[c] < 0) {
+            v->null = true;
             continue;
+        }
         size_t i = (size_t)x->pos[c];
         if (i >= rec->nfields || rec->field_lens[i] == 0) {
             v->null = true;
+            continue;
+        }
+        if (x->prefixed && x->t->types[c] == SQL_STRING) {
+            v->u.s.p = rec->fields[i] + 1;
+            v->u.s.n = rec->field_lens[i] - 1;
             continue;
         }
         if (sql_parse_as(x->t->types[c], rec->fields[i], rec->field_lens[i], v))
@@ -384,6 +587,8 @@ static int sql_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
                               rec->fields[i], sql_type_name(x->t->types[c]), x->t->names[c]);
     }
     sql_env env = {x->row, NULL, NULL, &x->arena, x->err, sizeof x->err};
+    if (x->join)
+        return join_map(ctx, x, rec, &env);
     if (b->q->where) {
         sql_value w;
         if (sql_eval(b->q->where, &env, &w))
@@ -671,8 +876,30 @@ static int out_reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values
 static void explain(const sql_bound *b, const sql_opts *o, const sheaf_config *cfg, FILE *f) {
     sj_buf s = {0};
     const sql_query *q = b->q;
-    sj_buf_printf(&s, "Round 1: one sheaf_run over %s (%s with header", o->path,
-                  o->delim == '\t' ? "tsv" : "csv");
+    if (q->join) {
+        sj_buf_printf(&s, "Round 0: one sheaf_run over %s and %s (%s with header)\n"
+                          "  map      parse the columns the query reads; emit key (", o->path,
+                      o->jpath, o->delim == '\t' ? "tsv" : "csv");
+        for (size_t k = 0; k < b->nkeys; k++) {
+            sj_buf_add(&s, k ? ", " : "", k ? 2 : 0);
+            sql_node_text(b->lkeys[k], &s);
+        }
+        sj_buf_add(&s, ") for the left table, (", 23);
+        for (size_t k = 0; k < b->nkeys; k++) {
+            sj_buf_add(&s, k ? ", " : "", k ? 2 : 0);
+            sql_node_text(b->rkeys[k], &s);
+        }
+        sj_buf_printf(&s, ") for the right, tagged by side%s\n"
+                          "  reduce   %s join of each key's rows (held in memory), written as "
+                          "CSV to the work directory\n",
+                      q->left_join ? "; NULL keys: left rows kept alone, right rows dropped"
+                                   : "; rows with a NULL key dropped",
+                      q->left_join ? "left" : "inner");
+        sj_buf_add(&s, "Round 1: one sheaf_run over the joined rows (CSV", 48);
+    } else {
+        sj_buf_printf(&s, "Round 1: one sheaf_run over %s (%s with header", o->path,
+                      o->delim == '\t' ? "tsv" : "csv");
+    }
     sj_buf_add(&s, "; columns read:", 15);
     for (size_t c = 0; c < b->t->ncols; c++)
         if (b->used[c])
@@ -748,7 +975,8 @@ static void explain(const sql_bound *b, const sql_opts *o, const sheaf_config *c
 /* ---- the driver --------------------------------------------------------------------------- */
 
 /* The table, learnt on rank 0 and broadcast as "name TAB type LF" lines. */
-static int learn_table(MPI_Comm comm, sql_opts *o, sql_table *t, sheaf_result *res) {
+static int learn_table(MPI_Comm comm, const char *path, char delim, sql_table *t,
+                       sheaf_result *res) {
     int rank;
     MPI_Comm_rank(comm, &rank);
     char *text = NULL;
@@ -758,14 +986,14 @@ static int learn_table(MPI_Comm comm, sql_opts *o, sql_table *t, sheaf_result *r
     if (rank == 0) {
         char **files = NULL;
         size_t nf = 0;
-        rc = sj_list_files(o->path, &files, &nf);
+        rc = sj_list_files(path, &files, &nf);
         if (rc || !nf) {
             snprintf(err, sizeof err, "%s: no such file (FROM names a file, directory or "
-                                      "glob)", o->path);
+                                      "glob)", path);
             rc = SHEAF_EUSAGE; /* the table does not exist: exit 2, as a bind error */
         } else {
             sql_table tt;
-            rc = sql_infer_table(files, nf, o->delim, &tt, err, sizeof err);
+            rc = sql_infer_table(files, nf, delim, &tt, err, sizeof err);
             if (!rc) {
                 sj_buf b = {0};
                 for (size_t i = 0; i < tt.ncols; i++)
@@ -858,8 +1086,40 @@ static int sql_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_confi
     memset(res, 0, sizeof *res);
     res->failed_rank = -1;
     sql_table t;
-    if ((rc = learn_table(comm, o, &t, res)))
+    if ((rc = learn_table(comm, o->path, o->delim, &t, res)))
         return rc;
+    if (o->q.join) {
+        /* the joined table: the left's columns, then the right's */
+        sql_table r;
+        if ((rc = learn_table(comm, o->jpath, o->jdelim, &r, res))) {
+            sql_table_free(&t);
+            return rc;
+        }
+        char **names = realloc(t.names, (t.ncols + r.ncols + 1) * sizeof *names);
+        if (names)
+            t.names = names;
+        int *types = names ? realloc(t.types, (t.ncols + r.ncols + 1) * sizeof *types) : NULL;
+        if (types)
+            t.types = types;
+        t.tab = calloc(t.ncols + r.ncols + 1, sizeof *t.tab);
+        if (!names || !types || !t.tab) {
+            sql_table_free(&t);
+            sql_table_free(&r);
+            return sj_result_fail(res, SHEAF_ENOMEM, "out of memory");
+        }
+        for (size_t i = 0; i < r.ncols; i++) {
+            t.names[t.ncols + i] = r.names[i];
+            t.types[t.ncols + i] = r.types[i];
+            t.tab[t.ncols + i] = 1;
+            r.names[i] = NULL;
+        }
+        t.ncols += r.ncols;
+        sql_table_free(&r);
+        t.qual[0][0] = o->q.from_alias ? o->q.from_alias : o->q.from_path ? NULL : o->q.from;
+        t.qual[0][1] = o->q.from_path ? NULL : o->q.from;
+        t.qual[1][0] = o->q.join_alias ? o->q.join_alias : o->q.join_path ? NULL : o->q.join;
+        t.qual[1][1] = o->q.join_path ? NULL : o->q.join;
+    }
     char err[1536];
     if (o->schema && sql_apply_schema(&t, o->schema, err, sizeof err)) {
         sql_table_free(&t);
@@ -948,7 +1208,43 @@ static int sql_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_confi
     if (b.aggregate && b.naggs)
         j1.combine = sql_combine;
     const char *in1[] = {o->path};
-    rc = sj_round(comm, &j1, cfg, in1, 1, r1.p, res);
+    sheaf_config c1 = *cfg;
+    char **phys = NULL;
+    if (o->q.join) {
+        /* the join round: both tables in, their joined rows (the columns the query reads)
+         * out as CSV; round 1 then reads those */
+        sj_buf r0 = {0};
+        sj_buf_printf(&r0, "%s/join", work.p);
+        sheaf_job_def j0 = {.name = "sql", .map = sql_map, .reduce = join_reduce, .udata = &x};
+        const char *in0[] = {o->path, o->jpath};
+        x.join = true;
+        sheaf_config c0 = *cfg;
+        c0.output_format = "raw";
+        rc = sj_round(comm, &j0, &c0, in0, 2, r0.p, res);
+        x.join = false;
+        x.hdr_any = false;
+        in1[0] = r0.p;
+        if (!rc && !(phys = calloc(t.ncols + 1, sizeof *phys)))
+            rc = sj_result_fail(res, SHEAF_ENOMEM, "out of memory");
+        for (size_t c = 0; !rc && c < t.ncols; c++) {
+            char nm[32];
+            snprintf(nm, sizeof nm, "c%zu", c);
+            if (!(phys[c] = strdup(nm)))
+                rc = sj_result_fail(res, SHEAF_ENOMEM, "out of memory");
+        }
+        x.phys = phys;
+        x.prefixed = true;
+        c1.csv_delimiter = ',';
+        if (!rc)
+            rc = sj_round(comm, &j1, &c1, in1, 1, r1.p, res);
+        sj_buf_free(&r0);
+    } else {
+        rc = sj_round(comm, &j1, &c1, in1, 1, r1.p, res);
+    }
+    for (size_t c = 0; phys && c < t.ncols; c++)
+        free(phys[c]);
+    free(phys);
+    x.phys = NULL;
     sj_buf_free(&r1);
     if (rc)
         goto done_work;
@@ -1021,6 +1317,9 @@ done:
     sj_buf_free(&x.tmp);
     sj_buf_free(&x.rows);
     sj_buf_free(&x.cand);
+    sj_buf_free(&x.jl);
+    sj_buf_free(&x.jr);
+    sj_buf_free(&x.line);
     for (size_t a = 0; x.accs && a < b.naggs; a++)
         sql_acc_free(&x.accs[a]);
     free(x.accs);

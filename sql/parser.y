@@ -2,6 +2,7 @@
  * parser.y: the grammar of `sheaf sql` (bison, pure, with locations).
  *
  *   [EXPLAIN] SELECT [DISTINCT] item [, item]... FROM source [[AS] alias]
+ *       [[INNER | LEFT [OUTER]] JOIN source [[AS] alias] ON cond]
  *       [WHERE expr] [GROUP BY expr, ...] [HAVING expr]
  *       [ORDER BY expr [ASC|DESC] [NULLS FIRST|LAST], ...] [LIMIT n [OFFSET m]] [;]
  *
@@ -113,7 +114,7 @@ static sql_node *literal(int type, char *text, SQL_YYLTYPE l) {
 %token <str> IDENT STRING INTEGER NUMBER
 %token SELECT DISTINCT FROM WHERE GROUP BY HAVING ORDER ASC DESC NULLS FIRST LAST LIMIT OFFSET
 %token AS AND OR NOT IS NULL_ TRUE_ FALSE_ LIKE IN BETWEEN CASE WHEN THEN ELSE END CAST
-%token DATE_ TIMESTAMP_ EXPLAIN JOIN CONCAT IDIV NE LE GE BADCHAR BADSTRING
+%token DATE_ TIMESTAMP_ EXPLAIN JOIN INNER LEFT OUTER ON CONCAT IDIV NE LE GE BADCHAR BADSTRING
 
 %type <node> expr pred b_expr primary func case_expr when_list expr_list opt_else
 %type <num> opt_distinct cmp opt_not opt_desc opt_nulls
@@ -168,7 +169,18 @@ name: IDENT { $$ = $1; } | STRING { $$ = $1; } ;
 
 source: STRING opt_alias { ps->q->from = $1; ps->q->from_path = true; ps->q->from_alias = $2; }
       | IDENT opt_alias { ps->q->from = $1; ps->q->from_alias = $2; }
+      | source join_type JOIN STRING opt_alias ON expr {
+          if (ps->q->join) { free($4); free($5); sql_node_free($7);
+                             sql_yyerror(&@3, scanner, ps, "one JOIN per query"); YYABORT; }
+          ps->q->join = $4; ps->q->join_path = true; ps->q->join_alias = $5; ps->q->on = $7;
+      }
+      | source join_type JOIN IDENT opt_alias ON expr {
+          if (ps->q->join) { free($4); free($5); sql_node_free($7);
+                             sql_yyerror(&@3, scanner, ps, "one JOIN per query"); YYABORT; }
+          ps->q->join = $4; ps->q->join_alias = $5; ps->q->on = $7;
+      }
       ;
+join_type: %empty | INNER | LEFT { ps->q->left_join = true; } | LEFT OUTER { ps->q->left_join = true; } ;
 
 opt_where: %empty | WHERE expr { ps->q->where = $2; } ;
 opt_having: %empty | HAVING expr { ps->q->having = $2; } ;

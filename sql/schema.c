@@ -27,6 +27,7 @@ void sql_table_free(sql_table *t) {
         free(t->names[i]);
     free(t->names);
     free(t->types);
+    free(t->tab);
     memset(t, 0, sizeof *t);
 }
 

@@ -147,6 +147,10 @@ typedef struct sql_query {
     char *from;      /* path/glob (from_path) or table name */
     bool from_path;
     char *from_alias;
+    char *join;      /* JOIN's path/glob (join_path) or table name, or NULL */
+    bool join_path, left_join;
+    char *join_alias;
+    sql_node *on;
     sql_node *where, *having;
     sql_node **group;
     size_t ngroup;
@@ -174,6 +178,10 @@ typedef struct sql_table {
     char **names;
     int *types;
     size_t ncols;
+    /* A join's table: the left table's columns, then the right's; tab[i] is 0 or 1, and a
+     * column is qualified by its table's alias or name (NULL: none). NULL for one table. */
+    int *tab;
+    const char *qual[2][2];
 } sql_table;
 void sql_table_free(sql_table *t);
 
@@ -203,6 +211,8 @@ typedef struct sql_bound {
     sql_node **okeys;     /* ORDER BY expressions */
     size_t nokeys;
     bool *used;           /* columns read by the query */
+    sql_node **lkeys, **rkeys; /* a join's key expressions, left and right, of one type */
+    size_t nkeys;
 } sql_bound;
 
 /* Resolves q against t. Returns 0, or -1 with a message naming the place in text. */

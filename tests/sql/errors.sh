@@ -46,7 +46,7 @@ expect 2 "syntax error, unexpected '>' at line 2, column 15" '^  WHERE amount >>
     "SELECT id FROM $t
 WHERE amount >> 5"
 expect 2 'unexpected end of query' -- "SELECT id FROM"
-expect 2 'closing quote' -- "SELECT 'abc FROM $t"
+expect 2 'closing quote' -- "SELECT id, 'abc FROM x"
 expect 2 "unknown type 'blob'" -- "SELECT CAST(id AS blob) FROM $t"
 # bind errors: the unknown column lists the table's columns
 expect 2 "unknown column 'amt'; the table's columns are: id, name, amount, day" 'column 8' -- \
@@ -57,6 +57,14 @@ expect 2 "column 'name' must appear in the GROUP BY" -- "SELECT name, count(*) F
 expect 2 "unknown table 'flights'" -- "SELECT * FROM flights"
 expect 2 'no such file' -- "SELECT * FROM '$tmp/nope*.csv'"
 expect 2 'unknown function nosuch' -- "SELECT nosuch(id) FROM $t"
+# joins: ambiguous and unknown qualified names, non-equality ON of a LEFT JOIN
+expect 2 "ambiguous column 'id': both tables have it" -- \
+    "SELECT id FROM $t a JOIN '$tmp/big.csv' b ON a.id = b.id"
+expect 2 "unknown table 'c'" -- "SELECT c.id FROM $t a JOIN '$tmp/big.csv' b ON a.id = b.id"
+expect 2 'LEFT JOIN ... ON takes equalities' -- \
+    "SELECT a.id FROM $t a LEFT JOIN '$tmp/big.csv' b ON a.id = b.id AND b.v > 1"
+expect 2 'needs an equality between the two tables' -- \
+    "SELECT a.id FROM $t a JOIN '$tmp/big.csv' b ON a.id > b.id"
 # runtime errors: exit 1
 expect 1 'overflow in addition of BIGINT' -- "SELECT v + v FROM '$tmp/big.csv'"
 expect 1 "could not convert string 'Portland, OR' to BIGINT.*offset 19" -- "SELECT CAST(name AS BIGINT) FROM $t"
