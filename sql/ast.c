@@ -110,6 +110,10 @@ void sql_query_free(sql_query *q) {
     for (size_t i = 0; i < q->norder; i++)
         sql_node_free(q->order[i].e);
     free(q->order);
+    if (q->sub) {
+        sql_query_free(q->sub);
+        free(q->sub);
+    }
     memset(q, 0, sizeof *q);
 }
 

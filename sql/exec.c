@@ -156,10 +156,16 @@ static int resolve_one(sql_opts *o, const char *from, bool is_path, const char *
 }
 
 static int resolve_source(sql_opts *o, sheaf_config *cfg) {
-    if (resolve_one(o, o->q.from, o->q.from_path, &o->path, &o->pathbuf, &o->delim))
+    sql_query *in = &o->q; /* the innermost query reads the files */
+    for (sql_query *q = &o->q; q; q = q->sub) {
+        if (q->sub && q->join)
+            return sj_usage("sql", "a subquery in FROM cannot be joined (join inside it)");
+        in = q;
+    }
+    if (resolve_one(o, in->from, in->from_path, &o->path, &o->pathbuf, &o->delim))
         return -1;
-    if (o->q.join) {
-        if (resolve_one(o, o->q.join, o->q.join_path, &o->jpath, &o->jpathbuf, &o->jdelim))
+    if (in->join) {
+        if (resolve_one(o, in->join, in->join_path, &o->jpath, &o->jpathbuf, &o->jdelim))
             return -1;
         if (o->jdelim != o->delim)
             return sj_usage("sql", "the joined tables must both be csv or both tsv");
@@ -794,10 +800,10 @@ static void print_table(FILE *f, const sql_bound *b, orow *rows, size_t n) {
 }
 
 /* Parses the gathered rows, adds the empty table's row of an ungrouped aggregate, sorts,
- * applies OFFSET/LIMIT and renders CSV (records separated by sep) into out, or prints the
- * table to stdout. Returns 0 or a negative code with err set. */
+ * applies OFFSET/LIMIT and renders CSV (records separated by sep) into out (mode 0), prints
+ * the table to stdout (mode 1), or renders a subquery's CSV for its enclosing query (mode 2). Returns 0 or a negative code with err set. */
 static int finish_rows(sql_exec *x, const char *data, size_t len, sj_buf *extra, char sep,
-                       bool table, sj_buf *out) {
+                       int mode, sj_buf *out) {
     sql_bound *b = x->b;
     size_t nv = b->nout + b->nokeys, n = 0;
     orow *rows = NULL;
@@ -820,8 +826,23 @@ static int finish_rows(sql_exec *x, const char *data, size_t len, sj_buf *extra,
     size_t to = n;
     if (b->q->limit >= 0 && (uint64_t)b->q->limit < to - from)
         to = from + (size_t)b->q->limit;
-    if (table) {
+    if (mode == 1) {
         print_table(stdout, b, rows + from, to - from);
+    } else if (mode == 2) {
+        /* a subquery's result: columns c<i>, strings with a leading 's' (join_field) */
+        for (size_t c = 0; c < b->nout; c++)
+            sj_buf_printf(out, "%sc%zu", c ? "," : "", c);
+        if (!b->nout)
+            sj_buf_addc(out, 'c');
+        sj_buf_addc(out, '\n');
+        for (size_t r = from; r < to; r++) {
+            for (size_t c = 0; c < b->nout; c++) {
+                if (c)
+                    sj_buf_addc(out, ',');
+                join_field(out, &rows[r].v[c]);
+            }
+            sj_buf_addc(out, '\n');
+        }
     } else {
         for (size_t c = 0; c < b->nout; c++) {
             if (c)
@@ -873,12 +894,13 @@ static int out_reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values
 
 /* ---- EXPLAIN ------------------------------------------------------------------------------ */
 
-static void explain(const sql_bound *b, const sql_opts *o, const sheaf_config *cfg, FILE *f) {
+static void explain(const sql_bound *b, const sql_opts *o, const char *path, bool top,
+                    const sheaf_config *cfg, FILE *f) {
     sj_buf s = {0};
     const sql_query *q = b->q;
     if (q->join) {
         sj_buf_printf(&s, "Round 0: one sheaf_run over %s and %s (%s with header)\n"
-                          "  map      parse the columns the query reads; emit key (", o->path,
+                          "  map      parse the columns the query reads; emit key (", path,
                       o->jpath, o->delim == '\t' ? "tsv" : "csv");
         for (size_t k = 0; k < b->nkeys; k++) {
             sj_buf_add(&s, k ? ", " : "", k ? 2 : 0);
@@ -897,8 +919,8 @@ static void explain(const sql_bound *b, const sql_opts *o, const sheaf_config *c
                       q->left_join ? "left" : "inner");
         sj_buf_add(&s, "Round 1: one sheaf_run over the joined rows (CSV", 48);
     } else {
-        sj_buf_printf(&s, "Round 1: one sheaf_run over %s (%s with header", o->path,
-                      o->delim == '\t' ? "tsv" : "csv");
+        sj_buf_printf(&s, "Round 1: one sheaf_run over %s (%s with header", path,
+                      q->sub ? "csv" : (o->delim == '\t' ? "tsv" : "csv"));
     }
     sj_buf_add(&s, "; columns read:", 15);
     for (size_t c = 0; c < b->t->ncols; c++)
@@ -962,7 +984,9 @@ static void explain(const sql_bound *b, const sql_opts *o, const sheaf_config *c
         sj_buf_printf(&s, "; skip %lld (OFFSET)", (long long)q->offset);
     if (q->limit >= 0)
         sj_buf_printf(&s, "; keep %lld (LIMIT)", (long long)q->limit);
-    if (!o->to_stdout)
+    if (!top)
+        sj_buf_add(&s, "; CSV to the work directory, the table of the enclosing query\n", 62);
+    else if (!o->to_stdout)
         sj_buf_printf(&s, "\nRound 2: one sheaf_run over the sorted result: total order by "
                           "row number (sampling partitioner), CSV with a header committed "
                           "to %s\n", cfg->output);
@@ -1078,17 +1102,32 @@ static int gather_rows(MPI_Comm comm, sj_buf *rows, char **all, size_t *alllen,
     return 0;
 }
 
-static int sql_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
+/* Runs one query of the query's nesting: q at depth (0: the query itself) in the work
+ * directory work. Its source is a subquery (run first, its result a CSV file in work) or the
+ * files of the options. The top query's result goes to stdout or is committed to the output;
+ * a subquery's is written as CSV to subfile, and *subt gets its columns. With EXPLAIN, the
+ * plans are printed and nothing runs. Collective. */
+static int run_select(MPI_Comm comm, sql_opts *o, sql_query *q, const sheaf_config *cfg,
+                      const char *workdir, int depth, const char *subfile, sql_table *subt,
                       sheaf_result *res) {
-    sql_opts *o = job->udata;
     int rank, rc;
     MPI_Comm_rank(comm, &rank);
-    memset(res, 0, sizeof *res);
-    res->failed_rank = -1;
     sql_table t;
-    if ((rc = learn_table(comm, o->path, o->delim, &t, res)))
+    const char *path = o->path;
+    sj_buf subpath = {0};
+    bool fromsub = q->sub != NULL;
+    if (fromsub) {
+        if (sj_buf_printf(&subpath, "%s/sub%d.csv", workdir, depth + 1))
+            return sj_result_fail(res, SHEAF_ENOMEM, "out of memory");
+        if ((rc = run_select(comm, o, q->sub, cfg, workdir, depth + 1, subpath.p, &t, res))) {
+            sj_buf_free(&subpath);
+            return rc;
+        }
+        path = subpath.p;
+    } else if ((rc = learn_table(comm, o->path, o->delim, &t, res))) {
         return rc;
-    if (o->q.join) {
+    }
+    if (q->join) {
         /* the joined table: the left's columns, then the right's */
         sql_table r;
         if ((rc = learn_table(comm, o->jpath, o->jdelim, &r, res))) {
@@ -1115,28 +1154,44 @@ static int sql_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_confi
         }
         t.ncols += r.ncols;
         sql_table_free(&r);
-        t.qual[0][0] = o->q.from_alias ? o->q.from_alias : o->q.from_path ? NULL : o->q.from;
-        t.qual[0][1] = o->q.from_path ? NULL : o->q.from;
-        t.qual[1][0] = o->q.join_alias ? o->q.join_alias : o->q.join_path ? NULL : o->q.join;
-        t.qual[1][1] = o->q.join_path ? NULL : o->q.join;
+        t.qual[0][0] = q->from_alias ? q->from_alias : q->from_path ? NULL : q->from;
+        t.qual[0][1] = q->from_path ? NULL : q->from;
+        t.qual[1][0] = q->join_alias ? q->join_alias : q->join_path ? NULL : q->join;
+        t.qual[1][1] = q->join_path ? NULL : q->join;
     }
-    char err[1536];
-    if (o->schema && sql_apply_schema(&t, o->schema, err, sizeof err)) {
+    char err[1536] = "";
+    if (!fromsub && o->schema && sql_apply_schema(&t, o->schema, err, sizeof err)) {
         sql_table_free(&t);
         return sj_result_fail(res, SHEAF_EUSAGE, "%s", err);
     }
     sql_bound b;
-    if (sql_bind(&o->q, &t, o->text, &b, err, sizeof err)) {
+    if (sql_bind(q, &t, o->text, &b, err, sizeof err)) {
         sql_bound_free(&b);
         sql_table_free(&t);
+        sj_buf_free(&subpath);
         return sj_result_fail(res, SHEAF_EUSAGE, "%s", err);
     }
+    if (subt) {
+        /* the columns this query gives its enclosing one */
+        memset(subt, 0, sizeof *subt);
+        subt->names = calloc(b.nout + 1, sizeof *subt->names);
+        subt->types = calloc(b.nout + 1, sizeof *subt->types);
+        for (size_t i = 0; subt->names && subt->types && i < b.nout; i++) {
+            subt->names[i] = strdup(b.names[i]);
+            subt->types[i] = b.out[i]->type == SQL_NULL ? SQL_STRING : b.out[i]->type;
+            subt->ncols++;
+        }
+    }
     if (o->q.explain) {
-        if (rank == 0)
-            explain(&b, o, cfg, stdout);
+        if (rank == 0) {
+            if (depth || fromsub)
+                printf("%s (depth %d):\n", depth ? "Subquery" : "Query", depth);
+            explain(&b, o, path, depth == 0, cfg, stdout);
+        }
         fflush(stdout);
         sql_bound_free(&b);
         sql_table_free(&t);
+        sj_buf_free(&subpath);
         return 0;
     }
     sql_exec x;
@@ -1159,64 +1214,43 @@ static int sql_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_confi
     }
     for (size_t a = 0; a < b.naggs; a++)
         sql_acc_init(&x.accs[a]);
-    /* the work directory: always new (mkdtemp) and private, next to the output (which every
-     * rank's files reach) or, for stdout, in --spill-dir, $TMPDIR or /tmp */
-    if (!o->to_stdout && (rc = sj_check_output(comm, cfg, res)))
+    if (sj_buf_printf(&work, "%s", workdir)) {
+        rc = sj_result_fail(res, SHEAF_ENOMEM, "out of memory");
         goto done;
-    {
-        char *dir = NULL;
-        size_t dlen = 0;
-        int mk = 0;
-        if (rank == 0) {
-            const char *tmp = cfg->spill_dir ? cfg->spill_dir : getenv("TMPDIR");
-            if (!tmp || !*tmp)
-                tmp = "/tmp";
-            sj_buf tpl = {0};
-            if (o->to_stdout) {
-                sj_buf_printf(&tpl, "%s/sheaf-sql.XXXXXX", tmp);
-            } else {
-                size_t n = strlen(cfg->output);
-                while (n > 1 && cfg->output[n - 1] == '/')
-                    n--;
-                sj_buf_printf(&tpl, "%.*s.sql-work.XXXXXX", (int)n, cfg->output);
-            }
-            if (tpl.p && mkdtemp(tpl.p)) {
-                dir = tpl.p;
-                dlen = tpl.len;
-            } else {
-                snprintf(err, sizeof err, "cannot create a work directory %s: %s",
-                         tpl.p ? tpl.p : "", strerror(errno));
-                sj_buf_free(&tpl);
-                mk = SHEAF_EIO;
-            }
-        }
-        if ((rc = sj_agree(comm, mk, err, sizeof err))) {
-            rc = sj_result_fail(res, rc, "%s", err);
-            goto done;
-        }
-        if ((rc = sj_bcast_buf(comm, &dir, &dlen)))
-            goto done;
-        sj_buf_printf(&work, "%s", dir);
-        free(dir);
     }
     sj_buf r1 = {0};
-    sj_buf_printf(&r1, "%s/round1", work.p);
-    x.topk = !b.aggregate && b.nokeys && o->q.limit >= 0;
-    x.k = (uint64_t)o->q.limit + (uint64_t)o->q.offset;
+    sj_buf_printf(&r1, "%s/round1-%d", work.p, depth);
+    x.topk = !b.aggregate && b.nokeys && q->limit >= 0;
+    x.k = (uint64_t)q->limit + (uint64_t)q->offset;
     sheaf_job_def j1 = {.name = "sql", .map = sql_map, .reduce = sql_reduce,
                         .map_cleanup = sql_map_cleanup, .udata = &x};
     if (b.aggregate && b.naggs)
         j1.combine = sql_combine;
-    const char *in1[] = {o->path};
+    const char *in1[] = {path};
     sheaf_config c1 = *cfg;
     char **phys = NULL;
-    if (o->q.join) {
+    if (fromsub) {
+        /* the subquery's CSV: columns c<i>, strings prefixed */
+        if (!(phys = calloc(t.ncols + 1, sizeof *phys)))
+            rc = sj_result_fail(res, SHEAF_ENOMEM, "out of memory");
+        for (size_t c = 0; !rc && c < t.ncols; c++) {
+            char nm[32];
+            snprintf(nm, sizeof nm, "c%zu", c);
+            if (!(phys[c] = strdup(nm)))
+                rc = sj_result_fail(res, SHEAF_ENOMEM, "out of memory");
+        }
+        x.phys = phys;
+        x.prefixed = true;
+        c1.csv_delimiter = ',';
+        if (!rc)
+            rc = sj_round(comm, &j1, &c1, in1, 1, r1.p, res);
+    } else if (q->join) {
         /* the join round: both tables in, their joined rows (the columns the query reads)
          * out as CSV; round 1 then reads those */
         sj_buf r0 = {0};
-        sj_buf_printf(&r0, "%s/join", work.p);
+        sj_buf_printf(&r0, "%s/join-%d", work.p, depth);
         sheaf_job_def j0 = {.name = "sql", .map = sql_map, .reduce = join_reduce, .udata = &x};
-        const char *in0[] = {o->path, o->jpath};
+        const char *in0[] = {path, o->jpath};
         x.join = true;
         sheaf_config c0 = *cfg;
         c0.output_format = "raw";
@@ -1251,7 +1285,7 @@ static int sql_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_confi
     if ((rc = gather_rows(comm, &x.rows, &all, &alllen, res)))
         goto done_work;
     int frc = 0;
-    bool table = o->to_stdout && (o->format ? !strcmp(o->format, "table") : isatty(1));
+    bool table = !subt && o->to_stdout && (o->format ? !strcmp(o->format, "table") : isatty(1));
     if (rank == 0) {
         /* an ungrouped aggregate over no rows still has its one row */
         if (b.aggregate && !b.ngroup && alllen == 0) {
@@ -1260,10 +1294,19 @@ static int sql_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_confi
                 snprintf(err, sizeof err, "%s", x.err);
         }
         if (!frc)
-            frc = finish_rows(&x, all, alllen, &extra, o->to_stdout ? '\n' : '\0', table, &out);
+            frc = finish_rows(&x, all, alllen, &extra, o->to_stdout || subt ? '\n' : '\0',
+                              table ? 1 : subt ? 2 : 0, &out);
         if (frc && !err[0])
             snprintf(err, sizeof err, "%s", x.err);
-        if (!frc && o->to_stdout && !table) {
+        if (!frc && subt) {
+            FILE *f = fopen(subfile, "wbx");
+            if (!f || fwrite(out.p, 1, out.len, f) != out.len)
+                frc = SHEAF_EIO;
+            if (f && fclose(f))
+                frc = SHEAF_EIO;
+            if (frc)
+                snprintf(err, sizeof err, "%s: cannot write: %s", subfile, strerror(errno));
+        } else if (!frc && o->to_stdout && !table) {
             fwrite(out.p, 1, out.len, stdout);
             fflush(stdout);
         }
@@ -1272,7 +1315,7 @@ static int sql_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_confi
         rc = sj_result_fail(res, rc, "%s", err);
         goto done_work;
     }
-    if (!o->to_stdout) {
+    if (!o->to_stdout && !subt) {
         /* round 2: the sorted CSV, committed under the sampling partitioner's total order */
         sj_buf rows = {0};
         sj_buf_printf(&rows, "%s/result", work.p);
@@ -1305,8 +1348,10 @@ static int sql_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_confi
         sj_buf_free(&rows);
     }
 done_work:
-    sj_remove_work(comm, work.p);
 done:
+    sj_buf_free(&subpath);
+    if (rc && subt)
+        sql_table_free(subt);
     free(all);
     sj_buf_free(&out);
     sj_buf_free(&extra);
@@ -1330,6 +1375,55 @@ done:
     sql_arena_free(&x.arena);
     sql_bound_free(&b);
     sql_table_free(&t);
+    return rc;
+}
+
+
+static int sql_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
+                      sheaf_result *res) {
+    sql_opts *o = job->udata;
+    int rank, rc;
+    char err[512] = "";
+    MPI_Comm_rank(comm, &rank);
+    memset(res, 0, sizeof *res);
+    res->failed_rank = -1;
+    /* the work directory: always new (mkdtemp) and private, next to the output (which every
+     * rank's files reach) or, for stdout, in --spill-dir, $TMPDIR or /tmp */
+    if (!o->to_stdout && !o->q.explain && (rc = sj_check_output(comm, cfg, res)))
+        return rc;
+    char *dir = NULL;
+    size_t dlen = 0;
+    int mk = 0;
+    if (rank == 0) {
+        const char *tmp = cfg->spill_dir ? cfg->spill_dir : getenv("TMPDIR");
+        if (!tmp || !*tmp)
+            tmp = "/tmp";
+        sj_buf tpl = {0};
+        if (o->to_stdout) {
+            sj_buf_printf(&tpl, "%s/sheaf-sql.XXXXXX", tmp);
+        } else {
+            size_t n = strlen(cfg->output);
+            while (n > 1 && cfg->output[n - 1] == '/')
+                n--;
+            sj_buf_printf(&tpl, "%.*s.sql-work.XXXXXX", (int)n, cfg->output);
+        }
+        if (tpl.p && mkdtemp(tpl.p)) {
+            dir = tpl.p;
+            dlen = tpl.len;
+        } else {
+            snprintf(err, sizeof err, "cannot create a work directory %s: %s",
+                     tpl.p ? tpl.p : "", strerror(errno));
+            sj_buf_free(&tpl);
+            mk = SHEAF_EIO;
+        }
+    }
+    if ((rc = sj_agree(comm, mk, err, sizeof err)))
+        return sj_result_fail(res, rc, "%s", err);
+    if ((rc = sj_bcast_buf(comm, &dir, &dlen)))
+        return sj_result_fail(res, rc, "out of memory");
+    rc = run_select(comm, o, &o->q, cfg, dir, 0, NULL, NULL, res);
+    sj_remove_work(comm, dir);
+    free(dir);
     return rc;
 }
 

@@ -6,7 +6,8 @@
  *       [WHERE expr] [GROUP BY expr, ...] [HAVING expr]
  *       [ORDER BY expr [ASC|DESC] [NULLS FIRST|LAST], ...] [LIMIT n [OFFSET m]] [;]
  *
- * source is a quoted path or glob ('data/*.csv') or a table name bound with --table.
+ * source is a quoted path or glob ('data/*.csv'), a table name bound with --table, or a
+ * subquery in parentheses (parsed into its own sql_query, q->sub).
  * Precedence from loosest: OR, AND, NOT, comparisons (= <> < <= > >=, IS, LIKE, IN,
  * BETWEEN), ||, + -, * / // %, unary minus. BETWEEN's bounds are arithmetic expressions
  * (b_expr), so the AND inside BETWEEN is never a boolean AND. The tree is built from
@@ -169,6 +170,14 @@ name: IDENT { $$ = $1; } | STRING { $$ = $1; } ;
 
 source: STRING opt_alias { ps->q->from = $1; ps->q->from_path = true; ps->q->from_alias = $2; }
       | IDENT opt_alias { ps->q->from = $1; ps->q->from_alias = $2; }
+      | '(' {
+          sql_query *sub = calloc(1, sizeof *sub);
+          if (!sub) { ps->nomem = true; YYABORT; }
+          sub->limit = -1;
+          sub->parent = ps->q;
+          ps->q->sub = sub;
+          ps->q = sub;
+      } select ')' { ps->q = ps->q->parent; } opt_alias { ps->q->from_alias = $6; }
       | source join_type JOIN STRING opt_alias ON expr {
           if (ps->q->join) { free($4); free($5); sql_node_free($7);
                              sql_yyerror(&@3, scanner, ps, "one JOIN per query"); YYABORT; }

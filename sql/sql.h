@@ -157,6 +157,8 @@ typedef struct sql_query {
     sql_order *order;
     size_t norder;
     int64_t limit, offset; /* limit -1: none */
+    struct sql_query *sub;    /* FROM (subquery): its query, else NULL */
+    struct sql_query *parent; /* while parsing: the enclosing query */
 } sql_query;
 
 sql_node *sql_node_new(int kind, int line, int col);

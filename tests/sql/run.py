@@ -8,7 +8,7 @@ Queries are separated by a line ending in `;`; `--` lines are comments. `@/` in 
 for DATADIR/. Each query runs at every rank count of NPS (default "1 2 3 4"; SHEAF_SQL_NPS), or
 with SHEAF_SQL_ROTATE=1 at one rank count per query, taken in turn. Comparison:
   - the header is not compared (DuckDB and Sheaf name expressions differently), the rows are;
-  - a query without ORDER BY: both answers sorted first; with ORDER BY, in order, so the corpus
+  - a query without ORDER BY (its own, not a subquery's): both answers sorted first; with ORDER BY, in order, so the corpus
     orders by enough keys to make the order total (the tie rule: rows equal on every ORDER BY
     key come in an unspecified order; Sheaf breaks ties by the output values);
   - cells that both read as numbers are equal within a relative 1e-9 (sums of doubles depend
@@ -93,7 +93,13 @@ def rows_of(text):
 failures = 0
 runs = 0
 for i, (qid, q) in enumerate(queries):
-    ordered = re.search(r"\border\s+by\b", q, re.I) is not None
+    top = q  # ORDER BY of the query itself, not of a subquery: parentheses removed
+    while True:
+        t2 = re.sub(r"\([^()]*\)", "", top)
+        if t2 == top:
+            break
+        top = t2
+    ordered = re.search(r"\border\s+by\b", top, re.I) is not None
     duck_csv = os.path.join(work, "duck", qid + ".csv")
     duck_err = os.path.join(work, "duck", qid + ".err")
     for np in ([nps[i % len(nps)]] if rotate else nps):
