@@ -49,7 +49,8 @@ expect 2 'unexpected end of query' -- "SELECT id FROM"
 expect 2 'closing quote' -- "SELECT id, 'abc FROM x"
 expect 2 "unknown type 'blob'" -- "SELECT CAST(id AS blob) FROM $t"
 # bind errors: the unknown column lists the table's columns
-expect 2 "unknown column 'amt'; the table's columns are: id, name, amount, day" 'column 8' -- \
+expect 2 "unknown column 'amt'; the table's columns are: id, name, amount, day" 'column 8' \
+    '^         \^$' -- \
     "SELECT amt FROM $t"
 expect 2 'cannot compare values of type VARCHAR and BIGINT' -- "SELECT id FROM $t WHERE name = 5"
 expect 2 'sum\(\) needs a number, not VARCHAR' -- "SELECT sum(name) FROM $t"
