@@ -4,24 +4,33 @@
  *   sheaf sql 'SELECT ...' [--table NAME=PATH[:csv|tsv]]... [--schema COL:TYPE,...]
  *             [--file QUERY.sql] [--format csv|table] [-o OUT]
  *
- * configure() parses the query (a syntax error is a usage error, exit 2) and points the job
- * at the table's files. The driver then, on every rank:
- *   1. learns the table: rank 0 lists the files, reads the header and a sample of rows and
- *      infers the column types (schema.c), and broadcasts them; every rank binds the query
- *      (bind.c; an unknown column or a type mismatch is a usage error, exit 2);
- *   2. runs round 1 (one sheaf_run): map parses the columns the query reads, filters by WHERE
- *      and either projects the row (plain queries) or emits the group key with each
- *      aggregate's partial state (grouped queries); combine merges the states of a group on
- *      the map side; reduce merges them over the ranks, finalizes, applies HAVING and
- *      projects. Each rank keeps its result rows; they are gathered to rank 0;
- *   3. rank 0 sorts them by ORDER BY (ties broken by the row's values, so the answer does
+ * configure() parses the query (a syntax error is a usage error, exit 2) and resolves the
+ * files of the innermost query's tables. The driver makes a private work directory and runs
+ * the query (run_select), on every rank:
+ *   1. the table: a subquery in FROM runs first (run_select on it), its result a CSV file in
+ *      the work directory; otherwise rank 0 lists the files, reads the header and a sample of
+ *      rows and infers the column types (schema.c), and broadcasts them; a join appends the
+ *      right table's columns. Every rank binds the query (bind.c; an unknown column or a type
+ *      mismatch is a usage error, exit 2);
+ *   2. a join runs round 0 (one sheaf_run over both tables): map emits each row under its
+ *      join key, tagged by side; reduce pairs a key's rows and writes the joined rows (the
+ *      columns the query reads) as CSV, which round 1 reads as its table;
+ *   3. round 1 (one sheaf_run): map parses the columns the query reads, filters by WHERE and
+ *      either projects the row (plain queries; with ORDER BY and LIMIT it keeps only the
+ *      rank's best OFFSET + LIMIT rows, emitted after its last map call) or emits the group
+ *      key with each aggregate's partial state (grouped queries); combine merges the states
+ *      of a group on the map side; reduce merges them over the ranks, finalizes, applies
+ *      HAVING and projects. Each rank keeps its result rows; they are gathered to rank 0;
+ *   4. rank 0 sorts them by ORDER BY (ties broken by the row's values, so the answer does
  *      not depend on the rank count), applies OFFSET and LIMIT, and writes CSV with a header
- *      (or a table on a terminal) to stdout; with -o OUT, round 2 (one sheaf_run over the
- *      result, with the sampling partitioner of total order) commits it as part files whose
- *      concatenation in order is the CSV, header first, with _SUCCESS.
- * A plain query with LIMIT and no ORDER BY stops emitting on each rank after OFFSET + LIMIT
- * rows. A runtime error (overflow, a failed cast, a field that does not parse as its column's
- * type) fails the job on every rank: exit 1. EXPLAIN prints the rounds and runs nothing.
+ *      (or a table on a terminal) to stdout, or a subquery's CSV for the enclosing query;
+ *      with -o OUT, round 2 (one sheaf_run over the result, with the sampling partitioner of
+ *      total order) commits it as part files whose concatenation in order is the CSV, header
+ *      first, with _SUCCESS.
+ * CSV files this layer writes for itself (joined rows, subquery results) name their columns
+ * c0, c1, ... and write a string with a leading 's', so that an empty string is not NULL.
+ * A runtime error (overflow, a failed cast, a field that does not parse as its column's type)
+ * fails the job on every rank: exit 1. EXPLAIN prints the rounds and runs nothing.
  */
 #include <errno.h>
 #include <limits.h>
