@@ -51,6 +51,8 @@ typedef struct sql_opts {
     size_t ntables;
     const char *schema;
     const char *format; /* csv, table or NULL (a table on a terminal) */
+    uint64_t bcast_limit; /* --broadcast-limit: the largest right table broadcast */
+    bool bcast_set;
     sql_query q;
     bool parsed;
     const char *path;   /* the source's files (the FROM table) */
@@ -93,6 +95,15 @@ typedef struct sql_exec {
     uint64_t njl, njr;
     uint32_t hdr_part;
     bool hdr_any;
+    /* broadcast join: the right table, on every rank, by join key */
+    bool bcast;
+    const char *bpath;
+    char bdelim;
+    sj_buf bkeys, brows;         /* keys and rows, each u32 length + bytes */
+    size_t *bslot;               /* hash slots: entry + 1, or 0 */
+    size_t nbslot;
+    struct bent { size_t key, row, next; } *bent; /* offsets into bkeys/brows; chain */
+    size_t nbent, capbent;
 } sql_exec;
 
 /* ---- options ------------------------------------------------------------------------------ */
@@ -113,9 +124,15 @@ static int sql_parse_opt(void *udata, const char *name, const char *value) {
             return -1;
         o->tables = t;
         t[o->ntables++] = (char *)value;
-    } else if (!strcmp(name, "schema"))
+    } else if (!strcmp(name, "schema")) {
         o->schema = value;
-    else if (!strcmp(name, "format")) {
+    } else if (!strcmp(name, "broadcast-limit")) {
+        if (!strcmp(value, "0"))
+            o->bcast_limit = 0;
+        else if (sheaf_parse_size(value, &o->bcast_limit))
+            return sj_usage("sql", "--broadcast-limit: '%s' is not a size", value);
+        o->bcast_set = true;
+    } else if (!strcmp(name, "format")) {
         if (strcmp(value, "csv") && strcmp(value, "table"))
             return sj_usage("sql", "--format: csv or table, not '%s'", value);
         o->format = value;
@@ -231,7 +248,8 @@ static int map_columns(sheaf_ctx *ctx, sql_exec *x, const sheaf_record *rec) {
         return 0;
     for (size_t c = 0; c < x->t->ncols; c++) {
         x->pos[c] = -1;
-        if (!x->b->used[c] || (x->join && x->t->tab[c] != (int)rec->input))
+        if (!x->b->used[c] || (x->join && x->t->tab[c] != (int)rec->input) ||
+            (x->bcast && x->t->tab[c] != 0))
             continue;
         const char *name = x->phys ? x->phys[c] : x->t->names[c];
         for (size_t i = 0; i < rec->nheader; i++) {
@@ -568,6 +586,194 @@ static int join_reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_value
     return 0;
 }
 
+static int process_row(sheaf_ctx *ctx, sql_exec *x, const sheaf_record *rec, sql_env *envp);
+
+/* ---- the broadcast join ------------------------------------------------------------------ */
+
+static size_t bslot_of(const sql_exec *x, const char *k, size_t n) {
+    return (size_t)(sheaf_hash(k, n, 7) & (x->nbslot - 1));
+}
+
+/* Adds one right row (x->row's right columns) under its key. Returns 0 or -1. */
+static int bcast_add(sql_exec *x, const char *key, size_t klen) {
+    if (x->nbent == x->capbent) {
+        size_t cap = x->capbent ? 2 * x->capbent : 1024;
+        struct bent *e = realloc(x->bent, cap * sizeof *e);
+        if (!e)
+            return -1;
+        x->bent = e;
+        x->capbent = cap;
+    }
+    if (2 * (x->nbent + 1) > x->nbslot) {
+        size_t ns = x->nbslot ? 2 * x->nbslot : 2048;
+        size_t *sl = calloc(ns, sizeof *sl);
+        if (!sl)
+            return -1;
+        free(x->bslot);
+        x->bslot = sl;
+        x->nbslot = ns;
+        for (size_t i = 0; i < x->nbent; i++) { /* rehash: chains of equal keys stay */
+            struct bent *e = &x->bent[i];
+            uint32_t kl;
+            memcpy(&kl, x->bkeys.p + e->key, 4);
+            size_t h = bslot_of(x, x->bkeys.p + e->key + 4, kl);
+            e->next = sl[h];
+            sl[h] = i + 1;
+        }
+    }
+    struct bent *e = &x->bent[x->nbent];
+    e->key = x->bkeys.len;
+    e->row = x->brows.len;
+    uint32_t kl = (uint32_t)klen;
+    if (sj_buf_add(&x->bkeys, &kl, 4) || sj_buf_add(&x->bkeys, key, klen))
+        return -1;
+    x->tmp.len = 0;
+    for (size_t c = 0; c < x->t->ncols; c++)
+        if (x->b->used[c] && x->t->tab[c] == 1 && sql_value_put(&x->tmp, &x->row[c]))
+            return -1;
+    uint32_t rl = (uint32_t)x->tmp.len;
+    if (sj_buf_add(&x->brows, &rl, 4) || sj_buf_add(&x->brows, x->tmp.p, x->tmp.len))
+        return -1;
+    size_t h = bslot_of(x, key, klen);
+    e->next = x->bslot[h];
+    x->bslot[h] = x->nbent + 1;
+    x->nbent++;
+    return 0;
+}
+
+/* setup: every rank reads the whole right table into the hash table (rows with a NULL key
+ * can match nothing and are dropped). */
+static int bcast_setup(sheaf_ctx *ctx, void *udata) {
+    sql_exec *x = udata;
+    if (!x->bcast)
+        return 0;
+    char **files = NULL;
+    size_t nf = 0;
+    int rc = sj_list_files(x->bpath, &files, &nf);
+    if (rc)
+        return sheaf_fail(ctx, rc, "%s: cannot list the files", x->bpath);
+    sj_fields fl = {0};
+    long *pos = calloc(x->t->ncols + 1, sizeof *pos);
+    if (!pos)
+        rc = oom(ctx);
+    for (size_t f = 0; f < nf && !rc; f++) {
+        char *data = NULL;
+        size_t len = 0;
+        if ((rc = sj_read_file(files[f], &data, &len))) {
+            rc = sheaf_fail(ctx, rc, "%s: cannot read it", files[f]);
+            break;
+        }
+        size_t off = 0;
+        bool header = true;
+        while (off < len && !rc) {
+            long long k = sj_csv_record(data + off, len - off, x->bdelim, &fl);
+            if (k <= 0) {
+                rc = sheaf_fail(ctx, SHEAF_EFORMAT, "%s, offset %zu: malformed csv", files[f],
+                                off);
+                break;
+            }
+            size_t at = off;
+            off += (size_t)k;
+            if (header) {
+                header = false;
+                for (size_t c = 0; c < x->t->ncols && !rc; c++) {
+                    pos[c] = -1;
+                    if (!x->b->used[c] || x->t->tab[c] != 1)
+                        continue;
+                    for (size_t i = 0; i < fl.n; i++)
+                        if (strlen(x->t->names[c]) == fl.len[i] &&
+                            !memcmp(x->t->names[c], fl.f[i], fl.len[i]))
+                            pos[c] = (long)i;
+                    if (pos[c] < 0)
+                        rc = sheaf_fail(ctx, SHEAF_EFORMAT, "%s: no column '%s' in its header",
+                                        files[f], x->t->names[c]);
+                }
+                continue;
+            }
+            if (fl.n == 1 && fl.len[0] == 0)
+                continue; /* a blank line */
+            for (size_t c = 0; c < x->t->ncols && !rc; c++) {
+                sql_value *v = &x->row[c];
+                memset(v, 0, sizeof *v);
+                v->type = (uint8_t)x->t->types[c];
+                v->null = true;
+                if (x->t->tab[c] != 1 || !x->b->used[c] || (size_t)pos[c] >= fl.n ||
+                    !fl.len[pos[c]])
+                    continue;
+                if (sql_parse_as(x->t->types[c], fl.f[pos[c]], fl.len[pos[c]], v))
+                    rc = sheaf_fail(ctx, SHEAF_EFORMAT, "%s, offset %zu: column '%s': '%.*s' "
+                                    "is not a %s", files[f], at, x->t->names[c],
+                                    (int)(fl.len[pos[c]] > 64 ? 64 : fl.len[pos[c]]),
+                                    fl.f[pos[c]], sql_type_name(x->t->types[c]));
+            }
+            sql_env env = {x->row, NULL, NULL, &x->arena, x->err, sizeof x->err};
+            x->key.len = 0;
+            bool null = false;
+            for (size_t k2 = 0; k2 < x->b->nkeys && !rc; k2++) {
+                sql_value v;
+                if (sql_eval(x->b->rkeys[k2], &env, &v))
+                    rc = sheaf_fail(ctx, SHEAF_EUSER, "%s, offset %zu: %s", files[f], at, x->err);
+                else if (sql_value_put(&x->key, &v))
+                    rc = oom(ctx);
+                null |= v.null;
+            }
+            if (!rc && !null && bcast_add(x, x->key.p, x->key.len))
+                rc = oom(ctx);
+            sql_arena_reset(&x->arena);
+        }
+        free(data);
+    }
+    sj_fields_free(&fl);
+    free(pos);
+    sj_free_list(files, nf);
+    return rc;
+}
+
+/* A left row: each right row of its key joins it (or, in a LEFT JOIN, NULLs when none
+ * does), and each joined row goes through the query as a row of its table. */
+static int bcast_map(sheaf_ctx *ctx, sql_exec *x, const sheaf_record *rec, sql_env *env) {
+    sql_bound *b = x->b;
+    sj_buf key = {0};
+    bool null = false;
+    int rc = 0;
+    for (size_t k = 0; k < b->nkeys && !rc; k++) {
+        sql_value v;
+        if (sql_eval(b->lkeys[k], env, &v))
+            rc = sheaf_fail(ctx, SHEAF_EUSER, "%s, offset %llu: %s", rec->file,
+                            (unsigned long long)rec->offset, x->err);
+        else if (sql_value_put(&key, &v))
+            rc = oom(ctx);
+        null |= v.null;
+    }
+    bool matched = false;
+    if (!rc && !null && x->nbslot) {
+        for (size_t i = x->bslot[bslot_of(x, key.p, key.len)]; i && !rc;
+             i = x->bent[i - 1].next) {
+            const struct bent *e = &x->bent[i - 1];
+            uint32_t kl, rl;
+            memcpy(&kl, x->bkeys.p + e->key, 4);
+            if (kl != key.len || memcmp(x->bkeys.p + e->key + 4, key.p, kl))
+                continue;
+            matched = true;
+            memcpy(&rl, x->brows.p + e->row, 4);
+            const char *p = x->brows.p + e->row + 4;
+            size_t off = 0;
+            for (size_t c = 0; c < x->t->ncols; c++) {
+                if (!b->used[c] || x->t->tab[c] != 1)
+                    continue;
+                off += sql_value_get(p + off, rl - off, &x->row[c]);
+            }
+            rc = process_row(ctx, x, rec, env);
+        }
+    }
+    if (!rc && !matched && b->q->left_join) {
+        set_side_null(x, 1);
+        rc = process_row(ctx, x, rec, env);
+    }
+    sj_buf_free(&key);
+    return rc;
+}
+
 static int sql_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
     sql_exec *x = udata;
     sql_bound *b = x->b;
@@ -604,6 +810,17 @@ static int sql_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
     sql_env env = {x->row, NULL, NULL, &x->arena, x->err, sizeof x->err};
     if (x->join)
         return join_map(ctx, x, rec, &env);
+    if (x->bcast)
+        return bcast_map(ctx, x, rec, &env);
+    return process_row(ctx, x, rec, &env);
+}
+
+/* A row of the query's table (in x->row): WHERE, then the group key and the aggregates'
+ * states, or the projected row. */
+static int process_row(sheaf_ctx *ctx, sql_exec *x, const sheaf_record *rec, sql_env *envp) {
+    sql_bound *b = x->b;
+    sql_env env = *envp;
+    int rc;
     if (b->q->where) {
         sql_value w;
         if (sql_eval(b->q->where, &env, &w))
@@ -904,10 +1121,25 @@ static int out_reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values
 /* ---- EXPLAIN ------------------------------------------------------------------------------ */
 
 static void explain(const sql_bound *b, const sql_opts *o, const char *path, bool top,
-                    const sheaf_config *cfg, FILE *f) {
+                    bool bcast, const sheaf_config *cfg, FILE *f) {
     sj_buf s = {0};
     const sql_query *q = b->q;
-    if (q->join) {
+    if (q->join && bcast) {
+        sj_buf_printf(&s, "Round 1: one sheaf_run over %s, %s-joined with %s (%s with header; "
+                          "the right table is at most --broadcast-limit: every rank reads it in "
+                          "setup into a hash table on (", path, q->left_join ? "left" : "inner",
+                      o->jpath, o->delim == '\t' ? "tsv" : "csv");
+        for (size_t k = 0; k < b->nkeys; k++) {
+            sj_buf_add(&s, k ? ", " : "", k ? 2 : 0);
+            sql_node_text(b->rkeys[k], &s);
+        }
+        sj_buf_add(&s, ") and map joins each row on (", 29);
+        for (size_t k = 0; k < b->nkeys; k++) {
+            sj_buf_add(&s, k ? ", " : "", k ? 2 : 0);
+            sql_node_text(b->lkeys[k], &s);
+        }
+        sj_buf_add(&s, ")", 1);
+    } else if (q->join) {
         sj_buf_printf(&s, "Round 0: one sheaf_run over %s and %s (%s with header)\n"
                           "  map      parse the columns the query reads; emit key (", path,
                       o->jpath, o->delim == '\t' ? "tsv" : "csv");
@@ -1111,6 +1343,29 @@ static int gather_rows(MPI_Comm comm, sj_buf *rows, char **all, size_t *alllen,
     return 0;
 }
 
+/* The bytes of a table's files, on every rank (rank 0 looks). Collective. */
+static uint64_t table_bytes(MPI_Comm comm, const char *path) {
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    unsigned long long total = 0;
+    if (rank == 0) {
+        char **files = NULL;
+        size_t nf = 0;
+        if (!sj_list_files(path, &files, &nf)) {
+            for (size_t i = 0; i < nf; i++) {
+                struct stat st;
+                if (!stat(files[i], &st))
+                    total += (unsigned long long)st.st_size;
+            }
+            sj_free_list(files, nf);
+        } else {
+            total = ~0ULL;
+        }
+    }
+    MPI_Bcast(&total, 1, MPI_UNSIGNED_LONG_LONG, 0, comm);
+    return total;
+}
+
 /* Runs one query of the query's nesting: q at depth (0: the query itself) in the work
  * directory work. Its source is a subquery (run first, its result a CSV file in work) or the
  * files of the options. The top query's result goes to stdout or is committed to the output;
@@ -1191,11 +1446,16 @@ static int run_select(MPI_Comm comm, sql_opts *o, sql_query *q, const sheaf_conf
             subt->ncols++;
         }
     }
+    bool bcast = false;
+    if (q->join) {
+        uint64_t limit = o->bcast_set ? o->bcast_limit : (uint64_t)64 << 20;
+        bcast = limit && table_bytes(comm, o->jpath) <= limit;
+    }
     if (o->q.explain) {
         if (rank == 0) {
             if (depth || fromsub)
                 printf("%s (depth %d):\n", depth ? "Subquery" : "Query", depth);
-            explain(&b, o, path, depth == 0, cfg, stdout);
+            explain(&b, o, path, depth == 0, bcast, cfg, stdout);
         }
         fflush(stdout);
         sql_bound_free(&b);
@@ -1253,6 +1513,14 @@ static int run_select(MPI_Comm comm, sql_opts *o, sql_query *q, const sheaf_conf
         c1.csv_delimiter = ',';
         if (!rc)
             rc = sj_round(comm, &j1, &c1, in1, 1, r1.p, res);
+    } else if (q->join && bcast) {
+        /* the broadcast join: round 1 over the left table, the right one in every rank */
+        x.bcast = true;
+        x.bpath = o->jpath;
+        x.bdelim = o->jdelim;
+        j1.setup = bcast_setup;
+        rc = sj_round(comm, &j1, &c1, in1, 1, r1.p, res);
+        x.bcast = false;
     } else if (q->join) {
         /* the join round: both tables in, their joined rows (the columns the query reads)
          * out as CSV; round 1 then reads those */
@@ -1374,6 +1642,10 @@ done:
     sj_buf_free(&x.jl);
     sj_buf_free(&x.jr);
     sj_buf_free(&x.line);
+    sj_buf_free(&x.bkeys);
+    sj_buf_free(&x.brows);
+    free(x.bslot);
+    free(x.bent);
     for (size_t a = 0; x.accs && a < b.naggs; a++)
         sql_acc_free(&x.accs[a]);
     free(x.accs);
@@ -1443,6 +1715,9 @@ static const sheaf_option sql_options[] = {
     {"schema", "COL:TYPE,...", "column types instead of the inferred ones (bigint, double, "
                                "varchar, boolean, date, timestamp)"},
     {"format", "FMT", "stdout format without -o: csv or table (default: table on a terminal)"},
+    {"broadcast-limit", "SIZE", "a JOIN's right table up to SIZE bytes is read by every rank "
+                                "and joined in the map; larger ones are shuffled (default "
+                                "64M; 0: always shuffle)"},
     {NULL, NULL, NULL}};
 
 const sheaf_job_def sheaf_job_sql = {

@@ -13,6 +13,7 @@ with SHEAF_SQL_ROTATE=1 at one rank count per query, taken in turn. Comparison:
     key come in an unspecified order; Sheaf breaks ties by the output values);
   - cells that both read as numbers are equal within a relative 1e-9 (sums of doubles depend
     on the order of addition); others must be equal as text.
+A query with a JOIN runs twice, broadcast and shuffled (--broadcast-limit 0).
 A query for which DuckDB fails must fail in Sheaf too (exit 1 or 2). Prints one line per
 failure and a summary; exit 0 when every query agreed, 1 otherwise."""
 import csv
@@ -102,9 +103,11 @@ for i, (qid, q) in enumerate(queries):
     ordered = re.search(r"\border\s+by\b", top, re.I) is not None
     duck_csv = os.path.join(work, "duck", qid + ".csv")
     duck_err = os.path.join(work, "duck", qid + ".err")
-    for np in ([nps[i % len(nps)]] if rotate else nps):
+    # a join runs both ways: broadcast (its right table is small) and shuffled
+    variants = [[], ["--broadcast-limit", "0"]] if re.search(r"\bjoin\b", q, re.I) else [[]]
+    for np, extra in [(n, v) for n in ([nps[i % len(nps)]] if rotate else nps) for v in variants]:
         runs += 1
-        cmd = [mpirun, "-np", np, "--oversubscribe", sheaf, "sql", "--format", "csv", q]
+        cmd = [mpirun, "-np", np, "--oversubscribe", sheaf, "sql", "--format", "csv"] + extra + [q]
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         if os.path.exists(duck_err):
             if p.returncode not in (1, 2):
@@ -114,7 +117,7 @@ for i, (qid, q) in enumerate(queries):
             continue
         if p.returncode != 0:
             failures += 1
-            print(f"FAIL {qid} np={np}: exit {p.returncode}: {p.stderr.strip()[:500]}\n  {q}")
+            print(f"FAIL {qid} np={np} {' '.join(extra)}: exit {p.returncode}: {p.stderr.strip()[:500]}\n  {q}")
             continue
         got = rows_of(p.stdout)
         want = rows_of(open(duck_csv).read())
@@ -126,7 +129,7 @@ for i, (qid, q) in enumerate(queries):
             for a, b in zip(got, want))
         if not ok:
             failures += 1
-            print(f"FAIL {qid} np={np}: {len(got)} rows, DuckDB {len(want)}\n  {q}")
+            print(f"FAIL {qid} np={np} {' '.join(extra)}: {len(got)} rows, DuckDB {len(want)}\n  {q}")
             for a, b in list(zip(got, want))[:50]:
                 if a != b:
                     print(f"    sheaf: {a}\n    duck:  {b}")
