@@ -367,10 +367,14 @@ static int bind_expr(binder *bd, sql_node **slot) {
         }
         if (idx < 0)
             return column_list_error(bd, n);
-        if (!t->tab && n->qual && bd->b->q->from_alias &&
-            strcasecmp(n->qual, bd->b->q->from_alias) &&
-            (bd->b->q->from_path || strcasecmp(n->qual, bd->b->q->from)))
-            return fail_at(bd, n, "unknown table '%s'", n->qual);
+        if (!t->tab && n->qual) {
+            /* one table: its alias, else its --table name (a quoted path has no name) */
+            const sql_query *q = bd->b->q;
+            bool ok = q->from_alias ? !strcasecmp(n->qual, q->from_alias)
+                                    : q->from_path || (q->from && !strcasecmp(n->qual, q->from));
+            if (!ok)
+                return fail_at(bd, n, "unknown table '%s'", n->qual);
+        }
         n->colidx = idx;
         n->type = t->types[idx];
         bd->b->used[idx] = true;
@@ -571,7 +575,7 @@ static int item_ref(binder *bd, const sql_node *n, bool alias_only_for_nontable)
 static unsigned sides(const sql_table *t, const sql_node *n) {
     if (!n)
         return 0;
-    unsigned m = n->kind == N_COL && n->colidx >= 0 ? 1u << t->tab[n->colidx] : 0;
+    unsigned m = n->kind == N_COL && n->colidx >= 0 ? 1u << (t->tab ? t->tab[n->colidx] : 0) : 0;
     for (size_t i = 0; i < n->nkids; i++)
         m |= sides(t, n->kids[i]);
     return m;

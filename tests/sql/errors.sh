@@ -61,6 +61,7 @@ expect 2 'unknown function nosuch' -- "SELECT nosuch(id) FROM $t"
 # joins: ambiguous and unknown qualified names, non-equality ON of a LEFT JOIN
 expect 2 "ambiguous column 'id': both tables have it" -- \
     "SELECT id FROM $t a JOIN '$tmp/big.csv' b ON a.id = b.id"
+expect 2 "unknown table 'b'" -- "SELECT b.x FROM (SELECT id AS x FROM $t) a"
 expect 2 "unknown table 'c'" -- "SELECT c.id FROM $t a JOIN '$tmp/big.csv' b ON a.id = b.id"
 expect 2 'LEFT JOIN ... ON takes equalities' -- \
     "SELECT a.id FROM $t a LEFT JOIN '$tmp/big.csv' b ON a.id = b.id AND b.v > 1"
