@@ -17,9 +17,10 @@
  *      columns the query reads) as CSV, which round 1 reads as its table;
  *   3. round 1 (one sheaf_run): map parses the columns the query reads, filters by WHERE and
  *      either projects the row (plain queries; with ORDER BY and LIMIT it keeps only the
- *      rank's best OFFSET + LIMIT rows, emitted after its last map call) or emits the group
- *      key with each aggregate's partial state (grouped queries); combine merges the states
- *      of a group on the map side; reduce merges them over the ranks, finalizes, applies
+ *      rank's best OFFSET + LIMIT rows, emitted after its last map call) or adds the row to
+ *      its group's accumulators in the rank's own table (in-mapper combining; the groups'
+ *      partial states are emitted when the table is full and after the last map call);
+ *      combine merges the states of a group on the map side; reduce merges them over the ranks, finalizes, applies
  *      HAVING and projects. Each rank keeps its result rows; they are gathered to rank 0;
  *   4. rank 0 sorts them by ORDER BY (ties broken by the row's values, so the answer does
  *      not depend on the rank count), applies OFFSET and LIMIT, and writes CSV with a header
@@ -77,7 +78,7 @@ typedef struct sql_exec {
     long *pos; /* table column -> field index in this file, or -1 */
     sql_value *row;
     sql_arena arena;
-    sj_buf key, val, tmp;
+    sj_buf key, val, tmp, cval;
     uint64_t emitted; /* plain queries with LIMIT and no ORDER BY */
     bool topk;        /* plain queries with ORDER BY and LIMIT: the rank's best rows */
     uint64_t k;       /* OFFSET + LIMIT */
@@ -104,6 +105,12 @@ typedef struct sql_exec {
     size_t nbslot;
     struct bent { size_t key, row, next; } *bent; /* offsets into bkeys/brows; chain */
     size_t nbent, capbent;
+    /* in-mapper combining of grouped queries: the rank's groups and their accumulators */
+    sj_buf gkeys;            /* u32 length + key bytes, per group */
+    size_t *gslot, ngslot;   /* hash slots: group + 1, or 0 */
+    size_t *goff;            /* group -> offset in gkeys */
+    sql_acc *gacc;           /* group g's accumulators at g * naggs */
+    size_t ngroups, capgroups;
 } sql_exec;
 
 /* ---- options ------------------------------------------------------------------------------ */
@@ -392,9 +399,94 @@ static int prune(sql_exec *x) {
     return 0;
 }
 
-/* After the rank's last map call: its best k rows go to the reducers. */
+/* ---- in-mapper combining --------------------------------------------------------------------- */
+
+#define SQL_MAP_GROUPS 65536 /* groups a rank combines before it emits them */
+
+/* Emits the rank's combined groups (key, states) and empties the table. */
+static int flush_groups(sheaf_ctx *ctx, sql_exec *x) {
+    size_t na = x->b->naggs;
+    int rc = 0;
+    sj_buf st = {0}; /* not x->val: it may hold the row being added */
+    for (size_t g = 0; g < x->ngroups; g++) {
+        uint32_t kl;
+        memcpy(&kl, x->gkeys.p + x->goff[g], 4);
+        st.len = 0;
+        for (size_t a = 0; a < na && !rc; a++)
+            if (sql_acc_state(x->b->aggs[a], &x->gacc[g * na + a], &st))
+                rc = oom(ctx);
+        if (!rc)
+            rc = sheaf_emit(ctx, x->gkeys.p + x->goff[g] + 4, kl, st.p ? st.p : "", st.len);
+        for (size_t a = 0; a < na; a++)
+            sql_acc_free(&x->gacc[g * na + a]);
+    }
+    sj_buf_free(&st);
+    x->ngroups = 0;
+    x->gkeys.len = 0;
+    if (x->gslot)
+        memset(x->gslot, 0, x->ngslot * sizeof *x->gslot);
+    return rc;
+}
+
+/* Adds the row's states (x->val) to its group's (key x->key) accumulators; a new group when
+ * the table is full first empties it into the shuffle. */
+static int map_combine(sheaf_ctx *ctx, sql_exec *x) {
+    size_t na = x->b->naggs, klen = x->key.len;
+    const char *key = x->key.p ? x->key.p : "";
+    if (!x->gslot) {
+        x->ngslot = 2 * SQL_MAP_GROUPS;
+        x->capgroups = SQL_MAP_GROUPS;
+        x->gslot = calloc(x->ngslot, sizeof *x->gslot);
+        x->goff = calloc(x->capgroups, sizeof *x->goff);
+        x->gacc = calloc(x->capgroups * (na ? na : 1), sizeof *x->gacc);
+        if (!x->gslot || !x->goff || !x->gacc)
+            return oom(ctx);
+    }
+    size_t h = (size_t)(sheaf_hash(key, klen, 11) & (x->ngslot - 1)), g = (size_t)-1;
+    for (; x->gslot[h]; h = (h + 1) & (x->ngslot - 1)) {
+        size_t c = x->gslot[h] - 1;
+        uint32_t kl;
+        memcpy(&kl, x->gkeys.p + x->goff[c], 4);
+        if (kl == klen && !memcmp(x->gkeys.p + x->goff[c] + 4, key, klen)) {
+            g = c;
+            break;
+        }
+    }
+    if (g == (size_t)-1) {
+        if (x->ngroups == x->capgroups) {
+            int rc = flush_groups(ctx, x);
+            if (rc)
+                return rc;
+            h = (size_t)(sheaf_hash(key, klen, 11) & (x->ngslot - 1));
+        }
+        g = x->ngroups++;
+        x->goff[g] = x->gkeys.len;
+        uint32_t kl = (uint32_t)klen;
+        if (sj_buf_add(&x->gkeys, &kl, 4) || sj_buf_add(&x->gkeys, key, klen))
+            return oom(ctx);
+        for (size_t a = 0; a < na; a++)
+            sql_acc_init(&x->gacc[g * na + a]);
+        x->gslot[h] = g + 1;
+    }
+    size_t off = 0;
+    for (size_t a = 0; a < na; a++) {
+        size_t k = sql_acc_merge(x->b->aggs[a], &x->gacc[g * na + a], x->val.p + off,
+                                 x->val.len - off, x->err, sizeof x->err);
+        if (k == (size_t)-1)
+            return sheaf_fail(ctx, SHEAF_EUSER, "%s", x->err);
+        if (!k)
+            return sheaf_fail(ctx, SHEAF_EUSER, "sql: a malformed aggregate state");
+        off += k;
+    }
+    return 0;
+}
+
+/* After the rank's last map call: its combined groups, or its best k rows, go to the
+ * reducers. */
 static int sql_map_cleanup(sheaf_ctx *ctx, void *udata) {
     sql_exec *x = udata;
+    if (x->b->aggregate && !x->join)
+        return flush_groups(ctx, x);
     if (!x->topk)
         return 0;
     if (prune(x))
@@ -848,7 +940,7 @@ static int process_row(sheaf_ctx *ctx, sql_exec *x, const sheaf_record *rec, sql
             if (sql_agg_row(b->aggs[a], &v, &x->val))
                 return oom(ctx);
         }
-        return sheaf_emit(ctx, x->key.p ? x->key.p : "", x->key.len, x->val.p, x->val.len);
+        return map_combine(ctx, x);
     }
     if (b->q->limit >= 0 && !b->nokeys &&
         x->emitted >= (uint64_t)b->q->limit + (uint64_t)b->q->offset)
@@ -902,11 +994,13 @@ static int sql_combine(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_value
     int rc = merge_group(ctx, x, vals);
     if (rc)
         return rc;
-    x->val.len = 0;
+    /* its own buffer: the runtime may call the combiner from inside a map's sheaf_emit,
+     * while x->val holds that map's row */
+    x->cval.len = 0;
     for (size_t a = 0; a < x->b->naggs; a++)
-        if (sql_acc_state(x->b->aggs[a], &x->accs[a], &x->val))
+        if (sql_acc_state(x->b->aggs[a], &x->accs[a], &x->cval))
             return oom(ctx);
-    return sheaf_emit(ctx, key, klen, x->val.p, x->val.len);
+    return sheaf_emit(ctx, key, klen, x->cval.p ? x->cval.p : "", x->cval.len);
 }
 
 /* Finishes one group (or, with no key and no rows, the one group of an empty table). */
@@ -1174,7 +1268,7 @@ static void explain(const sql_bound *b, const sql_opts *o, const char *path, boo
         sql_node_text(q->where, &s);
     }
     if (b->aggregate) {
-        sj_buf_add(&s, "; emit key (", 12);
+        sj_buf_add(&s, "; combine in the rank's table of groups, emit key (", 51);
         for (size_t g = 0; g < b->ngroup; g++) {
             if (g)
                 sj_buf_add(&s, ", ", 2);
@@ -1637,6 +1731,7 @@ done:
     sj_buf_free(&x.key);
     sj_buf_free(&x.val);
     sj_buf_free(&x.tmp);
+    sj_buf_free(&x.cval);
     sj_buf_free(&x.rows);
     sj_buf_free(&x.cand);
     sj_buf_free(&x.jl);
@@ -1646,6 +1741,12 @@ done:
     sj_buf_free(&x.brows);
     free(x.bslot);
     free(x.bent);
+    for (size_t g = 0; x.gacc && g < x.ngroups * b.naggs; g++)
+        sql_acc_free(&x.gacc[g]);
+    free(x.gacc);
+    free(x.goff);
+    free(x.gslot);
+    sj_buf_free(&x.gkeys);
     for (size_t a = 0; x.accs && a < b.naggs; a++)
         sql_acc_free(&x.accs[a]);
     free(x.accs);
