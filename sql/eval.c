@@ -709,44 +709,45 @@ static int arg_type(const sql_node *a) {
 }
 
 
-int sql_agg_row(const sql_node *a, const sql_value *v, sj_buf *st) {
+int sql_acc_add(const sql_node *a, sql_acc *acc, const sql_value *v) {
     switch (a->fn) {
     case A_COUNT_STAR:
-    case A_COUNT: {
-        int64_t c = a->fn == A_COUNT_STAR || !v->null;
-        return sj_buf_add(st, &c, 8) ? -1 : 0;
-    }
-    case A_SUM: {
-        char has = !v->null;
-        if (sj_buf_addc(st, has))
-            return -1;
-        if (arg_type(a) == SQL_INT || arg_type(a) == SQL_NULL) {
-            __int128 w = v->null ? 0 : v->u.i;
-            return sj_buf_add(st, &w, sizeof w) ? -1 : 0;
-        }
-        double d = v->null ? 0 : v->u.d;
-        return sj_buf_add(st, &d, 8) ? -1 : 0;
-    }
-    case A_AVG: {
-        int64_t c = !v->null;
-        if (sj_buf_add(st, &c, 8))
-            return -1;
-        if (arg_type(a) == SQL_INT || arg_type(a) == SQL_NULL) {
-            __int128 w = v->null ? 0 : v->u.i;
-            return sj_buf_add(st, &w, sizeof w) ? -1 : 0;
-        }
-        double d = v->null ? 0 : v->u.d;
-        return sj_buf_add(st, &d, 8) ? -1 : 0;
-    }
+        acc->count++;
+        return 0;
+    case A_COUNT:
+        acc->count += !v->null;
+        return 0;
+    case A_SUM:
+    case A_AVG:
+        if (v->null)
+            return 0;
+        acc->has = true;
+        acc->count++;
+        if (arg_type(a) == SQL_INT || arg_type(a) == SQL_NULL)
+            acc->wide += v->u.i;
+        else
+            acc->dsum += v->u.d;
+        return 0;
     case A_MIN:
-    case A_MAX:
-        return sql_value_put(st, v);
-    default: { /* listed */
-        uint32_t c = !v->null;
-        if (sj_buf_add(st, &c, 4))
-            return -1;
-        return v->null ? 0 : sql_value_put(st, v);
+    case A_MAX: {
+        if (v->null)
+            return 0;
+        int c = acc->best.null ? 1 : sql_compare(v, &acc->best);
+        if (acc->best.null || (a->fn == A_MIN ? c < 0 : c > 0)) {
+            acc->own.len = 0;
+            if (sql_value_put(&acc->own, v))
+                return -1;
+            sql_value_get(acc->own.p, acc->own.len, &acc->best);
+        }
+        return 0;
     }
+    default:
+        if (v->null)
+            return 0;
+        if (sql_value_put(&acc->list, v))
+            return -1;
+        acc->nlist++;
+        return 0;
     }
 }
 

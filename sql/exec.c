@@ -86,6 +86,7 @@ typedef struct sql_exec {
     uint64_t ncand;
     sql_acc *accs;
     sql_value *gvals, *avals;
+    sql_value *argv; /* map: the row's aggregate arguments */
     sj_buf rows; /* result rows of this rank: u32 length + values */
     char err[512];
     /* joins: the join round (join), and round 1 reading its output (phys, prefixed) */
@@ -428,8 +429,8 @@ static int flush_groups(sheaf_ctx *ctx, sql_exec *x) {
     return rc;
 }
 
-/* Adds the row's states (x->val) to its group's (key x->key) accumulators; a new group when
- * the table is full first empties it into the shuffle. */
+/* Adds the row's aggregate arguments (x->argv) to its group's (key x->key) accumulators; a
+ * new group when the table is full first empties it into the shuffle. */
 static int map_combine(sheaf_ctx *ctx, sql_exec *x) {
     size_t na = x->b->naggs, klen = x->key.len;
     const char *key = x->key.p ? x->key.p : "";
@@ -468,16 +469,9 @@ static int map_combine(sheaf_ctx *ctx, sql_exec *x) {
             sql_acc_init(&x->gacc[g * na + a]);
         x->gslot[h] = g + 1;
     }
-    size_t off = 0;
-    for (size_t a = 0; a < na; a++) {
-        size_t k = sql_acc_merge(x->b->aggs[a], &x->gacc[g * na + a], x->val.p + off,
-                                 x->val.len - off, x->err, sizeof x->err);
-        if (k == (size_t)-1)
-            return sheaf_fail(ctx, SHEAF_EUSER, "%s", x->err);
-        if (!k)
-            return sheaf_fail(ctx, SHEAF_EUSER, "sql: a malformed aggregate state");
-        off += k;
-    }
+    for (size_t a = 0; a < na; a++)
+        if (sql_acc_add(x->b->aggs[a], &x->gacc[g * na + a], &x->argv[a]))
+            return oom(ctx);
     return 0;
 }
 
@@ -933,12 +927,12 @@ static int process_row(sheaf_ctx *ctx, sql_exec *x, const sheaf_record *rec, sql
                 return oom(ctx);
         }
         for (size_t a = 0; a < b->naggs; a++) {
-            sql_value v = {.type = SQL_INT};
-            if (b->aggs[a]->nkids && sql_eval(b->aggs[a]->kids[0], &env, &v))
+            sql_value *v = &x->argv[a];
+            memset(v, 0, sizeof *v);
+            v->type = SQL_INT;
+            if (b->aggs[a]->nkids && sql_eval(b->aggs[a]->kids[0], &env, v))
                 return sheaf_fail(ctx, SHEAF_EUSER, "%s, offset %llu: %s", rec->file,
                                   (unsigned long long)rec->offset, x->err);
-            if (sql_agg_row(b->aggs[a], &v, &x->val))
-                return oom(ctx);
         }
         return map_combine(ctx, x);
     }
@@ -1567,10 +1561,11 @@ static int run_select(MPI_Comm comm, sql_opts *o, sql_query *q, const sheaf_conf
     x.accs = calloc(b.naggs + 1, sizeof *x.accs);
     x.gvals = calloc(b.ngroup + 1, sizeof *x.gvals);
     x.avals = calloc(b.naggs + 1, sizeof *x.avals);
+    x.argv = calloc(b.naggs + 1, sizeof *x.argv);
     sj_buf work = {0}, line = {0}, out = {0}, extra = {0};
     char *all = NULL;
     size_t alllen = 0;
-    int ok = x.pos && x.row && x.accs && x.gvals && x.avals;
+    int ok = x.pos && x.row && x.accs && x.gvals && x.avals && x.argv;
     if (!ok) {
         rc = sj_result_fail(res, SHEAF_ENOMEM, "out of memory");
         goto done;
@@ -1752,6 +1747,7 @@ done:
     free(x.accs);
     free(x.gvals);
     free(x.avals);
+    free(x.argv);
     free(x.pos);
     free(x.row);
     sql_arena_free(&x.arena);

@@ -238,9 +238,9 @@ int sql_eval(const sql_node *n, sql_env *env, sql_value *out);
 /* Three-valued truth of a boolean result: true only when non-NULL and true. */
 bool sql_truthy(const sql_value *v);
 
-/* Aggregates (eval.c). Each aggregate call has a partial state in a byte buffer: made from
- * one row on the map side, merged in the combiner and the reducer, finalized in the reducer.
- * An accumulator holds merged states. */
+/* Aggregates (eval.c). Each aggregate call has an accumulator: the map adds rows to it, and
+ * its partial state (a byte buffer) is merged in the combiner and the reducer and finalized
+ * in the reducer. */
 typedef struct sql_acc {
     int64_t count;
     bool has;
@@ -251,9 +251,10 @@ typedef struct sql_acc {
     sj_buf list; /* count(DISTINCT), median, approx_quantile: binary values */
     uint64_t nlist;
 } sql_acc;
-/* Appends to st the state of one row whose argument is arg (NULL for count(*)). */
-int sql_agg_row(const sql_node *a, const sql_value *arg, sj_buf *st);
 void sql_acc_init(sql_acc *acc);
+/* Adds one row's argument v (ignored by count(*)) to acc. Returns 0 or -1 (out of
+ * memory). */
+int sql_acc_add(const sql_node *a, sql_acc *acc, const sql_value *v);
 void sql_acc_free(sql_acc *acc);
 /* Merges the state at p (at most n bytes) into acc. Returns the bytes read, 0 when malformed,
  * or (size_t)-1 on overflow or out of memory (message in err). */
