@@ -10,10 +10,14 @@
  * VARCHAR. A later field that does not parse as its column's type fails the query, naming
  * the file and offset. --schema overrides the inferred types by name.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "sql/sql.h"
 
@@ -47,23 +51,37 @@ static unsigned candidates(const char *p, size_t n) {
     return c;
 }
 
-/* Reads up to max bytes of a file. Returns 0 or a negative code. */
+/* Reads up to max bytes of a file. A file that is not regular (a FIFO, a device) is refused,
+ * never waited on. Returns 0 or a negative code. */
 static int read_head(const char *path, size_t max, char **data, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
         return SHEAF_ENOENT;
+    struct stat st;
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return SHEAF_EINVAL;
+    }
     char *buf = malloc(max + 1);
     if (!buf) {
-        fclose(f);
+        close(fd);
         return SHEAF_ENOMEM;
     }
-    size_t n = fread(buf, 1, max, f);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return SHEAF_EIO;
+    size_t n = 0;
+    while (n < max) {
+        ssize_t k = read(fd, buf + n, max - n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0) {
+            free(buf);
+            close(fd);
+            return SHEAF_EIO;
+        }
+        if (k == 0)
+            break;
+        n += (size_t)k;
     }
+    close(fd);
     buf[n] = '\0';
     *data = buf;
     *len = n;
@@ -86,7 +104,8 @@ int sql_infer_table(char **files, size_t nfiles, char delim, sql_table *t, char 
         char *data;
         size_t len;
         if ((rc = read_head(files[fi], SAMPLE_BYTES, &data, &len))) {
-            snprintf(err, errlen, "%s: cannot read", files[fi]);
+            snprintf(err, errlen, "%s: cannot read it%s", files[fi],
+                     rc == SHEAF_EINVAL ? " (not a regular file)" : "");
             goto out;
         }
         bool whole = len < SAMPLE_BYTES;
