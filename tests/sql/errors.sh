@@ -82,6 +82,16 @@ expect 1 "bad.csv, offset [0-9]+: column 'n': 'x' is not a BIGINT" -- \
 "$SHEAF" sql --format csv "SELECT sum(amount), max(amount) FROM $t WHERE id = 4" >"$tmp/out"
 [[ $(cat "$tmp/out") == $'sum(amount),max(amount)\n9007199254740993,9007199254740993' ]] ||
     fail "exact int64 sum/max: $(cat "$tmp/out")"
+# a tsv table, by extension and by --table NAME=PATH:tsv; a --schema type
+printf 'k\tv\na\t1\nb\t2\na\t3\n' >"$tmp/t.tsv"
+cp "$tmp/t.tsv" "$tmp/t2.txt"
+"$SHEAF" sql --format csv "SELECT k, sum(v) FROM '$tmp/t.tsv' GROUP BY k ORDER BY k" >"$tmp/out"
+[[ $(cat "$tmp/out") == $'k,sum(v)\na,4\nb,2' ]] || fail "tsv by extension: $(cat "$tmp/out")"
+"$SHEAF" sql --format csv --table "t=$tmp/t2.txt:tsv" --schema v:varchar \
+    "SELECT max(v) AS m FROM t" >"$tmp/out"
+[[ $(cat "$tmp/out") == $'m\n3' ]] || fail "--table NAME=PATH:tsv: $(cat "$tmp/out")"
+expect 2 "cannot apply \+ to VARCHAR and BIGINT" -- --table "t=$tmp/t2.txt:tsv" \
+    --schema v:varchar "SELECT v + 1 FROM t"
 # -o: committed CSV, one column per key and aggregate under the real names
 q="SELECT name, count(*) AS n, sum(amount) AS total FROM $t GROUP BY name ORDER BY name"
 for np in 1 3; do
