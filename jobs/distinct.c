@@ -32,7 +32,10 @@ static int distinct_parse(void *udata, const char *name, const char *value) {
 
 static int distinct_configure(void *udata, sheaf_config *cfg) {
     distinct_opts *o = udata;
-    return o->column ? sj_need_columns("distinct", cfg, "--column") : 0;
+    if (!o->column)
+        return 0;
+    return sj_need_columns("distinct", cfg, "--column") ||
+           sj_check_columns("distinct", cfg, &o->column, 1);
 }
 
 static int distinct_setup(sheaf_ctx *ctx, void *udata) {

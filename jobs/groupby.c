@@ -12,8 +12,16 @@
  * style); without --key the whole input is one group whose key is `*`. count is the number of
  * rows; sum, avg, min and max take the fields that are numbers and ignore the others (empty
  * fields, text; counted in the user counter "non-numeric values"), like SQL ignores NULL, and
- * are empty when a group has no number; distinct counts distinct non-empty field values.
+ * are empty when a group has no number; a row too short for a key column given by number (csv
+ * without a header) has an empty field there, counted in "key fields missing"; distinct
+ * counts distinct non-empty field values.
  * Numbers are written in the shortest form that reads back exactly.
+ *
+ * Sums are doubles: an integer above 2^53 is rounded. A sum that would overflow the double
+ * range does not become inf: the state keeps it scaled, as s * 2^e (e is 0 until a sum
+ * overflows, so ordinary sums are computed exactly as plain double additions), and avg is
+ * then s / n * 2^e, finite for finite values. A sum beyond the double range is written from a
+ * long double where that type has a wider range (x86), else as inf.
  *
  * --where COL OP VALUE (OP one of = != < <= > >=; repeat for AND) keeps a row when the
  * comparison holds: numerically when the field and VALUE both parse as numbers, else bytewise.
@@ -58,6 +66,7 @@ typedef struct gacc {
     uint64_t count;
     double *v;
     uint64_t *n;
+    int32_t *e;    /* sum and avg: v is the sum scaled by 2^-e (0 until it would overflow) */
     sj_buf *items; /* distinct: (u32 length, bytes) items */
 } gacc;
 
@@ -90,6 +99,7 @@ typedef struct gtable {
     sj_buf keys;
     double *v;
     uint64_t *n;
+    int32_t *e;
     sj_buf *items; /* NULL when no aggregate is distinct */
     size_t item_bytes;
     uint64_t rows;         /* rows added since the table was last emitted */
@@ -115,6 +125,7 @@ typedef struct gb_opts {
     gacc acc;
     sj_buf key, state, out;
     uint64_t nonnum;
+    uint64_t nokey; /* rows too short for a key column (by number, without a header) */
     colref *keycols, *aggcols, *whcols;
     size_t *first_reader; /* per aggregate: the first aggregate that reads its column */
     const char *cols_file; /* the file the colrefs' header indexes belong to */
@@ -263,18 +274,27 @@ static int gb_configure(void *udata, sheaf_config *cfg) {
         return -1;
     if (!o->naggs && parse_aggs(o, "count"))
         return -1;
+    if (sj_check_columns("groupby", cfg, (const char *const *)o->keys, o->nkeys))
+        return -1;
+    for (size_t i = 0; i < o->naggs; i++)
+        if (sj_check_columns("groupby", cfg, (const char *const *)&o->aggs[i].col, 1))
+            return -1;
+    for (size_t i = 0; i < o->nwh; i++)
+        if (sj_check_columns("groupby", cfg, (const char *const *)&o->wh[i].col, 1))
+            return -1;
     o->limit = cfg->memory && cfg->memory / 64 < GROUPS_MAX ? (size_t)(cfg->memory / 64)
                                                             : GROUPS_MAX;
     o->acc.v = calloc(o->naggs, sizeof *o->acc.v);
     o->acc.n = calloc(o->naggs, sizeof *o->acc.n);
+    o->acc.e = calloc(o->naggs, sizeof *o->acc.e);
     o->acc.items = calloc(o->naggs, sizeof *o->acc.items);
     o->keycols = calloc(o->nkeys + 1, sizeof *o->keycols);
     o->aggcols = calloc(o->naggs, sizeof *o->aggcols);
     o->whcols = calloc(o->nwh + 1, sizeof *o->whcols);
     o->first_reader = calloc(o->naggs, sizeof *o->first_reader);
     o->fields = calloc(o->naggs + 1, sizeof *o->fields);
-    if (!o->acc.v || !o->acc.n || !o->acc.items || !o->keycols || !o->aggcols || !o->whcols ||
-        !o->first_reader || !o->fields)
+    if (!o->acc.v || !o->acc.n || !o->acc.e || !o->acc.items || !o->keycols || !o->aggcols ||
+        !o->whcols || !o->first_reader || !o->fields)
         return sj_usage("groupby", "out of memory");
     for (size_t i = 0; i < o->nkeys; i++)
         colref_init(&o->keycols[i], o->keys[i]);
@@ -337,9 +357,32 @@ static void acc_clear(const gb_opts *o, gacc *a) {
     for (size_t i = 0; i < o->naggs; i++) {
         a->v[i] = 0;
         a->n[i] = 0;
+        a->e[i] = 0;
         if (a->items)
             a->items[i].len = 0;
     }
+}
+
+/* Adds x * 2^ex to the scaled sum *s * 2^*e. The plain double addition while both scales are
+ * 0 and the sum is finite; else both are brought to the larger scale, and one more halving
+ * keeps a sum of two finite halves finite. */
+static void scaled_add(double *s, int32_t *e, double x, int32_t ex) {
+    if (*e == ex) {
+        double t = *s + x;
+        if (isfinite(t)) {
+            *s = t;
+            return;
+        }
+    }
+    int32_t big = *e > ex ? *e : ex;
+    double a = ldexp(*s, *e - big), b = ldexp(x, ex - big);
+    double t = a + b;
+    if (!isfinite(t)) {
+        big++;
+        t = a / 2 + b / 2;
+    }
+    *s = t;
+    *e = big;
 }
 
 static void acc_number(const gb_opts *o, gacc *a, size_t i, double x) {
@@ -347,7 +390,7 @@ static void acc_number(const gb_opts *o, gacc *a, size_t i, double x) {
     if (a->n[i] == 0)
         a->v[i] = k == A_SUM || k == A_AVG ? 0 : x;
     if (k == A_SUM || k == A_AVG)
-        a->v[i] += x;
+        scaled_add(&a->v[i], &a->e[i], x, 0);
     else if (k == A_MIN && x < a->v[i])
         a->v[i] = x;
     else if (k == A_MAX && x > a->v[i])
@@ -393,14 +436,20 @@ static int acc_merge(gb_opts *o, const char *p, size_t len) {
         }
         double x;
         uint64_t n;
-        if (end - p < 16)
+        int32_t ex = 0;
+        bool sum = k == A_SUM || k == A_AVG;
+        if (end - p < (sum ? 20 : 16))
             return SHEAF_EINVAL;
         memcpy(&x, p, 8);
         memcpy(&n, p + 8, 8);
         p += 16;
+        if (sum) {
+            memcpy(&ex, p, 4);
+            p += 4;
+        }
         if (n) {
-            if (k == A_SUM || k == A_AVG)
-                o->acc.v[i] += x;
+            if (sum)
+                scaled_add(&o->acc.v[i], &o->acc.e[i], x, ex);
             else if (o->acc.n[i] == 0 || (k == A_MIN ? x < o->acc.v[i] : x > o->acc.v[i]))
                 o->acc.v[i] = x;
             o->acc.n[i] += n;
@@ -470,7 +519,8 @@ static int acc_serialize(const gb_opts *o, const gacc *a, sj_buf *out) {
                 return SHEAF_ENOMEM;
             continue;
         }
-        if (sj_buf_add(out, &a->v[i], 8) || sj_buf_add(out, &a->n[i], 8))
+        if (sj_buf_add(out, &a->v[i], 8) || sj_buf_add(out, &a->n[i], 8) ||
+            ((k == A_SUM || k == A_AVG) && sj_buf_add(out, &a->e[i], 4)))
             return SHEAF_ENOMEM;
     }
     return 0;
@@ -483,7 +533,8 @@ static int acc_serialize(const gb_opts *o, const gacc *a, sj_buf *out) {
  * groups at the limit.) */
 static size_t gt_bytes(const gb_opts *o) {
     const gtable *g = &o->g;
-    size_t per_group = sizeof(gentry) + o->naggs * (sizeof(double) + sizeof(uint64_t)) +
+    size_t per_group = sizeof(gentry) +
+                       o->naggs * (sizeof(double) + sizeof(uint64_t) + sizeof(int32_t)) +
                        (g->items ? o->naggs * sizeof(sj_buf) : 0);
     return (g->slots ? g->mask + 1 : 0) * sizeof(uint32_t) + g->ngroups * per_group +
            g->keys.len + g->item_bytes;
@@ -492,6 +543,7 @@ static size_t gt_bytes(const gb_opts *o) {
 static gacc gt_view(gb_opts *o, size_t gi) {
     gtable *g = &o->g;
     gacc a = {g->ents[gi].count, g->v + gi * o->naggs, g->n + gi * o->naggs,
+              g->e + gi * o->naggs,
               g->items ? g->items + gi * o->naggs : NULL};
     return a;
 }
@@ -520,6 +572,7 @@ static int gt_grow_groups(gb_opts *o) {
     g->ents = grow(g->ents, cap * sizeof *g->ents, &ok);
     g->v = grow(g->v, cap * na * sizeof *g->v + 1, &ok);
     g->n = grow(g->n, cap * na * sizeof *g->n + 1, &ok);
+    g->e = grow(g->e, cap * na * sizeof *g->e + 1, &ok);
     if (ok && any_distinct(o)) {
         sj_buf *items = grow(g->items, cap * na * sizeof *items, &ok);
         if (ok)
@@ -615,6 +668,7 @@ static void gt_free(gb_opts *o) {
     free(g->ents);
     free(g->v);
     free(g->n);
+    free(g->e);
     free(g->items);
     sj_buf_free(&g->keys);
     memset(g, 0, sizeof *g);
@@ -624,6 +678,7 @@ static int gb_setup(sheaf_ctx *ctx, void *udata) {
     gb_opts *o = udata;
     (void)ctx;
     o->nonnum = 0;
+    o->nokey = 0;
     o->cols_file = NULL;
     o->passthrough = false;
     gt_free(o);
@@ -703,6 +758,7 @@ static int gb_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
                 return rc;
             f = "";
             len = 0;
+            o->nokey++;
         }
         if ((i && sj_buf_addc(&o->key, ',')) || add_key_field(&o->key, f, len))
             return SHEAF_ENOMEM;
@@ -755,6 +811,18 @@ static int gb_combine(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values
     return rc ? rc : emit_state(ctx, o, key, klen, &o->acc);
 }
 
+/* Writes the scaled sum s * 2^e, or with n > 0 the mean s / n * 2^e (always finite). */
+static void format_sum(char *out, size_t outlen, double s, int32_t e, uint64_t n) {
+    if (n) {
+        sj_fmt_double(out, outlen, e ? ldexp(s / (double)n, e) : s / (double)n);
+    } else if (e == 0) {
+        sj_fmt_double(out, outlen, s);
+    } else {
+        long double x = ldexpl((long double)s, e);
+        snprintf(out, outlen, isfinite(x) ? "%.17Lg" : "%Lg", x);
+    }
+}
+
 static int gb_reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values *vals,
                      void *udata) {
     gb_opts *o = udata;
@@ -770,8 +838,8 @@ static int gb_reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values 
         else if (k == A_DISTINCT)
             snprintf(num, sizeof num, "%lld", (long long)distinct_items(&o->acc, i, NULL));
         else if (o->acc.n[i])
-            sj_fmt_double(num, sizeof num,
-                          k == A_AVG ? o->acc.v[i] / (double)o->acc.n[i] : o->acc.v[i]);
+            format_sum(num, sizeof num, o->acc.v[i], o->acc.e[i],
+                       k == A_AVG ? o->acc.n[i] : 0);
         rc = (i && sj_buf_addc(&o->out, ',')) || sj_buf_add(&o->out, num, strlen(num));
     }
     if (rc)
@@ -782,7 +850,10 @@ static int gb_reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values 
 static int gb_cleanup(sheaf_ctx *ctx, void *udata) {
     gb_opts *o = udata;
     gt_free(o);
-    return o->nonnum ? sheaf_counter_add(ctx, "non-numeric values", (int64_t)o->nonnum) : 0;
+    int rc = o->nonnum ? sheaf_counter_add(ctx, "non-numeric values", (int64_t)o->nonnum) : 0;
+    if (!rc && o->nokey)
+        rc = sheaf_counter_add(ctx, "key fields missing", (int64_t)o->nokey);
+    return rc;
 }
 
 static const sheaf_option gb_options[] = {

@@ -11,6 +11,11 @@
  * values below and above the buckets when there are any. Partitions are ranges of buckets, so
  * `cat OUT/part-r-*` is in bucket order at any --reducers. Values that are not numbers are
  * skipped and counted in the user counter "non-numeric values".
+ *
+ * Any finite range works, up to -DBL_MAX .. DBL_MAX, whose width (max - min) is not a double:
+ * the job keeps half a bucket's width as well (max/2 - min/2 over B, always finite), and where
+ * v - min or min + i * width would overflow it works in halves instead. A value's bucket is
+ * found as a double and clamped into the integer range -1 .. B before it becomes a key.
  */
 #include <math.h>
 #include <stdio.h>
@@ -23,6 +28,7 @@ typedef struct hist_opts {
     const char *column;
     uint64_t buckets;
     double width, min, max;
+    double half; /* width / 2, finite even when width is not */
     bool has_width, has_min, has_max;
     bool closed; /* the last bucket includes max */
     uint64_t nonnum;
@@ -59,7 +65,8 @@ static int hist_parse(void *udata, const char *name, const char *value) {
 
 static int hist_configure(void *udata, sheaf_config *cfg) {
     hist_opts *o = udata;
-    if (o->column && sj_need_columns("histogram", cfg, "--column"))
+    if (o->column && (sj_need_columns("histogram", cfg, "--column") ||
+                      sj_check_columns("histogram", cfg, &o->column, 1)))
         return -1;
     if (o->has_width && o->has_max)
         return sj_usage("histogram", "give --width or --max, not both");
@@ -77,16 +84,35 @@ static int value_of(sheaf_ctx *ctx, const sheaf_record *rec, hist_opts *o, doubl
     return sj_field_double(f, len, v);
 }
 
+/* The bucket of a finite v: -1 below the first, buckets above the last. */
 static int64_t bucket_of(const hist_opts *o, double v) {
     if (v < o->min)
         return -1;
-    double b = floor((v - o->min) / o->width);
-    if (b >= (double)o->buckets) {
+    double d = v - o->min, b;
+    if (isfinite(d) && isfinite(o->width))
+        b = floor(d / o->width);
+    else
+        b = floor((v / 2 - o->min / 2) / o->half); /* both halves finite, and their sum */
+    if (!(b < (double)o->buckets)) { /* NaN too (a zero half width): past the top */
         if (o->closed && v <= o->max)
             return (int64_t)o->buckets - 1;
         return (int64_t)o->buckets;
     }
-    return (int64_t)b;
+    return b < 0 ? 0 : (int64_t)b;
+}
+
+/* The lower edge of bucket i (0 <= i <= buckets): min + i * width, or, where that is not
+ * finite, (min / 2 + i * half) * 2, the same number computed in halves (scaling by 2 is
+ * exact), whose sum stays between min / 2 and max / 2. */
+static double edge(const hist_opts *o, int64_t i) {
+    if (i == 0)
+        return o->min;
+    if (o->closed && (uint64_t)i == o->buckets)
+        return o->max;
+    double e = o->min + (double)i * o->width;
+    if (isfinite(e))
+        return e;
+    return (o->min / 2 + (double)i * o->half) * 2;
 }
 
 static int hist_setup(sheaf_ctx *ctx, void *udata) {
@@ -128,6 +154,7 @@ static uint32_t hist_partition(const void *key, size_t klen, uint32_t nparts, vo
     if (klen != 8)
         return 0;
     int64_t b = (int64_t)(sheaf_key_to_u64(key) ^ (1ull << 63)) + 1; /* 0 .. buckets + 1 */
+    b = b < 0 ? 0 : (uint64_t)b > o->buckets + 1 ? (int64_t)o->buckets + 1 : b;
     return (uint32_t)((unsigned __int128)(uint64_t)b * nparts / (o->buckets + 2));
 }
 
@@ -141,7 +168,7 @@ static int hist_reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_value
         n += sheaf_value_u64(v, vlen);
     int64_t b = klen == 8 ? (int64_t)(sheaf_key_to_u64(key) ^ (1ull << 63)) : 0;
     char lo[64], hi[64], line[160];
-    double top = o->closed ? o->max : o->min + (double)o->buckets * o->width;
+    double top = edge(o, (int64_t)o->buckets);
     if (b < 0) {
         snprintf(lo, sizeof lo, "-inf");
         sj_fmt_double(hi, sizeof hi, o->min);
@@ -149,9 +176,8 @@ static int hist_reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_value
         sj_fmt_double(lo, sizeof lo, top);
         snprintf(hi, sizeof hi, "inf");
     } else {
-        sj_fmt_double(lo, sizeof lo, o->min + (double)b * o->width);
-        sj_fmt_double(hi, sizeof hi,
-                      b + 1 == (int64_t)o->buckets ? top : o->min + (double)(b + 1) * o->width);
+        sj_fmt_double(lo, sizeof lo, edge(o, b));
+        sj_fmt_double(hi, sizeof hi, edge(o, b + 1));
     }
     int len = snprintf(line, sizeof line, "%s\t%s", lo, hi);
     return sheaf_emit_u64(ctx, line, (size_t)len, n);
@@ -247,8 +273,12 @@ static int hist_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_conf
             o->max = o->min + 1;
     }
     if (!o->has_width) {
-        o->width = (o->max - o->min) / (double)o->buckets;
+        /* Halves first: max - min overflows for a range wider than DBL_MAX. */
+        o->half = (o->max / 2 - o->min / 2) / (double)o->buckets;
+        o->width = (o->max - o->min) / (double)o->buckets; /* inf for such a range */
         o->closed = true;
+    } else {
+        o->half = o->width / 2;
     }
     return sj_round(comm, job, cfg, cfg->inputs, cfg->ninputs, cfg->output, res);
 }

@@ -89,7 +89,8 @@ void sj_fields_free(sj_fields *fl);
 /* The index of a column: a header name, else a 0-based decimal index; -1 if neither. */
 long sj_column_index(const sj_fields *header, const char *column);
 
-/* Reads a whole file into a malloc'd buffer. Returns 0 or a negative SHEAF_E* code. */
+/* Reads a whole file into a malloc'd buffer. Returns 0 or a negative SHEAF_E* code:
+ * SHEAF_EINVAL when path is not a regular file (a FIFO is refused, never waited on). */
 int sj_read_file(const char *path, char **data, size_t *len);
 /* Expands a path as the runtime does for -i (a file, a directory searched recursively, or a
  * glob) into a sorted list of regular files. Returns 0 or a negative code. */
@@ -112,9 +113,21 @@ int sj_bcast_buf(MPI_Comm comm, char **data, size_t *len);
 
 /* The field of a csv/tsv record under a column name or 0-based index. When the record has
  * no such field: returns NULL and sets *rc to 0 when the file has no header (a short record),
- * or fails the job (*rc < 0) when it has one (the name is not a column of the file). */
+ * or fails the job (*rc < 0, sj_no_column) when it has one (the name is not a column of the
+ * file). */
 const char *sj_field(sheaf_ctx *ctx, const sheaf_record *rec, const char *column, size_t *len,
                      int *rc);
+/* Fails the job (SHEAF_EFORMAT, returned) with a message naming file and column and listing
+ * the n names of the file's header. */
+int sj_no_column(sheaf_ctx *ctx, const char *file, const char *column,
+                 const char *const *names, const size_t *lens, size_t n);
+/* Usage check of the n column names a job reads (NULL entries skipped), before it runs: a
+ * column written as a number is a field index; a name needs the header of csv input read with
+ * --csv-header (it is then looked up in each file's header as the file is read, and a file
+ * without it fails the job: sj_field). Returns 0, or -1 after printing which column, and why,
+ * on rank 0 (configure's usage error). */
+int sj_check_columns(const char *job, const sheaf_config *cfg, const char *const *columns,
+                     size_t n);
 /* Usage check for jobs that read columns: the input format must be csv or tsv. */
 int sj_need_columns(const char *job, const sheaf_config *cfg, const char *option);
 

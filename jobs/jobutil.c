@@ -12,6 +12,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <glob.h>
 #include <limits.h>
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int sj_world_rank(void) {
     int inited = 0, rank = 0;
@@ -344,9 +346,20 @@ long sj_column_index(const sj_fields *header, const char *column) {
 }
 
 int sj_read_file(const char *path, char **data, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    /* Opened without blocking, so that a FIFO is refused rather than waited on. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0)
         return errno == ENOENT ? SHEAF_ENOENT : SHEAF_EIO;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return SHEAF_EINVAL;
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return SHEAF_ENOMEM;
+    }
     sj_buf b = {0};
     char tmp[1 << 16];
     size_t n;
@@ -560,14 +573,70 @@ int sj_agree(MPI_Comm comm, int rc, char *msg, size_t msglen) {
     return rc;
 }
 
+/* Appends "a, b, c" (the header's names, cut short past a few hundred bytes) to b. */
+static int add_header_names(sj_buf *b, const char *const *names, const size_t *lens, size_t n) {
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (b->len > 400) {
+            rc = sj_buf_printf(b, ", ... (%zu columns)", n);
+            break;
+        }
+        rc = sj_buf_printf(b, "%s%.*s", i ? ", " : "", (int)lens[i], names[i]);
+    }
+    return rc;
+}
+
+int sj_no_column(sheaf_ctx *ctx, const char *file, const char *column,
+                 const char *const *names, const size_t *lens, size_t n) {
+    sj_buf b = {0};
+    if (add_header_names(&b, names, lens, n)) {
+        sj_buf_free(&b);
+        return sheaf_fail(ctx, SHEAF_ENOMEM, "out of memory");
+    }
+    int rc = sheaf_fail(ctx, SHEAF_EFORMAT,
+                        "input %s has no column '%s' (its header, read with --csv-header: %s)",
+                        file, column, b.p ? b.p : "");
+    sj_buf_free(&b);
+    return rc;
+}
+
 const char *sj_field(sheaf_ctx *ctx, const sheaf_record *rec, const char *column, size_t *len,
                      int *rc) {
     *rc = 0;
     const char *f = sheaf_record_field(rec, column, len);
     if (f || !rec->nheader)
         return f;
-    *rc = sheaf_fail(ctx, SHEAF_EUSAGE, "%s has no column '%s'", rec->file, column);
+    *rc = sj_no_column(ctx, rec->file, column, rec->header, rec->header_lens, rec->nheader);
     return NULL;
+}
+
+/* True when column is written as a column number (decimal digits only). */
+static bool column_number(const char *column) {
+    uint64_t v;
+    return sj_parse_u64(column, &v) == 0 && v < (uint64_t)LONG_MAX;
+}
+
+int sj_check_columns(const char *job, const sheaf_config *cfg, const char *const *columns,
+                     size_t n) {
+    const char *f = cfg->input_format ? cfg->input_format : "lines";
+    bool csv = !strcmp(f, "csv");
+    for (size_t i = 0; cfg->input_formats && i < cfg->ninputs; i++)
+        if (cfg->input_formats[i])
+            csv = csv || !strcmp(cfg->input_formats[i], "csv");
+    for (size_t i = 0; i < n; i++) {
+        const char *c = columns[i];
+        if (!c || column_number(c) || (csv && cfg->csv_header))
+            continue;
+        if (!*c)
+            return sj_usage(job, "an empty column name");
+        if (!csv)
+            return sj_usage(job, "no column '%s': %s input has no header, so its columns are "
+                                 "numbers (0 the key before the first tab, 1 the rest)", c, f);
+        return sj_usage(job, "no column '%s': the input has no header (--csv-header not given), "
+                             "so its columns are numbers from 0; give --csv-header if the "
+                             "first line of each file names them", c);
+    }
+    return 0;
 }
 
 int sj_need_columns(const char *job, const sheaf_config *cfg, const char *option) {

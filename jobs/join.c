@@ -92,6 +92,9 @@ static int join_configure(void *udata, sheaf_config *cfg) {
         return sj_usage("join", "give --left-key COL and --right-key COL (or --key COL)");
     if (cfg->ninputs != 2)
         return sj_usage("join", "give two inputs: -i LEFT -i RIGHT");
+    const char *keys[2] = {o->lkey, o->rkey};
+    if (sj_check_columns("join", cfg, keys, 2))
+        return -1;
     o->delim = cfg->csv_delimiter ? cfg->csv_delimiter : ',';
     o->header = cfg->csv_header != 0;
     if (o->broadcast) {
@@ -108,7 +111,8 @@ static int bload_file(join_opts *o, const char *path, sheaf_ctx *ctx) {
     size_t len;
     int rc = sj_read_file(path, &data, &len);
     if (rc)
-        return sheaf_fail(ctx, rc, "cannot read %s", path);
+        return sheaf_fail(ctx, rc, "cannot read %s: %s", path,
+                          rc == SHEAF_EINVAL ? "not a regular file" : sheaf_strerror(rc));
     sj_fields fl = {0}, hdr = {0};
     long col = -1;
     size_t off = 0;
@@ -130,7 +134,7 @@ static int bload_file(join_opts *o, const char *path, sheaf_ctx *ctx) {
             first = false;
             col = sj_column_index(o->header ? &hdr : NULL, o->rkey);
             if (col < 0 || (o->header && (size_t)col >= hdr.n)) {
-                rc = sheaf_fail(ctx, SHEAF_EUSAGE, "%s has no column '%s'", path, o->rkey);
+                rc = sj_no_column(ctx, path, o->rkey, hdr.f, hdr.len, hdr.n);
                 break;
             }
             if (o->header)

@@ -77,7 +77,8 @@ static int km_parse(void *udata, const char *name, const char *value) {
 
 static int km_configure(void *udata, sheaf_config *cfg) {
     km_opts *o = udata;
-    if (sj_need_columns("kmeans", cfg, "kmeans"))
+    if (sj_need_columns("kmeans", cfg, "kmeans") ||
+        sj_check_columns("kmeans", cfg, (const char *const *)o->cols, o->ncols))
         return -1;
     cfg->reducers = 1;
     o->seed = cfg->seed;
@@ -385,7 +386,8 @@ static int load_centroids(MPI_Comm comm, km_opts *o, const char *dir, const char
             size_t len;
             rc = sj_read_file(file, &data, &len);
             if (rc) {
-                snprintf(msg, sizeof msg, "cannot read --init %s", file);
+                snprintf(msg, sizeof msg, "cannot read --init %s: %s", file,
+                         rc == SHEAF_EINVAL ? "not a regular file" : sheaf_strerror(rc));
             } else {
                 int saved = o->mode;
                 o->mode = 0;

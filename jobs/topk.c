@@ -67,7 +67,8 @@ static int topk_configure(void *udata, sheaf_config *cfg) {
     topk_opts *o = udata;
     if (!o->count && !o->column)
         return sj_usage("topk", "give --column COL (top records by value) or --count");
-    if (o->column && sj_need_columns("topk", cfg, "--column"))
+    if (o->column && (sj_need_columns("topk", cfg, "--column") ||
+                      sj_check_columns("topk", cfg, &o->column, 1)))
         return -1;
     if (!o->count)
         cfg->reducers = 1;

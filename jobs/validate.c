@@ -121,6 +121,9 @@ static int val_configure(void *udata, sheaf_config *cfg) {
         return -1;
     if (!o->n)
         return sj_usage("validate", "no --rule given");
+    for (size_t i = 0; i < o->n; i++)
+        if (sj_check_columns("validate", cfg, (const char *const *)&o->rules[i].col, 1))
+            return -1;
     return 0;
 }
 

@@ -13,18 +13,22 @@
  *   unordered   records whose key is smaller than the key before them
  *
  * and exits 0 when the sequence is in order, 1 when it is not (naming the first record out of
- * order) or a file's size is not a multiple of the record size.
+ * order) or a file's size is not a multiple of the record size. A file named that is not a
+ * regular file (a FIFO, a device) or whose size is not known in advance (a /proc file, whose
+ * size says 0) is refused, as is a file that is shorter when read than when listed.
  *
  * Under mpirun the ranks split the sequence into equal ranges by record number, check their
  * own range, and rank 0 checks the boundaries between ranges. There is no map and no output
  * directory: the job is all driver.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "jobs.h"
 
@@ -98,7 +102,11 @@ static int check_range(const valsort_opts *o, char **files, const uint64_t *coun
         uint64_t hi = end - base < counts[f] ? end - base : counts[f];
         if (lo >= hi)
             continue;
-        FILE *fp = fopen(files[f], "rb");
+        /* Not blocking, should the file have become a FIFO since it was listed. */
+        int fd = open(files[f], O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        FILE *fp = fd >= 0 ? fdopen(fd, "rb") : NULL;
+        if (fd >= 0 && !fp)
+            close(fd);
         if (!fp || fseeko(fp, (off_t)(lo * rl), SEEK_SET) != 0) {
             snprintf(msg, msglen, "cannot read %s: %s", files[f], strerror(errno));
             if (fp)
@@ -109,8 +117,9 @@ static int check_range(const valsort_opts *o, char **files, const uint64_t *coun
         for (uint64_t r = lo; r < hi && !rc;) {
             size_t want = hi - r < BATCH ? (size_t)(hi - r) : BATCH;
             if (fread(buf, rl, want, fp) != want) {
-                snprintf(msg, msglen, "%s: short read at record %llu", files[f],
-                         (unsigned long long)r);
+                snprintf(msg, msglen, "%s changed while valsort read it: short read at record "
+                         "%llu (offset %llu)", files[f], (unsigned long long)r,
+                         (unsigned long long)(r * rl));
                 rc = SHEAF_EIO;
                 break;
             }
@@ -142,6 +151,33 @@ static int check_range(const valsort_opts *o, char **files, const uint64_t *coun
     return rc;
 }
 
+/* Refuses what valsort cannot count records of: not a regular file, or a regular file whose
+ * size says 0 but which has bytes (opened without blocking, should it have changed since its
+ * stat). Returns 0 or a code with a message. */
+static int check_regular(const char *path, const struct stat *st, char *msg, size_t msglen) {
+    if (!S_ISREG(st->st_mode)) {
+        snprintf(msg, msglen, "%s: not a regular file (valsort reads files of fixed-length "
+                 "records)", path);
+        return SHEAF_EINVAL;
+    }
+    if (st->st_size != 0)
+        return 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        snprintf(msg, msglen, "cannot read %s: %s", path, strerror(errno));
+        return SHEAF_EIO;
+    }
+    char c;
+    ssize_t n = read(fd, &c, 1);
+    close(fd);
+    if (n != 0) {
+        snprintf(msg, msglen, "%s: its size (0) is not its length (a /proc or /sys file?): "
+                 "valsort needs files whose size is known", path);
+        return SHEAF_EINVAL;
+    }
+    return 0;
+}
+
 /* Rank 0: the file list and record counts, as "count path\n" lines. */
 static int plan(const valsort_opts *o, sj_buf *out, char *msg, size_t msglen) {
     for (size_t i = 0; i < o->npaths; i++) {
@@ -160,6 +196,8 @@ static int plan(const valsort_opts *o, sj_buf *out, char *msg, size_t msglen) {
             if (stat(files[k], &st) != 0) {
                 snprintf(msg, msglen, "cannot stat %s: %s", files[k], strerror(errno));
                 rc = SHEAF_EIO;
+            } else if ((rc = check_regular(files[k], &st, msg, msglen))) {
+                break;
             } else if ((uint64_t)st.st_size % o->reclen) {
                 snprintf(msg, msglen, "%s: size %llu is not a multiple of the record size %llu",
                          files[k], (unsigned long long)st.st_size,

@@ -6,6 +6,12 @@
  * path named explicitly is always read. Anything that is not a regular file (a FIFO, a device)
  * is an error, as is an input that matches nothing or a directory that holds no files.
  *
+ * A regular file's size and modification time are taken at planning (one stat each) and go
+ * with the plan, so that the reader can tell a file that changed under the job (see
+ * sheaf__reader_open_split). A regular file whose size is 0 is opened and one byte read:
+ * files of /proc and /sys say 0 but have contents, and such an unsized file is one split that
+ * is read to its end.
+ *
  * Each file is cut into splits of at most split_size bytes; for fixed-length records the cut
  * points are multiples of the record length. Splits of small files are packed into one task
  * until the task reaches split_size, so ten thousand tiny files are not ten thousand tasks.
@@ -15,10 +21,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int sheaf__format_parse(const char *text, sheaf__format *fmt) {
     memset(fmt, 0, sizeof *fmt);
@@ -53,12 +61,14 @@ int sheaf__format_parse(const char *text, sheaf__format *fmt) {
 typedef struct {
     char **files;
     uint64_t *sizes;
+    int64_t *mtimes;
+    uint8_t *unsized;
     uint32_t *origin; /* the input (-i) each file came from */
     uint32_t cur;
     size_t n, cap;
 } filelist;
 
-static int add_file(filelist *fl, const char *path, uint64_t size) {
+static int add_file(filelist *fl, const char *path, const struct stat *st, bool unsized) {
     if (fl->n == fl->cap) {
         size_t cap = fl->cap ? fl->cap * 2 : 64;
         char **f = realloc(fl->files, cap * sizeof *f);
@@ -69,6 +79,14 @@ static int add_file(filelist *fl, const char *path, uint64_t size) {
         if (!s)
             return SHEAF_ENOMEM;
         fl->sizes = s;
+        int64_t *m = realloc(fl->mtimes, cap * sizeof *m);
+        if (!m)
+            return SHEAF_ENOMEM;
+        fl->mtimes = m;
+        uint8_t *u = realloc(fl->unsized, cap * sizeof *u);
+        if (!u)
+            return SHEAF_ENOMEM;
+        fl->unsized = u;
         uint32_t *o = realloc(fl->origin, cap * sizeof *o);
         if (!o)
             return SHEAF_ENOMEM;
@@ -78,8 +96,42 @@ static int add_file(filelist *fl, const char *path, uint64_t size) {
     if (!(fl->files[fl->n] = strdup(path)))
         return SHEAF_ENOMEM;
     fl->origin[fl->n] = fl->cur;
-    fl->sizes[fl->n++] = size;
+    fl->mtimes[fl->n] = sheaf__mtime_ns(st);
+    fl->unsized[fl->n] = unsized;
+    fl->sizes[fl->n++] = unsized ? 0 : (uint64_t)st->st_size;
     return 0;
+}
+
+int64_t sheaf__mtime_ns(const struct stat *st) {
+    return (int64_t)st->st_mtim.tv_sec * 1000000000 + (int64_t)st->st_mtim.tv_nsec;
+}
+
+/* A regular file of size 0: 1 when it has bytes nonetheless (an unsized /proc file), 0 when
+ * it is empty, or a negative code with a message. Opened without blocking, should it have
+ * become something else since its stat. */
+static int probe_unsized(const char *path, char *err, size_t errlen) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open input %s: %s", path, strerror(errno));
+        return errno == ENOENT ? SHEAF_ENOENT : SHEAF_EIO;
+    }
+    struct stat st;
+    uint8_t c;
+    ssize_t n = 0;
+    int rc = 0;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "input %s: not a regular file or directory", path);
+        rc = SHEAF_EINVAL;
+    } else {
+        while ((n = read(fd, &c, 1)) < 0 && errno == EINTR)
+            ;
+        if (n < 0) {
+            snprintf(err, errlen, "cannot read input %s at offset 0: %s", path, strerror(errno));
+            rc = SHEAF_EIO;
+        }
+    }
+    close(fd);
+    return rc ? rc : n == 1;
 }
 
 static int name_cmp(const void *a, const void *b) {
@@ -92,8 +144,10 @@ static int walk(filelist *fl, const char *path, bool top, char *err, size_t errl
         snprintf(err, errlen, "input %s: %s", path, strerror(errno));
         return errno == ENOENT ? SHEAF_ENOENT : SHEAF_EIO;
     }
-    if (S_ISREG(st.st_mode))
-        return add_file(fl, path, (uint64_t)st.st_size);
+    if (S_ISREG(st.st_mode)) {
+        int unsized = st.st_size == 0 ? probe_unsized(path, err, errlen) : 0;
+        return unsized < 0 ? unsized : add_file(fl, path, &st, unsized == 1);
+    }
     if (!S_ISDIR(st.st_mode)) {
         snprintf(err, errlen, "input %s: not a regular file or directory", path);
         return SHEAF_EINVAL;
@@ -191,6 +245,8 @@ int sheaf__plan_build_multi(const sheaf_config *cfg, const sheaf__format *fmts, 
     }
     plan->files = fl.files;
     plan->sizes = fl.sizes;
+    plan->mtimes = fl.mtimes;
+    plan->unsized = fl.unsized;
     plan->origin = fl.origin;
     plan->nfiles = fl.n;
     if (rc)
@@ -235,6 +291,13 @@ int sheaf__plan_build_multi(const sheaf_config *cfg, const sheaf__format *fmts, 
         if (fmt->kind == SHEAF__FMT_CSV && fmt->multiline)
             fss = UINT64_MAX / 2; /* quoted newlines: the file is one split */
         plan->total_bytes += size;
+        if (fl.unsized[i]) { /* one split, read to the end of the file */
+            sheaf__split *sp = &plan->splits[plan->nsplits++];
+            sp->file = (uint32_t)i;
+            sp->start = 0;
+            sp->len = 0;
+            continue;
+        }
         if (size == 0)
             continue;
         for (uint64_t off = 0; off < size; off = size - off > fss ? off + fss : size) {
@@ -288,13 +351,16 @@ void sheaf__plan_free(sheaf__plan *plan) {
         free(plan->files[i]);
     free(plan->files);
     free(plan->sizes);
+    free(plan->mtimes);
+    free(plan->unsized);
     free(plan->origin);
     free(plan->splits);
     free(plan->tasks);
     memset(plan, 0, sizeof *plan);
 }
 
-/* The plan on the wire: counts, then the files (size, path length, path), splits, tasks. */
+/* The plan on the wire: counts, then the files (size, path length, origin, mtime, unsized,
+ * path), splits, tasks. */
 static int put(sheaf__buf *b, const void *p, size_t n) {
     if (sheaf__buf_reserve(b, n))
         return SHEAF_ENOMEM;
@@ -323,7 +389,8 @@ int sheaf__plan_bcast(MPI_Comm comm, int root, int code, sheaf__plan *plan) {
         uint64_t c[3] = {plan->nfiles, plan->nsplits, plan->ntasks};
         int rc = put(&b, c, sizeof c);
         for (size_t i = 0; i < plan->nfiles && !rc; i++) {
-            uint64_t fh[3] = {plan->sizes[i], strlen(plan->files[i]), plan->origin[i]};
+            uint64_t fh[5] = {plan->sizes[i], strlen(plan->files[i]), plan->origin[i],
+                              (uint64_t)plan->mtimes[i], plan->unsized[i]};
             rc = put(&b, fh, sizeof fh);
             if (!rc)
                 rc = put(&b, plan->files[i], fh[1]);
@@ -359,19 +426,24 @@ int sheaf__plan_bcast(MPI_Comm comm, int root, int code, sheaf__plan *plan) {
     memset(plan, 0, sizeof *plan);
     plan->files = calloc(c[0] ? c[0] : 1, sizeof *plan->files);
     plan->sizes = calloc(c[0] ? c[0] : 1, sizeof *plan->sizes);
+    plan->mtimes = calloc(c[0] ? c[0] : 1, sizeof *plan->mtimes);
+    plan->unsized = calloc(c[0] ? c[0] : 1, sizeof *plan->unsized);
     plan->origin = calloc(c[0] ? c[0] : 1, sizeof *plan->origin);
     plan->splits = calloc(c[1] ? c[1] : 1, sizeof *plan->splits);
     plan->tasks = calloc(c[2] ? c[2] : 1, sizeof *plan->tasks);
-    if (!plan->files || !plan->sizes || !plan->origin || !plan->splits || !plan->tasks) {
+    if (!plan->files || !plan->sizes || !plan->mtimes || !plan->unsized || !plan->origin ||
+        !plan->splits || !plan->tasks) {
         sheaf__buf_free(&b);
         return SHEAF_ENOMEM;
     }
     for (uint64_t i = 0; i < c[0]; i++) {
-        uint64_t fh[3];
+        uint64_t fh[5];
         memcpy(fh, p, sizeof fh);
         p += sizeof fh;
         plan->sizes[i] = fh[0];
         plan->origin[i] = (uint32_t)fh[2];
+        plan->mtimes[i] = (int64_t)fh[3];
+        plan->unsized[i] = (uint8_t)fh[4];
         plan->total_bytes += fh[0];
         if (!(plan->files[i] = strndup((const char *)p, fh[1]))) {
             sheaf__buf_free(&b);

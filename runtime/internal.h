@@ -150,6 +150,8 @@ typedef struct sheaf__task {
 typedef struct sheaf__plan {
     char **files;
     uint64_t *sizes;
+    int64_t *mtimes;  /* modification time at planning, in nanoseconds */
+    uint8_t *unsized; /* 1: a regular file whose size says 0 but which has bytes (/proc) */
     uint32_t *origin; /* index of the input each file came from */
     size_t nfiles;
     sheaf__split *splits;
@@ -182,6 +184,10 @@ int sheaf__input_format(const sheaf_config *cfg, size_t i, sheaf__format *fmt, c
 /* Parses a one-byte delimiter: a character or an escape (\n \t \0 \xHH). */
 int sheaf__parse_delim(const char *text, uint8_t *out);
 
+struct stat;
+/* A stat's modification time in nanoseconds. */
+int64_t sheaf__mtime_ns(const struct stat *st);
+
 /* Rank 0: lists the inputs and cuts splits, each file by the format of the input it came from
  * (fmts[origin], or fmts[0] for all when nfmts is 1). On failure writes a message to err. */
 int sheaf__plan_build_multi(const sheaf_config *cfg, const sheaf__format *fmts, size_t nfmts,
@@ -210,6 +216,8 @@ typedef struct sheaf__reader {
     uint64_t nrec;    /* records in the last record handed out (1, or a block's lines) */
     uint64_t delims;  /* line-end bytes inside it (a block's LFs and CRs before them; else 0) */
     uint64_t lineno;  /* records read, counted from the file's start when start == 0 */
+    bool check_end;   /* end of file must come at planned_size (sheaf__reader_open_split) */
+    uint64_t planned_size;
     /* csv and tsv fields */
     sheaf__buf unq;   /* unescaped quoted fields */
     const char **fields;
@@ -231,6 +239,12 @@ int sheaf__reader_open(sheaf__reader *r, const char *path, uint64_t start, uint6
  * blocks set (after open; LF lines only), a record may be a run of whole lines; r->nrec says
  * how many. */
 int sheaf__reader_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t errlen);
+/* Opens split s of the plan (as sheaf__reader_open) and checks that its file is the one
+ * planned: still a regular file, of the size and modification time it had at planning, and,
+ * as it is read, ending at that size; a file that changed fails with SHEAF_EIO and a message
+ * naming it. A file planned as unsized is read to its end. One fstat per split. */
+int sheaf__reader_open_split(sheaf__reader *r, const sheaf__plan *plan, size_t s,
+                             const sheaf__format *fmt, char *err, size_t errlen);
 void sheaf__reader_close(sheaf__reader *r); /* closes the file, keeps the buffer */
 /* Tests: the loop that counts a block's line ends, 0 plain C to 3 AVX-512 (a level the CPU
  * lacks, or -1, means the best it has). Returns the level now used. */

@@ -231,8 +231,8 @@ static int map_task(sheaf_ctx *ctx, const sheaf__plan *plan, const sheaf__task *
     for (uint64_t s = t->first; s < t->first + t->count && !ctx->err; s++) {
         const sheaf__split *sp = &plan->splits[s];
         const char *path = plan->files[sp->file];
-        int rc = sheaf__reader_open(rd, path, sp->start, sp->len, sheaf__file_format(ctx, plan, sp->file),
-                                    err, sizeof err);
+        int rc = sheaf__reader_open_split(rd, plan, s, sheaf__file_format(ctx, plan, sp->file),
+                                          err, sizeof err);
         if (rc) {
             sheaf__reader_close(rd);
             return sheaf__error(ctx, rc, "%s", err);
@@ -457,6 +457,9 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
         ctx->err = SHEAF_EUSAGE;
     else if (!(ctx->fmts = calloc(cfg->ninputs ? cfg->ninputs : 1, sizeof *ctx->fmts)))
         sheaf__error(ctx, SHEAF_ENOMEM, "out of memory");
+    else if (cfg->reducers > SHEAF_MAX_REDUCERS)
+        sheaf__error(ctx, SHEAF_EUSAGE, "%u reducers: more than %u, the most a job may have",
+                     cfg->reducers, SHEAF_MAX_REDUCERS);
     else if (cfg->output_format && strcmp(cfg->output_format, "text") &&
              strcmp(cfg->output_format, "raw") && strcmp(cfg->output_format, "csv"))
         sheaf__error(ctx, SHEAF_EUSAGE, "unknown output format '%s' (text, csv or raw)",
@@ -468,7 +471,9 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
             if (sheaf__input_format(cfg, i, &ctx->fmts[i], ctx->errmsg, sizeof ctx->errmsg))
                 ctx->err = SHEAF_EUSAGE;
     }
-    ctx->nparts = cfg->reducers ? cfg->reducers : (uint32_t)ctx->nranks;
+    /* One partition per rank by default, within the bound on reducers. */
+    uint32_t per_rank = (uint32_t)SHEAF__MIN((uint32_t)ctx->nranks, SHEAF_MAX_REDUCERS);
+    ctx->nparts = cfg->reducers ? cfg->reducers : per_rank;
     ctx->budget = cfg->memory ? cfg->memory : default_budget(ctx);
     int rc = sheaf__agree(ctx);
 

@@ -36,7 +36,8 @@ static const struct {
 } common[] = {
     {"input", 1, 'i', "PATH", "input file, directory (recursive) or glob; repeatable"},
     {"output", 1, 'o', "DIR", "output directory (must not exist, unless --overwrite)"},
-    {"reducers", 1, OPT_REDUCERS, "N", "number of output partitions (default: one per rank)"},
+    {"reducers", 1, OPT_REDUCERS, "N",
+     "number of output partitions, 1 to 65536 (default: one per rank)"},
     {"split-size", 1, OPT_SPLIT, "SIZE", "largest split of a file (default 64M, less for small inputs)"},
     {"memory", 1, OPT_MEMORY, "SIZE", "per-rank memory budget (default: a share of the node)"},
     {"spill-dir", 1, OPT_SPILL, "DIR", "where runs are spilled (default $TMPDIR or /tmp)"},
@@ -155,9 +156,10 @@ static int parse_args(int argc, char **argv, const sheaf_job_def *job, parsed *p
             char *end;
             errno = 0;
             long n = strtol(optarg, &end, 10);
-            if (errno || *end || end == optarg || n < 1 || n > 1000000) {
+            if (errno || *end || end == optarg || n < 1 || n > (long)SHEAF_MAX_REDUCERS) {
                 free(lo);
-                USAGE_ERR("--reducers: '%s' is not a number from 1 to 1000000", optarg);
+                USAGE_ERR("--reducers: '%s' is not a number from 1 to %u (each reducer is "
+                          "a part file)", optarg, SHEAF_MAX_REDUCERS);
             }
             cfg->reducers = (uint32_t)n;
             break;

@@ -18,6 +18,12 @@
  * SHEAF_EFORMAT with the reader already past them. tsv: the text before the first tab is the
  * key (field 0), the rest the value (field 1), as in Hadoop Streaming.
  *
+ * A split of a plan is opened with sheaf__reader_open_split, which checks with one fstat that
+ * the file is still the regular file of the size and modification time planned, and has the
+ * reader check that the file ends where planned when it reads to its end: a file truncated,
+ * extended or rewritten under the job fails it, naming the file and offset, instead of giving
+ * a partial answer. A file planned as unsized (a /proc file) is read to its end.
+ *
  * The reader reads into one buffer (kept from split to split), 256 KiB per read() so the bytes
  * are still in cache when they are used, and finds record ends with memchr: one scan per
  * record and no system call. The buffer has SHEAF_RECORD_PADDING bytes beyond its capacity,
@@ -31,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #if defined(__SSE2__)
@@ -126,7 +133,9 @@ int sheaf__reader_open(sheaf__reader *r, const char *path, uint64_t start, uint6
     r->fmt = *fmt;
     r->start = start;
     r->end = start + len;
-    r->fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* Not blocking: a path that has become a FIFO since planning must not hang the job (its
+     * fstat then fails it); regular files ignore the flag. */
+    r->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (r->fd < 0) {
         snprintf(err, errlen, "cannot open input %s: %s", path, strerror(errno));
         return errno == ENOENT ? SHEAF_ENOENT : SHEAF_EIO;
@@ -190,6 +199,14 @@ static int fill(sheaf__reader *r, char *err, size_t errlen) {
         }
         if (n == 0) {
             r->eof = true;
+            if (r->check_end && r->base + r->len != r->planned_size) {
+                snprintf(err, errlen, "input %s changed while the job read it: it ends at "
+                         "offset %llu, not at its size when the job started, %llu",
+                         r->path, (unsigned long long)(r->base + r->len),
+                         (unsigned long long)r->planned_size);
+                r->done = true;
+                return SHEAF_EIO;
+            }
             return 0;
         }
         r->len += (size_t)n;
@@ -635,6 +652,44 @@ int sheaf__reader_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t er
         rec->header_lens = r->hlens;
     }
     return 1;
+}
+
+int sheaf__reader_open_split(sheaf__reader *r, const sheaf__plan *plan, size_t s,
+                             const sheaf__format *fmt, char *err, size_t errlen) {
+    const sheaf__split *sp = &plan->splits[s];
+    const char *path = plan->files[sp->file];
+    bool unsized = plan->unsized && plan->unsized[sp->file];
+    int rc = sheaf__reader_open(r, path, sp->start, unsized ? UINT64_MAX - sp->start : sp->len,
+                                fmt, err, errlen);
+    if (rc)
+        return rc;
+    struct stat st;
+    if (fstat(r->fd, &st) != 0) {
+        snprintf(err, errlen, "cannot stat input %s: %s", path, strerror(errno));
+        return SHEAF_EIO;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "input %s changed since the job started: it is no longer a "
+                 "regular file", path);
+        return SHEAF_EIO;
+    }
+    if (unsized)
+        return 0;
+    uint64_t size = plan->sizes[sp->file];
+    if ((uint64_t)st.st_size != size) {
+        snprintf(err, errlen, "input %s changed since the job started: its size was %llu and "
+                 "is %llu (split at offset %llu)", path, (unsigned long long)size,
+                 (unsigned long long)st.st_size, (unsigned long long)sp->start);
+        return SHEAF_EIO;
+    }
+    if (plan->mtimes && sheaf__mtime_ns(&st) != plan->mtimes[sp->file]) {
+        snprintf(err, errlen, "input %s changed since the job started: it was modified "
+                 "(split at offset %llu)", path, (unsigned long long)sp->start);
+        return SHEAF_EIO;
+    }
+    r->check_end = true;
+    r->planned_size = size;
+    return 0;
 }
 
 void sheaf__reader_close(sheaf__reader *r) {

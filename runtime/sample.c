@@ -47,9 +47,8 @@ static void sample_task(sheaf_ctx *ctx, const sheaf__plan *plan, const sheaf__ta
                         uint64_t want, sheaf__reader *rd) {
     char err[1024];
     const sheaf__split *sp = &plan->splits[t->first];
-    const char *path = plan->files[sp->file];
-    if (sheaf__reader_open(rd, path, sp->start, sp->len, sheaf__file_format(ctx, plan, sp->file),
-                           err, sizeof err)) {
+    if (sheaf__reader_open_split(rd, plan, t->first, sheaf__file_format(ctx, plan, sp->file),
+                                 err, sizeof err)) {
         sheaf__reader_close(rd);
         return; /* the map phase will report it */
     }

@@ -187,11 +187,15 @@ typedef enum { SHEAF_BIND_AUTO = 0, SHEAF_BIND_CORE, SHEAF_BIND_NUMA, SHEAF_BIND
 typedef enum { SHEAF_LOG_ERROR = 0, SHEAF_LOG_WARN, SHEAF_LOG_INFO, SHEAF_LOG_DEBUG } sheaf_log_level;
 
 /* A job's configuration. Fill it with sheaf_config_init(), then set what you need. */
+/* The most output partitions (reducers, part files) a job may have; sheaf_run refuses more
+ * with SHEAF_EUSAGE. */
+#define SHEAF_MAX_REDUCERS 65536u
+
 typedef struct sheaf_config {
     const char *const *inputs; /* files, directories (recursive) or globs */
     size_t ninputs;
     const char *output;         /* the output directory */
-    uint32_t reducers;          /* 0: one per rank */
+    uint32_t reducers;          /* 0: one per rank; at most SHEAF_MAX_REDUCERS */
     uint64_t split_size;        /* bytes; 0 (default): 64 MiB, or less so that every rank gets
                                    eight splits or more, but not below 1 MiB */
     uint64_t memory;            /* per-rank budget in bytes; 0: a fair share of the node */

@@ -210,9 +210,11 @@ static inline uint32_t partition_of(sheaf_ctx *ctx, uint64_t hash, const void *k
     const sheaf_job_def *job = ctx->job;
     if (job->partition) {
         uint32_t p = job->partition(key, klen, ctx->nparts, job->udata);
-        if (p >= ctx->nparts)
+        if (SHEAF__UNLIKELY(p >= ctx->nparts))
             *rc = sheaf__error(ctx, SHEAF_EUSER,
-                               "partition callback returned %u for %u partitions", p,
+                               "the partition function of job %s returned %u for a key of %zu "
+                               "bytes; partitions are 0 to %u (--reducers %u)",
+                               job->name ? job->name : "(unnamed)", p, klen, ctx->nparts - 1,
                                ctx->nparts);
         return p;
     }

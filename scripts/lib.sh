@@ -17,6 +17,7 @@ SHEAF_PACKAGES=(
     chromium clang strace
     zlib1g-dev libzstd-dev libbz2-dev liblzma-dev libsnappy-dev bison flex
     gzip zstd bzip2 xz-utils nodejs
+    man-db help2man go-md2man bash-completion
 )
 # Running scripts/bench on top of that: the peer library, GNU time, the word list.
 # shellcheck disable=SC2034

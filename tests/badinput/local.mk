@@ -9,6 +9,16 @@ BADINPUT_TESTS = \
 	tests/badinput/longline.sh \
 	tests/badinput/chunks.sh \
 	tests/badinput/large.sh
+# Inputs that are not what they seem, numbers at the ends of the double range, column names
+# that do not resolve, and the bound on --reducers; badpart is a job with a bad partitioner.
+BADINPUT_TESTS += \
+	tests/badinput/inputs.sh \
+	tests/badinput/numbers.sh \
+	tests/badinput/columns.sh \
+	tests/badinput/reducers.sh
+check_PROGRAMS += tests/badinput/badpart
+tests_badinput_badpart_SOURCES = tests/badinput/badpart.c
+tests_badinput_badpart_LDADD = libsheaf_core.la
 TESTS += $(BADINPUT_TESTS)
 EXTRA_DIST += tests/badinput/lib.sh $(BADINPUT_TESTS) \
 	tests/sanitize/run.sh tests/sanitize/env.sh tests/sanitize/lsan.supp \

@@ -31,7 +31,7 @@ case_sizes() {
 
 case_counts() {
     # 0 reducers is a usage error (one partition at least).
-    expect_fail 2 "--reducers: '0' is not a number from 1 to 1000000" 0 \
+    expect_fail 2 "--reducers: '0' is not a number from 1 to 65536" 0 \
         wordcount -i "$IN" -o "$OUT" --reducers 0
     expect_fail 2 "--reducers: '0' is not a number" 2 wordcount -i "$IN" -o "$OUT" --reducers 0
     expect_fail 2 "--reducers: '-3' is not a number" 0 wordcount -i "$IN" -o "$OUT" --reducers -3

@@ -108,8 +108,8 @@ build_example() {
 }
 
 # build_example_static NAME: builds $TMP/user/NAME-static against libsheaf.a: the archive,
-# then the libraries it needs (sheaf.pc's Requires.private), linked as shared libraries, so
-# only Sheaf is static; flags of Libs.private (the sanitizers of a sanitizer build) come too. Returns 77 when no libsheaf.a is installed.
+# then the libraries it needs, linked as shared libraries, so only Sheaf is static: sheaf.pc's
+# static_libs (which carries the sanitizers' flags in a sanitizer build). Returns 77 when no libsheaf.a is installed.
 build_example_static() {
     local name=$1 log=$TMP/build-$1-static.log
     [[ -f $INST_LIBDIR/libsheaf.a ]] || return 77
@@ -118,9 +118,7 @@ build_example_static() {
     # shellcheck disable=SC2046,SC2086
     (cd "$TMP/user" &&
         "$MPICC" $SHEAF_EXAMPLE_CFLAGS "$name.c" $(pkg-config --cflags sheaf) \
-            "$INST_LIBDIR/libsheaf.a" \
-            $(pkg-config --libs $(pkg-config --print-requires-private sheaf)) \
-            $(pkg-config --static --libs-only-other sheaf) \
+            $(pkg-config --variable=static_libs sheaf) \
             -o "$name-static") >"$log" 2>&1 || {
         tail -n 30 "$log" >&2
         fail "cannot build examples/$name.c against libsheaf.a"

@@ -8,7 +8,8 @@ TESTS += \
 	tests/install/secondary_sort.sh \
 	tests/install/join.sh \
 	tests/install/kmeans.sh \
-	tests/install/counters.sh
+	tests/install/counters.sh \
+	tests/install/reader.sh
 EXTRA_DIST += \
 	tests/install/lib.sh \
 	tests/install/wordcount.sh \
@@ -17,6 +18,7 @@ EXTRA_DIST += \
 	tests/install/join.sh \
 	tests/install/kmeans.sh \
 	tests/install/counters.sh \
+	tests/install/reader.sh \
 	examples/README.md \
 	examples/wordcount.c \
 	examples/invertedindex.c \

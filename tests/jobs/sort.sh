@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # sheaf gensort, sort and valsort: lines against LC_ALL=C sort, TeraSort records
 # (gensort -> sort -> valsort, 10^6 records at 1 to 4 ranks), printable records against coreutils
-# byte for byte, a skewed key, empty input and one record, and valsort finding disorder.
+# byte for byte, a skewed key, empty input and one record, and valsort finding disorder. A sorted
+# output passes when valsort says it is in order and its count and checksum are the input's.
 # shellcheck disable=SC2317
 set -euo pipefail
 # shellcheck source=tests/jobs/lib.sh disable=SC1091
@@ -10,11 +11,36 @@ set -euo pipefail
 head -n 8000 "$top_srcdir/data/kjv.txt" >"$TMP/kjv.txt"
 printf 'dup\ndup\n\nZ last line without newline' >>"$TMP/kjv.txt"
 
-# valsort_of DIR: valsort's "records checksum" line for DIR.
+# valsort_counts: valsort's "RECORDS CHECKSUM" from $LAST_LOG; fails unless it printed both.
+valsort_counts() {
+    awk -F '\t' '$1 == "records" { r = $2 } $1 == "checksum" { c = $2 }
+        END { if (r == "" || c == "") exit 1; print r, c }' "$LAST_LOG" ||
+        { fail "valsort printed no count or checksum: $(tail -n 3 "$LAST_LOG")"; return 1; }
+}
+
+# valsort_of DIR: valsort's "RECORDS CHECKSUM" for DIR, whose records may be in any order (valsort
+# read them all: status 0 or 1, the count and checksum printed). Use as `x=$(valsort_of DIR)`,
+# never inside [[ ]] or a pipeline, where its failure would be lost.
 valsort_of() {
-    run_np 2 valsort "$1" >/dev/null || true
-    awk -F '\t' '$1 == "records" { r = $2 } $1 == "checksum" { c = $2 } END { print r, c }' \
-        "$LAST_LOG"
+    local rc=0
+    run_np 2 valsort "$1" >/dev/null || rc=$?
+    ((rc == 0 || rc == 1)) || { fail "valsort $1: status $rc: $(tail -n 3 "$LAST_LOG")"; return 1; }
+    valsort_counts
+}
+
+# sorted_of DIR: valsort's "RECORDS CHECKSUM" for DIR, which must be in key order: valsort's
+# verdict is status 0, "unordered 0" and "N records in order". Used like valsort_of.
+sorted_of() {
+    local rc=0 n
+    run_np 2 valsort "$1" >/dev/null || rc=$?
+    ((rc == 0)) ||
+        { fail "valsort: $1 is not in order (status $rc): $(grep -m 1 'valsort' "$LAST_LOG")"; return 1; }
+    grep -qx "unordered${TAB}0" "$LAST_LOG" ||
+        { fail "valsort passed $1 but counted records out of order"; return 1; }
+    n=$(awk -F '\t' '$1 == "records" { print $2 }' "$LAST_LOG")
+    grep -q "sheaf valsort: $n records in order" "$LAST_LOG" ||
+        { fail "valsort did not say $1 is in order: $(tail -n 3 "$LAST_LOG")"; return 1; }
+    valsort_counts
 }
 
 case_lines() {
@@ -39,12 +65,14 @@ case_terasort() {
     local want got
     want=$(valsort_of "$TMP/gen")
     [[ $want == "1000000 "* ]] || fail "gensort wrote: $want"
-    run_np 2 valsort "$TMP/gen" && fail "valsort passed unsorted gensort output"
+    local rc=0
+    run_np 2 valsort "$TMP/gen" || rc=$?
+    ((rc == 1)) || fail "valsort gave status $rc on unsorted gensort output"
     grep -q 'out of order' "$LAST_LOG" || fail "valsort did not say what is out of order"
     local np rounds
     for np in 1 2 3 4; do
         must_np "$np" sort -i "$TMP/gen" --input-format fixed:100 -o "$TMP/sorted$np"
-        got=$(valsort_of "$TMP/sorted$np")
+        got=$(sorted_of "$TMP/sorted$np")
         [[ $got == "$want" ]] || fail "sorted at $np ranks: $got, input: $want"
         # At 1 rank the 100 MB leave the map in rounds of 4 MiB, not in one after it, though
         # the default budget would hold them. (With more ranks a round waits until every rank
@@ -60,7 +88,7 @@ case_terasort() {
 
 case_small_ranks() {
     must_np 0 gensort 60000 "$TMP/small" --files 3
-    local want np
+    local want np got
     want=$(valsort_of "$TMP/small")
     must_np 3 gensort 60000 "$TMP/small3"
     cmp -s <(cat "$TMP/small"/part-*) <(cat "$TMP/small3"/part-*) ||
@@ -68,7 +96,8 @@ case_small_ranks() {
     for np in 1 2 3; do
         must_np "$np" sort -i "$TMP/small" --input-format fixed:100 -o "$TMP/small-np$np" \
             --split-size 1M
-        [[ $(valsort_of "$TMP/small-np$np") == "$want" ]] || fail "np $np"
+        got=$(sorted_of "$TMP/small-np$np")
+        [[ $got == "$want" ]] || fail "np $np: $got, input: $want"
     done
 }
 
@@ -86,10 +115,11 @@ case_ascii_exact() {
 
 case_skew() {
     must_np 3 gensort 200000 "$TMP/skew" --skew 90
-    local want
+    local want got
     want=$(valsort_of "$TMP/skew")
     must_np 3 sort -i "$TMP/skew" --input-format fixed:100 -o "$TMP/skew-sorted"
-    [[ $(valsort_of "$TMP/skew-sorted") == "$want" ]] || fail "skewed sort"
+    got=$(sorted_of "$TMP/skew-sorted")
+    [[ $got == "$want" ]] || fail "skewed sort: $got, input: $want"
 }
 
 # All of the map output comes from the first rank's task (--schedule static: rank r maps
@@ -116,7 +146,9 @@ case_edge() {
     must_np 2 sort -i "$TMP/empty" -o "$TMP/e1"
     [[ -z $(parts "$TMP/e1") ]] || fail "empty input gave output"
     must_np 3 sort -i "$TMP/empty" --input-format fixed:100 -o "$TMP/e2"
-    [[ $(valsort_of "$TMP/e2") == "0 0000000000000000" ]] || fail "empty fixed sort"
+    local got
+    got=$(sorted_of "$TMP/e2")
+    [[ $got == "0 0000000000000000" ]] || fail "empty fixed sort: $got"
     must_np 0 gensort 1 "$TMP/one"
     must_np 4 sort -i "$TMP/one" --input-format fixed:100 -o "$TMP/one-sorted"
     cmp -s <(parts "$TMP/one-sorted") "$TMP/one/part-00000" || fail "one record"

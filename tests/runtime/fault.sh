@@ -75,25 +75,30 @@ case_new_output_removed() {
 case_kill_rank() {
     # A rank killed outright (kill -9) in the middle of the map: mpirun fails the job, the earlier
     # output stays complete, and the next run cleans what the killed one left (spill files and
-    # stream's working directories) and succeeds.
-    local rc=0 pid="" i
-    "$MPIRUN" -np 3 --oversubscribe "$SHEAF" stream --mapper 'sleep 30; cat' \
+    # stream's working directories) and succeeds. The job runs in a session of its own (its id
+    # is mpirun's pid), so the test finds and ends only the processes it started.
+    local rc=0 pid="" i p
+    setsid "$MPIRUN" -np 3 --oversubscribe "$SHEAF" stream --mapper 'sleep 30; cat' \
         -i "$TMP/in.txt" -o "$TMP/out" --overwrite --split-size 16K --spill-dir "$TMP/spill" \
         >"$TMP/kill.log" 2>&1 &
     local job=$!
     for i in $(seq 100); do
         # A rank (its command line starts with the sheaf binary), not mpirun.
-        pid=$(pgrep -f "^$SHEAF stream --mapper sleep 30" | tail -n 1 || true)
+        pid=$(pgrep -s "$job" -f "^$SHEAF stream --mapper sleep 30" | tail -n 1 || true)
         [[ -n $pid && -n $(ls -A "$TMP/spill" 2>/dev/null) ]] && break
         sleep 0.2
     done
     [[ -n $pid ]] || fail "no rank process to kill"
+    [[ $(ps -o sid= -p "$pid" | tr -d ' ') == "$job" ]] || fail "the rank is not in the job's session"
     sleep 1
     kill -9 "$pid"
     wait "$job" || rc=$?
-    pkill -f 'sleep 30' || true
+    # What mpirun left of the job (the mappers' sleeps), by pid.
+    for p in $(pgrep -s "$job" || true); do
+        kill -KILL "$p" 2>/dev/null || true
+    done
     for i in $(seq 50); do # mpirun tears the other ranks down after it returns
-        pgrep -f "^$SHEAF stream --mapper sleep 30" >/dev/null || break
+        pgrep -s "$job" >/dev/null || break
         sleep 0.2
     done
     [[ $rc -ne 0 ]] || fail "the job succeeded with a rank killed"

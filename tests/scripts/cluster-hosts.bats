@@ -63,7 +63,8 @@ create_hosts() {
         --step 'name=fail,on-failure=CANCEL_AND_WAIT,cmd=sh -c "if [ $OMPI_COMM_WORLD_RANK = 1 ]; then echo disk full >&2; exit 5; fi; sleep 3"' \
         --step 'name=never,cmd=true'
     run sc wait "$ID" --timeout 90
-    [ "$status" -eq 1 ] && [ "$output" = "$ID	WAITING" ]
+    [ "$status" -eq 1 ]
+    [ "$output" = "$ID	WAITING" ]
     local b=$SHEAF_HOME/clusters/$ID/bootstrap/01-boot.sh
     [ "$(cat "$b.sheaf-node-a.log")" = "node 0 of $ID" ]
     [ "$(cat "$b.sheaf-node-b.log")" = "node 1 of $ID" ]
@@ -73,7 +74,8 @@ create_hosts() {
     [[ $(jq -r .failure.tail <<<"$output") == *"disk full"* ]]
     [ "$(step_field "$ID" s-0002 .state)" = CANCELLED ]
     run sc ssh "$ID" --node 1 -- sh -c 'echo "$1" ${SSH_CONNECTION:+over-ssh}' x 'a b'
-    [ "$status" -eq 0 ] && [ "$output" = "a b over-ssh" ]
+    [ "$status" -eq 0 ]
+    [ "$output" = "a b over-ssh" ]
     run sc terminate "$ID"
     run sc wait "$ID" --timeout 30
     [ "$output" = "$ID	TERMINATED" ]
@@ -85,11 +87,13 @@ create_hosts() {
     [ "$status" -eq 0 ]
     ID=$output
     run sc wait "$ID" --timeout 60
-    [ "$status" -eq 1 ] && [ "$output" = "$ID	TERMINATED_WITH_ERRORS" ]
+    [ "$status" -eq 1 ]
+    [ "$output" = "$ID	TERMINATED_WITH_ERRORS" ]
     [[ $(cluster_field "$ID" .state_reason) == *"host 'sheaf-node-dead' does not answer over ssh"* ]]
     [ "$(step_field "$ID" s-0001 .state)" = CANCELLED ]
     run sc create --name x --backend hosts --hostfile "$HOSTFILE" --nodes 3
-    [ "$status" -eq 2 ] && [[ $output == *"lists only 2 hosts"* ]]
+    [ "$status" -eq 2 ]
+    [[ $output == *"lists only 2 hosts"* ]]
 }
 
 @test "hosts: word count over ssh matches coreutils" {
@@ -101,7 +105,24 @@ create_hosts() {
         --step "name=wc,cmd=$SHEAF wordcount -i $PWD/input.txt -o $PWD/out"
     run sc wait "$ID" --timeout 120
     if [ "$status" -ne 0 ]; then sc describe-step "$ID" 1 >&2; fi
-    [ "$status" -eq 0 ] && [ "$output" = "$ID	TERMINATED" ]
+    [ "$status" -eq 0 ]
+    [ "$output" = "$ID	TERMINATED" ]
     check_wordcount input.txt out
     [ -f "$SHEAF_HOME/clusters/$ID/steps/s-0001/_report.json" ]
+}
+
+@test "hosts: steps and bootstrap actions over ssh run with the creator's umask" {
+    printf 'umask >"%s/boot-umask.$SHEAF_NODE_INDEX"\n' "$PWD" >boot.sh
+    local old
+    old=$(umask)
+    umask 027
+    create_hosts --auto-terminate --bootstrap boot.sh \
+        --step 'name=u,cmd=sh -c "umask; mkdir d$OMPI_COMM_WORLD_RANK"'
+    umask "$old"
+    run sc wait "$ID" --timeout 90
+    [ "$status" -eq 0 ]
+    local sd=$SHEAF_HOME/clusters/$ID/steps/s-0001
+    [ "$(cat boot-umask.0 boot-umask.1 | tr '\n' ' ')" = "0027 0027 " ]
+    [ "$(cat "$sd/ranks/rank.0.out" "$sd/ranks/rank.1.out" | tr '\n' ' ')" = "0027 0027 " ]
+    [ "$(stat -c %a d0 d1 | tr '\n' ' ')" = "750 750 " ]
 }

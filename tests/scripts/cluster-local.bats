@@ -67,31 +67,44 @@ create_cluster() {
 
 @test "create: validates its options before creating anything" {
     run sc create --backend local
-    [ "$status" -eq 2 ] && [[ $output == *"'--name' is required"* ]]
+    [ "$status" -eq 2 ]
+    [[ $output == *"'--name' is required"* ]]
     run sc create --name x --backend cloud
-    [ "$status" -eq 2 ] && [[ $output == *"bad --backend 'cloud'"* ]]
+    [ "$status" -eq 2 ]
+    [[ $output == *"bad --backend 'cloud'"* ]]
     run sc create --name x --backend local --nodes 0
-    [ "$status" -eq 2 ] && [[ $output == *"bad --nodes '0'"* ]]
+    [ "$status" -eq 2 ]
+    [[ $output == *"bad --nodes '0'"* ]]
     run sc create --name x --backend local --ranks-per-node two
-    [ "$status" -eq 2 ] && [[ $output == *"bad --ranks-per-node 'two'"* ]]
+    [ "$status" -eq 2 ]
+    [[ $output == *"bad --ranks-per-node 'two'"* ]]
     run sc create --name x --backend local --time 10
-    [ "$status" -eq 2 ] && [[ $output == *"'--time' is only for --backend slurm"* ]]
+    [ "$status" -eq 2 ]
+    [[ $output == *"'--time' is only for --backend slurm"* ]]
     run sc create --name x --backend hosts
-    [ "$status" -eq 2 ] && [[ $output == *"'--hostfile' is required"* ]]
+    [ "$status" -eq 2 ]
+    [[ $output == *"'--hostfile' is required"* ]]
     run sc create --name x --backend local --bootstrap /nonexistent/boot.sh
-    [ "$status" -eq 2 ] && [[ $output == *"cannot read --bootstrap '/nonexistent/boot.sh'"* ]]
+    [ "$status" -eq 2 ]
+    [[ $output == *"cannot read --bootstrap '/nonexistent/boot.sh'"* ]]
     run sc create --name x --backend local --step 'name=a,colour=red,cmd=true'
-    [ "$status" -eq 2 ] && [[ $output == *"unknown key 'colour'"* ]]
+    [ "$status" -eq 2 ]
+    [[ $output == *"unknown key 'colour'"* ]]
     run sc create --name x --backend local --step 'name=a,on-failure=PANIC,cmd=true'
-    [ "$status" -eq 2 ] && [[ $output == *"bad on-failure 'PANIC'"* ]]
+    [ "$status" -eq 2 ]
+    [[ $output == *"bad on-failure 'PANIC'"* ]]
     run sc create --name x --backend local --step "cmd=echo 'unterminated"
-    [ "$status" -eq 2 ] && [[ $output == *"unterminated quote"* ]]
+    [ "$status" -eq 2 ]
+    [[ $output == *"unterminated quote"* ]]
     run sc create --name x --backend local --step 'args=["a",1]'
-    [ "$status" -eq 2 ] && [[ $output == *"JSON array of strings"* ]]
+    [ "$status" -eq 2 ]
+    [[ $output == *"JSON array of strings"* ]]
     run sc create --name x --backend local --step 'name=a'
-    [ "$status" -eq 2 ] && [[ $output == *"has no command"* ]]
+    [ "$status" -eq 2 ]
+    [[ $output == *"has no command"* ]]
     run sc create --name x --backend local --nodes
-    [ "$status" -eq 2 ] && [[ $output == *"'--nodes' needs a value"* ]]
+    [ "$status" -eq 2 ]
+    [[ $output == *"'--nodes' needs a value"* ]]
     run sc list --output json
     [ "$status" -eq 0 ]
     [ "$(jq length <<<"$output")" -eq 0 ]
@@ -121,9 +134,11 @@ create_cluster() {
     # A WAITING cluster runs steps added later.
     run sc add-steps "$ID" --step 'name=later,cmd=true' --step 'name=later2,cmd=true'
     [ "$status" -eq 0 ]
-    [ "${lines[0]}" = s-0002 ] && [ "${lines[1]}" = s-0003 ]
+    [ "${lines[0]}" = s-0002 ]
+    [ "${lines[1]}" = s-0003 ]
     run sc wait "$ID" --step s-0003 --timeout 60
-    [ "$status" -eq 0 ] && [ "$output" = "s-0003	COMPLETED" ]
+    [ "$status" -eq 0 ]
+    [ "$output" = "s-0003	COMPLETED" ]
     run sc wait "$ID" --timeout 60
     [ "$status" -eq 0 ]
     [ "$(cluster_field "$ID" '[.history[].state] | join(" ")')" = "STARTING BOOTSTRAPPING RUNNING WAITING RUNNING WAITING" ]
@@ -245,11 +260,13 @@ EOF
     run sc list-steps "$ID" --states FAILED CANCELLED --output json
     [ "$(jq -r 'map(.id) | join(" ")' <<<"$output")" = "s-0002" ]
     run sc list-steps "$ID" --states DONE
-    [ "$status" -eq 2 ] && [[ $output == *"bad state 'DONE'"* ]]
+    [ "$status" -eq 2 ]
+    [[ $output == *"bad state 'DONE'"* ]]
     run sc describe-step "$ID" --step s-0001 --output json
     [ "$(jq -r .state <<<"$output")" = COMPLETED ]
     run sc describe-step "$ID" s-0009
-    [ "$status" -eq 1 ] && [[ $output == *"no step 's-0009'"* ]]
+    [ "$status" -eq 1 ]
+    [[ $output == *"no step 's-0009'"* ]]
     run sc describe "$ID"
     [[ $output == *"State:        WAITING"* ]]
     [[ $output == *"s-0002  FAILED  bad"* ]]
@@ -260,9 +277,11 @@ EOF
     run sc list --active --output json
     jq -e --arg id "$ID" 'map(.id) | index($id)' <<<"$output"
     run sc list --states TERMINATED --output json
-    ! jq -e --arg id "$ID" 'map(.id) | index($id)' <<<"$output"
+    [ "$status" -eq 0 ]
+    [ "$(jq --arg id "$ID" 'map(.id) | index($id)' <<<"$output")" = null ]
     run sc describe j-NOSUCH00
-    [ "$status" -eq 1 ] && [[ $output == *"no cluster 'j-NOSUCH00'"* ]]
+    [ "$status" -eq 1 ]
+    [[ $output == *"no cluster 'j-NOSUCH00'"* ]]
 }
 
 @test "describe-step explains a failed step: exit code, first failing rank, error tail" {
@@ -315,58 +334,73 @@ EOF
     [[ $(cluster_field "$ID" .state_reason) == *"s-0001 (f) failed"* ]]
     [ "$(cluster_field "$ID" '[.history[].state] | .[-2:] | join(" ")')" = "TERMINATING TERMINATED_WITH_ERRORS" ]
     run sc add-steps "$ID" --step 'cmd=true'
-    [ "$status" -eq 1 ] && [[ $output == *"accepts no more steps"* ]]
+    [ "$status" -eq 1 ]
+    [[ $output == *"accepts no more steps"* ]]
 }
 
 @test "cancel-steps: a pending step at once, a running step through the runner" {
-    # sleep 67: a duration no other test uses, so the check below sees only this step's
-    # process, whatever runs beside this file (cluster-slurm.bats also sleeps 60 s).
     create_cluster --step 'name=long,cmd=sleep 67' --step 'name=pend,cmd=true' --step 'name=next,cmd=true'
     wait_step_state "$ID" s-0001 RUNNING 30
+    local sd=$SHEAF_HOME/clusters/$ID/steps/s-0001 i
+    for i in $(seq 40); do # RUNNING is recorded just before the step starts
+        [[ -z $(step_pids "$sd") ]] || break
+        sleep 0.25
+    done
+    run step_pids "$sd"
+    [ -n "$output" ]
     run sc cancel-steps "$ID" s-0002
-    [ "$status" -eq 0 ] && [ "$output" = "s-0002	CANCELLED" ]
+    [ "$status" -eq 0 ]
+    [ "$output" = "s-0002	CANCELLED" ]
     run sc cancel-steps "$ID" --step s-0001
     [ "$output" = "s-0001	CANCEL_REQUESTED" ]
     run sc wait "$ID" --step s-0001 --timeout 30
-    [ "$status" -eq 1 ] && [ "$output" = "s-0001	CANCELLED" ]
+    [ "$status" -eq 1 ]
+    [ "$output" = "s-0001	CANCELLED" ]
     run sc wait "$ID" --timeout 30
     [ "$status" -eq 0 ]
     run sc list-steps "$ID" --output json
     [ "$(jq -r 'map(.state) | join(" ")' <<<"$output")" = "CANCELLED CANCELLED COMPLETED" ]
     run sc cancel-steps "$ID" s-0003
-    [ "$status" -eq 1 ] && [[ $output == *"already COMPLETED"* ]]
+    [ "$status" -eq 1 ]
+    [[ $output == *"already COMPLETED"* ]]
     run sc cancel-steps "$ID"
     [ "$status" -eq 2 ]
     # No process of the cancelled step survives.
-    ! pgrep -fx 'sleep 67' >/dev/null
+    run step_pids "$sd"
+    [ -z "$output" ]
 }
 
 @test "wait: --timeout gives up with status 1; --step waits for one step" {
     create_cluster --step 'name=long,cmd=sleep 30'
     run sc wait "$ID" --timeout 1
-    [ "$status" -eq 1 ] && [[ $output == *"timed out after 1 s"* ]]
+    [ "$status" -eq 1 ]
+    [[ $output == *"timed out after 1 s"* ]]
     run sc wait "$ID" --step s-0001 --timeout 1
-    [ "$status" -eq 1 ] && [[ $output == *"timed out"* ]]
+    [ "$status" -eq 1 ]
+    [[ $output == *"timed out"* ]]
     run sc wait "$ID" --timeout soon
     [ "$status" -eq 2 ]
     run sc terminate "$ID"
     [ "$status" -eq 0 ]
     run sc wait "$ID" --timeout 30
-    [ "$status" -eq 0 ] && [ "$output" = "$ID	TERMINATED" ]
+    [ "$status" -eq 0 ]
+    [ "$output" = "$ID	TERMINATED" ]
 }
 
 @test "terminate: stops the running step, cancels pending ones, TERMINATED" {
     create_cluster --step 'name=long,cmd=sleep 60' --step 'name=pend,cmd=true'
     wait_step_state "$ID" s-0001 RUNNING 30
     run sc terminate "$ID"
-    [ "$status" -eq 0 ] && [ "$output" = "$ID	TERMINATING" ]
+    [ "$status" -eq 0 ]
+    [ "$output" = "$ID	TERMINATING" ]
     run sc wait "$ID" --timeout 30
     [ "$output" = "$ID	TERMINATED" ]
     [ "$(step_field "$ID" s-0001 .state)" = CANCELLED ]
     [ "$(step_field "$ID" s-0002 .state)" = CANCELLED ]
     [ "$(cluster_field "$ID" .state_reason)" = "Terminated by user request" ]
     run sc terminate "$ID"
-    [ "$status" -eq 0 ] && [ "$output" = "$ID	TERMINATED" ]
+    [ "$status" -eq 0 ]
+    [ "$output" = "$ID	TERMINATED" ]
     run sc ssh "$ID" -- true
     [ "$status" -eq 1 ]
 }
@@ -374,11 +408,13 @@ EOF
 @test "auto-terminate: TERMINATED after the last step, or with errors noted" {
     create_cluster --auto-terminate --step 'name=a,cmd=true'
     run sc wait "$ID" --timeout 60
-    [ "$status" -eq 0 ] && [ "$output" = "$ID	TERMINATED" ]
+    [ "$status" -eq 0 ]
+    [ "$output" = "$ID	TERMINATED" ]
     [ "$(cluster_field "$ID" .state_reason)" = "Steps completed" ]
     create_cluster --auto-terminate --step 'name=a,cmd=false' --step 'name=b,cmd=true'
     run sc wait "$ID" --timeout 60
-    [ "$status" -eq 1 ] && [ "$output" = "$ID	TERMINATED" ]
+    [ "$status" -eq 1 ]
+    [ "$output" = "$ID	TERMINATED" ]
     [ "$(cluster_field "$ID" .state_reason)" = "Steps completed with errors" ]
     [ "$(step_field "$ID" s-0002 .state)" = COMPLETED ]
 }
@@ -396,7 +432,8 @@ EOF
     rm -f booted
     create_cluster --bootstrap boot1.sh --bootstrap bad.sh --step 'name=never,cmd=true'
     run sc wait "$ID" --timeout 60
-    [ "$status" -eq 1 ] && [ "$output" = "$ID	TERMINATED_WITH_ERRORS" ]
+    [ "$status" -eq 1 ]
+    [ "$output" = "$ID	TERMINATED_WITH_ERRORS" ]
     [[ $(cluster_field "$ID" .state_reason) == "Bootstrap failure: bootstrap action 02-bad.sh failed with exit code 4"* ]]
     [ "$(step_field "$ID" s-0001 .state)" = CANCELLED ]
     [ -f booted ]
@@ -431,7 +468,11 @@ EOF
     local pid
     pid=$(cluster_field "$ID" .runner_pid)
     kill -KILL "$pid"
-    pkill -KILL -f -- "-np 1 --oversubscribe --output-filename $SHEAF_HOME/clusters/$ID/" || true
+    # The step's processes (mpirun, the rank, its sleep), which the runner would have ended.
+    local p
+    for p in $(step_pids "$SHEAF_HOME/clusters/$ID/steps/s-0001"); do
+        kill -KILL "$p" 2>/dev/null || true
+    done
     run sc describe "$ID" --output json
     [ "$(jq -r .state <<<"$output")" = TERMINATED_WITH_ERRORS ]
     [[ $(jq -r .state_reason <<<"$output") == *"runner process ended unexpectedly"* ]]
@@ -441,9 +482,14 @@ EOF
 @test "ssh runs a command on the cluster's node; logs of the runner" {
     create_cluster
     run sc ssh "$ID" -- sh -c 'echo "$SHEAF_CLUSTER_ID" "$1"' x 'a b'
-    [ "$status" -eq 0 ] && [ "$output" = "$ID a b" ]
+    [ "$status" -eq 0 ]
+    [ "$output" = "$ID a b" ]
     run sc ssh "$ID" --node 3 -- true
-    [ "$status" -eq 1 ] && [[ $output == *"no node 3"* ]]
+    [ "$status" -eq 1 ]
+    [[ $output == *"no node 3"* ]]
+    run bash -c 'umask 027; exec "$@"' sh "$SHEAF_CLUSTER" ssh "$ID" -- sh -c umask
+    [ "$status" -eq 0 ]
+    [ "$output" = 0027 ]
 }
 
 @test "the job report is copied when the command names -o OUT" {
@@ -465,4 +511,130 @@ EOF
     [ "$status" -eq 0 ]
     check_wordcount input.txt wc-out
     [ -f "$SHEAF_HOME/clusters/$ID/steps/s-0001/_report.json" ]
+}
+
+@test "a cluster.json that is not valid: list shows the others and names it; describe fails" {
+    export SHEAF_HOME=$BATS_TEST_TMPDIR/home
+    create_cluster --auto-terminate --step 'name=a,cmd=true'
+    local bad=$ID
+    create_cluster --auto-terminate --step 'name=b,cmd=true'
+    local good=$ID
+    run sc wait "$bad" --timeout 60
+    [ "$status" -eq 0 ]
+    run sc wait "$good" --timeout 60
+    [ "$status" -eq 0 ]
+    local f=$SHEAF_HOME/clusters/$bad/cluster.json
+    printf '{"id": "%s", "state": ' "$bad" >"$f"
+    run sc list
+    [ "$status" -eq 0 ]
+    [[ $output == *"$good  "*"TERMINATED "* ]]
+    [[ $output == *"$bad  -"*"UNREADABLE"* ]]
+    [[ $output == *"warning: cluster $bad: $f is not a valid state file ("*")"* ]]
+    run --separate-stderr sc list --output json --states TERMINATED
+    [ "$status" -eq 0 ]
+    [ "$(jq -r --arg id "$good" '.[] | select(.id == $id) | .state' <<<"$output")" = TERMINATED ]
+    [ "$(jq -r --arg id "$bad" '.[] | select(.id == $id) | .state' <<<"$output")" = UNREADABLE ]
+    [ "$(jq -r --arg id "$bad" '.[] | select(.id == $id) | .file' <<<"$output")" = "$f" ]
+    run sc describe "$bad"
+    [ "$status" -eq 1 ]
+    [[ $output == "sheaf-cluster describe: cluster $bad: $f is not a valid state file (parse error"* ]]
+    : >"$f"
+    run sc describe "$bad"
+    [ "$status" -eq 1 ]
+    [[ $output == *"$f is not a valid state file (it is empty)"* ]]
+    echo '[1]' >"$f"
+    run sc list-steps "$bad"
+    [ "$status" -eq 1 ]
+    [[ $output == *"$f is not a valid state file (it does not hold a JSON object)"* ]]
+}
+
+@test "a step.json that is not valid: each verb names it; the runner ends the cluster" {
+    export SHEAF_HOME=$BATS_TEST_TMPDIR/home
+    create_cluster --step 'name=a,cmd=true'
+    run sc wait "$ID" --timeout 60
+    [ "$status" -eq 0 ]
+    local f=$SHEAF_HOME/clusters/$ID/steps/s-0001/step.json v
+    printf '{"id": "s-0001", "state": "COMPL' >"$f"
+    for v in list-steps describe wait; do
+        run sc "$v" "$ID"
+        [ "$status" -eq 1 ]
+        [[ $output == "sheaf-cluster $v: cluster $ID: $f is not a valid state file (parse error"* ]]
+    done
+    run sc describe-step "$ID" 1
+    [ "$status" -eq 1 ]
+    [[ $output == "sheaf-cluster describe-step: step s-0001 of cluster $ID: $f is not a valid state file ("* ]]
+    run sc logs "$ID" --rank 0
+    [ "$status" -eq 1 ]
+    [[ $output == "sheaf-cluster logs: cluster $ID: $f is not a valid state file ("* ]]
+    wait_cluster_state "$ID" TERMINATED_WITH_ERRORS 30
+    [[ $(cluster_field "$ID" .state_reason) == "$f is not a valid state file (parse error"* ]]
+    : >"$f"
+    run sc list-steps "$ID"
+    [ "$status" -eq 1 ]
+    [[ $output == *"$f is not a valid state file (it is empty)"* ]]
+    run sc wait "$ID" --step s-0001 --timeout 5
+    [ "$status" -eq 1 ]
+    [[ $output == *"$f is not a valid state file (it is empty)"* ]]
+}
+
+@test "a step gets the job report its own run wrote, never an earlier run's" {
+    local w="sh -c 'echo {\\\"records\\\":\$3} >\"\$2/_report.json\"; exit \$4' sh -o outdir"
+    mkdir outdir
+    create_cluster --step "name=writes,launcher=none,cmd=$w 42 0" \
+        --step "name=fails,launcher=none,cmd=sh -c 'exit 3' sh -o outdir" \
+        --step "name=quiet,launcher=none,cmd=sh -c 'exit 0' sh -o outdir" \
+        --step "name=writes-fails,launcher=none,cmd=$w 43 5"
+    run sc wait "$ID" --timeout 60
+    [ "$status" -eq 1 ]
+    run sc list-steps "$ID" --output json
+    [ "$(jq -r 'map(.state) | join(" ")' <<<"$output")" = "COMPLETED FAILED COMPLETED FAILED" ]
+    local s=$SHEAF_HOME/clusters/$ID/steps
+    [ "$(jq .records "$s/s-0001/_report.json")" -eq 42 ]
+    [ ! -e "$s/s-0002/_report.json" ]
+    [ ! -e "$s/s-0003/_report.json" ]
+    [ "$(jq .records "$s/s-0004/_report.json")" -eq 43 ]
+    run sc describe-step "$ID" 2
+    [ "$status" -eq 0 ]
+    [[ $output != *"Report:"* ]]
+}
+
+@test "a failed word count step gets no report; the next run gets its own" {
+    require_sheaf
+    make_text input.txt
+    local wc="launcher=none,cmd=$SHEAF wordcount -o $PWD/out --overwrite -i"
+    create_cluster --step "name=first,$wc $PWD/input.txt" --step "name=bad,$wc $PWD/missing.txt" \
+        --step "name=again,$wc $PWD/input.txt"
+    run sc wait "$ID" --timeout 120
+    [ "$status" -eq 1 ]
+    local s=$SHEAF_HOME/clusters/$ID/steps
+    [ "$(step_field "$ID" s-0002 .state)" = FAILED ]
+    [ "$(step_field "$ID" s-0003 .state)" = COMPLETED ]
+    [ -f "$s/s-0001/_report.json" ]
+    [ ! -e "$s/s-0002/_report.json" ]
+    cmp "$s/s-0003/_report.json" out/_report.json
+    run cmp -s "$s/s-0001/_report.json" "$s/s-0003/_report.json"
+    [ "$status" -ne 0 ]
+    check_wordcount input.txt out
+}
+
+@test "steps and bootstrap actions run with the creator's umask; the state stays private" {
+    printf 'umask >"%s/boot-umask"\nmkdir "%s/boot-dir"\n' "$PWD" "$PWD" >boot.sh
+    local old
+    old=$(umask)
+    umask 027
+    create_cluster --ranks-per-node 2 --bootstrap boot.sh \
+        --step 'name=mpi,cmd=sh -c "umask; mkdir d$OMPI_COMM_WORLD_RANK; touch f$OMPI_COMM_WORLD_RANK"' \
+        --step 'name=none,launcher=none,cmd=sh -c "umask; mkdir dn; touch fn"'
+    umask "$old"
+    run sc wait "$ID" --timeout 60
+    [ "$status" -eq 0 ]
+    local cd=$SHEAF_HOME/clusters/$ID
+    [ "$(cat boot-umask)" = 0027 ]
+    [ "$(cat "$cd/steps/s-0001/ranks/rank.1.out")" = 0027 ]
+    [ "$(cat "$cd/steps/s-0002/stdout")" = 0027 ]
+    [ "$(stat -c %a boot-dir d0 d1 dn | tr '\n' ' ')" = "750 750 750 750 " ]
+    [ "$(stat -c %a f0 f1 fn | tr '\n' ' ')" = "640 640 640 " ]
+    [ "$(stat -c %a "$cd")" = 700 ]
+    [ "$(stat -c %a "$cd"/{cluster.json,bootstrap/01-boot.sh.localhost.log} | tr '\n' ' ')" = "600 600 " ]
+    [ "$(stat -c %a "$cd"/steps/s-0001/{step.json,stdout,ranks/rank.1.out} | tr '\n' ' ')" = "600 600 600 " ]
 }

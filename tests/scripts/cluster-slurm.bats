@@ -39,7 +39,8 @@ create_slurm() {
     create_slurm --bootstrap boot.sh \
         --step 'name=ranks,cmd=sh -c "echo rank $SLURM_PROCID of $SLURM_NTASKS pmix $PMIX_RANK"'
     run sc wait "$ID" --timeout 120
-    [ "$status" -eq 0 ] && [ "$output" = "$ID	WAITING" ]
+    [ "$status" -eq 0 ]
+    [ "$output" = "$ID	WAITING" ]
     local job sd=$SHEAF_HOME/clusters/$ID/steps/s-0001
     job=$(cluster_field "$ID" .slurm_job_id)
     [ "$(squeue -h -j "$job" -o %T)" = RUNNING ]
@@ -50,7 +51,8 @@ create_slurm() {
     [ "$(cat "$SHEAF_HOME"/clusters/"$ID"/bootstrap/01-boot.sh.*.log)" = "boot node 0" ]
     [ -s "$SHEAF_HOME/clusters/$ID/hostfile" ]
     run sc ssh "$ID" -- sh -c 'echo "$SLURM_JOB_ID"'
-    [ "$status" -eq 0 ] && [ "$output" = "$job" ]
+    [ "$status" -eq 0 ]
+    [ "$output" = "$job" ]
     run sc describe "$ID"
     [[ $output == *"SlurmJob:     $job"* ]]
     run sc terminate "$ID"
@@ -72,7 +74,8 @@ create_slurm() {
         --step 'name=w,on-failure=CANCEL_AND_WAIT,cmd=sh -c "exit 4"' \
         --step 'name=p,cmd=true'
     run sc wait "$ID" --timeout 120
-    [ "$status" -eq 1 ] && [ "$output" = "$ID	WAITING" ]
+    [ "$status" -eq 1 ]
+    [ "$output" = "$ID	WAITING" ]
     run sc list-steps "$ID" --output json
     [ "$(jq -r 'map(.state) | join(" ")' <<<"$output")" = "FAILED COMPLETED FAILED CANCELLED" ]
     run sc describe-step "$ID" s-0001 --output json
@@ -83,7 +86,8 @@ create_slurm() {
     run sc add-steps "$ID" --step 'name=t,on-failure=TERMINATE_CLUSTER,cmd=false' --step 'name=q,cmd=true'
     [ "$status" -eq 0 ]
     run sc wait "$ID" --timeout 120
-    [ "$status" -eq 1 ] && [ "$output" = "$ID	TERMINATED_WITH_ERRORS" ]
+    [ "$status" -eq 1 ]
+    [ "$output" = "$ID	TERMINATED_WITH_ERRORS" ]
     [ "$(step_field "$ID" s-0005 .state)" = FAILED ]
     [ "$(step_field "$ID" s-0006 .state)" = CANCELLED ]
 }
@@ -93,7 +97,8 @@ create_slurm() {
     wait_step_state "$ID" s-0001 RUNNING 60
     scancel "$(cluster_field "$ID" .slurm_job_id)"
     run sc wait "$ID" --timeout 90
-    [ "$status" -eq 1 ] && [ "$output" = "$ID	TERMINATED_WITH_ERRORS" ]
+    [ "$status" -eq 1 ]
+    [ "$output" = "$ID	TERMINATED_WITH_ERRORS" ]
     [[ $(step_field "$ID" s-0001 .state) == @(FAILED|CANCELLED) ]]
 }
 
@@ -103,7 +108,8 @@ create_slurm() {
     create_slurm --auto-terminate --step "name=wc,cmd=$SHEAF wordcount -i $PWD/input.txt -o $PWD/out" \
         --step "name=bad,on-failure=TERMINATE_CLUSTER,cmd=$SHEAF wordcount -i $PWD/missing.txt -o $PWD/out2"
     run sc wait "$ID" --timeout 180
-    [ "$status" -eq 1 ] && [ "$output" = "$ID	TERMINATED_WITH_ERRORS" ]
+    [ "$status" -eq 1 ]
+    [ "$output" = "$ID	TERMINATED_WITH_ERRORS" ]
     [ "$(step_field "$ID" s-0001 .state)" = COMPLETED ] || { sc describe-step "$ID" 1 >&2; false; }
     check_wordcount input.txt out
     [ -f "$SHEAF_HOME/clusters/$ID/steps/s-0001/_report.json" ]
@@ -124,4 +130,21 @@ create_slurm() {
     [ "$status" -eq 0 ] || { echo "$output" >&2; false; }
     check_wordcount input.txt pmix
     [ "$(jq '.ranks | length' "$PWD/pmix/_report.json")" -eq 2 ]
+}
+
+@test "slurm: steps and bootstrap actions run with the creator's umask" {
+    printf 'umask >"%s/boot-umask"\n' "$PWD" >boot.sh
+    local old
+    old=$(umask)
+    umask 027
+    create_slurm --auto-terminate --bootstrap boot.sh \
+        --step 'name=u,cmd=sh -c "umask; mkdir d$SLURM_PROCID; touch f$SLURM_PROCID"'
+    umask "$old"
+    run sc wait "$ID" --timeout 120
+    [ "$status" -eq 0 ]
+    local sd=$SHEAF_HOME/clusters/$ID/steps/s-0001
+    [ "$(cat boot-umask)" = 0027 ]
+    [ "$(cat "$sd/ranks/rank.0.out" "$sd/ranks/rank.1.out" | tr '\n' ' ')" = "0027 0027 " ]
+    [ "$(stat -c %a d0 d1 f0 f1 | tr '\n' ' ')" = "750 750 640 640 " ]
+    [ "$(stat -c %a "$sd/ranks/rank.0.out" "$sd/stdout" | tr '\n' ' ')" = "600 600 " ]
 }

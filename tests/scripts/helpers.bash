@@ -13,6 +13,9 @@ export OMPI_MCA_rmaps_base_oversubscribe=1
 
 APT_UPDATED=${APT_UPDATED:-0}
 
+# `run !` and `run --separate-stderr` need bats 1.5.
+bats_require_minimum_version 1.5.0
+
 # ensure_packages CMD:PACKAGE...: install PACKAGE (apt-get) when CMD is missing.
 ensure_packages() {
     local pair cmd pkg
@@ -126,6 +129,19 @@ require_sheaf() {
     if [[ -z ${SHEAF:-} || ! -x ${SHEAF:-} ]]; then
         skip "the sheaf command is not built (SHEAF='${SHEAF:-}')"
     fi
+}
+
+# step_pids STEP_DIR: the pids of the processes of a local step (mpirun, the ranks and their
+# children), which carry SHEAF_STEP_DIR=STEP_DIR in their environment; one per line.
+step_pids() {
+    local f
+    for f in /proc/[0-9]*/environ; do
+        if grep -qzxF "SHEAF_STEP_DIR=$1" "$f" 2>/dev/null; then
+            f=${f#/proc/}
+            printf '%s\n' "${f%/environ}"
+        fi
+    done
+    return 0
 }
 
 # --- sshd on 127.0.0.1 -------------------------------------------------------------------

@@ -18,3 +18,9 @@ setup_file() {
     echo "$output"
     [ "$status" -eq 0 ]
 }
+
+@test "shellcheck: tests/scripts/bats-lint is clean" {
+    run shellcheck "$top_srcdir/tests/scripts/bats-lint"
+    echo "$output"
+    [ "$status" -eq 0 ]
+}
