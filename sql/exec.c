@@ -1807,8 +1807,8 @@ static int sql_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_confi
 
 static const sheaf_option sql_options[] = {
     {"file", "FILE", "read the query from FILE"},
-    {"table", "NAME=PATH[:FORMAT]", "bind a table name to files (FORMAT csv or tsv; "
-                                    "repeatable)"},
+    {"table", "NAME=PATH", "bind a table name to files (PATH:tsv or PATH:csv sets the "
+                           "format; repeatable)"},
     {"schema", "COL:TYPE,...", "column types instead of the inferred ones (bigint, double, "
                                "varchar, boolean, date, timestamp)"},
     {"format", "FMT", "stdout format without -o: csv or table (default: table on a terminal)"},
@@ -1820,7 +1820,7 @@ static const sheaf_option sql_options[] = {
 const sheaf_job_def sheaf_job_sql = {
     .name = "sql",
     .summary = "run a SQL query over csv/tsv files (SELECT ... FROM 'path' ...)",
-    .usage = "'SELECT ... FROM ''path/*.csv'' ...'  (without -o the result goes to stdout)",
+    .usage = "QUERY   (SELECT ... FROM 'path/*.csv' ...; the result goes to stdout without -o)",
     .options = sql_options,
     .parse_option = sql_parse_opt,
     .configure = sql_configure,
