@@ -268,8 +268,8 @@ static int map_columns(sheaf_ctx *ctx, sql_exec *x, const sheaf_record *rec) {
             }
         }
         if (x->pos[c] < 0)
-            return sheaf_fail(ctx, SHEAF_EFORMAT, "%s: no column '%s' in its header",
-                              rec->file, x->t->names[c]);
+            return sj_no_column(ctx, rec->file, name, rec->header, rec->header_lens,
+                                rec->nheader);
     }
     x->hdr_key = rec->header;
     x->file_key = rec->file;

@@ -72,6 +72,11 @@ expect 1 'overflow in addition of BIGINT' -- "SELECT v + v FROM '$tmp/big.csv'"
 expect 1 "could not convert string 'Portland, OR' to BIGINT.*offset 19" -- "SELECT CAST(name AS BIGINT) FROM $t"
 expect 1 "bad.csv, offset [0-9]+: column 'n': 'x' is not a BIGINT" -- \
     "SELECT n FROM '$tmp/bad.csv'" --schema n:bigint
+# a file of the table whose header lacks a column the query reads (the first file names them)
+mkdir "$tmp/h"
+printf 'a,b\n1,2\n' >"$tmp/h/x1.csv"
+printf 'a,c\n3,4\n' >"$tmp/h/x2.csv"
+expect 1 "x2.csv has no column 'b' \(its header.*: a, c\)" -- "SELECT b FROM '$tmp/h/x*.csv'"
 # the issue's examples: typed SQL answers
 "$SHEAF" sql --format csv "SELECT id FROM $t WHERE amount > 5 AND amount < 100" >"$tmp/out"
 [[ $(cat "$tmp/out") == $'id\n1' ]] || fail "amount > 5 AND amount < 100: $(cat "$tmp/out")"
