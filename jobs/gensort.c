@@ -4,8 +4,10 @@
  * Writes N records of 100 bytes into OUT/part-NNNNN files (--files F of them, default one per
  * rank; file f holds records [f*N/F, (f+1)*N/F)). Every rank writes the files f with
  * f mod nranks == rank, so under mpirun the ranks write in parallel, and record i depends only
- * on i and --seed: the concatenation of the files is the same at any rank count. OUT gets a
- * _SUCCESS marker when every rank is done.
+ * on i and --seed: the concatenation of the files is the same at any rank count. OUT is
+ * written as every job's output is (sheaf_output_begin): the files go to a temporary directory
+ * and are moved into place, with a _SUCCESS marker, only when every rank is done; with
+ * --overwrite an old OUT is replaced only then, and a failed run leaves it as it was.
  *
  * Record layout (our own; offsets in bytes):
  *   [0, 10)   the key: 10 bytes of a splitmix64 stream seeded by (seed, i); binary (any byte
@@ -24,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "jobs.h"
 
@@ -113,12 +114,12 @@ static void make_record(const gensort_opts *o, uint64_t seed, uint64_t i, unsign
     r[99] = '\n';
 }
 
-static int write_file(const gensort_opts *o, uint64_t seed, uint64_t f, uint64_t nfiles,
-                      char *err, size_t errlen) {
+static int write_file(const gensort_opts *o, const char *dir, uint64_t seed, uint64_t f,
+                      uint64_t nfiles, char *err, size_t errlen) {
     uint64_t first = (uint64_t)((unsigned __int128)o->n * f / nfiles);
     uint64_t last = (uint64_t)((unsigned __int128)o->n * (f + 1) / nfiles);
     sj_buf path = {0};
-    if (sj_buf_printf(&path, "%s/part-%05llu", o->out, (unsigned long long)f))
+    if (sj_buf_printf(&path, "%s/part-%05llu", dir, (unsigned long long)f))
         return SHEAF_ENOMEM;
     FILE *fp = fopen(path.p, "wb");
     if (!fp) {
@@ -156,51 +157,32 @@ static int gensort_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_c
     memset(res, 0, sizeof *res);
     res->failed_rank = -1;
     double t0 = MPI_Wtime();
-    char msg[1024] = "";
+    char msg[1024] = "", dir[4096] = "";
     int rc = 0;
+    sheaf_output *out = NULL;
     if (rank == 0) {
-        struct stat st;
-        if (stat(o->out, &st) == 0) {
-            if (!cfg->overwrite) {
-                snprintf(msg, sizeof msg, "output %s already exists (use --overwrite)", o->out);
-                rc = SHEAF_EEXIST;
-            } else if (sj_rmtree(o->out) != 0) {
-                snprintf(msg, sizeof msg, "cannot remove %s: %s", o->out, strerror(errno));
-                rc = SHEAF_EIO;
-            }
-        }
-        if (!rc && mkdir(o->out, 0777) != 0) {
-            snprintf(msg, sizeof msg, "cannot create %s: %s", o->out, strerror(errno));
-            rc = SHEAF_EIO;
-        }
+        sheaf_config c = *cfg;
+        c.output = o->out;
+        if (!(rc = sheaf_output_begin(&c, &out, msg, sizeof msg)))
+            snprintf(dir, sizeof dir, "%s", sheaf_output_dir(out));
     }
     MPI_Bcast(&rc, 1, MPI_INT, 0, comm);
     MPI_Bcast(msg, sizeof msg, MPI_CHAR, 0, comm);
+    MPI_Bcast(dir, sizeof dir, MPI_CHAR, 0, comm);
     if (rc)
         return sj_result_fail(res, rc, "%s", msg);
     uint64_t nfiles = o->files ? o->files : (uint64_t)size;
     for (uint64_t f = (uint64_t)rank; f < nfiles && !rc; f += (uint64_t)size)
-        rc = write_file(o, cfg->seed, f, nfiles, msg, sizeof msg);
+        rc = write_file(o, dir, cfg->seed, f, nfiles, msg, sizeof msg);
     rc = sj_agree(comm, rc, msg, sizeof msg);
-    if (rc) {
-        if (rank == 0)
-            sj_rmtree(o->out);
-        return sj_result_fail(res, rc, "%s", msg);
-    }
     if (rank == 0) {
-        sj_buf p = {0};
-        FILE *fp = NULL;
-        if (sj_buf_printf(&p, "%s/_SUCCESS", o->out) == 0)
-            fp = fopen(p.p, "w");
-        if (!fp) {
-            snprintf(msg, sizeof msg, "cannot create %s/_SUCCESS", o->out);
-            rc = SHEAF_EIO;
-        } else {
-            fclose(fp);
-        }
-        sj_buf_free(&p);
+        if (rc)
+            sheaf_output_abort(out);
+        else
+            rc = sheaf_output_commit(out, msg, sizeof msg);
     }
     MPI_Bcast(&rc, 1, MPI_INT, 0, comm);
+    MPI_Bcast(msg, sizeof msg, MPI_CHAR, 0, comm);
     if (rc)
         return sj_result_fail(res, rc, "%s", msg);
     res->output_records = o->n;

@@ -245,20 +245,26 @@ static int hist_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_conf
     int rank;
     MPI_Comm_rank(comm, &rank);
     if (!o->has_width && !(o->has_min && o->has_max)) {
+        sj_work w;
+        int rc = sj_work_open(comm, NULL, cfg, "histogram", &w, res);
+        if (rc)
+            return rc;
         sj_buf work = {0};
-        if (sj_work_dir(NULL, cfg, "histogram", &work))
+        if (sj_work_sub(&w, "range", &work)) {
+            sj_work_close(comm, &w, false, "histogram", cfg->quiet);
             return sj_result_fail(res, SHEAF_ENOMEM, "out of memory");
+        }
         sheaf_job_def range = {.name = "histogram", .map = range_map, .combine = range_combine,
                                .reduce = range_reduce, .udata = o};
         sheaf_config c = *cfg;
         c.reducers = 1;
-        int rc = sj_round(comm, &range, &c, cfg->inputs, cfg->ninputs, work.p, res);
+        rc = sj_round(comm, &range, &c, cfg->inputs, cfg->ninputs, work.p, res);
         double mm[2] = {0, 0};
         if (!rc && rank == 0) {
             mm[0] = NAN;
             sj_each_output_line(work.p, read_range, mm);
-            sj_rmtree(work.p);
         }
+        sj_work_close(comm, &w, false, "histogram", cfg->quiet);
         sj_buf_free(&work);
         if (rc)
             return rc;
@@ -280,7 +286,7 @@ static int hist_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_conf
     } else {
         o->half = o->width / 2;
     }
-    return sj_round(comm, job, cfg, cfg->inputs, cfg->ninputs, cfg->output, res);
+    return sj_final_round(comm, job, cfg, cfg->inputs, cfg->ninputs, res);
 }
 
 static const sheaf_option hist_options[] = {

@@ -99,7 +99,8 @@ int sj_list_files(const char *path, char ***files, size_t *n);
 int sj_rmtree(const char *path);
 
 /* Multi-round drivers: runs job (its driver hook ignored) once with cfg's common options,
- * the given inputs and output, quietly, overwriting output. Collective over comm. */
+ * the given inputs and output, quietly, overwriting output, which must be inside the job's
+ * own work directory (sj_work_open). Collective over comm. */
 int sj_round(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
              const char *const *inputs, size_t ninputs, const char *output, sheaf_result *res);
 /* Calls fn for every line of every part-r-* file of dir, in part order (one process, usually
@@ -131,15 +132,31 @@ int sj_check_columns(const char *job, const sheaf_config *cfg, const char *const
 /* Usage check for jobs that read columns: the input format must be csv or tsv. */
 int sj_need_columns(const char *job, const sheaf_config *cfg, const char *option);
 
-/* The work directory of a multi-round job: --work-dir if given, else OUT.work-JOB next to
- * the output. Returns 0 or SHEAF_ENOMEM. */
-int sj_work_dir(const char *given, const sheaf_config *cfg, const char *job, sj_buf *out);
-
-/* Collective: fails (SHEAF_EEXIST, message in res) when cfg->output exists and
- * cfg->overwrite is not set, so that a multi-round job finds out before its first round. */
-int sj_check_output(MPI_Comm comm, const sheaf_config *cfg, sheaf_result *res);
-/* Collective: removes a work directory (rank 0, after a barrier). */
-void sj_remove_work(MPI_Comm comm, const char *dir);
+/* The work directory of a multi-round job, made fresh in this run (mkdtemp, mode 0700) and the
+ * only thing the job removes: with --work-dir DIR, DIR/JOB.work-XXXXXX (DIR is created when
+ * missing, and then removed again if empty), else OUT.work-JOB-XXXXXX beside the output.
+ * Refused (exit 2) when DIR is an input or inside one, or the output or inside it. */
+typedef struct sj_work {
+    char path[4096];   /* the fresh directory ("" when none) */
+    const char *given; /* --work-dir, when the job created it */
+    bool made_parent;
+} sj_work;
+/* Collective: checks the output as sheaf_run would (sheaf_output_check: an existing output
+ * without --overwrite, an output in an input, ...), before any round, then makes the work
+ * directory. Returns 0, or a code with res filled; nothing is created on failure. */
+int sj_work_open(MPI_Comm comm, const char *given, const sheaf_config *cfg, const char *job,
+                 sj_work *w, sheaf_result *res);
+/* WORK/name into out. Returns 0 or SHEAF_ENOMEM. */
+int sj_work_sub(const sj_work *w, const char *name, sj_buf *out);
+/* Collective: removes the work directory (rank 0, after a barrier), or with keep leaves it
+ * and says where it is. */
+void sj_work_close(MPI_Comm comm, sj_work *w, bool keep, const char *job, bool quiet);
+/* The last round of a multi-round job: job (its driver hook ignored) on the given inputs with
+ * the user's own options (output, --overwrite, --report). Collective over comm. */
+int sj_final_round(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
+                   const char *const *inputs, size_t ninputs, sheaf_result *res);
+/* mkdir -p. Returns 0 or -1. */
+int sj_mkdirs(const char *path);
 
 /* Collective: when any rank's rc is non-zero, every rank returns the code and message of the
  * lowest failing rank; else 0. */

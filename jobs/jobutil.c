@@ -6,7 +6,8 @@
  * (the broadcast join) honour the same quoting rules as the runtime's reader. Multi-round jobs
  * (topk by count, histogram's range pass, pagerank, kmeans, validate) run their rounds with
  * sj_round, which reuses the user's common options (memory, split size, reducers) with other
- * inputs and outputs, and read small results back with sj_each_output_line.
+ * inputs and outputs, and read small results back with sj_each_output_line. Their work
+ * directory (sj_work_open) is always a fresh one this run made, and the only thing removed.
  */
 #include "jobs.h"
 
@@ -646,36 +647,175 @@ int sj_need_columns(const char *job, const sheaf_config *cfg, const char *option
     return 0;
 }
 
-int sj_work_dir(const char *given, const sheaf_config *cfg, const char *job, sj_buf *out) {
-    out->len = 0;
-    if (given)
-        return sj_buf_printf(out, "%s", given);
-    const char *o = cfg->output;
-    size_t n = strlen(o);
-    while (n > 1 && o[n - 1] == '/')
-        n--;
-    return sj_buf_printf(out, "%.*s.work-%s", (int)n, o, job);
+/* The real path of path, or of its deepest existing ancestor followed by the rest (a path
+ * that does not exist yet), in out (PATH_MAX bytes); false when even "." cannot be resolved. */
+static bool real_or_parent(const char *path, char *out) {
+    if (realpath(path, out))
+        return true;
+    sj_buf b = {0};
+    if (sj_buf_printf(&b, "%s", path))
+        return false;
+    char *slash = strrchr(b.p, '/');
+    const char *rest = slash ? slash + 1 : b.p;
+    char parent[PATH_MAX];
+    bool ok = false;
+    if (slash == b.p) {
+        ok = snprintf(parent, sizeof parent, "/") > 0;
+    } else if (slash) {
+        *slash = '\0';
+        ok = real_or_parent(b.p, parent);
+    } else {
+        ok = realpath(".", parent) != NULL;
+    }
+    if (ok)
+        ok = snprintf(out, PATH_MAX, "%s/%s", strcmp(parent, "/") ? parent : "", rest) <
+             PATH_MAX;
+    sj_buf_free(&b);
+    return ok;
 }
 
-int sj_check_output(MPI_Comm comm, const sheaf_config *cfg, sheaf_result *res) {
-    int rank, exists = 0;
-    MPI_Comm_rank(comm, &rank);
+/* True when path is dir or inside it (both resolved). */
+static bool path_inside(const char *path, const char *dir) {
+    size_t n = strlen(dir);
+    return strncmp(path, dir, n) == 0 &&
+           (path[n] == '\0' || path[n] == '/' || (n == 1 && dir[0] == '/'));
+}
+
+/* Rank 0's half of sj_work_open. */
+static int work_open(const char *given, const sheaf_config *cfg, const char *job, sj_work *w,
+                     char *msg, size_t msglen) {
+    int rc = sheaf_output_check(cfg, msg, msglen);
+    if (rc)
+        return rc;
+    size_t n = strlen(cfg->output);
+    while (n > 1 && cfg->output[n - 1] == '/')
+        n--;
+    sj_buf parent = {0}, prefix = {0};
+    if (given) {
+        rc = sj_buf_printf(&parent, "%s", given) || sj_buf_printf(&prefix, "%s.work-", job);
+    } else {
+        const char *slash = memrchr(cfg->output, '/', n);
+        size_t pl = slash ? (size_t)(slash - cfg->output) : 0;
+        rc = slash ? sj_buf_printf(&parent, "%.*s", (int)(pl ? pl : 1), cfg->output)
+                   : sj_buf_printf(&parent, ".");
+        if (!rc) {
+            const char *b = slash ? slash + 1 : cfg->output;
+            rc = sj_buf_printf(&prefix, "%.*s.work-%s-", (int)(cfg->output + n - b), b, job);
+        }
+    }
+    if (rc) {
+        sj_buf_free(&parent);
+        sj_buf_free(&prefix);
+        snprintf(msg, msglen, "out of memory");
+        return SHEAF_ENOMEM;
+    }
     struct stat st;
-    if (rank == 0)
-        exists = !cfg->overwrite && stat(cfg->output, &st) == 0;
-    MPI_Bcast(&exists, 1, MPI_INT, 0, comm);
-    if (!exists)
+    char rpar[PATH_MAX], r[PATH_MAX];
+    if (given && stat(given, &st) != 0) {
+        if (mkdir(given, 0700) != 0) {
+            snprintf(msg, msglen, "--work-dir %s: %s", given, strerror(errno));
+            rc = SHEAF_EUSAGE;
+        } else {
+            w->made_parent = true;
+        }
+    } else if (given && !S_ISDIR(st.st_mode)) {
+        snprintf(msg, msglen, "--work-dir %s is not a directory", given);
+        rc = SHEAF_EUSAGE;
+    }
+    if (!rc && real_or_parent(parent.p, rpar)) {
+        /* Never inside an input (it would be read, or hold what is read) or the output. */
+        for (size_t i = 0; i < cfg->ninputs && !rc; i++) {
+            if (realpath(cfg->inputs[i], r) && path_inside(rpar, r)) {
+                snprintf(msg, msglen, "%s %s is the input %s or inside it",
+                         given ? "--work-dir" : "the output's directory", parent.p,
+                         cfg->inputs[i]);
+                rc = SHEAF_EUSAGE;
+            }
+        }
+        if (!rc && real_or_parent(cfg->output, r) && path_inside(rpar, r)) {
+            snprintf(msg, msglen, "--work-dir %s is the output %s or inside it", parent.p,
+                     cfg->output);
+            rc = SHEAF_EUSAGE;
+        }
+    }
+    if (!rc && !given && stat(parent.p, &st) != 0 && sj_mkdirs(parent.p) != 0) {
+        snprintf(msg, msglen, "cannot create %s: %s", parent.p, strerror(errno));
+        rc = SHEAF_EIO;
+    }
+    if (!rc && (rc = sheaf_workdir_create(parent.p, prefix.p, w->path, sizeof w->path)))
+        snprintf(msg, msglen, "cannot create a work directory in %s: %s", parent.p,
+                 strerror(errno));
+    if (rc && w->made_parent)
+        rmdir(given);
+    if (!rc && given)
+        w->given = given;
+    if (rc)
+        w->path[0] = '\0';
+    sj_buf_free(&parent);
+    sj_buf_free(&prefix);
+    return rc;
+}
+
+int sj_work_open(MPI_Comm comm, const char *given, const sheaf_config *cfg, const char *job,
+                 sj_work *w, sheaf_result *res) {
+    memset(w, 0, sizeof *w);
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    char msg[1024] = "";
+    int rc = rank == 0 ? work_open(given, cfg, job, w, msg, sizeof msg) : 0;
+    MPI_Bcast(&rc, 1, MPI_INT, 0, comm);
+    MPI_Bcast(msg, sizeof msg, MPI_CHAR, 0, comm);
+    MPI_Bcast(w->path, sizeof w->path, MPI_CHAR, 0, comm);
+    if (!rc)
         return 0;
     memset(res, 0, sizeof *res);
     res->failed_rank = -1;
-    return sj_result_fail(res, SHEAF_EEXIST, "output %s already exists (use --overwrite)",
-                          cfg->output);
+    return sj_result_fail(res, rc, "%s", msg);
 }
 
-void sj_remove_work(MPI_Comm comm, const char *dir) {
+int sj_work_sub(const sj_work *w, const char *name, sj_buf *out) {
+    out->len = 0;
+    return sj_buf_printf(out, "%s/%s", w->path, name);
+}
+
+void sj_work_close(MPI_Comm comm, sj_work *w, bool keep, const char *job, bool quiet) {
     int rank;
     MPI_Comm_rank(comm, &rank);
     MPI_Barrier(comm);
-    if (rank == 0)
-        sj_rmtree(dir);
+    if (rank != 0 || !w->path[0])
+        return;
+    sheaf_workdir_remove(w->path, keep);
+    if (keep && !quiet)
+        fprintf(stderr, "sheaf %s: work directory kept: %s\n", job, w->path);
+    if (!keep && w->made_parent)
+        rmdir(w->given);
+    w->path[0] = '\0';
+}
+
+int sj_final_round(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
+                   const char *const *inputs, size_t ninputs, sheaf_result *res) {
+    sheaf_job_def j = *job;
+    j.driver = NULL;
+    sheaf_config c = *cfg;
+    c.inputs = inputs;
+    c.ninputs = ninputs;
+    return sheaf_run(comm, &j, &c, res);
+}
+
+int sj_mkdirs(const char *path) {
+    sj_buf b = {0};
+    if (sj_buf_printf(&b, "%s", path))
+        return -1;
+    int rc = 0;
+    for (char *p = b.p + 1; *p && !rc; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        rc = mkdir(b.p, 0755) != 0 && errno != EEXIST;
+        *p = '/';
+    }
+    if (!rc)
+        rc = mkdir(b.p, 0755) != 0 && errno != EEXIST;
+    sj_buf_free(&b);
+    return rc ? -1 : 0;
 }

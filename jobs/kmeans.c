@@ -14,8 +14,9 @@
  * the seed only, never on the rank count. Each iteration is one MapReduce round: every rank
  * adds up its points per centroid in memory as it maps and emits one partial sum per centroid
  * (map_cleanup), so the shuffle carries k records per rank; the single reducer divides. The
- * driver reads the new centroids (rank 0, from the round's output in the work directory
- * OUT.work-kmeans) and sends them to every rank with MPI_Bcast before the next round. A
+ * driver reads the new centroids (rank 0, from the round's output in its fresh work directory,
+ * OUT.work-kmeans-XXXXXX or one inside --work-dir) and sends them to every rank with
+ * MPI_Bcast before the next round. A
  * centroid that gets no point stays where it was. With --tolerance T the rounds stop early
  * once no centroid moves more than T; the last round writes OUT.
  *
@@ -449,12 +450,15 @@ static int load_centroids(MPI_Comm comm, km_opts *o, const char *dir, const char
 static int km_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
                      sheaf_result *res) {
     km_opts *o = job->udata;
-    int rc = sj_check_output(comm, cfg, res);
+    sj_work w;
+    int rc = sj_work_open(comm, o->work, cfg, "kmeans", &w, res);
     if (rc)
         return rc;
     sj_buf work = {0};
-    if (sj_work_dir(o->work, cfg, "kmeans", &work))
+    if (sj_work_sub(&w, "centroids", &work)) {
+        sj_work_close(comm, &w, false, "kmeans", cfg->quiet);
         return sj_result_fail(res, SHEAF_ENOMEM, "out of memory");
+    }
     bool empty = false;
     if (o->init) {
         o->mode = 1;
@@ -509,7 +513,7 @@ static int km_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config
         }
     }
     free(prev);
-    sj_remove_work(comm, work.p);
+    sj_work_close(comm, &w, false, "kmeans", cfg->quiet);
     sj_buf_free(&work);
     return rc;
 }
@@ -520,7 +524,7 @@ static const sheaf_option km_options[] = {
     {"columns", "COLS", "the point's columns, comma-separated (default: every field)"},
     {"init", "FILE", "initial centroids, one comma-separated line each (default: seeded)"},
     {"tolerance", "T", "stop once no centroid moves more than T (default: run all rounds)"},
-    {"work-dir", "DIR", "where centroids go between rounds (default OUT.work-kmeans)"},
+    {"work-dir", "DIR", "work in a fresh directory inside DIR (default: beside OUT)"},
     {NULL, NULL, NULL},
 };
 

@@ -12,11 +12,11 @@
  * Every node starts at 1/N; --iterations (default 10) rounds follow.
  *
  * Rounds (the driver): round 0 turns the edge list into adjacency lines
- * `node<TAB>rank<TAB>dst dst ...` in a work directory (--work-dir, default OUT.work-pagerank,
- * removed at the end unless --keep-work); each iteration reads the previous adjacency lines,
- * sends rank/outdeg along every edge and the adjacency to the node itself, and writes new
- * adjacency lines; the last iteration writes OUT. Rank state between rounds is therefore in
- * files, written at full precision (%.17g). The two numbers a round needs from the whole
+ * `node<TAB>rank<TAB>dst dst ...` in a fresh work directory (OUT.work-pagerank-XXXXXX, or
+ * inside --work-dir; removed at the end unless --keep-work); each iteration reads the
+ * previous adjacency lines, sends rank/outdeg along every edge and the adjacency to the node
+ * itself, and writes new adjacency lines; the last iteration writes OUT. Rank state between
+ * rounds is therefore in files, written at full precision (%.17g). The two numbers a round needs from the whole
  * graph, N and D, come from the round before: N is round 0's output record count, and each
  * reducer adds up the new rank of its dangling nodes, which the driver sums over ranks with
  * MPI_Allreduce between rounds.
@@ -200,13 +200,15 @@ static int pr_reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values 
 static int pr_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
                      sheaf_result *res) {
     pr_opts *o = job->udata;
-    int rc = sj_check_output(comm, cfg, res);
+    sj_work w;
+    int rc = sj_work_open(comm, o->work, cfg, "pagerank", &w, res);
     if (rc)
         return rc;
-    sj_buf work = {0}, dir[2] = {{0}, {0}};
-    if (sj_work_dir(o->work, cfg, "pagerank", &work) ||
-        sj_buf_printf(&dir[0], "%s/a", work.p) || sj_buf_printf(&dir[1], "%s/b", work.p))
+    sj_buf dir[2] = {{0}, {0}};
+    if (sj_work_sub(&w, "a", &dir[0]) || sj_work_sub(&w, "b", &dir[1])) {
+        sj_work_close(comm, &w, false, "pagerank", cfg->quiet);
         return sj_result_fail(res, SHEAF_ENOMEM, "out of memory");
+    }
     o->round = 0;
     o->final = false;
     rc = sj_round(comm, job, cfg, cfg->inputs, cfg->ninputs, dir[0].p, res);
@@ -221,12 +223,8 @@ static int pr_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config
         o->final = it == o->iterations;
         if (o->final) {
             sheaf_config c = *cfg;
-            c.inputs = in;
-            c.ninputs = 1;
             c.input_format = "lines";
-            sheaf_job_def j = *job;
-            j.driver = NULL;
-            rc = sheaf_run(comm, &j, &c, res);
+            rc = sj_final_round(comm, job, &c, in, 1, res);
         } else {
             rc = sj_round(comm, job, cfg, in, 1, dir[it % 2].p, res);
         }
@@ -234,9 +232,7 @@ static int pr_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config
         MPI_Allreduce(&o->my_dangling, &d, 1, MPI_DOUBLE, MPI_SUM, comm);
         o->dmass = d;
     }
-    if (!o->keep)
-        sj_remove_work(comm, work.p);
-    sj_buf_free(&work);
+    sj_work_close(comm, &w, o->keep, "pagerank", cfg->quiet);
     sj_buf_free(&dir[0]);
     sj_buf_free(&dir[1]);
     return rc;
@@ -245,8 +241,8 @@ static int pr_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config
 static const sheaf_option pr_options[] = {
     {"iterations", "N", "rounds of the power iteration (default 10)"},
     {"damping", "D", "damping factor (default 0.85)"},
-    {"work-dir", "DIR", "where ranks go between rounds (default OUT.work-pagerank)"},
-    {"keep-work", NULL, "keep the work directory"},
+    {"work-dir", "DIR", "work in a fresh directory inside DIR (default: beside OUT)"},
+    {"keep-work", NULL, "keep the work directory (its name is printed)"},
     {NULL, NULL, NULL},
 };
 

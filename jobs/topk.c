@@ -10,8 +10,8 @@
  *
  * By count (--count): the key is --column's field (csv/tsv) or the whole line; output
  * `key<TAB>count`, the K most frequent keys from the most frequent down, ties by key. This is
- * two rounds (a driver): a counting round into a work directory (OUT.work-topk, removed at the
- * end), then a top-K round over its output.
+ * two rounds (a driver): a counting round into a fresh work directory (OUT.work-topk-XXXXXX,
+ * or inside --work-dir; removed at the end), then a top-K round over its output.
  *
  * Map-side top-k: every rank keeps its own best K in a heap as it maps (map_cleanup emits
  * them), so at most K records per rank reach the single reducer, which merges them.
@@ -263,13 +263,19 @@ static int topk_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_conf
                        sheaf_result *res) {
     topk_opts *o = job->udata;
     if (!o->count)
-        return sj_round(comm, job, cfg, cfg->inputs, cfg->ninputs, cfg->output, res);
+        return sj_final_round(comm, job, cfg, cfg->inputs, cfg->ninputs, res);
+    sj_work w;
+    int rc = sj_work_open(comm, o->work, cfg, "topk", &w, res);
+    if (rc)
+        return rc;
     sj_buf work = {0};
-    if (sj_work_dir(o->work, cfg, "topk", &work))
+    if (sj_work_sub(&w, "counts", &work)) {
+        sj_work_close(comm, &w, false, "topk", cfg->quiet);
         return sj_result_fail(res, SHEAF_ENOMEM, "out of memory");
+    }
     sheaf_job_def counting = {.name = "topk", .map = count_map, .agg = SHEAF_AGG_COUNT,
                               .udata = o};
-    int rc = sj_round(comm, &counting, cfg, cfg->inputs, cfg->ninputs, work.p, res);
+    rc = sj_round(comm, &counting, cfg, cfg->inputs, cfg->ninputs, work.p, res);
     if (!rc) {
         sheaf_config c2 = *cfg;
         c2.input_format = "lines";
@@ -285,11 +291,7 @@ static int topk_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_conf
         c2.ninputs = 1;
         rc = sheaf_run(comm, &top, &c2, res);
     }
-    int rank;
-    MPI_Comm_rank(comm, &rank);
-    MPI_Barrier(comm);
-    if (rank == 0)
-        sj_rmtree(work.p);
+    sj_work_close(comm, &w, false, "topk", cfg->quiet);
     sj_buf_free(&work);
     return rc;
 }
@@ -299,7 +301,7 @@ static const sheaf_option topk_options[] = {
     {"column", "COL", "the numeric column (csv/tsv name or index); with --count, the key"},
     {"count", NULL, "the K most frequent keys (the --column field or the whole line)"},
     {"smallest", NULL, "the K smallest values instead of the largest"},
-    {"work-dir", "DIR", "--count: where the counts go between rounds (default OUT.work-topk)"},
+    {"work-dir", "DIR", "--count: work in a fresh directory inside DIR (default: beside OUT)"},
     {NULL, NULL, NULL},
 };
 

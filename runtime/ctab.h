@@ -233,6 +233,7 @@ int sheaf__ctab_insert(sheaf__ctab *t, uint64_t hash, const uint64_t k[2], const
 /* Takes the oldest waiting emit (a short key, a u64) out of the ring and inserts it. Returns
  * 0, 1 (the table is full) or a negative code. */
 static inline __attribute__((always_inline)) int sheaf__ctab_insert_oldest(sheaf__ctab *t) {
+    SHEAF__ASSERT(t->rcount > 0 && t->rcount <= SHEAF__RING && t->rhead < SHEAF__RING);
     const sheaf__pending *p = &t->ring[t->rhead];
     t->rhead = (t->rhead + 1) % SHEAF__RING;
     t->rcount--;
@@ -259,6 +260,7 @@ static inline __attribute__((always_inline)) int sheaf__ctab_add(sheaf__ctab *t,
     int rc = 0;
     if (t->rcount == SHEAF__RING) /* the oldest has waited long enough */
         rc = sheaf__ctab_insert_oldest(t);
+    SHEAF__ASSERT(t->rcount < SHEAF__RING);
     sheaf__pending *q = &t->ring[(t->rhead + t->rcount) % SHEAF__RING];
     q->k[0] = k[0];
     q->k[1] = k[1];

@@ -57,7 +57,7 @@ SHEAF_EXTERN int sheaf_fail(sheaf_ctx *ctx, int code, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (ctx->where == SHEAF__IN_MAP && ctx->cur_file)
+    if ((ctx->sink->flags & SHEAF__SINK_MAP) && ctx->cur_file)
         return sheaf__error(ctx, code, "%s (in map, file %s, offset %llu)", msg, ctx->cur_file,
                             (unsigned long long)ctx->cur_offset);
     return sheaf__error(ctx, code, "%s", msg);

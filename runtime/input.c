@@ -28,36 +28,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int sheaf__format_parse(const char *text, sheaf__format *fmt) {
-    memset(fmt, 0, sizeof *fmt);
-    fmt->delim = '\n';
-    fmt->sep = ',';
-    if (!text || !strcmp(text, "lines") || !strcmp(text, "text")) {
-        fmt->kind = SHEAF__FMT_LINES;
-        return 0;
-    }
-    if (!strcmp(text, "csv")) {
-        fmt->kind = SHEAF__FMT_CSV;
-        fmt->multiline = true;
-        return 0;
-    }
-    if (!strcmp(text, "tsv")) {
-        fmt->kind = SHEAF__FMT_TSV;
-        return 0;
-    }
-    if (!strncmp(text, "fixed:", 6)) {
-        char *end;
-        errno = 0;
-        unsigned long long n = strtoull(text + 6, &end, 10);
-        if (errno || *end || n == 0 || text[6] == '-' || n > (1ull << 30))
-            return SHEAF_EINVAL;
-        fmt->kind = SHEAF__FMT_FIXED;
-        fmt->reclen = n;
-        return 0;
-    }
-    return SHEAF_EINVAL;
-}
-
 typedef struct {
     char **files;
     uint64_t *sizes;

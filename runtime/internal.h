@@ -1,20 +1,33 @@
 /*
  * internal.h: what the runtime's modules share. Never installed.
  *
- * The data path of one rank, and the module that owns each step:
+ * The data path of one rank, and the module that owns each step (docs/architecture.md has it
+ * as a picture, with the source and sink interfaces and how to add a format):
  *
- *   input.c   rank 0 lists the inputs and cuts them into splits; the plan is broadcast
- *   job.c     ranks claim splits (RMA counter or round robin) and call map() per record
- *   reader.c  turns a split into records (lines, fixed-length), aligned to record boundaries
- *   ctab.c    the map-side combine table (built-in aggregations and user combiners); its
- *             inline emit path is in ctab.h
- *   shuffle.c per-rank send buffers and the bounded all-to-all exchange rounds
- *   store.c   received records; sorted and spilled as runs when over budget
- *   sort.c    the in-memory record sort
- *   merge.c   run files and the k-way merge, as record sources
- *   reduce.c  grouping, the value iterator, the output writers
- *   commit.c  the output directory protocol (_temporary, _SUCCESS, overwrite)
- *   place.c   hwloc placement; report.c the JSON report; main.c sheaf_main's command line
+ *   input.c    rank 0 lists the inputs and cuts them into splits; the plan is broadcast
+ *   job.c      sheaf_run: the phases; ranks claim splits (RMA counter or round robin) and
+ *              call map() per record
+ *   reader.c   turns a split into records, aligned to record boundaries, through an input
+ *              format (sheaf__infmt) registered in its table: src_lines.c, src_blocks.c,
+ *              src_csv.c, src_tsv.c, src_fixed.c, with src_delim.c the delimiter scan
+ *   emit.c     the emit API: sheaf_emit calls the context's sink (sheaf__sink); a map-side
+ *              emit into the combine table is added inline (ctab.h)
+ *   ctab.c     the map-side combine table (built-in aggregations and user combiners)
+ *   shuffle.c  the map side (sheaf__mapside): its sinks, the send buffers and the bounded
+ *              all-to-all exchange rounds
+ *   sample.c   a total order's sampler (sheaf__sampler) and key ranges
+ *   store.c    received records; sorted and spilled as runs when over budget
+ *   sort.c     the in-memory record sort
+ *   merge.c    run files and the k-way merge, as record sources (sheaf__src)
+ *   reduce.c   grouping, the value iterator, the reduce loop
+ *   writer.c   output files, the output formats' table (out_text.c, out_csv.c, out_raw.c)
+ *              and the output set, the reduce side's sink
+ *   commit.c   the output directory protocol (_temporary, _SUCCESS, overwrite)
+ *   progress.c rank 0's progress display; place.c hwloc placement; report.c and html.c the
+ *              report; error.c errors and agreement; main.c sheaf_main's command line
+ *
+ * Calls go down this list's dependencies without a cycle: job.c calls the phases, which do
+ * not call job.c; emit.c knows sinks and the combine table, not the phases behind them.
  *
  * Records travel and rest in one encoding: varint partition, varint key length, varint value
  * length, key bytes, value bytes.
@@ -27,11 +40,26 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "sheaf.h"
 
 #define SHEAF__MIN(a, b) ((a) < (b) ? (a) : (b))
 #define SHEAF__MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* SHEAF__ASSERT(cond) checks an internal invariant of the runtime (ring and buffer bounds,
+ * partition < nparts, merge order, sorted runs) in the test and sanitizer builds (configure
+ * --enable-asserts, on in scripts/check's builds, or --enable-sanitizers): a false cond prints
+ * where and aborts, since it is a bug in Sheaf, not a user error. Elsewhere it compiles to
+ * nothing (cond is not evaluated), so it may cost what it needs to. */
+#ifdef SHEAF_ASSERTS
+#define SHEAF__ASSERT(cond)                                                                    \
+    ((cond) ? (void)0 : sheaf__assert_fail(#cond, __FILE__, __LINE__, __func__))
+_Noreturn void sheaf__assert_fail(const char *cond, const char *file, int line,
+                                  const char *func);
+#else
+#define SHEAF__ASSERT(cond) ((void)0)
+#endif
 
 #if defined(__GNUC__)
 #define SHEAF__LIKELY(x) __builtin_expect(!!(x), 1)
@@ -110,6 +138,12 @@ uint64_t sheaf__peak_rss(void);
 uint64_t sheaf__physical_memory(void);
 /* Removes a directory tree (rm -rf). Returns 0 or a negative code. */
 int sheaf__rmtree(const char *path);
+/* A formatted string in memory of its own size (free it). NULL when out of memory. */
+char *sheaf__asprintf(const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
 /* mkdir -p. */
 int sheaf__mkdirs(const char *path, unsigned mode);
 /* Writes all of buf to fd. Returns 0 or the negated errno. */
@@ -166,6 +200,7 @@ typedef struct sheaf__plan {
 typedef enum { SHEAF__FMT_LINES = 0, SHEAF__FMT_FIXED, SHEAF__FMT_CSV, SHEAF__FMT_TSV } sheaf__fmt_kind;
 typedef struct sheaf__format {
     sheaf__fmt_kind kind;
+    const struct sheaf__infmt *src; /* the source that reads it (reader.c's table) */
     uint64_t reclen; /* fixed */
     uint8_t delim;   /* record delimiter of lines, tsv and csv (default LF) */
     uint8_t sep;     /* csv field separator (default ',') */
@@ -173,7 +208,8 @@ typedef struct sheaf__format {
     bool multiline;  /* csv: quoted fields may hold newlines, so files are not split */
 } sheaf__format;
 
-/* Parses the kind ("lines", "csv", "tsv", "fixed:N"); other fields get their defaults. */
+/* Parses the kind ("lines", "csv", "tsv", "fixed:N": a registered input format's name and its
+ * arguments); other fields get their defaults (reader.c). */
 int sheaf__format_parse(const char *text, sheaf__format *fmt);
 /* The whole format of a config (kind plus csv options and delimiter). */
 int sheaf__format_from_config(const sheaf_config *cfg, sheaf__format *fmt, char *err,
@@ -201,8 +237,18 @@ void sheaf__plan_free(sheaf__plan *plan);
 
 /* ---- reader.c -------------------------------------------------------------------------- */
 
+/* A byte stage under a record reader: a decompressor, say, over the file. NULL in the reader
+ * means the plain file (read from fd). */
+typedef struct sheaf__istream sheaf__istream;
+struct sheaf__istream {
+    /* Reads up to n bytes into buf: how many, 0 at the end, or a negated errno. */
+    ssize_t (*read)(sheaf__istream *s, void *buf, size_t n);
+    void (*close)(sheaf__istream *s);
+};
+
 typedef struct sheaf__reader {
     int fd;
+    sheaf__istream *in; /* NULL: read the file itself */
     const char *path;
     sheaf__format fmt;
     uint64_t start, end; /* the split */
@@ -250,6 +296,41 @@ void sheaf__reader_close(sheaf__reader *r); /* closes the file, keeps the buffer
  * lacks, or -1, means the best it has). Returns the level now used. */
 int sheaf__reader_set_line_count(int level);
 void sheaf__reader_free(sheaf__reader *r);
+
+/* An input format: one src_NAME.c defines one, and one line of reader.c's table registers it.
+ * The reader does what every format shares (the split, its alignment to records, the buffer,
+ * the bytes under it); the format says what a record is. */
+typedef struct sheaf__infmt {
+    const char *name;      /* as --input-format names it (before any ":ARGS") */
+    sheaf__fmt_kind kind;
+    bool aligned;          /* splits start on records (fixed): no skip to the first one */
+    /* Parses the text after the name ("" or ":N"...) into fmt. 0 or SHEAF_EINVAL. */
+    int (*parse)(const char *args, sheaf__format *fmt);
+    /* Before a split's first record (NULL: nothing), e.g. a header's names. 0 or a code. */
+    int (*begin)(sheaf__reader *r, char *err, size_t errlen);
+    /* Reads the record at r->off, which starts inside the split, into rec (cleared, its file
+     * set): 1, 0 at the end, or a negative code (SHEAF_EFORMAT: malformed, the reader past
+     * it; r->done when it cannot go on). */
+    int (*next)(sheaf__reader *r, sheaf_record *rec, char *err, size_t errlen);
+} sheaf__infmt;
+
+extern const sheaf__infmt sheaf__src_lines, sheaf__src_csv, sheaf__src_tsv, sheaf__src_fixed;
+/* The registered format of a kind (lines for one not registered). */
+const sheaf__infmt *sheaf__infmt_of(sheaf__fmt_kind kind);
+
+/* For the formats: reads more bytes, compacting and growing the buffer. 1 if bytes were
+ * added, 0 at the end of the file, or a negative code (message in err). */
+int sheaf__reader_fill(sheaf__reader *r, char *err, size_t errlen);
+/* src_delim.c: the index in r->buf of the delimiter ending the record at r->off (filling as
+ * needed; multi-line csv skips delimiters in quotes), or -1 when the file ends first or on an
+ * error (*rc set). */
+long long sheaf__reader_find_end(sheaf__reader *r, char *err, size_t errlen, int *rc);
+/* src_delim.c: the delimited record at r->off (CR LF ends a line too): 1, 0 or a code. */
+int sheaf__reader_record(sheaf__reader *r, sheaf_record *rec, char *err, size_t errlen);
+/* src_blocks.c: a block of whole lines at r->off into rec, or false when there is none. */
+bool sheaf__reader_block(sheaf__reader *r, sheaf_record *rec);
+/* Room for twice as many fields in r->fields and r->flens. 0 or SHEAF_ENOMEM. */
+int sheaf__reader_grow_fields(sheaf__reader *r);
 
 /* ---- ctab.c ---------------------------------------------------------------------------- */
 
@@ -383,6 +464,56 @@ int sheaf__runw_close(sheaf__runw *w); /* flushes and closes; returns 0 or a cod
 
 /* ---- the job context ------------------------------------------------------------------- */
 
+/* The job's counters, one row each: the enum name (SHEAF__C_ID), the name in the report, where
+ * the total goes in sheaf_result (SHEAF__RES(field), or SHEAF__NORES), whether that figure is
+ * the same on every rank (the total divided by the ranks), and the group and label of the
+ * end-of-job summary (NULL: not shown). The enum, the report's names, the result and the
+ * summary all come from this table, so a counter is added in one place. */
+#define SHEAF__RES(field) offsetof(sheaf_result, field)
+#define SHEAF__NORES SIZE_MAX
+#define SHEAF__COUNTER_MAP(X)                                                                   \
+    X(INPUT_RECORDS, "input_records", SHEAF__RES(input_records), 0, "Map", "input records")     \
+    X(INPUT_BYTES, "input_bytes", SHEAF__RES(input_bytes), 0, "Map", "input bytes")             \
+    X(MAP_OUT_RECORDS, "map_output_records", SHEAF__RES(map_output_records), 0, "Map",         \
+      "output records")                                                                         \
+    X(MAP_OUT_BYTES, "map_output_bytes", SHEAF__RES(map_output_bytes), 0, "Map",               \
+      "output bytes")                                                                           \
+    X(COMBINE_IN, "combine_input_records", SHEAF__RES(combine_input_records), 0, "Map",        \
+      "combine input records")                                                                  \
+    X(COMBINE_OUT, "combine_output_records", SHEAF__RES(combine_output_records), 0, "Map",     \
+      "combine output records")                                                                 \
+    X(SHUFFLE_BYTES, "shuffle_bytes_sent", SHEAF__RES(shuffle_bytes), 0, "Shuffle", "bytes")   \
+    X(SHUFFLE_ROUNDS, "shuffle_rounds", SHEAF__RES(shuffle_rounds), 1, "Shuffle", "rounds")    \
+    X(REDUCE_GROUPS, "reduce_groups", SHEAF__RES(reduce_groups), 0, "Reduce", "input groups")  \
+    X(REDUCE_RECORDS, "reduce_input_records", SHEAF__RES(reduce_input_records), 0, NULL, NULL) \
+    X(OUTPUT_RECORDS, "output_records", SHEAF__RES(output_records), 0, "Reduce",               \
+      "output records")                                                                         \
+    X(OUTPUT_BYTES, "output_bytes", SHEAF__RES(output_bytes), 0, "Reduce", "output bytes")     \
+    X(SPILL_RECORDS, "spilled_records", SHEAF__RES(spilled_records), 0, "Spill", "records")    \
+    X(SPILL_BYTES, "spilled_bytes", SHEAF__RES(spilled_bytes), 0, "Spill", "bytes")            \
+    X(SPILL_RUNS, "spill_runs", SHEAF__RES(spill_runs), 0, "Spill", "runs")                    \
+    X(MERGE_PASSES, "merge_passes", SHEAF__RES(merge_passes), 0, "Spill", "merge passes")      \
+    X(SPLITS, "splits_mapped", SHEAF__NORES, 0, NULL, NULL)                                     \
+    X(SHUFFLE_RECV_BYTES, "shuffle_bytes_received", SHEAF__NORES, 0, NULL, NULL)                \
+    X(BAD_RECORDS, "bad_records", SHEAF__NORES, 0, NULL, NULL)
+
+enum {
+#define SHEAF__C_ENUM(id, name, res, per_rank, group, label) SHEAF__C_##id,
+    SHEAF__COUNTER_MAP(SHEAF__C_ENUM)
+#undef SHEAF__C_ENUM
+    SHEAF__C_COUNT
+};
+/* One row of SHEAF__COUNTER_MAP. */
+typedef struct sheaf__counter_info {
+    const char *name;
+    size_t res_offset; /* of its uint64_t in sheaf_result, or SHEAF__NORES */
+    bool per_rank;
+    const char *group, *label;
+} sheaf__counter_info;
+extern const sheaf__counter_info sheaf__counters[SHEAF__C_COUNT];
+/* The summary's groups, in the order it prints them. */
+extern const char *const sheaf__counter_groups[];
+
 typedef struct sheaf__counter {
     char *name;
     int64_t value;
@@ -392,12 +523,152 @@ enum { SHEAF__PH_SETUP, SHEAF__PH_MAP, SHEAF__PH_SHUFFLE, SHEAF__PH_SORT, SHEAF_
        SHEAF__PH_COMMIT, SHEAF__PH_COUNT };
 extern const char *const sheaf__phase_names[SHEAF__PH_COUNT];
 
-enum { SHEAF__IN_MAP = 1, SHEAF__IN_COMBINE, SHEAF__IN_REDUCE, SHEAF__IN_SAMPLE,
-       SHEAF__IN_CAPTURE, /* an eager combine: emits of the same key are captured */
-       SHEAF__IN_HELD /* setup before the sample of a total order: emits wait in ctx->held */ };
+/* ---- sinks: where an emit goes ------------------------------------------------------- */
 
-typedef struct sheaf__writer sheaf__writer;
+/* A sink takes what sheaf_emit is given, in whichever phase it is called: the map side's
+ * combine table (emit.c's inline path) or shuffle buffers (shuffle.c), a combiner's output
+ * (shuffle.c), setup's emits held for the sampler and the sampler's own (sample.c), and a
+ * reducer's output writers (writer.c). The context's sink is set by the phase that owns it and
+ * put back when the phase ends; sheaf_emit only calls it. */
+typedef struct sheaf__sink sheaf__sink;
+typedef struct sheaf__sink_ops {
+    /* Takes one record (copies it). Returns 0 or a negative code, the error recorded. */
+    int (*emit)(sheaf__sink *s, sheaf_ctx *ctx, const void *key, size_t klen, const void *val,
+                size_t vlen);
+    /* A record for the named output name (a checked name); NULL: none here. */
+    int (*emit_named)(sheaf__sink *s, sheaf_ctx *ctx, const char *name, const void *key,
+                      size_t klen, const void *val, size_t vlen);
+    /* Pushes what is buffered on (a round, a file); NULL: nothing to do. */
+    int (*flush)(sheaf__sink *s, sheaf_ctx *ctx);
+    /* Ends the sink's use: flushes and releases what it holds; NULL: nothing to do. */
+    int (*close)(sheaf__sink *s, sheaf_ctx *ctx);
+} sheaf__sink_ops;
 
+enum {
+    SHEAF__SINK_MAP = 1,        /* map (and setup) output: counted as such; padded buffers */
+    SHEAF__SINK_TEXT = 2,       /* typed values (sheaf_emit_u64, ...) are written as text */
+    SHEAF__SINK_UNCOUNTED = 4,  /* sheaf_counter_add does nothing (the sampler's reread) */
+};
+
+struct sheaf__sink {
+    const sheaf__sink_ops *ops;
+    /* The combine table of a map sink that has one: emit.c adds to it inline, without a call
+     * through ops (ops->emit does the same, out of line). NULL for every other sink. */
+    struct sheaf__ctab *ctab;
+    unsigned flags; /* SHEAF__SINK_* */
+};
+
+/* The sink of no phase: an emit there is an error (emit.c). */
+extern sheaf__sink sheaf__sink_none;
+/* The emit of a sink with a combine table (s->ctab), out of line (emit.c). */
+int sheaf__emit_table(sheaf__sink *s, sheaf_ctx *ctx, const void *key, size_t klen,
+                      const void *val, size_t vlen);
+
+/* ---- writer.c and out_*.c: output formats and writers ----------------------------------- */
+
+/* A byte stage under a writer: a plain file, or (one day) a compressor over another stage. */
+typedef struct sheaf__ostream sheaf__ostream;
+struct sheaf__ostream {
+    /* Writes all of buf. Returns 0 or a negated errno. */
+    int (*write)(sheaf__ostream *s, const void *buf, size_t len);
+    /* Closes the stage (and what it sits on) and frees it. Returns 0 or a negated errno. */
+    int (*close)(sheaf__ostream *s);
+};
+/* A new file at path (created or truncated, mode 0644). NULL with *err a negated errno. */
+sheaf__ostream *sheaf__ostream_file(const char *path, int *err);
+
+/* One output file: a format writing through a buffer into a byte stage. */
+typedef struct sheaf__writer {
+    const struct sheaf__outfmt *fmt;
+    sheaf__ostream *out; /* NULL when closed */
+    char *path;
+    char name[64]; /* "part", or a named output */
+    sheaf__buf buf;
+    uint64_t written; /* bytes handed to out */
+    void *state;      /* the format's own, if it keeps any */
+} sheaf__writer;
+
+/* An output format: one out_NAME.c file defines one, and one line of writer.c's table
+ * registers it. Each function returns 0 or a negative code with the error recorded in ctx. */
+typedef struct sheaf__outfmt {
+    const char *name;
+    bool text_values; /* typed values are written as decimal text */
+    /* The file was opened: write a header, set up state (NULL: nothing). */
+    int (*open)(sheaf_ctx *ctx, sheaf__writer *w);
+    /* Writes one record into w (sheaf__writer_room gives the space). */
+    int (*put)(sheaf_ctx *ctx, sheaf__writer *w, const void *key, size_t klen, const void *val,
+               size_t vlen);
+    /* The file is about to close: a footer, free state (NULL: nothing). */
+    int (*finish)(sheaf_ctx *ctx, sheaf__writer *w);
+} sheaf__outfmt;
+
+extern const sheaf__outfmt sheaf__out_text, sheaf__out_csv, sheaf__out_raw;
+/* The registered format of that name, or NULL. */
+const sheaf__outfmt *sheaf__outfmt_find(const char *name);
+/* The registered names as "a, b or c" into out. */
+void sheaf__outfmt_names(char *out, size_t outlen);
+/* A writer's buffer goes out when it would grow past this. */
+#define SHEAF__WRITER_BUF ((size_t)1 << 20)
+uint8_t *sheaf__writer_room_slow(sheaf_ctx *ctx, sheaf__writer *w, size_t n);
+/* Room for n more bytes at the end of w->buf, the buffer written out first when it would
+ * grow past its size. NULL when that failed (the error recorded). Inline: it is called for
+ * every output record. */
+static inline uint8_t *sheaf__writer_room(sheaf_ctx *ctx, sheaf__writer *w, size_t n) {
+    if (SHEAF__LIKELY(w->buf.len + n <= SHEAF__WRITER_BUF && w->buf.len + n <= w->buf.cap))
+        return w->buf.data + w->buf.len;
+    return sheaf__writer_room_slow(ctx, w, n);
+}
+
+/* The writers of the partition being reduced, and the reduce side's sink: [0] is
+ * part-r-NNNNN, the rest named outputs (NAME-r-NNNNN, like Hadoop's MultipleOutputs), opened on
+ * their first record. */
+typedef struct sheaf__outset sheaf__outset;
+sheaf__outset *sheaf__outset_new(const sheaf__outfmt *fmt, const char *dir);
+/* The sink that writes to the current partition's files. */
+sheaf__sink *sheaf__outset_sink(sheaf__outset *o);
+int sheaf__outset_open(sheaf_ctx *ctx, sheaf__outset *o, uint32_t part);
+/* Writes one record to part-r-NNNNN. */
+int sheaf__outset_write(sheaf_ctx *ctx, sheaf__outset *o, const void *key, size_t klen,
+                        const void *val, size_t vlen);
+int sheaf__outset_close(sheaf_ctx *ctx, sheaf__outset *o);
+void sheaf__outset_free(sheaf_ctx *ctx, sheaf__outset *o);
+
+/* ---- progress.c -------------------------------------------------------------------------- */
+
+/* Rank 0's progress display (on a terminal or with --progress). */
+typedef struct sheaf__progress {
+    bool on;
+    double t0, last;
+    const struct sheaf__plan *plan;
+    MPI_Win win;
+    uint64_t *prefix; /* bytes of tasks [0, i) */
+} sheaf__progress;
+
+/* Starts the display on rank 0 when it is wanted; win is the task counter (or MPI_WIN_NULL). */
+void sheaf__progress_start(sheaf__progress *p, const sheaf_ctx *ctx,
+                           const struct sheaf__plan *plan, MPI_Win win);
+/* Redraws the map bar (at most five times a second unless final). */
+void sheaf__progress_map(sheaf__progress *p, const sheaf_ctx *ctx, bool final);
+/* Redraws the reduce line. */
+void sheaf__progress_reduce(sheaf__progress *p, const sheaf_ctx *ctx, bool final);
+void sheaf__progress_end(sheaf__progress *p);
+
+/* ---- the job context ------------------------------------------------------------------- */
+
+typedef struct sheaf__mapside sheaf__mapside;   /* shuffle.c */
+typedef struct sheaf__sampler sheaf__sampler;   /* sample.c */
+
+/* Where this rank runs (place.c), for the report. */
+typedef struct sheaf__placement {
+    char host[256];
+    int local_rank, local_size;
+    char cpuset[256];
+    char binding[64];
+} sheaf__placement;
+
+/* The state every phase shares: who we are, the job, its failure and its figures. What belongs
+ * to one phase is in that phase's struct (map side, store, sampler, progress, output set),
+ * which its own file defines and owns. */
 struct sheaf_ctx {
     MPI_Comm comm;
     int rank, nranks;
@@ -408,45 +679,27 @@ struct sheaf_ctx {
     size_t nfmts;
     uint32_t nparts;
     uint64_t seed;
-    int where; /* SHEAF__IN_* */
+    const sheaf__outfmt *outfmt;
+    sheaf__sink *sink; /* where sheaf_emit goes now (sheaf__sink_none between phases) */
 
     int err;
     bool agreed; /* every rank knows the job failed: no more collectives but the last */
     char errmsg[1024];
-    bool text_output; /* typed values are written as decimal text (text and csv output) */
-    int output_format; /* 0 text, 1 raw, 2 csv (reduce.c) */
 
-    /* map side */
-    sheaf__ctab *ctab;
-    sheaf__buf *send; /* one per destination rank */
-    sheaf__buf *flying;   /* the other set: buffers of the round in flight */
-    uint64_t *send_recs; /* records in each send buffer */
-    MPI_Request *pending; /* the round in flight */
-    size_t npending, cappending;
-    bool inflight;
-    uint64_t pending_bytes; /* bytes the store gains when it completes */
-    unsigned puts_since_test;
-    size_t send_limit; /* per destination: a round must start before a buffer passes it */
-    size_t round_bytes; /* from this many bytes in the filling set, ready for a round */
-    MPI_Request ready;  /* the Ibarrier of that readiness, when ready_posted */
-    bool ready_posted;
-    bool map_done;
-    bool all_done;
-
-    /* reduce side */
+    /* the phases' own state */
+    sheaf__mapside *map;      /* shuffle.c: send buffers, rounds, combine table */
     struct sheaf__store *store;
-    sheaf__writer *out;
-    uint32_t cur_part;
+    sheaf__sampler *sampler;  /* sample.c: total order only */
+    const struct sheaf__ranges *ranges; /* a total order's key ranges, once sampled */
+    sheaf__progress prog;
+    uint32_t cur_part;        /* the partition being reduced */
 
     /* placement and report */
-    char host[256];
-    int local_rank, local_size;
-    char cpuset[256];
-    char binding[64];
+    sheaf__placement place;
     uint64_t budget;
     double phase_start[SHEAF__PH_COUNT], phase_end[SHEAF__PH_COUNT];
     uint64_t tasks_mapped;
-    uint64_t c[24]; /* counters, indexed by SHEAF__C_* */
+    uint64_t c[SHEAF__C_COUNT]; /* counters, indexed by SHEAF__C_* */
     sheaf__counter *user;
     size_t nuser, capuser;
     const char *cur_file;
@@ -457,30 +710,8 @@ struct sheaf_ctx {
     uint64_t fault_after; /* SHEAF_FAULT: records before failing, or UINT64_MAX */
     int fault_phase;
     char spill_dir[4096];
-
-    /* eager combine (shuffle.c) */
-    const uint8_t *cap_key;
-    size_t cap_klen;
-    sheaf__buf *cap_out;
-
-    /* total order (sample.c) */
-    sheaf__buf held; /* setup's emits, as records, until the sample has set the ranges */
-    sheaf__buf sample_buf;
-    uint64_t sample_count;
-    void *cuts; /* sorted cut points */
-    uint8_t *cut_data;
-    size_t ncuts;
 };
 
-enum {
-    SHEAF__C_INPUT_RECORDS, SHEAF__C_INPUT_BYTES, SHEAF__C_MAP_OUT_RECORDS,
-    SHEAF__C_MAP_OUT_BYTES, SHEAF__C_COMBINE_IN, SHEAF__C_COMBINE_OUT, SHEAF__C_SHUFFLE_BYTES,
-    SHEAF__C_SHUFFLE_ROUNDS, SHEAF__C_REDUCE_GROUPS, SHEAF__C_REDUCE_RECORDS,
-    SHEAF__C_OUTPUT_RECORDS, SHEAF__C_OUTPUT_BYTES, SHEAF__C_SPILL_RECORDS,
-    SHEAF__C_SPILL_BYTES, SHEAF__C_SPILL_RUNS, SHEAF__C_MERGE_PASSES, SHEAF__C_SPLITS,
-    SHEAF__C_SHUFFLE_RECV_BYTES, SHEAF__C_BAD_RECORDS, SHEAF__C_COUNT
-};
-extern const char *const sheaf__counter_names[SHEAF__C_COUNT];
 
 /* The format of a file of the plan: its input's. */
 static inline const sheaf__format *sheaf__file_format(const sheaf_ctx *ctx,
@@ -491,21 +722,18 @@ static inline const sheaf__format *sheaf__file_format(const sheaf_ctx *ctx,
 
 /* ---- shuffle.c ------------------------------------------------------------------------- */
 
+/* Sets up the map side (send buffers and, for a job with a combiner or an aggregation, the
+ * combine table). Returns 0 or SHEAF_ENOMEM. */
 int sheaf__shuffle_init(sheaf_ctx *ctx);
 void sheaf__shuffle_free(sheaf_ctx *ctx);
-/* Appends a record to the buffer of the partition's owner; runs a round when full. */
-int sheaf__shuffle_put(sheaf_ctx *ctx, uint32_t part, const void *key, size_t klen,
-                       const void *val, size_t vlen);
+/* The map side's sink: the combine table when the job has one, else the send buffers. */
+sheaf__sink *sheaf__shuffle_sink(sheaf_ctx *ctx);
 /* Collective round: every rank sends what it holds. Returns 0, or the agreed error. */
 int sheaf__shuffle_round(sheaf_ctx *ctx);
-/* Completes the round in flight: wait, or only test whether it is done. */
-int sheaf__shuffle_test(sheaf_ctx *ctx, bool wait);
 /* Called when this rank has mapped its last split: serves rounds until every rank is done. */
 int sheaf__shuffle_finish(sheaf_ctx *ctx);
 /* Moves the combine table's contents into the send buffers. */
 int sheaf__flush_ctab(sheaf_ctx *ctx);
-/* Emits, as from map, what setup emitted while it was held (SHEAF__IN_HELD), and frees it. */
-int sheaf__emit_held(sheaf_ctx *ctx);
 /* The default partitioner: a hash in [0, 2^64) scaled to [0, nparts) by multiply-shift,
  * which keeps the high bits of the hash (XXH3's are as good as its low ones). */
 static inline uint32_t sheaf__hash_partition(uint64_t hash, uint32_t nparts) {
@@ -520,7 +748,7 @@ static inline uint32_t sheaf__owner(const sheaf_ctx *ctx, uint32_t part) {
 typedef struct sheaf__store {
     sheaf__buf data;
     size_t limit; /* bytes of data plus index before a spill */
-    char dir[4096];
+    char *dir;    /* this rank's spill directory */
     char **runs;
     size_t nruns, capruns;
     uint64_t run_seq;
@@ -538,9 +766,8 @@ void sheaf__store_free(sheaf_ctx *ctx);
 
 /* ---- reduce.c -------------------------------------------------------------------------- */
 
+/* Reduces every partition this rank owns into tmpdir (sets the phase's sink). */
 int sheaf__reduce_all(sheaf_ctx *ctx, const char *tmpdir);
-/* Writes one output record (reduce-side emit). */
-int sheaf__output(sheaf_ctx *ctx, const void *key, size_t klen, const void *val, size_t vlen);
 void sheaf__values_init_chain(sheaf_values *v);
 
 /* ---- commit.c -------------------------------------------------------------------------- */
@@ -551,7 +778,10 @@ typedef struct sheaf__commit {
     char tmp[4096];     /* stage/_temporary: the part files of all ranks */
     bool created_out;   /* we made out (it did not exist) */
     bool replace;       /* out existed: stage is a sibling swapped in at commit */
-    int lockfd;         /* flock held on out while the job runs */
+    int lockfd;         /* flock held on lockpath while the job runs */
+    char lockpath[4200]; /* DIR/.NAME.sheaf-lock */
+    char note[9000];    /* what the job should say it repaired (a restored old output), or "" */
+    int slots[2];       /* cleanup.c entries of stage-or-out and the lock file */
 } sheaf__commit;
 
 /* Rank 0: checks the output path and creates the staging directories. */
@@ -561,16 +791,75 @@ int sheaf__commit_finish(sheaf__commit *c, uint32_t nparts, const char *report_j
                          const char *report_html, char *err, size_t errlen);
 /* Rank 0 after a failure: removes what the job wrote; an earlier output stays as it was. */
 void sheaf__commit_abort(sheaf__commit *c);
+/* --report FILE: refused (SHEAF_EUSAGE, message in err) when it is an input or inside one,
+ * inside the output, not a regular file, or exists without --overwrite. */
+int sheaf__report_check(const sheaf_config *cfg, char *err, size_t errlen);
+/* Writes text to path atomically: a fresh temporary beside it (O_EXCL), then a rename. */
+int sheaf__report_write(const char *path, const char *text, char *err, size_t errlen);
 
-/* Redraws rank 0's reduce progress line when it is shown (job.c). */
-void sheaf__progress_reduce(sheaf_ctx *ctx, bool final);
+/* ---- cleanup.c ------------------------------------------------------------------------ */
+
+/* Installs the SIGINT/SIGTERM/SIGHUP handler that removes the registered paths, then dies of
+ * the signal (sheaf_main). */
+void sheaf__signals_install(void);
+/* Starts the janitor process, which removes what is registered with janitor_too if this
+ * process ends without dropping it (sheaf_main, before MPI starts). Its name (comm) is
+ * sheaf-janitor; its command line is the job's. */
+void sheaf__janitor_start(void);
+/* Tells the janitor the job is over and nothing it was told of is to be removed (sheaf_main,
+ * when nothing is registered any more). */
+void sheaf__janitor_done(void);
+/* Registers a path to remove on a signal and, unless janitor_kind is NONE, by the janitor when
+ * the process dies: TREE removes it whole, LOCK removes a lock file only if it can lock it.
+ * Returns its slot (0 when the table is full). */
+enum { SHEAF__JANITOR_NONE, SHEAF__JANITOR_TREE, SHEAF__JANITOR_LOCK };
+int sheaf__cleanup_add(const char *path, int janitor_kind);
+void sheaf__cleanup_drop(int slot);
+/* Registers what commit_prepare made (commit.c). */
+void sheaf__cleanup_commit(sheaf__commit *c);
+/* While on, a signal waits (the swap of outputs); turning it off delivers a waiting one. */
+void sheaf__cleanup_hold(bool on);
+/* Test hooks of SHEAF_FAULT: pause-WHERE:SECONDS sleeps at WHERE, kill-WHERE dies there. */
+void sheaf__fault_pause(const char *where);
+void sheaf__fault_kill(const char *where);
 
 /* ---- sample.c ------------------------------------------------------------------------- */
 
-/* Collective: samples map output keys and sets the range partition's cut points. */
+/* The key ranges of a total order: a key goes to the partition of the first cut point greater
+ * than it. Set by the sampler; read by the shuffle's partitioner. */
+typedef struct sheaf__keyref {
+    const uint8_t *p;
+    size_t n;
+} sheaf__keyref;
+typedef struct sheaf__ranges {
+    sheaf__keyref *cuts; /* sorted */
+    size_t ncuts;
+    uint8_t *data; /* the cut points' bytes */
+} sheaf__ranges;
+
+static inline uint32_t sheaf__range_partition(const sheaf__ranges *r, sheaf_compare_fn cmp,
+                                              const void *key, size_t klen) {
+    size_t lo = 0, hi = r->ncuts;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const sheaf__keyref *c = &r->cuts[mid];
+        int x = cmp ? cmp(key, klen, c->p, c->n) : sheaf__bytes_compare(key, klen, c->p, c->n);
+        if (x < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return (uint32_t)lo;
+}
+
+/* A total-order job's sampler: ctx->sampler, and the sink that holds setup's emits until the
+ * ranges are known. Returns 0 or SHEAF_ENOMEM. */
+int sheaf__sample_init(sheaf_ctx *ctx);
+sheaf__sink *sheaf__sample_held_sink(sheaf_ctx *ctx);
+/* Collective: samples map output keys and sets ctx->ranges. */
 int sheaf__sample(sheaf_ctx *ctx, const sheaf__plan *plan);
-int sheaf__sample_key(sheaf_ctx *ctx, const void *key, size_t klen);
-uint32_t sheaf__range_partition(const sheaf_ctx *ctx, const void *key, size_t klen);
+/* Emits, into the current sink, what setup emitted while it was held, and frees it. */
+int sheaf__sample_emit_held(sheaf_ctx *ctx);
 void sheaf__sample_free(sheaf_ctx *ctx);
 
 /* ---- place.c, report.c ----------------------------------------------------------------- */

@@ -18,10 +18,12 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,7 +51,7 @@ SHEAF_EXTERN uint32_t sheaf_partition(const sheaf_ctx *ctx) {
 }
 
 SHEAF_EXTERN int sheaf_counter_add(sheaf_ctx *ctx, const char *name, int64_t n) {
-    if (ctx->where == SHEAF__IN_SAMPLE)
+    if (ctx->sink->flags & SHEAF__SINK_UNCOUNTED)
         return 0; /* sampling reads records twice; they count once */
     for (size_t i = 0; i < ctx->nuser; i++) {
         if (!strcmp(ctx->user[i].name, name)) {
@@ -103,102 +105,6 @@ static void phase(sheaf_ctx *ctx, int ph, bool start) {
         ctx->phase_start[ph] = sheaf__now();
     else
         ctx->phase_end[ph] = sheaf__now();
-}
-
-/* ---- progress (rank 0, on a terminal or with --progress) ----
- * The map bar counts tasks claimed by all ranks (read from the shared counter, or rank 0's
- * own share under static scheduling) and their bytes, with the rate and an ETA; the reduce
- * line counts rank 0's groups. Redrawn at most five times a second, from rank 0's loops. */
-typedef struct progress {
-    bool on;
-    double t0, last;
-    const sheaf__plan *plan;
-    MPI_Win win;
-    uint64_t *prefix; /* bytes of tasks [0, i) */
-} progress;
-
-static progress prog;
-
-static void progress_start(sheaf_ctx *ctx, const sheaf__plan *plan, MPI_Win win) {
-    memset(&prog, 0, sizeof prog);
-    int want = ctx->cfg.progress;
-    if (want < 0)
-        want = isatty(2);
-    prog.on = ctx->rank == 0 && want > 0 && !ctx->cfg.quiet;
-    if (!prog.on)
-        return;
-    prog.t0 = prog.last = sheaf__now();
-    prog.plan = plan;
-    prog.win = win;
-    prog.prefix = calloc(plan->ntasks + 1, sizeof *prog.prefix);
-    if (!prog.prefix) {
-        prog.on = false;
-        return;
-    }
-    for (size_t i = 0; i < plan->ntasks; i++)
-        prog.prefix[i + 1] = prog.prefix[i] + plan->tasks[i].bytes;
-}
-
-static void human(double v, char *out, size_t n) {
-    const char *u = "B";
-    if (v >= 1 << 30) v /= 1 << 30, u = "GiB";
-    else if (v >= 1 << 20) v /= 1 << 20, u = "MiB";
-    else if (v >= 1 << 10) v /= 1 << 10, u = "KiB";
-    snprintf(out, n, "%.1f %s", v, u);
-}
-
-static void progress_map(sheaf_ctx *ctx, bool final) {
-    if (!prog.on)
-        return;
-    double now = sheaf__now();
-    if (!final && now - prog.last < 0.2)
-        return;
-    prog.last = now;
-    const sheaf__plan *plan = prog.plan;
-    uint64_t claimed;
-    if (prog.win != MPI_WIN_NULL) {
-        uint64_t zero = 0;
-        MPI_Fetch_and_op(&zero, &claimed, MPI_UINT64_T, 0, 0, MPI_NO_OP, prog.win);
-        MPI_Win_flush(0, prog.win);
-    } else {
-        claimed = ctx->tasks_mapped * (uint64_t)ctx->nranks;
-    }
-    /* Claimed tasks include one in progress per rank: count those as not done yet. */
-    claimed = claimed > (uint64_t)ctx->nranks ? claimed - (uint64_t)ctx->nranks : 0;
-    if (final || claimed > plan->ntasks)
-        claimed = plan->ntasks;
-    double done = (double)prog.prefix[claimed], total = (double)prog.prefix[plan->ntasks];
-    double frac = total > 0 ? done / total : 1, secs = now - prog.t0;
-    double rate = secs > 0 ? done / secs : 0, eta = rate > 0 ? (total - done) / rate : 0;
-    char bar[31], d[32], t[32], r[32];
-    int fill = (int)(frac * 30);
-    for (int i = 0; i < 30; i++)
-        bar[i] = i < fill ? '#' : ' ';
-    bar[30] = '\0';
-    human(done, d, sizeof d);
-    human(total, t, sizeof t);
-    human(rate, r, sizeof r);
-    fprintf(stderr, "\rmap    [%s] %3.0f%%  %llu/%zu tasks  %s/%s  %s/s  ETA %.0f s   ", bar,
-            frac * 100, (unsigned long long)claimed, plan->ntasks, d, t, r, final ? 0 : eta);
-    if (final)
-        fputc('\n', stderr);
-}
-
-void sheaf__progress_reduce(sheaf_ctx *ctx, bool final) {
-    if (!prog.on)
-        return;
-    double now = sheaf__now();
-    if (!final && now - prog.last < 0.2)
-        return;
-    prog.last = now;
-    fprintf(stderr, "\rreduce rank 0: %llu groups, %llu records out%s", 
-            (unsigned long long)ctx->c[SHEAF__C_REDUCE_GROUPS],
-            (unsigned long long)ctx->c[SHEAF__C_OUTPUT_RECORDS], final ? "\n" : "   ");
-}
-
-static void progress_end(void) {
-    free(prog.prefix);
-    memset(&prog, 0, sizeof prog);
 }
 
 /* A malformed record is counted and skipped while the job's allowance lasts; then it fails
@@ -275,9 +181,9 @@ static int map_task(sheaf_ctx *ctx, const sheaf__plan *plan, const sheaf__task *
             if (SHEAF__UNLIKELY(ctx->fault_phase == SHEAF__PH_MAP) &&
                 fault(ctx, SHEAF__PH_MAP, ctx->c[SHEAF__C_INPUT_RECORDS]))
                 break;
-            if (SHEAF__UNLIKELY(prog.on) &&
+            if (SHEAF__UNLIKELY(ctx->prog.on) &&
                 (rd->nrec > 1 || (ctx->c[SHEAF__C_INPUT_RECORDS] & 4095) == 0))
-                progress_map(ctx, false);
+                sheaf__progress_map(&ctx->prog, ctx, false);
         }
         sheaf__reader_close(rd);
     }
@@ -314,7 +220,7 @@ static int map_phase(sheaf_ctx *ctx, const sheaf__plan *plan) {
     }
     if (ctx->fault_phase == SHEAF__PH_SHUFFLE)
         fault(ctx, SHEAF__PH_SHUFFLE, 0);
-    progress_start(ctx, plan, dynamic ? win : MPI_WIN_NULL);
+    sheaf__progress_start(&ctx->prog, ctx, plan, dynamic ? win : MPI_WIN_NULL);
     uint64_t next = (uint64_t)ctx->rank;
     while (!ctx->err) {
         uint64_t idx;
@@ -330,7 +236,7 @@ static int map_phase(sheaf_ctx *ctx, const sheaf__plan *plan) {
             break;
         ctx->tasks_mapped++;
         map_task(ctx, plan, &plan->tasks[idx], &rd);
-        progress_map(ctx, false);
+        sheaf__progress_map(&ctx->prog, ctx, false);
     }
     sheaf__reader_free(&rd);
     if (ctx->job->map_cleanup && !ctx->err) {
@@ -343,7 +249,7 @@ static int map_phase(sheaf_ctx *ctx, const sheaf__plan *plan) {
     if (!ctx->agreed)
         sheaf__shuffle_finish(ctx);
     if (!ctx->err)
-        progress_map(ctx, true); /* every rank is done: the bar is full */
+        sheaf__progress_map(&ctx->prog, ctx, true); /* every rank is done: the bar is full */
     phase(ctx, SHEAF__PH_SHUFFLE, false);
     if (dynamic) {
         MPI_Win_unlock_all(win);
@@ -354,22 +260,29 @@ static int map_phase(sheaf_ctx *ctx, const sheaf__plan *plan) {
 
 static uint64_t default_budget(const sheaf_ctx *ctx) {
     /* A quarter of the node's memory shared among its ranks, between 64 MiB and 4 GiB. */
-    uint64_t share = sheaf__physical_memory() / 4 / (uint64_t)SHEAF__MAX(ctx->local_size, 1);
+    uint64_t share = sheaf__physical_memory() / 4 / (uint64_t)SHEAF__MAX(ctx->place.local_size, 1);
     return SHEAF__MIN(SHEAF__MAX(share, 64ull << 20), 4ull << 30);
 }
 
-/* Each job's spill directory holds an "owner" file (host and rank 0's pid). A job killed
- * outright cannot remove its spill files, so every job first removes the spill directories on
- * its host whose owner process is gone. */
+/* Each job's spill directory, BASE/sheaf-spill-XXXXXX, is made fresh by rank 0 (mkdtemp, mode
+ * 0700) and holds an "owner" file (host and rank 0's pid), created with O_EXCL | O_NOFOLLOW. A
+ * job killed outright cannot remove its spill files, so every job first removes the spill
+ * directories on its host that are provably a dead Sheaf job's: a real directory (not a
+ * symlink) named sheaf-*, owned by this user and closed to others, whose owner file is a
+ * regular file of this user naming this host and a process that is gone. */
 static int write_owner(const char *dir) {
-    char path[4200], host[256] = "";
-    snprintf(path, sizeof path, "%s/owner", dir);
-    gethostname(host, sizeof host - 1);
-    FILE *f = fopen(path, "w");
-    if (!f)
+    char path[4200], host[256] = "", text[400];
+    if (snprintf(path, sizeof path, "%s/owner", dir) >= (int)sizeof path)
         return -1;
-    fprintf(f, "%s %ld\n", host, (long)getpid());
-    return fclose(f) == 0 ? 0 : -1;
+    gethostname(host, sizeof host - 1);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    int n = snprintf(text, sizeof text, "%s %ld\n", host, (long)getpid());
+    int rc = sheaf__write_all(fd, text, (size_t)n);
+    if (close(fd) != 0 || rc)
+        return -1;
+    return 0;
 }
 
 /* True when no live process has this pid (a zombie counts as gone). */
@@ -386,26 +299,62 @@ static bool process_gone(long pid) {
     return n == 1 && state == 'Z';
 }
 
+/* True when path is a directory this user owns and nobody else may enter or write. */
+static bool private_dir(const char *path) {
+    struct stat st;
+    return lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+           (st.st_mode & 077) == 0;
+}
+
 static void sweep_spill(const char *base) {
     char pattern[4200], host[256] = "";
     gethostname(host, sizeof host - 1);
-    snprintf(pattern, sizeof pattern, "%s/sheaf-*", base);
     glob_t g;
+    if (snprintf(pattern, sizeof pattern, "%s/sheaf-*", base) >= (int)sizeof pattern)
+        return; /* a base this long holds no spill directory of ours either */
     if (glob(pattern, GLOB_NOSORT | GLOB_ONLYDIR, NULL, &g) != 0)
         return;
     for (size_t i = 0; i < g.gl_pathc; i++) {
-        char path[4200], h[256];
+        char path[4200], text[400] = "", h[256];
         long pid;
-        snprintf(path, sizeof path, "%s/owner", g.gl_pathv[i]);
-        FILE *f = fopen(path, "r");
-        if (!f)
+        if (!private_dir(g.gl_pathv[i]))
             continue;
-        int n = fscanf(f, "%255s %ld", h, &pid);
-        fclose(f);
-        if (n == 2 && !strcmp(h, host) && pid > 0 && process_gone(pid))
+        if (snprintf(path, sizeof path, "%s/owner", g.gl_pathv[i]) >= (int)sizeof path)
+            continue;
+        int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        struct stat st;
+        if (fd < 0)
+            continue;
+        ssize_t len = -1;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid())
+            len = read(fd, text, sizeof text - 1);
+        close(fd);
+        if (len <= 0)
+            continue;
+        text[len] = '\0';
+        if (sscanf(text, "%255s %ld", h, &pid) == 2 && !strcmp(h, host) && pid > 0 &&
+            process_gone(pid))
             sheaf__rmtree(g.gl_pathv[i]);
     }
     globfree(&g);
+}
+
+/* Every rank: its own spill directory, BASE/sheaf-spill-XXXXXX/rank-N, made fresh. On another
+ * host than rank 0's the top directory is made here too, or, if it exists (a file system the
+ * hosts share), accepted only as this user's private directory. */
+static int make_rank_spill(sheaf_ctx *ctx, int *slot) {
+    char mine[4200];
+    if (ctx->rank != 0 && mkdir(ctx->spill_dir, 0700) != 0 &&
+        (errno != EEXIST || !private_dir(ctx->spill_dir)))
+        return sheaf__error(ctx, SHEAF_EIO, "spill directory %s: %s", ctx->spill_dir,
+                            errno == EEXIST ? "not this user's private directory"
+                                            : strerror(errno));
+    snprintf(mine, sizeof mine, "%s/rank-%d", ctx->spill_dir, ctx->rank);
+    *slot = sheaf__cleanup_add(ctx->rank == 0 ? ctx->spill_dir : mine, SHEAF__JANITOR_TREE);
+    if (mkdir(mine, 0700) != 0)
+        return sheaf__error(ctx, SHEAF_EIO, "cannot create spill directory %s: %s", mine,
+                            strerror(errno));
+    return 0;
 }
 
 typedef struct setup_msg {
@@ -438,10 +387,8 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
     ctx->job = job;
     ctx->cfg = *cfg;
     ctx->seed = cfg->seed;
-    ctx->text_output = !cfg->output_format || strcmp(cfg->output_format, "raw") != 0;
-    ctx->output_format = !cfg->output_format || !strcmp(cfg->output_format, "text") ? 0
-                         : !strcmp(cfg->output_format, "raw")                        ? 1
-                                                                                     : 2;
+    ctx->sink = &sheaf__sink_none;
+    ctx->outfmt = sheaf__outfmt_find(cfg->output_format ? cfg->output_format : "text");
     parse_fault(ctx);
     MPI_Barrier(ctx->comm);
     double t0 = sheaf__now();
@@ -450,7 +397,8 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
 
     sheaf__plan plan = {0};
     sheaf__commit commit = {.lockfd = -1};
-    bool setup_ran = false;
+    bool setup_ran = false, started = false; /* started: the job was not refused at setup */
+    int spill_slot = 0;
     if (!job || !job->map)
         sheaf__error(ctx, SHEAF_EINVAL, "the job has no map function");
     else if (sheaf__format_from_config(cfg, &ctx->fmt, ctx->errmsg, sizeof ctx->errmsg))
@@ -460,11 +408,12 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
     else if (cfg->reducers > SHEAF_MAX_REDUCERS)
         sheaf__error(ctx, SHEAF_EUSAGE, "%u reducers: more than %u, the most a job may have",
                      cfg->reducers, SHEAF_MAX_REDUCERS);
-    else if (cfg->output_format && strcmp(cfg->output_format, "text") &&
-             strcmp(cfg->output_format, "raw") && strcmp(cfg->output_format, "csv"))
-        sheaf__error(ctx, SHEAF_EUSAGE, "unknown output format '%s' (text, csv or raw)",
-                     cfg->output_format);
-    else {
+    else if (!ctx->outfmt) {
+        char names[256];
+        sheaf__outfmt_names(names, sizeof names);
+        sheaf__error(ctx, SHEAF_EUSAGE, "unknown output format '%s' (%s)", cfg->output_format,
+                     names);
+    } else {
         ctx->fmts[0] = ctx->fmt;
         ctx->nfmts = cfg->input_formats && cfg->ninputs > 1 ? cfg->ninputs : 1;
         for (size_t i = 0; cfg->input_formats && i < cfg->ninputs && !ctx->err; i++)
@@ -482,20 +431,32 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
         sm->code = sheaf__plan_build_multi(cfg, ctx->fmts, ctx->nfmts, ctx->nranks, &plan,
                                            sm->msg, sizeof sm->msg);
         if (!sm->code)
+            sm->code = sheaf__report_check(cfg, sm->msg, sizeof sm->msg);
+        if (!sm->code)
             sm->code = sheaf__commit_prepare(cfg, &commit, sm->msg, sizeof sm->msg);
+        if (!sm->code && commit.note[0])
+            sheaf__log(ctx, SHEAF_LOG_WARN, "%s", commit.note);
         if (!sm->code) {
             snprintf(sm->tmp, sizeof sm->tmp, "%s", commit.tmp);
             const char *base = cfg->spill_dir ? cfg->spill_dir : getenv("TMPDIR");
             if (!base || !*base)
                 base = "/tmp";
-            snprintf(sm->spill, sizeof sm->spill, "%s/sheaf-%ld-%d-%llx", base, (long)time(NULL),
-                     (int)getpid(), (unsigned long long)(sheaf__now() * 1e6));
-            sweep_spill(base);
-            if (sheaf__mkdirs(sm->spill, 0700) != 0 || write_owner(sm->spill) != 0) {
-                snprintf(sm->msg, sizeof sm->msg, "spill directory %s: cannot create %s: %s",
-                         base, sm->spill, strerror(errno));
+            bool fits = snprintf(sm->spill, sizeof sm->spill, "%s/sheaf-spill-XXXXXX", base) <
+                        (int)sizeof sm->spill;
+            if (!fits)
+                errno = ENAMETOOLONG;
+            else
+                sweep_spill(base);
+            bool made = false;
+            if (!fits || sheaf__mkdirs(base, 0755) != 0 || !(made = mkdtemp(sm->spill) != NULL) ||
+                write_owner(sm->spill) != 0) {
+                snprintf(sm->msg, sizeof sm->msg,
+                         "spill directory %.400s: cannot create %.400s: %s", base, sm->spill,
+                         strerror(errno));
                 sm->code = SHEAF_EIO;
                 sheaf__commit_abort(&commit);
+                if (made)
+                    sheaf__rmtree(sm->spill);
                 sm->spill[0] = '\0';
             }
         }
@@ -511,20 +472,25 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
         } else {
             rc = sheaf__plan_bcast(ctx->comm, 0, 0, &plan);
             snprintf(ctx->spill_dir, sizeof ctx->spill_dir, "%s", sm->spill);
+            started = true;
+            if (!rc) {
+                make_rank_spill(ctx, &spill_slot);
+                rc = sheaf__agree(ctx);
+            }
         }
     }
     if (!rc) {
-        if (sheaf__shuffle_init(ctx) || sheaf__store_init(ctx))
+        bool ranged = job->total_order && !job->partition && ctx->nparts > 1;
+        if (sheaf__shuffle_init(ctx) || sheaf__store_init(ctx) ||
+            (ranged && sheaf__sample_init(ctx)))
             sheaf__error(ctx, SHEAF_ENOMEM, "out of memory setting up the job");
         else if (job->setup) {
             setup_ran = true;
             /* setup may emit, like map; under a total order its emits wait for the sample's
-             * key ranges (sheaf__emit_held) */
-            ctx->where = job->total_order && !job->partition && ctx->nparts > 1
-                             ? SHEAF__IN_HELD
-                             : SHEAF__IN_MAP;
+             * key ranges (sheaf__sample_emit_held) */
+            ctx->sink = ranged ? sheaf__sample_held_sink(ctx) : sheaf__shuffle_sink(ctx);
             rc = job->setup(ctx, job->udata);
-            ctx->where = 0;
+            ctx->sink = &sheaf__sink_none;
             if (rc && !ctx->err)
                 sheaf__error(ctx, rc, "setup failed (%s)", sheaf_strerror(rc));
         }
@@ -537,11 +503,11 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
         rc = sheaf__sample(ctx, &plan);
     if (!rc) {
         phase(ctx, SHEAF__PH_MAP, true);
-        if (ctx->held.len)
-            sheaf__emit_held(ctx);
-        ctx->where = SHEAF__IN_MAP;
+        ctx->sink = sheaf__shuffle_sink(ctx);
+        if (ctx->sampler)
+            sheaf__sample_emit_held(ctx);
         map_phase(ctx, &plan);
-        ctx->where = 0;
+        ctx->sink = &sheaf__sink_none;
         rc = ctx->agreed ? ctx->err : sheaf__agree(ctx);
     }
     if (!rc) {
@@ -552,8 +518,8 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
         if (!ctx->err)
             sheaf__reduce_all(ctx, sm->tmp);
         if (!ctx->err)
-            sheaf__progress_reduce(ctx, true);
-        progress_end();
+            sheaf__progress_reduce(&ctx->prog, ctx, true);
+        sheaf__progress_end(&ctx->prog);
         if (!ctx->phase_start[SHEAF__PH_REDUCE])
             phase(ctx, SHEAF__PH_SORT, false);
         if (ctx->fault_phase == SHEAF__PH_REDUCE)
@@ -572,7 +538,7 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
         if (!rc)
             rc = sheaf__agree(ctx);
     }
-    progress_end();
+    sheaf__progress_end(&ctx->prog);
     sheaf__store_free(ctx);
     sheaf__shuffle_free(ctx);
     sheaf__sample_free(ctx);
@@ -599,13 +565,11 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
         } else {
             sheaf__commit_abort(&commit);
         }
-        if (cfg->report && report) {
-            FILE *f = fopen(cfg->report, "w");
-            if (f) {
-                fputs(report, f);
-                fclose(f);
-            }
-        }
+        /* A job refused at setup (bad usage, an existing output) writes no report. */
+        char err[1024];
+        if (cfg->report && report && started &&
+            sheaf__report_write(cfg->report, report, err, sizeof err) != 0)
+            sheaf__log(ctx, SHEAF_LOG_ERROR, "%s", err);
     }
     /* Commit's outcome on rank 0 becomes everyone's. */
     if (!rc)
@@ -621,6 +585,9 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
         MPI_Barrier(ctx->comm);
         if (ctx->rank == 0)
             sheaf__rmtree(ctx->spill_dir);
+        else
+            rmdir(ctx->spill_dir); /* made here when this host is not rank 0's */
+        sheaf__cleanup_drop(spill_slot);
     }
     if (res) {
         res->status = rc;

@@ -17,56 +17,246 @@
 #include <glob.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-enum {
-    OPT_REDUCERS = 1000, OPT_SPLIT, OPT_MEMORY, OPT_SPILL, OPT_BIND, OPT_SCHEDULE, OPT_INFMT,
-    OPT_OUTFMT, OPT_OVERWRITE, OPT_REPORT, OPT_PROGRESS, OPT_NOPROGRESS, OPT_LOGLEVEL, OPT_SEED,
-    OPT_VERSION, OPT_CSVDELIM, OPT_CSVHEADER, OPT_CSVNONL, OPT_RECDELIM, OPT_MAXBAD,
-    OPT_SAMPLE, OPT_INFMTS, OPT_JOB /* job options start here */
-};
+typedef struct parsed {
+    const char *prog; /* messages name it: "sheaf JOB", or the program's name */
+    sheaf_config cfg;
+    const char **inputs;
+    size_t ninputs;
+    char *fmtlist;        /* --input-formats, split in place */
+    const char **fmts;
+    size_t nfmts;
+    int help, version;
+} parsed;
 
+/* An option's handler: takes its argument (NULL for a flag) into p. Returns 0, or 2 with the
+ * message (without the program's name) in err. */
+typedef int (*opt_fn)(parsed *p, const char *arg, char *err, size_t errlen);
+
+#define OPT_FAIL(...)                                                                          \
+    do {                                                                                       \
+        snprintf(err, errlen, __VA_ARGS__);                                                    \
+        return 2;                                                                              \
+    } while (0)
+
+static int opt_input(parsed *p, const char *arg, char *err, size_t errlen) {
+    p->inputs[p->ninputs++] = arg;
+    return 0;
+}
+static int opt_output(parsed *p, const char *arg, char *err, size_t errlen) {
+    p->cfg.output = arg;
+    return 0;
+}
+static int opt_quiet(parsed *p, const char *arg, char *err, size_t errlen) {
+    p->cfg.quiet = 1;
+    return 0;
+}
+static int opt_help(parsed *p, const char *arg, char *err, size_t errlen) {
+    p->help = 1;
+    return 0;
+}
+static int opt_version(parsed *p, const char *arg, char *err, size_t errlen) {
+    p->version = 1;
+    return 0;
+}
+static int opt_reducers(parsed *p, const char *arg, char *err, size_t errlen) {
+    char *end;
+    errno = 0;
+    long n = strtol(arg, &end, 10);
+    if (errno || *end || end == arg || n < 1 || n > (long)SHEAF_MAX_REDUCERS)
+        OPT_FAIL("--reducers: '%s' is not a number from 1 to %u (each reducer is a part file)",
+                 arg, SHEAF_MAX_REDUCERS);
+    p->cfg.reducers = (uint32_t)n;
+    return 0;
+}
+static int opt_split(parsed *p, const char *arg, char *err, size_t errlen) {
+    uint64_t v;
+    if (sheaf_parse_size(arg, &v) || v == 0)
+        OPT_FAIL("--split-size: invalid size '%s' (a positive size such as 64M)", arg);
+    p->cfg.split_size = v;
+    return 0;
+}
+static int opt_memory(parsed *p, const char *arg, char *err, size_t errlen) {
+    uint64_t v;
+    if (sheaf_parse_size(arg, &v) || v < (1u << 20))
+        OPT_FAIL("--memory: invalid size '%s' (at least 1M, such as 512M or 2G)", arg);
+    p->cfg.memory = v;
+    return 0;
+}
+static int opt_spill(parsed *p, const char *arg, char *err, size_t errlen) {
+    p->cfg.spill_dir = arg;
+    return 0;
+}
+static int opt_bind(parsed *p, const char *arg, char *err, size_t errlen) {
+    if (!strcmp(arg, "auto")) p->cfg.bind = SHEAF_BIND_AUTO;
+    else if (!strcmp(arg, "core")) p->cfg.bind = SHEAF_BIND_CORE;
+    else if (!strcmp(arg, "numa")) p->cfg.bind = SHEAF_BIND_NUMA;
+    else if (!strcmp(arg, "none")) p->cfg.bind = SHEAF_BIND_NONE;
+    else OPT_FAIL("--bind: unknown policy '%s' (auto, core, numa or none)", arg);
+    return 0;
+}
+static int opt_schedule(parsed *p, const char *arg, char *err, size_t errlen) {
+    if (!strcmp(arg, "dynamic")) p->cfg.schedule = SHEAF_SCHEDULE_DYNAMIC;
+    else if (!strcmp(arg, "static")) p->cfg.schedule = SHEAF_SCHEDULE_STATIC;
+    else OPT_FAIL("--schedule: unknown mode '%s' (dynamic or static)", arg);
+    return 0;
+}
+static int opt_infmt(parsed *p, const char *arg, char *err, size_t errlen) {
+    sheaf__format f;
+    if (sheaf__format_parse(arg, &f))
+        OPT_FAIL("--input-format: unknown format '%s' (lines, csv, tsv or fixed:N)", arg);
+    p->cfg.input_format = arg;
+    return 0;
+}
+static int opt_infmts(parsed *p, const char *arg, char *err, size_t errlen) {
+    free(p->fmtlist);
+    free(p->fmts);
+    p->fmtlist = strdup(arg);
+    p->fmts = calloc(strlen(arg) + 2, sizeof *p->fmts);
+    p->nfmts = 0;
+    if (!p->fmtlist || !p->fmts)
+        OPT_FAIL("out of memory");
+    for (char *save = NULL, *t = strtok_r(p->fmtlist, ",", &save); t;
+         t = strtok_r(NULL, ",", &save)) {
+        sheaf__format f;
+        if (sheaf__format_parse(t, &f))
+            OPT_FAIL("--input-formats: unknown format '%s' (lines, csv, tsv or fixed:N)", t);
+        p->fmts[p->nfmts++] = t;
+    }
+    return 0;
+}
+static int opt_csvdelim(parsed *p, const char *arg, char *err, size_t errlen) {
+    uint8_t d;
+    if (sheaf__parse_delim(arg, &d) || d == '"' || d == '\n')
+        OPT_FAIL("--csv-delimiter: '%s' is not one byte (or \\t, \\xHH)", arg);
+    p->cfg.csv_delimiter = (char)d;
+    return 0;
+}
+static int opt_csvheader(parsed *p, const char *arg, char *err, size_t errlen) {
+    p->cfg.csv_header = 1;
+    return 0;
+}
+static int opt_csvnonl(parsed *p, const char *arg, char *err, size_t errlen) {
+    p->cfg.csv_no_newlines = 1;
+    return 0;
+}
+static int opt_recdelim(parsed *p, const char *arg, char *err, size_t errlen) {
+    uint8_t d;
+    if (sheaf__parse_delim(arg, &d))
+        OPT_FAIL("--record-delimiter: '%s' is not one byte (or \\n \\t \\0 \\xHH)", arg);
+    p->cfg.record_delimiter = arg;
+    return 0;
+}
+static int opt_maxbad(parsed *p, const char *arg, char *err, size_t errlen) {
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(arg, &end, 10);
+    if (errno || *end || end == arg || arg[0] == '-')
+        OPT_FAIL("--max-bad-records: '%s' is not a count", arg);
+    p->cfg.max_bad_records = n;
+    return 0;
+}
+static int opt_outfmt(parsed *p, const char *arg, char *err, size_t errlen) {
+    if (!sheaf__outfmt_find(arg)) {
+        char names[256];
+        sheaf__outfmt_names(names, sizeof names);
+        OPT_FAIL("--output-format: unknown format '%s' (%s)", arg, names);
+    }
+    p->cfg.output_format = arg;
+    return 0;
+}
+static int opt_overwrite(parsed *p, const char *arg, char *err, size_t errlen) {
+    p->cfg.overwrite = 1;
+    return 0;
+}
+static int opt_report(parsed *p, const char *arg, char *err, size_t errlen) {
+    p->cfg.report = arg;
+    return 0;
+}
+static int opt_progress(parsed *p, const char *arg, char *err, size_t errlen) {
+    p->cfg.progress = 1;
+    return 0;
+}
+static int opt_noprogress(parsed *p, const char *arg, char *err, size_t errlen) {
+    p->cfg.progress = 0;
+    return 0;
+}
+static int opt_loglevel(parsed *p, const char *arg, char *err, size_t errlen) {
+    if (!strcmp(arg, "error")) p->cfg.log_level = SHEAF_LOG_ERROR;
+    else if (!strcmp(arg, "warn")) p->cfg.log_level = SHEAF_LOG_WARN;
+    else if (!strcmp(arg, "info")) p->cfg.log_level = SHEAF_LOG_INFO;
+    else if (!strcmp(arg, "debug")) p->cfg.log_level = SHEAF_LOG_DEBUG;
+    else OPT_FAIL("--log-level: unknown level '%s' (error, warn, info, debug)", arg);
+    return 0;
+}
+static int opt_seed(parsed *p, const char *arg, char *err, size_t errlen) {
+    char *end;
+    errno = 0;
+    unsigned long long s = strtoull(arg, &end, 0);
+    if (errno || *end || end == arg)
+        OPT_FAIL("--seed: '%s' is not a number", arg);
+    p->cfg.seed = s;
+    return 0;
+}
+static int opt_sample(parsed *p, const char *arg, char *err, size_t errlen) {
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(arg, &end, 10);
+    if (errno || *end || end == arg || arg[0] == '-' || n == 0)
+        OPT_FAIL("--sample: '%s' is not a positive count", arg);
+    p->cfg.sample = n;
+    return 0;
+}
+
+/* The common options, in --help's order: name, its short letter (or 0), its argument's name
+ * (NULL for a flag), help, and the handler. */
 static const struct {
     const char *name;
-    int has_arg, val;
+    char letter;
     const char *arg, *help;
+    opt_fn set;
 } common[] = {
-    {"input", 1, 'i', "PATH", "input file, directory (recursive) or glob; repeatable"},
-    {"output", 1, 'o', "DIR", "output directory (must not exist, unless --overwrite)"},
-    {"reducers", 1, OPT_REDUCERS, "N",
-     "number of output partitions, 1 to 65536 (default: one per rank)"},
-    {"split-size", 1, OPT_SPLIT, "SIZE", "largest split of a file (default 64M, less for small inputs)"},
-    {"memory", 1, OPT_MEMORY, "SIZE", "per-rank memory budget (default: a share of the node)"},
-    {"spill-dir", 1, OPT_SPILL, "DIR", "where runs are spilled (default $TMPDIR or /tmp)"},
-    {"bind", 1, OPT_BIND, "POLICY", "auto, core, numa or none (default auto)"},
-    {"schedule", 1, OPT_SCHEDULE, "MODE", "dynamic (default) or static"},
-    {"input-format", 1, OPT_INFMT, "FMT", "lines (default), csv, tsv or fixed:N"},
-    {"input-formats", 1, OPT_INFMTS, "LIST", "one format per -i, in order (lines,csv,...)"},
-    {"csv-delimiter", 1, OPT_CSVDELIM, "C", "csv field separator (default ',')"},
-    {"csv-header", 0, OPT_CSVHEADER, NULL, "csv: the first line of each file names the columns"},
-    {"csv-no-newlines", 0, OPT_CSVNONL, NULL, "csv: no quoted newlines (lets csv files split)"},
-    {"record-delimiter", 1, OPT_RECDELIM, "C", "record delimiter: a byte, \\n \\t \\0 or \\xHH"},
-    {"max-bad-records", 1, OPT_MAXBAD, "N", "skip up to N malformed records (default 0)"},
-    {"output-format", 1, OPT_OUTFMT, "FMT", "text (default: key TAB value), csv or raw"},
-    {"overwrite", 0, OPT_OVERWRITE, NULL, "replace an existing output directory"},
-    {"report", 1, OPT_REPORT, "FILE", "also write the JSON report to FILE"},
-    {"progress", 0, OPT_PROGRESS, NULL, "show progress on stderr"},
-    {"no-progress", 0, OPT_NOPROGRESS, NULL, "do not show progress"},
-    {"quiet", 0, 'q', NULL, "print only errors"},
-    {"log-level", 1, OPT_LOGLEVEL, "LEVEL", "error, warn, info or debug"},
-    {"seed", 1, OPT_SEED, "N", "seed of the key hash"},
-    {"sample", 1, OPT_SAMPLE, "N", "records sampled for a total-order job (default 10000)"},
-    {"help", 0, 'h', NULL, "show this help"},
-    {"version", 0, OPT_VERSION, NULL, "show the version"},
+    {"input", 'i', "PATH", "input file, directory (recursive) or glob; repeatable", opt_input},
+    {"output", 'o', "DIR", "output directory (must not exist, unless --overwrite)", opt_output},
+    {"reducers", 0, "N", "number of output partitions, 1 to 65536 (default: one per rank)",
+     opt_reducers},
+    {"split-size", 0, "SIZE", "largest split of a file (default 64M, less for small inputs)",
+     opt_split},
+    {"memory", 0, "SIZE", "per-rank memory budget (default: a share of the node)", opt_memory},
+    {"spill-dir", 0, "DIR", "where runs are spilled (default $TMPDIR or /tmp)", opt_spill},
+    {"bind", 0, "POLICY", "auto, core, numa or none (default auto)", opt_bind},
+    {"schedule", 0, "MODE", "dynamic (default) or static", opt_schedule},
+    {"input-format", 0, "FMT", "lines (default), csv, tsv or fixed:N", opt_infmt},
+    {"input-formats", 0, "LIST", "one format per -i, in order (lines,csv,...)", opt_infmts},
+    {"csv-delimiter", 0, "C", "csv field separator (default ',')", opt_csvdelim},
+    {"csv-header", 0, NULL, "csv: the first line of each file names the columns", opt_csvheader},
+    {"csv-no-newlines", 0, NULL, "csv: no quoted newlines (lets csv files split)", opt_csvnonl},
+    {"record-delimiter", 0, "C", "record delimiter: a byte, \\n \\t \\0 or \\xHH", opt_recdelim},
+    {"max-bad-records", 0, "N", "skip up to N malformed records (default 0)", opt_maxbad},
+    {"output-format", 0, "FMT", "text (default: key TAB value), csv or raw", opt_outfmt},
+    {"overwrite", 0, NULL, "replace an existing output directory", opt_overwrite},
+    {"report", 0, "FILE", "also write the JSON report to FILE", opt_report},
+    {"progress", 0, NULL, "show progress on stderr", opt_progress},
+    {"no-progress", 0, NULL, "do not show progress", opt_noprogress},
+    {"quiet", 'q', NULL, "print only errors", opt_quiet},
+    {"log-level", 0, "LEVEL", "error, warn, info or debug", opt_loglevel},
+    {"seed", 0, "N", "seed of the key hash", opt_seed},
+    {"sample", 0, "N", "records sampled for a total-order job (default 10000)", opt_sample},
+    {"help", 'h', NULL, "show this help", opt_help},
+    {"version", 0, NULL, "show the version", opt_version},
 };
 #define NCOMMON (sizeof common / sizeof common[0])
+/* getopt_long's value of common option i without a letter, and of job option j. */
+#define OPT_COMMON 1000
+#define OPT_JOB 2000
 
-static const char *prog = "sheaf";
-
-static void usage(const sheaf_job_def *job, FILE *f) {
+static void usage(const char *prog, const sheaf_job_def *job, FILE *f) {
     fprintf(f, "usage: %s [OPTIONS]%s%s\n", prog, job->usage ? " " : "",
             job->usage ? job->usage : "");
     if (job->summary)
@@ -83,8 +273,8 @@ static void usage(const sheaf_job_def *job, FILE *f) {
     fprintf(f, "\nCommon options:\n");
     for (size_t i = 0; i < NCOMMON; i++) {
         char left[64];
-        if (common[i].val < 256)
-            snprintf(left, sizeof left, "-%c, --%s%s%s", common[i].val, common[i].name,
+        if (common[i].letter)
+            snprintf(left, sizeof left, "-%c, --%s%s%s", common[i].letter, common[i].name,
                      common[i].arg ? " " : "", common[i].arg ? common[i].arg : "");
         else
             snprintf(left, sizeof left, "    --%s%s%s", common[i].name,
@@ -95,25 +285,23 @@ static void usage(const sheaf_job_def *job, FILE *f) {
                "failed, 2 bad usage.\n");
 }
 
-typedef struct parsed {
-    sheaf_config cfg;
-    const char **inputs;
-    size_t ninputs;
-    char *fmtlist;        /* --input-formats, split in place */
-    const char **fmts;
-    size_t nfmts;
-    int help, version;
-} parsed;
-
 #define USAGE_ERR(...)                                                                         \
     do {                                                                                       \
         if (rank == 0) {                                                                       \
-            fprintf(stderr, "%s: ", prog);                                                     \
+            fprintf(stderr, "%s: ", p->prog);                                                  \
             fprintf(stderr, __VA_ARGS__);                                                      \
             fprintf(stderr, "\n");                                                             \
         }                                                                                      \
         return 2;                                                                              \
     } while (0)
+
+/* The option getopt_long stopped at, for a message: a long one without its "=value". */
+static void bad_option(const char *argv_word, char *out, size_t outlen) {
+    size_t n = strcspn(argv_word, "=");
+    if (strncmp(argv_word, "--", 2) != 0)
+        n = strlen(argv_word);
+    snprintf(out, outlen, "%.*s", (int)SHEAF__MIN(n, (size_t)200), argv_word);
+}
 
 static int parse_args(int argc, char **argv, const sheaf_job_def *job, parsed *p, int rank) {
     size_t njob = 0;
@@ -122,210 +310,67 @@ static int parse_args(int argc, char **argv, const sheaf_job_def *job, parsed *p
             njob++;
     struct option *lo = calloc(NCOMMON + njob + 1, sizeof *lo);
     p->inputs = calloc((size_t)argc + 1, sizeof *p->inputs);
-    if (!lo || !p->inputs)
+    if (!lo || !p->inputs) {
+        free(lo);
         USAGE_ERR("out of memory");
+    }
     for (size_t i = 0; i < NCOMMON; i++)
-        lo[i] = (struct option){common[i].name, common[i].has_arg, NULL, common[i].val};
+        lo[i] = (struct option){common[i].name, common[i].arg ? 1 : 0, NULL,
+                                common[i].letter ? common[i].letter : OPT_COMMON + (int)i};
     for (size_t i = 0; i < njob; i++)
         lo[NCOMMON + i] = (struct option){job->options[i].name,
                                           job->options[i].argname ? 1 : 0, NULL,
                                           OPT_JOB + (int)i};
-    sheaf_config *cfg = &p->cfg;
-    sheaf_config_init(cfg);
+    sheaf_config_init(&p->cfg);
     opterr = 0;
     optind = 0; /* 0, not 1: glibc then forgets a previous call's state entirely */
-    int c, rc = 0;
-    uint64_t v;
+    int c;
+    char err[512];
     /* "-" first: positional arguments come back in order as option 1. */
     while ((c = getopt_long(argc, argv, "-i:o:qh", lo, NULL)) != -1) {
-        switch (c) {
-        case 1:
-            if (!job->parse_option || job->parse_option(job->udata, NULL, optarg) != 0)
-                rc = 2;
-            if (rc) {
+        if (c == 1) {
+            if (!job->parse_option || job->parse_option(job->udata, NULL, optarg) != 0) {
                 free(lo);
                 USAGE_ERR("unexpected argument '%s' (see --help)", optarg);
             }
-            break;
-        case 'i': p->inputs[p->ninputs++] = optarg; break;
-        case 'o': cfg->output = optarg; break;
-        case 'q': cfg->quiet = 1; break;
-        case 'h': p->help = 1; break;
-        case OPT_VERSION: p->version = 1; break;
-        case OPT_REDUCERS: {
-            char *end;
-            errno = 0;
-            long n = strtol(optarg, &end, 10);
-            if (errno || *end || end == optarg || n < 1 || n > (long)SHEAF_MAX_REDUCERS) {
-                free(lo);
-                USAGE_ERR("--reducers: '%s' is not a number from 1 to %u (each reducer is "
-                          "a part file)", optarg, SHEAF_MAX_REDUCERS);
-            }
-            cfg->reducers = (uint32_t)n;
-            break;
+            continue;
         }
-        case OPT_SPLIT:
-            if (sheaf_parse_size(optarg, &v) || v == 0) {
-                free(lo);
-                USAGE_ERR("--split-size: invalid size '%s' (a positive size such as 64M)",
-                          optarg);
-            }
-            cfg->split_size = v;
-            break;
-        case OPT_MEMORY:
-            if (sheaf_parse_size(optarg, &v) || v < (1u << 20)) {
-                free(lo);
-                USAGE_ERR("--memory: invalid size '%s' (at least 1M, such as 512M or 2G)",
-                          optarg);
-            }
-            cfg->memory = v;
-            break;
-        case OPT_SPILL: cfg->spill_dir = optarg; break;
-        case OPT_BIND:
-            if (!strcmp(optarg, "auto")) cfg->bind = SHEAF_BIND_AUTO;
-            else if (!strcmp(optarg, "core")) cfg->bind = SHEAF_BIND_CORE;
-            else if (!strcmp(optarg, "numa")) cfg->bind = SHEAF_BIND_NUMA;
-            else if (!strcmp(optarg, "none")) cfg->bind = SHEAF_BIND_NONE;
-            else {
-                free(lo);
-                USAGE_ERR("--bind: unknown policy '%s' (auto, core, numa or none)", optarg);
-            }
-            break;
-        case OPT_SCHEDULE:
-            if (!strcmp(optarg, "dynamic")) cfg->schedule = SHEAF_SCHEDULE_DYNAMIC;
-            else if (!strcmp(optarg, "static")) cfg->schedule = SHEAF_SCHEDULE_STATIC;
-            else {
-                free(lo);
-                USAGE_ERR("--schedule: unknown mode '%s' (dynamic or static)", optarg);
-            }
-            break;
-        case OPT_INFMT: {
-            sheaf__format f;
-            if (sheaf__format_parse(optarg, &f)) {
-                free(lo);
-                USAGE_ERR("--input-format: unknown format '%s' (lines, csv, tsv or fixed:N)",
-                          optarg);
-            }
-            cfg->input_format = optarg;
-            break;
-        }
-        case OPT_CSVDELIM: {
-            uint8_t d;
-            if (sheaf__parse_delim(optarg, &d) || d == '"' || d == '\n') {
-                free(lo);
-                USAGE_ERR("--csv-delimiter: '%s' is not one byte (or \\t, \\xHH)", optarg);
-            }
-            cfg->csv_delimiter = (char)d;
-            break;
-        }
-        case OPT_INFMTS: {
-            free(p->fmtlist);
-            free(p->fmts);
-            p->fmtlist = strdup(optarg);
-            p->fmts = calloc(strlen(optarg) + 2, sizeof *p->fmts);
-            p->nfmts = 0;
-            if (!p->fmtlist || !p->fmts) {
-                free(lo);
-                USAGE_ERR("out of memory");
-            }
-            for (char *save = NULL, *t = strtok_r(p->fmtlist, ",", &save); t;
-                 t = strtok_r(NULL, ",", &save)) {
-                sheaf__format f;
-                if (sheaf__format_parse(t, &f)) {
-                    free(lo);
-                    USAGE_ERR("--input-formats: unknown format '%s' (lines, csv, tsv or fixed:N)",
-                              t);
-                }
-                p->fmts[p->nfmts++] = t;
-            }
-            break;
-        }
-        case OPT_CSVHEADER: cfg->csv_header = 1; break;
-        case OPT_CSVNONL: cfg->csv_no_newlines = 1; break;
-        case OPT_RECDELIM: {
-            uint8_t d;
-            if (sheaf__parse_delim(optarg, &d)) {
-                free(lo);
-                USAGE_ERR("--record-delimiter: '%s' is not one byte (or \\n \\t \\0 \\xHH)",
-                          optarg);
-            }
-            cfg->record_delimiter = optarg;
-            break;
-        }
-        case OPT_SAMPLE: {
-            char *end;
-            errno = 0;
-            unsigned long long n = strtoull(optarg, &end, 10);
-            if (errno || *end || end == optarg || optarg[0] == '-' || n == 0) {
-                free(lo);
-                USAGE_ERR("--sample: '%s' is not a positive count", optarg);
-            }
-            cfg->sample = n;
-            break;
-        }
-        case OPT_MAXBAD: {
-            char *end;
-            errno = 0;
-            unsigned long long n = strtoull(optarg, &end, 10);
-            if (errno || *end || end == optarg || optarg[0] == '-') {
-                free(lo);
-                USAGE_ERR("--max-bad-records: '%s' is not a count", optarg);
-            }
-            cfg->max_bad_records = n;
-            break;
-        }
-        case OPT_OUTFMT:
-            if (strcmp(optarg, "text") && strcmp(optarg, "raw") && strcmp(optarg, "csv")) {
-                free(lo);
-                USAGE_ERR("--output-format: unknown format '%s' (text, csv or raw)", optarg);
-            }
-            cfg->output_format = optarg;
-            break;
-        case OPT_OVERWRITE: cfg->overwrite = 1; break;
-        case OPT_REPORT: cfg->report = optarg; break;
-        case OPT_PROGRESS: cfg->progress = 1; break;
-        case OPT_NOPROGRESS: cfg->progress = 0; break;
-        case OPT_LOGLEVEL:
-            if (!strcmp(optarg, "error")) cfg->log_level = SHEAF_LOG_ERROR;
-            else if (!strcmp(optarg, "warn")) cfg->log_level = SHEAF_LOG_WARN;
-            else if (!strcmp(optarg, "info")) cfg->log_level = SHEAF_LOG_INFO;
-            else if (!strcmp(optarg, "debug")) cfg->log_level = SHEAF_LOG_DEBUG;
-            else {
-                free(lo);
-                USAGE_ERR("--log-level: unknown level '%s' (error, warn, info, debug)", optarg);
-            }
-            break;
-        case OPT_SEED: {
-            char *end;
-            errno = 0;
-            unsigned long long s = strtoull(optarg, &end, 0);
-            if (errno || *end || end == optarg) {
-                free(lo);
-                USAGE_ERR("--seed: '%s' is not a number", optarg);
-            }
-            cfg->seed = s;
-            break;
-        }
-        case '?':
-        case ':': {
-            const char *bad = argv[optind - 1];
+        if (c == '?' || c == ':') {
+            /* optopt is the option's value when the option is known but its argument is
+             * missing, or given to a flag; 0 (or an unknown letter) when it is unknown. */
+            char bad[256];
+            bad_option(argv[optind - 1], bad, sizeof bad);
+            const struct option *known = NULL;
+            for (size_t i = 0; optopt && i < NCOMMON + njob; i++)
+                if (lo[i].val == optopt)
+                    known = &lo[i];
             free(lo);
-            if (c == ':' || (optopt && strchr("io", optopt)))
+            if (known && known->has_arg)
                 USAGE_ERR("option '%s' needs an argument (see --help)", bad);
+            if (known)
+                USAGE_ERR("option '%s' takes no argument (see --help)", bad);
             USAGE_ERR("unknown option '%s' (see --help)", bad);
         }
-        default:
-            if (c >= OPT_JOB && c < OPT_JOB + (int)njob) {
-                const char *name = job->options[c - OPT_JOB].name;
-                if (!job->parse_option || job->parse_option(job->udata, name, optarg) != 0) {
-                    free(lo);
-                    USAGE_ERR("--%s: invalid value '%s'", name, optarg ? optarg : "");
-                }
+        if (c >= OPT_JOB && c < OPT_JOB + (int)njob) {
+            const char *name = job->options[c - OPT_JOB].name;
+            if (!job->parse_option || job->parse_option(job->udata, name, optarg) != 0) {
+                free(lo);
+                USAGE_ERR("--%s: invalid value '%s'", name, optarg ? optarg : "");
+            }
+            continue;
+        }
+        for (size_t i = 0; i < NCOMMON; i++) {
+            if (c != (common[i].letter ? common[i].letter : OPT_COMMON + (int)i))
+                continue;
+            if (common[i].set(p, optarg, err, sizeof err)) {
+                free(lo);
+                USAGE_ERR("%s", err);
             }
             break;
         }
     }
     free(lo);
+    sheaf_config *cfg = &p->cfg;
     cfg->inputs = p->inputs;
     cfg->ninputs = p->ninputs;
     if (p->nfmts) {
@@ -357,37 +402,23 @@ static int check_launcher(int size, int rank) {
 
 /* The end-of-job summary on stderr, like Hadoop's counters dump: the totals that are not
  * zero, grouped by phase. Per-rank figures are in OUT/_report.json and _report.html. */
-static void summary(const sheaf_config *cfg, const sheaf_result *r) {
-    const struct {
-        const char *group, *name;
-        uint64_t v;
-    } rows[] = {
-        {"Map", "input records", r->input_records},
-        {"Map", "input bytes", r->input_bytes},
-        {"Map", "output records", r->map_output_records},
-        {"Map", "output bytes", r->map_output_bytes},
-        {"Map", "combine input records", r->combine_input_records},
-        {"Map", "combine output records", r->combine_output_records},
-        {"Shuffle", "bytes", r->shuffle_bytes},
-        {"Shuffle", "rounds", r->shuffle_rounds},
-        {"Spill", "records", r->spilled_records},
-        {"Spill", "bytes", r->spilled_bytes},
-        {"Spill", "runs", r->spill_runs},
-        {"Spill", "merge passes", r->merge_passes},
-        {"Reduce", "input groups", r->reduce_groups},
-        {"Reduce", "output records", r->output_records},
-        {"Reduce", "output bytes", r->output_bytes},
-    };
+static void summary(const char *prog, const sheaf_config *cfg, const sheaf_result *r) {
     fprintf(stderr, "%s: job succeeded in %.2f s -> %s\n", prog, r->seconds, cfg->output);
-    const char *group = "";
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        if (!rows[i].v)
-            continue;
-        if (strcmp(group, rows[i].group)) {
-            group = rows[i].group;
-            fprintf(stderr, "  %s\n", group);
+    for (size_t g = 0; sheaf__counter_groups[g]; g++) {
+        bool shown = false;
+        for (int k = 0; k < SHEAF__C_COUNT; k++) {
+            const sheaf__counter_info *ci = &sheaf__counters[k];
+            if (!ci->group || strcmp(ci->group, sheaf__counter_groups[g]))
+                continue;
+            uint64_t v;
+            memcpy(&v, (const char *)r + ci->res_offset, sizeof v);
+            if (!v)
+                continue;
+            if (!shown)
+                fprintf(stderr, "  %s\n", ci->group);
+            shown = true;
+            fprintf(stderr, "    %-24s %llu\n", ci->label, (unsigned long long)v);
         }
-        fprintf(stderr, "    %-24s %llu\n", rows[i].name, (unsigned long long)rows[i].v);
     }
     fprintf(stderr, "  Report: %s/_report.json, %s/_report.html\n", cfg->output, cfg->output);
 }
@@ -618,23 +649,40 @@ SHEAF_EXTERN int sheaf_main(int argc, char **argv, const sheaf_job_def *job) {
         struct sockaddr_storage server; /* the launcher's PMIx server, if there is one */
         bool launched = !fast_start_off() && pmix_server_addr(&server);
         fast_mpi_start();
+        /* The threads MPI starts inherit a mask blocking the signals the job cleans up on, so
+         * those reach this thread, which then runs no job code while it cleans (cleanup.c). */
+        sigset_t stop, old;
+        sigemptyset(&stop);
+        sigaddset(&stop, SIGINT);
+        sigaddset(&stop, SIGTERM);
+        sigaddset(&stop, SIGHUP);
+        pthread_sigmask(SIG_BLOCK, &stop, &old);
+        sheaf__janitor_start();
         MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+        sheaf__signals_install();
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
         if (launched)
             quick_pmix_link(&server);
     }
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
+    /* After MPI_Init, so the handler is ours: a job stopped by SIGINT, SIGTERM or SIGHUP
+     * removes what it made, as a failed one does (cleanup.c). */
+    if (inited)
+        sheaf__signals_install();
+    parsed p;
+    memset(&p, 0, sizeof p);
     /* Messages name the program: "sheaf JOB" for a built-in job, else argv[0]'s base name. */
+    const char *prog = "sheaf";
     if (argc > 0 && argv[0]) {
         const char *slash = strrchr(argv[0], '/');
         prog = slash ? slash + 1 : argv[0];
     }
-    parsed p;
-    memset(&p, 0, sizeof p);
+    p.prog = prog;
     int status = parse_args(argc, argv, job, &p, rank);
     if (status == 0 && p.help) {
         if (rank == 0)
-            usage(job, stdout);
+            usage(prog, job, stdout);
     } else if (status == 0 && p.version) {
         if (rank == 0)
             printf("sheaf %s\n", SHEAF_VERSION_STRING);
@@ -656,13 +704,14 @@ SHEAF_EXTERN int sheaf_main(int argc, char **argv, const sheaf_job_def *job) {
                     fprintf(stderr, "%s: error: %s\n", prog, res.message);
                 status = rc == SHEAF_EUSAGE ? 2 : 1;
             } else if (rank == 0 && !p.cfg.quiet) {
-                summary(&p.cfg, &res);
+                summary(prog, &p.cfg, &res);
             }
         }
     }
     free(p.inputs);
     free(p.fmts);
     free(p.fmtlist);
+    sheaf__janitor_done();
     if (!inited)
         MPI_Finalize();
     return status;

@@ -23,7 +23,7 @@
 int sheaf__runw_open(sheaf__runw *w, const char *path) {
     memset(w, 0, sizeof *w);
     w->path = path;
-    w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (w->fd < 0)
         return errno == ENOSPC ? SHEAF_ENOSPC : SHEAF_EIO;
     if (sheaf__buf_reserve(&w->buf, RUNW_BUF)) {
@@ -192,6 +192,11 @@ typedef struct {
     long long last; /* child whose record was handed out last, -1 if none */
     sheaf_compare_fn cmp;
     bool started;
+#ifdef SHEAF_ASSERTS
+    sheaf__buf prev; /* the key last handed out, and its partition */
+    uint32_t prev_part;
+    bool have_prev;
+#endif
 } mergesrc;
 
 static inline int kv_cmp(const sheaf__kv *a, const sheaf__kv *b, sheaf_compare_fn cmp) {
@@ -253,6 +258,23 @@ static int merge_next(sheaf__src *s, sheaf__kv *kv) {
     size_t top = m->heap[0];
     *kv = m->cur[top];
     m->last = (long long)top;
+#ifdef SHEAF_ASSERTS
+    /* The merge hands records out in (part, key) order: its inputs were sorted runs. */
+    if (m->have_prev) {
+        sheaf__kv p = {.part = m->prev_part, .key = m->prev.data, .klen = m->prev.len};
+        SHEAF__ASSERT(kv_cmp(&p, kv, m->cmp) <= 0);
+    }
+    m->prev.len = 0;
+    if (sheaf__buf_reserve(&m->prev, kv->klen + 1) == 0) {
+        if (kv->klen)
+            memcpy(m->prev.data, kv->key, kv->klen);
+        m->prev.len = kv->klen;
+        m->prev_part = kv->part;
+        m->have_prev = true;
+    } else {
+        m->have_prev = false;
+    }
+#endif
     return 1;
 }
 
@@ -264,6 +286,9 @@ static void merge_close(sheaf__src *s) {
     free(m->kids);
     free(m->cur);
     free(m->heap);
+#ifdef SHEAF_ASSERTS
+    sheaf__buf_free(&m->prev);
+#endif
     free(m);
 }
 

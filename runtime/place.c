@@ -35,7 +35,7 @@ static hwloc_obj_t nth_core_spread(hwloc_topology_t topo, int r, int *ncores_out
 }
 
 int sheaf__place(sheaf_ctx *ctx) {
-    gethostname(ctx->host, sizeof ctx->host - 1);
+    gethostname(ctx->place.host, sizeof ctx->place.host - 1);
     MPI_Comm node;
     int lrank = 0, lsize = 1;
     if (MPI_Comm_split_type(ctx->comm, MPI_COMM_TYPE_SHARED, ctx->rank, MPI_INFO_NULL, &node) ==
@@ -44,8 +44,8 @@ int sheaf__place(sheaf_ctx *ctx) {
         MPI_Comm_size(node, &lsize);
         MPI_Comm_free(&node);
     }
-    ctx->local_rank = lrank;
-    ctx->local_size = lsize;
+    ctx->place.local_rank = lrank;
+    ctx->place.local_size = lsize;
     /* Only cores (with the PUs and NUMA nodes hwloc always keeps) are looked at, and the
      * operating system says where they are: leaving out caches, packages and groups, and
      * hwloc's x86 backend (which runs CPUID on every PU in turn, slow from a rank already bound
@@ -58,7 +58,7 @@ int sheaf__place(sheaf_ctx *ctx) {
         hwloc_topology_set_components(topo, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, "x86") ||
 #endif
         hwloc_topology_load(topo)) {
-        snprintf(ctx->binding, sizeof ctx->binding, "unknown (hwloc failed)");
+        snprintf(ctx->place.binding, sizeof ctx->place.binding, "unknown (hwloc failed)");
         return 0;
     }
     hwloc_bitmap_t cur = hwloc_bitmap_alloc(), want = hwloc_bitmap_alloc();
@@ -68,29 +68,30 @@ int sheaf__place(sheaf_ctx *ctx) {
     sheaf_bind pol = ctx->cfg.bind;
     int ncores = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE);
     if (lsize > ncores && ncores > 0 && pol != SHEAF_BIND_NONE && ctx->rank == 0)
-        sheaf__log(ctx, SHEAF_LOG_WARN, "%d ranks on %s share %d cores", lsize, ctx->host,
+        sheaf__log(ctx, SHEAF_LOG_WARN, "%d ranks on %s share %d cores", lsize, ctx->place.host,
                    ncores);
     hwloc_obj_t target = NULL;
     if (pol == SHEAF_BIND_AUTO && inherited) {
-        snprintf(ctx->binding, sizeof ctx->binding, "inherited");
+        snprintf(ctx->place.binding, sizeof ctx->place.binding, "inherited");
     } else if (pol == SHEAF_BIND_NONE) {
-        snprintf(ctx->binding, sizeof ctx->binding, "none");
+        snprintf(ctx->place.binding, sizeof ctx->place.binding, "none");
     } else if (pol == SHEAF_BIND_NUMA) {
         int nnuma = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE);
         if (nnuma > 0)
             target = hwloc_get_obj_by_type(topo, HWLOC_OBJ_NUMANODE, (unsigned)(lrank % nnuma));
-        snprintf(ctx->binding, sizeof ctx->binding, "numa %d", nnuma > 0 ? lrank % nnuma : 0);
+        snprintf(ctx->place.binding, sizeof ctx->place.binding, "numa %d",
+                 nnuma > 0 ? lrank % nnuma : 0);
     } else {
         int n;
         target = nth_core_spread(topo, lrank, &n);
-        snprintf(ctx->binding, sizeof ctx->binding, "core %u",
+        snprintf(ctx->place.binding, sizeof ctx->place.binding, "core %u",
                  target ? target->logical_index : 0u);
     }
     if (target && target->cpuset) {
         hwloc_bitmap_and(want, target->cpuset, cur);
         if (!hwloc_bitmap_iszero(want)) {
             if (hwloc_set_cpubind(topo, want, HWLOC_CPUBIND_PROCESS) != 0)
-                sheaf__log(ctx, SHEAF_LOG_WARN, "cannot bind to %s", ctx->binding);
+                sheaf__log(ctx, SHEAF_LOG_WARN, "cannot bind to %s", ctx->place.binding);
             hwloc_obj_t n = target;
             while (n && !n->nodeset)
                 n = n->parent;
@@ -98,12 +99,12 @@ int sheaf__place(sheaf_ctx *ctx) {
                 hwloc_set_membind(topo, n->nodeset, HWLOC_MEMBIND_BIND,
                                   HWLOC_MEMBIND_BYNODESET);
         } else {
-            snprintf(ctx->binding, sizeof ctx->binding, "inherited (%s is outside it)",
+            snprintf(ctx->place.binding, sizeof ctx->place.binding, "inherited (%s is outside it)",
                      target->type == HWLOC_OBJ_CORE ? "core" : "node");
         }
     }
     hwloc_get_cpubind(topo, cur, HWLOC_CPUBIND_PROCESS);
-    hwloc_bitmap_list_snprintf(ctx->cpuset, sizeof ctx->cpuset, cur);
+    hwloc_bitmap_list_snprintf(ctx->place.cpuset, sizeof ctx->place.cpuset, cur);
     hwloc_bitmap_free(cur);
     hwloc_bitmap_free(want);
     hwloc_topology_destroy(topo);

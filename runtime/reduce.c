@@ -1,5 +1,5 @@
 /*
- * reduce.c: grouping, the value iterator, and the output writer.
+ * reduce.c: grouping, the value iterator, and the reduce loop.
  *
  * The reduce side reads one sorted source (store.c) and walks it partition by partition,
  * writing each partition this rank owns to its own part-r-NNNNN file under the job's temporary
@@ -10,195 +10,12 @@
  * does not read are skipped. A job with a built-in aggregation and no reduce callback gets
  * the aggregate written as text; a job with neither writes every record (an identity reduce).
  *
- * Text output is `key<TAB>value<LF>`, or `key<LF>` for an empty value; raw output is the key's
- * bytes followed by the value's, with nothing between records; csv output is `key,value` lines
- * (RFC 4180 quoting) under a `key,value` header. A reducer may also write to named outputs
- * (sheaf_emit_named), files NAME-r-NNNNN beside the part files, like Hadoop's MultipleOutputs.
+ * Output goes through the output set (writer.c), which is the phase's sink: reduce's emits and
+ * sheaf_emit_named reach it through sheaf_emit (emit.c); the formats are out_*.c.
  */
 #include "internal.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
-
-#define OUT_BUF (1u << 20)
-#define MAX_NAMED 32
-
-enum { FMT_TEXT, FMT_RAW, FMT_CSV };
-
-struct sheaf__writer {
-    int fd;
-    char path[4200];
-    sheaf__buf buf;
-    int fmt;
-    char name[64]; /* "part", or a named output */
-};
-
-/* The writers of the partition being reduced: [0] is part-r-NNNNN, the rest named outputs
- * (NAME-r-NNNNN, like Hadoop's MultipleOutputs), opened on their first record. */
-typedef struct outset {
-    sheaf__writer w[MAX_NAMED + 1];
-    size_t n;
-    const char *dir;
-    uint32_t part;
-} outset;
-
-static int writer_flush(sheaf_ctx *ctx, sheaf__writer *w) {
-    int rc = sheaf__write_all(w->fd, w->buf.data, w->buf.len);
-    w->buf.len = 0;
-    if (rc)
-        return sheaf__error(ctx, rc == -ENOSPC ? SHEAF_ENOSPC : SHEAF_EIO,
-                            "cannot write output %s: %s", w->path, strerror(-rc));
-    return 0;
-}
-
-static int writer_open(sheaf_ctx *ctx, sheaf__writer *w, const char *dir, const char *name,
-                       uint32_t part) {
-    snprintf(w->name, sizeof w->name, "%s", name);
-    snprintf(w->path, sizeof w->path, "%s/%s-r-%05u", dir, name, part);
-    w->fd = open(w->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (w->fd < 0)
-        return sheaf__error(ctx, SHEAF_EIO, "cannot create output %s: %s", w->path,
-                            strerror(errno));
-    w->buf.len = 0;
-    if (sheaf__buf_reserve(&w->buf, OUT_BUF))
-        return sheaf__error(ctx, SHEAF_ENOMEM, "out of memory");
-    if (w->fmt == FMT_CSV) { /* the header */
-        memcpy(w->buf.data, "key,value\n", 10);
-        w->buf.len = 10;
-    }
-    return 0;
-}
-
-static int writer_close(sheaf_ctx *ctx, sheaf__writer *w) {
-    if (w->fd < 0)
-        return 0;
-    int rc = writer_flush(ctx, w);
-    if (close(w->fd) != 0 && !rc)
-        rc = sheaf__error(ctx, SHEAF_EIO, "cannot close output %s: %s", w->path,
-                          strerror(errno));
-    w->fd = -1;
-    return rc;
-}
-
-/* RFC 4180: a field with a comma, quote, CR or LF is quoted, its quotes doubled. */
-static uint8_t *csv_field(uint8_t *p, const uint8_t *s, size_t n) {
-    bool quote = false;
-    for (size_t i = 0; i < n && !quote; i++)
-        quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
-    if (!quote) {
-        if (n)
-            memcpy(p, s, n);
-        return p + n;
-    }
-    *p++ = '"';
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"')
-            *p++ = '"';
-        *p++ = s[i];
-    }
-    *p++ = '"';
-    return p;
-}
-
-static int write_record(sheaf_ctx *ctx, sheaf__writer *w, const void *key, size_t klen,
-                        const void *val, size_t vlen) {
-    size_t need = w->fmt == FMT_CSV ? 2 * (klen + vlen) + 8 : klen + vlen + 2;
-    if (w->buf.len + need > OUT_BUF && w->buf.len) {
-        int rc = writer_flush(ctx, w);
-        if (rc)
-            return rc;
-    }
-    if (sheaf__buf_reserve(&w->buf, need))
-        return sheaf__error(ctx, SHEAF_ENOMEM, "out of memory writing a %zu-byte record", need);
-    uint8_t *p = w->buf.data + w->buf.len;
-    if (w->fmt == FMT_CSV) {
-        p = csv_field(p, key, klen);
-        *p++ = ',';
-        p = csv_field(p, val, vlen);
-        *p++ = '\n';
-    } else {
-        if (klen)
-            memcpy(p, key, klen);
-        p += klen;
-        if (w->fmt == FMT_TEXT && vlen)
-            *p++ = '\t';
-        if (vlen)
-            memcpy(p, val, vlen);
-        p += vlen;
-        if (w->fmt == FMT_TEXT)
-            *p++ = '\n';
-    }
-    size_t n = (size_t)(p - (w->buf.data + w->buf.len));
-    w->buf.len += n;
-    ctx->c[SHEAF__C_OUTPUT_RECORDS]++;
-    ctx->c[SHEAF__C_OUTPUT_BYTES] += n;
-    return 0;
-}
-
-int sheaf__output(sheaf_ctx *ctx, const void *key, size_t klen, const void *val, size_t vlen) {
-    if (ctx->err)
-        return ctx->err;
-    outset *o = (outset *)ctx->out;
-    return write_record(ctx, &o->w[0], key, klen, val, vlen);
-}
-
-static bool valid_name(const char *name) {
-    size_t n = strlen(name);
-    if (n == 0 || n > 48 || !strcmp(name, "part"))
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
-SHEAF_EXTERN int sheaf_emit_named(sheaf_ctx *ctx, const char *name, const void *key,
-                                  size_t klen, const void *val, size_t vlen) {
-    if (ctx->err)
-        return ctx->err;
-    if (ctx->where != SHEAF__IN_REDUCE)
-        return sheaf__error(ctx, SHEAF_EINVAL, "sheaf_emit_named is for reduce calls");
-    if (!valid_name(name))
-        return sheaf__error(ctx, SHEAF_EINVAL,
-                            "named output '%s': use 1 to 48 of A-Z a-z 0-9 _ - (not \"part\")",
-                            name);
-    outset *o = (outset *)ctx->out;
-    for (size_t i = 1; i < o->n; i++)
-        if (!strcmp(o->w[i].name, name))
-            return write_record(ctx, &o->w[i], key, klen, val, vlen);
-    if (o->n == MAX_NAMED + 1)
-        return sheaf__error(ctx, SHEAF_EINVAL, "more than %d named outputs", MAX_NAMED);
-    sheaf__writer *w = &o->w[o->n++];
-    w->fmt = o->w[0].fmt;
-    int rc = writer_open(ctx, w, o->dir, name, o->part);
-    return rc ? rc : write_record(ctx, w, key, klen, val, vlen);
-}
-
-static int outset_open(sheaf_ctx *ctx, outset *o, uint32_t part) {
-    o->part = part;
-    o->n = 1;
-    return writer_open(ctx, &o->w[0], o->dir, "part", part);
-}
-
-static int outset_close(sheaf_ctx *ctx, outset *o) {
-    int rc = 0;
-    for (size_t i = 0; i < o->n; i++) {
-        int r = writer_close(ctx, &o->w[i]);
-        rc = rc ? rc : r;
-    }
-    return rc;
-}
-
-static void outset_free(outset *o) {
-    for (size_t i = 0; i <= MAX_NAMED; i++)
-        sheaf__buf_free(&o->w[i].buf);
-}
 
 /* ---- the value iterator ---- */
 
@@ -270,7 +87,7 @@ SHEAF_EXTERN const void *sheaf_values_key(sheaf_values *v, size_t *klen) {
 
 /* ---- the reduce loop ---- */
 
-static int reduce_group(sheaf_ctx *ctx, sheaf_values *v) {
+static int reduce_group(sheaf_ctx *ctx, sheaf__outset *out, sheaf_values *v) {
     const sheaf_job_def *job = ctx->job;
     ctx->c[SHEAF__C_REDUCE_GROUPS]++;
     if (job->reduce) {
@@ -293,18 +110,18 @@ static int reduce_group(sheaf_ctx *ctx, sheaf_values *v) {
                 sheaf__agg_merge(agg, acc, val, vlen);
             first = false;
         }
-        if (ctx->text_output) {
+        if (ctx->outfmt->text_values) {
             char txt[64];
             size_t n = sheaf__agg_format(agg, acc, txt, sizeof txt);
-            return sheaf__output(ctx, v->gkey, v->gklen, txt, n);
+            return sheaf__outset_write(ctx, out, v->gkey, v->gklen, txt, n);
         }
-        return sheaf__output(ctx, v->gkey, v->gklen, acc, 8);
+        return sheaf__outset_write(ctx, out, v->gkey, v->gklen, acc, 8);
     }
     int rc = 0;
     while (!rc && sheaf_values_next(v, &val, &vlen)) {
         size_t klen;
         const void *key = sheaf_values_key(v, &klen);
-        rc = sheaf__output(ctx, key, klen, val, vlen);
+        rc = sheaf__outset_write(ctx, out, key, klen, val, vlen);
     }
     return rc;
 }
@@ -315,18 +132,12 @@ int sheaf__reduce_all(sheaf_ctx *ctx, const char *tmpdir) {
     ctx->phase_end[SHEAF__PH_SORT] = ctx->phase_start[SHEAF__PH_REDUCE] = sheaf__now();
     if (rc)
         return rc;
-    outset *w = calloc(1, sizeof *w);
+    sheaf__outset *w = sheaf__outset_new(ctx->outfmt, tmpdir);
     if (!w) {
         src->close(src);
         return sheaf__error(ctx, SHEAF_ENOMEM, "out of memory");
     }
-    for (size_t i = 0; i <= MAX_NAMED; i++) {
-        w->w[i].fd = -1;
-        w->w[i].fmt = ctx->output_format;
-    }
-    w->dir = tmpdir;
-    ctx->out = (sheaf__writer *)w;
-    ctx->where = SHEAF__IN_REDUCE;
+    ctx->sink = sheaf__outset_sink(w);
     sheaf__buf gkey = {0};
     sheaf_values v = {0};
     v.kind = SHEAF__VALS_SOURCE;
@@ -341,7 +152,7 @@ int sheaf__reduce_all(sheaf_ctx *ctx, const char *tmpdir) {
     for (uint32_t part = (uint32_t)ctx->rank; part < ctx->nparts && !rc;
          part += (uint32_t)ctx->nranks) {
         ctx->cur_part = part;
-        if ((rc = outset_open(ctx, w, part)))
+        if ((rc = sheaf__outset_open(ctx, w, part)))
             break;
         while (have && cur.part == part && !rc) {
             gkey.len = 0;
@@ -358,9 +169,9 @@ int sheaf__reduce_all(sheaf_ctx *ctx, const char *tmpdir) {
             v.ended = false;
             v.have_next = false;
             v.err = 0;
-            rc = reduce_group(ctx, &v);
+            rc = reduce_group(ctx, w, &v);
             if (SHEAF__UNLIKELY((ctx->c[SHEAF__C_REDUCE_GROUPS] & 4095) == 0) && ctx->rank == 0)
-                sheaf__progress_reduce(ctx, false);
+                sheaf__progress_reduce(&ctx->prog, ctx, false);
             const void *val;
             size_t vlen;
             while (!rc && sheaf_values_next(&v, &val, &vlen))
@@ -379,7 +190,7 @@ int sheaf__reduce_all(sheaf_ctx *ctx, const char *tmpdir) {
                 sheaf__error(ctx, rc, "partition end failed (%s)", sheaf_strerror(rc));
             rc = rc ? rc : ctx->err;
         }
-        int crc = outset_close(ctx, w);
+        int crc = sheaf__outset_close(ctx, w);
         if (!rc)
             rc = crc;
         if (!rc && have && cur.part < part) {
@@ -390,13 +201,10 @@ int sheaf__reduce_all(sheaf_ctx *ctx, const char *tmpdir) {
     if (!rc && have)
         rc = sheaf__error(ctx, SHEAF_EIO, "received a record of partition %u, not owned here",
                           cur.part);
-    outset_close(ctx, w);
-    outset_free(w);
-    free(w);
+    sheaf__outset_free(ctx, w);
     sheaf__buf_free(&gkey);
     src->close(src);
-    ctx->out = NULL;
-    ctx->where = 0;
+    ctx->sink = &sheaf__sink_none;
     return rc;
 }
 

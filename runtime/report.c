@@ -14,13 +14,13 @@
 #include <stdlib.h>
 #include <time.h>
 
-const char *const sheaf__counter_names[SHEAF__C_COUNT] = {
-    "input_records", "input_bytes", "map_output_records", "map_output_bytes",
-    "combine_input_records", "combine_output_records", "shuffle_bytes_sent", "shuffle_rounds",
-    "reduce_groups", "reduce_input_records", "output_records", "output_bytes",
-    "spilled_records", "spilled_bytes", "spill_runs", "merge_passes", "splits_mapped",
-    "shuffle_bytes_received", "bad_records",
+const sheaf__counter_info sheaf__counters[SHEAF__C_COUNT] = {
+#define SHEAF__C_INFO(id, name, res, per_rank, group, label) {name, res, per_rank, group, label},
+    SHEAF__COUNTER_MAP(SHEAF__C_INFO)
+#undef SHEAF__C_INFO
 };
+
+const char *const sheaf__counter_groups[] = {"Map", "Shuffle", "Spill", "Reduce", NULL};
 
 SHEAF_EXTERN int64_t sheaf_result_counter(const sheaf_result *res, const char *name) {
     for (size_t i = 0; i < res->nuser_counters; i++)
@@ -81,9 +81,10 @@ char *sheaf__report(sheaf_ctx *ctx, const sheaf__plan *plan, sheaf_result *res, 
     }
     me.peak_rss = sheaf__peak_rss();
     me.status = ctx->err;
-    snprintf(me.host, sizeof me.host, "%s", ctx->host);
-    snprintf(me.cpuset, sizeof me.cpuset, "%s", ctx->cpuset);
-    snprintf(me.binding, sizeof me.binding, "%s", ctx->binding);
+    /* The record is of fixed size: a longer name or CPU set is cut (at 127 bytes). */
+    snprintf(me.host, sizeof me.host, "%.127s", ctx->place.host);
+    snprintf(me.cpuset, sizeof me.cpuset, "%.127s", ctx->place.cpuset);
+    snprintf(me.binding, sizeof me.binding, "%s", ctx->place.binding);
 
     /* User counters travel as "name\0" + 8 bytes. */
     sheaf__buf ub = {0};
@@ -122,22 +123,13 @@ char *sheaf__report(sheaf_ctx *ctx, const sheaf__plan *plan, sheaf_result *res, 
     uint64_t tot[SHEAF__C_COUNT];
     MPI_Allreduce(ctx->c, tot, SHEAF__C_COUNT, MPI_UINT64_T, MPI_SUM, ctx->comm);
     if (res) {
-        res->input_records = tot[SHEAF__C_INPUT_RECORDS];
-        res->input_bytes = tot[SHEAF__C_INPUT_BYTES];
-        res->map_output_records = tot[SHEAF__C_MAP_OUT_RECORDS];
-        res->map_output_bytes = tot[SHEAF__C_MAP_OUT_BYTES];
-        res->combine_input_records = tot[SHEAF__C_COMBINE_IN];
-        res->combine_output_records = tot[SHEAF__C_COMBINE_OUT];
-        res->shuffle_bytes = tot[SHEAF__C_SHUFFLE_BYTES];
-        res->shuffle_rounds = tot[SHEAF__C_SHUFFLE_ROUNDS] / (uint64_t)P;
-        res->reduce_groups = tot[SHEAF__C_REDUCE_GROUPS];
-        res->reduce_input_records = tot[SHEAF__C_REDUCE_RECORDS];
-        res->output_records = tot[SHEAF__C_OUTPUT_RECORDS];
-        res->output_bytes = tot[SHEAF__C_OUTPUT_BYTES];
-        res->spilled_records = tot[SHEAF__C_SPILL_RECORDS];
-        res->spilled_bytes = tot[SHEAF__C_SPILL_BYTES];
-        res->spill_runs = tot[SHEAF__C_SPILL_RUNS];
-        res->merge_passes = tot[SHEAF__C_MERGE_PASSES];
+        for (int k = 0; k < SHEAF__C_COUNT; k++) {
+            const sheaf__counter_info *ci = &sheaf__counters[k];
+            if (ci->res_offset == SHEAF__NORES)
+                continue;
+            uint64_t v = ci->per_rank ? tot[k] / (uint64_t)P : tot[k];
+            memcpy((char *)res + ci->res_offset, &v, sizeof v);
+        }
         res->seconds = t1 - t0;
     }
     if (ctx->rank != 0)
@@ -186,7 +178,7 @@ char *sheaf__report(sheaf_ctx *ctx, const sheaf__plan *plan, sheaf_result *res, 
 
     json_t *counters = json_object();
     for (int k = 0; k < SHEAF__C_COUNT; k++)
-        json_object_set_new(counters, sheaf__counter_names[k], counter_stats(all, P, k));
+        json_object_set_new(counters, sheaf__counters[k].name, counter_stats(all, P, k));
     json_object_set_new(root, "counters", counters);
 
     json_t *user = json_object();
@@ -251,7 +243,7 @@ char *sheaf__report(sheaf_ctx *ctx, const sheaf__plan *plan, sheaf_result *res, 
         json_object_set_new(o, "phases", ph);
         json_t *rc = json_object();
         for (int k = 0; k < SHEAF__C_COUNT; k++)
-            json_object_set_new(rc, sheaf__counter_names[k], json_integer((json_int_t)x->c[k]));
+            json_object_set_new(rc, sheaf__counters[k].name, json_integer((json_int_t)x->c[k]));
         json_object_set_new(o, "counters", rc);
         json_array_append_new(ranks, o);
     }

@@ -16,30 +16,94 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-typedef struct keyref {
-    const uint8_t *p;
-    size_t n;
-} keyref;
+typedef sheaf__keyref keyref;
 
-static sheaf_compare_fn sort_cmp;
+/* A total-order job's sampler state. */
+struct sheaf__sampler {
+    sheaf__sink held_sink;   /* setup's emits wait in held until the ranges are known */
+    sheaf__sink sample_sink; /* the sample's map emits: keys into sample_buf */
+    sheaf__buf held;
+    sheaf__buf sample_buf;
+    uint64_t sample_count;
+    sheaf__ranges ranges;
+};
 
-static int keyref_cmp(const void *a, const void *b) {
-    const keyref *x = a, *y = b;
-    if (sort_cmp)
-        return sort_cmp(x->p, x->n, y->p, y->n);
+static int keyref_cmp(const keyref *x, const keyref *y, sheaf_compare_fn cmp) {
+    if (cmp)
+        return cmp(x->p, x->n, y->p, y->n);
     return sheaf__bytes_compare(x->p, x->n, y->p, y->n);
 }
 
-int sheaf__sample_key(sheaf_ctx *ctx, const void *key, size_t klen) {
-    sheaf__buf *b = &ctx->sample_buf;
+/* Sorts keys[0..n) under cmp: a merge sort through tmp (n entries), which takes the order as
+ * an argument where qsort would need it in a static. Stable, O(n log n). */
+static void keyref_sort(keyref *keys, keyref *tmp, size_t n, sheaf_compare_fn cmp) {
+    if (n < 2)
+        return;
+    size_t h = n / 2;
+    keyref_sort(keys, tmp, h, cmp);
+    keyref_sort(keys + h, tmp, n - h, cmp);
+    size_t i = 0, j = h, k = 0;
+    while (i < h && j < n)
+        tmp[k++] = keyref_cmp(&keys[j], &keys[i], cmp) < 0 ? keys[j++] : keys[i++];
+    while (i < h)
+        tmp[k++] = keys[i++];
+    memcpy(keys, tmp, k * sizeof *keys);
+}
+
+static int sample_emit(sheaf__sink *s, sheaf_ctx *ctx, const void *key, size_t klen,
+                       const void *val, size_t vlen) {
+    sheaf__sampler *sm = ctx->sampler;
+    sheaf__buf *b = &sm->sample_buf;
     if (sheaf__buf_reserve(b, SHEAF__VARINT_MAX + klen))
         return sheaf__error(ctx, SHEAF_ENOMEM, "out of memory sampling keys");
     b->len += sheaf__varint_put(b->data + b->len, klen);
     if (klen)
         memcpy(b->data + b->len, key, klen);
     b->len += klen;
-    ctx->sample_count++;
+    sm->sample_count++;
     return 0;
+}
+
+/* Setup's emits before the ranges are known: kept as records. */
+static int held_emit(sheaf__sink *s, sheaf_ctx *ctx, const void *key, size_t klen,
+                     const void *val, size_t vlen) {
+    if (!sheaf__buf_add_rec(&ctx->sampler->held, 0, key, klen, val, vlen))
+        return sheaf__error(ctx, SHEAF_ENOMEM, "out of memory holding setup's emits");
+    return 0;
+}
+
+static const sheaf__sink_ops sample_ops = {.emit = sample_emit};
+static const sheaf__sink_ops held_ops = {.emit = held_emit};
+
+int sheaf__sample_init(sheaf_ctx *ctx) {
+    if (!(ctx->sampler = calloc(1, sizeof *ctx->sampler)))
+        return SHEAF_ENOMEM;
+    ctx->sampler->held_sink = (sheaf__sink){.ops = &held_ops, .flags = SHEAF__SINK_MAP};
+    ctx->sampler->sample_sink = (sheaf__sink){.ops = &sample_ops,
+                                              .flags = SHEAF__SINK_UNCOUNTED};
+    return 0;
+}
+
+sheaf__sink *sheaf__sample_held_sink(sheaf_ctx *ctx) {
+    return &ctx->sampler->held_sink;
+}
+
+int sheaf__sample_emit_held(sheaf_ctx *ctx) {
+    sheaf__buf *held = &ctx->sampler->held;
+    const uint8_t *p = held->data, *end = p + held->len;
+    int rc = 0;
+    while (p < end && !rc) {
+        sheaf__kv kv;
+        size_t n = sheaf__rec_get(p, end, &kv);
+        if (!n) {
+            rc = sheaf__error(ctx, SHEAF_EIO, "setup's held emits are corrupt");
+            break;
+        }
+        rc = sheaf_emit(ctx, kv.key, kv.klen, kv.val, kv.vlen);
+        p += n;
+    }
+    sheaf__buf_free(held);
+    return rc;
 }
 
 /* Reads up to want records from the start of a task's first split and maps them. */
@@ -66,21 +130,6 @@ static void sample_task(sheaf_ctx *ctx, const sheaf__plan *plan, const sheaf__ta
     sheaf__reader_close(rd);
 }
 
-uint32_t sheaf__range_partition(const sheaf_ctx *ctx, const void *key, size_t klen) {
-    size_t lo = 0, hi = ctx->ncuts;
-    sheaf_compare_fn cmp = ctx->job->compare;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        const keyref *c = &((const keyref *)ctx->cuts)[mid];
-        int r = cmp ? cmp(key, klen, c->p, c->n) : sheaf__bytes_compare(key, klen, c->p, c->n);
-        if (r < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return (uint32_t)lo;
-}
-
 int sheaf__sample(sheaf_ctx *ctx, const sheaf__plan *plan) {
     int P = ctx->nranks;
     uint64_t mine_tasks = 0;
@@ -89,8 +138,9 @@ int sheaf__sample(sheaf_ctx *ctx, const sheaf__plan *plan) {
     uint64_t per_rank = (ctx->cfg.sample + (uint64_t)P - 1) / (uint64_t)P;
     uint64_t ntask_sample = SHEAF__MIN(mine_tasks, 16);
     sheaf__reader rd = {.fd = -1};
-    int saved = ctx->where;
-    ctx->where = SHEAF__IN_SAMPLE;
+    sheaf__sampler *sm = ctx->sampler;
+    sheaf__sink *saved = ctx->sink;
+    ctx->sink = &sm->sample_sink;
     if (ntask_sample) {
         uint64_t want = (per_rank + ntask_sample - 1) / ntask_sample;
         uint64_t step = mine_tasks / ntask_sample;
@@ -99,14 +149,14 @@ int sheaf__sample(sheaf_ctx *ctx, const sheaf__plan *plan) {
             sample_task(ctx, plan, &plan->tasks[idx], want, &rd);
         }
     }
-    ctx->where = saved;
+    ctx->sink = saved;
     sheaf__reader_free(&rd);
     int rc = sheaf__agree(ctx);
     if (rc)
         return rc;
 
     /* Gather the samples on rank 0. */
-    int mylen = (int)SHEAF__MIN(ctx->sample_buf.len, (size_t)(1u << 30) / (size_t)P);
+    int mylen = (int)SHEAF__MIN(sm->sample_buf.len, (size_t)(1u << 30) / (size_t)P);
     int *lens = ctx->rank == 0 ? calloc((size_t)P, sizeof *lens) : NULL;
     int *displ = ctx->rank == 0 ? calloc((size_t)P, sizeof *displ) : NULL;
     MPI_Gather(&mylen, 1, MPI_INT, lens, 1, MPI_INT, 0, ctx->comm);
@@ -120,8 +170,8 @@ int sheaf__sample(sheaf_ctx *ctx, const sheaf__plan *plan) {
         all = malloc(total ? total : 1);
     }
     /* A truncated buffer ends on a record boundary only by chance: cut it at one. */
-    if ((size_t)mylen < ctx->sample_buf.len) {
-        const uint8_t *p = ctx->sample_buf.data, *end = p + mylen, *last = p;
+    if ((size_t)mylen < sm->sample_buf.len) {
+        const uint8_t *p = sm->sample_buf.data, *end = p + mylen, *last = p;
         while (p < end) {
             uint64_t n;
             size_t h = sheaf__varint_get(p, end, &n);
@@ -130,9 +180,9 @@ int sheaf__sample(sheaf_ctx *ctx, const sheaf__plan *plan) {
             p += h + n;
             last = p;
         }
-        mylen = (int)(last - ctx->sample_buf.data);
+        mylen = (int)(last - sm->sample_buf.data);
     }
-    MPI_Gatherv(ctx->sample_buf.data, mylen, MPI_BYTE, all, lens, displ, MPI_BYTE, 0,
+    MPI_Gatherv(sm->sample_buf.data, mylen, MPI_BYTE, all, lens, displ, MPI_BYTE, 0,
                 ctx->comm);
 
     /* Rank 0 picks the cut points; everyone gets them. */
@@ -157,13 +207,14 @@ int sheaf__sample(sheaf_ctx *ctx, const sheaf__plan *plan) {
             keys[i++].n = (size_t)kl;
             p += h + kl;
         }
-        if (keys && n) {
-            sort_cmp = ctx->job->compare;
-            qsort(keys, n, sizeof *keys, keyref_cmp);
+        keyref *tmp = keys ? malloc((n ? n : 1) * sizeof *tmp) : NULL;
+        sheaf_compare_fn cmp = ctx->job->compare;
+        if (keys && tmp && n) {
+            keyref_sort(keys, tmp, n, cmp);
             const keyref *prev = NULL;
             for (uint32_t k = 1; k < ctx->nparts; k++) {
                 const keyref *c = &keys[(size_t)((uint64_t)k * n / ctx->nparts)];
-                if (prev && keyref_cmp(c, prev) == 0)
+                if (prev && keyref_cmp(c, prev, cmp) == 0)
                     continue; /* a heavy key: fewer, not empty-width, ranges */
                 prev = c;
                 if (sheaf__buf_reserve(&cuts, SHEAF__VARINT_MAX + c->n) == 0) {
@@ -174,6 +225,7 @@ int sheaf__sample(sheaf_ctx *ctx, const sheaf__plan *plan) {
                 }
             }
         }
+        free(tmp);
         free(keys);
     }
     uint64_t hdr[2] = {ncuts, cuts.len};
@@ -182,7 +234,7 @@ int sheaf__sample(sheaf_ctx *ctx, const sheaf__plan *plan) {
         sheaf__error(ctx, SHEAF_ENOMEM, "out of memory");
     if (hdr[1])
         MPI_Bcast(cuts.data, (int)hdr[1], MPI_BYTE, 0, ctx->comm);
-    ctx->cut_data = cuts.data;
+    sm->ranges.data = cuts.data;
     keyref *refs = calloc(hdr[0] ? hdr[0] : 1, sizeof *refs);
     const uint8_t *p = cuts.data;
     for (uint64_t k = 0; refs && k < hdr[0]; k++) {
@@ -192,20 +244,28 @@ int sheaf__sample(sheaf_ctx *ctx, const sheaf__plan *plan) {
         refs[k].n = (size_t)kl;
         p += h + kl;
     }
-    ctx->cuts = refs;
-    ctx->ncuts = refs ? (size_t)hdr[0] : 0;
+    sm->ranges.cuts = refs;
+    sm->ranges.ncuts = refs ? (size_t)hdr[0] : 0;
+    if (refs)
+        ctx->ranges = &sm->ranges;
     free(all);
     free(lens);
     free(displ);
-    sheaf__buf_free(&ctx->sample_buf);
+    sheaf__buf_free(&sm->sample_buf);
     return sheaf__agree(ctx);
 }
 
 void sheaf__sample_free(sheaf_ctx *ctx) {
-    free(ctx->cuts);
-    free(ctx->cut_data);
-    ctx->cuts = NULL;
-    ctx->cut_data = NULL;
-    ctx->ncuts = 0;
-    sheaf__buf_free(&ctx->sample_buf);
+    sheaf__sampler *sm = ctx->sampler;
+    if (!sm)
+        return;
+    if (ctx->sink == &sm->held_sink || ctx->sink == &sm->sample_sink)
+        ctx->sink = &sheaf__sink_none;
+    free(sm->ranges.cuts);
+    free(sm->ranges.data);
+    sheaf__buf_free(&sm->sample_buf);
+    sheaf__buf_free(&sm->held);
+    free(sm);
+    ctx->sampler = NULL;
+    ctx->ranges = NULL;
 }

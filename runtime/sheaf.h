@@ -256,13 +256,44 @@ SHEAF_EXTERN int64_t sheaf_result_counter(const sheaf_result *res, const char *n
 SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
                            sheaf_result *result);
 
+/* Output and work directories for programs that write files outside sheaf_run (a driver of
+ * several rounds, a generator such as `sheaf gensort`), with a job's guarantees. Not collective:
+ * one process (usually rank 0) calls them and tells the others the paths.
+ *
+ * sheaf_output_begin checks and claims cfg->output as sheaf_run does (refused when it exists
+ * without cfg->overwrite, when it is or holds an input, ...; locked against other jobs) and
+ * returns a handle whose directory (sheaf_output_dir) receives the files; sheaf_output_commit
+ * moves them into place, writes _SUCCESS and, under overwrite, swaps the old output for the new
+ * one; sheaf_output_abort removes what was written and leaves an old output as it was. Both
+ * free the handle. Return 0 or a negative code with a message in err. */
+typedef struct sheaf_output sheaf_output;
+/* Checks cfg's output (and --report) as sheaf_run does at its start, creating nothing: 0, or
+ * SHEAF_EUSAGE / SHEAF_EEXIST with a message in err. A driver of several rounds calls it
+ * before its first round. */
+SHEAF_EXTERN int sheaf_output_check(const sheaf_config *cfg, char *err, size_t errlen);
+SHEAF_EXTERN int sheaf_output_begin(const sheaf_config *cfg, sheaf_output **out, char *err,
+                                    size_t errlen);
+SHEAF_EXTERN const char *sheaf_output_dir(const sheaf_output *out);
+SHEAF_EXTERN int sheaf_output_commit(sheaf_output *out, char *err, size_t errlen);
+SHEAF_EXTERN void sheaf_output_abort(sheaf_output *out);
+/* Creates a fresh private directory PARENT/PREFIXxxxxxx (mkdtemp: mode 0700, never one that
+ * existed) and writes its path into path (n bytes); it is removed if the process is stopped
+ * by SIGINT, SIGTERM or SIGHUP. Returns 0 or a negative code (errno says why). */
+SHEAF_EXTERN int sheaf_workdir_create(const char *parent, const char *prefix, char *path,
+                                      size_t n);
+/* Removes such a directory and everything in it (keep != 0: leaves it, and forgets it). */
+SHEAF_EXTERN int sheaf_workdir_remove(const char *path, int keep);
+
 /* Initializes MPI if needed, parses the common options and the job's own, runs the job on
  * MPI_COMM_WORLD, prints errors and a summary, finalizes MPI if it initialized it, and returns
  * an exit status: 0 success, 1 the job failed, 2 bad usage. Under Open MPI, on a node with no
  * high-speed fabric and no PML chosen by the user, it asks for the ob1 PML before MPI_Init,
  * skipping a device probe that would choose it anyway, and keeps hwloc from loading its I/O
  * plugins; after MPI_Init it sets TCP_NODELAY on the PMIx client's connection to its server,
- * which MPI_Finalize otherwise waits on for 40 ms (SHEAF_MPI_FAST_START=0: none of these). */
+ * which MPI_Finalize otherwise waits on for 40 ms (SHEAF_MPI_FAST_START=0: none of these).
+ * A job it runs that is stopped by SIGINT, SIGTERM or SIGHUP removes what it made and dies of
+ * the signal; when it initializes MPI it first starts a janitor process that removes them if
+ * the process is killed outright. */
 SHEAF_EXTERN int sheaf_main(int argc, char **argv, const sheaf_job_def *job);
 
 /* Emits a key/value pair: from map() (and setup, map_cleanup) into the shuffle, from combine()

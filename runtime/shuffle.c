@@ -1,10 +1,12 @@
 /*
  * shuffle.c: map-side buffering and the exchange rounds.
  *
- * sheaf_emit() in a map call either updates the combine table (ctab.c, which hashes the key
- * for its slots and computes the partition hash only when drained) or hashes the key (XXH3,
- * seeded) and appends the encoded record to the send buffer of the rank that owns the key's
- * partition (partition p is owned by rank p mod nranks). A send buffer holds at most its
+ * The map side's state (sheaf__mapside) and its sinks (sheaf__sink, internal.h): sheaf_emit()
+ * in a map call either updates the combine table (ctab.c, which hashes the key for its slots
+ * and computes the partition hash only when drained; emit.c adds to it inline) or hashes the
+ * key (XXH3, seeded) and appends the encoded record to the send buffer of the rank that owns
+ * the key's partition (partition p is owned by rank p mod nranks); a combiner's output, as
+ * the table drains, has a sink of its own. A send buffer holds at most its
  * share of the memory budget; when one is full the rank starts an exchange round.
  *
  * A round is collective, and every rank takes part in every round: ranks that have finished
@@ -44,6 +46,38 @@
 
 #include "ctab.h"
 
+/* The map side of one rank: its sinks, the combine table and the send buffers. */
+struct sheaf__mapside {
+    sheaf__sink table_sink;   /* map emits into the combine table */
+    sheaf__sink put_sink;     /* map emits straight to the send buffers */
+    sheaf__sink combine_sink; /* a combiner's output as the table drains */
+    sheaf__sink capture_sink; /* an eager combine: emits of the same key are captured */
+    sheaf__ctab *ctab;
+    sheaf__buf *send;     /* one per destination rank */
+    sheaf__buf *flying;   /* the other set: buffers of the round in flight */
+    uint64_t *send_recs;  /* records in each send buffer */
+    MPI_Request *pending; /* the round in flight */
+    size_t npending, cappending;
+    bool inflight;
+    uint64_t pending_bytes; /* bytes the store gains when it completes */
+    unsigned puts_since_test;
+    size_t send_limit;  /* per destination: a round must start before a buffer passes it */
+    size_t round_bytes; /* from this many bytes in the filling set, ready for a round */
+    MPI_Request ready;  /* the Ibarrier of that readiness, when ready_posted */
+    bool ready_posted;
+    bool map_done;
+    bool all_done;
+    /* the eager combine's key and where its values go */
+    const uint8_t *cap_key;
+    size_t cap_klen;
+    sheaf__buf *cap_out;
+};
+
+static int shuffle_put(sheaf_ctx *ctx, uint32_t part, const void *key, size_t klen,
+                       const void *val, size_t vlen);
+static int shuffle_test(sheaf_ctx *ctx, bool wait);
+static const sheaf__sink_ops table_ops, put_ops, combine_ops, capture_ops;
+
 static uint64_t chunk_limit(void) {
     const char *e = getenv("SHEAF_SHUFFLE_CHUNK");
     uint64_t v;
@@ -56,29 +90,36 @@ static uint64_t chunk_limit(void) {
 static int eager_combine(void *arg, const uint8_t *key, size_t klen, sheaf_values *vals,
                          sheaf__buf *out) {
     sheaf_ctx *ctx = arg;
-    int saved = ctx->where;
-    ctx->where = SHEAF__IN_CAPTURE;
-    ctx->cap_key = key;
-    ctx->cap_klen = klen;
-    ctx->cap_out = out;
+    sheaf__sink *saved = ctx->sink;
+    ctx->sink = &ctx->map->capture_sink;
+    ctx->map->cap_key = key;
+    ctx->map->cap_klen = klen;
+    ctx->map->cap_out = out;
     int rc = ctx->job->combine(ctx, key, klen, vals, ctx->job->udata);
-    ctx->where = saved;
-    ctx->cap_out = NULL;
+    ctx->sink = saved;
+    ctx->map->cap_out = NULL;
     if (rc && !ctx->err)
         sheaf__error(ctx, rc, "combine failed (%s)", sheaf_strerror(rc));
     return rc ? rc : ctx->err;
 }
 
 int sheaf__shuffle_init(sheaf_ctx *ctx) {
-    ctx->send = calloc((size_t)ctx->nranks, sizeof *ctx->send);
-    ctx->flying = calloc((size_t)ctx->nranks, sizeof *ctx->flying);
-    ctx->send_recs = calloc((size_t)ctx->nranks, sizeof *ctx->send_recs);
-    if (!ctx->send || !ctx->flying || !ctx->send_recs)
+    if (!(ctx->map = calloc(1, sizeof *ctx->map)))
+        return SHEAF_ENOMEM;
+    sheaf__mapside *m = ctx->map;
+    m->table_sink = (sheaf__sink){.ops = &table_ops, .flags = SHEAF__SINK_MAP};
+    m->put_sink = (sheaf__sink){.ops = &put_ops, .flags = SHEAF__SINK_MAP};
+    m->combine_sink = (sheaf__sink){.ops = &combine_ops};
+    m->capture_sink = (sheaf__sink){.ops = &capture_ops};
+    ctx->map->send = calloc((size_t)ctx->nranks, sizeof *ctx->map->send);
+    ctx->map->flying = calloc((size_t)ctx->nranks, sizeof *ctx->map->flying);
+    ctx->map->send_recs = calloc((size_t)ctx->nranks, sizeof *ctx->map->send_recs);
+    if (!ctx->map->send || !ctx->map->flying || !ctx->map->send_recs)
         return SHEAF_ENOMEM;
     /* A quarter of the budget for sending, in two sets (filling and in flight). */
     size_t share = (size_t)(ctx->budget / 8 / (uint64_t)ctx->nranks);
-    ctx->send_limit = SHEAF__MAX(share, (size_t)64 << 10);
-    ctx->round_bytes = SHEAF__MAX((size_t)4 << 20, (size_t)ctx->nranks << 18);
+    ctx->map->send_limit = SHEAF__MAX(share, (size_t)64 << 10);
+    ctx->map->round_bytes = SHEAF__MAX((size_t)4 << 20, (size_t)ctx->nranks << 18);
     if (ctx->job->agg != SHEAF_AGG_NONE || ctx->job->combine) {
         /* An aggregation table holds one slot a key: it may take its whole share. A table of
          * value chains for a combiner grows with every record, so it is drained (the combiner
@@ -88,120 +129,137 @@ int sheaf__shuffle_init(sheaf_ctx *ctx) {
         size_t limit = (size_t)SHEAF__MAX(ctx->budget / 4, 1u << 20);
         if (values)
             limit = SHEAF__MIN(limit, (size_t)32 << 20);
-        ctx->ctab = sheaf__ctab_new(ctx->job->agg, values, limit, ctx->seed);
-        if (!ctx->ctab)
+        ctx->map->ctab = sheaf__ctab_new(ctx->job->agg, values, limit, ctx->seed);
+        if (!ctx->map->ctab)
             return SHEAF_ENOMEM;
         if (values)
-            sheaf__ctab_set_eager(ctx->ctab, eager_combine, ctx);
+            sheaf__ctab_set_eager(ctx->map->ctab, eager_combine, ctx);
+        m->table_sink.ctab = m->ctab;
     }
     return 0;
 }
 
+sheaf__sink *sheaf__shuffle_sink(sheaf_ctx *ctx) {
+    sheaf__mapside *m = ctx->map;
+    return m->ctab ? &m->table_sink : &m->put_sink;
+}
+
 void sheaf__shuffle_free(sheaf_ctx *ctx) {
-    if (ctx->ready_posted) { /* never past the last round; every rank would have posted it */
-        MPI_Wait(&ctx->ready, MPI_STATUS_IGNORE);
-        ctx->ready_posted = false;
+    if (!ctx->map)
+        return;
+    if (ctx->map->ready_posted) { /* never past the last round; every rank would have posted it */
+        MPI_Wait(&ctx->map->ready, MPI_STATUS_IGNORE);
+        ctx->map->ready_posted = false;
     }
-    if (ctx->npending) {
-        MPI_Waitall((int)ctx->npending, ctx->pending, MPI_STATUSES_IGNORE);
-        ctx->npending = 0;
+    if (ctx->map->npending) {
+        MPI_Waitall((int)ctx->map->npending, ctx->map->pending, MPI_STATUSES_IGNORE);
+        ctx->map->npending = 0;
     }
-    free(ctx->pending);
-    ctx->pending = NULL;
-    if (ctx->send) {
+    free(ctx->map->pending);
+    ctx->map->pending = NULL;
+    if (ctx->map->send) {
         for (int i = 0; i < ctx->nranks; i++)
-            sheaf__buf_free(&ctx->send[i]);
-        free(ctx->send);
-        ctx->send = NULL;
+            sheaf__buf_free(&ctx->map->send[i]);
+        free(ctx->map->send);
+        ctx->map->send = NULL;
     }
-    if (ctx->flying) {
+    if (ctx->map->flying) {
         for (int i = 0; i < ctx->nranks; i++)
-            sheaf__buf_free(&ctx->flying[i]);
-        free(ctx->flying);
-        ctx->flying = NULL;
+            sheaf__buf_free(&ctx->map->flying[i]);
+        free(ctx->map->flying);
+        ctx->map->flying = NULL;
     }
-    if (ctx->send_recs) {
-        free(ctx->send_recs);
-        ctx->send_recs = NULL;
+    if (ctx->map->send_recs) {
+        free(ctx->map->send_recs);
+        ctx->map->send_recs = NULL;
     }
-    sheaf__ctab_free(ctx->ctab);
-    ctx->ctab = NULL;
-    sheaf__buf_free(&ctx->held);
+    sheaf__ctab_free(ctx->map->ctab);
+    ctx->map->ctab = NULL;
+    if (ctx->sink == &ctx->map->table_sink || ctx->sink == &ctx->map->put_sink)
+        ctx->sink = &sheaf__sink_none;
+    free(ctx->map);
+    ctx->map = NULL;
 }
 
 /* Says, once a round, that this rank is ready for the next round (its barrier). */
 static int post_ready(sheaf_ctx *ctx) {
-    if (ctx->ready_posted)
+    sheaf__mapside *m = ctx->map;
+    if (m->ready_posted)
         return 0;
-    if (MPI_Ibarrier(ctx->comm, &ctx->ready) != MPI_SUCCESS)
+    if (MPI_Ibarrier(ctx->comm, &m->ready) != MPI_SUCCESS)
         return sheaf__error(ctx, SHEAF_EMPI, "MPI_Ibarrier failed in the shuffle");
-    ctx->ready_posted = true;
+    m->ready_posted = true;
     return 0;
 }
 
 /* Every few hundred records: drives the round in flight, says once that this rank is ready
  * for the next round, and starts that round when every rank is. */
 static int shuffle_poll(sheaf_ctx *ctx) {
-    int rc = sheaf__shuffle_test(ctx, false);
+    sheaf__mapside *m = ctx->map;
+    int rc = shuffle_test(ctx, false);
     /* A rank that failed says nothing more: it ends the map, and the rounds of the end, whose
      * barriers every rank posts, carry its failure to the others. */
     if (rc || ctx->err || ctx->agreed)
         return rc;
     size_t buffered = 0;
     for (int d = 0; d < ctx->nranks; d++)
-        buffered += ctx->send[d].len;
-    if (buffered < ctx->round_bytes)
+        buffered += m->send[d].len;
+    if (buffered < m->round_bytes)
         return 0;
     if (ctx->nranks == 1)
         return sheaf__shuffle_round(ctx);
-    if (!ctx->ready_posted)
+    if (!m->ready_posted)
         return post_ready(ctx);
     int all = 0;
-    if (MPI_Test(&ctx->ready, &all, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+    if (MPI_Test(&m->ready, &all, MPI_STATUS_IGNORE) != MPI_SUCCESS)
         return sheaf__error(ctx, SHEAF_EMPI, "MPI_Test failed in the shuffle");
     return all ? sheaf__shuffle_round(ctx) : 0;
 }
 
-int sheaf__shuffle_put(sheaf_ctx *ctx, uint32_t part, const void *key, size_t klen,
+static int shuffle_put(sheaf_ctx *ctx, uint32_t part, const void *key, size_t klen,
                        const void *val, size_t vlen) {
+    SHEAF__ASSERT(part < ctx->nparts);
     uint32_t dest = sheaf__owner(ctx, part);
-    sheaf__buf *b = &ctx->send[dest];
+    sheaf__buf *b = &ctx->map->send[dest];
     size_t need = SHEAF__REC_HDR_MAX + klen + vlen;
-    if (b->len && b->len + need > ctx->send_limit) {
+    if (b->len && b->len + need > ctx->map->send_limit) {
         int rc = sheaf__shuffle_round(ctx);
         if (rc)
             return rc;
-        b = &ctx->send[dest]; /* the round swapped the buffer sets */
+        b = &ctx->map->send[dest]; /* the round swapped the buffer sets */
     }
     if (!sheaf__buf_add_rec(b, part, key, klen, val, vlen))
         return sheaf__error(ctx, SHEAF_ENOMEM, "out of memory buffering a %zu-byte record",
                             klen + vlen);
-    ctx->send_recs[dest]++;
-    if (SHEAF__UNLIKELY((++ctx->puts_since_test & 255) == 0))
+    SHEAF__ASSERT(b->len <= b->cap);
+    ctx->map->send_recs[dest]++;
+    if (SHEAF__UNLIKELY((++ctx->map->puts_since_test & 255) == 0))
         return shuffle_poll(ctx);
     return 0;
 }
 
 /* Completes the round in flight (wait: block until done; else only if it is done). */
-int sheaf__shuffle_test(sheaf_ctx *ctx, bool wait) {
-    if (!ctx->inflight)
+static int shuffle_test(sheaf_ctx *ctx, bool wait) {
+    sheaf__mapside *m = ctx->map;
+    if (!m->inflight)
         return 0;
     int done = 0;
-    int rc = wait ? MPI_Waitall((int)ctx->npending, ctx->pending, MPI_STATUSES_IGNORE)
-                  : MPI_Testall((int)ctx->npending, ctx->pending, &done, MPI_STATUSES_IGNORE);
+    int rc = wait ? MPI_Waitall((int)m->npending, m->pending, MPI_STATUSES_IGNORE)
+                  : MPI_Testall((int)m->npending, m->pending, &done,
+                                MPI_STATUSES_IGNORE);
     if (rc != MPI_SUCCESS) {
-        ctx->npending = 0;
-        ctx->inflight = false;
+        m->npending = 0;
+        m->inflight = false;
         return sheaf__error(ctx, SHEAF_EMPI, "shuffle messages failed");
     }
     if (!wait && !done)
         return 0;
-    ctx->inflight = false;
-    ctx->npending = 0;
-    ctx->store->data.len += ctx->pending_bytes;
-    ctx->pending_bytes = 0;
+    m->inflight = false;
+    m->npending = 0;
+    ctx->store->data.len += m->pending_bytes;
+    m->pending_bytes = 0;
     for (int d = 0; d < ctx->nranks; d++)
-        ctx->flying[d].len = 0;
+        m->flying[d].len = 0;
     return 0;
 }
 
@@ -218,8 +276,8 @@ static inline uint32_t partition_of(sheaf_ctx *ctx, uint64_t hash, const void *k
                                ctx->nparts);
         return p;
     }
-    if (ctx->cuts)
-        return sheaf__range_partition(ctx, key, klen);
+    if (ctx->ranges)
+        return sheaf__range_partition(ctx->ranges, job->compare, key, klen);
     return sheaf__hash_partition(hash, ctx->nparts);
 }
 
@@ -234,12 +292,12 @@ static int drain_one(void *arg, uint64_t hash, const uint8_t *key, size_t klen,
         return rc;
     if (!vals) {
         ctx->c[SHEAF__C_COMBINE_OUT]++;
-        return sheaf__shuffle_put(ctx, part, key, klen, val, vlen);
+        return shuffle_put(ctx, part, key, klen, val, vlen);
     }
-    int saved = ctx->where;
-    ctx->where = SHEAF__IN_COMBINE;
+    sheaf__sink *saved = ctx->sink;
+    ctx->sink = &ctx->map->combine_sink;
     rc = ctx->job->combine(ctx, key, klen, vals, ctx->job->udata);
-    ctx->where = saved;
+    ctx->sink = saved;
     if (rc && !ctx->err)
         sheaf__error(ctx, rc, "combine failed (%s)", sheaf_strerror(rc));
     return rc;
@@ -251,16 +309,17 @@ static int drain_one(void *arg, uint64_t hash, const uint8_t *key, size_t klen,
  * they go, during the drain. Where the room does not fit the buffers' share of the budget, or
  * cannot be had, they grow as usual. */
 static void presize_sends(sheaf_ctx *ctx) {
-    const sheaf__ctab *t = ctx->ctab;
+    sheaf__mapside *m = ctx->map;
+    const sheaf__ctab *t = m->ctab;
     if (ctx->job->agg == SHEAF_AGG_NONE)
         return;
     size_t n = sheaf__ctab_count(t), P = (size_t)ctx->nranks;
     size_t each = (n * (3 + 8) + sheaf__ctab_key_bytes(t)) / P;
     each += each / 8 + 4096;
-    if (each > ctx->send_limit)
+    if (each > m->send_limit)
         return;
     for (size_t d = 0; d < P; d++)
-        (void)sheaf__buf_reserve(&ctx->send[d], each);
+        (void)sheaf__buf_reserve(&m->send[d], each);
 }
 
 /* Drains the combine table into the send buffers: for reuse when it filled up mid-map, or
@@ -268,11 +327,12 @@ static void presize_sends(sheaf_ctx *ctx) {
  * report their own failures; one they did not report (the ring of pending inserts, settled
  * first, out of memory) is reported here. */
 static int drain_table(sheaf_ctx *ctx, bool reuse) {
-    if (!ctx->ctab || sheaf__ctab_count(ctx->ctab) == 0)
+    sheaf__mapside *m = ctx->map;
+    if (!m->ctab || sheaf__ctab_count(m->ctab) == 0)
         return 0;
     if (!reuse)
         presize_sends(ctx);
-    int rc = sheaf__ctab_drain(ctx->ctab, drain_one, ctx, reuse);
+    int rc = sheaf__ctab_drain(m->ctab, drain_one, ctx, reuse);
     if (rc && !ctx->err)
         sheaf__error(ctx, rc, "draining the combine table failed (%s)", sheaf_strerror(rc));
     return rc;
@@ -283,24 +343,25 @@ int sheaf__flush_ctab(sheaf_ctx *ctx) {
 }
 
 int sheaf__shuffle_round(sheaf_ctx *ctx) {
+    sheaf__mapside *m = ctx->map;
     if (ctx->agreed)
         return ctx->err; /* the ranks already stopped together: no more collectives */
     int P = ctx->nranks, me = ctx->rank;
     if (P > 1) { /* every rank ready (or made to wait here, its buffer full) */
         if (post_ready(ctx))
             return ctx->err;
-        ctx->ready_posted = false;
-        if (MPI_Wait(&ctx->ready, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+        m->ready_posted = false;
+        if (MPI_Wait(&m->ready, MPI_STATUS_IGNORE) != MPI_SUCCESS)
             return sheaf__error(ctx, SHEAF_EMPI, "MPI_Wait failed in the shuffle");
     }
-    sheaf__shuffle_test(ctx, true); /* the previous round's messages */
+    shuffle_test(ctx, true); /* the previous round's messages */
     uint64_t *sc = calloc((size_t)P * 8, sizeof *sc), *rcv = sc + (size_t)P * 4;
     if (!sc)
         return sheaf__error(ctx, SHEAF_ENOMEM, "out of memory in the shuffle");
     for (int d = 0; d < P; d++) {
-        sc[d * 4] = ctx->send[d].len;
-        sc[d * 4 + 1] = ctx->send_recs[d];
-        sc[d * 4 + 2] = ctx->map_done;
+        sc[d * 4] = m->send[d].len;
+        sc[d * 4 + 1] = m->send_recs[d];
+        sc[d * 4 + 2] = m->map_done;
         sc[d * 4 + 3] = ctx->err != 0;
     }
     int rc = 0;
@@ -334,28 +395,29 @@ int sheaf__shuffle_round(sheaf_ctx *ctx) {
         goto out;
     }
     sheaf__store *st = ctx->store;
+    SHEAF__ASSERT(st->data.len + incoming <= st->data.cap);
     uint8_t *dst = st->data.data + st->data.len;
     size_t nreq = 0, maxreq = (size_t)P * 2 * (size_t)(gflags[1] ? gflags[1] : 1);
-    if (maxreq > ctx->cappending) {
-        MPI_Request *r = realloc(ctx->pending, maxreq * sizeof *r);
+    if (maxreq > m->cappending) {
+        MPI_Request *r = realloc(m->pending, maxreq * sizeof *r);
         if (!r) {
             rc = sheaf__error(ctx, SHEAF_ENOMEM, "out of memory in the shuffle");
             goto out;
         }
-        ctx->pending = r;
-        ctx->cappending = maxreq;
+        m->pending = r;
+        m->cappending = maxreq;
     }
-    MPI_Request *req = ctx->pending;
+    MPI_Request *req = m->pending;
     /* The filled buffers fly; the map fills the emptied ones meanwhile. */
-    sheaf__buf *t = ctx->send;
-    ctx->send = ctx->flying;
-    ctx->flying = t;
+    sheaf__buf *t = m->send;
+    m->send = m->flying;
+    m->flying = t;
     uint64_t off = 0;
     for (int s = 0; s < P; s++) {
         uint64_t n = rcv[s * 4];
         if (s == me) {
             if (n)
-                memcpy(dst + off, ctx->flying[me].data, n);
+                memcpy(dst + off, m->flying[me].data, n);
         } else {
             for (uint64_t o = 0; o < n; o += chunk) {
                 int cnt = (int)SHEAF__MIN(chunk, n - o);
@@ -365,65 +427,50 @@ int sheaf__shuffle_round(sheaf_ctx *ctx) {
         off += n;
     }
     for (int d = 0; d < P; d++) {
-        uint64_t n = ctx->flying[d].len;
+        uint64_t n = m->flying[d].len;
         ctx->c[SHEAF__C_SHUFFLE_BYTES] += n; /* as received: the own partition counts too */
         if (d == me)
             continue;
         for (uint64_t o = 0; o < n; o += chunk) {
             int cnt = (int)SHEAF__MIN(chunk, n - o);
-            MPI_Isend(ctx->flying[d].data + o, cnt, MPI_BYTE, d, 7, ctx->comm, &req[nreq++]);
+            MPI_Isend(m->flying[d].data + o, cnt, MPI_BYTE, d, 7, ctx->comm, &req[nreq++]);
         }
     }
-    ctx->npending = nreq;
-    ctx->inflight = true;
-    ctx->pending_bytes = incoming;
-    ctx->puts_since_test = 0;
+    m->npending = nreq;
+    m->inflight = true;
+    m->pending_bytes = incoming;
+    m->puts_since_test = 0;
     ctx->c[SHEAF__C_SHUFFLE_RECV_BYTES] += incoming;
     ctx->c[SHEAF__C_SHUFFLE_ROUNDS]++;
     for (int d = 0; d < P; d++)
-        ctx->send_recs[d] = 0;
+        m->send_recs[d] = 0;
     if (nreq == 0)
-        sheaf__shuffle_test(ctx, true); /* only the local copy: done already */
-    ctx->all_done = all_done;
+        shuffle_test(ctx, true); /* only the local copy: done already */
+    m->all_done = all_done;
     if (all_done)
-        rc = sheaf__shuffle_test(ctx, true); /* the last round ends the map side */
+        rc = shuffle_test(ctx, true); /* the last round ends the map side */
 out:
     free(sc);
     return rc;
 }
 
-int sheaf__emit_held(sheaf_ctx *ctx) {
-    const uint8_t *p = ctx->held.data, *end = p + ctx->held.len;
-    int saved = ctx->where, rc = 0;
-    ctx->where = SHEAF__IN_MAP;
-    while (p < end && !rc) {
-        sheaf__kv kv;
-        size_t n = sheaf__rec_get(p, end, &kv);
-        if (!n) {
-            rc = sheaf__error(ctx, SHEAF_EIO, "setup's held emits are corrupt");
-            break;
-        }
-        rc = sheaf_emit(ctx, kv.key, kv.klen, kv.val, kv.vlen);
-        p += n;
-    }
-    ctx->where = saved;
-    sheaf__buf_free(&ctx->held);
-    return rc;
-}
-
 int sheaf__shuffle_finish(sheaf_ctx *ctx) {
-    if (ctx->ctab) /* every map output went through the table */
+    sheaf__mapside *m = ctx->map;
+    if (m->ctab) /* every map output went through the table */
         ctx->c[SHEAF__C_COMBINE_IN] = ctx->c[SHEAF__C_MAP_OUT_RECORDS];
     /* The last drain: the table goes after it instead of being cleared for reuse (word
      * count's slots are 8 MiB a rank). */
     if (!ctx->err)
         drain_table(ctx, false);
-    sheaf__ctab_free(ctx->ctab);
-    ctx->ctab = NULL;
+    sheaf__ctab_free(m->ctab);
+    m->ctab = NULL;
+    m->table_sink.ctab = NULL;
+    if (ctx->sink == &m->table_sink)
+        ctx->sink = &m->put_sink;
     if (ctx->agreed)
         return ctx->err; /* a round during the flush found a failure */
-    ctx->map_done = true;
-    while (!ctx->all_done) {
+    m->map_done = true;
+    while (!m->all_done) {
         int rc = sheaf__shuffle_round(ctx);
         if (rc)
             return rc;
@@ -431,156 +478,61 @@ int sheaf__shuffle_finish(sheaf_ctx *ctx) {
     return 0;
 }
 
-static int emit_slow(sheaf_ctx *ctx, const void *key, size_t klen, const void *val,
-                     size_t vlen);
 
-/* A map-side emit goes into the combine table when the job has one. */
-static inline bool in_table(const sheaf_ctx *ctx) {
-    return ctx->where == SHEAF__IN_MAP && ctx->ctab && !ctx->err;
-}
+/* ---- the map side's sinks ---- */
 
-/* Adds one emit to the combine table (a key inside the current record is padded: 16 bytes can
- * be loaded at it), and drains the table into the shuffle when it is full. */
-static inline __attribute__((always_inline)) int table_add(sheaf_ctx *ctx, const void *key,
-                                                           size_t klen, const void *val,
-                                                           size_t vlen) {
-    bool padded = sheaf__ctab_padded(key, ctx->rec_lo, ctx->rec_hi);
-    int rc = sheaf__ctab_add(ctx->ctab, key, klen, padded, val, vlen);
-    if (SHEAF__LIKELY(rc == 0))
-        return 0;
-    if (rc < 0)
-        return sheaf__error(ctx, rc, "out of memory in the combine table");
-    return sheaf__flush_ctab(ctx);
-}
-
-/* The hot path, inlined into every emit function: a map-side emit into the combine table. */
-static inline __attribute__((always_inline)) int emit_fast(sheaf_ctx *ctx, const void *key,
-                                                           size_t klen, const void *val,
-                                                           size_t vlen) {
-    if (SHEAF__LIKELY(in_table(ctx))) {
-        ctx->c[SHEAF__C_MAP_OUT_RECORDS]++;
-        ctx->c[SHEAF__C_MAP_OUT_BYTES] += klen + vlen;
-        return table_add(ctx, key, klen, val, vlen);
-    }
-    return emit_slow(ctx, key, klen, val, vlen);
-}
-
-SHEAF_EXTERN int sheaf_emit(sheaf_ctx *ctx, const void *key, size_t klen, const void *val,
-                            size_t vlen) {
-    return emit_fast(ctx, key, klen, val, vlen);
-}
-
-static int emit_slow(sheaf_ctx *ctx, const void *key, size_t klen, const void *val,
-                     size_t vlen) {
-    if (SHEAF__UNLIKELY(ctx->err))
-        return ctx->err;
-    if (ctx->where == SHEAF__IN_CAPTURE) {
-        /* An eager combine: a value for the key goes back into its chain; any other key's
-         * output is a finished partial result, sent on. */
-        if (klen == ctx->cap_klen && (!klen || memcmp(key, ctx->cap_key, klen) == 0)) {
-            sheaf__buf *o = ctx->cap_out;
-            if (sheaf__buf_reserve(o, SHEAF__VARINT_MAX + vlen))
-                return sheaf__error(ctx, SHEAF_ENOMEM, "out of memory in the combiner");
-            o->len += sheaf__varint_put(o->data + o->len, vlen);
-            if (vlen)
-                memcpy(o->data + o->len, val, vlen);
-            o->len += vlen;
-            ctx->c[SHEAF__C_COMBINE_OUT]++;
-            return 0;
-        }
-        int rc = 0;
-        uint32_t part = partition_of(ctx, XXH3_64bits_withSeed(key, klen, ctx->seed), key, klen,
-                                     &rc);
-        ctx->c[SHEAF__C_COMBINE_OUT]++;
-        return rc ? rc : sheaf__shuffle_put(ctx, part, key, klen, val, vlen);
-    }
-    if (ctx->where == SHEAF__IN_REDUCE)
-        return sheaf__output(ctx, key, klen, val, vlen);
-    if (SHEAF__UNLIKELY(ctx->where == 0))
-        return sheaf__error(ctx, SHEAF_EINVAL,
-                            "sheaf_emit called outside map, combine, reduce and their hooks");
-    if (SHEAF__UNLIKELY(ctx->where == SHEAF__IN_SAMPLE))
-        return sheaf__sample_key(ctx, key, klen);
-    if (SHEAF__UNLIKELY(ctx->where == SHEAF__IN_HELD)) { /* no key ranges yet: keep it */
-        if (!sheaf__buf_add_rec(&ctx->held, 0, key, klen, val, vlen))
-            return sheaf__error(ctx, SHEAF_ENOMEM, "out of memory holding setup's emits");
-        return 0;
-    }
-    /* A map emit into the combine table took emit_fast; what is left goes to the shuffle. */
+/* A map emit to the send buffers (the job has no combine table). */
+static int put_emit(sheaf__sink *s, sheaf_ctx *ctx, const void *key, size_t klen,
+                    const void *val, size_t vlen) {
     uint64_t hash = XXH3_64bits_withSeed(key, klen, ctx->seed);
     int rc = 0;
-    ctx->c[SHEAF__C_MAP_OUT_RECORDS] += ctx->where == SHEAF__IN_MAP;
-    ctx->c[SHEAF__C_MAP_OUT_BYTES] += ctx->where == SHEAF__IN_MAP ? klen + vlen : 0;
+    ctx->c[SHEAF__C_MAP_OUT_RECORDS]++;
+    ctx->c[SHEAF__C_MAP_OUT_BYTES] += klen + vlen;
     uint32_t part = partition_of(ctx, hash, key, klen, &rc);
     if (rc)
         return rc;
-    if (ctx->where == SHEAF__IN_COMBINE)
+    return shuffle_put(ctx, part, key, klen, val, vlen);
+}
+
+/* A combiner's output as the table drains: a finished partial result, sent on. */
+static int combine_emit(sheaf__sink *s, sheaf_ctx *ctx, const void *key, size_t klen,
+                        const void *val, size_t vlen) {
+    uint64_t hash = XXH3_64bits_withSeed(key, klen, ctx->seed);
+    int rc = 0;
+    uint32_t part = partition_of(ctx, hash, key, klen, &rc);
+    if (rc)
+        return rc;
+    ctx->c[SHEAF__C_COMBINE_OUT]++;
+    return shuffle_put(ctx, part, key, klen, val, vlen);
+}
+
+/* An eager combine: a value for the key goes back into its chain; any other key's output is
+ * a finished partial result, sent on. */
+static int capture_emit(sheaf__sink *s, sheaf_ctx *ctx, const void *key, size_t klen,
+                        const void *val, size_t vlen) {
+    sheaf__mapside *m = ctx->map;
+    if (klen == m->cap_klen && (!klen || memcmp(key, m->cap_key, klen) == 0)) {
+        sheaf__buf *o = m->cap_out;
+        if (sheaf__buf_reserve(o, SHEAF__VARINT_MAX + vlen))
+            return sheaf__error(ctx, SHEAF_ENOMEM, "out of memory in the combiner");
+        o->len += sheaf__varint_put(o->data + o->len, vlen);
+        if (vlen)
+            memcpy(o->data + o->len, val, vlen);
+        o->len += vlen;
         ctx->c[SHEAF__C_COMBINE_OUT]++;
-    return sheaf__shuffle_put(ctx, part, key, klen, val, vlen);
-}
-
-/* In a reduce call with text output, typed values are written as decimal text. */
-static inline int emit_typed(sheaf_ctx *ctx, const void *key, size_t klen, const void *v8,
-                             sheaf_agg kind) {
-    if (SHEAF__UNLIKELY(ctx->where == SHEAF__IN_REDUCE && ctx->text_output)) {
-        char txt[64];
-        size_t n = sheaf__agg_format(kind, v8, txt, sizeof txt);
-        return sheaf__output(ctx, key, klen, txt, n);
-    }
-    return emit_fast(ctx, key, klen, v8, 8);
-}
-
-SHEAF_EXTERN uint64_t sheaf_hash(const void *key, size_t klen, uint64_t seed) {
-    return XXH3_64bits_withSeed(key, klen, seed);
-}
-
-SHEAF_EXTERN int sheaf_emit_u64(sheaf_ctx *ctx, const void *key, size_t klen, uint64_t v) {
-    return emit_typed(ctx, key, klen, &v, SHEAF_AGG_SUM_U64);
-}
-
-SHEAF_EXTERN int sheaf_emit_u64_keys(sheaf_ctx *ctx, const sheaf_key *keys, size_t n,
-                                     uint64_t v) {
-    if (!in_table(ctx)) {
-        for (size_t i = 0; i < n; i++) {
-            int rc = sheaf_emit_u64(ctx, keys[i].data, keys[i].len, v);
-            if (rc)
-                return rc;
-        }
         return 0;
     }
-    /* emit_fast's checks and counters, once for the batch */
-    size_t i = 0;
-    uint64_t bytes = 0;
     int rc = 0;
-    while (i < n && !rc) {
-        size_t done;
-        uint64_t kb;
-        rc = sheaf__ctab_add_keys(ctx->ctab, keys + i, n - i, v, ctx->rec_lo, ctx->rec_hi,
-                                  &done, &kb);
-        i += done;
-        bytes += kb;
-        if (rc < 0)
-            rc = sheaf__error(ctx, rc, "out of memory in the combine table");
-        else if (rc > 0)
-            rc = sheaf__flush_ctab(ctx);
-    }
-    ctx->c[SHEAF__C_MAP_OUT_RECORDS] += i;
-    ctx->c[SHEAF__C_MAP_OUT_BYTES] += bytes + 8 * i;
-    return rc;
+    uint32_t part = partition_of(ctx, XXH3_64bits_withSeed(key, klen, ctx->seed), key, klen, &rc);
+    ctx->c[SHEAF__C_COMBINE_OUT]++;
+    return rc ? rc : shuffle_put(ctx, part, key, klen, val, vlen);
 }
 
-SHEAF_EXTERN int sheaf_padded_buffer(sheaf_ctx *ctx, const void *buf, size_t len) {
-    if (!ctx || ctx->where != SHEAF__IN_MAP || !ctx->rec_hi || !buf)
-        return SHEAF_EINVAL; /* rec_hi is set only while map runs (not in setup) */
-    ctx->rec_lo = (uintptr_t)buf;
-    ctx->rec_hi = ctx->rec_lo + len + SHEAF_RECORD_PADDING;
-    return 0;
+static int table_flush(sheaf__sink *s, sheaf_ctx *ctx) {
+    return sheaf__flush_ctab(ctx);
 }
 
-SHEAF_EXTERN int sheaf_emit_i64(sheaf_ctx *ctx, const void *key, size_t klen, int64_t v) {
-    return emit_typed(ctx, key, klen, &v, SHEAF_AGG_SUM_I64);
-}
-
-SHEAF_EXTERN int sheaf_emit_double(sheaf_ctx *ctx, const void *key, size_t klen, double v) {
-    return emit_typed(ctx, key, klen, &v, SHEAF_AGG_SUM_DOUBLE);
-}
+static const sheaf__sink_ops table_ops = {.emit = sheaf__emit_table, .flush = table_flush};
+static const sheaf__sink_ops put_ops = {.emit = put_emit};
+static const sheaf__sink_ops combine_ops = {.emit = combine_emit};
+static const sheaf__sink_ops capture_ops = {.emit = capture_emit};

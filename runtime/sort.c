@@ -219,4 +219,8 @@ void sheaf__sort(sheaf__ent *ents, size_t n, sheaf_compare_fn cmp) {
         radix_then_sort(ents, n);
     else
         sort_default(ents, n);
+#ifdef SHEAF_ASSERTS
+    for (size_t i = 1; i < n; i++)
+        SHEAF__ASSERT(ent_cmp(&ents[i - 1], &ents[i], cmp) <= 0); /* a sorted run */
+#endif
 }

@@ -33,7 +33,8 @@ int sheaf__store_init(sheaf_ctx *ctx) {
         return SHEAF_ENOMEM;
     ctx->store = st;
     st->limit = (size_t)SHEAF__MAX(ctx->budget / 2, 1u << 20);
-    snprintf(st->dir, sizeof st->dir, "%s/rank-%d", ctx->spill_dir, ctx->rank);
+    if (!(st->dir = sheaf__asprintf("%s/rank-%d", ctx->spill_dir, ctx->rank)))
+        return SHEAF_ENOMEM;
     return 0;
 }
 
@@ -48,15 +49,13 @@ void sheaf__store_free(sheaf_ctx *ctx) {
     free(st->runs);
     free(st->ents);
     sheaf__buf_free(&st->data);
+    free(st->dir);
     free(st);
     ctx->store = NULL;
 }
 
 static int new_run_path(sheaf_ctx *ctx, char **out) {
     sheaf__store *st = ctx->store;
-    if (st->run_seq == 0 && sheaf__mkdirs(st->dir, 0700))
-        return sheaf__error(ctx, SHEAF_EIO, "cannot create spill directory %s: %s", st->dir,
-                            strerror(errno));
     if (asprintf(out, "%s/run-%06llu", st->dir, (unsigned long long)st->run_seq++) < 0)
         return sheaf__error(ctx, SHEAF_ENOMEM, "out of memory");
     return 0;

@@ -261,3 +261,28 @@ SHEAF_EXTERN double sheaf_value_double(const void *val, size_t vlen) {
         memcpy(&v, val, 8);
     return v;
 }
+
+#ifdef SHEAF_ASSERTS
+_Noreturn void sheaf__assert_fail(const char *cond, const char *file, int line,
+                                  const char *func) {
+    fprintf(stderr, "sheaf: internal error: %s:%d: %s: assertion '%s' failed\n", file, line,
+            func, cond);
+    abort();
+}
+#endif
+
+char *sheaf__asprintf(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return NULL;
+    char *s = malloc((size_t)n + 1);
+    if (!s)
+        return NULL;
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return s;
+}

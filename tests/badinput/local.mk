@@ -23,3 +23,6 @@ TESTS += $(BADINPUT_TESTS)
 EXTRA_DIST += tests/badinput/lib.sh $(BADINPUT_TESTS) \
 	tests/sanitize/run.sh tests/sanitize/env.sh tests/sanitize/lsan.supp \
 	tests/sanitize/nodlclose.c
+# Nothing lost: work directories, gensort --overwrite, --report, outputs holding inputs.
+TESTS += tests/badinput/nolost.sh
+EXTRA_DIST += tests/badinput/nolost.sh

@@ -57,6 +57,16 @@ case_unknown() {
 case_missing() {
     expect_fail 2 "option '-i' needs an argument" 0 wordcount -o "$OUT" -i
     expect_fail 2 "option '--output' needs an argument" 0 wordcount -i "$IN" --output
+    # Every option taking an argument says so when it comes without one (common options that
+    # have no short letter and jobs' own options too), and a flag given a value says it takes
+    # none, naming the option without the value.
+    expect_fail 2 "option '--memory' needs an argument" 0 wordcount -i "$IN" -o "$OUT" --memory
+    expect_fail 2 "option '--reducers' needs an argument" 2 \
+        wordcount -i "$IN" -o "$OUT" --reducers
+    expect_fail 2 "option '--pattern' needs an argument" 0 grep -i "$IN" -o "$OUT" --pattern
+    expect_fail 2 "option '--lower' takes no argument" 0 wordcount -i "$IN" -o "$OUT" --lower=yes
+    expect_fail 2 "option '--overwrite' takes no argument" 0 \
+        wordcount -i "$IN" -o "$OUT" --overwrite=1
     expect_fail 2 "no output directory given" 0 wordcount -i "$IN"
     expect_fail 2 "no input given (-i PATH)" 0 wordcount -o "$OUT"
     [[ ! -e $OUT ]] || fail "a usage error created the output"

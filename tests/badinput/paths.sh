@@ -98,6 +98,18 @@ case_output_is_input() {
     [[ ! -e $TMP/indir/out && ! -e $TMP/indir/new ]] || fail "an output appeared in the input"
 }
 
+case_long_paths() {
+    # Paths longer than the runtime's buffers are refused, not cut short: an output path of
+    # 4100 bytes (made of 100-byte components, each a legal name) and a spill directory as long.
+    local long="$TMP" i
+    for ((i = 0; i < 41; i++)); do
+        long+=/$(printf 'd%.0s' {1..99})
+    done
+    expect_fail 2 "the path is longer than 4032 bytes" 0 wordcount -i "$IN" -o "$long/out"
+    expect_fail 1 "cannot create" 0 wordcount -i "$IN" -o "$TMP/o-spill" --spill-dir "$long"
+    [[ ! -e $TMP/o-spill ]] || fail "a refused job left its output"
+}
+
 case_good_output_intact() {
     # After all of the above, the first output is still the right answer.
     compare_wc "$TMP/good" "$TMP/ref"
@@ -111,5 +123,6 @@ run_case unreadable-for-root case_unreadable_for_root
 run_case output-under-regular-file case_output_under_file
 run_case existing-output case_existing_output
 run_case output-is-input case_output_is_input
+run_case long-paths case_long_paths
 run_case earlier-output-intact case_good_output_intact
 finish

@@ -72,7 +72,8 @@ case_same_output_twice() {
     LAST_LOG=$TMP/first.log run_first &
     first=$!
     wait_for "$TMP/twice/_temporary"
-    expect_fail 1 "output $TMP/twice already exists" 0 stream --mapper cat -i "$IN" -o "$TMP/twice"
+    expect_fail 1 "output $TMP/twice is being written by another job" 0 \
+        stream --mapper cat -i "$IN" -o "$TMP/twice"
     [[ -d $TMP/twice/_temporary ]] || fail "the first job finished too early to test anything"
     rc=0
     wait "$first" || rc=$?

@@ -2,6 +2,7 @@
 # input and output formats, placement. fields, named and setupsort are small test jobs.
 RUNTIME_TESTS = \
 	tests/runtime/stream.sh \
+	tests/runtime/streamsafe.sh \
 	tests/runtime/spill.sh \
 	tests/runtime/fault.sh \
 	tests/runtime/report.sh \
@@ -17,3 +18,6 @@ tests_runtime_fields_LDADD = libsheaf_core.la
 tests_runtime_setupsort_SOURCES = tests/runtime/setupsort.c
 tests_runtime_setupsort_LDADD = libsheaf_core.la
 EXTRA_DIST += $(RUNTIME_TESTS) tests/runtime/csvref.py
+# The windows of the commit path, private spill directories, jobs stopped by signals.
+TESTS += tests/runtime/windows.sh
+EXTRA_DIST += tests/runtime/windows.sh

@@ -540,6 +540,133 @@ static void test_missing_part(void) {
     UNIT_ASSERT_FALSE(unit_exists(out));
 }
 
+/* The lock file beside OUT is never followed through a symlink, and goes when the job ends. */
+static void test_lock_file(void) {
+    char d[4200], out[4400], lock[4400], victim[4400];
+    test_dir(d, sizeof d, "lockfile");
+    unit_path(out, sizeof out, d, "out");
+    unit_path(lock, sizeof lock, d, ".out.sheaf-lock");
+    unit_path(victim, sizeof victim, d, "victim");
+    CU_ASSERT_FATAL(unit_write_str(victim, "precious\n") == 0);
+    CU_ASSERT_FATAL(symlink(victim, lock) == 0);
+    char *before = snapshot(d);
+    sheaf__commit c;
+    char err[1024];
+    UNIT_ASSERT_EQUAL(prepare(out, 0, NULL, 0, &c, err, sizeof err), SHEAF_EIO);
+    UNIT_ASSERT_PTR_NOT_NULL(strstr(err, "lock file"));
+    sheaf__commit_abort(&c);
+    UNIT_ASSERT(same_snapshot(before, d, "a symlink as the lock file"));
+    free(before);
+    CU_ASSERT_FATAL(unlink(lock) == 0);
+    CU_ASSERT_EQUAL_FATAL(prepare(out, 0, NULL, 0, &c, err, sizeof err), 0);
+    UNIT_ASSERT(unit_exists(lock));
+    write_parts(&c, 1, "l");
+    UNIT_ASSERT_EQUAL(sheaf__commit_finish(&c, 1, NULL, NULL, err, sizeof err), 0);
+    UNIT_ASSERT_FALSE(unit_exists(lock));
+}
+
+/* OUT missing and its old output moved aside (a replace killed between its renames): the next
+ * job puts it back before anything else. */
+static void test_restore_old(void) {
+    char d[4200], out[4400], old[4400];
+    test_dir(d, sizeof d, "restore");
+    unit_path(out, sizeof out, d, "out");
+    unit_path(old, sizeof old, d, ".out.sheaf-old-Ab12Cd");
+    make_old_output(out);
+    char *want = snapshot(out);
+    CU_ASSERT_FATAL(rename(out, old) == 0);
+    sheaf__commit c;
+    char err[1024];
+    UNIT_ASSERT_EQUAL(prepare(out, 0, NULL, 0, &c, err, sizeof err), SHEAF_EEXIST);
+    UNIT_ASSERT_PTR_NOT_NULL(strstr(err, "restored from"));
+    sheaf__commit_abort(&c);
+    UNIT_ASSERT(same_snapshot(want, out, "the restored output"));
+    UNIT_ASSERT_FALSE(unit_exists(old));
+    /* with --overwrite it is restored, then replaced */
+    CU_ASSERT_FATAL(rename(out, old) == 0);
+    CU_ASSERT_EQUAL_FATAL(prepare(out, 1, NULL, 0, &c, err, sizeof err), 0);
+    UNIT_ASSERT(c.replace);
+    UNIT_ASSERT(same_snapshot(want, out, "restored before the replace"));
+    sheaf__commit_abort(&c);
+    UNIT_ASSERT(same_snapshot(want, out, "restored, replace aborted"));
+    free(want);
+}
+
+/* --overwrite never replaces an output holding an input or the current directory. */
+static void test_overwrite_holds_input(void) {
+    char d[4200], out[4400], in[4500], cwd[4096];
+    test_dir(d, sizeof d, "holds");
+    unit_path(out, sizeof out, d, "proj");
+    make_old_output(out);
+    unit_path(in, sizeof in, out, "sub/x");
+    char *before = snapshot(d);
+    const char *inputs[1] = {in};
+    sheaf__commit c;
+    char err[1024];
+    UNIT_ASSERT_EQUAL(prepare(out, 1, inputs, 1, &c, err, sizeof err), SHEAF_EUSAGE);
+    UNIT_ASSERT_PTR_NOT_NULL(strstr(err, "holds the input"));
+    sheaf__commit_abort(&c);
+    UNIT_ASSERT(same_snapshot(before, d, "output holding an input"));
+    CU_ASSERT_FATAL(getcwd(cwd, sizeof cwd) != NULL);
+    char sub[4500];
+    unit_path(sub, sizeof sub, out, "sub");
+    CU_ASSERT_FATAL(chdir(sub) == 0);
+    int rc = prepare(out, 1, NULL, 0, &c, err, sizeof err);
+    CU_ASSERT_FATAL(chdir(cwd) == 0);
+    UNIT_ASSERT_EQUAL(rc, SHEAF_EUSAGE);
+    UNIT_ASSERT_PTR_NOT_NULL(strstr(err, "holds the current directory"));
+    sheaf__commit_abort(&c);
+    UNIT_ASSERT(same_snapshot(before, d, "output holding the current directory"));
+    free(before);
+}
+
+/* --report: the refusals, and the atomic write that replaces a file but never follows a
+ * symlink. */
+static void test_report(void) {
+    char d[4200], in[4400], out[4400], rep[4500], victim[4400], link[4400];
+    test_dir(d, sizeof d, "report");
+    unit_path(in, sizeof in, d, "in.txt");
+    unit_path(out, sizeof out, d, "out");
+    unit_path(victim, sizeof victim, d, "victim");
+    unit_path(link, sizeof link, d, "link.json");
+    CU_ASSERT_FATAL(unit_write_str(in, "a b\n") == 0);
+    CU_ASSERT_FATAL(unit_write_str(victim, "precious\n") == 0);
+    CU_ASSERT_FATAL(symlink(victim, link) == 0);
+    sheaf_config cfg;
+    sheaf_config_init(&cfg);
+    const char *inputs[1] = {in};
+    cfg.inputs = inputs;
+    cfg.ninputs = 1;
+    cfg.output = out;
+    char err[1024];
+    cfg.report = in;
+    UNIT_ASSERT_EQUAL(sheaf__report_check(&cfg, err, sizeof err), SHEAF_EUSAGE);
+    cfg.report = unit_path(rep, sizeof rep, out, "r.json");
+    UNIT_ASSERT_EQUAL(sheaf__report_check(&cfg, err, sizeof err), SHEAF_EUSAGE);
+    UNIT_ASSERT_PTR_NOT_NULL(strstr(err, "inside the output"));
+    cfg.report = victim;
+    UNIT_ASSERT_EQUAL(sheaf__report_check(&cfg, err, sizeof err), SHEAF_EUSAGE);
+    UNIT_ASSERT_PTR_NOT_NULL(strstr(err, "already exists"));
+    cfg.overwrite = 1;
+    UNIT_ASSERT_EQUAL(sheaf__report_check(&cfg, err, sizeof err), 0);
+    cfg.report = link;
+    UNIT_ASSERT_EQUAL(sheaf__report_check(&cfg, err, sizeof err), SHEAF_EUSAGE);
+    /* written over a symlink (were it let through), the link is replaced, not followed */
+    UNIT_ASSERT_EQUAL(sheaf__report_write(link, "{}\n", err, sizeof err), 0);
+    size_t len = 0;
+    char *text = unit_read_file(victim, &len);
+    UNIT_ASSERT(text && len == 9 && !memcmp(text, "precious\n", 9));
+    free(text);
+    struct stat st;
+    UNIT_ASSERT(lstat(link, &st) == 0 && S_ISREG(st.st_mode));
+    text = unit_read_file(link, &len);
+    UNIT_ASSERT(text && len == 3 && !memcmp(text, "{}\n", 3));
+    free(text);
+    char *after = snapshot(d);
+    UNIT_ASSERT_PTR_NULL(strstr(after, ".sheaf-"));
+    free(after);
+}
+
 int main(void) {
     if (unit_mkdtemp(tmpdir, sizeof tmpdir, "commit") != 0) {
         perror("mkdtemp");
@@ -559,6 +686,10 @@ int main(void) {
         {"bad_names", test_bad_names},
         {"lock", test_lock},
         {"missing_part", test_missing_part},
+        {"lock_file", test_lock_file},
+        {"restore_old", test_restore_old},
+        {"overwrite_holds_input", test_overwrite_holds_input},
+        {"report", test_report},
         {NULL, NULL},
     };
     int rc = unit_main("commit", tests);

@@ -11,6 +11,9 @@
 #include "internal.h"
 #include "unit.h"
 
+#include <signal.h>
+#include <sys/wait.h>
+
 static char tmpdir[4096];
 
 /* ---- records ---- */
@@ -441,6 +444,52 @@ static void test_merge_nested(void) {
     tl_free(&all);
 }
 
+/* A merge of sources that are not sorted runs breaks the merge's order: in a build with the
+ * runtime's internal assertions (SHEAF_ASSERTS: scripts/check, --enable-sanitizers) the merge
+ * stops the process (SIGABRT); without them it hands the records out as they come. */
+static void test_merge_unsorted_asserts(void) {
+    tlist lists[2] = {{0}, {0}};
+    memsrc_data mems[2];
+    memset(mems, 0, sizeof mems);
+    sheaf__src *srcs[2];
+    for (size_t i = 0; i < 2; i++) {
+        tl_random(&lists[i], 200, 1, 4, 6);
+        tl_sort(&lists[i], NULL);
+        for (size_t a = 0, b = lists[i].n - 1; a < b; a++, b--) { /* descending: not a run */
+            trec t = lists[i].v[a];
+            lists[i].v[a] = lists[i].v[b];
+            lists[i].v[b] = t;
+        }
+        srcs[i] = memory_source(&mems[i], &lists[i]);
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0)
+            dup2(devnull, 2);
+        sheaf__src *m = sheaf__src_merge(srcs, 2, NULL);
+        sheaf__kv kv;
+        size_t n = 0;
+        while (m && m->next(m, &kv) == 1)
+            n++;
+        _exit(n == lists[0].n + lists[1].n ? 0 : 3);
+    }
+    int status = 0;
+    UNIT_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+#ifdef SHEAF_ASSERTS
+    UNIT_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+#else
+    UNIT_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+#endif
+    for (size_t i = 0; i < 2; i++) {
+        srcs[i]->close(srcs[i]);
+        memory_free(&mems[i]);
+        tl_free(&lists[i]);
+    }
+}
+
 int main(void) {
     if (unit_mkdtemp(tmpdir, sizeof tmpdir, "merge") != 0) {
         perror("mkdtemp");
@@ -457,6 +506,7 @@ int main(void) {
         {"merge_duplicates", test_merge_duplicates},
         {"merge_custom_order", test_merge_custom_order},
         {"merge_nested", test_merge_nested},
+        {"merge_unsorted_asserts", test_merge_unsorted_asserts},
         {NULL, NULL},
     };
     int rc = unit_main("merge", tests);
