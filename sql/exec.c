@@ -1765,10 +1765,15 @@ static int sql_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_confi
     MPI_Comm_rank(comm, &rank);
     memset(res, 0, sizeof *res);
     res->failed_rank = -1;
-    /* the work directory: always new (mkdtemp) and private, next to the output (which every
-     * rank's files reach) or, for stdout, in --spill-dir, $TMPDIR or /tmp */
-    if (!o->to_stdout && !o->q.explain && (rc = sj_check_output(comm, cfg, res)))
-        return rc;
+    /* the output is checked as sheaf_run would, before any round */
+    int oc = 0;
+    if (rank == 0 && !o->to_stdout && !o->q.explain)
+        oc = sheaf_output_check(cfg, err, sizeof err);
+    if ((rc = sj_agree(comm, oc, err, sizeof err)))
+        return sj_result_fail(res, rc, "%s", err);
+    /* the work directory: always new (sheaf_workdir_create: mkdtemp, 0700) and private, next
+     * to the output (which every rank's files reach) or, for stdout, in --spill-dir, $TMPDIR
+     * or /tmp */
     char *dir = NULL;
     size_t dlen = 0;
     int mk = 0;
@@ -1776,31 +1781,45 @@ static int sql_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_confi
         const char *tmp = cfg->spill_dir ? cfg->spill_dir : getenv("TMPDIR");
         if (!tmp || !*tmp)
             tmp = "/tmp";
-        sj_buf tpl = {0};
+        sj_buf parent = {0}, prefix = {0};
         if (o->to_stdout) {
-            sj_buf_printf(&tpl, "%s/sheaf-sql.XXXXXX", tmp);
+            sj_buf_printf(&parent, "%s", tmp);
+            sj_buf_printf(&prefix, "sheaf-sql.");
         } else {
             size_t n = strlen(cfg->output);
             while (n > 1 && cfg->output[n - 1] == '/')
                 n--;
-            sj_buf_printf(&tpl, "%.*s.sql-work.XXXXXX", (int)n, cfg->output);
+            const char *slash = memrchr(cfg->output, '/', n);
+            if (slash)
+                sj_buf_printf(&parent, "%.*s", slash == cfg->output ? 1 : (int)(slash - cfg->output),
+                              cfg->output);
+            else
+                sj_buf_printf(&parent, ".");
+            const char *base = slash ? slash + 1 : cfg->output;
+            sj_buf_printf(&prefix, "%.*s.sql-work.", (int)(cfg->output + n - base), base);
         }
-        if (tpl.p && mkdtemp(tpl.p)) {
-            dir = tpl.p;
-            dlen = tpl.len;
+        char path[4096];
+        if (parent.p && prefix.p &&
+            !sheaf_workdir_create(parent.p, prefix.p, path, sizeof path)) {
+            dir = strdup(path);
+            dlen = dir ? strlen(dir) : 0;
+            mk = dir ? 0 : SHEAF_ENOMEM;
         } else {
-            snprintf(err, sizeof err, "cannot create a work directory %s: %s",
-                     tpl.p ? tpl.p : "", strerror(errno));
-            sj_buf_free(&tpl);
+            snprintf(err, sizeof err, "cannot create a work directory in %s: %s",
+                     parent.p ? parent.p : "", strerror(errno));
             mk = SHEAF_EIO;
         }
+        sj_buf_free(&parent);
+        sj_buf_free(&prefix);
     }
     if ((rc = sj_agree(comm, mk, err, sizeof err)))
         return sj_result_fail(res, rc, "%s", err);
     if ((rc = sj_bcast_buf(comm, &dir, &dlen)))
         return sj_result_fail(res, rc, "out of memory");
     rc = run_select(comm, o, &o->q, cfg, dir, 0, NULL, NULL, res);
-    sj_remove_work(comm, dir);
+    MPI_Barrier(comm);
+    if (rank == 0)
+        sheaf_workdir_remove(dir, 0);
     free(dir);
     return rc;
 }
