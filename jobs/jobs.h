@@ -30,6 +30,7 @@ extern const sheaf_job_def sheaf_job_validate;
 extern const sheaf_job_def sheaf_job_convert;
 /* `sheaf schema FILE...` (schema.c): not a job; one process. Returns an exit status. */
 int sj_schema_command(int argc, char **argv);
+extern const sheaf_job_def sheaf_job_sql; /* sql/exec.c */
 
 /* ---- jobutil.c ---------------------------------------------------------------------------- */
 

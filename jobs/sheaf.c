@@ -26,6 +26,7 @@ static const sheaf_job_def *const jobs[] = {
     &sheaf_job_kmeans,
     &sheaf_job_validate,
     &sheaf_job_convert,
+    &sheaf_job_sql,
 };
 #define NJOBS (sizeof jobs / sizeof jobs[0])
 

@@ -10,5 +10,6 @@ EXTRA_DIST += tests/fuzz/run.sh \
 	tests/fuzz/fuzz_report.c \
 	tests/fuzz/fuzz_thrift.c \
 	tests/fuzz/fuzz_pqpage.c \
+	tests/fuzz/fuzz_sql.c \
 	tests/fuzz/corpus \
 	tests/fuzz/crashes

@@ -96,8 +96,16 @@ if ! wait; then
 fi
 for t in "${targets[@]}"; do
     [[ -f $fuzzdir/$t.c ]] || { echo "error: no target $fuzzdir/$t.c" >&2; exit 99; }
-    "$CLANG" "${cflags[@]}" -fsanitize=fuzzer,address,undefined "$fuzzdir/$t.c" "${objs[@]}" \
-        "${libs[@]}" -o "$work/$t" || { echo "error: $t does not build" >&2; exit 99; }
+    extra=()
+    if [[ $t == fuzz_sql ]]; then
+        # the query layer: its sources, the jobs' helpers, the generated parser and scanner
+        extra=(-I"$top_srcdir" -I"$top_builddir" "$top_srcdir/jobs/jobutil.c")
+        for f in ast value bind eval schema exec; do extra+=("$top_srcdir/sql/$f.c"); done
+        extra+=(
+            "$top_builddir/sql/parser.c" "$top_builddir/sql/lexer.c")
+    fi
+    "$CLANG" "${cflags[@]}" -fsanitize=fuzzer,address,undefined "$fuzzdir/$t.c" "${extra[@]}" \
+        "${objs[@]}" "${libs[@]}" -o "$work/$t" || { echo "error: $t does not build" >&2; exit 99; }
 done
 echo "# built in $((SECONDS - start)) s; fuzzing each target for $FUZZ_SECONDS s"
 
