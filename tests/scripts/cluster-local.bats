@@ -110,12 +110,12 @@ create_cluster() {
     [ "$(jq length <<<"$output")" -eq 0 ]
 }
 
-@test "jq missing: the launcher says so" {
-    mkdir bin
-    for c in bash env readlink dirname; do ln -s "$(command -v "$c")" "bin/$c"; done
-    PATH=$PWD/bin run "$PWD/bin/bash" "$SHEAF_CLUSTER" list
+@test "a missing mpirun is named before anything is created" {
+    MPIRUN=$PWD/no-such-mpirun run sc create --name x --backend local
     [ "$status" -eq 1 ]
-    [[ $output == *"jq is required"* ]]
+    [[ $output == *"'$PWD/no-such-mpirun' is required but was not found"* ]]
+    run sc list --output json
+    [ "$(jq length <<<"$output")" -eq 0 ]
 }
 
 @test "create returns at once; cluster goes STARTING, BOOTSTRAPPING, RUNNING, WAITING" {
