@@ -638,3 +638,88 @@ EOF
     [ "$(stat -c %a "$cd"/{cluster.json,bootstrap/01-boot.sh.localhost.log} | tr '\n' ' ')" = "600 600 " ]
     [ "$(stat -c %a "$cd"/steps/s-0001/{step.json,stdout,ranks/rank.1.out} | tr '\n' ' ')" = "600 600 600 " ]
 }
+
+@test "the failing rank and message come from the job, not from the rank that ended first" {
+    # Rank 0 reports the agreed failure of rank 1 and ends first, as Sheaf's ranks do.
+    create_cluster --ranks-per-node 2 \
+        --step 'name=agreed,cmd=sh -c "if [ $OMPI_COMM_WORLD_RANK = 0 ]; then echo \"job: error: rank 1: bad record in f at 7\" >&2; exit 1; fi; sleep 2; exit 1"' \
+        --step "name=report,launcher=none,cmd=sh -c 'mkdir -p \"\$2\"; echo {\\\"status\\\":\\\"FAILED\\\",\\\"error\\\":\\\"rank 2: disk full\\\"} >\"\$2/_report.json\"; exit 1' sh -o outdir"
+    run sc wait "$ID" --timeout 60
+    [ "$status" -eq 1 ]
+    local sd=$SHEAF_HOME/clusters/$ID/steps/s-0001
+    # the rank that ended first is rank 0, the one that failed is rank 1
+    [ "$(awk '$4 != 0 {print $6, $2}' "$sd/ranks/exit-status" | sort -n | head -n 1 | cut -d' ' -f2)" = 0 ]
+    run sc describe-step "$ID" 1 --output json
+    [ "$(jq -r .failure.rank <<<"$output")" = 1 ]
+    [ "$(jq -r .failure.message <<<"$output")" = "rank 1: bad record in f at 7" ]
+    [[ $(jq -r .failure.tail <<<"$output") == *"rank 1: bad record in f at 7"* ]]
+    run sc describe-step "$ID" 2 --output json
+    [ "$(jq -r .failure.rank <<<"$output")" = 2 ]
+    [ "$(jq -r .failure.message <<<"$output")" = "rank 2: disk full" ]
+}
+
+@test "an injected fault on rank 1 of a word count is blamed on rank 1" {
+    require_sheaf
+    mkdir in
+    seq 1 3000 >in/a
+    seq 1 3000 >in/b
+    run env SHEAF_FAULT=map:1 "$SHEAF_CLUSTER" create --name fault --backend local \
+        --ranks-per-node 2 --auto-terminate \
+        --step "name=wc,cmd=$SHEAF wordcount --split-size 4K -i $PWD/in -o $PWD/out"
+    [ "$status" -eq 0 ]
+    ID=$output
+    run sc wait "$ID" --timeout 120
+    [ "$status" -eq 1 ]
+    [ ! -e out/_SUCCESS ]
+    run sc describe-step "$ID" 1
+    [[ $output == *"FailedRank:  1"* ]]
+    [[ $output == *"Message:     rank 1: injected fault"* ]]
+    [[ $output == *"| sheaf wordcount: error: rank 1: injected fault"* ]]
+}
+
+@test "wait reports the awaited steps: a later success is not failed by an earlier failure" {
+    create_cluster --step 'name=bad,cmd=false'
+    run sc wait "$ID" --timeout 60
+    [ "$status" -eq 1 ]
+    [ "$output" = "$ID	WAITING" ]
+    run sc add-steps "$ID" --step 'name=good,cmd=true'
+    [ "$status" -eq 0 ]
+    run sc wait "$ID" --timeout 60
+    [ "$status" -eq 0 ]
+    [ "$output" = "$ID	WAITING" ]
+    # and again once it is idle: the last steps run are the ones reported
+    run sc wait "$ID" --timeout 60
+    [ "$status" -eq 0 ]
+    run sc wait "$ID" --step 1 --timeout 60
+    [ "$status" -eq 1 ]
+    [ "$output" = "s-0001	FAILED" ]
+    run sc add-steps "$ID" --step 'name=bad2,cmd=false' --step 'name=good2,cmd=true'
+    [ "$status" -eq 0 ]
+    run sc wait "$ID" --timeout 60
+    [ "$status" -eq 1 ]
+}
+
+@test "step specs: a key after cmd= is refused, a quoted comma is kept, errors name the user's program" {
+    export SHEAF_HOME=$BATS_TEST_TMPDIR/home
+    run sc create --name x --backend local --step 'cmd=true,name=late'
+    [ "$status" -eq 2 ]
+    [[ $output == *"key 'name' after cmd= in step 'cmd=true,name=late'"* ]]
+    run sc create --name x --backend local --step 'args=["true"],name=late'
+    [ "$status" -eq 2 ]
+    [[ $output == *"key 'name' after args="* ]]
+    run sc list --output json
+    [ "$(jq length <<<"$output")" -eq 0 ]
+    create_cluster --step 'name=q,launcher=none,cmd=printf <%s> "a,name=b" c\,timeout=1 -t,' \
+        --step 'name=nx,cmd=no-such-program-4711 --flag'
+    run sc wait "$ID" --timeout 60
+    [ "$status" -eq 1 ]
+    run sc logs "$ID" --step 1 --stream stdout
+    [ "$output" = '<a,name=b><c,timeout=1><-t,>' ]
+    run sc describe-step "$ID" 2 --output json
+    [ "$(jq -r .failure.tail <<<"$output")" = "no-such-program-4711: command not found" ]
+    [[ $(jq -r .failure.message <<<"$output") == *"exited with code 127"* ]]
+    run sc describe-step "$ID" 2
+    [[ $output == *$'\nCommand:     no-such-program-4711 --flag\n'* ]]
+    [[ $output != *"umask"* ]]
+    [[ $output != *"sheaf-rank"* ]]
+}
