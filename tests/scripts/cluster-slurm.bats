@@ -37,7 +37,7 @@ create_slurm() {
 @test "slurm: sbatch holds the allocation, steps run as srun --mpi=pmix" {
     printf 'echo "boot node $SHEAF_NODE_INDEX"\n' >boot.sh
     create_slurm --bootstrap boot.sh \
-        --step 'name=ranks,cmd=sh -c "echo rank $SLURM_PROCID of $SLURM_NTASKS pmix $PMIX_RANK"'
+        --step 'name=ranks,cmd=sh -c "echo rank $SLURM_PROCID of $SLURM_NTASKS pmix $PMIX_RANK; echo note $SLURM_PROCID >&2"'
     run sc wait "$ID" --timeout 120
     [ "$status" -eq 0 ]
     [ "$output" = "$ID	WAITING" ]
@@ -48,6 +48,14 @@ create_slurm() {
     [ "$(cat "$sd/ranks/rank.0.out")" = "rank 0 of 2 pmix 0" ]
     [ "$(cat "$sd/ranks/rank.1.out")" = "rank 1 of 2 pmix 1" ]
     [ "$(cat "$sd/stdout")" = "$(printf 'rank 0 of 2 pmix 0\nrank 1 of 2 pmix 1')" ]
+    # logs splits them per step and rank
+    [ "$(cat "$sd/ranks/rank.1.err")" = "note 1" ]
+    run sc logs "$ID" --step 1 --stream stdout
+    [ "$output" = "$(printf 'rank 0 of 2 pmix 0\nrank 1 of 2 pmix 1')" ]
+    run sc logs "$ID" --step 1 --stream stderr
+    [[ $output == *"note 0"*"note 1"* ]]
+    run sc logs "$ID" --step 1 --rank 1
+    [ "$output" = "$(printf '==> step s-0001 rank 1 stdout <==\nrank 1 of 2 pmix 1\n==> step s-0001 rank 1 stderr <==\nnote 1')" ]
     [ "$(cat "$SHEAF_HOME"/clusters/"$ID"/bootstrap/01-boot.sh.*.log)" = "boot node 0" ]
     [ -s "$SHEAF_HOME/clusters/$ID/hostfile" ]
     run sc ssh "$ID" -- sh -c 'echo "$SLURM_JOB_ID"'
