@@ -723,3 +723,93 @@ EOF
     [[ $output != *"umask"* ]]
     [[ $output != *"sheaf-rank"* ]]
 }
+
+@test "EMR spellings: verbs, --steps, waiters, --step-states, --step-ids, --output table, --version" {
+    export SHEAF_HOME=$BATS_TEST_TMPDIR/home
+    run sc --version
+    [ "$status" -eq 0 ]
+    [ "$output" = "sheaf-cluster (Sheaf) $(sed -n 's/^AC_INIT(\[sheaf\], \[\([^]]*\)\].*/\1/p' "$top_srcdir/configure.ac")" ]
+    run sc create-cluster --name emr --backend local
+    [ "$status" -eq 0 ]
+    ID=$output
+    run sc wait cluster-running --cluster-id "$ID" --timeout 60
+    [ "$status" -eq 0 ]
+    [[ $output == "$ID	"@(RUNNING|WAITING) ]]
+    run sc add-steps --cluster-id "$ID" \
+        --steps 'Type=CUSTOM_JAR,Name=pr,ActionOnFailure=CONTINUE,Jar=printf,Args=[<%s>,"a,b",c d]' \
+        'Type=CUSTOM_JAR,Name=bad,Args=[false]'
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = s-0001 ]
+    [ "${lines[1]}" = s-0002 ]
+    run sc wait step-complete --cluster-id "$ID" --step-id s-0001 --timeout 60
+    [ "$status" -eq 0 ]
+    run sc logs "$ID" --step 1 --stream stdout
+    [ "$output" = "<a,b><c d>" ]
+    run sc wait step-complete --cluster-id "$ID" --step-id s-0002 --timeout 60
+    [ "$status" -eq 1 ]
+    [ "$output" = "s-0002	FAILED" ]
+    run sc list-steps --cluster-id "$ID" --step-states FAILED --output json
+    [ "$(jq -r 'map(.id) | join(" ")' <<<"$output")" = s-0002 ]
+    run sc list-steps "$ID" --output table
+    [ "${lines[0]}" = "${lines[2]}" ]
+    [[ ${lines[0]} == +-* ]]
+    [[ ${lines[1]} == "| ID     | STATE     | NAME "* ]]
+    [[ ${lines[3]} == "| s-0001 | COMPLETED | pr "* ]]
+    run sc describe-cluster --cluster-id "$ID" --output table
+    [[ $output == *"| Id "*"| $ID "* ]]
+    run sc list-clusters --active --output json
+    [ "$(jq -r '.[0].id' <<<"$output")" = "$ID" ]
+    run sc add-steps "$ID" --steps 'Name=long,Args=[sleep,30]' 'Name=next,Args=[true]'
+    [ "$status" -eq 0 ]
+    run sc cancel-steps --cluster-id "$ID" --step-ids s-0004
+    [ "$output" = "s-0004	CANCELLED" ]
+    run sc add-steps "$ID" --steps 'Type=PIG,Name=x,Args=[a]'
+    [ "$status" -eq 2 ]
+    [[ $output == *"bad Type 'PIG'"* ]]
+    run sc terminate-clusters --cluster-ids "$ID"
+    [ "$status" -eq 0 ]
+    run sc wait cluster-terminated --cluster-id "$ID" --timeout 60
+    [ "$status" -eq 0 ]
+    [ "$output" = "$ID	TERMINATED" ]
+    [ "$(step_field "$ID" s-0003 .state)" = CANCELLED ]
+}
+
+@test "--step-concurrency runs steps side by side; --idle-timeout ends an idle cluster" {
+    local w='launcher=none,cmd=sh -c "date +%s%N >$SHEAF_STEP_ID.start; sleep 2; date +%s%N >$SHEAF_STEP_ID.end"'
+    create_cluster --step-concurrency 2 --idle-timeout 2 --step "name=a,$w" --step "name=b,$w" \
+        --step "name=c,$w"
+    run sc wait cluster-terminated --cluster-id "$ID" --timeout 60
+    [ "$status" -eq 0 ]
+    [ "$(cluster_field "$ID" .state_reason)" = "Idle for 2 s" ]
+    run sc list-steps "$ID" --output json
+    [ "$(jq -r 'map(.state) | join(" ")' <<<"$output")" = "COMPLETED COMPLETED COMPLETED" ]
+    # a and b overlap; c starts only when one of them has ended
+    (($(cat s-0002.start) < $(cat s-0001.end)))
+    (($(cat s-0001.start) < $(cat s-0002.end)))
+    local first_end
+    first_end=$(sort -n s-0001.end s-0002.end | head -n 1)
+    (($(cat s-0003.start) >= first_end))
+}
+
+@test "bootstrap actions with names and arguments; --log-uri archives the cluster's logs" {
+    printf 'echo "$# [$1] [$2] node $SHEAF_NODE_INDEX"\n' >boot.sh
+    create_cluster --auto-terminate --log-uri archive \
+        --bootstrap-actions 'Path=boot.sh,Name=setup,Args=[x,"y z"]' --step 'name=s,cmd=echo hello'
+    run sc wait "$ID" --timeout 60
+    [ "$status" -eq 0 ]
+    [ "$(cat "$SHEAF_HOME/clusters/$ID/bootstrap/01-boot.sh.localhost.log")" = "2 [x] [y z] node 0" ]
+    [ "$(cluster_field "$ID" '.bootstrap[0].name')" = setup ]
+    run sc describe "$ID"
+    [[ $output == *"Bootstrap:    setup=$PWD/boot.sh[x,y z]"* ]]
+    local i
+    for i in $(seq 40); do
+        [[ $(jq -r .state "archive/$ID/cluster.json" 2>/dev/null) != TERMINATED ]] || break
+        sleep 0.25
+    done
+    [ "$(jq -r .state "archive/$ID/cluster.json")" = TERMINATED ]
+    [ "$(cat "archive/$ID/steps/s-0001/stdout")" = hello ]
+    [ "$(cat "archive/$ID/bootstrap/01-boot.sh.localhost.log")" = "2 [x] [y z] node 0" ]
+    run sc create --name x --backend local --bootstrap-actions 'Name=x'
+    [ "$status" -eq 2 ]
+    [[ $output == *"has no Path"* ]]
+}
