@@ -156,3 +156,32 @@ create_slurm() {
     [ "$(stat -c %a d0 d1 f0 f1 | tr '\n' ' ')" = "750 750 640 640 " ]
     [ "$(stat -c %a "$sd/ranks/rank.0.out" "$sd/stdout" | tr '\n' ' ')" = "600 600 " ]
 }
+
+@test "slurm: --mem, --exclusive and --sbatch-arg reach sbatch; an idle cluster releases its allocation" {
+    create_slurm --mem 100 --exclusive --sbatch-arg=--comment=sheaf-test --idle-timeout 3 \
+        --step 'name=t,cmd=true'
+    local job
+    job=$(cluster_field "$ID" .slurm_job_id)
+    run scontrol show job "$job"
+    [[ $output == *"Comment=sheaf-test"* ]]
+    [[ $output == *"OverSubscribe=NO"* ]]
+    [[ $output == *"mem=100M"* ]]
+    run sc wait cluster-terminated --cluster-id "$ID" --timeout 120
+    [ "$status" -eq 0 ]
+    [ "$(cluster_field "$ID" .state_reason)" = "Idle for 3 s" ]
+    [ "$(step_field "$ID" s-0001 .state)" = COMPLETED ]
+    local i
+    for i in $(seq 40); do
+        [[ $(squeue -h -j "$job" -o %T 2>/dev/null) == "" ]] && break
+        sleep 0.5
+    done
+    [ -z "$(squeue -h -j "$job" -o %T 2>/dev/null)" ]
+    # a constraint no node has is refused by sbatch, and said so
+    run sc create --name bad --backend slurm --partition sheaf --constraint no-such-feature \
+        --step 'cmd=true'
+    [ "$status" -eq 1 ]
+    [[ $output == *"sbatch failed"* ]]
+    run sc create --name x --backend local --mem 1G
+    [ "$status" -eq 2 ]
+    [[ $output == *"'--mem' is only for --backend slurm"* ]]
+}
