@@ -92,6 +92,7 @@ case_completion() {
 
 case_cluster_installed() {
     # the installed launcher finds its per-rank wrapper (in ../libexec/sheaf) and runs a step
+    # shellcheck disable=SC2016 # the rank expands its own variable
     local id out home=$TMP/sheaf-home
     [[ -f $prefix_dir/libexec/sheaf/sheaf-cluster-rank ]] || fail "sheaf-cluster-rank is not installed"
     id=$(SHEAF_HOME=$home "$prefix_dir/bin/sheaf-cluster" create --name inst --backend local \
