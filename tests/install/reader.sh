@@ -92,9 +92,9 @@ case_completion() {
 
 case_cluster_installed() {
     # the installed launcher finds its per-rank wrapper (in ../libexec/sheaf) and runs a step
-    # shellcheck disable=SC2016 # the rank expands its own variable
     local id out home=$TMP/sheaf-home
     [[ -f $prefix_dir/libexec/sheaf/sheaf-cluster-rank ]] || fail "sheaf-cluster-rank is not installed"
+    # shellcheck disable=SC2016 # the rank expands its own variable
     id=$(SHEAF_HOME=$home "$prefix_dir/bin/sheaf-cluster" create --name inst --backend local \
         --ranks-per-node 2 --auto-terminate --wait --timeout 120 \
         --step 'name=r,cmd=sh -c "echo rank $OMPI_COMM_WORLD_RANK"') ||
