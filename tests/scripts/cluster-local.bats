@@ -709,8 +709,9 @@ EOF
     [[ $output == *"key 'name' after args="* ]]
     run sc list --output json
     [ "$(jq length <<<"$output")" -eq 0 ]
+    printf 'echo hi\n' >notexec
     create_cluster --step 'name=q,launcher=none,cmd=printf <%s> "a,name=b" c\,timeout=1 -t,' \
-        --step 'name=nx,cmd=no-such-program-4711 --flag'
+        --step 'name=nx,cmd=no-such-program-4711 --flag' --step 'name=ne,cmd=./notexec'
     run sc wait "$ID" --timeout 60
     [ "$status" -eq 1 ]
     run sc logs "$ID" --step 1 --stream stdout
@@ -722,6 +723,9 @@ EOF
     [[ $output == *$'\nCommand:     no-such-program-4711 --flag\n'* ]]
     [[ $output != *"umask"* ]]
     [[ $output != *"sheaf-rank"* ]]
+    run sc describe-step "$ID" 3 --output json
+    [ "$(jq -r .failure.tail <<<"$output")" = "./notexec: Permission denied" ]
+    [ "$(jq -r .exit_code <<<"$output")" = 126 ]
 }
 
 @test "EMR spellings: verbs, --steps, waiters, --step-states, --step-ids, --output table, --version" {
