@@ -817,3 +817,21 @@ EOF
     [ "$status" -eq 2 ]
     [[ $output == *"has no Path"* ]]
 }
+
+@test "a STREAMING step runs as sheaf stream and matches coreutils" {
+    require_sheaf
+    make_text input.txt
+    run env PATH="$(dirname "$SHEAF"):$PATH" "$SHEAF_CLUSTER" create --name st --backend local \
+        --ranks-per-node 2 --auto-terminate \
+        --steps "Type=STREAMING,Name=st,ActionOnFailure=TERMINATE_CLUSTER,Args=[-input,$PWD/input.txt,-output,$PWD/out,-mapper,tr -s ' \\t' '\\n',-reducer,uniq -c]"
+    [ "$status" -eq 0 ]
+    ID=$output
+    run sc wait "$ID" --timeout 120
+    if [ "$status" -ne 0 ]; then sc describe-step "$ID" 1 >&2; fi
+    [ "$status" -eq 0 ]
+    [ "$(step_field "$ID" s-0001 '.args[1]')" = stream ]
+    [ -f out/_SUCCESS ]
+    diff <(tr -s ' \t\n' '\n' <input.txt | grep -v '^$' | LC_ALL=C sort | uniq -c |
+        awk '{print $2, $1}' | LC_ALL=C sort) \
+        <(cat out/part-* | awk 'NF {print $2, $1}' | LC_ALL=C sort)
+}
