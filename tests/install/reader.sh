@@ -88,6 +88,9 @@ case_completion() {
     got=$(PATH=$prefix_dir/bin:$PATH bash -c '
         . "$1/sheaf-cluster"; COMP_WORDS=(sheaf-cluster describe-s); COMP_CWORD=1; _sheaf_cluster; printf "%s\n" "${COMPREPLY[@]}"' _ "$comp")
     [[ $got == describe-step ]] || fail "sheaf-cluster describe-s completed to: $got"
+    got=$(PATH=$prefix_dir/bin:$PATH bash -c '
+        . "$1/sheaf-cluster"; COMP_WORDS=(sheaf-cluster terminate-c); COMP_CWORD=1; _sheaf_cluster; printf "%s\n" "${COMPREPLY[@]}"' _ "$comp")
+    [[ $got == terminate-clusters ]] || fail "sheaf-cluster terminate-c completed to: $got"
 }
 
 case_cluster_installed() {

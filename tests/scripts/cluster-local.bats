@@ -733,6 +733,13 @@ EOF
     run sc --version
     [ "$status" -eq 0 ]
     [ "$output" = "sheaf-cluster (Sheaf) $(sed -n 's/^AC_INIT(\[sheaf\], \[\([^]]*\)\].*/\1/p' "$top_srcdir/configure.ac")" ]
+    local v
+    for v in create-cluster:create terminate-clusters:terminate list-clusters:list \
+        describe-cluster:describe; do
+        run sc "${v%%:*}" --help
+        [ "$status" -eq 0 ]
+        [[ $output == "Usage: sheaf-cluster ${v#*:} "* ]]
+    done
     run sc create-cluster --name emr --backend local
     [ "$status" -eq 0 ]
     ID=$output
