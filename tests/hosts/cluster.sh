@@ -138,7 +138,8 @@ cmd_up() {
         ip -n "$ns" link set lo up
         ip -n "$ns" addr add "$addr/24" dev eth0
         ip -n "$ns" link set eth0 up
-        mkdir -m 700 -p "$CDIR/hosts/$name"
+        mkdir -p "$CDIR/hosts"
+        mkdir -m 700 "$CDIR/hosts/$name"
         local hd=$CDIR/hosts/$name
         ssh-keygen -q -t ed25519 -N '' -f "$hd/host_key" -C "$name"
         printf '%s,%s %s\n' "$name" "$addr" "$(cut -d' ' -f1,2 "$hd/host_key.pub")" >>"$CDIR/known_hosts"
@@ -159,6 +160,7 @@ MaxStartups 100
 EOF
         # The sshd holds the host's namespaces: its own network (ip netns exec) and hostname
         # (unshare --uts); every session it opens, and `exec`, runs in them.
+        # shellcheck disable=SC2016  # the inner sh expands its own arguments
         ip netns exec "$ns" unshare --uts -- sh -c 'hostname "$1" && exec "$2" -f "$3" -E "$4"' \
             sh "$name" "$sshd" "$hd/sshd_config" "$hd/sshd.log" ||
             die "sshd of $name did not start: $(tail -n 3 "$hd/sshd.log" 2>/dev/null)"
