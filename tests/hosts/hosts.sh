@@ -149,7 +149,7 @@ else
         ok "failure reason $reason"
     else
         fail "failure reason '$reason', expected $NODE_REASON ($(jq -c .failure "$sd/step.json"))"
-        tail -n 20 "$sd/stderr" "$sd/ranks/exit-status"
+        head -n 12 "$sd/stderr"; cat "$sd/ranks/exit-status"
     fi
     if [[ ! -e $WORK/out2/_SUCCESS ]]; then
         ok "no _SUCCESS after the node failure"
