@@ -15,13 +15,17 @@
 #                                              DIR, default $TMPDIR or /tmp)
 #   cluster.sh exec CDIR HOST CMD [ARG...]     run CMD on HOST (in its namespaces, as its sshd
 #                                              sessions run), in the current directory
+#   cluster.sh slurm CDIR                      start Slurm on the cluster: munged and
+#                                              slurmctld on the first host, one slurmd per
+#                                              host (slurmd -N HOST); prints the SLURM_CONF
+#                                              to use (run Slurm's commands on a host)
 #   cluster.sh pids CDIR HOST                  the processes of HOST, one pid a line
 #   cluster.sh kill CDIR HOST                  kill every process of HOST (SIGKILL): it dies
 #   cluster.sh down CDIR                       stop every process of the cluster, remove its
 #                                              namespaces (the directory stays)
 #   cluster.sh info CDIR                       the hosts, their addresses and the files to use
 #
-# Files in CDIR: hostfile (one host a line), ssh_config (`ssh -F CDIR/ssh_config sheaf-n2`),
+# Files in CDIR: slurm/ (slurm.conf, munge/, state, spool/HOST, log/) after `slurm`; hostfile (one host a line), ssh_config (`ssh -F CDIR/ssh_config sheaf-n2`),
 # cluster.env (the subnet and the namespaces), hosts/NAME/ (sshd_config, sshd.pid, sshd.log).
 # Every wait is bounded. Exit status: 0 success, 1 failure, 2 bad usage, 77 cannot run here
 # (not root, no network namespaces, a tool missing), with the reason on stderr.
@@ -213,6 +217,84 @@ cmd_kill() {
     kill_ns "$(ns_of "$host")" KILL
 }
 
+# wait_for SECONDS CMD...: run CMD every quarter second until it succeeds; 1 after SECONDS.
+wait_for() {
+    local i limit=$(($1 * 4))
+    shift
+    for ((i = 0; i < limit; i++)); do
+        "$@" 2>/dev/null && return 0
+        sleep 0.25
+    done
+    return 1
+}
+
+# on_first CMD...: run CMD on the first host.
+on_first() {
+    nsenter --target "$(host_pid "${HOSTS[0]}")" --net --uts --mount -- "$@"
+}
+
+# nodes_idle: every host is an idle Slurm node.
+nodes_idle() {
+    [[ $(on_first sinfo -h -N -o %T | grep -c '^idle') == "${#HOSTS[@]}" ]]
+}
+
+cmd_slurm() {
+    load "${1:?slurm needs the cluster directory}"
+    local d=$CDIR/slurm name i=0 c m first=${HOSTS[0]} nodes t
+    for t in munged slurmctld slurmd sinfo srun; do
+        command -v "$t" >/dev/null 2>&1 ||
+            cannot "$t is missing (Debian: munge slurmctld slurmd slurm-client)"
+    done
+    [[ ! -e $d ]] || die "Slurm was started on this cluster already ($d)"
+    mkdir -m 700 "$d"
+    mkdir -p "$d"/{state,spool,log}
+    mkdir -m 700 "$d/munge"
+    dd if=/dev/urandom of="$d/munge/munge.key" bs=1024 count=1 2>/dev/null
+    chmod 400 "$d/munge/munge.key"
+    # munged runs on the first host, like the controller; its socket is a file every host sees.
+    on_first "$(command -v munged)" --key-file="$d/munge/munge.key" \
+        --socket="$d/munge/munge.socket" --pid-file="$d/munge/munged.pid" \
+        --log-file="$d/munge/munged.log" --seed-file="$d/munge/seed" --force ||
+        die "munged did not start"
+    # The hosts share the machine: each gets all its cores and a share of its memory.
+    c=$(nproc)
+    m=$(($(free -m | awk '/^Mem:/{print $2}') * 8 / 10 / ${#HOSTS[@]}))
+    nodes=$(IFS=,; echo "${HOSTS[*]}")
+    {
+        printf '%s\n' "ClusterName=sheafhosts" "SlurmctldHost=$first($SUBNET_PREFIX.11)" \
+            "AuthType=auth/munge" "AuthInfo=socket=$d/munge/munge.socket" "CredType=cred/munge" \
+            "SlurmUser=root" "SlurmdUser=root" "StateSaveLocation=$d/state" \
+            "SlurmdSpoolDir=$d/spool/%n" "TmpFS=$d/tmp/%n" "SlurmctldPidFile=$d/slurmctld.pid" \
+            "SlurmdPidFile=$d/slurmd-%n.pid" "SlurmctldLogFile=$d/log/slurmctld.log" \
+            "SlurmdLogFile=$d/log/slurmd-%n.log" "ProctrackType=proctrack/linuxproc" \
+            "TaskPlugin=task/none" "JobAcctGatherType=jobacct_gather/none" \
+            "JobCompType=jobcomp/filetxt" "JobCompLoc=$d/log/jobcomp.txt" \
+            "AccountingStorageType=accounting_storage/none" "SchedulerType=sched/backfill" \
+            "SelectType=select/cons_tres" "SelectTypeParameters=CR_Core" "MpiDefault=none" \
+            "ReturnToService=2" "JobRequeue=0" "SlurmdTimeout=10" "MessageTimeout=5" "KillWait=5"
+        for name in "${HOSTS[@]}"; do
+            i=$((i + 1))
+            printf 'NodeName=%s NodeAddr=%s.%d CPUs=%d RealMemory=%d State=UNKNOWN\n' \
+                "$name" "$SUBNET_PREFIX" $((10 + i)) "$c" "$m"
+        done
+        printf 'PartitionName=sheaf Nodes=%s Default=YES MaxTime=INFINITE State=UP\n' "$nodes"
+    } >"$d/slurm.conf"
+    export SLURM_CONF=$d/slurm.conf
+    on_first "$(command -v slurmctld)" -f "$SLURM_CONF" -i ||
+        die "slurmctld did not start: $(tail -n 3 "$d/log/slurmctld.log" 2>/dev/null)"
+    for name in "${HOSTS[@]}"; do
+        mkdir -p "$d/spool/$name" "$d/tmp/$name"
+        # In the host's network and hostname but the machine's mounts: slurmd needs the
+        # cgroup file system, which the host's own /sys (made by ip netns exec) lacks.
+        nsenter --target "$(host_pid "$name")" --net --uts -- \
+            "$(command -v slurmd)" -f "$SLURM_CONF" -N "$name" ||
+            die "slurmd of $name did not start: $(tail -n 3 "$d/log/slurmd-$name.log" 2>/dev/null)"
+    done
+    wait_for 60 nodes_idle ||
+        die "Slurm's nodes are not all idle after 60 s: $(on_first sinfo -N 2>&1 | tr '\n' ' ')"
+    printf '%s\n' "$SLURM_CONF"
+}
+
 cmd_pids() {
     load "${1:?pids needs the cluster directory}"
     local host=${2:?pids needs a host}
@@ -236,6 +318,7 @@ down) shift; cmd_down "$@" ;;
 exec) shift; cmd_exec "$@" ;;
 kill) shift; cmd_kill "$@" ;;
 pids) shift; cmd_pids "$@" ;;
+slurm) shift; cmd_slurm "$@" ;;
 info) shift; cmd_info "$@" ;;
 -h | --help) usage ;;
 *) usage >&2; exit 2 ;;
