@@ -10,7 +10,7 @@
 # Needs root and network namespaces; otherwise it skips (exit 77) with the reason. Every
 # service it uses is started here and stopped at the end, failure or not (common.sh).
 
-# shellcheck source=common.sh
+# shellcheck source=common.sh disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 wc="$SHEAF wordcount -i $WORK/in -o $WORK/out --split-size 16K --bind none"

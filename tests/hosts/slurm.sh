@@ -12,7 +12,7 @@
 # otherwise it skips (exit 77) with the reason. Every service it uses is started here and
 # stopped at the end, failure or not (common.sh).
 
-# shellcheck source=common.sh
+# shellcheck source=common.sh disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 SLURM_CONF=$("$CLUSTER" slurm "$C" 2>"$WORK/slurm.err")
