@@ -47,6 +47,7 @@ check_can_run() {
         command -v "$t" >/dev/null 2>&1 || cannot "$t is missing"
     done
     [[ -x $(sshd_path) ]] || cannot "sshd is missing (Debian: openssh-server)"
+    unshare --uts true 2>/dev/null || cannot "unshare --uts fails (no UTS namespaces here)"
 }
 
 sshd_path() { command -v sshd 2>/dev/null || echo /usr/sbin/sshd; }

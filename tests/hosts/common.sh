@@ -72,6 +72,16 @@ SUBNET=$(. "$C/cluster.env" && echo "$SUBNET")
 export OMPI_MCA_oob_tcp_if_include=$SUBNET OMPI_MCA_btl_tcp_if_include=$SUBNET
 export OMPI_MCA_btl=self,vader,tcp
 
+# The cluster's traffic stays inside it: a host reaches the others, and nothing beyond.
+for h in sheaf-n1 sheaf-n2 sheaf-n3; do
+    if on "$h" ip -4 route get "${SUBNET%.0/24}.11" >/dev/null 2>&1 &&
+        ! on "$h" ip -4 route get 192.0.2.1 >/dev/null 2>&1; then
+        ok "$h has no route out of the cluster"
+    else
+        fail "$h: $(on "$h" ip -4 route show 2>&1 | tr '\n' ' ')"
+    fi
+done
+
 # The input: a few files, so that splits go to every rank; the reference by coreutils and awk.
 mkdir "$WORK/in"
 for f in 1 2 3 4 5 6; do
