@@ -34,6 +34,9 @@ set -euo pipefail
 
 SUBNET_PREFIX=10.213.7
 SUBNET=$SUBNET_PREFIX.0/24
+# What ssh passes on to the hosts: the sanitizers' settings, so that the ranks of a sanitizer
+# build run alike on every host.
+SEND_ENV="ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS LD_PRELOAD"
 
 die() { printf 'cluster.sh: %s\n' "$*" >&2; exit 1; }
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
@@ -129,6 +132,7 @@ cmd_up() {
         printf 'Host *\n    User root\n    IdentityFile %s\n    IdentitiesOnly yes\n' "$CDIR/id_ed25519"
         printf '    UserKnownHostsFile %s\n    StrictHostKeyChecking yes\n' "$CDIR/known_hosts"
         printf '    BatchMode yes\n    ConnectTimeout 5\n    LogLevel ERROR\n'
+        printf '    SendEnv %s\n' "$SEND_ENV"
     } >"$CDIR/ssh_config"
     : >"$CDIR/hostfile"
     mkdir -p /run/sshd
@@ -161,6 +165,7 @@ UsePAM no
 StrictModes no
 PidFile $hd/sshd.pid
 PermitUserEnvironment no
+AcceptEnv $SEND_ENV
 MaxStartups 100
 EOF
         # The sshd holds the host's namespaces: its own network (ip netns exec) and hostname
