@@ -25,8 +25,9 @@
 #                                              namespaces (the directory stays)
 #   cluster.sh info CDIR                       the hosts, their addresses and the files to use
 #
-# Files in CDIR: slurm/ (slurm.conf, munge/, state, spool/HOST, log/) after `slurm`; hostfile (one host a line), ssh_config (`ssh -F CDIR/ssh_config sheaf-n2`),
-# cluster.env (the subnet and the namespaces), hosts/NAME/ (sshd_config, sshd.pid, sshd.log).
+# Files in CDIR: hostfile (one host a line), ssh_config (`ssh -F CDIR/ssh_config sheaf-n2`),
+# cluster.env (the subnet and the namespaces), hosts/NAME/ (sshd_config, sshd.pid, sshd.log),
+# and after `slurm`, slurm/ (slurm.conf, munge/, state/, spool/HOST, tmp/HOST, log/).
 # Every wait is bounded. Exit status: 0 success, 1 failure, 2 bad usage, 77 cannot run here
 # (not root, no network namespaces, a tool missing), with the reason on stderr.
 
