@@ -130,7 +130,8 @@ cmd_up() {
         for ((i = 1; i <= n; i++)); do
             printf 'Host %s\n    HostName %s.%d\n' "${HOSTS[i - 1]}" "$SUBNET_PREFIX" $((10 + i))
         done
-        printf 'Host *\n    User root\n    IdentityFile %s\n    IdentitiesOnly yes\n' "$CDIR/id_ed25519"
+        printf 'Host *\n    User root\n    IdentityFile %s\n    IdentitiesOnly yes\n' \
+            "$CDIR/id_ed25519"
         printf '    UserKnownHostsFile %s\n    StrictHostKeyChecking yes\n' "$CDIR/known_hosts"
         printf '    BatchMode yes\n    ConnectTimeout 5\n    LogLevel ERROR\n'
         printf '    SendEnv %s\n' "$SEND_ENV"
@@ -152,7 +153,8 @@ cmd_up() {
         mkdir -m 700 "$CDIR/hosts/$name"
         local hd=$CDIR/hosts/$name
         ssh-keygen -q -t ed25519 -N '' -f "$hd/host_key" -C "$name"
-        printf '%s,%s %s\n' "$name" "$addr" "$(cut -d' ' -f1,2 "$hd/host_key.pub")" >>"$CDIR/known_hosts"
+        printf '%s,%s %s\n' "$name" "$addr" "$(cut -d' ' -f1,2 "$hd/host_key.pub")" \
+            >>"$CDIR/known_hosts"
         cat >"$hd/sshd_config" <<EOF
 ListenAddress $addr
 Port 22
@@ -184,7 +186,8 @@ EOF
                     2>/dev/null && break
             sleep 0.25
         done
-        ((i < 80)) || die "host $name does not answer over ssh: $(tail -n 3 "$CDIR/hosts/$name/sshd.log")"
+        ((i < 80)) ||
+            die "host $name does not answer over ssh: $(tail -n 3 "$CDIR/hosts/$name/sshd.log")"
     done
     trap - EXIT
     printf '%s\n' "$CDIR"
@@ -316,7 +319,8 @@ cmd_info() {
         i=$((i + 1))
         printf '%s\t%s.%d\tnetns %s\n' "$name" "${SUBNET%.0/24}" $((10 + i)) "$(ns_of "$name")"
     done
-    printf 'hostfile\t%s/hostfile\nssh_config\t%s/ssh_config\nsubnet\t%s\n' "$CDIR" "$CDIR" "$SUBNET"
+    printf 'hostfile\t%s/hostfile\nssh_config\t%s/ssh_config\nsubnet\t%s\n' \
+        "$CDIR" "$CDIR" "$SUBNET"
 }
 
 case ${1:-} in

@@ -85,8 +85,8 @@ done
 # The input: a few files, so that splits go to every rank; the reference by coreutils and awk.
 mkdir "$WORK/in"
 for f in 1 2 3 4 5 6; do
-    awk -v f="$f" 'BEGIN { for (i = 0; i < 3000; i++) printf "w%d  alpha\tf%d x%d\n", i % 97, f, (i * f) % 13 }' \
-        >"$WORK/in/part$f.txt"
+    awk -v f="$f" 'BEGIN { for (i = 0; i < 3000; i++)
+        printf "w%d  alpha\tf%d x%d\n", i % 97, f, (i * f) % 13 }' >"$WORK/in/part$f.txt"
 done
 printf 'the end\n\n' >>"$WORK/in/part6.txt"
 cat "$WORK"/in/*.txt | tr -s ' \t\n' '\n' | grep -v '^$' | LC_ALL=C sort | uniq -c |
