@@ -118,11 +118,11 @@ show_step() {
     tail -n 5 "$cd"/steps/"$2"/ranks/* 2>/dev/null
 }
 
-# rank_on HOST: a sheaf process runs on HOST.
+# rank_on HOST: a sheaf process (lt-sheaf when libtool wraps it) runs on HOST.
 rank_on() {
     local p
     for p in $("$CLUSTER" pids "$C" "$1"); do
-        [[ $(cat "/proc/$p/comm" 2>/dev/null) == sheaf ]] && return 0
+        [[ $(cat "/proc/$p/comm" 2>/dev/null) == @(sheaf|lt-sheaf) ]] && return 0
     done
     return 1
 }
