@@ -29,7 +29,8 @@
 # cluster.env (the subnet and the namespaces), hosts/NAME/ (sshd_config, sshd.pid, sshd.log),
 # and after `slurm`, slurm/ (slurm.conf, munge/, state/, spool/HOST, tmp/HOST, log/).
 # Every wait is bounded. Exit status: 0 success, 1 failure, 2 bad usage, 77 cannot run here
-# (not root, no network namespaces, a tool missing), with the reason on stderr.
+# (not root, no network namespaces, bridges or veth pairs, a tool missing), with the reason
+# on stderr.
 
 set -euo pipefail
 
@@ -120,7 +121,7 @@ cmd_up() {
     # From here on, a failure takes down what was made.
     trap 'cmd_down_quiet' EXIT
     ip netns add "$BRIDGE_NS" || cannot "ip netns add failed (no network namespaces?)"
-    ip -n "$BRIDGE_NS" link add br0 type bridge
+    ip -n "$BRIDGE_NS" link add br0 type bridge || cannot "cannot make a bridge (no bridge module?)"
     ip -n "$BRIDGE_NS" link set br0 up
     ip -n "$BRIDGE_NS" link set lo up
     ssh-keygen -q -t ed25519 -N '' -f "$CDIR/id_ed25519" -C sheaf-cluster-user
@@ -144,7 +145,8 @@ cmd_up() {
         ns=$(ns_of "$name")
         addr=$SUBNET_PREFIX.$((10 + i))
         ip netns add "$ns"
-        ip -n "$BRIDGE_NS" link add "v$i" type veth peer name eth0 netns "$ns"
+        ip -n "$BRIDGE_NS" link add "v$i" type veth peer name eth0 netns "$ns" ||
+            cannot "cannot make a veth pair (no veth module?)"
         ip -n "$BRIDGE_NS" link set "v$i" master br0 up
         ip -n "$ns" link set lo up
         ip -n "$ns" addr add "$addr/24" dev eth0
