@@ -73,6 +73,11 @@ else
         make -C "$copy" distclean >/dev/null 2>&1 || true
     fi
 fi
+# The test oracles (DuckDB and the other Parquet implementations, installed by scripts/check
+# and ignored by git) are not copied: the copy reads them where they are.
+if [[ -d $src/tests/oracle/node_modules && ! -e $copy/tests/oracle/node_modules ]]; then
+    ln -s "$src/tests/oracle/node_modules" "$copy/tests/oracle/node_modules"
+fi
 
 log "autoreconf"
 (cd "$copy" && autoreconf -fi) >"$work/autoreconf.log" 2>&1 ||
