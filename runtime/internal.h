@@ -709,6 +709,12 @@ struct sheaf_ctx {
     int err;
     bool agreed; /* every rank knows the job failed: no more collectives but the last */
     char errmsg[1024];
+    /* This rank's own first failure (before agreement makes it everyone's): its code, the
+     * phase it was in, when (sheaf__now), and its message, for the report. */
+    int own_err, own_err_phase;
+    double own_err_time;
+    char own_errmsg[256];
+    int cur_phase; /* the phase this rank is in (SHEAF__PH_*) */
 
     /* the phases' own state */
     sheaf__mapside *map;      /* shuffle.c: send buffers, rounds, combine table */
@@ -724,6 +730,7 @@ struct sheaf_ctx {
     double phase_start[SHEAF__PH_COUNT], phase_end[SHEAF__PH_COUNT];
     uint64_t tasks_mapped;
     uint64_t c[SHEAF__C_COUNT]; /* counters, indexed by SHEAF__C_* */
+    uint64_t *sent_to;          /* shuffle bytes this rank sent to each rank (the report) */
     sheaf__counter *user;
     size_t nuser, capuser;
     const char *cur_file;
@@ -890,9 +897,14 @@ void sheaf__sample_free(sheaf_ctx *ctx);
 /* ---- place.c, report.c ----------------------------------------------------------------- */
 
 int sheaf__place(sheaf_ctx *ctx);
+/* The most ranks for which the report holds the rank-by-rank shuffle matrix. */
+#define SHEAF__REPORT_MATRIX_MAX 256
 /* Collective: gathers per-rank figures; rank 0 returns the JSON text (malloc'd), others NULL. */
 char *sheaf__report(sheaf_ctx *ctx, const sheaf__plan *plan, sheaf_result *res, double t0,
                     double t1, char **html);
+/* Turns a success report (*json, *html, both malloc'd) into a failure's: status FAILED, the
+ * failing rank and phase taken from msg ("rank N: ..."), error msg. Leaves them on failure. */
+void sheaf__report_failed(char **json, char **html, const char *msg);
 /* The report object as a self-contained HTML page (html.c); malloc'd, or NULL. */
 struct json_t;
 char *sheaf__report_html(struct json_t *root);

@@ -103,8 +103,10 @@ static bool fault(sheaf_ctx *ctx, int phase, uint64_t count) {
 }
 
 static void phase(sheaf_ctx *ctx, int ph, bool start) {
-    if (start)
+    if (start) {
         ctx->phase_start[ph] = sheaf__now();
+        ctx->cur_phase = ph;
+    }
     else
         ctx->phase_end[ph] = sheaf__now();
 }
@@ -372,6 +374,55 @@ static int make_rank_spill(sheaf_ctx *ctx, int *slot) {
     return 0;
 }
 
+/* Writes text to dir/name, a new file (O_EXCL, O_NOFOLLOW). Returns 0 or -1 with errno. */
+static int write_new(const char *dir, const char *name, const char *text) {
+    char path[4400];
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    int rc = sheaf__write_all(fd, text, strlen(text));
+    if (close(fd) != 0 && !rc)
+        rc = -errno;
+    if (rc) {
+        errno = -rc;
+        return -1;
+    }
+    return 0;
+}
+
+/* Rank 0, after a job that started failed: its report goes to a new directory beside the
+ * output, OUT.failed-report-XXXXXX (mkdtemp), as _report.json and _report.html, since the
+ * output itself is left as it was before the job. Says where on stderr (a warning). */
+static void failed_report(sheaf_ctx *ctx, const char *json, const char *html) {
+    const char *out = ctx->cfg.output && *ctx->cfg.output ? ctx->cfg.output : "sheaf";
+    size_t n = strlen(out);
+    while (n > 1 && out[n - 1] == '/')
+        n--;
+    char dir[4200];
+    if (snprintf(dir, sizeof dir, "%.*s.failed-report-XXXXXX", (int)n, out) >= (int)sizeof dir) {
+        sheaf__log(ctx, SHEAF_LOG_WARN, "no report of the failed job: the output's name is "
+                                        "too long");
+        return;
+    }
+    if (!mkdtemp(dir)) {
+        sheaf__log(ctx, SHEAF_LOG_WARN, "no report of the failed job: cannot create %s: %s",
+                   dir, strerror(errno));
+        return;
+    }
+    if (write_new(dir, "_report.json", json) != 0 ||
+        (html && write_new(dir, "_report.html", html) != 0)) {
+        sheaf__log(ctx, SHEAF_LOG_WARN, "report of the failed job in %s: %s", dir,
+                   strerror(errno));
+        return;
+    }
+    sheaf__log(ctx, SHEAF_LOG_WARN, "report of the failed job: %s/_report.json, _report.html",
+               dir);
+}
+
 typedef struct setup_msg {
     int code;
     char msg[1024];
@@ -405,6 +456,7 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
     ctx->sink = &sheaf__sink_none;
     ctx->outfmt = sheaf__outfmt_find(cfg->output_format ? cfg->output_format : "text");
     parse_fault(ctx);
+    ctx->sent_to = calloc((size_t)ctx->nranks, sizeof *ctx->sent_to); /* NULL: not reported */
     MPI_Barrier(ctx->comm);
     double t0 = sheaf__now();
     phase(ctx, SHEAF__PH_SETUP, true);
@@ -584,16 +636,24 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
     MPI_Bcast(&res->nuser_counters, (int)(sizeof res->nuser_counters + sizeof res->user_counters),
               MPI_BYTE, 0, ctx->comm);
     if (ctx->rank == 0) {
+        bool failed = rc != 0;
         if (!rc) {
             char err[1024];
             int c = sheaf__commit_finish(&commit, ctx->nparts, report, html, err, sizeof err);
             if (c) {
                 sheaf__error(ctx, c, "commit: %s", err);
                 sheaf__commit_abort(&commit);
+                /* The report was written as a success: it now says what failed. */
+                char msg[1100];
+                snprintf(msg, sizeof msg, "rank 0: commit: %s", err);
+                sheaf__report_failed(&report, &html, msg);
+                failed = true;
             }
         } else {
             sheaf__commit_abort(&commit);
         }
+        if (failed && started && report)
+            failed_report(ctx, report, html);
         /* A job refused at setup (bad usage, an existing output) writes no report. */
         char err[1024];
         if (cfg->report && report && started &&
@@ -631,6 +691,7 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
     for (size_t i = 0; i < ctx->nuser; i++)
         free(ctx->user[i].name);
     free(ctx->user);
+    free(ctx->sent_to);
     MPI_Comm_free(&ctx->comm);
     free(ctx->fmts);
     sheaf__pqjob_free(ctx);

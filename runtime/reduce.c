@@ -130,6 +130,7 @@ int sheaf__reduce_all(sheaf_ctx *ctx, const char *tmpdir) {
     sheaf__src *src;
     int rc = sheaf__store_source(ctx, &src);
     ctx->phase_end[SHEAF__PH_SORT] = ctx->phase_start[SHEAF__PH_REDUCE] = sheaf__now();
+    ctx->cur_phase = SHEAF__PH_REDUCE;
     if (rc)
         return rc;
     sheaf__outset *w = sheaf__outset_new(ctx->outfmt, tmpdir);

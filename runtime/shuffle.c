@@ -429,6 +429,8 @@ int sheaf__shuffle_round(sheaf_ctx *ctx) {
     for (int d = 0; d < P; d++) {
         uint64_t n = m->flying[d].len;
         ctx->c[SHEAF__C_SHUFFLE_BYTES] += n; /* as received: the own partition counts too */
+        if (ctx->sent_to)
+            ctx->sent_to[d] += n;
         if (d == me)
             continue;
         for (uint64_t o = 0; o < n; o += chunk) {
