@@ -262,12 +262,22 @@ static int map_phase(sheaf_ctx *ctx, const sheaf__plan *plan) {
             sheaf__error(ctx, rc, "map cleanup failed (%s)", sheaf_strerror(rc));
     }
     phase(ctx, SHEAF__PH_MAP, false);
+    sheaf__log(ctx, SHEAF_LOG_INFO, "map: %llu splits in %llu tasks, %llu records, %llu bytes "
+               "in %.3f s", (unsigned long long)ctx->c[SHEAF__C_SPLITS],
+               (unsigned long long)ctx->tasks_mapped,
+               (unsigned long long)ctx->c[SHEAF__C_INPUT_RECORDS],
+               (unsigned long long)ctx->c[SHEAF__C_INPUT_BYTES],
+               ctx->phase_end[SHEAF__PH_MAP] - ctx->phase_start[SHEAF__PH_MAP]);
     phase(ctx, SHEAF__PH_SHUFFLE, true);
     if (!ctx->agreed)
         sheaf__shuffle_finish(ctx);
     if (!ctx->err)
         sheaf__progress_map(&ctx->prog, ctx, true); /* every rank is done: the bar is full */
     phase(ctx, SHEAF__PH_SHUFFLE, false);
+    sheaf__log(ctx, SHEAF_LOG_INFO, "shuffle: %llu rounds, %llu bytes sent, %llu received",
+               (unsigned long long)ctx->c[SHEAF__C_SHUFFLE_ROUNDS],
+               (unsigned long long)ctx->c[SHEAF__C_SHUFFLE_BYTES],
+               (unsigned long long)ctx->c[SHEAF__C_SHUFFLE_RECV_BYTES]);
     if (dynamic) {
         MPI_Win_unlock_all(win);
         MPI_Win_free(&win);
@@ -558,6 +568,21 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
                 rc = sheaf__csv_plan_quotes(ctx, &plan);
             if (!rc && ctx->rank == 0)
                 sheaf__plan_warn_compressed(ctx, &plan);
+            if (!rc && ctx->rank == 0)
+                sheaf__log(ctx, SHEAF_LOG_INFO,
+                           "plan: %zu files, %llu bytes, %zu splits of at most %llu bytes in "
+                           "%zu tasks, %s schedule, %u reducers, memory %llu bytes a rank, "
+                           "spill directory %s",
+                           plan.nfiles, (unsigned long long)plan.total_bytes, plan.nsplits,
+                           (unsigned long long)plan.split_size, plan.ntasks,
+                           cfg->schedule == SHEAF_SCHEDULE_STATIC ? "static" : "dynamic",
+                           ctx->nparts, (unsigned long long)ctx->budget, ctx->spill_dir);
+            for (size_t i = 0; !rc && ctx->rank == 0 && i < plan.nsplits &&
+                               cfg->log_level >= SHEAF_LOG_DEBUG; i++)
+                sheaf__log(ctx, SHEAF_LOG_DEBUG, "split %zu: %s bytes %llu-%llu", i,
+                           plan.files[plan.splits[i].file],
+                           (unsigned long long)plan.splits[i].start,
+                           (unsigned long long)(plan.splits[i].start + plan.splits[i].len));
         }
     }
     if (!rc) {
@@ -605,6 +630,14 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
             phase(ctx, SHEAF__PH_SORT, false);
         if (ctx->fault_phase == SHEAF__PH_REDUCE)
             fault(ctx, SHEAF__PH_REDUCE, ctx->c[SHEAF__C_REDUCE_GROUPS]);
+        sheaf__log(ctx, SHEAF_LOG_INFO, "reduce: %llu groups of %llu records into %llu records "
+                   "(%llu bytes); %llu spilled runs, %llu merge passes",
+                   (unsigned long long)ctx->c[SHEAF__C_REDUCE_GROUPS],
+                   (unsigned long long)ctx->c[SHEAF__C_REDUCE_RECORDS],
+                   (unsigned long long)ctx->c[SHEAF__C_OUTPUT_RECORDS],
+                   (unsigned long long)ctx->c[SHEAF__C_OUTPUT_BYTES],
+                   (unsigned long long)ctx->c[SHEAF__C_SPILL_RUNS],
+                   (unsigned long long)ctx->c[SHEAF__C_MERGE_PASSES]);
         phase(ctx, SHEAF__PH_REDUCE, false);
         phase(ctx, SHEAF__PH_COMMIT, true);
         if (ctx->fault_phase == SHEAF__PH_COMMIT)
@@ -640,6 +673,9 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
         if (!rc) {
             char err[1024];
             int c = sheaf__commit_finish(&commit, ctx->nparts, report, html, err, sizeof err);
+            if (!c)
+                sheaf__log(ctx, SHEAF_LOG_INFO, "commit: %u parts, _report.json, "
+                           "_report.html and _SUCCESS in %s", ctx->nparts, cfg->output);
             if (c) {
                 sheaf__error(ctx, c, "commit: %s", err);
                 sheaf__commit_abort(&commit);
@@ -651,6 +687,8 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
             }
         } else {
             sheaf__commit_abort(&commit);
+            sheaf__log(ctx, SHEAF_LOG_INFO, "commit: the job failed; %s left as it was",
+                       cfg->output ? cfg->output : "the output");
         }
         if (failed && started && report)
             failed_report(ctx, report, html);

@@ -444,6 +444,9 @@ int sheaf__shuffle_round(sheaf_ctx *ctx) {
     m->puts_since_test = 0;
     ctx->c[SHEAF__C_SHUFFLE_RECV_BYTES] += incoming;
     ctx->c[SHEAF__C_SHUFFLE_ROUNDS]++;
+    sheaf__log(ctx, SHEAF_LOG_DEBUG, "shuffle round %llu: receiving %llu bytes%s",
+               (unsigned long long)ctx->c[SHEAF__C_SHUFFLE_ROUNDS],
+               (unsigned long long)incoming, all_done ? " (the last round)" : "");
     for (int d = 0; d < P; d++)
         m->send_recs[d] = 0;
     if (nreq == 0)
