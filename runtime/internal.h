@@ -659,22 +659,45 @@ void sheaf__outset_free(sheaf_ctx *ctx, sheaf__outset *o);
 
 /* ---- progress.c -------------------------------------------------------------------------- */
 
-/* Rank 0's progress display (on a terminal or with --progress). */
+/* The progress display (progress.c): rank 0 draws; every rank adds its figures to the
+ * slots of a window on rank 0. */
+enum { SHEAF__PROG_SHUFFLE_BYTES, SHEAF__PROG_SORTED, SHEAF__PROG_RUNS, SHEAF__PROG_MERGES,
+       SHEAF__PROG_GROUPS, SHEAF__PROG_RECS_IN, SHEAF__PROG_RECS_OUT, SHEAF__PROG_REDUCED,
+       SHEAF__PROG_COUNT };
 typedef struct sheaf__progress {
-    bool on;
-    double t0, last;
+    bool on;     /* rank 0 draws */
+    bool shared; /* every rank adds to shared_win */
+    MPI_Win shared_win;
+    double t0, last, last_add;
+    unsigned frames;
     const struct sheaf__plan *plan;
-    MPI_Win win;
+    MPI_Win win;      /* the task counter, or MPI_WIN_NULL */
     uint64_t *prefix; /* bytes of tasks [0, i) */
+    uint64_t adds[SHEAF__PROG_COUNT]; /* the values being added */
+    uint64_t sent[3]; /* reduce figures added so far: groups, records in, records out */
 } sheaf__progress;
 
-/* Starts the display on rank 0 when it is wanted; win is the task counter (or MPI_WIN_NULL). */
+/* Collective: rank 0 decides whether to draw (progress.c says how) and tells every rank;
+ * when it draws, every rank joins the shared window. win is the task counter (or
+ * MPI_WIN_NULL). */
 void sheaf__progress_start(sheaf__progress *p, const sheaf_ctx *ctx,
                            const struct sheaf__plan *plan, MPI_Win win);
-/* Redraws the map bar (at most five times a second unless final). */
+/* Any rank: adds n to a shared slot; complete: wait until it has reached rank 0. */
+void sheaf__progress_add(sheaf__progress *p, int slot, uint64_t n, bool complete);
+/* Rank 0: redraws the map bar (at most five times a second unless final). */
 void sheaf__progress_map(sheaf__progress *p, const sheaf_ctx *ctx, bool final);
-/* Redraws the reduce line. */
+/* Rank 0: the shuffle's line, once every rank has mapped. */
+void sheaf__progress_shuffle(sheaf__progress *p, const sheaf_ctx *ctx);
+/* Rank 0: redraws the sort and reduce line. */
 void sheaf__progress_reduce(sheaf__progress *p, const sheaf_ctx *ctx, bool final);
+/* Any rank, its sort done: adds its spilled runs and merge passes. */
+void sheaf__progress_sorted(sheaf__progress *p, sheaf_ctx *ctx);
+/* Any rank, in its reduce (at most five times a second unless final): adds its groups and
+ * records; final: and that it is done. */
+void sheaf__progress_reduce_tick(sheaf__progress *p, sheaf_ctx *ctx, bool final);
+/* Collective: waits for every rank to finish its reduce, rank 0 redrawing meanwhile. */
+void sheaf__progress_wait(sheaf__progress *p, const sheaf_ctx *ctx);
+/* Collective when the display was on: frees the window. */
 void sheaf__progress_end(sheaf__progress *p);
 
 /* ---- the job context ------------------------------------------------------------------- */

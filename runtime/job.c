@@ -271,8 +271,10 @@ static int map_phase(sheaf_ctx *ctx, const sheaf__plan *plan) {
     phase(ctx, SHEAF__PH_SHUFFLE, true);
     if (!ctx->agreed)
         sheaf__shuffle_finish(ctx);
-    if (!ctx->err)
+    if (!ctx->err) {
         sheaf__progress_map(&ctx->prog, ctx, true); /* every rank is done: the bar is full */
+        sheaf__progress_shuffle(&ctx->prog, ctx);
+    }
     phase(ctx, SHEAF__PH_SHUFFLE, false);
     sheaf__log(ctx, SHEAF_LOG_INFO, "shuffle: %llu rounds, %llu bytes sent, %llu received",
                (unsigned long long)ctx->c[SHEAF__C_SHUFFLE_ROUNDS],
@@ -623,9 +625,7 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
             fault(ctx, SHEAF__PH_SORT, 0);
         if (!ctx->err)
             sheaf__reduce_all(ctx, sm->tmp);
-        if (!ctx->err)
-            sheaf__progress_reduce(&ctx->prog, ctx, true);
-        sheaf__progress_end(&ctx->prog);
+        sheaf__progress_reduce_tick(&ctx->prog, ctx, true);
         if (!ctx->phase_start[SHEAF__PH_REDUCE])
             phase(ctx, SHEAF__PH_SORT, false);
         if (ctx->fault_phase == SHEAF__PH_REDUCE)
@@ -642,6 +642,8 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
         phase(ctx, SHEAF__PH_COMMIT, true);
         if (ctx->fault_phase == SHEAF__PH_COMMIT)
             fault(ctx, SHEAF__PH_COMMIT, 0);
+        sheaf__progress_wait(&ctx->prog, ctx);
+        sheaf__progress_end(&ctx->prog);
         rc = sheaf__agree(ctx);
     }
     /* cleanup runs on every rank whose setup ran, whether the job failed or not. */
