@@ -7,6 +7,7 @@ RUNTIME_TESTS = \
 	tests/runtime/fault.sh \
 	tests/runtime/report.sh \
 	tests/runtime/summary.sh \
+	tests/runtime/htmlreport.sh \
 	tests/runtime/formats.sh \
 	tests/runtime/compressed.sh \
 	tests/runtime/csvsplit.sh \
