@@ -472,6 +472,13 @@ void sheaf__report_failed(char **json, char **html, const char *msg) {
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     char *page = sheaf__report_html(root);
     json_decref(root);
+    size_t n = text ? strlen(text) : 0;
+    char *t2 = text ? realloc(text, n + 2) : NULL;
+    if (t2) { /* a newline at the end, as every report has */
+        t2[n] = '\n';
+        t2[n + 1] = '\0';
+        text = t2;
+    }
     if (!text || !page) {
         free(text);
         free(page);
