@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,7 +38,10 @@ static bool launcher_on_terminal(void) {
         return false;
     char path[64];
     snprintf(path, sizeof path, "/proc/%ld/fd/2", (long)getppid());
-    int fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st; /* only a character device is opened (a terminal is one), never a file */
+    if (stat(path, &st) != 0 || !S_ISCHR(st.st_mode))
+        return false;
+    int fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return false;
     bool tty = isatty(fd);

@@ -5,6 +5,7 @@
 # each rank's shuffle_bytes_sent); counters carry thousands separators; the configuration shows
 # the command line; a failed job's page starts with the failing rank and its message.
 # Screenshots of both pages are taken (SHEAF_SCREENSHOTS=DIR keeps them there).
+# shellcheck disable=SC2317  # the cases are called through run_case
 source "${top_srcdir:-$(dirname "$0")/../..}/tests/mpi/lib.sh"
 
 command -v jq >/dev/null 2>&1 || { echo "jq is not installed (apt-get install jq)"; exit 77; }

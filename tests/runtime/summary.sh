@@ -5,6 +5,7 @@
 # counters and the warnings (a map that ran on fewer ranks than the job had); --log-level info
 # and debug log the plan, each rank's splits, the rounds, the spills and the commit, a bounded
 # number of lines whatever the number of records.
+# shellcheck disable=SC2317  # the cases are called through run_case
 source "${top_srcdir:-$(dirname "$0")/../..}/tests/mpi/lib.sh"
 
 command -v jq >/dev/null 2>&1 || { echo "jq is not installed (apt-get install jq)"; exit 77; }
