@@ -670,6 +670,7 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
     /* Rank 0 summed the user counters: every rank's result gets them. */
     MPI_Bcast(&res->nuser_counters, (int)(sizeof res->nuser_counters + sizeof res->user_counters),
               MPI_BYTE, 0, ctx->comm);
+    MPI_Bcast(res->warnings, (int)sizeof res->warnings, MPI_CHAR, 0, ctx->comm);
     if (ctx->rank == 0) {
         bool failed = rc != 0;
         if (!rc) {
