@@ -63,10 +63,15 @@ static void put_count(sheaf__buf *b, uint64_t n) {
     put(b, "%s", out);
 }
 
+/* A count from the report, as an unsigned integer (a figure out of range reads as 0). */
+static uint64_t count_of(double v) {
+    return v >= 0 && v < 18e18 ? (uint64_t)v : 0;
+}
+
 /* Bytes in binary units: "718.2 KiB"; under 1 KiB, exact ("512 B"). */
 static void put_bytes(sheaf__buf *b, double v) {
     static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
-    if (v < 1024) {
+    if (!(v >= 1024)) {
         put(b, "%.0f B", v);
         return;
     }
@@ -319,13 +324,13 @@ char *sheaf__report_html(json_t *root) {
     for (size_t i = 0; i < n; i++) {
         json_t *c = json_object_get(json_array_get(ranks, i), "counters");
         put(&b, "<tr><td>%zu</td><td>", i);
-        put_count(&b, (uint64_t)num(c, "spilled_records"));
+        put_count(&b, count_of(num(c, "spilled_records")));
         put(&b, "</td><td>");
         put_bytes(&b, num(c, "spilled_bytes"));
         put(&b, "</td><td>");
-        put_count(&b, (uint64_t)num(c, "spill_runs"));
+        put_count(&b, count_of(num(c, "spill_runs")));
         put(&b, "</td><td>");
-        put_count(&b, (uint64_t)num(c, "merge_passes"));
+        put_count(&b, count_of(num(c, "merge_passes")));
         put(&b, "</td></tr>\n");
     }
     put(&b, "</table>\n<h2>Counters</h2>\n<table><tr><th>counter</th><th>total</th><th>min"
@@ -346,7 +351,7 @@ char *sheaf__report_html(json_t *root) {
             else if (c == 3)
                 put(&b, "%.1f", x);
             else
-                put_count(&b, (uint64_t)x);
+                put_count(&b, count_of(x));
             put(&b, "</td>");
         }
         put(&b, "</tr>\n");
@@ -356,7 +361,7 @@ char *sheaf__report_html(json_t *root) {
         put_escaped(&b, k);
         json_int_t uv = json_integer_value(v);
         put(&b, " (user)</td><td>%s", uv < 0 ? "-" : "");
-        put_count(&b, (uint64_t)(uv < 0 ? -uv : uv));
+        put_count(&b, uv < 0 ? 0 - (uint64_t)uv : (uint64_t)uv);
         put(&b, "</td><td></td><td></td><td></td></tr>\n");
     }
     put(&b, "</table>\n");
