@@ -36,6 +36,10 @@ int sheaf__verror(sheaf_ctx *ctx, int code, const char *fmt, va_list ap) {
         return code;
     ctx->err = code;
     vsnprintf(ctx->errmsg, sizeof ctx->errmsg, fmt, ap);
+    ctx->own_err = code;
+    ctx->own_err_phase = ctx->cur_phase;
+    ctx->own_err_time = sheaf__now();
+    snprintf(ctx->own_errmsg, sizeof ctx->own_errmsg, "%.255s", ctx->errmsg); /* cut */
     return code;
 }
 

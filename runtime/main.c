@@ -416,7 +416,9 @@ static int check_launcher(int size, int rank) {
 }
 
 /* The end-of-job summary on stderr, like Hadoop's counters dump: the totals that are not
- * zero, grouped by phase. Per-rank figures are in OUT/_report.json and _report.html. */
+ * zero, grouped by phase, the bad records skipped, the user counters and the warnings. The
+ * figures are the report's totals (_report.json "counters.NAME.total"); per-rank figures are in
+ * OUT/_report.json and _report.html. */
 static void summary(const char *prog, const sheaf_config *cfg, const sheaf_result *r) {
     fprintf(stderr, "%s: job succeeded in %.2f s -> %s\n", prog, r->seconds, cfg->output);
     for (size_t g = 0; sheaf__counter_groups[g]; g++) {
@@ -434,8 +436,24 @@ static void summary(const char *prog, const sheaf_config *cfg, const sheaf_resul
             shown = true;
             fprintf(stderr, "    %-24s %llu\n", ci->label, (unsigned long long)v);
         }
+        if (!strcmp(sheaf__counter_groups[g], "Map") && r->bad_records)
+            fprintf(stderr, "%s    %-24s %llu\n", shown ? "" : "  Map\n", "bad records skipped",
+                    (unsigned long long)r->bad_records);
     }
-    fprintf(stderr, "  Report: %s/_report.json, %s/_report.html\n", cfg->output, cfg->output);
+    if (r->nuser_counters)
+        fprintf(stderr, "  User counters\n");
+    for (size_t i = 0; i < r->nuser_counters; i++)
+        fprintf(stderr, "    %-24s %lld\n", r->user_counters[i].name,
+                (long long)r->user_counters[i].value);
+    for (const char *w = r->warnings; *w;) {
+        size_t n = strcspn(w, "\n");
+        fprintf(stderr, "  Warning: %.*s\n", (int)n, w);
+        w += n + (w[n] == '\n');
+    }
+    fprintf(stderr, "  Report: %s/_report.json, %s/_report.html", cfg->output, cfg->output);
+    if (cfg->report)
+        fprintf(stderr, ", %s", cfg->report);
+    fputc('\n', stderr);
 }
 
 /* Before MPI starts: a Slurm step of several tasks with no process-management interface in

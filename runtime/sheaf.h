@@ -248,6 +248,8 @@ typedef struct sheaf_result {
         char name[64];
         int64_t value;
     } user_counters[32];
+    uint64_t bad_records; /* malformed records skipped (--max-bad-records), summed over ranks */
+    char warnings[1024];  /* what a person should know about the finished job, one per line */
 } sheaf_result;
 #define SHEAF_RESULT_COUNTERS 32
 

@@ -6,6 +6,8 @@ RUNTIME_TESTS = \
 	tests/runtime/spill.sh \
 	tests/runtime/fault.sh \
 	tests/runtime/report.sh \
+	tests/runtime/summary.sh \
+	tests/runtime/htmlreport.sh \
 	tests/runtime/formats.sh \
 	tests/runtime/compressed.sh \
 	tests/runtime/csvsplit.sh \
