@@ -43,6 +43,7 @@
 #include <string.h>
 
 #include "jobs.h"
+#include "sql/filter.h"
 
 enum { A_COUNT, A_SUM, A_AVG, A_MIN, A_MAX, A_DISTINCT };
 
@@ -134,6 +135,9 @@ typedef struct gb_opts {
     size_t limit;     /* of the table's bytes */
     bool passthrough; /* rows skip the table: their groups hardly repeat */
     bool typed;       /* Parquet output: rows of key columns and typed aggregates */
+    char **wtexts;    /* --where, as given */
+    size_t nwtexts;
+    sql_filter *filter; /* --where over named columns: SQL (sql/filter.c) */
 } gb_opts;
 
 static gb_opts gbo;
@@ -221,8 +225,14 @@ static int gb_parse(void *udata, const char *name, const char *value) {
     }
     if (!strcmp(name, "agg"))
         return parse_aggs(o, value);
-    if (!strcmp(name, "where"))
-        return parse_where(o, value);
+    if (!strcmp(name, "where")) {
+        char **w = realloc(o->wtexts, (o->nwtexts + 1) * sizeof *w);
+        if (!w)
+            return -1;
+        o->wtexts = w;
+        w[o->nwtexts++] = (char *)value;
+        return 0;
+    }
     return -1;
 }
 
@@ -278,6 +288,16 @@ static int gb_configure(void *udata, sheaf_config *cfg) {
         return -1;
     if (sj_check_columns("groupby", cfg, (const char *const *)o->keys, o->nkeys))
         return -1;
+    /* --where: a SQL condition over named columns (a header, or Parquet); without a header,
+     * COL OP VALUE over column numbers */
+    bool named = (cfg->input_format && !strcmp(cfg->input_format, "parquet")) ||
+                 (cfg->csv_header && cfg->input_format && !strcmp(cfg->input_format, "csv"));
+    if (o->nwtexts && named &&
+        sql_filter_new("groupby", (const char *const *)o->wtexts, o->nwtexts, cfg, &o->filter))
+        return -1;
+    for (size_t i = 0; i < o->nwtexts && !named; i++)
+        if (parse_where(o, o->wtexts[i]))
+            return -1;
     for (size_t i = 0; i < o->naggs; i++)
         if (sj_check_columns("groupby", cfg, (const char *const *)&o->aggs[i].col, 1))
             return -1;
@@ -698,6 +718,16 @@ static int gb_setup(sheaf_ctx *ctx, void *udata) {
             cols[n++] = o->aggs[i].col;
     for (size_t i = 0; i < o->nwh; i++)
         cols[n++] = o->wh[i].col;
+    const char *const *fcols = NULL;
+    size_t nf = o->filter ? sql_filter_columns(o->filter, &fcols) : 0;
+    const char **all = realloc(cols, (n + nf + 1) * sizeof *all);
+    if (!all) {
+        free(cols);
+        return SHEAF_ENOMEM;
+    }
+    cols = all;
+    for (size_t i = 0; i < nf; i++)
+        cols[n++] = fcols[i];
     int rc = sheaf_input_columns(ctx, cols, n);
     free(cols);
     if (rc || !o->typed)
@@ -831,6 +861,8 @@ static int gb_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
     for (size_t i = 0; i < o->nwh; i++)
         if (!where_ok(ctx, rec, &o->wh[i], &o->whcols[i], &rc))
             return rc;
+    if (o->filter && (rc = sql_filter_row(ctx, o->filter, rec)) <= 0)
+        return rc;
     o->key.len = 0;
     if (o->nkeys == 0 && sj_buf_add(&o->key, "*", 1))
         return SHEAF_ENOMEM;

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "jobs/jobs.h"
+#include "sql/filter.h"
 
 /* ---- values (value.c) ---------------------------------------------------------------------- */
 
