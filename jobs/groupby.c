@@ -283,7 +283,9 @@ static int gb_configure(void *udata, sheaf_config *cfg) {
     gb_opts *o = udata;
     if (sj_need_columns("groupby", cfg, "groupby"))
         return -1;
-    o->typed = cfg->output_format && !strncmp(cfg->output_format, "parquet", 7);
+    /* Parquet and csv output: typed rows, one column per key and aggregate */
+    o->typed = cfg->output_format && (!strncmp(cfg->output_format, "parquet", 7) ||
+                                      !strcmp(cfg->output_format, "csv"));
     if (!o->naggs && parse_aggs(o, "count"))
         return -1;
     if (sj_check_columns("groupby", cfg, (const char *const *)o->keys, o->nkeys))
