@@ -1,6 +1,7 @@
 # sheaf sql: bad queries and committed output (errors.sh), and the corpus of queries compared
-# with DuckDB at 1 to 4 ranks (oracle.sh, through run.py and oracle.mjs; tables from gen.py).
-SQL_TESTS = tests/sql/errors.sh tests/sql/oracle.sh tests/sql/formats.sh
+# with DuckDB at 1 to 4 ranks (oracle.sh, through run.py and oracle.mjs; tables from gen.py),
+# the corpus over Parquet, compressed csv and tsv (formats.sh), groupby against DuckDB (jobs.sh).
+SQL_TESTS = tests/sql/errors.sh tests/sql/oracle.sh tests/sql/formats.sh tests/sql/jobs.sh
 TESTS += $(SQL_TESTS)
 # sql/value.c: text to values against the C library, dates, the binary form (CUnit).
 check_PROGRAMS += tests/sql/test_value

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# groupby with sheaf sql's semantics, against DuckDB on the same files: --where takes SQL
+# conditions (AND/OR, quoted text with commas and spaces, NULLs dropped by <>, IN, BETWEEN,
+# LIKE, IS NULL, the bare-word form COL = WORD) and --output-format csv writes one column per
+# key and aggregate under a header of their names. Each case runs at 1 to 4 ranks in turn,
+# over csv (tests/sql/gen.py's lineitem) and over the same table as Parquet written by DuckDB
+# (tests/sql/formats.mjs); DuckDB answers the equivalent GROUP BY query. Rows are compared
+# sorted, numbers within a relative 1e-9. Skipped (77) without python3, node or the oracle.
+set -euo pipefail
+: "${top_srcdir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${SHEAF:=$top_srcdir/sheaf}"
+: "${MPIRUN:=mpirun}"
+for c in python3 node; do
+    command -v $c >/dev/null 2>&1 || { echo "SKIP: $c is missing"; exit 77; }
+done
+[[ -d $top_srcdir/tests/oracle/node_modules/@duckdb/node-api ]] ||
+    { echo "SKIP: the DuckDB oracle is not installed (scripts/check installs it)"; exit 77; }
+if ((EUID == 0)); then
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/sheaf-sql-jobs.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+d=$tmp/data
+python3 "$top_srcdir/tests/sql/gen.py" "$d" 2000 /dev/null
+export SHEAF_ORACLE_DIR=$top_srcdir/tests/oracle
+node "$top_srcdir/tests/sql/formats.mjs" "$d"
+fails=0
+fail() {
+    echo "FAIL: $*" >&2
+    fails=$((fails + 1))
+}
+
+# The cases: KEYS | AGGS (groupby's) | SQL aggregates | WHERE... (each a --where; ANDed)
+cases=(
+    "l_returnflag|count,sum:l_quantity,min:l_quantity,max:l_quantity|count(*), sum(l_quantity), min(l_quantity), max(l_quantity)|l_quantity > 5 AND l_quantity < 40"
+    "l_shipmode|count,avg:l_extendedprice|count(*), avg(l_extendedprice)|l_shipmode = 'REG AIR' OR l_comment = 'quick, brown'"
+    "l_linestatus|count,sum:l_extendedprice|count(*), sum(l_extendedprice)|l_discount <> 0.05"
+    "l_returnflag,l_linestatus|count|count(*)|l_shipmode IN ('AIR', 'MAIL')|l_quantity BETWEEN 10 AND 20"
+    "l_shipmode|count,max:l_tax|count(*), max(l_tax)|l_comment LIKE '%a%' OR l_tax IS NULL"
+    "l_returnflag|count,sum:l_quantity|count(*), sum(l_quantity)|l_shipmode = MAIL|l_quantity >= 10"
+)
+np=1
+: >"$tmp/queries.tsv"
+i=0
+for c in "${cases[@]}"; do
+    IFS='|' read -r -a f <<<"$c"
+    keys=${f[0]} aggs=${f[1]} sqlaggs=${f[2]}
+    where=("${f[@]:3}")
+    sqlw=""
+    for w in "${where[@]}"; do
+        # the bare-word form, as SQL
+        w=$(sed -E "s/^(l_[a-z]+) = ([A-Z]+)\$/\\1 = '\\2'/" <<<"$w")
+        sqlw+="${sqlw:+ AND }($w)"
+    done
+    for fmt in csv parquet; do
+        if [[ $fmt == csv ]]; then
+            src="$d/lineitem/*.csv" in=("$d/lineitem" --input-format csv --csv-header)
+        else
+            src="$d/pq/lineitem/*.parquet" in=("$d/pq/lineitem" --input-format parquet)
+        fi
+        printf 'q%d\tSELECT %s, %s FROM %s WHERE %s GROUP BY %s\n' "$i" "$keys" "$sqlaggs" \
+            "'$src'" "$sqlw" "$keys" >>"$tmp/queries.tsv"
+        wargs=()
+        for w in "${where[@]}"; do wargs+=(--where "$w"); done
+        if ! "$MPIRUN" -np "$np" --oversubscribe "$SHEAF" groupby -i "${in[@]}" --key "$keys" \
+            --agg "$aggs" "${wargs[@]}" --output-format csv -o "$tmp/out$i" --quiet \
+            >"$tmp/log$i" 2>&1; then
+            fail "case $i ($fmt, $np ranks): groupby failed: $(head -c 600 "$tmp/log$i")"
+        fi
+        np=$((np % 4 + 1))
+        i=$((i + 1))
+    done
+done
+mkdir "$tmp/duck"
+node "$top_srcdir/tests/sql/oracle.mjs" "$tmp/queries.tsv" "$tmp/duck"
+for ((j = 0; j < i; j++)); do
+    [[ -d $tmp/out$j ]] || continue
+    python3 - "$tmp/out$j" "$tmp/duck/q$j.csv" "$(cut -f 2 <(sed -n "$((j + 1))p" "$tmp/queries.tsv"))" <<'PY' || fails=$((fails + 1))
+import csv, glob, math, sys
+out, duck, q = sys.argv[1:4]
+header, rows = None, []
+for p in sorted(glob.glob(out + "/part-r-*")):
+    r = list(csv.reader(open(p, newline="")))
+    if not r:
+        continue
+    if header is None:
+        header = r[0]
+    elif r[0] != header:
+        sys.exit(print(f"FAIL: {p}: header {r[0]} differs from {header}") or 1)
+    rows += r[1:]
+want = list(csv.reader(open(duck, newline="")))
+keys = q.split(" GROUP BY ")[1].split(",")
+if header is None or header[:len(keys)] != [k.strip() for k in keys] or len(header) != len(want[0]):
+    sys.exit(print(f"FAIL: header {header} (DuckDB's {want[0]})\n  {q}") or 1)
+def num(s):
+    try:
+        return float(s)
+    except ValueError:
+        return None
+def key(r):
+    return [("n", num(c), "") if num(c) is not None else ("s", 0.0, c) for c in r]
+def same(a, b):
+    if a == b:
+        return True
+    x, y = num(a), num(b)
+    return x is not None and y is not None and abs(x - y) <= 1e-9 * max(1.0, abs(x), abs(y))
+got, exp = sorted(rows, key=key), sorted(want[1:], key=key)
+if len(got) != len(exp) or not all(len(a) == len(b) and all(map(same, a, b))
+                                   for a, b in zip(got, exp)):
+    print(f"FAIL: {len(got)} rows, DuckDB {len(exp)}\n  {q}")
+    for a, b in zip(got, exp):
+        if a != b:
+            print(f"    groupby: {a}\n    duck:    {b}")
+            break
+    sys.exit(1)
+PY
+done
+echo "$i groupby runs compared with DuckDB, $fails failed"
+((fails == 0))
