@@ -23,9 +23,14 @@
  * then s / n * 2^e, finite for finite values. A sum beyond the double range is written from a
  * long double where that type has a wider range (x86), else as inf.
  *
- * --where COL OP VALUE (OP one of = != < <= > >=; repeat for AND) keeps a row when the
- * comparison holds: numerically when the field and VALUE both parse as numbers, else bytewise.
- * A row without the field fails the comparison.
+ * --where takes a SQL condition (repeat for AND) with sheaf sql's types and NULL rules
+ * (sql/filter.c) over named columns (csv with a header, Parquet); the bare-word form
+ * COL OP WORD is read as COL OP 'WORD' when it binds no other way. Without a header, --where
+ * COL OP VALUE (OP one of = != < <= > >=) compares column numbers' fields: numerically when
+ * the field and VALUE both parse as numbers, else bytewise; a row without the field fails it.
+ *
+ * --output-format csv (and parquet) writes typed rows: one column per key and aggregate,
+ * under a header of their names.
  *
  * Each group's partial state (count; sum and n; min/max and n; the distinct values) is
  * combined map-side, in the job's own table (in-mapper combining): a row updates its group's
@@ -979,7 +984,8 @@ static int gb_cleanup(sheaf_ctx *ctx, void *udata) {
 static const sheaf_option gb_options[] = {
     {"key", "COLS", "group by these columns (comma-separated names or indexes)"},
     {"agg", "LIST", "count,sum:COL,avg:COL,min:COL,max:COL,distinct:COL (default count)"},
-    {"where", "'COL OP V'", "keep rows where COL OP V holds (= != < <= > >=); repeat for AND"},
+    {"where", "'COND'", "keep rows where the SQL condition holds (amount > 5 AND city = 'Oslo'); "
+                        "repeat for AND"},
     {NULL, NULL, NULL},
 };
 
