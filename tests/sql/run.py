@@ -121,7 +121,7 @@ for i, (qid, q) in enumerate(queries):
     for np, extra in [(n, v) for n in ([nps[i % len(nps)]] if rotate else nps) for v in variants]:
         runs += 1
         cmd = [mpirun, "-np", np, "--oversubscribe", sheaf, "sql", "--format", "csv"] + extra + [q]
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        p = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=300)
         if os.path.exists(duck_err):
             if p.returncode not in (1, 2):
                 failures += 1
