@@ -207,6 +207,19 @@ int sql_filter_new(const char *job, const char *const *texts, size_t n, const sh
     return 0;
 }
 
+int sql_filter_option(const char *job, char *const *texts, size_t n, const sheaf_config *cfg,
+                      sql_filter **out) {
+    *out = NULL;
+    if (!n)
+        return 0;
+    bool named = cfg->input_format && (!strcmp(cfg->input_format, "parquet") ||
+                                       (cfg->csv_header && !strcmp(cfg->input_format, "csv")));
+    if (!named)
+        return sj_usage(job, "--where reads columns by name: give csv input with --csv-header, "
+                             "or --input-format parquet");
+    return sql_filter_new(job, (const char *const *)texts, n, cfg, out);
+}
+
 size_t sql_filter_columns(const sql_filter *f, const char *const **names) {
     *names = f->cols;
     return f->ncols;

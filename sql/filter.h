@@ -17,6 +17,10 @@ typedef struct sql_filter sql_filter;
  * an unreadable input). */
 int sql_filter_new(const char *job, const char *const *texts, size_t n, const sheaf_config *cfg,
                    sql_filter **out);
+/* A job's --where options: none (0, *out NULL), or the filter of sql_filter_new when the input
+ * has named columns (csv with a header, or Parquet); else a usage error (-1, printed). */
+int sql_filter_option(const char *job, char *const *texts, size_t n, const sheaf_config *cfg,
+                      sql_filter **out);
 /* The names of the columns the condition reads (valid while f lives); returns their number. */
 size_t sql_filter_columns(const sql_filter *f, const char *const **names);
 /* 1 when the record passes, 0 when not (false or NULL), or a negative code after

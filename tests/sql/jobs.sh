@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# groupby with sheaf sql's semantics, against DuckDB on the same files: --where takes SQL
+# groupby (and distinct and topk's --where) with sheaf sql's semantics, against DuckDB on the
+# same files: --where takes SQL
 # conditions (AND/OR, quoted text with commas and spaces, NULLs dropped by <>, IN, BETWEEN,
 # LIKE, IS NULL, the bare-word form COL = WORD) and --output-format csv writes one column per
 # key and aggregate under a header of their names. Each case runs at 1 to 4 ranks in turn,
@@ -138,5 +139,42 @@ if len(got) != len(exp) or not all(len(a) == len(b) and all(map(same, a, b))
     sys.exit(1)
 PY
 done
-echo "$i groupby runs compared with DuckDB, $fails failed"
+# distinct and topk take the same --where: value TAB count, and the K largest values
+li="$d/lineitem/*.csv"
+w="l_quantity > 10 AND l_returnflag = 'R' OR l_tax IS NULL"
+printf 'd1\tSELECT l_shipmode, count(*) FROM %s WHERE %s GROUP BY l_shipmode\n' "'$li'" "$w" \
+    >"$tmp/q2.tsv"
+printf 'd2\tSELECT l_extendedprice FROM %s WHERE %s ORDER BY 1 DESC LIMIT 7\n' "'$li'" "$w" \
+    >>"$tmp/q2.tsv"
+printf 'd3\tSELECT count(*), l_shipmode FROM %s WHERE %s GROUP BY 2 ORDER BY 1 DESC, 2 LIMIT 3\n' \
+    "'$li'" "$w" >>"$tmp/q2.tsv"
+node "$top_srcdir/tests/sql/oracle.mjs" "$tmp/q2.tsv" "$tmp/duck"
+csvin=(-i "$d/lineitem" --input-format csv --csv-header --quiet)
+"$MPIRUN" -np 3 --oversubscribe "$SHEAF" distinct "${csvin[@]}" --column l_shipmode \
+    --where "$w" -o "$tmp/d1" || fail "distinct --where failed"
+"$MPIRUN" -np 2 --oversubscribe "$SHEAF" topk "${csvin[@]}" --column l_extendedprice --k 7 \
+    --where "$w" -o "$tmp/d2" || fail "topk --where failed"
+"$MPIRUN" -np 4 --oversubscribe "$SHEAF" topk "${csvin[@]}" --count --column l_shipmode --k 3 \
+    --where "$w" -o "$tmp/d3" || fail "topk --count --where failed"
+python3 - "$tmp" <<'PY' || fails=$((fails + 1))
+import csv, glob, sys
+t = sys.argv[1]
+def lines(d):
+    return [l.rstrip("\n").split("\t") for p in sorted(glob.glob(f"{t}/{d}/part-r-*"))
+            for l in open(p)]
+def duck(q):
+    return list(csv.reader(open(f"{t}/duck/{q}.csv", newline="")))[1:]
+bad = 0
+got, want = sorted(lines("d1")), sorted(duck("d1"))
+if got != want:
+    print(f"FAIL: distinct --where: {got} vs DuckDB {want}"); bad = 1
+got, want = [r[0] for r in lines("d2")], [r[0] for r in duck("d2")]
+if [float(x) for x in got] != [float(x) for x in want]:
+    print(f"FAIL: topk --where: {got} vs DuckDB {want}"); bad = 1
+got, want = lines("d3"), [[r[1], r[0]] for r in duck("d3")]
+if got != want:
+    print(f"FAIL: topk --count --where: {got} vs DuckDB {want}"); bad = 1
+sys.exit(bad)
+PY
+echo "$i groupby runs and distinct, topk and topk --count compared with DuckDB, $fails failed"
 ((fails == 0))
