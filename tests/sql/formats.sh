@@ -4,7 +4,8 @@
 #   - Parquet files written by DuckDB (tests/sql/formats.mjs: lineitem in row groups of 256
 #     rows with snappy pages, orders with zstd pages, words with gzip pages);
 #   - compressed csv (lineitem as part-N.csv.gz, orders.csv.zst, words.csv.gz);
-#   - tsv (lineitem as part-N.tsv, orders.tsv.gz, words.tsv);
+#   - tsv (lineitem as part-N.tsv, orders.tsv.gz, words.tsv, and the small tables, since a
+#     join of a csv and a tsv table is refused);
 # each query at one rank count, 1 to 4 in turn (SHEAF_SQL_NPS as in oracle.sh). A join runs
 # broadcast and shuffled, so a Parquet or compressed right table is read both ways. Skipped
 # (77) without python3, node, the oracle, gzip or zstd.
@@ -46,6 +47,8 @@ done
 tsv "$d/orders.csv" "$d/t/orders.tsv"
 gzip "$d/t/orders.tsv"
 tsv "$d/words.csv" "$d/t/words.tsv"
+tsv "$d/big.csv" "$d/t/big.tsv"
+tsv "$d/empty.csv" "$d/t/empty.tsv"
 if [[ -z ${SHEAF_SQL_NPS:-} ]]; then
     export SHEAF_SQL_ROTATE=1 SHEAF_SQL_NPS="1 2 3 4"
 fi
@@ -60,6 +63,6 @@ z+='|@/words.csv=>@/z/words.csv.gz'
 SHEAF_SQL_SUBST=$z python3 "$top_srcdir/tests/sql/run.py" "$SHEAF" "$d" "$tmp/work-z" || st=1
 echo "tsv:"
 t='@/lineitem/*.csv=>@/t/lineitem/*.tsv|@/orders.csv=>@/t/orders.tsv.gz'
-t+='|@/words.csv=>@/t/words.tsv'
+t+='|@/words.csv=>@/t/words.tsv|@/big.csv=>@/t/big.tsv|@/empty.csv=>@/t/empty.tsv'
 SHEAF_SQL_SUBST=$t python3 "$top_srcdir/tests/sql/run.py" "$SHEAF" "$d" "$tmp/work-t" || st=1
 exit $st
