@@ -938,6 +938,10 @@ struct sheaf__pqout;
 /* "parquet[:CODEC[:ROWS]]": 0 when text is such a format, else SHEAF_EINVAL. */
 int sheaf__pq_output_format_ok(const char *text);
 void sheaf__pqjob_free(sheaf_ctx *ctx);
+/* When the job declared an output schema (its records are typed rows, each a csv line): 1
+ * with the columns' names as a csv header line (with its LF) appended to out (unless out is
+ * NULL); 0 when it did not; SHEAF_ENOMEM. */
+int sheaf__pqjob_csv_header(sheaf_ctx *ctx, sheaf__buf *out);
 /* The reader of a parquet split (a row group), and its records. */
 int sheaf__pqsrc_open(sheaf__reader *r, const char *path, uint64_t start, uint64_t len,
                       const sheaf__format *fmt, char *err, size_t errlen);

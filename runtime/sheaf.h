@@ -390,7 +390,8 @@ SHEAF_EXTERN int sheaf_parse_size(const char *text, uint64_t *out);
  * A job that writes a table declares its columns once, from setup, and its reducer sets the
  * columns of each row and emits it. With --output-format parquet the rows are the Parquet
  * file's rows; with the text format each row is written as one line of its fields in csv
- * (RFC 4180 quoting; a null is an empty field); the csv and raw formats refuse rows. See
+ * (RFC 4180 quoting; a null is an empty field); the csv format writes the same lines under
+ * a header of the column names; the raw format refuses rows. See
  * docs/api.md and docs/formats.md. */
 typedef enum {
     SHEAF_COL_INT64 = 1,
