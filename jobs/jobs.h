@@ -1,5 +1,5 @@
-/* jobs.h: the built-in jobs of the sheaf command. Each job is one file defining one
- * sheaf_job_def; jobs/sheaf.c lists them. jobs/jobutil.c holds what several jobs share
+/* jobs.h: the built-in jobs of the sheaf command. Each job is one file defining its
+ * sheaf_job_def and the sheaf_command that presents and runs it; jobs/sheaf.c lists them. jobs/jobutil.c holds what several jobs share
  * (option parsing, numbers in fields, growable buffers, rounds of multi-round drivers); its
  * functions are named sj_*. */
 #ifndef SHEAF_JOBS_H
@@ -12,25 +12,25 @@
 
 #include <sheaf.h>
 
-extern const sheaf_job_def sheaf_job_wordcount;
-extern const sheaf_job_def sheaf_job_stream;
-extern const sheaf_job_def sheaf_job_grep;
-extern const sheaf_job_def sheaf_job_sort;
-extern const sheaf_job_def sheaf_job_gensort;
-extern const sheaf_job_def sheaf_job_valsort;
-extern const sheaf_job_def sheaf_job_invertedindex;
-extern const sheaf_job_def sheaf_job_distinct;
-extern const sheaf_job_def sheaf_job_topk;
-extern const sheaf_job_def sheaf_job_histogram;
-extern const sheaf_job_def sheaf_job_groupby;
-extern const sheaf_job_def sheaf_job_join;
-extern const sheaf_job_def sheaf_job_pagerank;
-extern const sheaf_job_def sheaf_job_kmeans;
-extern const sheaf_job_def sheaf_job_validate;
-extern const sheaf_job_def sheaf_job_convert;
+extern const sheaf_command sheaf_cmd_wordcount;
+extern const sheaf_command sheaf_cmd_stream;
+extern const sheaf_command sheaf_cmd_grep;
+extern const sheaf_command sheaf_cmd_sort;
+extern const sheaf_command sheaf_cmd_gensort;
+extern const sheaf_command sheaf_cmd_valsort;
+extern const sheaf_command sheaf_cmd_invertedindex;
+extern const sheaf_command sheaf_cmd_distinct;
+extern const sheaf_command sheaf_cmd_topk;
+extern const sheaf_command sheaf_cmd_histogram;
+extern const sheaf_command sheaf_cmd_groupby;
+extern const sheaf_command sheaf_cmd_join;
+extern const sheaf_command sheaf_cmd_pagerank;
+extern const sheaf_command sheaf_cmd_kmeans;
+extern const sheaf_command sheaf_cmd_validate;
+extern const sheaf_command sheaf_cmd_convert;
 /* `sheaf schema FILE...` (schema.c): not a job; one process. Returns an exit status. */
 int sj_schema_command(int argc, char **argv);
-extern const sheaf_job_def sheaf_job_sql; /* sql/exec.c */
+extern const sheaf_command sheaf_cmd_sql; /* sql/exec.c */
 
 /* ---- jobutil.c ---------------------------------------------------------------------------- */
 
@@ -101,9 +101,9 @@ int sj_list_files(const char *path, char ***files, size_t *n);
 /* rm -rf. Returns 0 or -1. */
 int sj_rmtree(const char *path);
 
-/* Multi-round drivers: runs job (its driver hook ignored) once with cfg's common options,
- * the given inputs and output, quietly, overwriting output, which must be inside the job's
- * own work directory (sj_work_open). Collective over comm. */
+/* Multi-round commands: runs job once with cfg's common options, the given inputs and
+ * output, quietly, overwriting output, which must be inside the job's own work directory
+ * (sj_work_open). Collective over comm. */
 int sj_round(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
              const char *const *inputs, size_t ninputs, const char *output, sheaf_result *res);
 /* Calls fn for every line of every part-r-* file of dir, in part order (one process, usually
@@ -154,8 +154,8 @@ int sj_work_sub(const sj_work *w, const char *name, sj_buf *out);
 /* Collective: removes the work directory (rank 0, after a barrier), or with keep leaves it
  * and says where it is. */
 void sj_work_close(MPI_Comm comm, sj_work *w, bool keep, const char *job, bool quiet);
-/* The last round of a multi-round job: job (its driver hook ignored) on the given inputs with
- * the user's own options (output, --overwrite, --report). Collective over comm. */
+/* The last round of a multi-round job: job on the given inputs with the user's own options
+ * (output, --overwrite, --report). Collective over comm. */
 int sj_final_round(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
                    const char *const *inputs, size_t ninputs, sheaf_result *res);
 /* mkdir -p. Returns 0 or -1. */

@@ -482,8 +482,6 @@ int sj_rmtree(const char *path) {
 
 int sj_round(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
              const char *const *inputs, size_t ninputs, const char *output, sheaf_result *res) {
-    sheaf_job_def j = *job;
-    j.driver = NULL;
     sheaf_config c = *cfg;
     c.inputs = inputs;
     c.ninputs = ninputs;
@@ -491,7 +489,7 @@ int sj_round(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
     c.overwrite = 1;
     c.report = NULL;
     c.progress = 0;
-    return sheaf_run(comm, &j, &c, res);
+    return sheaf_run(comm, job, &c, res);
 }
 
 int sj_each_output_line(const char *dir, int (*fn)(void *arg, char *line, size_t len),
@@ -796,12 +794,10 @@ void sj_work_close(MPI_Comm comm, sj_work *w, bool keep, const char *job, bool q
 
 int sj_final_round(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
                    const char *const *inputs, size_t ninputs, sheaf_result *res) {
-    sheaf_job_def j = *job;
-    j.driver = NULL;
     sheaf_config c = *cfg;
     c.inputs = inputs;
     c.ninputs = ninputs;
-    return sheaf_run(comm, &j, &c, res);
+    return sheaf_run(comm, job, &c, res);
 }
 
 int sj_mkdirs(const char *path) {

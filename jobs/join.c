@@ -330,11 +330,10 @@ static int join_cleanup(sheaf_ctx *ctx, void *udata) {
     return o->nokey ? sheaf_counter_add(ctx, "records without the key", (int64_t)o->nokey) : 0;
 }
 
-static int join_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
-                       sheaf_result *res) {
-    join_opts *o = job->udata;
-    sheaf_job_def j = *job;
-    j.driver = NULL;
+static int join_run(MPI_Comm comm, const sheaf_command *cmd, const sheaf_config *cfg,
+                    sheaf_result *res) {
+    join_opts *o = cmd->udata;
+    sheaf_job_def j = *cmd->job;
     if (o->broadcast) {
         j.compare = NULL;
         j.group = NULL;
@@ -351,9 +350,8 @@ static const sheaf_option join_options[] = {
     {NULL, NULL, NULL},
 };
 
-const sheaf_job_def sheaf_job_join = {
+static const sheaf_job_def join_job = {
     .name = "join",
-    .summary = "equi-join of two csv inputs (reduce-side or --broadcast): LEFT TAB RIGHT",
     .map = join_map,
     .reduce = join_reduce,
     .compare = key_compare,
@@ -361,9 +359,16 @@ const sheaf_job_def sheaf_job_join = {
     .partition = key_partition,
     .setup = join_setup,
     .cleanup = join_cleanup,
+    .udata = &jopts,
+};
+
+const sheaf_command sheaf_cmd_join = {
+    .name = "join",
+    .summary = "equi-join of two csv inputs (reduce-side or --broadcast): LEFT TAB RIGHT",
     .options = join_options,
     .parse_option = join_parse,
     .configure = join_configure,
     .udata = &jopts,
-    .driver = join_driver,
+    .job = &join_job,
+    .run = join_run,
 };

@@ -1219,17 +1219,23 @@ static const sheaf_option st_options[] = {
     {NULL, NULL, NULL},
 };
 
-const sheaf_job_def sheaf_job_stream = {
+static const sheaf_job_def stream_job = {
     .name = "stream",
-    .summary = "Hadoop Streaming: map and reduce with external commands (stdin/stdout lines)",
     .map = st_map,
     .reduce = st_reduce,
     .setup = st_setup,
     .cleanup = st_cleanup,
     .map_cleanup = st_map_cleanup,
     .partition_end = st_partition_end,
+    .udata = &S,
+};
+
+const sheaf_command sheaf_cmd_stream = {
+    .name = "stream",
+    .summary = "Hadoop Streaming: map and reduce with external commands (stdin/stdout lines)",
     .options = st_options,
     .parse_option = st_parse,
     .configure = st_configure,
     .udata = &S,
+    .job = &stream_job,
 };

@@ -19,7 +19,7 @@
  *
  * Under mpirun the ranks split the sequence into equal ranges by record number, check their
  * own range, and rank 0 checks the boundaries between ranges. There is no map and no output
- * directory: the job is all driver.
+ * directory: the command is all run function, with no job.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -216,9 +216,9 @@ static int plan(const valsort_opts *o, sj_buf *out, char *msg, size_t msglen) {
     return 0;
 }
 
-static int valsort_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
-                          sheaf_result *res) {
-    valsort_opts *o = job->udata;
+static int valsort_run(MPI_Comm comm, const sheaf_command *cmd, const sheaf_config *cfg,
+                       sheaf_result *res) {
+    valsort_opts *o = cmd->udata;
     (void)cfg;
     int rank, size;
     MPI_Comm_rank(comm, &rank);
@@ -328,27 +328,19 @@ static int valsort_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_c
     return 0;
 }
 
-static int valsort_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
-    (void)ctx;
-    (void)rec;
-    (void)udata;
-    return 0;
-}
-
 static const sheaf_option valsort_options[] = {
     {"record-size", "N", "bytes per record (default 100)"},
     {"key-bytes", "K", "the key is the first K bytes of a record (default 10, at most 64)"},
     {NULL, NULL, NULL},
 };
 
-const sheaf_job_def sheaf_job_valsort = {
+const sheaf_command sheaf_cmd_valsort = {
     .name = "valsort",
     .summary = "check that fixed-length records are in key order; print count and checksum",
     .usage = "DIR_OR_FILE...   (exit 0 in order, 1 out of order)",
-    .map = valsort_map,
     .options = valsort_options,
     .parse_option = valsort_parse,
     .configure = valsort_configure,
     .udata = &vopts,
-    .driver = valsort_driver,
+    .run = valsort_run,
 };

@@ -1757,9 +1757,9 @@ done:
 }
 
 
-static int sql_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
-                      sheaf_result *res) {
-    sql_opts *o = job->udata;
+static int sql_run(MPI_Comm comm, const sheaf_command *cmd, const sheaf_config *cfg,
+                   sheaf_result *res) {
+    sql_opts *o = cmd->udata;
     int rank, rc;
     char err[512] = "";
     MPI_Comm_rank(comm, &rank);
@@ -1836,13 +1836,13 @@ static const sheaf_option sql_options[] = {
                                 "64M; 0: always shuffle)"},
     {NULL, NULL, NULL}};
 
-const sheaf_job_def sheaf_job_sql = {
+const sheaf_command sheaf_cmd_sql = {
     .name = "sql",
     .summary = "run a SQL query over csv/tsv files (SELECT ... FROM 'path' ...)",
     .usage = "QUERY   (SELECT ... FROM 'path/*.csv' ...; the result goes to stdout without -o)",
     .options = sql_options,
     .parse_option = sql_parse_opt,
     .configure = sql_configure,
-    .driver = sql_driver,
     .udata = &sopts,
+    .run = sql_run,
 };
