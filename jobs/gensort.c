@@ -175,7 +175,7 @@ static int gensort_run(MPI_Comm comm, const sheaf_command *cmd, const sheaf_conf
     uint64_t nfiles = o->files ? o->files : (uint64_t)size;
     for (uint64_t f = (uint64_t)rank; f < nfiles && !rc; f += (uint64_t)size)
         rc = write_file(o, dir, cfg->seed, f, nfiles, msg, sizeof msg);
-    rc = sj_agree(comm, rc, msg, sizeof msg);
+    rc = sheaf_agree(comm, rc, msg, sizeof msg);
     if (rank == 0) {
         if (rc)
             sheaf_output_abort(out);

@@ -1,7 +1,9 @@
 /* jobs.h: the built-in jobs of the sheaf command. Each job is one file defining its
- * sheaf_job_def and the sheaf_command that presents and runs it; jobs/sheaf.c lists them. jobs/jobutil.c holds what several jobs share
- * (option parsing, numbers in fields, growable buffers, rounds of multi-round drivers); its
- * functions are named sj_*. */
+ * sheaf_job_def and the sheaf_command that presents and runs it; jobs/sheaf.c lists them.
+ * jobs/jobutil.c holds what several jobs share (option parsing, numbers in fields, growable
+ * buffers, rounds of multi-round commands); its functions are named sj_*. What the runtime
+ * already does (csv records, listing inputs, agreeing on failure, hashing) the jobs take from
+ * its public API (sheaf_csv_parse, sheaf_list_inputs, sheaf_agree, sheaf_hash). */
 #ifndef SHEAF_JOBS_H
 #define SHEAF_JOBS_H
 
@@ -68,38 +70,18 @@ void sj_buf_free(sj_buf *b);
 int sj_split(const char *text, char sep, char ***out, size_t *n);
 void sj_free_list(char **list, size_t n);
 
-/* A 64-bit hash of bytes (FNV-1a with a final avalanche); seed selects the function. */
-uint64_t sj_hash64(const void *p, size_t n, uint64_t seed);
 /* A deterministic 64-bit generator (splitmix64 step). */
 uint64_t sj_mix64(uint64_t x);
 
 /* Formats a double for output: the shortest of %.15g/%.17g that reads back exactly. */
 int sj_fmt_double(char *out, size_t outlen, double v);
 
-/* Fields of one delimited record (csv quoting rules: "..." with "" for a quote). Fields point
- * into the record or into unq (for quoted fields). */
-typedef struct sj_fields {
-    const char **f;
-    size_t *len;
-    size_t n, cap;
-    sj_buf unq;
-} sj_fields;
-/* Parses the record at [p, p+n) up to its end (LF, with CR before it dropped, or the end of
- * the buffer), honouring quotes (a quoted field may hold newlines). Returns the bytes consumed
- * (including the LF), or -1 for malformed quoting / out of memory. */
-long long sj_csv_record(const char *p, size_t n, char delim, sj_fields *fl);
-void sj_fields_free(sj_fields *fl);
 /* The index of a column: a header name, else a 0-based decimal index; -1 if neither. */
-long sj_column_index(const sj_fields *header, const char *column);
+long sj_column_index(const sheaf_csv *header, const char *column);
 
 /* Reads a whole file into a malloc'd buffer. Returns 0 or a negative SHEAF_E* code:
  * SHEAF_EINVAL when path is not a regular file (a FIFO is refused, never waited on). */
 int sj_read_file(const char *path, char **data, size_t *len);
-/* Expands a path as the runtime does for -i (a file, a directory searched recursively, or a
- * glob) into a sorted list of regular files. Returns 0 or a negative code. */
-int sj_list_files(const char *path, char ***files, size_t *n);
-/* rm -rf. Returns 0 or -1. */
-int sj_rmtree(const char *path);
 
 /* Multi-round commands: runs job once with cfg's common options, the given inputs and
  * output, quietly, overwriting output, which must be inside the job's own work directory
@@ -160,9 +142,5 @@ int sj_final_round(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *
                    const char *const *inputs, size_t ninputs, sheaf_result *res);
 /* mkdir -p. Returns 0 or -1. */
 int sj_mkdirs(const char *path);
-
-/* Collective: when any rank's rc is non-zero, every rank returns the code and message of the
- * lowest failing rank; else 0. */
-int sj_agree(MPI_Comm comm, int rc, char *msg, size_t msglen);
 
 #endif

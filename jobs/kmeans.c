@@ -156,7 +156,7 @@ static int init_map(sheaf_ctx *ctx, const sheaf_record *rec, km_opts *o) {
     o->tmp.len = 0;
     if (fmt_point(&o->tmp, o->pt, n))
         return SHEAF_ENOMEM;
-    uint64_t h = sj_hash64(o->tmp.p, o->tmp.len, o->seed);
+    uint64_t h = sheaf_hash(o->tmp.p, o->tmp.len, o->seed);
     /* keep the k smallest (hash, text); replace the largest when full */
     size_t slot = o->in;
     if (o->in == o->k) {
@@ -424,7 +424,7 @@ static int load_centroids(MPI_Comm comm, km_opts *o, const char *dir, const char
             }
         }
     }
-    if ((rc = sj_agree(comm, rc, msg, sizeof msg))) {
+    if ((rc = sheaf_agree(comm, rc, msg, sizeof msg))) {
         free(r.cent);
         return sj_result_fail(res, rc, "%s", msg[0] ? msg : "cannot read the centroids");
     }

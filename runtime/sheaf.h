@@ -405,6 +405,41 @@ SHEAF_EXTERN uint32_t sheaf_partition(const sheaf_ctx *ctx);
 /* Parses a size such as 512, 64K, 1.5G (K/M/G/T, powers of 1024). Returns 0 or SHEAF_EINVAL. */
 SHEAF_EXTERN int sheaf_parse_size(const char *text, uint64_t *out);
 
+/* ---- What a program's own code needs beside its jobs: the runtime's own functions ---- */
+
+/* Collective over comm: agrees on failure. Each rank passes its code (0 or a negative SHEAF_E*)
+ * and its message in msg (msglen bytes, the same on every rank). When any code is non-zero,
+ * every rank returns the code of the lowest failing rank and gets its message in msg; else
+ * every rank returns 0 and msg is left as it was. SHEAF_EMPI when MPI fails. */
+SHEAF_EXTERN int sheaf_agree(MPI_Comm comm, int code, char *msg, size_t msglen);
+
+/* Expands path as -i does: a file; a directory, searched recursively in name order, skipping
+ * names that begin with . or _; or a glob. Sets *files to a malloc'd array of *n malloc'd
+ * paths (free it with sheaf_list_free). Returns 0, or a negative code with the reason in err:
+ * SHEAF_ENOENT when nothing matches or a directory holds no files, SHEAF_EINVAL for what is
+ * not a regular file or directory, SHEAF_EIO, SHEAF_ENOMEM. Not collective. */
+SHEAF_EXTERN int sheaf_list_inputs(const char *path, char ***files, size_t *n, char *err,
+                                   size_t errlen);
+SHEAF_EXTERN void sheaf_list_free(char **files, size_t n);
+
+/* The fields of one csv record, parsed by sheaf_csv_parse as csv input is read (RFC 4180
+ * quoting: "..." with "" for a quote, quoted fields may hold delimiters and newlines). Start
+ * from {0}; reuse it for the next record; free it with sheaf_csv_free. The fields point into
+ * the parsed bytes or into the struct's own storage, valid until the next parse or the free. */
+typedef struct sheaf_csv {
+    size_t nfields;
+    const char *const *fields;
+    const size_t *field_lens;
+    void *priv; /* the parser's storage */
+} sheaf_csv;
+/* Parses the record at the start of [p, p + n): up to its end, an LF outside quotes (a CR
+ * before it is dropped), or the end of the buffer. Returns the bytes consumed (with the LF),
+ * or a negative code: SHEAF_EFORMAT for malformed quoting (the reason in err, which may be
+ * NULL), SHEAF_ENOMEM. */
+SHEAF_EXTERN long long sheaf_csv_parse(sheaf_csv *csv, const char *p, size_t n, char delim,
+                                       char *err, size_t errlen);
+SHEAF_EXTERN void sheaf_csv_free(sheaf_csv *csv);
+
 /* ---- Typed rows: an output schema (Parquet output) and typed input fields ----
  *
  * A job that writes a table declares its columns once, from setup, and its reducer sets the
