@@ -27,6 +27,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <mpi.h>
 
@@ -305,6 +306,14 @@ SHEAF_EXTERN int sheaf_workdir_create(const char *parent, const char *prefix, ch
                                       size_t n);
 /* Removes such a directory and everything in it (keep != 0: leaves it, and forgets it). */
 SHEAF_EXTERN int sheaf_workdir_remove(const char *path, int keep);
+
+/* A process group a job started (an external command as its group's leader), for the janitor
+ * sheaf_command_main starts: if this process dies without dropping the group (SIGKILL
+ * included), the janitor stops it, SIGTERM then SIGKILL after a grace period, before it removes
+ * the directories registered with it (sheaf_workdir_create). Drop the group once it is stopped.
+ * No-ops without a janitor (MPI started by the program). Async-signal-safe. */
+SHEAF_EXTERN void sheaf_janitor_add_group(pid_t pgid);
+SHEAF_EXTERN void sheaf_janitor_drop_group(pid_t pgid);
 
 /* Initializes MPI if needed, parses the common options and the command's own, runs the
  * command on MPI_COMM_WORLD (its run function, or one sheaf_run of its job), prints errors and
