@@ -243,7 +243,8 @@ static int valsort_run(MPI_Comm comm, const sheaf_command *cmd, const sheaf_conf
         return sj_result_fail(res, rc, "%s", msg);
     if (!list.p && sj_buf_reserve(&list, 0))
         rc = SHEAF_ENOMEM;
-    if ((rc = sheaf_agree(comm, rc, msg, sizeof msg)) || (rc = sj_bcast_buf(comm, &list.p, &list.len))) {
+    if ((rc = sheaf_agree(comm, rc, msg, sizeof msg)) ||
+        (rc = sj_bcast_buf(comm, &list.p, &list.len))) {
         sj_buf_free(&list);
         return sj_result_fail(res, rc, "out of memory");
     }
