@@ -103,16 +103,22 @@ static const sheaf_option distinct_options[] = {
     {NULL, NULL, NULL},
 };
 
-const sheaf_job_def sheaf_job_distinct = {
+static const sheaf_job_def distinct_job = {
     .name = "distinct",
-    .summary = "distinct values of a column (or whole lines) with counts: value TAB count",
     .map = distinct_map,
     .reduce = distinct_reduce,
     .agg = SHEAF_AGG_COUNT,
     .setup = distinct_setup,
     .cleanup = distinct_cleanup,
+    .udata = &dopts,
+};
+
+const sheaf_command sheaf_cmd_distinct = {
+    .name = "distinct",
+    .summary = "distinct values of a column (or whole lines) with counts: value TAB count",
     .options = distinct_options,
     .parse_option = distinct_parse,
     .configure = distinct_configure,
     .udata = &dopts,
+    .job = &distinct_job,
 };

@@ -1079,18 +1079,24 @@ static const sheaf_option gb_options[] = {
     {NULL, NULL, NULL},
 };
 
-const sheaf_job_def sheaf_job_groupby = {
+static const sheaf_job_def groupby_job = {
     .name = "groupby",
-    .summary = "SQL-like GROUP BY over csv: key TAB agg1,agg2,... (count sum avg min max "
-               "distinct, --where)",
     .map = gb_map,
     .combine = gb_combine,
     .reduce = gb_reduce,
     .setup = gb_setup,
     .map_cleanup = gb_map_cleanup,
     .cleanup = gb_cleanup,
+    .udata = &gbo,
+};
+
+const sheaf_command sheaf_cmd_groupby = {
+    .name = "groupby",
+    .summary = "SQL-like GROUP BY over csv: key TAB agg1,agg2,... (count sum avg min max "
+               "distinct, --where)",
     .options = gb_options,
     .parse_option = gb_parse,
     .configure = gb_configure,
     .udata = &gbo,
+    .job = &groupby_job,
 };

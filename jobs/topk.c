@@ -279,11 +279,11 @@ static int count_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
     return f ? sheaf_emit_u64(ctx, f, len, 1) : rc;
 }
 
-static int topk_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
-                       sheaf_result *res) {
-    topk_opts *o = job->udata;
+static int topk_run(MPI_Comm comm, const sheaf_command *cmd, const sheaf_config *cfg,
+                    sheaf_result *res) {
+    topk_opts *o = cmd->udata;
     if (!o->count)
-        return sj_final_round(comm, job, cfg, cfg->inputs, cfg->ninputs, res);
+        return sj_final_round(comm, cmd->job, cfg, cfg->inputs, cfg->ninputs, res);
     sj_work w;
     int rc = sj_work_open(comm, o->work, cfg, "topk", &w, res);
     if (rc)
@@ -303,13 +303,11 @@ static int topk_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_conf
         c2.csv_header = 0;
         c2.record_delimiter = NULL;
         c2.overwrite = cfg->overwrite;
-        sheaf_job_def top = *job;
-        top.driver = NULL;
         o->from_counts = true;
         const char *in[1] = {work.p};
         c2.inputs = in;
         c2.ninputs = 1;
-        rc = sheaf_run(comm, &top, &c2, res);
+        rc = sheaf_run(comm, cmd->job, &c2, res);
     }
     sj_work_close(comm, &w, false, "topk", cfg->quiet);
     sj_buf_free(&work);
@@ -327,17 +325,23 @@ static const sheaf_option topk_options[] = {
     {NULL, NULL, NULL},
 };
 
-const sheaf_job_def sheaf_job_topk = {
+static const sheaf_job_def topk_job = {
     .name = "topk",
-    .summary = "the K largest records by a numeric column (value TAB record), or K most "
-               "frequent keys (--count)",
     .map = topk_map,
     .map_cleanup = topk_map_cleanup,
     .reduce = topk_reduce,
     .setup = topk_setup,
+    .udata = &topts,
+};
+
+const sheaf_command sheaf_cmd_topk = {
+    .name = "topk",
+    .summary = "the K largest records by a numeric column (value TAB record), or K most "
+               "frequent keys (--count)",
     .options = topk_options,
     .parse_option = topk_parse,
     .configure = topk_configure,
     .udata = &topts,
-    .driver = topk_driver,
+    .job = &topk_job,
+    .run = topk_run,
 };

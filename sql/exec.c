@@ -853,10 +853,10 @@ static int bcast_setup(sheaf_ctx *ctx, void *udata) {
         return 0;
     char **files = NULL;
     size_t nf = 0;
-    int rc = sj_list_files(x->bpath, &files, &nf);
+    int rc = sheaf_list_inputs(x->bpath, &files, &nf, NULL, 0);
     if (rc)
         return sheaf_fail(ctx, rc, "%s: cannot list the files", x->bpath);
-    sj_fields fl = {0};
+    sheaf_csv fl = {0};
     long *pos = calloc(x->t->ncols + 1, sizeof *pos);
     if (!pos)
         rc = oom(ctx);
@@ -873,7 +873,7 @@ static int bcast_setup(sheaf_ctx *ctx, void *udata) {
         size_t off = 0;
         bool header = true;
         while (off < len && !rc) {
-            long long k = sj_csv_record(data + off, len - off, x->bdelim, &fl);
+            long long k = sheaf_csv_parse(&fl, data + off, len - off, x->bdelim, NULL, 0);
             if (k <= 0) {
                 rc = sheaf_fail(ctx, SHEAF_EFORMAT, "%s, offset %zu: malformed csv", files[f],
                                 off);
@@ -887,9 +887,9 @@ static int bcast_setup(sheaf_ctx *ctx, void *udata) {
                     pos[c] = -1;
                     if (!x->b->used[c] || x->t->tab[c] != 1)
                         continue;
-                    for (size_t i = 0; i < fl.n; i++)
-                        if (strlen(x->t->names[c]) == fl.len[i] &&
-                            !memcmp(x->t->names[c], fl.f[i], fl.len[i]))
+                    for (size_t i = 0; i < fl.nfields; i++)
+                        if (strlen(x->t->names[c]) == fl.field_lens[i] &&
+                            !memcmp(x->t->names[c], fl.fields[i], fl.field_lens[i]))
                             pos[c] = (long)i;
                     if (pos[c] < 0)
                         rc = sheaf_fail(ctx, SHEAF_EFORMAT, "%s: no column '%s' in its header",
@@ -897,23 +897,23 @@ static int bcast_setup(sheaf_ctx *ctx, void *udata) {
                 }
                 continue;
             }
-            if (fl.n == 1 && fl.len[0] == 0)
+            if (fl.nfields == 1 && fl.field_lens[0] == 0)
                 continue; /* a blank line */
             for (size_t c = 0; c < x->t->ncols && !rc; c++) {
                 if (x->t->tab[c] != 1)
                     continue;
-                bool nul = !x->b->used[c] || (size_t)pos[c] >= fl.n;
-                rc = bcast_field(ctx, x, c, nul ? "" : fl.f[pos[c]], nul ? 0 : fl.len[pos[c]],
-                                 nul, files[f], at);
+                bool nul = !x->b->used[c] || (size_t)pos[c] >= fl.nfields;
+                rc = bcast_field(ctx, x, c, nul ? "" : fl.fields[pos[c]],
+                                 nul ? 0 : fl.field_lens[pos[c]], nul, files[f], at);
             }
             if (!rc)
                 rc = bcast_row(ctx, x, files[f], at);
         }
         free(data);
     }
-    sj_fields_free(&fl);
+    sheaf_csv_free(&fl);
     free(pos);
-    sj_free_list(files, nf);
+    sheaf_list_free(files, nf);
     return rc;
 }
 
@@ -1471,7 +1471,7 @@ static int learn_table(MPI_Comm comm, const char *path, char delim, bool parquet
     if (rank == 0) {
         char **files = NULL;
         size_t nf = 0;
-        rc = sj_list_files(path, &files, &nf);
+        rc = sheaf_list_inputs(path, &files, &nf, NULL, 0);
         if (rc || !nf) {
             snprintf(err, sizeof err, "%s: no such file (FROM names a file, directory or "
                                       "glob)", path);
@@ -1490,9 +1490,9 @@ static int learn_table(MPI_Comm comm, const char *path, char delim, bool parquet
             }
         }
         if (files)
-            sj_free_list(files, nf);
+            sheaf_list_free(files, nf);
     }
-    rc = sj_agree(comm, rc, err, sizeof err);
+    rc = sheaf_agree(comm, rc, err, sizeof err);
     if (rc) {
         free(text);
         return sj_result_fail(res, rc, "%s", err);
@@ -1572,13 +1572,13 @@ static uint64_t table_bytes(MPI_Comm comm, const char *path) {
     if (rank == 0) {
         char **files = NULL;
         size_t nf = 0;
-        if (!sj_list_files(path, &files, &nf)) {
+        if (!sheaf_list_inputs(path, &files, &nf, NULL, 0)) {
             for (size_t i = 0; i < nf; i++) {
                 struct stat st;
                 if (!stat(files[i], &st))
                     total += (unsigned long long)st.st_size;
             }
-            sj_free_list(files, nf);
+            sheaf_list_free(files, nf);
         } else {
             total = ~0ULL;
         }
@@ -1818,7 +1818,7 @@ static int run_select(MPI_Comm comm, sql_opts *o, sql_query *q, const sheaf_conf
             fflush(stdout);
         }
     }
-    if ((rc = sj_agree(comm, frc, err, sizeof err))) {
+    if ((rc = sheaf_agree(comm, frc, err, sizeof err))) {
         rc = sj_result_fail(res, rc, "%s", err);
         goto done_work;
     }
@@ -1836,7 +1836,7 @@ static int run_select(MPI_Comm comm, sql_opts *o, sql_query *q, const sheaf_conf
             if (wrc)
                 snprintf(err, sizeof err, "%s: cannot write: %s", rows.p, strerror(errno));
         }
-        if ((rc = sj_agree(comm, wrc, err, sizeof err))) {
+        if ((rc = sheaf_agree(comm, wrc, err, sizeof err))) {
             rc = sj_result_fail(res, rc, "%s", err);
             sj_buf_free(&rows);
             goto done_work;
@@ -1898,9 +1898,9 @@ done:
 }
 
 
-static int sql_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
-                      sheaf_result *res) {
-    sql_opts *o = job->udata;
+static int sql_run(MPI_Comm comm, const sheaf_command *cmd, const sheaf_config *cfg,
+                   sheaf_result *res) {
+    sql_opts *o = cmd->udata;
     int rank, rc;
     char err[512] = "";
     MPI_Comm_rank(comm, &rank);
@@ -1910,7 +1910,7 @@ static int sql_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_confi
     int oc = 0;
     if (rank == 0 && !o->to_stdout && !o->q.explain)
         oc = sheaf_output_check(cfg, err, sizeof err);
-    if ((rc = sj_agree(comm, oc, err, sizeof err)))
+    if ((rc = sheaf_agree(comm, oc, err, sizeof err)))
         return sj_result_fail(res, rc, "%s", err);
     /* the work directory: always new (sheaf_workdir_create: mkdtemp, 0700) and private, next
      * to the output (which every rank's files reach) or, for stdout, in --spill-dir, $TMPDIR
@@ -1953,7 +1953,7 @@ static int sql_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_confi
         sj_buf_free(&parent);
         sj_buf_free(&prefix);
     }
-    if ((rc = sj_agree(comm, mk, err, sizeof err)))
+    if ((rc = sheaf_agree(comm, mk, err, sizeof err)))
         return sj_result_fail(res, rc, "%s", err);
     if ((rc = sj_bcast_buf(comm, &dir, &dlen)))
         return sj_result_fail(res, rc, "out of memory");
@@ -1977,13 +1977,13 @@ static const sheaf_option sql_options[] = {
                                 "64M; 0: always shuffle)"},
     {NULL, NULL, NULL}};
 
-const sheaf_job_def sheaf_job_sql = {
+const sheaf_command sheaf_cmd_sql = {
     .name = "sql",
     .summary = "run a SQL query over csv/tsv files (SELECT ... FROM 'path' ...)",
     .usage = "QUERY   (SELECT ... FROM 'path/*.csv' ...; the result goes to stdout without -o)",
     .options = sql_options,
     .parse_option = sql_parse_opt,
     .configure = sql_configure,
-    .driver = sql_driver,
     .udata = &sopts,
+    .run = sql_run,
 };

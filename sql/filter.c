@@ -62,14 +62,16 @@ static int input_table(const sheaf_config *cfg, bool parquet, sql_table *t, char
     for (size_t i = 0; i < cfg->ninputs && !rc; i++) {
         char **files = NULL;
         size_t nf = 0;
-        if (sj_list_files(cfg->inputs[i], &files, &nf) || !nf) {
-            snprintf(err, errlen, "%s: no such file", cfg->inputs[i]);
-            rc = SHEAF_ENOENT;
+        int lrc = sheaf_list_inputs(cfg->inputs[i], &files, &nf, err, errlen);
+        if (lrc || !nf) {
+            if (!lrc)
+                snprintf(err, errlen, "%s: no input files", cfg->inputs[i]);
+            rc = lrc ? lrc : SHEAF_ENOENT;
             break;
         }
         char **grown = realloc(all, (nall + nf) * sizeof *all);
         if (!grown) {
-            sj_free_list(files, nf);
+            sheaf_list_free(files, nf);
             snprintf(err, errlen, "out of memory");
             rc = SHEAF_ENOMEM;
             break;
@@ -88,7 +90,7 @@ static int input_table(const sheaf_config *cfg, bool parquet, sql_table *t, char
                      : sql_infer_table(all, nall, cfg->csv_delimiter ? cfg->csv_delimiter : ',',
                                        t, err, errlen);
     if (all)
-        sj_free_list(all, nall);
+        sheaf_list_free(all, nall);
     return rc;
 }
 

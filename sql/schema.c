@@ -181,7 +181,7 @@ int sql_infer_table(char **files, size_t nfiles, char delim, sql_table *t, char 
     unsigned *cand = NULL;
     bool *seen = NULL;
     size_t rows = 0;
-    sj_fields fl = {0};
+    sheaf_csv fl = {0};
     int rc = 0;
     if (!nfiles) {
         snprintf(err, errlen, "no input files");
@@ -196,7 +196,7 @@ int sql_infer_table(char **files, size_t nfiles, char delim, sql_table *t, char 
         size_t off = 0;
         bool first = true;
         while (off < len && rows < SAMPLE_ROWS) {
-            long long k = sj_csv_record(data + off, len - off, delim, &fl);
+            long long k = sheaf_csv_parse(&fl, data + off, len - off, delim, NULL, 0);
             if (k <= 0)
                 break;
             /* a record cut by the end of the sample is not used */
@@ -206,30 +206,30 @@ int sql_infer_table(char **files, size_t nfiles, char delim, sql_table *t, char 
             if (first) {
                 first = false;
                 if (fi == 0) {
-                    t->ncols = fl.n;
-                    t->names = calloc(fl.n ? fl.n : 1, sizeof *t->names);
-                    t->types = calloc(fl.n ? fl.n : 1, sizeof *t->types);
-                    cand = calloc(fl.n ? fl.n : 1, sizeof *cand);
-                    seen = calloc(fl.n ? fl.n : 1, sizeof *seen);
+                    t->ncols = fl.nfields;
+                    t->names = calloc(fl.nfields ? fl.nfields : 1, sizeof *t->names);
+                    t->types = calloc(fl.nfields ? fl.nfields : 1, sizeof *t->types);
+                    cand = calloc(fl.nfields ? fl.nfields : 1, sizeof *cand);
+                    seen = calloc(fl.nfields ? fl.nfields : 1, sizeof *seen);
                     if (!t->names || !t->types || !cand || !seen) {
                         free(data);
                         rc = SHEAF_ENOMEM;
                         goto out;
                     }
-                    for (size_t i = 0; i < fl.n; i++) {
-                        t->names[i] = strndup(fl.f[i], fl.len[i]);
+                    for (size_t i = 0; i < fl.nfields; i++) {
+                        t->names[i] = strndup(fl.fields[i], fl.field_lens[i]);
                         cand[i] = C_BOOL | C_INT | C_DOUBLE | C_DATE | C_TS;
                     }
                 }
                 continue;
             }
-            if (fl.n == 1 && fl.len[0] == 0 && t->ncols > 1)
+            if (fl.nfields == 1 && fl.field_lens[0] == 0 && t->ncols > 1)
                 continue; /* a blank line */
-            for (size_t i = 0; i < fl.n && i < t->ncols; i++) {
-                if (!fl.len[i])
+            for (size_t i = 0; i < fl.nfields && i < t->ncols; i++) {
+                if (!fl.field_lens[i])
                     continue;
                 seen[i] = true;
-                cand[i] &= candidates(fl.f[i], fl.len[i]);
+                cand[i] &= candidates(fl.fields[i], fl.field_lens[i]);
             }
             rows++;
         }
@@ -253,7 +253,7 @@ int sql_infer_table(char **files, size_t nfiles, char delim, sql_table *t, char 
 out:
     free(cand);
     free(seen);
-    sj_fields_free(&fl);
+    sheaf_csv_free(&fl);
     if (rc && rc != SHEAF_ENOMEM && !err[0])
         snprintf(err, errlen, "cannot infer the table's columns");
     if (rc)
