@@ -349,6 +349,10 @@ bool sheaf__reader_block(sheaf__reader *r, sheaf_record *rec);
  * names (r->nh, r->hfields, r->hlens). 0, or a code with the message in err (a header naming
  * a column twice is SHEAF_EFORMAT). */
 int sheaf__reader_header(sheaf__reader *r, char *err, size_t errlen);
+/* A source's begin for the formats with a header: with --csv-header, reads the header
+ * (sheaf__reader_header) and, in the split that starts the file, skips it as a record that still
+ * counts as the file's first line. */
+int sheaf__reader_begin_header(sheaf__reader *r, char *err, size_t errlen);
 /* Room for twice as many fields in r->fields and r->flens. 0 or SHEAF_ENOMEM. */
 int sheaf__reader_grow_fields(sheaf__reader *r);
 

@@ -134,20 +134,6 @@ SHEAF_EXTERN void sheaf_csv_free(sheaf_csv *csv) {
     memset(csv, 0, sizeof *csv);
 }
 
-/* Before the first record: the header's names, and the header is not a record. */
-static int csv_begin(sheaf__reader *r, char *err, size_t errlen) {
-    if (!r->fmt.header)
-        return 0;
-    int rc = sheaf__reader_header(r, err, errlen);
-    if (rc)
-        return rc;
-    if (r->start == 0) {
-        r->skip = true; /* the header is not a record, but counts as the file's first */
-        r->lineno++;
-    }
-    return 0;
-}
-
 static int csv_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t errlen) {
     int rc = sheaf__reader_record(r, rec, err, errlen);
     if (rc != 1)
@@ -181,6 +167,6 @@ const sheaf__infmt sheaf__src_csv = {
     .name = "csv",
     .kind = SHEAF__FMT_CSV,
     .parse = csv_parse,
-    .begin = csv_begin,
+    .begin = sheaf__reader_begin_header,
     .next = csv_next,
 };
