@@ -239,8 +239,10 @@ static int valsort_run(MPI_Comm comm, const sheaf_command *cmd, const sheaf_conf
     int rc = 0;
     if (rank == 0)
         rc = plan(o, &list, msg, sizeof msg);
-    if ((rc = sheaf_agree(comm, rc, msg, sizeof msg)))
+    if ((rc = sheaf_agree(comm, rc, msg, sizeof msg))) {
+        sj_buf_free(&list);
         return sj_result_fail(res, rc, "%s", msg);
+    }
     if (!list.p && sj_buf_reserve(&list, 0))
         rc = SHEAF_ENOMEM;
     if ((rc = sheaf_agree(comm, rc, msg, sizeof msg)) ||

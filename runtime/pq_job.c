@@ -777,7 +777,7 @@ int sheaf__pq_plan_file(const char *path, uint32_t file, sheaf__split **splits, 
         if (sheaf__pqr_rows(f, g) == 0)
             continue;
         sheaf__split *sp = &(*splits)[(*n)++];
-        sp->file = file;
+        *sp = (sheaf__split){.file = file};
         sheaf__pqr_rg_range(f, g, &sp->start, &sp->len);
     }
     sheaf__pqr_close(f);

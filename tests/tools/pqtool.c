@@ -170,6 +170,9 @@ static int cmd_dump(int argc, char **argv) {
                 c++;
             if (c == nc) {
                 fprintf(stderr, "pqtool: %s: no column '%s'\n", argv[i], t);
+                free(copy);
+                free(sel);
+                sheaf__pqr_close(r);
                 return 1;
             }
             if (nsel < nc)
