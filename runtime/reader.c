@@ -259,8 +259,13 @@ int sheaf__reader_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t er
         if (rc < 0)
             return rc;
         rc = 0;
-        if (r->len >= 3 && memcmp(r->buf, "\xEF\xBB\xBF", 3) == 0)
+        if (r->len >= 3 && memcmp(r->buf, "\xEF\xBB\xBF", 3) == 0) {
             r->off = 3;
+            /* The first record belongs to the first split even when that split ends inside
+             * the mark: a split starting at 1 to 3 skips to the next line like any other. */
+            if (r->end < 4)
+                r->end = 4;
+        }
     }
     if (r->lineno == 0 && src->begin && (rc = src->begin(r, err, errlen))) {
         r->done = true; /* a file that cannot begin (a bad header) is not skippable */

@@ -165,7 +165,11 @@ static void read_split(sheaf__reader *rd, const char *path, uint64_t start, uint
         }
         CHECK(rd->nrec == 1 && rd->delims == 0);
         CHECK(r.offset >= start);
-        CHECK(r.offset < start + len);
+        /* The first split owns the record after a byte-order mark, even when it ends inside
+         * the mark. */
+        bool bom = (fmt->kind == SHEAF__FMT_CSV || fmt->kind == SHEAF__FMT_TSV) && start == 0 &&
+                   size >= 3 && memcmp(file, "\xEF\xBB\xBF", 3) == 0;
+        CHECK(r.offset < (bom && len < 4 ? 4 : start + len));
         CHECK(first || r.offset > last);
         CHECK(r.offset + r.len <= size);
         CHECK(r.len == 0 || memcmp(r.data, file + r.offset, r.len) == 0);
