@@ -3,6 +3,7 @@ TESTS += \
 	tests/scripts/bats-lint.bats \
 	tests/scripts/shellcheck.bats \
 	tests/scripts/lib.bats \
+	tests/scripts/pycompat.bats \
 	tests/scripts/cluster-local.bats \
 	tests/scripts/cluster-hosts.bats \
 	tests/scripts/cluster-slurm.bats
@@ -14,5 +15,7 @@ EXTRA_DIST += \
 	tests/scripts/cluster-local.bats \
 	tests/scripts/cluster-hosts.bats \
 	tests/scripts/cluster-slurm.bats \
+	tests/scripts/pycompat.bats \
+	tests/scripts/pycompat.py \
 	tests/scripts/helpers.bash \
 	docs/sheaf-cluster.md
