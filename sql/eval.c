@@ -437,11 +437,13 @@ static int eval_func(const sql_node *n, sql_env *env, sql_value *out) {
         int64_t from = start, to;
         if (n->nkids == 3) {
             cnt = a[2].u.i;
+            /* Saturating: a start or count near the int64 bounds selects nothing or all. */
             if (cnt < 0) {
                 to = from;
-                from = from + cnt;
-            } else {
-                to = cnt > INT64_MAX - from ? INT64_MAX : from + cnt;
+                if (__builtin_add_overflow(from, cnt, &from))
+                    from = INT64_MIN;
+            } else if (__builtin_add_overflow(from, cnt, &to)) {
+                to = INT64_MAX;
             }
         } else {
             to = INT64_MAX;
