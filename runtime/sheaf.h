@@ -223,6 +223,10 @@ typedef struct sheaf_config {
     uint64_t sample;            /* total order: input records sampled (default 10000) */
     const char *output_compression; /* NULL or "none", "gzip", "zstd", with ":LEVEL" (gzip
                                        1-9, zstd 1-19): part-r-NNNNN.gz or .zst */
+    const char *const *where;   /* conditions "COL OP VALUE" (OP = != < <= > >=; numbers
+                                   compared as numbers) every row the job keeps meets: a Parquet
+                                   file under a Hive folder COL=V failing one is not read */
+    size_t nwhere;
 } sheaf_config;
 
 /* Fills cfg with the defaults. */
@@ -436,6 +440,15 @@ SHEAF_EXTERN int sheaf_row_set_null(sheaf_ctx *ctx, size_t col);
  * empty string in a string column); a text that does not cast fails the job. */
 SHEAF_EXTERN int sheaf_row_set_text(sheaf_ctx *ctx, size_t col, const char *text, size_t len);
 SHEAF_EXTERN int sheaf_row_emit(sheaf_ctx *ctx);
+/* Hive-style partition folders (Parquet output). From setup, after sheaf_output_schema:
+ * the rows go to folders inside the output, and no part file is written at its top. From
+ * reduce: the rows emitted next go to FOLDER/part-r-NNNNN.parquet (NNNNN the partition), where
+ * FOLDER is a relative path of NAME=VALUE components such as "origin=SEA/year=2024" (none
+ * starting with '.' or '_'; the caller escapes values). A reducer writes each folder once:
+ * give it the rows of a folder together (keys that start with the folder sort so). Return 0 or
+ * a negative code. */
+SHEAF_EXTERN int sheaf_output_folders(sheaf_ctx *ctx);
+SHEAF_EXTERN int sheaf_row_folder(sheaf_ctx *ctx, const char *folder);
 
 /* Typed fields of a record (csv, tsv, parquet), by column name as sheaf_record_field: 1 and
  * *v set, 0 when the field is null (parquet) or empty, SHEAF_ENOENT without such a column,
