@@ -20,6 +20,10 @@
  * A compressed file (codec.h) cannot be cut: it is one split, whatever its size. Its size on
  * disk understates its work, so for packing and ordering it counts CODEC_WEIGHT times its
  * compressed size (a rough decompressed size), and a large .gz starts early rather than last.
+ *
+ * Pruning: a Parquet file under Hive-style partition folders (NAME=VALUE in its path) whose
+ * values fail one of the job's where conditions (sheaf_config.where), compared as the jobs'
+ * --where compares fields, is dropped from the plan unopened and counted (plan->pruned).
  */
 #include "codec.h"
 #include "internal.h"

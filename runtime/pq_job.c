@@ -19,7 +19,13 @@
  * Each row is a record whose fields are the columns' values as text, in the file's column
  * order under a header of their names, so sheaf_record_field and the csv jobs work on it;
  * nulls are empty fields marked in rec->nulls, and columns not asked for are empty and null.
- * rec->data is the row as a csv line, and rec->offset the row's number in the file.
+ * rec->data is the row as a csv line, and rec->offset the row's number in the file. A file
+ * under Hive-style folders (NAME=VALUE in its path) has a field per folder after its columns,
+ * its value unescaped, null for __HIVE_DEFAULT_PARTITION__ (sheaf__hive_folders).
+ *
+ * Folders: a job that called sheaf_output_folders writes no part file at the top; each
+ * sheaf_row_folder closes the folder file open and creates FOLDER/part-r-NNNNN.parquet (new,
+ * O_EXCL) in the job's temporary directory, which the committer moves into place whole.
  */
 #include "parquet.h"
 
