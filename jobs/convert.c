@@ -6,7 +6,7 @@
  *       --schema 'id:int64,name:string?,day:date' [--compression zstd] [--row-group N]
  *
  * The schema is NAME:TYPE[?],... (types int64 int32 double bool string date timestamp; ? for
- * nullable) or @FILE holding such text. The map reads each schema column by name, casts it
+ * nullable), or a schema file (FILE or @FILE: JSON or DDL-like lines, sheaf_schema_load). The map reads each schema column by name, casts it
  * (sheaf_schema_cast): a row with a value that does not cast, a null in a column that is not
  * nullable or a missing column is a bad record, skipped and counted while --max-bad-records
  * allows, else the job fails naming the file, offset and column. An empty csv field is null,
@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "jobs.h"
 
@@ -117,31 +118,14 @@ static int cv_configure(void *udata, sheaf_config *cfg) {
         return -1;
     if (!o->spec)
         return sj_usage("convert", "--schema NAME:TYPE[?],... (or @FILE) is required");
-    char *text = NULL;
-    if (o->spec[0] == '@') {
-        FILE *f = fopen(o->spec + 1, "r");
-        size_t cap = 0;
-        ssize_t n = f ? getdelim(&text, &cap, '\0', f) : -1;
-        if (f)
-            fclose(f);
-        if (n <= 0) {
-            free(text);
-            return sj_usage("convert", "--schema: cannot read %s", o->spec + 1);
-        }
-        for (ssize_t i = 0; i < n; i++) /* lines and spaces separate columns too */
-            if (text[i] == '\n' || text[i] == '\r' || text[i] == ' ' || text[i] == '\t')
-                text[i] = ',';
-        for (char *p; (p = strstr(text, ",,"));) /* no empty items */
-            memmove(p, p + 1, strlen(p));
-        size_t l = strlen(text);
-        while (l && text[l - 1] == ',')
-            text[--l] = 0;
-        if (text[0] == ',')
-            memmove(text, text + 1, l);
-    }
+    /* @FILE, or a file by that name: a schema file; else the inline NAME:TYPE[?],... */
+    const char *file = o->spec[0] == '@' ? o->spec + 1 : NULL;
+    struct stat st;
+    if (!file && stat(o->spec, &st) == 0 && S_ISREG(st.st_mode))
+        file = o->spec;
     char err[512];
-    o->schema = sheaf_schema_parse(text ? text : o->spec, err, sizeof err);
-    free(text);
+    o->schema = file ? sheaf_schema_load(file, err, sizeof err)
+                     : sheaf_schema_parse(o->spec, err, sizeof err);
     if (!o->schema)
         return sj_usage("convert", "--schema: %s", err);
     if (o->partition_by && cv_partition_columns(o))
@@ -321,9 +305,9 @@ static int cv_cleanup(sheaf_ctx *ctx, void *udata) {
 }
 
 static const sheaf_option cv_options[] = {
-    {"schema", "SPEC",
+    {"schema", "SPEC|FILE",
      "NAME:TYPE[?],... (int64 int32 double bool string date timestamp; "
-     "? nullable) or @FILE"},
+     "? nullable), or a schema file: JSON or NAME TYPE [NOT NULL] lines"},
     {"compression", "CODEC", "snappy (default), zstd, gzip or none"},
     {"row-group", "ROWS", "rows per row group (default 1048576)"},
     {"partition-by", "COL,...",

@@ -415,6 +415,10 @@ SHEAF_EXTERN size_t sheaf_schema_columns(const sheaf_schema *s);
 /* A schema from text: `name:type[?],...` with types int64 int32 double bool string date
  * timestamp, a trailing ? for a nullable column. NULL on a bad spec, the reason in err. */
 SHEAF_EXTERN sheaf_schema *sheaf_schema_parse(const char *spec, char *err, size_t errlen);
+/* A schema from a file: JSON ({"columns": [{"name": N, "type": T, "nullable": B}, ...]}) or
+ * DDL-like lines `NAME TYPE [NOT NULL]` (or NAME:TYPE[?]), as docs/formats.md describes. NULL
+ * on failure, the reason in err naming the file and the line and column (or JSON place). */
+SHEAF_EXTERN sheaf_schema *sheaf_schema_load(const char *path, char *err, size_t errlen);
 /* The name of column col (NULL past the end), and its type. */
 SHEAF_EXTERN const char *sheaf_schema_name(const sheaf_schema *s, size_t col);
 SHEAF_EXTERN sheaf_col_type sheaf_schema_type(const sheaf_schema *s, size_t col);
