@@ -236,6 +236,8 @@ static sheaf_schema *from_text(const char *path, const char *text, size_t len, c
         return NULL;
     }
     int t = next_token(&x);
+    while (t == ',')
+        t = next_token(&x);
     if (t == 1 && word_is(&x, "create")) { /* CREATE TABLE name ( ... ) */
         if ((t = next_token(&x)) != 1 || !word_is(&x, "table") || (t = next_token(&x)) != 1) {
             snprintf(err, errlen, "%s:%zu:%zu: want CREATE TABLE NAME (columns)", path, x.tline,
