@@ -34,6 +34,8 @@ typedef struct cv_opts {
     size_t *parts, nparts;
     char format[96];
     sj_buf row, key;
+    size_t *idx, *nlen; /* per schema column: its place in the last record's header, its name's
+                           length (a guess checked on every row, so no header is trusted) */
 } cv_opts;
 
 static cv_opts cvo;
@@ -146,8 +148,14 @@ static int cv_setup(sheaf_ctx *ctx, void *udata) {
     cv_opts *o = udata;
     size_t n = sheaf_schema_columns(o->schema);
     const char **names = calloc(n, sizeof *names);
-    if (!names)
+    o->idx = calloc(n, sizeof *o->idx);
+    o->nlen = calloc(n, sizeof *o->nlen);
+    if (!names || !o->idx || !o->nlen) {
+        free(names);
         return SHEAF_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        o->nlen[i] = strlen(sheaf_schema_name(o->schema, i));
     for (size_t i = 0; i < n; i++)
         names[i] = sheaf_schema_name(o->schema, i);
     int rc = sheaf_input_columns(ctx, names, n);
@@ -180,15 +188,25 @@ static size_t get_varint(const unsigned char *p, const unsigned char *end, uint6
     return 0;
 }
 
-/* Whether field i of a parquet record is null (csv: never; emptiness is decided by type). */
-static bool is_null(const sheaf_record *rec, const char *name) {
-    if (!rec->nulls)
-        return false;
-    size_t len = strlen(name);
-    for (size_t i = 0; i < rec->nheader && i < rec->nfields; i++)
-        if (rec->header_lens[i] == len && !memcmp(rec->header[i], name, len))
-            return rec->nulls[i] != 0;
-    return false;
+/* Field col of the schema in rec, found by name through the header, trying the place it had
+ * in the previous record first; else as sj_field finds it (numbers, errors). */
+static const char *field_of(sheaf_ctx *ctx, cv_opts *o, const sheaf_record *rec, size_t col,
+                            size_t *len, int *rc, bool *null) {
+    const char *name = sheaf_schema_name(o->schema, col);
+    size_t n = o->nlen[col], h = rec->nheader < rec->nfields ? rec->nheader : rec->nfields, j = o->idx[col];
+    if (j >= h || rec->header_lens[j] != n || memcmp(rec->header[j], name, n)) {
+        for (j = 0; j < h && (rec->header_lens[j] != n || memcmp(rec->header[j], name, n)); j++)
+            ;
+        o->idx[col] = j;
+    }
+    if (j < h) {
+        *rc = 0;
+        *len = rec->field_lens[j];
+        *null = rec->nulls && rec->nulls[j];
+        return rec->fields[j];
+    }
+    *null = false;
+    return sj_field(ctx, rec, name, len, rc);
 }
 
 static int cv_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
@@ -200,7 +218,8 @@ static int cv_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
         const char *name = sheaf_schema_name(o->schema, i);
         size_t len;
         int rc;
-        const char *f = sj_field(ctx, rec, name, &len, &rc);
+        bool pnull;
+        const char *f = field_of(ctx, o, rec, i, &len, &rc, &pnull);
         char why[256];
         if (!f) {
             if (rc)
@@ -210,7 +229,7 @@ static int cv_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
         }
         bool text = sheaf_schema_type(o->schema, i) == SHEAF_COL_STRING;
         bool nullable = sheaf_schema_nullable(o->schema, i);
-        bool null = rec->nulls ? is_null(rec, name) : len == 0 && (!text || nullable);
+        bool null = rec->nulls ? pnull : len == 0 && (!text || nullable);
         if (null ? !nullable : sheaf_schema_cast(o->schema, i, f, len) != 0) {
             if (null)
                 snprintf(why, sizeof why, "column '%s': a null, and the column is not nullable",
@@ -232,8 +251,9 @@ static int cv_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
         size_t c = o->parts[k], len;
         int rc;
         const char *name = sheaf_schema_name(o->schema, c);
-        const char *f = sj_field(ctx, rec, name, &len, &rc);
-        bool null = rec->nulls ? is_null(rec, name) : len == 0;
+        bool pnull;
+        const char *f = field_of(ctx, o, rec, c, &len, &rc, &pnull);
+        bool null = rec->nulls ? pnull : len == 0;
         char num[32];
         sheaf_col_type t = sheaf_schema_type(o->schema, c);
         if (!null && (t == SHEAF_COL_INT64 || t == SHEAF_COL_INT32) && len < sizeof num) {
@@ -301,6 +321,9 @@ static int cv_cleanup(sheaf_ctx *ctx, void *udata) {
     (void)ctx;
     sj_buf_free(&o->row);
     sj_buf_free(&o->key);
+    free(o->idx);
+    free(o->nlen);
+    o->idx = o->nlen = NULL;
     return 0;
 }
 
