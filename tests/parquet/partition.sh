@@ -22,7 +22,7 @@ node "$oracle/pqjobs.mjs" gen "$TMP" || fail "cannot generate the data"
 duck() {
     node "$top_srcdir/tests/parquet/duck.mjs" "$@"
 }
-schema=city:string?,year:int64,amount:double,score:double?,tag:string?
+schema='city:string?,year:int64,amount:double,score:double?,tag:string?'
 csv="SELECT nullif(city, '') AS city, year, amount, score, tag
      FROM read_csv('$TMP/data.csv', header = true, all_varchar = true)"
 hive() { # the rows of a partitioned output as DuckDB reads them, in the csv's column order

@@ -21,7 +21,7 @@ spec() {
 }
 
 case_files() {
-    local want=city:string?,year:int64,amount:double,score:double?,tag:string?
+    local want='city:string?,year:int64,amount:double,score:double?,tag:string?'
     cat >"$TMP/s.json" <<'JSON'
 {"columns": [
   {"name": "city", "type": "string"},
