@@ -7,9 +7,9 @@
  *
  * The schema is NAME:TYPE[?],... (types int64 int32 double bool string date timestamp; ? for
  * nullable), or a schema file (FILE or @FILE: JSON or DDL-like lines, sheaf_schema_load). The
- * map reads each schema column by name, casts it (sheaf_schema_cast): a row with a value that does not cast, a null in a column that is not
- * nullable or a missing column is a bad record, skipped and counted while --max-bad-records
- * allows, else the job fails naming the file, offset and column. An empty csv field is null,
+ * map reads each schema column by name, casts it (sheaf_schema_cast): a row with a value that
+ * does not cast, a null in a column that is not nullable or a missing column is a bad record,
+ * skipped and counted while --max-bad-records allows, else the job fails naming the file, offset and column. An empty csv field is null,
  * except in a string column that is not nullable, where it is the empty string (as DuckDB and
  * Spark read csv); parquet nulls stay null. Good rows
  * travel to the reducers as their fields and are written with sheaf_row_set_text into
@@ -198,7 +198,8 @@ static size_t get_varint(const unsigned char *p, const unsigned char *end, uint6
 static const char *field_of(sheaf_ctx *ctx, cv_opts *o, const sheaf_record *rec, size_t col,
                             size_t *len, int *rc, bool *null) {
     const char *name = sheaf_schema_name(o->schema, col);
-    size_t n = o->nlen[col], h = rec->nheader < rec->nfields ? rec->nheader : rec->nfields, j = o->idx[col];
+    size_t n = o->nlen[col], j = o->idx[col];
+    size_t h = rec->nheader < rec->nfields ? rec->nheader : rec->nfields;
     if (j >= h || rec->header_lens[j] != n || memcmp(rec->header[j], name, n)) {
         for (j = 0; j < h && (rec->header_lens[j] != n || memcmp(rec->header[j], name, n)); j++)
             ;

@@ -67,8 +67,9 @@ static sheaf_schema *from_json(const char *path, const char *text, size_t len, c
         json_t *v;
         json_object_foreach(root, key, v) {
             if (strcmp(key, "columns")) {
-                snprintf(err, errlen, "%s: unknown member \"%s\" (a schema is {\"columns\": [...]})",
-                         path, key);
+                snprintf(err, errlen,
+                         "%s: unknown member \"%s\" (a schema is {\"columns\": [...]})", path,
+                         key);
                 goto out;
             }
         }
@@ -169,7 +170,8 @@ static int next_token(lexer *x) {
         while (x->p < x->end && (*x->p == ' ' || *x->p == '\t' || *x->p == '\r' ||
                                  *x->p == '(' || *x->p == ')' || *x->p == ';'))
             advance(x);
-        if (x->p < x->end && (*x->p == '#' || (*x->p == '-' && x->p + 1 < x->end && x->p[1] == '-')))
+        bool dash2 = x->p + 1 < x->end && x->p[0] == '-' && x->p[1] == '-';
+        if (x->p < x->end && (*x->p == '#' || dash2))
             while (x->p < x->end && *x->p != '\n')
                 advance(x);
         if (x->p >= x->end)
