@@ -9,11 +9,12 @@
  * nullable), or a schema file (FILE or @FILE: JSON or DDL-like lines, sheaf_schema_load). The
  * map reads each schema column by name, casts it (sheaf_schema_cast): a row with a value that
  * does not cast, a null in a column that is not nullable or a missing column is a bad record,
- * skipped and counted while --max-bad-records allows, else the job fails naming the file, offset and column. An empty csv field is null,
- * except in a string column that is not nullable, where it is the empty string (as DuckDB and
- * Spark read csv); parquet nulls stay null. Good rows
- * travel to the reducers as their fields and are written with sheaf_row_set_text into
- * part-r-NNNNN.parquet (codec snappy by default), so the output is the rows in no set order.
+ * skipped and counted while --max-bad-records allows, else the job fails naming the file,
+ * offset and column. An empty csv field is null, except in a string column that is not
+ * nullable, where it is the empty string (as DuckDB and Spark read csv); parquet nulls stay
+ * null. Good rows travel to the reducers as their fields and are written with
+ * sheaf_row_set_text into part-r-NNNNN.parquet (codec snappy by default), so the output is the
+ * rows in no set order.
  *
  * --partition-by COL,... writes Hive-style folders instead: the map puts the row's folder
  * (COL=VALUE/..., values escaped as Hive does) at the head of its key, the reducer, meeting a
