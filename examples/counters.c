@@ -45,9 +45,13 @@ static int map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
 int main(int argc, char **argv) {
     static const sheaf_job_def job = {
         .name = "counters",
-        .summary = "sum the amounts of key,amount lines; skipped lines are counted",
         .map = map,
         .agg = SHEAF_AGG_SUM_I64,
     };
-    return sheaf_main(argc, argv, &job);
+    static const sheaf_command cmd = {
+        .name = "counters",
+        .summary = "sum the amounts of key,amount lines; skipped lines are counted",
+        .job = &job,
+    };
+    return sheaf_command_main(argc, argv, &cmd);
 }

@@ -125,7 +125,6 @@ int main(int argc, char **argv) {
     static scratch buffer;
     static const sheaf_job_def job = {
         .name = "invertedindex",
-        .summary = "for every word, the files it appears in",
         .map = map,
         .agg = SHEAF_AGG_COUNT,
         .reduce = reduce,
@@ -134,5 +133,10 @@ int main(int argc, char **argv) {
         .cleanup = cleanup,
         .udata = &buffer,
     };
-    return sheaf_main(argc, argv, &job);
+    static const sheaf_command cmd = {
+        .name = "invertedindex",
+        .summary = "for every word, the files it appears in",
+        .job = &job,
+    };
+    return sheaf_command_main(argc, argv, &cmd);
 }

@@ -112,11 +112,15 @@ static int reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values *va
 int main(int argc, char **argv) {
     static const sheaf_job_def job = {
         .name = "join",
-        .summary = "join users.csv (id,name) with orders.csv (order_id,user_id,amount)",
-        .usage = "-i USERS -i ORDERS -o OUT",
         .map = map,
         .reduce = reduce,
-        .configure = configure,
     };
-    return sheaf_main(argc, argv, &job);
+    static const sheaf_command cmd = {
+        .name = "join",
+        .summary = "join users.csv (id,name) with orders.csv (order_id,user_id,amount)",
+        .usage = "-i USERS -i ORDERS -o OUT",
+        .configure = configure,
+        .job = &job,
+    };
+    return sheaf_command_main(argc, argv, &cmd);
 }

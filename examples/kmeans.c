@@ -12,7 +12,8 @@
  * default 20) and prints the final centroids on stdout.
  *
  * This program calls sheaf_run() itself, so it starts MPI, parses its own arguments, and keeps
- * state between rounds; sheaf_main() would run a single job.
+ * state between rounds; sheaf_main() would run a single job (a sheaf_command's run function
+ * could loop the same way and take Sheaf's common options too).
  */
 #define _POSIX_C_SOURCE 200809L /* getopt, glob */
 #include <glob.h>

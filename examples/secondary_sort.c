@@ -81,12 +81,16 @@ static int reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values *va
 int main(int argc, char **argv) {
     static const sheaf_job_def job = {
         .name = "secondary_sort",
-        .summary = "each user's events in time order",
         .map = map,
         .reduce = reduce,
         .partition = user_partition,
         .compare = by_user_then_time,
         .group = by_user,
     };
-    return sheaf_main(argc, argv, &job);
+    static const sheaf_command cmd = {
+        .name = "secondary_sort",
+        .summary = "each user's events in time order",
+        .job = &job,
+    };
+    return sheaf_command_main(argc, argv, &cmd);
 }

@@ -345,16 +345,22 @@ static const sheaf_option cv_options[] = {
     {NULL, NULL, NULL},
 };
 
-const sheaf_job_def sheaf_job_convert = {
+static const sheaf_job_def convert_job = {
     .name = "convert",
-    .summary = "rows (csv, tsv, parquet) cast to a schema and written as Parquet (--schema)",
     .map = cv_map,
     .reduce = cv_reduce,
     .partition = cv_partition,
     .setup = cv_setup,
     .cleanup = cv_cleanup,
+    .udata = &cvo,
+};
+
+const sheaf_command sheaf_cmd_convert = {
+    .name = "convert",
+    .summary = "rows (csv, tsv, parquet) cast to a schema and written as Parquet (--schema)",
     .options = cv_options,
     .parse_option = cv_parse,
     .configure = cv_configure,
     .udata = &cvo,
+    .job = &convert_job,
 };

@@ -8,22 +8,38 @@
  * "records without the column"; a name that is not in a file's header fails the job. The
  * user counter "distinct values" is the number of output lines.
  *
+ * --where COND (repeatable, ANDed) counts only the rows where the SQL condition holds, with
+ * sheaf sql's types and NULL rules (sql/filter.c; csv with a header, or Parquet).
+ *
  * Counting is the runtime's built-in count, combined map-side, so only distinct values per
  * rank are shuffled.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "jobs.h"
+#include "sql/filter.h"
 
 typedef struct distinct_opts {
     const char *column;
     uint64_t missing;
+    char **where; /* --where: SQL conditions (sql/filter.c) */
+    size_t nwhere;
+    sql_filter *filter;
 } distinct_opts;
 
 static distinct_opts dopts;
 
 static int distinct_parse(void *udata, const char *name, const char *value) {
     distinct_opts *o = udata;
+    if (name && !strcmp(name, "where")) {
+        char **w = realloc(o->where, (o->nwhere + 1) * sizeof *w);
+        if (!w)
+            return -1;
+        o->where = w;
+        w[o->nwhere++] = (char *)value;
+        return 0;
+    }
     if (!name || strcmp(name, "column"))
         return -1;
     o->column = value;
@@ -32,6 +48,8 @@ static int distinct_parse(void *udata, const char *name, const char *value) {
 
 static int distinct_configure(void *udata, sheaf_config *cfg) {
     distinct_opts *o = udata;
+    if (sql_filter_option("distinct", o->where, o->nwhere, cfg, &o->filter))
+        return -1;
     if (!o->column)
         return 0;
     return sj_need_columns("distinct", cfg, "--column") ||
@@ -47,10 +65,12 @@ static int distinct_setup(sheaf_ctx *ctx, void *udata) {
 
 static int distinct_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
     distinct_opts *o = udata;
+    int rc;
+    if (o->filter && (rc = sql_filter_row(ctx, o->filter, rec)) <= 0)
+        return rc;
     if (!o->column)
         return sheaf_emit_u64(ctx, rec->data, rec->len, 1);
     size_t len;
-    int rc;
     const char *f = sj_field(ctx, rec, o->column, &len, &rc);
     if (!f) {
         o->missing++;
@@ -78,19 +98,27 @@ static int distinct_cleanup(sheaf_ctx *ctx, void *udata) {
 
 static const sheaf_option distinct_options[] = {
     {"column", "COL", "csv/tsv column name or 0-based index (default: the whole line)"},
+    {"where", "'COND'", "count only rows where the SQL condition holds (named columns; "
+                        "repeatable, AND)"},
     {NULL, NULL, NULL},
 };
 
-const sheaf_job_def sheaf_job_distinct = {
+static const sheaf_job_def distinct_job = {
     .name = "distinct",
-    .summary = "distinct values of a column (or whole lines) with counts: value TAB count",
     .map = distinct_map,
     .reduce = distinct_reduce,
     .agg = SHEAF_AGG_COUNT,
     .setup = distinct_setup,
     .cleanup = distinct_cleanup,
+    .udata = &dopts,
+};
+
+const sheaf_command sheaf_cmd_distinct = {
+    .name = "distinct",
+    .summary = "distinct values of a column (or whole lines) with counts: value TAB count",
     .options = distinct_options,
     .parse_option = distinct_parse,
     .configure = distinct_configure,
     .udata = &dopts,
+    .job = &distinct_job,
 };

@@ -20,7 +20,8 @@
  * --skew P gives P percent of the records (chosen by hash) one and the same key, the key of
  * record 0, to test skewed partitions; --distinct-keys K draws keys from K values only.
  *
- * The job has a driver and never calls sheaf_run: there is no input to map.
+ * The command has a run function and no job (there is no input to map): it never calls
+ * sheaf_run.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -80,7 +81,7 @@ static int gensort_configure(void *udata, sheaf_config *cfg) {
         return sj_usage("gensort", "missing the output directory (sheaf gensort N OUT)");
     o->out = cfg->output;
     o->quiet = cfg->quiet;
-    cfg->quiet = 1; /* the driver prints its own summary */
+    cfg->quiet = 1; /* the run function prints its own summary */
     return 0;
 }
 
@@ -148,9 +149,9 @@ static int write_file(const gensort_opts *o, const char *dir, uint64_t seed, uin
     return rc;
 }
 
-static int gensort_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
-                          sheaf_result *res) {
-    gensort_opts *o = job->udata;
+static int gensort_run(MPI_Comm comm, const sheaf_command *cmd, const sheaf_config *cfg,
+                       sheaf_result *res) {
+    gensort_opts *o = cmd->udata;
     int rank, size;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
@@ -174,7 +175,7 @@ static int gensort_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_c
     uint64_t nfiles = o->files ? o->files : (uint64_t)size;
     for (uint64_t f = (uint64_t)rank; f < nfiles && !rc; f += (uint64_t)size)
         rc = write_file(o, dir, cfg->seed, f, nfiles, msg, sizeof msg);
-    rc = sj_agree(comm, rc, msg, sizeof msg);
+    rc = sheaf_agree(comm, rc, msg, sizeof msg);
     if (rank == 0) {
         if (rc)
             sheaf_output_abort(out);
@@ -196,14 +197,6 @@ static int gensort_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_c
     return 0;
 }
 
-/* Never called: gensort reads no input. */
-static int gensort_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
-    (void)ctx;
-    (void)rec;
-    (void)udata;
-    return 0;
-}
-
 static const sheaf_option gensort_options[] = {
     {"files", "F", "number of part files (default: one per rank)"},
     {"ascii", NULL, "printable keys (bytes 0x20..0x7e) instead of binary ones"},
@@ -212,14 +205,13 @@ static const sheaf_option gensort_options[] = {
     {NULL, NULL, NULL},
 };
 
-const sheaf_job_def sheaf_job_gensort = {
+const sheaf_command sheaf_cmd_gensort = {
     .name = "gensort",
     .summary = "write N 100-byte TeraSort-style records (10-byte key) to OUT/part-*",
     .usage = "N OUT   (--seed picks the keys; the same N and seed give the same records)",
-    .map = gensort_map,
     .options = gensort_options,
     .parse_option = gensort_parse,
     .configure = gensort_configure,
     .udata = &gopts,
-    .driver = gensort_driver,
+    .run = gensort_run,
 };

@@ -162,10 +162,9 @@ static int grep_cleanup(sheaf_ctx *ctx, void *udata) {
     return rc;
 }
 
-static int grep_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
-                       sheaf_result *res) {
-    sheaf_job_def j = *job;
-    j.driver = NULL;
+static int grep_run(MPI_Comm comm, const sheaf_command *cmd, const sheaf_config *cfg,
+                    sheaf_result *res) {
+    sheaf_job_def j = *cmd->job;
     if (gopts.count)
         j.agg = SHEAF_AGG_SUM_U64;
     return sheaf_run(comm, &j, cfg, res);
@@ -180,17 +179,23 @@ static const sheaf_option grep_options[] = {
     {NULL, NULL, NULL},
 };
 
-const sheaf_job_def sheaf_job_grep = {
+static const sheaf_job_def grep_job = {
     .name = "grep",
-    .summary = "lines matching POSIX extended regexes, or per-pattern counts (--count)",
-    .usage = "PATTERN...",
     .map = grep_map,
     .setup = grep_setup,
     .map_cleanup = grep_map_cleanup,
     .cleanup = grep_cleanup,
+    .udata = &gopts,
+};
+
+const sheaf_command sheaf_cmd_grep = {
+    .name = "grep",
+    .summary = "lines matching POSIX extended regexes, or per-pattern counts (--count)",
+    .usage = "PATTERN...",
     .options = grep_options,
     .parse_option = grep_parse,
     .configure = grep_configure,
     .udata = &gopts,
-    .driver = grep_driver,
+    .job = &grep_job,
+    .run = grep_run,
 };

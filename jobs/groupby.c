@@ -17,15 +17,22 @@
  * counts distinct non-empty field values.
  * Numbers are written in the shortest form that reads back exactly.
  *
- * Sums are doubles: an integer above 2^53 is rounded. A sum that would overflow the double
+ * Integers are exact: while every value of an aggregate is a decimal integer and the sum
+ * fits in 64 bits, sum, min and max are int64 (avg divides that sum as a double); otherwise
+ * sums are doubles, and an integer above 2^53 is rounded. A sum that would overflow the double
  * range does not become inf: the state keeps it scaled, as s * 2^e (e is 0 until a sum
  * overflows, so ordinary sums are computed exactly as plain double additions), and avg is
  * then s / n * 2^e, finite for finite values. A sum beyond the double range is written from a
  * long double where that type has a wider range (x86), else as inf.
  *
- * --where COL OP VALUE (OP one of = != < <= > >=; repeat for AND) keeps a row when the
- * comparison holds: numerically when the field and VALUE both parse as numbers, else bytewise.
- * A row without the field fails the comparison.
+ * --where takes a SQL condition (repeat for AND) with sheaf sql's types and NULL rules
+ * (sql/filter.c) over named columns (csv with a header, Parquet); the bare-word form
+ * COL OP WORD is read as COL OP 'WORD' when it binds no other way. Without a header, --where
+ * COL OP VALUE (OP one of = != < <= > >=) compares column numbers' fields: numerically when
+ * the field and VALUE both parse as numbers, else bytewise; a row without the field fails it.
+ *
+ * --output-format csv (and parquet) writes typed rows: one column per key and aggregate,
+ * under a header of their names.
  *
  * Each group's partial state (count; sum and n; min/max and n; the distinct values) is
  * combined map-side, in the job's own table (in-mapper combining): a row updates its group's
@@ -43,6 +50,7 @@
 #include <string.h>
 
 #include "jobs.h"
+#include "sql/filter.h"
 
 enum { A_COUNT, A_SUM, A_AVG, A_MIN, A_MAX, A_DISTINCT };
 
@@ -66,15 +74,21 @@ typedef struct gacc {
     uint64_t count;
     double *v;
     uint64_t *n;
-    int32_t *e;    /* sum and avg: v is the sum scaled by 2^-e (0 until it would overflow) */
+    int32_t *e;    /* sum and avg: v is the sum scaled by 2^-e (0 until it would overflow);
+                      EXACT: every value so far was an integer, held exactly in iv */
     sj_buf *items; /* distinct: (u32 length, bytes) items */
+    int64_t *iv;   /* sum, avg, min, max while e is EXACT: the exact sum, min or max */
 } gacc;
+
+#define EXACT INT32_MIN
 
 /* A row's field of a column, fetched (p not NULL) and parsed (parsed) at most once a row. */
 typedef struct rowfield {
     const char *p;
     size_t len;
     double x; /* NAN: not a number */
+    int64_t ix; /* the integer, when isint */
+    bool isint;
     bool parsed;
 } rowfield;
 
@@ -100,6 +114,7 @@ typedef struct gtable {
     double *v;
     uint64_t *n;
     int32_t *e;
+    int64_t *iv;
     sj_buf *items; /* NULL when no aggregate is distinct */
     size_t item_bytes;
     uint64_t rows;         /* rows added since the table was last emitted */
@@ -135,6 +150,9 @@ typedef struct gb_opts {
     size_t limit;     /* of the table's bytes */
     bool passthrough; /* rows skip the table: their groups hardly repeat */
     bool typed;       /* Parquet output: rows of key columns and typed aggregates */
+    char **wtexts;    /* --where, as given */
+    size_t nwtexts;
+    sql_filter *filter; /* --where over named columns: SQL (sql/filter.c) */
 } gb_opts;
 
 static gb_opts gbo;
@@ -227,8 +245,14 @@ static int gb_parse(void *udata, const char *name, const char *value) {
     }
     if (!strcmp(name, "agg"))
         return parse_aggs(o, value);
-    if (!strcmp(name, "where"))
-        return parse_where(o, value);
+    if (!strcmp(name, "where")) {
+        char **w = realloc(o->wtexts, (o->nwtexts + 1) * sizeof *w);
+        if (!w)
+            return -1;
+        o->wtexts = w;
+        w[o->nwtexts++] = (char *)value;
+        return 0;
+    }
     return -1;
 }
 
@@ -279,11 +303,23 @@ static int gb_configure(void *udata, sheaf_config *cfg) {
     gb_opts *o = udata;
     if (sj_need_columns("groupby", cfg, "groupby"))
         return -1;
-    o->typed = cfg->output_format && !strncmp(cfg->output_format, "parquet", 7);
+    /* Parquet and csv output: typed rows, one column per key and aggregate */
+    o->typed = cfg->output_format && (!strncmp(cfg->output_format, "parquet", 7) ||
+                                      !strcmp(cfg->output_format, "csv"));
     if (!o->naggs && parse_aggs(o, "count"))
         return -1;
     if (sj_check_columns("groupby", cfg, (const char *const *)o->keys, o->nkeys))
         return -1;
+    /* --where: a SQL condition over named columns (a header, or Parquet); without a header,
+     * COL OP VALUE over column numbers */
+    bool named = (cfg->input_format && !strcmp(cfg->input_format, "parquet")) ||
+                 (cfg->csv_header && cfg->input_format && !strcmp(cfg->input_format, "csv"));
+    if (o->nwtexts && named &&
+        sql_filter_new("groupby", (const char *const *)o->wtexts, o->nwtexts, cfg, &o->filter))
+        return -1;
+    for (size_t i = 0; i < o->nwtexts && !named; i++)
+        if (parse_where(o, o->wtexts[i]))
+            return -1;
     for (size_t i = 0; i < o->naggs; i++)
         if (sj_check_columns("groupby", cfg, (const char *const *)&o->aggs[i].col, 1))
             return -1;
@@ -297,14 +333,15 @@ static int gb_configure(void *udata, sheaf_config *cfg) {
     o->acc.v = calloc(o->naggs, sizeof *o->acc.v);
     o->acc.n = calloc(o->naggs, sizeof *o->acc.n);
     o->acc.e = calloc(o->naggs, sizeof *o->acc.e);
+    o->acc.iv = calloc(o->naggs + 1, sizeof *o->acc.iv);
     o->acc.items = calloc(o->naggs, sizeof *o->acc.items);
     o->keycols = calloc(o->nkeys + 1, sizeof *o->keycols);
     o->aggcols = calloc(o->naggs, sizeof *o->aggcols);
     o->whcols = calloc(o->nwh + 1, sizeof *o->whcols);
     o->first_reader = calloc(o->naggs, sizeof *o->first_reader);
     o->fields = calloc(o->naggs + 1, sizeof *o->fields);
-    if (!o->acc.v || !o->acc.n || !o->acc.e || !o->acc.items || !o->keycols || !o->aggcols ||
-        !o->whcols || !o->first_reader || !o->fields)
+    if (!o->acc.v || !o->acc.n || !o->acc.e || !o->acc.iv || !o->acc.items || !o->keycols ||
+        !o->aggcols || !o->whcols || !o->first_reader || !o->fields)
         return sj_usage("groupby", "out of memory");
     for (size_t i = 0; i < o->nkeys; i++)
         colref_init(&o->keycols[i], o->keys[i]);
@@ -367,7 +404,8 @@ static void acc_clear(const gb_opts *o, gacc *a) {
     for (size_t i = 0; i < o->naggs; i++) {
         a->v[i] = 0;
         a->n[i] = 0;
-        a->e[i] = 0;
+        a->e[i] = EXACT;
+        a->iv[i] = 0;
         if (a->items)
             a->items[i].len = 0;
     }
@@ -395,8 +433,35 @@ static void scaled_add(double *s, int32_t *e, double x, int32_t ex) {
     *e = big;
 }
 
-static void acc_number(const gb_opts *o, gacc *a, size_t i, double x) {
+/* Leaves the exact integer mode of aggregate i: its value becomes a double. */
+static void to_double(gacc *a, size_t i) {
+    if (a->e[i] != EXACT)
+        return;
+    a->v[i] = (double)a->iv[i];
+    a->e[i] = 0;
+}
+
+/* Adds the integer x exactly while every value was an integer and the sum fits in 64 bits.
+ * Returns false (the state then in double mode) when it cannot. */
+static bool exact_add(int k, int64_t *iv, uint64_t n, int64_t x) {
+    if (k == A_SUM || k == A_AVG)
+        return !__builtin_add_overflow(*iv, x, iv);
+    if (n == 0 || (k == A_MIN ? x < *iv : x > *iv))
+        *iv = x;
+    return true;
+}
+
+static void acc_number(const gb_opts *o, gacc *a, size_t i, double x, const rowfield *f) {
     int k = o->aggs[i].kind;
+    if (a->e[i] == EXACT) {
+        int64_t before = a->iv[i];
+        if (f->isint && exact_add(k, &a->iv[i], a->n[i], f->ix)) {
+            a->n[i]++;
+            return;
+        }
+        a->iv[i] = before;
+        to_double(a, i);
+    }
     if (a->n[i] == 0)
         a->v[i] = k == A_SUM || k == A_AVG ? 0 : x;
     if (k == A_SUM || k == A_AVG)
@@ -446,24 +511,37 @@ static int acc_merge(gb_opts *o, const char *p, size_t len) {
         }
         double x;
         uint64_t n;
-        int32_t ex = 0;
+        int32_t ex;
+        int64_t ix;
         bool sum = k == A_SUM || k == A_AVG;
-        if (end - p < (sum ? 20 : 16))
+        if (end - p < 28)
             return SHEAF_EINVAL;
         memcpy(&x, p, 8);
         memcpy(&n, p + 8, 8);
-        p += 16;
-        if (sum) {
-            memcpy(&ex, p, 4);
-            p += 4;
+        memcpy(&ex, p + 16, 4);
+        memcpy(&ix, p + 20, 8);
+        p += 28;
+        if (!n)
+            continue;
+        if (o->acc.e[i] == EXACT && ex == EXACT) {
+            int64_t before = o->acc.iv[i];
+            if (o->acc.n[i] == 0 ? (o->acc.iv[i] = ix, true)
+                                 : exact_add(k, &o->acc.iv[i], o->acc.n[i], ix)) {
+                o->acc.n[i] += n;
+                continue;
+            }
+            o->acc.iv[i] = before;
         }
-        if (n) {
-            if (sum)
-                scaled_add(&o->acc.v[i], &o->acc.e[i], x, ex);
-            else if (o->acc.n[i] == 0 || (k == A_MIN ? x < o->acc.v[i] : x > o->acc.v[i]))
-                o->acc.v[i] = x;
-            o->acc.n[i] += n;
+        to_double(&o->acc, i);
+        if (ex == EXACT) {
+            x = (double)ix;
+            ex = 0;
         }
+        if (sum)
+            scaled_add(&o->acc.v[i], &o->acc.e[i], x, ex);
+        else if (o->acc.n[i] == 0 || (k == A_MIN ? x < o->acc.v[i] : x > o->acc.v[i]))
+            o->acc.v[i] = x;
+        o->acc.n[i] += n;
     }
     return 0;
 }
@@ -530,7 +608,7 @@ static int acc_serialize(const gb_opts *o, const gacc *a, sj_buf *out) {
             continue;
         }
         if (sj_buf_add(out, &a->v[i], 8) || sj_buf_add(out, &a->n[i], 8) ||
-            ((k == A_SUM || k == A_AVG) && sj_buf_add(out, &a->e[i], 4)))
+            sj_buf_add(out, &a->e[i], 4) || sj_buf_add(out, &a->iv[i], 8))
             return SHEAF_ENOMEM;
     }
     return 0;
@@ -544,7 +622,8 @@ static int acc_serialize(const gb_opts *o, const gacc *a, sj_buf *out) {
 static size_t gt_bytes(const gb_opts *o) {
     const gtable *g = &o->g;
     size_t per_group = sizeof(gentry) +
-                       o->naggs * (sizeof(double) + sizeof(uint64_t) + sizeof(int32_t)) +
+                       o->naggs * (sizeof(double) + sizeof(uint64_t) + sizeof(int32_t) +
+                                   sizeof(int64_t)) +
                        (g->items ? o->naggs * sizeof(sj_buf) : 0);
     return (g->slots ? g->mask + 1 : 0) * sizeof(uint32_t) + g->ngroups * per_group +
            g->keys.len + g->item_bytes;
@@ -554,7 +633,7 @@ static gacc gt_view(gb_opts *o, size_t gi) {
     gtable *g = &o->g;
     gacc a = {g->ents[gi].count, g->v + gi * o->naggs, g->n + gi * o->naggs,
               g->e + gi * o->naggs,
-              g->items ? g->items + gi * o->naggs : NULL};
+              g->items ? g->items + gi * o->naggs : NULL, g->iv + gi * o->naggs};
     return a;
 }
 
@@ -583,6 +662,7 @@ static int gt_grow_groups(gb_opts *o) {
     g->v = grow(g->v, cap * na * sizeof *g->v + 1, &ok);
     g->n = grow(g->n, cap * na * sizeof *g->n + 1, &ok);
     g->e = grow(g->e, cap * na * sizeof *g->e + 1, &ok);
+    g->iv = grow(g->iv, cap * na * sizeof *g->iv + 1, &ok);
     if (ok && any_distinct(o)) {
         sj_buf *items = grow(g->items, cap * na * sizeof *items, &ok);
         if (ok)
@@ -679,6 +759,7 @@ static void gt_free(gb_opts *o) {
     free(g->v);
     free(g->n);
     free(g->e);
+    free(g->iv);
     free(g->items);
     sj_buf_free(&g->keys);
     memset(g, 0, sizeof *g);
@@ -706,6 +787,16 @@ static int gb_setup(sheaf_ctx *ctx, void *udata) {
             cols[n++] = o->aggs[i].col;
     for (size_t i = 0; i < o->nwh; i++)
         cols[n++] = o->wh[i].col;
+    const char *const *fcols = NULL;
+    size_t nf = o->filter ? sql_filter_columns(o->filter, &fcols) : 0;
+    const char **all = realloc(cols, (n + nf + 1) * sizeof *all);
+    if (!all) {
+        free(cols);
+        return SHEAF_ENOMEM;
+    }
+    cols = all;
+    for (size_t i = 0; i < nf; i++)
+        cols[n++] = fcols[i];
     int rc = sheaf_input_columns(ctx, cols, n);
     free(cols);
     if (rc || !o->typed)
@@ -770,6 +861,13 @@ static int gb_row(sheaf_ctx *ctx, gb_opts *o, const char *key, size_t klen) {
             rc = sheaf_row_set_i64(ctx, col, distinct_items(&o->acc, a, NULL));
         else if (!o->acc.n[a])
             rc = sheaf_row_set_null(ctx, col);
+        else if (o->acc.e[a] == EXACT && k != A_AVG) {
+            /* the exact digits (a csv cell keeps them; Parquet's double column rounds) */
+            char num[32];
+            snprintf(num, sizeof num, "%lld", (long long)o->acc.iv[a]);
+            rc = sheaf_row_set_text(ctx, col, num, strlen(num));
+        } else if (o->acc.e[a] == EXACT)
+            rc = sheaf_row_set_double(ctx, col, (double)o->acc.iv[a] / (double)o->acc.n[a]);
         else
             rc = sheaf_row_set_double(ctx, col, k == A_AVG ? o->acc.v[a] / (double)o->acc.n[a]
                                                            : o->acc.v[a]);
@@ -789,6 +887,24 @@ static rowfield *agg_field(sheaf_ctx *ctx, const sheaf_record *rec, gb_opts *o, 
         f->parsed = false;
     }
     return f;
+}
+
+/* A decimal integer of 64 bits (optional sign, digits only): true and *v. */
+static bool parse_i64(const char *p, size_t n, int64_t *v) {
+    size_t i = n && (p[0] == '-' || p[0] == '+');
+    if (i == n || n - i > 19)
+        return false;
+    uint64_t u = 0;
+    for (; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+        u = u * 10 + (uint64_t)(p[i] - '0');
+    }
+    bool neg = p[0] == '-';
+    if (u > (neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX))
+        return false;
+    *v = neg ? (int64_t)(0 - u) : (int64_t)u;
+    return true;
 }
 
 /* Adds the row's fields to the state a (item_bytes, when not NULL, counts distinct bytes). */
@@ -818,9 +934,10 @@ static int row_update(sheaf_ctx *ctx, const sheaf_record *rec, gb_opts *o, gacc 
             double x;
             f->parsed = true;
             f->x = sj_field_double(f->p, f->len, &x) == 0 ? x : NAN;
+            f->isint = !isnan(f->x) && parse_i64(f->p, f->len, &f->ix);
         }
         if (!isnan(f->x))
-            acc_number(o, a, i, f->x);
+            acc_number(o, a, i, f->x, f);
         else
             o->nonnum++;
     }
@@ -839,6 +956,8 @@ static int gb_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
     for (size_t i = 0; i < o->nwh; i++)
         if (!where_ok(ctx, rec, &o->wh[i], &o->whcols[i], &rc))
             return rc;
+    if (o->filter && (rc = sql_filter_row(ctx, o->filter, rec)) <= 0)
+        return rc;
     o->key.len = 0;
     if (o->nkeys == 0 && sj_buf_add(&o->key, "*", 1))
         return SHEAF_ENOMEM;
@@ -915,6 +1034,17 @@ static void format_sum(char *out, size_t outlen, double s, int32_t e, uint64_t n
     }
 }
 
+/* Writes aggregate i of a: exact integers as they are (a mean as a double), else as
+ * format_sum does. */
+static void format_agg(char *out, size_t outlen, const gacc *a, size_t i, uint64_t n) {
+    if (a->e[i] != EXACT)
+        format_sum(out, outlen, a->v[i], a->e[i], n);
+    else if (n)
+        sj_fmt_double(out, outlen, (double)a->iv[i] / (double)n);
+    else
+        snprintf(out, outlen, "%lld", (long long)a->iv[i]);
+}
+
 static int gb_reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values *vals,
                      void *udata) {
     gb_opts *o = udata;
@@ -932,8 +1062,7 @@ static int gb_reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values 
         else if (k == A_DISTINCT)
             snprintf(num, sizeof num, "%lld", (long long)distinct_items(&o->acc, i, NULL));
         else if (o->acc.n[i])
-            format_sum(num, sizeof num, o->acc.v[i], o->acc.e[i],
-                       k == A_AVG ? o->acc.n[i] : 0);
+            format_agg(num, sizeof num, &o->acc, i, k == A_AVG ? o->acc.n[i] : 0);
         rc = (i && sj_buf_addc(&o->out, ',')) || sj_buf_add(&o->out, num, strlen(num));
     }
     if (rc)
@@ -953,22 +1082,29 @@ static int gb_cleanup(sheaf_ctx *ctx, void *udata) {
 static const sheaf_option gb_options[] = {
     {"key", "COLS", "group by these columns (comma-separated names or indexes)"},
     {"agg", "LIST", "count,sum:COL,avg:COL,min:COL,max:COL,distinct:COL (default count)"},
-    {"where", "'COL OP V'", "keep rows where COL OP V holds (= != < <= > >=); repeat for AND"},
+    {"where", "'COND'", "keep rows where the SQL condition holds (amount > 5 AND city = 'Oslo'); "
+                        "repeat for AND"},
     {NULL, NULL, NULL},
 };
 
-const sheaf_job_def sheaf_job_groupby = {
+static const sheaf_job_def groupby_job = {
     .name = "groupby",
-    .summary = "SQL-like GROUP BY over csv: key TAB agg1,agg2,... (count sum avg min max "
-               "distinct, --where)",
     .map = gb_map,
     .combine = gb_combine,
     .reduce = gb_reduce,
     .setup = gb_setup,
     .map_cleanup = gb_map_cleanup,
     .cleanup = gb_cleanup,
+    .udata = &gbo,
+};
+
+const sheaf_command sheaf_cmd_groupby = {
+    .name = "groupby",
+    .summary = "SQL-like GROUP BY over csv: key TAB agg1,agg2,... (count sum avg min max "
+               "distinct, --where)",
     .options = gb_options,
     .parse_option = gb_parse,
     .configure = gb_configure,
     .udata = &gbo,
+    .job = &groupby_job,
 };

@@ -239,9 +239,9 @@ static int read_range(void *arg, char *line, size_t len) {
     return 0;
 }
 
-static int hist_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
-                       sheaf_result *res) {
-    hist_opts *o = job->udata;
+static int hist_run(MPI_Comm comm, const sheaf_command *cmd, const sheaf_config *cfg,
+                    sheaf_result *res) {
+    hist_opts *o = cmd->udata;
     int rank;
     MPI_Comm_rank(comm, &rank);
     if (!o->has_width && !(o->has_min && o->has_max)) {
@@ -286,7 +286,7 @@ static int hist_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_conf
     } else {
         o->half = o->width / 2;
     }
-    return sj_final_round(comm, job, cfg, cfg->inputs, cfg->ninputs, res);
+    return sj_final_round(comm, cmd->job, cfg, cfg->inputs, cfg->ninputs, res);
 }
 
 static const sheaf_option hist_options[] = {
@@ -299,18 +299,24 @@ static const sheaf_option hist_options[] = {
     {NULL, NULL, NULL},
 };
 
-const sheaf_job_def sheaf_job_histogram = {
+static const sheaf_job_def histogram_job = {
     .name = "histogram",
-    .summary = "bucketed counts of a numeric column: lo TAB hi TAB count, in bucket order",
     .map = hist_map,
     .map_cleanup = hist_map_cleanup,
     .reduce = hist_reduce,
     .agg = SHEAF_AGG_SUM_U64,
     .partition = hist_partition,
     .setup = hist_setup,
+    .udata = &hopts,
+};
+
+const sheaf_command sheaf_cmd_histogram = {
+    .name = "histogram",
+    .summary = "bucketed counts of a numeric column: lo TAB hi TAB count, in bucket order",
     .options = hist_options,
     .parse_option = hist_parse,
     .configure = hist_configure,
     .udata = &hopts,
-    .driver = hist_driver,
+    .job = &histogram_job,
+    .run = hist_run,
 };

@@ -136,13 +136,19 @@ static const sheaf_option ii_options[] = {
     {NULL, NULL, NULL},
 };
 
-const sheaf_job_def sheaf_job_invertedindex = {
+static const sheaf_job_def invertedindex_job = {
     .name = "invertedindex",
-    .summary = "word -> sorted list of file:offset (byte offset of each line it occurs in)",
     .map = ii_map,
     .reduce = ii_reduce,
+    .udata = &iopts,
+};
+
+const sheaf_command sheaf_cmd_invertedindex = {
+    .name = "invertedindex",
+    .summary = "word -> sorted list of file:offset (byte offset of each line it occurs in)",
     .options = ii_options,
     .parse_option = ii_parse,
     .configure = ii_configure,
     .udata = &iopts,
+    .job = &invertedindex_job,
 };

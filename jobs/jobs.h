@@ -1,7 +1,9 @@
-/* jobs.h: the built-in jobs of the sheaf command. Each job is one file defining one
- * sheaf_job_def; jobs/sheaf.c lists them. jobs/jobutil.c holds what several jobs share
- * (option parsing, numbers in fields, growable buffers, rounds of multi-round drivers); its
- * functions are named sj_*. */
+/* jobs.h: the built-in jobs of the sheaf command. Each job is one file defining its
+ * sheaf_job_def and the sheaf_command that presents and runs it; jobs/sheaf.c lists them.
+ * jobs/jobutil.c holds what several jobs share (option parsing, numbers in fields, growable
+ * buffers, rounds of multi-round commands); its functions are named sj_*. What the runtime
+ * already does (csv records, listing inputs, agreeing on failure, hashing) the jobs take from
+ * its public API (sheaf_csv_parse, sheaf_list_inputs, sheaf_agree, sheaf_hash). */
 #ifndef SHEAF_JOBS_H
 #define SHEAF_JOBS_H
 
@@ -12,25 +14,25 @@
 
 #include <sheaf.h>
 
-extern const sheaf_job_def sheaf_job_wordcount;
-extern const sheaf_job_def sheaf_job_stream;
-extern const sheaf_job_def sheaf_job_grep;
-extern const sheaf_job_def sheaf_job_sort;
-extern const sheaf_job_def sheaf_job_gensort;
-extern const sheaf_job_def sheaf_job_valsort;
-extern const sheaf_job_def sheaf_job_invertedindex;
-extern const sheaf_job_def sheaf_job_distinct;
-extern const sheaf_job_def sheaf_job_topk;
-extern const sheaf_job_def sheaf_job_histogram;
-extern const sheaf_job_def sheaf_job_groupby;
-extern const sheaf_job_def sheaf_job_join;
-extern const sheaf_job_def sheaf_job_pagerank;
-extern const sheaf_job_def sheaf_job_kmeans;
-extern const sheaf_job_def sheaf_job_validate;
-extern const sheaf_job_def sheaf_job_convert;
+extern const sheaf_command sheaf_cmd_wordcount;
+extern const sheaf_command sheaf_cmd_stream;
+extern const sheaf_command sheaf_cmd_grep;
+extern const sheaf_command sheaf_cmd_sort;
+extern const sheaf_command sheaf_cmd_gensort;
+extern const sheaf_command sheaf_cmd_valsort;
+extern const sheaf_command sheaf_cmd_invertedindex;
+extern const sheaf_command sheaf_cmd_distinct;
+extern const sheaf_command sheaf_cmd_topk;
+extern const sheaf_command sheaf_cmd_histogram;
+extern const sheaf_command sheaf_cmd_groupby;
+extern const sheaf_command sheaf_cmd_join;
+extern const sheaf_command sheaf_cmd_pagerank;
+extern const sheaf_command sheaf_cmd_kmeans;
+extern const sheaf_command sheaf_cmd_validate;
+extern const sheaf_command sheaf_cmd_convert;
 /* `sheaf schema FILE...` (schema.c): not a job; one process. Returns an exit status. */
 int sj_schema_command(int argc, char **argv);
-extern const sheaf_job_def sheaf_job_sql; /* sql/exec.c */
+extern const sheaf_command sheaf_cmd_sql; /* sql/exec.c */
 
 /* ---- jobutil.c ---------------------------------------------------------------------------- */
 
@@ -68,42 +70,22 @@ void sj_buf_free(sj_buf *b);
 int sj_split(const char *text, char sep, char ***out, size_t *n);
 void sj_free_list(char **list, size_t n);
 
-/* A 64-bit hash of bytes (FNV-1a with a final avalanche); seed selects the function. */
-uint64_t sj_hash64(const void *p, size_t n, uint64_t seed);
 /* A deterministic 64-bit generator (splitmix64 step). */
 uint64_t sj_mix64(uint64_t x);
 
 /* Formats a double for output: the shortest of %.15g/%.17g that reads back exactly. */
 int sj_fmt_double(char *out, size_t outlen, double v);
 
-/* Fields of one delimited record (csv quoting rules: "..." with "" for a quote). Fields point
- * into the record or into unq (for quoted fields). */
-typedef struct sj_fields {
-    const char **f;
-    size_t *len;
-    size_t n, cap;
-    sj_buf unq;
-} sj_fields;
-/* Parses the record at [p, p+n) up to its end (LF, with CR before it dropped, or the end of
- * the buffer), honouring quotes (a quoted field may hold newlines). Returns the bytes consumed
- * (including the LF), or -1 for malformed quoting / out of memory. */
-long long sj_csv_record(const char *p, size_t n, char delim, sj_fields *fl);
-void sj_fields_free(sj_fields *fl);
 /* The index of a column: a header name, else a 0-based decimal index; -1 if neither. */
-long sj_column_index(const sj_fields *header, const char *column);
+long sj_column_index(const sheaf_csv *header, const char *column);
 
 /* Reads a whole file into a malloc'd buffer. Returns 0 or a negative SHEAF_E* code:
  * SHEAF_EINVAL when path is not a regular file (a FIFO is refused, never waited on). */
 int sj_read_file(const char *path, char **data, size_t *len);
-/* Expands a path as the runtime does for -i (a file, a directory searched recursively, or a
- * glob) into a sorted list of regular files. Returns 0 or a negative code. */
-int sj_list_files(const char *path, char ***files, size_t *n);
-/* rm -rf. Returns 0 or -1. */
-int sj_rmtree(const char *path);
 
-/* Multi-round drivers: runs job (its driver hook ignored) once with cfg's common options,
- * the given inputs and output, quietly, overwriting output, which must be inside the job's
- * own work directory (sj_work_open). Collective over comm. */
+/* Multi-round commands: runs job once with cfg's common options, the given inputs and
+ * output, quietly, overwriting output, which must be inside the job's own work directory
+ * (sj_work_open). Collective over comm. */
 int sj_round(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
              const char *const *inputs, size_t ninputs, const char *output, sheaf_result *res);
 /* Calls fn for every line of every part-r-* file of dir, in part order (one process, usually
@@ -154,15 +136,11 @@ int sj_work_sub(const sj_work *w, const char *name, sj_buf *out);
 /* Collective: removes the work directory (rank 0, after a barrier), or with keep leaves it
  * and says where it is. */
 void sj_work_close(MPI_Comm comm, sj_work *w, bool keep, const char *job, bool quiet);
-/* The last round of a multi-round job: job (its driver hook ignored) on the given inputs with
- * the user's own options (output, --overwrite, --report). Collective over comm. */
+/* The last round of a multi-round job: job on the given inputs with the user's own options
+ * (output, --overwrite, --report). Collective over comm. */
 int sj_final_round(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
                    const char *const *inputs, size_t ninputs, sheaf_result *res);
 /* mkdir -p. Returns 0 or -1. */
 int sj_mkdirs(const char *path);
-
-/* Collective: when any rank's rc is non-zero, every rank returns the code and message of the
- * lowest failing rank; else 0. */
-int sj_agree(MPI_Comm comm, int rc, char *msg, size_t msglen);
 
 #endif

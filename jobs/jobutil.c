@@ -1,9 +1,10 @@
 /*
  * jobutil.c: what the built-in jobs share.
  *
- * Option parsing helpers print usage errors once (on rank 0), numbers are parsed strictly
- * (a whole field or nothing), and a small csv parser lets jobs that read a side file in setup
- * (the broadcast join) honour the same quoting rules as the runtime's reader. Multi-round jobs
+ * Option parsing helpers print usage errors once (on rank 0) and numbers are parsed strictly
+ * (a whole field or nothing). What the runtime does itself is not here: a job that reads a
+ * side file in setup (the broadcast join) parses it with sheaf_csv_parse and lists it with
+ * sheaf_list_inputs, as -i input is read and listed. Multi-round jobs
  * (topk by count, histogram's range pass, pagerank, kmeans, validate) run their rounds with
  * sj_round, which reuses the user's common options (memory, split size, reducers) with other
  * inputs and outputs, and read small results back with sj_each_output_line. Their work
@@ -11,10 +12,8 @@
  */
 #include "jobs.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <glob.h>
 #include <limits.h>
 #include <math.h>
@@ -219,16 +218,6 @@ uint64_t sj_mix64(uint64_t x) {
     return x ^ (x >> 31);
 }
 
-uint64_t sj_hash64(const void *p, size_t n, uint64_t seed) {
-    const unsigned char *s = p;
-    uint64_t h = 0xcbf29ce484222325ull ^ sj_mix64(seed);
-    for (size_t i = 0; i < n; i++) {
-        h ^= s[i];
-        h *= 0x100000001b3ull;
-    }
-    return sj_mix64(h ^ n);
-}
-
 int sj_fmt_double(char *out, size_t outlen, double v) {
     int n = snprintf(out, outlen, "%.15g", v);
     if (n > 0 && strtod(out, NULL) != v)
@@ -236,109 +225,11 @@ int sj_fmt_double(char *out, size_t outlen, double v) {
     return n;
 }
 
-static int fields_push(sj_fields *fl, const char *p, size_t n) {
-    if (fl->n == fl->cap) {
-        size_t cap = fl->cap ? fl->cap * 2 : 16;
-        const char **f = realloc(fl->f, cap * sizeof *f);
-        if (!f)
-            return -1;
-        fl->f = f;
-        size_t *len = realloc(fl->len, cap * sizeof *len);
-        if (!len)
-            return -1;
-        fl->len = len;
-        fl->cap = cap;
-    }
-    fl->f[fl->n] = p;
-    fl->len[fl->n++] = n;
-    return 0;
-}
-
-long long sj_csv_record(const char *p, size_t n, char delim, sj_fields *fl) {
-    fl->n = 0;
-    fl->unq.len = 0;
-    /* Quoted fields are unescaped into unq; offsets are fixed up once unq stops moving. */
-    size_t i = 0;
-    size_t *qoff = NULL, nq = 0;
-    long long rc = -1;
-    qoff = malloc(sizeof *qoff * (n + 1));
-    if (!qoff)
-        return -1;
-    for (;;) {
-        if (i < n && p[i] == '"') {
-            size_t start = fl->unq.len;
-            i++;
-            for (;;) {
-                if (i >= n)
-                    goto out; /* unterminated quote */
-                if (p[i] == '"') {
-                    if (i + 1 < n && p[i + 1] == '"') {
-                        if (sj_buf_addc(&fl->unq, '"'))
-                            goto out;
-                        i += 2;
-                        continue;
-                    }
-                    i++;
-                    break;
-                }
-                if (sj_buf_addc(&fl->unq, p[i]))
-                    goto out;
-                i++;
-            }
-            if (fields_push(fl, NULL, fl->unq.len - start))
-                goto out;
-            /* unq may still move: keep the field's offset in it until the record ends. */
-            qoff[nq++] = fl->n - 1;
-            fl->f[fl->n - 1] = (const char *)(uintptr_t)start;
-            if (i < n && p[i] == '\r' && i + 1 < n && p[i + 1] == '\n')
-                i++;
-            if (i >= n || p[i] == '\n') {
-                i += i < n;
-                break;
-            }
-            if (p[i] != delim)
-                goto out; /* text after a closing quote */
-            i++;
-            continue;
-        }
-        size_t s = i;
-        while (i < n && p[i] != delim && p[i] != '\n')
-            i++;
-        size_t e = i;
-        if (i < n && p[i] == '\n' && e > s && p[e - 1] == '\r')
-            e--;
-        if (i >= n && e > s && p[e - 1] == '\r')
-            e--;
-        if (fields_push(fl, p + s, e - s))
-            goto out;
-        if (i >= n || p[i] == '\n') {
-            i += i < n;
-            break;
-        }
-        i++; /* the delimiter */
-    }
-    for (size_t k = 0; k < nq; k++) {
-        size_t idx = qoff[k];
-        fl->f[idx] = fl->unq.p + (uintptr_t)fl->f[idx];
-    }
-    rc = (long long)i;
-out:
-    free(qoff);
-    return rc;
-}
-
-void sj_fields_free(sj_fields *fl) {
-    free(fl->f);
-    free(fl->len);
-    sj_buf_free(&fl->unq);
-    memset(fl, 0, sizeof *fl);
-}
-
-long sj_column_index(const sj_fields *header, const char *column) {
+long sj_column_index(const sheaf_csv *header, const char *column) {
     size_t cl = strlen(column);
     if (header)
-        for (size_t i = 0; i < header->n; i++)
-            if (header->len[i] == cl && !memcmp(header->f[i], column, cl))
+        for (size_t i = 0; i < header->nfields; i++)
+            if (header->field_lens[i] == cl && !memcmp(header->fields[i], column, cl))
                 return (long)i;
     uint64_t v;
     if (sj_parse_u64(column, &v) == 0 && v < (uint64_t)LONG_MAX)
@@ -383,107 +274,8 @@ int sj_read_file(const char *path, char **data, size_t *len) {
     return 0;
 }
 
-typedef struct sj_list {
-    char **v;
-    size_t n, cap;
-} sj_list;
-
-static int list_push(sj_list *l, const char *s) {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        char **v = realloc(l->v, cap * sizeof *v);
-        if (!v)
-            return SHEAF_ENOMEM;
-        l->v = v;
-        l->cap = cap;
-    }
-    if (!(l->v[l->n] = strdup(s)))
-        return SHEAF_ENOMEM;
-    l->n++;
-    return 0;
-}
-
-static int cmp_str(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int walk_dir(const char *dir, sj_list *l) {
-    DIR *d = opendir(dir);
-    if (!d)
-        return SHEAF_EIO;
-    sj_list names = {0};
-    struct dirent *e;
-    int rc = 0;
-    while ((e = readdir(d)) != NULL && !rc)
-        if (e->d_name[0] != '.' && e->d_name[0] != '_')
-            rc = list_push(&names, e->d_name);
-    closedir(d);
-    if (names.n)
-        qsort(names.v, names.n, sizeof *names.v, cmp_str);
-    for (size_t i = 0; i < names.n && !rc; i++) {
-        sj_buf p = {0};
-        if (sj_buf_printf(&p, "%s/%s", dir, names.v[i])) {
-            rc = SHEAF_ENOMEM;
-            break;
-        }
-        struct stat st;
-        if (stat(p.p, &st) == 0 && S_ISDIR(st.st_mode))
-            rc = walk_dir(p.p, l);
-        else if (stat(p.p, &st) == 0 && S_ISREG(st.st_mode))
-            rc = list_push(l, p.p);
-        sj_buf_free(&p);
-    }
-    sj_free_list(names.v, names.n);
-    return rc;
-}
-
-int sj_list_files(const char *path, char ***files, size_t *n) {
-    sj_list l = {0};
-    struct stat st;
-    int rc = 0;
-    if (stat(path, &st) == 0) {
-        if (S_ISDIR(st.st_mode))
-            rc = walk_dir(path, &l);
-        else
-            rc = list_push(&l, path);
-    } else {
-        glob_t g;
-        if (glob(path, 0, NULL, &g) != 0)
-            return SHEAF_ENOENT;
-        for (size_t i = 0; i < g.gl_pathc && !rc; i++)
-            if (stat(g.gl_pathv[i], &st) == 0 && S_ISDIR(st.st_mode))
-                rc = walk_dir(g.gl_pathv[i], &l);
-            else
-                rc = list_push(&l, g.gl_pathv[i]);
-        globfree(&g);
-    }
-    if (rc) {
-        sj_free_list(l.v, l.n);
-        return rc;
-    }
-    *files = l.v;
-    *n = l.n;
-    return 0;
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-int sj_rmtree(const char *path) {
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return errno == ENOENT ? 0 : -1;
-    return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 int sj_round(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
              const char *const *inputs, size_t ninputs, const char *output, sheaf_result *res) {
-    sheaf_job_def j = *job;
-    j.driver = NULL;
     sheaf_config c = *cfg;
     c.inputs = inputs;
     c.ninputs = ninputs;
@@ -491,7 +283,7 @@ int sj_round(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
     c.overwrite = 1;
     c.report = NULL;
     c.progress = 0;
-    return sheaf_run(comm, &j, &c, res);
+    return sheaf_run(comm, job, &c, res);
 }
 
 int sj_each_output_line(const char *dir, int (*fn)(void *arg, char *line, size_t len),
@@ -559,19 +351,6 @@ int sj_bcast_buf(MPI_Comm comm, char **data, size_t *len) {
     if (rank != 0)
         (*data)[n] = '\0';
     return 0;
-}
-
-int sj_agree(MPI_Comm comm, int rc, char *msg, size_t msglen) {
-    int rank, size;
-    MPI_Comm_rank(comm, &rank);
-    MPI_Comm_size(comm, &size);
-    int who = rc ? rank : size, low;
-    MPI_Allreduce(&who, &low, 1, MPI_INT, MPI_MIN, comm);
-    if (low == size)
-        return 0;
-    MPI_Bcast(&rc, 1, MPI_INT, low, comm);
-    MPI_Bcast(msg, (int)msglen, MPI_CHAR, low, comm);
-    return rc;
 }
 
 /* Appends "a, b, c" (the header's names, cut short past a few hundred bytes) to b. */
@@ -796,12 +575,10 @@ void sj_work_close(MPI_Comm comm, sj_work *w, bool keep, const char *job, bool q
 
 int sj_final_round(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
                    const char *const *inputs, size_t ninputs, sheaf_result *res) {
-    sheaf_job_def j = *job;
-    j.driver = NULL;
     sheaf_config c = *cfg;
     c.inputs = inputs;
     c.ninputs = ninputs;
-    return sheaf_run(comm, &j, &c, res);
+    return sheaf_run(comm, job, &c, res);
 }
 
 int sj_mkdirs(const char *path) {

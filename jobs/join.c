@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "jobs.h"
 
@@ -113,13 +114,13 @@ static int bload_file(join_opts *o, const char *path, sheaf_ctx *ctx) {
     if (rc)
         return sheaf_fail(ctx, rc, "cannot read %s: %s", path,
                           rc == SHEAF_EINVAL ? "not a regular file" : sheaf_strerror(rc));
-    sj_fields fl = {0}, hdr = {0};
+    sheaf_csv fl = {0}, hdr = {0};
     long col = -1;
     size_t off = 0;
     bool first = true;
     while (off < len && !rc) {
-        long long n = sj_csv_record(data + off, len - off, o->delim, first && o->header ? &hdr
-                                                                                       : &fl);
+        long long n = sheaf_csv_parse(first && o->header ? &hdr : &fl, data + off, len - off,
+                                      o->delim, NULL, 0);
         if (n <= 0) {
             rc = sheaf_fail(ctx, SHEAF_EFORMAT, "%s: malformed csv record at offset %zu", path,
                             off);
@@ -133,14 +134,14 @@ static int bload_file(join_opts *o, const char *path, sheaf_ctx *ctx) {
         if (first) {
             first = false;
             col = sj_column_index(o->header ? &hdr : NULL, o->rkey);
-            if (col < 0 || (o->header && (size_t)col >= hdr.n)) {
-                rc = sj_no_column(ctx, path, o->rkey, hdr.f, hdr.len, hdr.n);
+            if (col < 0 || (o->header && (size_t)col >= hdr.nfields)) {
+                rc = sj_no_column(ctx, path, o->rkey, hdr.fields, hdr.field_lens, hdr.nfields);
                 break;
             }
             if (o->header)
                 continue;
         }
-        if ((size_t)col >= fl.n) {
+        if ((size_t)col >= fl.nfields) {
             o->nokey++;
             continue;
         }
@@ -155,10 +156,10 @@ static int bload_file(join_opts *o, const char *path, sheaf_ctx *ctx) {
             o->capents = cap;
         }
         bentry *e = &o->ents[o->nents++];
-        e->hash = sj_hash64(fl.f[col], fl.len[col], 7);
+        e->hash = sheaf_hash(fl.fields[col], fl.field_lens[col], 7);
         e->koff = o->bdata.len;
-        e->klen = fl.len[col];
-        if (sj_buf_add(&o->bdata, fl.f[col], fl.len[col])) {
+        e->klen = fl.field_lens[col];
+        if (sj_buf_add(&o->bdata, fl.fields[col], fl.field_lens[col])) {
             rc = SHEAF_ENOMEM;
             break;
         }
@@ -167,8 +168,8 @@ static int bload_file(join_opts *o, const char *path, sheaf_ctx *ctx) {
         if (sj_buf_add(&o->bdata, rec, rlen))
             rc = SHEAF_ENOMEM;
     }
-    sj_fields_free(&fl);
-    sj_fields_free(&hdr);
+    sheaf_csv_free(&fl);
+    sheaf_csv_free(&hdr);
     free(data);
     return rc;
 }
@@ -182,12 +183,19 @@ static int join_setup(sheaf_ctx *ctx, void *udata) {
     o->nents = 0;
     char **files;
     size_t n;
-    if (sj_list_files(o->right_path, &files, &n) || n == 0)
+    char why[512];
+    int lrc = sheaf_list_inputs(o->right_path, &files, &n, why, sizeof why);
+    struct stat st;
+    if (lrc == SHEAF_EINVAL && stat(o->right_path, &st) == 0 && !S_ISDIR(st.st_mode))
+        return sheaf_fail(ctx, lrc, "cannot read %s: not a regular file", o->right_path);
+    if (lrc && lrc != SHEAF_ENOENT)
+        return sheaf_fail(ctx, lrc, "broadcast side: %s", why);
+    if (lrc || n == 0)
         return sheaf_fail(ctx, SHEAF_ENOENT, "broadcast side %s: no such file", o->right_path);
     int rc = 0;
     for (size_t i = 0; i < n && !rc; i++)
         rc = bload_file(o, files[i], ctx);
-    sj_free_list(files, n);
+    sheaf_list_free(files, n);
     if (rc)
         return rc;
     o->nbuckets = 1;
@@ -218,7 +226,7 @@ static int emit_pair(sheaf_ctx *ctx, join_opts *o, const char *l, size_t llen, c
 
 static int broadcast_map(sheaf_ctx *ctx, const sheaf_record *rec, join_opts *o,
                          const char *k, size_t klen) {
-    uint64_t h = sj_hash64(k, klen, 7);
+    uint64_t h = sheaf_hash(k, klen, 7);
     bool matched = false;
     for (size_t i = o->buckets[h & (o->nbuckets - 1)]; i; i = o->ents[i - 1].next) {
         bentry *e = &o->ents[i - 1];
@@ -277,8 +285,8 @@ static int key_group(const void *a, size_t alen, const void *b, size_t blen) {
 static uint32_t key_partition(const void *key, size_t klen, uint32_t nparts, void *udata) {
     join_opts *o = udata;
     if (o->broadcast) /* output lines: any spread will do */
-        return (uint32_t)(sj_hash64(key, klen, 3) % nparts);
-    return (uint32_t)(sj_hash64(key, klen ? klen - 1 : 0, 3) % nparts);
+        return (uint32_t)(sheaf_hash(key, klen, 3) % nparts);
+    return (uint32_t)(sheaf_hash(key, klen ? klen - 1 : 0, 3) % nparts);
 }
 
 static int join_reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values *vals,
@@ -330,11 +338,10 @@ static int join_cleanup(sheaf_ctx *ctx, void *udata) {
     return o->nokey ? sheaf_counter_add(ctx, "records without the key", (int64_t)o->nokey) : 0;
 }
 
-static int join_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
-                       sheaf_result *res) {
-    join_opts *o = job->udata;
-    sheaf_job_def j = *job;
-    j.driver = NULL;
+static int join_run(MPI_Comm comm, const sheaf_command *cmd, const sheaf_config *cfg,
+                    sheaf_result *res) {
+    join_opts *o = cmd->udata;
+    sheaf_job_def j = *cmd->job;
     if (o->broadcast) {
         j.compare = NULL;
         j.group = NULL;
@@ -351,9 +358,8 @@ static const sheaf_option join_options[] = {
     {NULL, NULL, NULL},
 };
 
-const sheaf_job_def sheaf_job_join = {
+static const sheaf_job_def join_job = {
     .name = "join",
-    .summary = "equi-join of two csv inputs (reduce-side or --broadcast): LEFT TAB RIGHT",
     .map = join_map,
     .reduce = join_reduce,
     .compare = key_compare,
@@ -361,9 +367,16 @@ const sheaf_job_def sheaf_job_join = {
     .partition = key_partition,
     .setup = join_setup,
     .cleanup = join_cleanup,
+    .udata = &jopts,
+};
+
+const sheaf_command sheaf_cmd_join = {
+    .name = "join",
+    .summary = "equi-join of two csv inputs (reduce-side or --broadcast): LEFT TAB RIGHT",
     .options = join_options,
     .parse_option = join_parse,
     .configure = join_configure,
     .udata = &jopts,
-    .driver = join_driver,
+    .job = &join_job,
+    .run = join_run,
 };

@@ -156,7 +156,7 @@ static int init_map(sheaf_ctx *ctx, const sheaf_record *rec, km_opts *o) {
     o->tmp.len = 0;
     if (fmt_point(&o->tmp, o->pt, n))
         return SHEAF_ENOMEM;
-    uint64_t h = sj_hash64(o->tmp.p, o->tmp.len, o->seed);
+    uint64_t h = sheaf_hash(o->tmp.p, o->tmp.len, o->seed);
     /* keep the k smallest (hash, text); replace the largest when full */
     size_t slot = o->in;
     if (o->in == o->k) {
@@ -424,7 +424,7 @@ static int load_centroids(MPI_Comm comm, km_opts *o, const char *dir, const char
             }
         }
     }
-    if ((rc = sj_agree(comm, rc, msg, sizeof msg))) {
+    if ((rc = sheaf_agree(comm, rc, msg, sizeof msg))) {
         free(r.cent);
         return sj_result_fail(res, rc, "%s", msg[0] ? msg : "cannot read the centroids");
     }
@@ -447,9 +447,9 @@ static int load_centroids(MPI_Comm comm, km_opts *o, const char *dir, const char
     return 0;
 }
 
-static int km_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
-                     sheaf_result *res) {
-    km_opts *o = job->udata;
+static int km_run(MPI_Comm comm, const sheaf_command *cmd, const sheaf_config *cfg,
+                  sheaf_result *res) {
+    km_opts *o = cmd->udata;
     sj_work w;
     int rc = sj_work_open(comm, o->work, cfg, "kmeans", &w, res);
     if (rc)
@@ -465,7 +465,7 @@ static int km_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config
         rc = load_centroids(comm, o, NULL, o->init, res);
     } else {
         o->mode = 0;
-        rc = sj_round(comm, job, cfg, cfg->inputs, cfg->ninputs, work.p, res);
+        rc = sj_round(comm, cmd->job, cfg, cfg->inputs, cfg->ninputs, work.p, res);
         if (!rc) {
             rc = load_centroids(comm, o, work.p, NULL, res);
             o->mode = 1;
@@ -482,13 +482,11 @@ static int km_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config
         bool last = it == o->iterations || empty;
         if (last) {
             sheaf_config c = *cfg;
-            sheaf_job_def j = *job;
-            j.driver = NULL;
             o->mode = 1;
-            rc = sheaf_run(comm, &j, &c, res);
+            rc = sheaf_run(comm, cmd->job, &c, res);
             break;
         }
-        rc = sj_round(comm, job, cfg, cfg->inputs, cfg->ninputs, work.p, res);
+        rc = sj_round(comm, cmd->job, cfg, cfg->inputs, cfg->ninputs, work.p, res);
         free(prev);
         prev = malloc((size_t)o->k * o->d * sizeof *prev);
         if (!prev)
@@ -528,16 +526,22 @@ static const sheaf_option km_options[] = {
     {NULL, NULL, NULL},
 };
 
-const sheaf_job_def sheaf_job_kmeans = {
+static const sheaf_job_def kmeans_job = {
     .name = "kmeans",
-    .summary = "k-means of numeric csv rows: cluster TAB count TAB centroid",
     .map = km_map,
     .map_cleanup = km_map_cleanup,
     .reduce = km_reduce,
     .setup = km_setup,
+    .udata = &kopts,
+};
+
+const sheaf_command sheaf_cmd_kmeans = {
+    .name = "kmeans",
+    .summary = "k-means of numeric csv rows: cluster TAB count TAB centroid",
     .options = km_options,
     .parse_option = km_parse,
     .configure = km_configure,
     .udata = &kopts,
-    .driver = km_driver,
+    .job = &kmeans_job,
+    .run = km_run,
 };

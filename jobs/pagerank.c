@@ -197,9 +197,9 @@ static int pr_reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values 
     return sheaf_emit(ctx, key, klen, o->val.p, o->val.len);
 }
 
-static int pr_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
-                     sheaf_result *res) {
-    pr_opts *o = job->udata;
+static int pr_run(MPI_Comm comm, const sheaf_command *cmd, const sheaf_config *cfg,
+                  sheaf_result *res) {
+    pr_opts *o = cmd->udata;
     sj_work w;
     int rc = sj_work_open(comm, o->work, cfg, "pagerank", &w, res);
     if (rc)
@@ -211,7 +211,7 @@ static int pr_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config
     }
     o->round = 0;
     o->final = false;
-    rc = sj_round(comm, job, cfg, cfg->inputs, cfg->ninputs, dir[0].p, res);
+    rc = sj_round(comm, cmd->job, cfg, cfg->inputs, cfg->ninputs, dir[0].p, res);
     if (!rc) {
         o->n = (double)res->output_records;
         MPI_Allreduce(&o->my_dangling, &o->dmass, 1, MPI_DOUBLE, MPI_SUM, comm);
@@ -224,9 +224,9 @@ static int pr_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config
         if (o->final) {
             sheaf_config c = *cfg;
             c.input_format = "lines";
-            rc = sj_final_round(comm, job, &c, in, 1, res);
+            rc = sj_final_round(comm, cmd->job, &c, in, 1, res);
         } else {
-            rc = sj_round(comm, job, cfg, in, 1, dir[it % 2].p, res);
+            rc = sj_round(comm, cmd->job, cfg, in, 1, dir[it % 2].p, res);
         }
         double d = 0;
         MPI_Allreduce(&o->my_dangling, &d, 1, MPI_DOUBLE, MPI_SUM, comm);
@@ -246,15 +246,21 @@ static const sheaf_option pr_options[] = {
     {NULL, NULL, NULL},
 };
 
-const sheaf_job_def sheaf_job_pagerank = {
+static const sheaf_job_def pagerank_job = {
     .name = "pagerank",
-    .summary = "PageRank over an edge list (src dst per line): node TAB rank",
     .map = pr_map,
     .reduce = pr_reduce,
     .setup = pr_setup,
+    .udata = &popts,
+};
+
+const sheaf_command sheaf_cmd_pagerank = {
+    .name = "pagerank",
+    .summary = "PageRank over an edge list (src dst per line): node TAB rank",
     .options = pr_options,
     .parse_option = pr_parse,
     .configure = pr_configure,
     .udata = &popts,
-    .driver = pr_driver,
+    .job = &pagerank_job,
+    .run = pr_run,
 };

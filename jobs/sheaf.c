@@ -9,24 +9,24 @@
 
 #include "jobs.h"
 
-static const sheaf_job_def *const jobs[] = {
-    &sheaf_job_wordcount,
-    &sheaf_job_stream,
-    &sheaf_job_grep,
-    &sheaf_job_sort,
-    &sheaf_job_gensort,
-    &sheaf_job_valsort,
-    &sheaf_job_invertedindex,
-    &sheaf_job_distinct,
-    &sheaf_job_topk,
-    &sheaf_job_histogram,
-    &sheaf_job_groupby,
-    &sheaf_job_join,
-    &sheaf_job_pagerank,
-    &sheaf_job_kmeans,
-    &sheaf_job_validate,
-    &sheaf_job_convert,
-    &sheaf_job_sql,
+static const sheaf_command *const jobs[] = {
+    &sheaf_cmd_wordcount,
+    &sheaf_cmd_stream,
+    &sheaf_cmd_grep,
+    &sheaf_cmd_sort,
+    &sheaf_cmd_gensort,
+    &sheaf_cmd_valsort,
+    &sheaf_cmd_invertedindex,
+    &sheaf_cmd_distinct,
+    &sheaf_cmd_topk,
+    &sheaf_cmd_histogram,
+    &sheaf_cmd_groupby,
+    &sheaf_cmd_join,
+    &sheaf_cmd_pagerank,
+    &sheaf_cmd_kmeans,
+    &sheaf_cmd_validate,
+    &sheaf_cmd_convert,
+    &sheaf_cmd_sql,
 };
 #define NJOBS (sizeof jobs / sizeof jobs[0])
 
@@ -114,7 +114,7 @@ int main(int argc, char **argv) {
             char name[128]; /* messages then say "sheaf JOB" */
             snprintf(name, sizeof name, "sheaf %s", jobs[i]->name);
             argv[1] = name;
-            return sheaf_main(argc - 1, argv + 1, jobs[i]);
+            return sheaf_command_main(argc - 1, argv + 1, jobs[i]);
         }
     }
     return usage_error(cmd);

@@ -74,13 +74,19 @@ static const sheaf_option sort_options[] = {
     {NULL, NULL, NULL},
 };
 
-const sheaf_job_def sheaf_job_sort = {
+static const sheaf_job_def sort_job = {
     .name = "sort",
-    .summary = "total-order sort of lines, tsv by key, or fixed:N records (TeraSort: fixed:100)",
     .map = sort_map,
     .total_order = 1,
+    .udata = &sopts,
+};
+
+const sheaf_command sheaf_cmd_sort = {
+    .name = "sort",
+    .summary = "total-order sort of lines, tsv by key, or fixed:N records (TeraSort: fixed:100)",
     .options = sort_options,
     .parse_option = sort_parse,
     .configure = sort_configure,
     .udata = &sopts,
+    .job = &sort_job,
 };

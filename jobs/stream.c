@@ -28,8 +28,9 @@
  * makes no progress for --task-timeout, when the job fails, and when the rank receives
  * SIGINT, SIGTERM or SIGHUP (a handler stops the groups, removes the working directory and
  * then hands the signal to the handler that was there before). The rank is a child subreaper,
- * so what a command's shell leaves behind is the rank's to stop and reap; and a guard process
- * (forked at setup, told of each group on a pipe) does the same cleanup when the rank dies
+ * so what a command's shell leaves behind is the rank's to stop and reap; and the rank's
+ * janitor (the runtime's, cleanup.c), told of each group (sheaf_janitor_add_group) and of the
+ * working directory (made by sheaf_workdir_create), does the same cleanup when the rank dies
  * without doing it (SIGKILL).
  *
  * Writing to a child and reading from it go through one poll() loop, so neither side can
@@ -99,6 +100,7 @@ typedef struct stream_opts {
     uint64_t fed;       /* records given to the mapper */
     char base[4096];    /* where the rank's directory goes: the spill base */
     char topname[64];   /* sheaf-stream-XXXXXX under base: an owner file and work/ */
+    char wpath[4200];   /* base/topname, registered with the janitor */
     int basefd, topfd, workfd;
     coproc map, red;
     bool red_open;
@@ -111,16 +113,6 @@ static stream_opts S = {.basefd = -1, .topfd = -1, .workfd = -1, .timeout_ms = -
 
 /* Process groups of running commands, read by the signal handler. */
 static volatile sig_atomic_t live[NSLOTS];
-
-/* The guard: a process of the rank's that stops the commands and removes the working
- * directory when the rank dies without doing it (SIGKILL, or an MPI library that _exits when
- * mpirun is gone). It reads (slot, pgid) records on a pipe; end of file means the rank died. */
-static pid_t guard_pid = -1;
-static int guard_fd = -1; /* the write end */
-typedef struct guard_msg {
-    int32_t slot; /* -1: the rank cleaned up, the guard has nothing to do */
-    int32_t pgid; /* 0: the slot's group has been stopped */
-} guard_msg;
 
 static const int handled[] = {SIGINT, SIGTERM, SIGHUP};
 #define NHANDLED (sizeof handled / sizeof handled[0])
@@ -236,12 +228,6 @@ static void remove_workdir(void) {
     unlinkat(S.basefd, S.topname, AT_REMOVEDIR);
 }
 
-static void tell_guard(int32_t slot, int32_t pgid) {
-    guard_msg m = {slot, pgid};
-    if (guard_fd >= 0) /* 8 bytes on a pipe: one atomic write */
-        (void)!write(guard_fd, &m, sizeof m);
-}
-
 /* Stops every running command and removes the working directory, from a signal handler or
  * at exit. */
 static void stop_everything(void) {
@@ -249,99 +235,10 @@ static void stop_everything(void) {
     for (int i = 0; i < NSLOTS; i++)
         pg[i] = (pid_t)live[i];
     stop_groups(pg, NSLOTS, SIGNAL_GRACE_MS);
+    for (int i = 0; i < NSLOTS; i++)
+        if (pg[i] > 0)
+            sheaf_janitor_drop_group(pg[i]);
     remove_workdir();
-    tell_guard(-1, 0);
-}
-
-/* The guard's life (in the forked child: async-signal-safe calls only). */
-static void guard_main(int rfd) {
-    prctl(PR_SET_NAME, "sheaf-guard"); /* its command line is the rank's: tell it apart */
-    static const int ign[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
-    for (size_t i = 0; i < sizeof ign / sizeof ign[0]; i++)
-        signal(ign[i], SIG_IGN);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    /* Keep the pipe and the directory's descriptors; drop what the rank holds (its MPI
-     * connections and its stdout to mpirun among them). */
-    int keep[3] = {rfd, S.basefd, S.topfd}, nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-    for (int i = 0; i < 3 && nul >= 0; i++)
-        if (nul != i)
-            dup2(nul, i);
-    for (int a = 0; a < 3; a++) /* sort the three */
-        for (int b = a + 1; b < 3; b++)
-            if (keep[b] < keep[a]) {
-                int t = keep[a];
-                keep[a] = keep[b];
-                keep[b] = t;
-            }
-    unsigned from = 3;
-    for (int i = 0; i < 3; i++) {
-        if (keep[i] >= (int)from) {
-            if (keep[i] > (int)from)
-                close_range(from, (unsigned)keep[i] - 1, 0);
-            from = (unsigned)keep[i] + 1;
-        }
-    }
-    close_range(from, ~0u, 0);
-    pid_t pg[NSLOTS] = {0};
-    for (;;) {
-        guard_msg m;
-        ssize_t r = read(rfd, &m, sizeof m);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r != (ssize_t)sizeof m)
-            break; /* the rank is gone */
-        if (m.slot < 0)
-            _exit(0);
-        if (m.slot < NSLOTS)
-            pg[m.slot] = m.pgid;
-    }
-    stop_groups(pg, NSLOTS, GRACE_MS);
-    remove_workdir();
-    _exit(0);
-}
-
-/* Starts the guard, in a process group of its own so that signals meant for the rank's
- * group do not reach it. Without it (fork failed) the rank still cleans up on every way out
- * it survives. */
-static void start_guard(void) {
-    int gp[2];
-    if (pipe2(gp, O_CLOEXEC) != 0)
-        return;
-    sigset_t all, old;
-    sigfillset(&all);
-    sigprocmask(SIG_BLOCK, &all, &old);
-    pid_t pid = fork();
-    if (pid == 0) {
-        setpgid(0, 0);
-        close(gp[1]);
-        guard_main(gp[0]);
-    }
-    sigprocmask(SIG_SETMASK, &old, NULL);
-    close(gp[0]);
-    if (pid < 0) {
-        close(gp[1]);
-        return;
-    }
-    guard_pid = pid;
-    guard_fd = gp[1];
-}
-
-/* Tells the guard all is clean, and reaps it (bounded). */
-static void end_guard(void) {
-    if (guard_pid <= 0)
-        return;
-    tell_guard(-1, 0);
-    close(guard_fd);
-    guard_fd = -1;
-    for (int k = 0; k < 2000 && waitpid(guard_pid, NULL, WNOHANG) == 0; k++)
-        nap_ms(1);
-    if (waitpid(guard_pid, NULL, WNOHANG) == 0) {
-        kill(guard_pid, SIGKILL);
-        waitpid(guard_pid, NULL, 0);
-    }
-    guard_pid = -1;
 }
 
 static void on_signal(int sig) {
@@ -408,7 +305,7 @@ static void stop(coproc *c) {
         pid_t pg = c->pid;
         stop_groups(&pg, 1, GRACE_MS);
         live[c->slot] = 0;
-        tell_guard(c->slot, 0);
+        sheaf_janitor_drop_group(pg);
         c->pid = -1;
     }
     int *fds[] = {&c->in, &c->out, &c->err, &c->peek, &c->pidfd};
@@ -474,7 +371,7 @@ static int start(sheaf_ctx *ctx, coproc *c, const char *cmd, const char *role, i
     if (pid > 0) {
         setpgid(pid, pid); /* as the child does: whichever runs first */
         live[slot] = pid;
-        tell_guard(slot, pid);
+        sheaf_janitor_add_group(pid);
     }
     sigprocmask(SIG_SETMASK, &old, NULL);
     close(pout[1]);
@@ -914,10 +811,10 @@ static int make_workdir(sheaf_ctx *ctx) {
         return sheaf_fail(ctx, SHEAF_EIO, "cannot use %s for the stream working directory: %s",
                           S.base, strerror(errno));
     sweep_stale(host);
-    snprintf(path, sizeof path, "%s/sheaf-stream-XXXXXX", S.base);
-    if (!mkdtemp(path))
+    if (sheaf_workdir_create(S.base, "sheaf-stream-", path, sizeof path) != 0)
         return sheaf_fail(ctx, SHEAF_EIO, "cannot create a working directory in %s: %s", S.base,
                           strerror(errno));
+    snprintf(S.wpath, sizeof S.wpath, "%s", path);
     snprintf(S.topname, sizeof S.topname, "%s", strrchr(path, '/') + 1);
     S.topfd = openat(S.basefd, S.topname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     int ofd = -1;
@@ -1023,8 +920,6 @@ static int copy_file(const char *data, size_t n, const char *name) {
 static int ship_files(sheaf_ctx *ctx) {
     int rank = sheaf_rank(ctx);
     int rc = make_workdir(ctx);
-    if (!rc)
-        start_guard();
     for (size_t i = 0; i < S.nfiles; i++) {
         long long n = -1;
         char *data = NULL, why[160] = "";
@@ -1136,7 +1031,9 @@ static int st_cleanup(sheaf_ctx *ctx, void *udata) {
     release(&S.red);
     S.red_open = false;
     remove_workdir();
-    end_guard();
+    if (S.wpath[0])
+        sheaf_workdir_remove(S.wpath, 1); /* removed above: the janitor forgets it */
+    S.wpath[0] = '\0';
     int *fds[] = {&S.workfd, &S.topfd, &S.basefd};
     for (size_t i = 0; i < 3; i++) {
         if (*fds[i] >= 0)
@@ -1219,17 +1116,23 @@ static const sheaf_option st_options[] = {
     {NULL, NULL, NULL},
 };
 
-const sheaf_job_def sheaf_job_stream = {
+static const sheaf_job_def stream_job = {
     .name = "stream",
-    .summary = "Hadoop Streaming: map and reduce with external commands (stdin/stdout lines)",
     .map = st_map,
     .reduce = st_reduce,
     .setup = st_setup,
     .cleanup = st_cleanup,
     .map_cleanup = st_map_cleanup,
     .partition_end = st_partition_end,
+    .udata = &S,
+};
+
+const sheaf_command sheaf_cmd_stream = {
+    .name = "stream",
+    .summary = "Hadoop Streaming: map and reduce with external commands (stdin/stdout lines)",
     .options = st_options,
     .parse_option = st_parse,
     .configure = st_configure,
     .udata = &S,
+    .job = &stream_job,
 };

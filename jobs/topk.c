@@ -13,6 +13,10 @@
  * two rounds (a driver): a counting round into a fresh work directory (OUT.work-topk-XXXXXX,
  * or inside --work-dir; removed at the end), then a top-K round over its output.
  *
+ * --where COND (repeatable, ANDed) keeps only the rows where the SQL condition holds, with
+ * sheaf sql's types and NULL rules (sql/filter.c; csv with a header, or Parquet); with
+ * --count it filters the counting round.
+ *
  * Map-side top-k: every rank keeps its own best K in a heap as it maps (map_cleanup emits
  * them), so at most K records per rank reach the single reducer, which merges them.
  */
@@ -21,6 +25,7 @@
 #include <string.h>
 
 #include "jobs.h"
+#include "sql/filter.h"
 
 typedef struct entry {
     double v;
@@ -36,6 +41,9 @@ typedef struct topk_opts {
     const char *work;
     bool count, smallest;
     bool from_counts; /* round 2 of --count: input lines are key TAB count */
+    char **where;     /* --where: SQL conditions (sql/filter.c) */
+    size_t nwhere;
+    sql_filter *filter;
     entry *heap;      /* the rank's best k so far; heap[0] is the worst of them */
     size_t n;
     uint64_t nonnum;
@@ -50,7 +58,13 @@ static int topk_parse(void *udata, const char *name, const char *value) {
         return -1;
     if (!strcmp(name, "k"))
         return sj_parse_u64(value, &o->k) || o->k == 0 || o->k > 100000000 ? -1 : 0;
-    if (!strcmp(name, "column"))
+    if (!strcmp(name, "where")) {
+        char **w = realloc(o->where, (o->nwhere + 1) * sizeof *w);
+        if (!w)
+            return -1;
+        o->where = w;
+        w[o->nwhere++] = (char *)value;
+    } else if (!strcmp(name, "column"))
         o->column = value;
     else if (!strcmp(name, "count"))
         o->count = true;
@@ -67,6 +81,8 @@ static int topk_configure(void *udata, sheaf_config *cfg) {
     topk_opts *o = udata;
     if (!o->count && !o->column)
         return sj_usage("topk", "give --column COL (top records by value) or --count");
+    if (sql_filter_option("topk", o->where, o->nwhere, cfg, &o->filter))
+        return -1;
     if (o->column && (sj_need_columns("topk", cfg, "--column") ||
                       sj_check_columns("topk", cfg, &o->column, 1)))
         return -1;
@@ -181,6 +197,8 @@ static int topk_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
     }
     size_t flen;
     int rc;
+    if (o->filter && (rc = sql_filter_row(ctx, o->filter, rec)) <= 0)
+        return rc;
     const char *f = sj_field(ctx, rec, o->column, &flen, &rc);
     if (!f || sj_field_double(f, flen, &v)) {
         o->nonnum += f != NULL || rc == 0;
@@ -251,19 +269,21 @@ static int topk_reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_value
 
 static int count_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
     topk_opts *o = udata;
+    int rc;
+    if (o->filter && (rc = sql_filter_row(ctx, o->filter, rec)) <= 0)
+        return rc;
     if (!o->column)
         return sheaf_emit_u64(ctx, rec->data, rec->len, 1);
     size_t len;
-    int rc;
     const char *f = sj_field(ctx, rec, o->column, &len, &rc);
     return f ? sheaf_emit_u64(ctx, f, len, 1) : rc;
 }
 
-static int topk_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
-                       sheaf_result *res) {
-    topk_opts *o = job->udata;
+static int topk_run(MPI_Comm comm, const sheaf_command *cmd, const sheaf_config *cfg,
+                    sheaf_result *res) {
+    topk_opts *o = cmd->udata;
     if (!o->count)
-        return sj_final_round(comm, job, cfg, cfg->inputs, cfg->ninputs, res);
+        return sj_final_round(comm, cmd->job, cfg, cfg->inputs, cfg->ninputs, res);
     sj_work w;
     int rc = sj_work_open(comm, o->work, cfg, "topk", &w, res);
     if (rc)
@@ -283,13 +303,11 @@ static int topk_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_conf
         c2.csv_header = 0;
         c2.record_delimiter = NULL;
         c2.overwrite = cfg->overwrite;
-        sheaf_job_def top = *job;
-        top.driver = NULL;
         o->from_counts = true;
         const char *in[1] = {work.p};
         c2.inputs = in;
         c2.ninputs = 1;
-        rc = sheaf_run(comm, &top, &c2, res);
+        rc = sheaf_run(comm, cmd->job, &c2, res);
     }
     sj_work_close(comm, &w, false, "topk", cfg->quiet);
     sj_buf_free(&work);
@@ -299,23 +317,31 @@ static int topk_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_conf
 static const sheaf_option topk_options[] = {
     {"k", "K", "how many (default 10)"},
     {"column", "COL", "the numeric column (csv/tsv name or index); with --count, the key"},
+    {"where", "'COND'", "only rows where the SQL condition holds (named columns; repeatable, "
+                        "AND)"},
     {"count", NULL, "the K most frequent keys (the --column field or the whole line)"},
     {"smallest", NULL, "the K smallest values instead of the largest"},
     {"work-dir", "DIR", "--count: work in a fresh directory inside DIR (default: beside OUT)"},
     {NULL, NULL, NULL},
 };
 
-const sheaf_job_def sheaf_job_topk = {
+static const sheaf_job_def topk_job = {
     .name = "topk",
-    .summary = "the K largest records by a numeric column (value TAB record), or K most "
-               "frequent keys (--count)",
     .map = topk_map,
     .map_cleanup = topk_map_cleanup,
     .reduce = topk_reduce,
     .setup = topk_setup,
+    .udata = &topts,
+};
+
+const sheaf_command sheaf_cmd_topk = {
+    .name = "topk",
+    .summary = "the K largest records by a numeric column (value TAB record), or K most "
+               "frequent keys (--count)",
     .options = topk_options,
     .parse_option = topk_parse,
     .configure = topk_configure,
     .udata = &topts,
-    .driver = topk_driver,
+    .job = &topk_job,
+    .run = topk_run,
 };

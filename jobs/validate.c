@@ -268,12 +268,10 @@ static int val_cleanup(sheaf_ctx *ctx, void *udata) {
     return rc;
 }
 
-static int val_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
-                      sheaf_result *res) {
-    val_opts *o = job->udata;
-    sheaf_job_def j = *job;
-    j.driver = NULL;
-    int rc = sheaf_run(comm, &j, cfg, res);
+static int val_run(MPI_Comm comm, const sheaf_command *cmd, const sheaf_config *cfg,
+                   sheaf_result *res) {
+    val_opts *o = cmd->udata;
+    int rc = sheaf_run(comm, cmd->job, cfg, res);
     if (rc)
         return rc;
     uint64_t *sum = calloc(2 * o->n, sizeof *sum);
@@ -304,17 +302,23 @@ static const sheaf_option val_options[] = {
     {NULL, NULL, NULL},
 };
 
-const sheaf_job_def sheaf_job_validate = {
+static const sheaf_job_def validate_job = {
     .name = "validate",
-    .summary = "data-quality rules over csv (not-null, range, regex, unique): pass/fail per "
-               "rule, violations in OUT",
     .map = val_map,
     .reduce = val_reduce,
     .setup = val_setup,
     .cleanup = val_cleanup,
+    .udata = &vopts,
+};
+
+const sheaf_command sheaf_cmd_validate = {
+    .name = "validate",
+    .summary = "data-quality rules over csv (not-null, range, regex, unique): pass/fail per "
+               "rule, violations in OUT",
     .options = val_options,
     .parse_option = val_parse,
     .configure = val_configure,
     .udata = &vopts,
-    .driver = val_driver,
+    .job = &validate_job,
+    .run = val_run,
 };

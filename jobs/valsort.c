@@ -19,7 +19,7 @@
  *
  * Under mpirun the ranks split the sequence into equal ranges by record number, check their
  * own range, and rank 0 checks the boundaries between ranges. There is no map and no output
- * directory: the job is all driver.
+ * directory: the command is all run function, with no job.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -125,7 +125,7 @@ static int check_range(const valsort_opts *o, char **files, const uint64_t *coun
             }
             for (size_t k = 0; k < want; k++, r++) {
                 const unsigned char *rec = buf + k * rl;
-                st->checksum += sj_hash64(rec, rl, 0);
+                st->checksum += sheaf_hash(rec, rl, 0);
                 if (have_prev) {
                     int c = memcmp(prev, rec, kl);
                     if (c == 0)
@@ -183,12 +183,20 @@ static int plan(const valsort_opts *o, sj_buf *out, char *msg, size_t msglen) {
     for (size_t i = 0; i < o->npaths; i++) {
         char **files;
         size_t n;
-        int rc = sj_list_files(o->paths[i], &files, &n);
+        char why[512];
+        struct stat pst;
+        int rc = sheaf_list_inputs(o->paths[i], &files, &n, why, sizeof why);
+        if (rc == SHEAF_EINVAL && stat(o->paths[i], &pst) == 0 &&
+            check_regular(o->paths[i], &pst, msg, msglen))
+            return rc; /* a device or FIFO named as input: valsort's own message */
         if (rc || n == 0) {
-            snprintf(msg, msglen, "%s: no such file or directory, or no files in it",
-                     o->paths[i]);
+            if (rc && rc != SHEAF_ENOENT)
+                snprintf(msg, msglen, "%s", why);
+            else
+                snprintf(msg, msglen, "%s: no such file or directory, or no files in it",
+                         o->paths[i]);
             if (!rc)
-                sj_free_list(files, n);
+                sheaf_list_free(files, n);
             return rc ? rc : SHEAF_ENOENT;
         }
         for (size_t k = 0; k < n && !rc; k++) {
@@ -209,16 +217,16 @@ static int plan(const valsort_opts *o, sj_buf *out, char *msg, size_t msglen) {
                 rc = SHEAF_ENOMEM;
             }
         }
-        sj_free_list(files, n);
+        sheaf_list_free(files, n);
         if (rc)
             return rc;
     }
     return 0;
 }
 
-static int valsort_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
-                          sheaf_result *res) {
-    valsort_opts *o = job->udata;
+static int valsort_run(MPI_Comm comm, const sheaf_command *cmd, const sheaf_config *cfg,
+                       sheaf_result *res) {
+    valsort_opts *o = cmd->udata;
     (void)cfg;
     int rank, size;
     MPI_Comm_rank(comm, &rank);
@@ -231,11 +239,12 @@ static int valsort_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_c
     int rc = 0;
     if (rank == 0)
         rc = plan(o, &list, msg, sizeof msg);
-    if ((rc = sj_agree(comm, rc, msg, sizeof msg)))
+    if ((rc = sheaf_agree(comm, rc, msg, sizeof msg)))
         return sj_result_fail(res, rc, "%s", msg);
     if (!list.p && sj_buf_reserve(&list, 0))
         rc = SHEAF_ENOMEM;
-    if ((rc = sj_agree(comm, rc, msg, sizeof msg)) || (rc = sj_bcast_buf(comm, &list.p, &list.len))) {
+    if ((rc = sheaf_agree(comm, rc, msg, sizeof msg)) ||
+        (rc = sj_bcast_buf(comm, &list.p, &list.len))) {
         sj_buf_free(&list);
         return sj_result_fail(res, rc, "out of memory");
     }
@@ -264,7 +273,7 @@ static int valsort_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_c
     uint64_t end = (uint64_t)((unsigned __int128)total * (uint64_t)(rank + 1) / (uint64_t)size);
     if (!rc)
         rc = check_range(o, files, counts, nfiles, begin, end, &st, msg, sizeof msg);
-    rc = sj_agree(comm, rc, msg, sizeof msg);
+    rc = sheaf_agree(comm, rc, msg, sizeof msg);
     range_stat *all = NULL;
     if (!rc && rank == 0 && !(all = malloc((size_t)size * sizeof *all)))
         rc = SHEAF_ENOMEM;
@@ -317,7 +326,7 @@ static int valsort_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_c
         }
         res->input_records = sum.records;
     }
-    rc = sj_agree(comm, rc, msg, sizeof msg);
+    rc = sheaf_agree(comm, rc, msg, sizeof msg);
     free(all);
     free(files);
     free(counts);
@@ -328,27 +337,19 @@ static int valsort_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_c
     return 0;
 }
 
-static int valsort_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
-    (void)ctx;
-    (void)rec;
-    (void)udata;
-    return 0;
-}
-
 static const sheaf_option valsort_options[] = {
     {"record-size", "N", "bytes per record (default 100)"},
     {"key-bytes", "K", "the key is the first K bytes of a record (default 10, at most 64)"},
     {NULL, NULL, NULL},
 };
 
-const sheaf_job_def sheaf_job_valsort = {
+const sheaf_command sheaf_cmd_valsort = {
     .name = "valsort",
     .summary = "check that fixed-length records are in key order; print count and checksum",
     .usage = "DIR_OR_FILE...   (exit 0 in order, 1 out of order)",
-    .map = valsort_map,
     .options = valsort_options,
     .parse_option = valsort_parse,
     .configure = valsort_configure,
     .udata = &vopts,
-    .driver = valsort_driver,
+    .run = valsort_run,
 };

@@ -426,14 +426,20 @@ static const sheaf_option wc_options[] = {
     {NULL, NULL, NULL},
 };
 
-const sheaf_job_def sheaf_job_wordcount = {
+static const sheaf_job_def wordcount_job = {
     .name = "wordcount",
-    .summary = "count words (maximal runs of non-whitespace bytes); output: word TAB count",
     .map = wc_map,
     .map_blocks = 1, /* a line end is one more separator: take whole runs of lines */
     .agg = SHEAF_AGG_SUM_U64,
+    .udata = &opts,
+};
+
+const sheaf_command sheaf_cmd_wordcount = {
+    .name = "wordcount",
+    .summary = "count words (maximal runs of non-whitespace bytes); output: word TAB count",
     .options = wc_options,
     .parse_option = wc_parse,
     .configure = wc_configure,
     .udata = &opts,
+    .job = &wordcount_job,
 };

@@ -19,7 +19,10 @@
  * janitor: a child in a session of its own (mpirun's kills do not reach it), holding one end of
  * a socket pair, to which each registration and removal is sent as a message. When the job's
  * process goes, however it goes, the janitor reads the end of the socket, removes the paths
- * still registered, and exits. A process that ends normally has nothing registered left. What
+ * still registered, and exits. A job that starts commands of its own (the stream job) registers
+ * their process groups too (sheaf_janitor_add_group), and the janitor stops them (SIGTERM,
+ * then SIGKILL after a grace period) before it removes the paths their commands may still be
+ * writing in. A process that ends normally has nothing registered left. What
  * survives even that (the janitor killed too, a node lost) the next job sweeps: see commit.c
  * (stale staging, an old output cut off in a swap) and job.c (spill directories of dead jobs).
  *
@@ -34,6 +37,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +49,8 @@
 #include <unistd.h>
 
 #define NSLOTS 16
+#define MAX_GROUPS 64        /* process groups the janitor stops */
+#define GROUP_GRACE_MS 2000  /* SIGTERM to SIGKILL for a group */
 
 static struct {
     atomic_int used; /* 0 free, 1 being filled, 2 registered */
@@ -170,10 +176,41 @@ void sheaf__cleanup_drop(int slot) {
     atomic_store(&slots[slot - 1].used, 0);
 }
 
-/* The janitor's life: registrations until the socket ends, then the removals. */
+/* Stops the process groups pg[0..n): SIGTERM (and SIGCONT, for a stopped member), then SIGKILL
+ * for what is left after the grace period. The janitor is not their parent, so a member that
+ * exited stays until its new parent reaps it; the wait is bounded either way. */
+static void stop_groups(const pid_t *pg, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        kill(-pg[i], SIGTERM);
+        kill(-pg[i], SIGCONT);
+    }
+    for (int ms = 0; ms < GROUP_GRACE_MS; ms += 5) {
+        bool any = false;
+        for (size_t i = 0; i < n && !any; i++)
+            any = kill(-pg[i], 0) == 0;
+        if (!any)
+            return;
+        usleep(5000);
+    }
+    for (size_t i = 0; i < n; i++)
+        kill(-pg[i], SIGKILL);
+    for (int ms = 0; ms < 200; ms++) {
+        bool any = false;
+        for (size_t i = 0; i < n && !any; i++)
+            any = kill(-pg[i], 0) == 0;
+        if (!any)
+            return;
+        usleep(1000);
+    }
+}
+
+/* The janitor's life: registrations until the socket ends, then the process groups stopped
+ * (their commands may still write in a registered directory) and the removals. */
 static _Noreturn void janitor_main(int fd) {
     char **paths = NULL;
     size_t n = 0, cap = 0;
+    pid_t groups[MAX_GROUPS];
+    size_t ngroups = 0;
     char msg[sizeof slots[0].path + 2];
     for (;;) {
         ssize_t len = recv(fd, msg, sizeof msg - 1, 0);
@@ -182,7 +219,16 @@ static _Noreturn void janitor_main(int fd) {
         if (len <= 0)
             break;
         msg[len] = '\0';
-        if (msg[0] == '+' || msg[0] == 'L') {
+        if (msg[0] == 'G' || msg[0] == 'g') {
+            long pg = strtol(msg + 1, NULL, 10);
+            size_t i = 0;
+            while (i < ngroups && groups[i] != (pid_t)pg)
+                i++;
+            if (msg[0] == 'G' && i == ngroups && ngroups < MAX_GROUPS && pg > 1)
+                groups[ngroups++] = (pid_t)pg;
+            else if (msg[0] == 'g' && i < ngroups)
+                groups[i] = groups[--ngroups];
+        } else if (msg[0] == '+' || msg[0] == 'L') {
             if (n == cap) {
                 cap = cap ? 2 * cap : 16;
                 char **p = realloc(paths, cap * sizeof *p);
@@ -196,6 +242,7 @@ static _Noreturn void janitor_main(int fd) {
             for (size_t i = 0; i < n; i++)
                 free(paths[i]);
             n = 0;
+            ngroups = 0;
         } else if (msg[0] == '-') {
             for (size_t i = n; i-- > 0;) {
                 if (strcmp(paths[i] + 1, msg + 1) == 0) {
@@ -206,6 +253,7 @@ static _Noreturn void janitor_main(int fd) {
             }
         }
     }
+    stop_groups(groups, ngroups);
     for (size_t i = 0; i < n; i++) {
         if (paths[i][0] == '+') {
             remove_at(AT_FDCWD, paths[i] + 1, 0);
@@ -262,6 +310,35 @@ void sheaf__janitor_start(void) {
     struct timeval tv = {10, 0};
     setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     janitor = sv[0];
+}
+
+/* Sends 'G' or 'g' and the decimal pgid, with async-signal-safe calls only. */
+static void tell_group(char op, pid_t pgid) {
+    char msg[32];
+    char digits[24];
+    int nd = 0;
+    unsigned long v = pgid > 0 ? (unsigned long)pgid : 0;
+    do {
+        digits[nd++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v && nd < (int)sizeof digits);
+    msg[0] = op;
+    for (int i = 0; i < nd; i++)
+        msg[1 + i] = digits[nd - 1 - i];
+    if (janitor < 0 || pgid <= 1)
+        return;
+    int saved = errno;
+    while (send(janitor, msg, (size_t)nd + 1, MSG_NOSIGNAL) < 0 && errno == EINTR)
+        continue;
+    errno = saved;
+}
+
+SHEAF_EXTERN void sheaf_janitor_add_group(pid_t pgid) {
+    tell_group('G', pgid);
+}
+
+SHEAF_EXTERN void sheaf_janitor_drop_group(pid_t pgid) {
+    tell_group('g', pgid);
 }
 
 void sheaf__janitor_done(void) {

@@ -36,6 +36,10 @@ int sheaf__verror(sheaf_ctx *ctx, int code, const char *fmt, va_list ap) {
         return code;
     ctx->err = code;
     vsnprintf(ctx->errmsg, sizeof ctx->errmsg, fmt, ap);
+    ctx->own_err = code;
+    ctx->own_err_phase = ctx->cur_phase;
+    ctx->own_err_time = sheaf__now();
+    snprintf(ctx->own_errmsg, sizeof ctx->own_errmsg, "%.255s", ctx->errmsg); /* cut */
     return code;
 }
 
@@ -63,27 +67,46 @@ SHEAF_EXTERN int sheaf_fail(sheaf_ctx *ctx, int code, const char *fmt, ...) {
     return sheaf__error(ctx, code, "%s", msg);
 }
 
-int sheaf__agree(sheaf_ctx *ctx) {
-    int mine = ctx->err ? ctx->rank : ctx->nranks, first;
-    if (MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, ctx->comm) != MPI_SUCCESS)
+/* The lowest rank of comm whose code is non-zero, with its code and message copied to every
+ * rank (msg: msglen bytes on every rank); *first is the size of comm when none failed. */
+static int agree(MPI_Comm comm, int code, char *msg, size_t msglen, int *first) {
+    int rank, size;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    int mine = code ? rank : size;
+    if (MPI_Allreduce(&mine, first, 1, MPI_INT, MPI_MIN, comm) != MPI_SUCCESS)
         return SHEAF_EMPI;
-    if (first == ctx->nranks)
+    if (*first == size)
         return 0;
-    struct {
-        int code;
-        char msg[sizeof ctx->errmsg];
-    } e;
-    if (ctx->rank == first) {
-        e.code = ctx->err;
-        memcpy(e.msg, ctx->errmsg, sizeof e.msg);
+    if (MPI_Bcast(&code, 1, MPI_INT, *first, comm) != MPI_SUCCESS)
+        return SHEAF_EMPI;
+    for (size_t off = 0; off < msglen;) {
+        int chunk = (int)SHEAF__MIN(msglen - off, (size_t)1 << 30);
+        if (MPI_Bcast(msg + off, chunk, MPI_CHAR, *first, comm) != MPI_SUCCESS)
+            return SHEAF_EMPI;
+        off += (size_t)chunk;
     }
-    MPI_Bcast(&e, (int)sizeof e, MPI_BYTE, first, ctx->comm);
-    e.msg[sizeof e.msg - 1] = '\0';
-    ctx->err = e.code;
+    if (msglen)
+        msg[msglen - 1] = '\0';
+    return code;
+}
+
+SHEAF_EXTERN int sheaf_agree(MPI_Comm comm, int code, char *msg, size_t msglen) {
+    int first;
+    return agree(comm, code, msg, msglen, &first);
+}
+
+int sheaf__agree(sheaf_ctx *ctx) {
+    char msg[sizeof ctx->errmsg];
+    memcpy(msg, ctx->errmsg, sizeof msg);
+    int first, code = agree(ctx->comm, ctx->err, msg, sizeof msg, &first);
+    if (code == 0 || code == SHEAF_EMPI)
+        return code;
+    ctx->err = code;
     ctx->agreed = true;
-    snprintf(ctx->errmsg, sizeof ctx->errmsg, "rank %d: %s", first, e.msg);
+    snprintf(ctx->errmsg, sizeof ctx->errmsg, "rank %d: %s", first, msg);
     ctx->errmsg[sizeof ctx->errmsg - 1] = '\0';
-    return e.code;
+    return code;
 }
 
 void sheaf__log(const sheaf_ctx *ctx, sheaf_log_level level, const char *fmt, ...) {

@@ -308,6 +308,63 @@ static int pruned(const sheaf_config *cfg, const char *path, char *err, size_t e
     return out;
 }
 
+/* Adds the files of one input (-i): a glob when it has glob characters and names no file,
+ * else a file or a directory. Returns 0 or a negative code with a message. */
+static int expand(filelist *fl, const char *in, char *err, size_t errlen) {
+    struct stat st;
+    if (!has_glob(in) || stat(in, &st) == 0)
+        return walk(fl, in, true, err, errlen);
+    glob_t g;
+    int rc = 0, gr = glob(in, 0, NULL, &g);
+    if (gr == GLOB_NOMATCH) {
+        snprintf(err, errlen, "input %s: no file matches", in);
+        rc = SHEAF_ENOENT;
+    } else if (gr != 0) {
+        snprintf(err, errlen, "input %s: cannot expand the pattern", in);
+        rc = SHEAF_EIO;
+    } else {
+        for (size_t k = 0; k < g.gl_pathc && !rc; k++)
+            rc = walk(fl, g.gl_pathv[k], true, err, errlen);
+    }
+    globfree(&g);
+    return rc;
+}
+
+static void filelist_free(filelist *fl) {
+    for (size_t i = 0; i < fl->n; i++)
+        free(fl->files[i]);
+    free(fl->files);
+    free(fl->sizes);
+    free(fl->mtimes);
+    free(fl->unsized);
+    free(fl->origin);
+}
+
+SHEAF_EXTERN int sheaf_list_inputs(const char *path, char ***files, size_t *n, char *err,
+                                   size_t errlen) {
+    filelist fl = {0};
+    char why[512];
+    int rc = path ? expand(&fl, path, why, sizeof why) : SHEAF_EINVAL;
+    if (rc) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s", path ? why : "no path given");
+        filelist_free(&fl);
+        return rc;
+    }
+    *files = fl.files;
+    *n = fl.n;
+    fl.files = NULL;
+    fl.n = 0;
+    filelist_free(&fl);
+    return 0;
+}
+
+SHEAF_EXTERN void sheaf_list_free(char **files, size_t n) {
+    for (size_t i = 0; files && i < n; i++)
+        free(files[i]);
+    free(files);
+}
+
 int sheaf__plan_build(const sheaf_config *cfg, const sheaf__format *fmt, int nranks,
                       sheaf__plan *plan, char *err, size_t errlen) {
     return sheaf__plan_build_multi(cfg, fmt, 1, nranks, plan, err, errlen);
@@ -323,26 +380,8 @@ int sheaf__plan_build_multi(const sheaf_config *cfg, const sheaf__format *fmts, 
         return SHEAF_EUSAGE;
     }
     for (size_t i = 0; i < cfg->ninputs && !rc; i++) {
-        const char *in = cfg->inputs[i];
         fl.cur = (uint32_t)i;
-        struct stat st;
-        if (has_glob(in) && stat(in, &st) != 0) {
-            glob_t g;
-            int gr = glob(in, 0, NULL, &g);
-            if (gr == GLOB_NOMATCH) {
-                snprintf(err, errlen, "input %s: no file matches", in);
-                rc = SHEAF_ENOENT;
-            } else if (gr != 0) {
-                snprintf(err, errlen, "input %s: cannot expand the pattern", in);
-                rc = SHEAF_EIO;
-            } else {
-                for (size_t k = 0; k < g.gl_pathc && !rc; k++)
-                    rc = walk(&fl, g.gl_pathv[k], true, err, errlen);
-            }
-            globfree(&g);
-        } else {
-            rc = walk(&fl, in, true, err, errlen);
-        }
+        rc = expand(&fl, cfg->inputs[i], err, errlen);
     }
     /* Parquet files under partition folders that a condition rules out are not read. */
     uint8_t *drop = !rc && cfg->nwhere && fl.n ? calloc(fl.n, 1) : NULL;

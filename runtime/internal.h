@@ -350,6 +350,10 @@ bool sheaf__reader_block(sheaf__reader *r, sheaf_record *rec);
  * names (r->nh, r->hfields, r->hlens). 0, or a code with the message in err (a header naming
  * a column twice is SHEAF_EFORMAT). */
 int sheaf__reader_header(sheaf__reader *r, char *err, size_t errlen);
+/* A source's begin for the formats with a header: with --csv-header, reads the header
+ * (sheaf__reader_header) and, in the split that starts the file, skips it as a record that still
+ * counts as the file's first line. */
+int sheaf__reader_begin_header(sheaf__reader *r, char *err, size_t errlen);
 /* Room for twice as many fields in r->fields and r->flens. 0 or SHEAF_ENOMEM. */
 int sheaf__reader_grow_fields(sheaf__reader *r);
 
@@ -661,22 +665,45 @@ void sheaf__outset_free(sheaf_ctx *ctx, sheaf__outset *o);
 
 /* ---- progress.c -------------------------------------------------------------------------- */
 
-/* Rank 0's progress display (on a terminal or with --progress). */
+/* The progress display (progress.c): rank 0 draws; every rank adds its figures to the
+ * slots of a window on rank 0. */
+enum { SHEAF__PROG_SHUFFLE_BYTES, SHEAF__PROG_SORTED, SHEAF__PROG_RUNS, SHEAF__PROG_MERGES,
+       SHEAF__PROG_GROUPS, SHEAF__PROG_RECS_IN, SHEAF__PROG_RECS_OUT, SHEAF__PROG_REDUCED,
+       SHEAF__PROG_COUNT };
 typedef struct sheaf__progress {
-    bool on;
-    double t0, last;
+    bool on;     /* rank 0 draws */
+    bool shared; /* every rank adds to shared_win */
+    MPI_Win shared_win;
+    double t0, last, last_add;
+    unsigned frames;
     const struct sheaf__plan *plan;
-    MPI_Win win;
+    MPI_Win win;      /* the task counter, or MPI_WIN_NULL */
     uint64_t *prefix; /* bytes of tasks [0, i) */
+    uint64_t adds[SHEAF__PROG_COUNT]; /* the values being added */
+    uint64_t sent[3]; /* reduce figures added so far: groups, records in, records out */
 } sheaf__progress;
 
-/* Starts the display on rank 0 when it is wanted; win is the task counter (or MPI_WIN_NULL). */
+/* Collective: rank 0 decides whether to draw (progress.c says how) and tells every rank;
+ * when it draws, every rank joins the shared window. win is the task counter (or
+ * MPI_WIN_NULL). */
 void sheaf__progress_start(sheaf__progress *p, const sheaf_ctx *ctx,
                            const struct sheaf__plan *plan, MPI_Win win);
-/* Redraws the map bar (at most five times a second unless final). */
+/* Any rank: adds n to a shared slot; complete: wait until it has reached rank 0. */
+void sheaf__progress_add(sheaf__progress *p, int slot, uint64_t n, bool complete);
+/* Rank 0: redraws the map bar (at most five times a second unless final). */
 void sheaf__progress_map(sheaf__progress *p, const sheaf_ctx *ctx, bool final);
-/* Redraws the reduce line. */
+/* Rank 0: the shuffle's line, once every rank has mapped. */
+void sheaf__progress_shuffle(sheaf__progress *p, const sheaf_ctx *ctx);
+/* Rank 0: redraws the sort and reduce line. */
 void sheaf__progress_reduce(sheaf__progress *p, const sheaf_ctx *ctx, bool final);
+/* Any rank, its sort done: adds its spilled runs and merge passes. */
+void sheaf__progress_sorted(sheaf__progress *p, sheaf_ctx *ctx);
+/* Any rank, in its reduce (at most five times a second unless final): adds its groups and
+ * records; final: and that it is done. */
+void sheaf__progress_reduce_tick(sheaf__progress *p, sheaf_ctx *ctx, bool final);
+/* Collective: waits for every rank to finish its reduce, rank 0 redrawing meanwhile. */
+void sheaf__progress_wait(sheaf__progress *p, const sheaf_ctx *ctx);
+/* Collective when the display was on: frees the window. */
 void sheaf__progress_end(sheaf__progress *p);
 
 /* ---- the job context ------------------------------------------------------------------- */
@@ -711,6 +738,12 @@ struct sheaf_ctx {
     int err;
     bool agreed; /* every rank knows the job failed: no more collectives but the last */
     char errmsg[1024];
+    /* This rank's own first failure (before agreement makes it everyone's): its code, the
+     * phase it was in, when (sheaf__now), and its message, for the report. */
+    int own_err, own_err_phase;
+    double own_err_time;
+    char own_errmsg[256];
+    int cur_phase; /* the phase this rank is in (SHEAF__PH_*) */
 
     /* the phases' own state */
     sheaf__mapside *map;      /* shuffle.c: send buffers, rounds, combine table */
@@ -726,6 +759,7 @@ struct sheaf_ctx {
     double phase_start[SHEAF__PH_COUNT], phase_end[SHEAF__PH_COUNT];
     uint64_t tasks_mapped;
     uint64_t c[SHEAF__C_COUNT]; /* counters, indexed by SHEAF__C_* */
+    uint64_t *sent_to;          /* shuffle bytes this rank sent to each rank (the report) */
     sheaf__counter *user;
     size_t nuser, capuser;
     const char *cur_file;
@@ -892,9 +926,14 @@ void sheaf__sample_free(sheaf_ctx *ctx);
 /* ---- place.c, report.c ----------------------------------------------------------------- */
 
 int sheaf__place(sheaf_ctx *ctx);
+/* The most ranks for which the report holds the rank-by-rank shuffle matrix. */
+#define SHEAF__REPORT_MATRIX_MAX 256
 /* Collective: gathers per-rank figures; rank 0 returns the JSON text (malloc'd), others NULL. */
 char *sheaf__report(sheaf_ctx *ctx, const sheaf__plan *plan, sheaf_result *res, double t0,
                     double t1, char **html);
+/* Turns a success report (*json, *html, both malloc'd) into a failure's: status FAILED, the
+ * failing rank and phase taken from msg ("rank N: ..."), error msg. Leaves them on failure. */
+void sheaf__report_failed(char **json, char **html, const char *msg);
 /* The report object as a self-contained HTML page (html.c); malloc'd, or NULL. */
 struct json_t;
 char *sheaf__report_html(struct json_t *root);
@@ -913,6 +952,10 @@ bool sheaf__pq_folders(const sheaf_ctx *ctx);
 #define SHEAF__HIVE_NULL "__HIVE_DEFAULT_PARTITION__"
 int sheaf__hive_folders(const char *path, char ***out, size_t *n);
 void sheaf__pqjob_free(sheaf_ctx *ctx);
+/* When the job declared an output schema (its records are typed rows, each a csv line): 1
+ * with the columns' names as a csv header line (with its LF) appended to out (unless out is
+ * NULL); 0 when it did not; SHEAF_ENOMEM. */
+int sheaf__pqjob_csv_header(sheaf_ctx *ctx, sheaf__buf *out);
 /* The reader of a parquet split (a row group), and its records. */
 int sheaf__pqsrc_open(sheaf__reader *r, const char *path, uint64_t start, uint64_t len,
                       const sheaf__format *fmt, char *err, size_t errlen);

@@ -103,8 +103,10 @@ static bool fault(sheaf_ctx *ctx, int phase, uint64_t count) {
 }
 
 static void phase(sheaf_ctx *ctx, int ph, bool start) {
-    if (start)
+    if (start) {
         ctx->phase_start[ph] = sheaf__now();
+        ctx->cur_phase = ph;
+    }
     else
         ctx->phase_end[ph] = sheaf__now();
 }
@@ -260,12 +262,24 @@ static int map_phase(sheaf_ctx *ctx, const sheaf__plan *plan) {
             sheaf__error(ctx, rc, "map cleanup failed (%s)", sheaf_strerror(rc));
     }
     phase(ctx, SHEAF__PH_MAP, false);
+    sheaf__log(ctx, SHEAF_LOG_INFO, "map: %llu splits in %llu tasks, %llu records, %llu bytes "
+               "in %.3f s", (unsigned long long)ctx->c[SHEAF__C_SPLITS],
+               (unsigned long long)ctx->tasks_mapped,
+               (unsigned long long)ctx->c[SHEAF__C_INPUT_RECORDS],
+               (unsigned long long)ctx->c[SHEAF__C_INPUT_BYTES],
+               ctx->phase_end[SHEAF__PH_MAP] - ctx->phase_start[SHEAF__PH_MAP]);
     phase(ctx, SHEAF__PH_SHUFFLE, true);
     if (!ctx->agreed)
         sheaf__shuffle_finish(ctx);
-    if (!ctx->err)
+    if (!ctx->err) {
         sheaf__progress_map(&ctx->prog, ctx, true); /* every rank is done: the bar is full */
+        sheaf__progress_shuffle(&ctx->prog, ctx);
+    }
     phase(ctx, SHEAF__PH_SHUFFLE, false);
+    sheaf__log(ctx, SHEAF_LOG_INFO, "shuffle: %llu rounds, %llu bytes sent, %llu received",
+               (unsigned long long)ctx->c[SHEAF__C_SHUFFLE_ROUNDS],
+               (unsigned long long)ctx->c[SHEAF__C_SHUFFLE_BYTES],
+               (unsigned long long)ctx->c[SHEAF__C_SHUFFLE_RECV_BYTES]);
     if (dynamic) {
         MPI_Win_unlock_all(win);
         MPI_Win_free(&win);
@@ -372,6 +386,55 @@ static int make_rank_spill(sheaf_ctx *ctx, int *slot) {
     return 0;
 }
 
+/* Writes text to dir/name, a new file (O_EXCL, O_NOFOLLOW). Returns 0 or -1 with errno. */
+static int write_new(const char *dir, const char *name, const char *text) {
+    char path[4400];
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    int rc = sheaf__write_all(fd, text, strlen(text));
+    if (close(fd) != 0 && !rc)
+        rc = -errno;
+    if (rc) {
+        errno = -rc;
+        return -1;
+    }
+    return 0;
+}
+
+/* Rank 0, after a job that started failed: its report goes to a new directory beside the
+ * output, OUT.failed-report-XXXXXX (mkdtemp), as _report.json and _report.html, since the
+ * output itself is left as it was before the job. Says where on stderr (a warning). */
+static void failed_report(sheaf_ctx *ctx, const char *json, const char *html) {
+    const char *out = ctx->cfg.output && *ctx->cfg.output ? ctx->cfg.output : "sheaf";
+    size_t n = strlen(out);
+    while (n > 1 && out[n - 1] == '/')
+        n--;
+    char dir[4200];
+    if (snprintf(dir, sizeof dir, "%.*s.failed-report-XXXXXX", (int)n, out) >= (int)sizeof dir) {
+        sheaf__log(ctx, SHEAF_LOG_WARN, "no report of the failed job: the output's name is "
+                                        "too long");
+        return;
+    }
+    if (!mkdtemp(dir)) {
+        sheaf__log(ctx, SHEAF_LOG_WARN, "no report of the failed job: cannot create %s: %s",
+                   dir, strerror(errno));
+        return;
+    }
+    if (write_new(dir, "_report.json", json) != 0 ||
+        (html && write_new(dir, "_report.html", html) != 0)) {
+        sheaf__log(ctx, SHEAF_LOG_WARN, "report of the failed job in %s: %s", dir,
+                   strerror(errno));
+        return;
+    }
+    sheaf__log(ctx, SHEAF_LOG_WARN, "report of the failed job: %s/_report.json, _report.html",
+               dir);
+}
+
 typedef struct setup_msg {
     int code;
     char msg[1024];
@@ -405,6 +468,7 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
     ctx->sink = &sheaf__sink_none;
     ctx->outfmt = sheaf__outfmt_find(cfg->output_format ? cfg->output_format : "text");
     parse_fault(ctx);
+    ctx->sent_to = calloc((size_t)ctx->nranks, sizeof *ctx->sent_to); /* NULL: not reported */
     MPI_Barrier(ctx->comm);
     double t0 = sheaf__now();
     phase(ctx, SHEAF__PH_SETUP, true);
@@ -507,6 +571,21 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
                 rc = sheaf__csv_plan_quotes(ctx, &plan);
             if (!rc && ctx->rank == 0)
                 sheaf__plan_warn_compressed(ctx, &plan);
+            if (!rc && ctx->rank == 0)
+                sheaf__log(ctx, SHEAF_LOG_INFO,
+                           "plan: %zu files, %llu bytes, %zu splits of at most %llu bytes in "
+                           "%zu tasks, %s schedule, %u reducers, memory %llu bytes a rank, "
+                           "spill directory %s",
+                           plan.nfiles, (unsigned long long)plan.total_bytes, plan.nsplits,
+                           (unsigned long long)plan.split_size, plan.ntasks,
+                           cfg->schedule == SHEAF_SCHEDULE_STATIC ? "static" : "dynamic",
+                           ctx->nparts, (unsigned long long)ctx->budget, ctx->spill_dir);
+            for (size_t i = 0; !rc && ctx->rank == 0 && i < plan.nsplits &&
+                               cfg->log_level >= SHEAF_LOG_DEBUG; i++)
+                sheaf__log(ctx, SHEAF_LOG_DEBUG, "split %zu: %s bytes %llu-%llu", i,
+                           plan.files[plan.splits[i].file],
+                           (unsigned long long)plan.splits[i].start,
+                           (unsigned long long)(plan.splits[i].start + plan.splits[i].len));
         }
     }
     if (!rc) {
@@ -547,17 +626,25 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
             fault(ctx, SHEAF__PH_SORT, 0);
         if (!ctx->err)
             sheaf__reduce_all(ctx, sm->tmp);
-        if (!ctx->err)
-            sheaf__progress_reduce(&ctx->prog, ctx, true);
-        sheaf__progress_end(&ctx->prog);
+        sheaf__progress_reduce_tick(&ctx->prog, ctx, true);
         if (!ctx->phase_start[SHEAF__PH_REDUCE])
             phase(ctx, SHEAF__PH_SORT, false);
         if (ctx->fault_phase == SHEAF__PH_REDUCE)
             fault(ctx, SHEAF__PH_REDUCE, ctx->c[SHEAF__C_REDUCE_GROUPS]);
+        sheaf__log(ctx, SHEAF_LOG_INFO, "reduce: %llu groups of %llu records into %llu records "
+                   "(%llu bytes); %llu spilled runs, %llu merge passes",
+                   (unsigned long long)ctx->c[SHEAF__C_REDUCE_GROUPS],
+                   (unsigned long long)ctx->c[SHEAF__C_REDUCE_RECORDS],
+                   (unsigned long long)ctx->c[SHEAF__C_OUTPUT_RECORDS],
+                   (unsigned long long)ctx->c[SHEAF__C_OUTPUT_BYTES],
+                   (unsigned long long)ctx->c[SHEAF__C_SPILL_RUNS],
+                   (unsigned long long)ctx->c[SHEAF__C_MERGE_PASSES]);
         phase(ctx, SHEAF__PH_REDUCE, false);
         phase(ctx, SHEAF__PH_COMMIT, true);
         if (ctx->fault_phase == SHEAF__PH_COMMIT)
             fault(ctx, SHEAF__PH_COMMIT, 0);
+        sheaf__progress_wait(&ctx->prog, ctx);
+        sheaf__progress_end(&ctx->prog);
         rc = sheaf__agree(ctx);
     }
     /* cleanup runs on every rank whose setup ran, whether the job failed or not. */
@@ -584,18 +671,31 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
     /* Rank 0 summed the user counters: every rank's result gets them. */
     MPI_Bcast(&res->nuser_counters, (int)(sizeof res->nuser_counters + sizeof res->user_counters),
               MPI_BYTE, 0, ctx->comm);
+    MPI_Bcast(res->warnings, (int)sizeof res->warnings, MPI_CHAR, 0, ctx->comm);
     if (ctx->rank == 0) {
+        bool failed = rc != 0;
         if (!rc) {
             char err[1024];
-            int c = sheaf__commit_finish(&commit, sheaf__pq_folders(ctx) ? 0 : ctx->nparts,
-                                           report, html, err, sizeof err);
+            int c = sheaf__commit_finish(&commit, sheaf__pq_folders(ctx) ? 0 : ctx->nparts, report, html, err, sizeof err);
+            if (!c)
+                sheaf__log(ctx, SHEAF_LOG_INFO, "commit: %u parts, _report.json, "
+                           "_report.html and _SUCCESS in %s", ctx->nparts, cfg->output);
             if (c) {
                 sheaf__error(ctx, c, "commit: %s", err);
                 sheaf__commit_abort(&commit);
+                /* The report was written as a success: it now says what failed. */
+                char msg[1100];
+                snprintf(msg, sizeof msg, "rank 0: commit: %s", err);
+                sheaf__report_failed(&report, &html, msg);
+                failed = true;
             }
         } else {
             sheaf__commit_abort(&commit);
+            sheaf__log(ctx, SHEAF_LOG_INFO, "commit: the job failed; %s left as it was",
+                       cfg->output ? cfg->output : "the output");
         }
+        if (failed && started && report)
+            failed_report(ctx, report, html);
         /* A job refused at setup (bad usage, an existing output) writes no report. */
         char err[1024];
         if (cfg->report && report && started &&
@@ -633,6 +733,7 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
     for (size_t i = 0; i < ctx->nuser; i++)
         free(ctx->user[i].name);
     free(ctx->user);
+    free(ctx->sent_to);
     MPI_Comm_free(&ctx->comm);
     free(ctx->fmts);
     sheaf__pqjob_free(ctx);

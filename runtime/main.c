@@ -1,11 +1,12 @@
 /*
- * main.c: sheaf_main(), the common command line of every Sheaf program.
+ * main.c: sheaf_command_main() and sheaf_main(), the common command line of every Sheaf
+ * program.
  *
  * It starts MPI when the program was not started under it already, parses the options every
- * job shares and the job's own, checks that the MPI world is what the launcher meant (an
- * `srun` without PMI starts lone singletons), runs the job on MPI_COMM_WORLD, and turns the
- * outcome into one line on stderr and an exit status: 0 success, 1 the job failed, 2 bad
- * usage. Only rank 0 prints.
+ * job shares and the command's own, checks that the MPI world is what the launcher meant (an
+ * `srun` without PMI starts lone singletons), runs the command on MPI_COMM_WORLD (its run
+ * function, or one sheaf_run of its job), and turns the outcome into one line on stderr and
+ * an exit status: 0 success, 1 the job failed, 2 bad usage. Only rank 0 prints.
  */
 #include "codec.h"
 #include "internal.h"
@@ -269,14 +270,14 @@ static const struct {
 #define OPT_COMMON 1000
 #define OPT_JOB 2000
 
-static void usage(const char *prog, const sheaf_job_def *job, FILE *f) {
-    fprintf(f, "usage: %s [OPTIONS]%s%s\n", prog, job->usage ? " " : "",
-            job->usage ? job->usage : "");
-    if (job->summary)
-        fprintf(f, "\n%s\n", job->summary);
-    if (job->options && job->options[0].name) {
-        fprintf(f, "\nOptions of %s:\n", job->name);
-        for (const sheaf_option *o = job->options; o->name; o++) {
+static void usage(const char *prog, const sheaf_command *cmd, FILE *f) {
+    fprintf(f, "usage: %s [OPTIONS]%s%s\n", prog, cmd->usage ? " " : "",
+            cmd->usage ? cmd->usage : "");
+    if (cmd->summary)
+        fprintf(f, "\n%s\n", cmd->summary);
+    if (cmd->options && cmd->options[0].name) {
+        fprintf(f, "\nOptions of %s:\n", cmd->name);
+        for (const sheaf_option *o = cmd->options; o->name; o++) {
             char left[64];
             snprintf(left, sizeof left, "--%s%s%s", o->name, o->argname ? " " : "",
                      o->argname ? o->argname : "");
@@ -316,10 +317,10 @@ static void bad_option(const char *argv_word, char *out, size_t outlen) {
     snprintf(out, outlen, "%.*s", (int)SHEAF__MIN(n, (size_t)200), argv_word);
 }
 
-static int parse_args(int argc, char **argv, const sheaf_job_def *job, parsed *p, int rank) {
+static int parse_args(int argc, char **argv, const sheaf_command *cmd, parsed *p, int rank) {
     size_t njob = 0;
-    if (job->options)
-        while (job->options[njob].name)
+    if (cmd->options)
+        while (cmd->options[njob].name)
             njob++;
     struct option *lo = calloc(NCOMMON + njob + 1, sizeof *lo);
     p->inputs = calloc((size_t)argc + 1, sizeof *p->inputs);
@@ -331,8 +332,8 @@ static int parse_args(int argc, char **argv, const sheaf_job_def *job, parsed *p
         lo[i] = (struct option){common[i].name, common[i].arg ? 1 : 0, NULL,
                                 common[i].letter ? common[i].letter : OPT_COMMON + (int)i};
     for (size_t i = 0; i < njob; i++)
-        lo[NCOMMON + i] = (struct option){job->options[i].name,
-                                          job->options[i].argname ? 1 : 0, NULL,
+        lo[NCOMMON + i] = (struct option){cmd->options[i].name,
+                                          cmd->options[i].argname ? 1 : 0, NULL,
                                           OPT_JOB + (int)i};
     sheaf_config_init(&p->cfg);
     opterr = 0;
@@ -342,7 +343,7 @@ static int parse_args(int argc, char **argv, const sheaf_job_def *job, parsed *p
     /* "-" first: positional arguments come back in order as option 1. */
     while ((c = getopt_long(argc, argv, "-i:o:qh", lo, NULL)) != -1) {
         if (c == 1) {
-            if (!job->parse_option || job->parse_option(job->udata, NULL, optarg) != 0) {
+            if (!cmd->parse_option || cmd->parse_option(cmd->udata, NULL, optarg) != 0) {
                 free(lo);
                 USAGE_ERR("unexpected argument '%s' (see --help)", optarg);
             }
@@ -367,8 +368,8 @@ static int parse_args(int argc, char **argv, const sheaf_job_def *job, parsed *p
             USAGE_ERR("unknown option '%s' (see --help)", bad);
         }
         if (c >= OPT_JOB && c < OPT_JOB + (int)njob) {
-            const char *name = job->options[c - OPT_JOB].name;
-            if (!job->parse_option || job->parse_option(job->udata, name, optarg) != 0) {
+            const char *name = cmd->options[c - OPT_JOB].name;
+            if (!cmd->parse_option || cmd->parse_option(cmd->udata, name, optarg) != 0) {
                 free(lo);
                 USAGE_ERR("--%s: invalid value '%s'", name, optarg ? optarg : "");
             }
@@ -416,7 +417,9 @@ static int check_launcher(int size, int rank) {
 }
 
 /* The end-of-job summary on stderr, like Hadoop's counters dump: the totals that are not
- * zero, grouped by phase. Per-rank figures are in OUT/_report.json and _report.html. */
+ * zero, grouped by phase, the bad records skipped, the user counters and the warnings. The
+ * figures are the report's totals (_report.json "counters.NAME.total"); per-rank figures are in
+ * OUT/_report.json and _report.html. */
 static void summary(const char *prog, const sheaf_config *cfg, const sheaf_result *r) {
     fprintf(stderr, "%s: job succeeded in %.2f s -> %s\n", prog, r->seconds, cfg->output);
     for (size_t g = 0; sheaf__counter_groups[g]; g++) {
@@ -434,8 +437,24 @@ static void summary(const char *prog, const sheaf_config *cfg, const sheaf_resul
             shown = true;
             fprintf(stderr, "    %-24s %llu\n", ci->label, (unsigned long long)v);
         }
+        if (!strcmp(sheaf__counter_groups[g], "Map") && r->bad_records)
+            fprintf(stderr, "%s    %-24s %llu\n", shown ? "" : "  Map\n", "bad records skipped",
+                    (unsigned long long)r->bad_records);
     }
-    fprintf(stderr, "  Report: %s/_report.json, %s/_report.html\n", cfg->output, cfg->output);
+    if (r->nuser_counters)
+        fprintf(stderr, "  User counters\n");
+    for (size_t i = 0; i < r->nuser_counters; i++)
+        fprintf(stderr, "    %-24s %lld\n", r->user_counters[i].name,
+                (long long)r->user_counters[i].value);
+    for (const char *w = r->warnings; *w;) {
+        size_t n = strcspn(w, "\n");
+        fprintf(stderr, "  Warning: %.*s\n", (int)n, w);
+        w += n + (w[n] == '\n');
+    }
+    fprintf(stderr, "  Report: %s/_report.json, %s/_report.html", cfg->output, cfg->output);
+    if (cfg->report)
+        fprintf(stderr, ", %s", cfg->report);
+    fputc('\n', stderr);
 }
 
 /* Before MPI starts: a Slurm step of several tasks with no process-management interface in
@@ -655,7 +674,7 @@ static void quick_pmix_link(const struct sockaddr_storage *server) {
     closedir(d);
 }
 
-SHEAF_EXTERN int sheaf_main(int argc, char **argv, const sheaf_job_def *job) {
+SHEAF_EXTERN int sheaf_command_main(int argc, char **argv, const sheaf_command *cmd) {
     int inited = 0, provided, rank = 0, size = 1;
     MPI_Initialized(&inited);
     if (!inited && check_launcher_env())
@@ -694,15 +713,15 @@ SHEAF_EXTERN int sheaf_main(int argc, char **argv, const sheaf_job_def *job) {
         prog = slash ? slash + 1 : argv[0];
     }
     p.prog = prog;
-    int status = parse_args(argc, argv, job, &p, rank);
+    int status = parse_args(argc, argv, cmd, &p, rank);
     if (status == 0 && p.help) {
         if (rank == 0)
-            usage(prog, job, stdout);
+            usage(prog, cmd, stdout);
     } else if (status == 0 && p.version) {
         if (rank == 0)
             printf("sheaf %s\n", SHEAF_VERSION_STRING);
     } else if (status == 0) {
-        if (job->configure && job->configure(job->udata, &p.cfg) != 0)
+        if (cmd->configure && cmd->configure(cmd->udata, &p.cfg) != 0)
             status = 2; /* configure printed why */
         else if (!p.cfg.output) {
             if (rank == 0)
@@ -712,8 +731,8 @@ SHEAF_EXTERN int sheaf_main(int argc, char **argv, const sheaf_job_def *job) {
             status = 1;
         } else {
             sheaf_result res;
-            int rc = job->driver ? job->driver(MPI_COMM_WORLD, job, &p.cfg, &res)
-                                 : sheaf_run(MPI_COMM_WORLD, job, &p.cfg, &res);
+            int rc = cmd->run ? cmd->run(MPI_COMM_WORLD, cmd, &p.cfg, &res)
+                              : sheaf_run(MPI_COMM_WORLD, cmd->job, &p.cfg, &res);
             if (rc) {
                 if (rank == 0)
                     fprintf(stderr, "%s: error: %s\n", prog, res.message);
@@ -730,4 +749,9 @@ SHEAF_EXTERN int sheaf_main(int argc, char **argv, const sheaf_job_def *job) {
     if (!inited)
         MPI_Finalize();
     return status;
+}
+
+SHEAF_EXTERN int sheaf_main(int argc, char **argv, const sheaf_job_def *job) {
+    sheaf_command cmd = {.name = job ? job->name : NULL, .job = job};
+    return sheaf_command_main(argc, argv, &cmd);
 }

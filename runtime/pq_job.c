@@ -485,6 +485,23 @@ static int add_comma(sheaf__buf *b) {
     return 0;
 }
 
+int sheaf__pqjob_csv_header(sheaf_ctx *ctx, sheaf__buf *out) {
+    struct sheaf__pqjob *j = ctx->pq;
+    if (!j || !j->schema)
+        return 0;
+    if (!out)
+        return 1;
+    for (size_t i = 0; i < j->schema->n; i++) {
+        const char *name = j->schema->cols[i].name;
+        if ((i && add_comma(out)) || csv_append(out, (const uint8_t *)name, strlen(name)))
+            return SHEAF_ENOMEM;
+    }
+    if (sheaf__buf_reserve(out, 1))
+        return SHEAF_ENOMEM;
+    out->data[out->len++] = '\n';
+    return 1;
+}
+
 SHEAF_EXTERN int sheaf_row_emit(sheaf_ctx *ctx) {
     struct sheaf__pqjob *j = row_col(ctx, 0);
     if (!j)
@@ -495,10 +512,10 @@ SHEAF_EXTERN int sheaf_row_emit(sheaf_ctx *ctx) {
             ctx->c[SHEAF__C_OUTPUT_RECORDS]++;
         return rc;
     }
-    /* text output: one csv line of the fields, a null empty */
-    if (ctx->outfmt != &sheaf__out_text)
+    /* text and csv output: one csv line of the fields, a null empty */
+    if (ctx->outfmt != &sheaf__out_text && ctx->outfmt != &sheaf__out_csv)
         return sheaf__error(ctx, SHEAF_EINVAL,
-                            "typed rows are written with --output-format text or parquet");
+                            "typed rows are written with --output-format text, csv or parquet");
     sheaf__buf line = {0};
     int rc = 0;
     for (size_t i = 0; i < j->schema->n && !rc; i++) {

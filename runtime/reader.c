@@ -458,3 +458,16 @@ SHEAF_EXTERN const char *sheaf_record_field(const sheaf_record *rec, const char 
     }
     return NULL;
 }
+
+int sheaf__reader_begin_header(sheaf__reader *r, char *err, size_t errlen) {
+    if (!r->fmt.header)
+        return 0;
+    int rc = sheaf__reader_header(r, err, errlen);
+    if (rc)
+        return rc;
+    if (r->start == 0) {
+        r->skip = true; /* the header is not a record, but counts as the file's first */
+        r->lineno++;
+    }
+    return 0;
+}

@@ -130,8 +130,10 @@ int sheaf__reduce_all(sheaf_ctx *ctx, const char *tmpdir) {
     sheaf__src *src;
     int rc = sheaf__store_source(ctx, &src);
     ctx->phase_end[SHEAF__PH_SORT] = ctx->phase_start[SHEAF__PH_REDUCE] = sheaf__now();
+    ctx->cur_phase = SHEAF__PH_REDUCE;
     if (rc)
         return rc;
+    sheaf__progress_sorted(&ctx->prog, ctx);
     sheaf__outset *w = sheaf__outset_new(ctx->outfmt, tmpdir);
     if (!w) {
         src->close(src);
@@ -170,8 +172,8 @@ int sheaf__reduce_all(sheaf_ctx *ctx, const char *tmpdir) {
             v.have_next = false;
             v.err = 0;
             rc = reduce_group(ctx, w, &v);
-            if (SHEAF__UNLIKELY((ctx->c[SHEAF__C_REDUCE_GROUPS] & 4095) == 0) && ctx->rank == 0)
-                sheaf__progress_reduce(&ctx->prog, ctx, false);
+            if (SHEAF__UNLIKELY((ctx->c[SHEAF__C_REDUCE_GROUPS] & 4095) == 0))
+                sheaf__progress_reduce_tick(&ctx->prog, ctx, false);
             const void *val;
             size_t vlen;
             while (!rc && sheaf_values_next(&v, &val, &vlen))

@@ -2,9 +2,11 @@
  * sheaf.h: the public interface of Sheaf, a MapReduce runtime for MPI clusters.
  *
  * A job is a map function and a reduce function (plus optional combine, partition and
- * comparison callbacks) described by a sheaf_job_def. sheaf_main() parses the common command
- * line options and runs the job; sheaf_run() runs one job on a communicator without touching
- * argv, so a program can chain jobs.
+ * comparison callbacks) described by a sheaf_job_def; sheaf_run() runs one job on a
+ * communicator without touching argv, so a program can chain jobs. A command (sheaf_command)
+ * is how a program presents a job on the command line: its name, summary and own options, and
+ * a run function that may call sheaf_run several times. sheaf_command_main() parses the common
+ * options and the command's own and runs it; sheaf_main() does so for a job alone.
  *
  * Ownership, in one sentence: every pointer Sheaf hands to a callback (records, keys, values)
  * is valid only until that callback returns, and every buffer a callback hands to Sheaf
@@ -25,6 +27,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <mpi.h>
 
@@ -39,9 +42,9 @@ extern "C" {
 #endif
 
 #define SHEAF_VERSION_MAJOR 0
-#define SHEAF_VERSION_MINOR 1
+#define SHEAF_VERSION_MINOR 2
 #define SHEAF_VERSION_PATCH 0
-#define SHEAF_VERSION_STRING "0.1.0"
+#define SHEAF_VERSION_STRING "0.2.0"
 
 /* Error codes: one table, negative values. */
 #define SHEAF_ERRNO_MAP(XX)                                                 \
@@ -134,17 +137,10 @@ typedef int (*sheaf_hook_fn)(sheaf_ctx *ctx, void *udata);
 struct sheaf_config;
 struct sheaf_result;
 
-/* A job's own command line option, shown by --help and handed to parse_option. */
-typedef struct sheaf_option {
-    const char *name;    /* long name without the dashes; NULL ends the array */
-    const char *argname; /* NULL for a flag, else the name of its argument in --help */
-    const char *help;
-} sheaf_option;
-
+/* What a MapReduce job is: its callbacks, its aggregation and its key orders. sheaf_run runs
+ * one; how a program presents it on the command line is a sheaf_command's business. */
 typedef struct sheaf_job_def {
     const char *name;    /* shown in messages and the report */
-    const char *summary; /* one line for `sheaf jobs` and --help */
-    const char *usage;   /* extra --help text (positional arguments), may be NULL */
     sheaf_map_fn map;
     sheaf_reduce_fn combine; /* optional map-side combiner */
     sheaf_reduce_fn reduce;  /* optional when agg is set: the aggregate is written */
@@ -169,19 +165,42 @@ typedef struct sheaf_job_def {
     sheaf_hook_fn map_cleanup;    /* per rank, after its last map call; may still emit */
     sheaf_hook_fn partition_end;  /* after the last group of each partition a rank writes;
                                      may still emit into that partition */
-    const sheaf_option *options;  /* the job's own options, for sheaf_main */
-    /* sheaf_main calls this for each of the job's options (value NULL for a flag) and for each
+    void *udata;                  /* handed to every callback */
+} sheaf_job_def;
+
+/* A command's own command line option, shown by --help and handed to parse_option. */
+typedef struct sheaf_option {
+    const char *name;    /* long name without the dashes; NULL ends the array */
+    const char *argname; /* NULL for a flag, else the name of its argument in --help */
+    const char *help;
+} sheaf_option;
+
+typedef struct sheaf_command sheaf_command;
+/* A command's run function: collective over comm; runs the command's job with sheaf_run once
+ * or several times (rounds of an iterative algorithm, a first round that finds parameters of
+ * the next), or writes files of its own through sheaf_output_begin. Returns 0 or the failing
+ * round's code, with res describing the last round (or the failure: its message is printed).
+ * cfg is the parsed command line, after configure. */
+typedef int (*sheaf_command_run_fn)(MPI_Comm comm, const sheaf_command *cmd,
+                                    const struct sheaf_config *cfg, struct sheaf_result *res);
+
+/* How a program presents a job and runs it: the name and texts --help shows, the command's
+ * own options, and what runs once they are parsed. sheaf_command_main takes one. */
+struct sheaf_command {
+    const char *name;    /* --help's "Options of NAME" */
+    const char *summary; /* one line for a list of commands and --help */
+    const char *usage;   /* extra --help text (positional arguments), may be NULL */
+    const sheaf_option *options; /* the command's own options, or NULL */
+    /* Called for each of the command's options (value NULL for a flag) and for each
      * positional argument (name NULL). Returns 0, or a negative code for a usage error. */
     int (*parse_option)(void *udata, const char *name, const char *value);
-    /* sheaf_main calls this once options are parsed, to check them and fill the config. */
+    /* Called once options are parsed, to check them and fill the config. Returns 0, or a
+     * negative code for a usage error (after printing why). */
     int (*configure)(void *udata, struct sheaf_config *cfg);
-    void *udata;
-    /* Optional: sheaf_main calls this instead of one sheaf_run, for jobs that run several
-     * rounds (iterative algorithms). Collective over comm; returns 0 or the failing round's
-     * code, with res describing the last round. */
-    int (*driver)(MPI_Comm comm, const struct sheaf_job_def *job, const struct sheaf_config *cfg,
-                  struct sheaf_result *res);
-} sheaf_job_def;
+    void *udata;                /* handed to parse_option and configure */
+    const sheaf_job_def *job;   /* the job; run may use it or others */
+    sheaf_command_run_fn run;   /* NULL: one sheaf_run of job */
+};
 
 typedef enum { SHEAF_SCHEDULE_DYNAMIC = 0, SHEAF_SCHEDULE_STATIC } sheaf_schedule;
 typedef enum { SHEAF_BIND_AUTO = 0, SHEAF_BIND_CORE, SHEAF_BIND_NUMA, SHEAF_BIND_NONE } sheaf_bind;
@@ -252,6 +271,8 @@ typedef struct sheaf_result {
         char name[64];
         int64_t value;
     } user_counters[32];
+    uint64_t bad_records; /* malformed records skipped (--max-bad-records), summed over ranks */
+    char warnings[1024];  /* what a person should know about the finished job, one per line */
 } sheaf_result;
 #define SHEAF_RESULT_COUNTERS 32
 
@@ -292,16 +313,28 @@ SHEAF_EXTERN int sheaf_workdir_create(const char *parent, const char *prefix, ch
 /* Removes such a directory and everything in it (keep != 0: leaves it, and forgets it). */
 SHEAF_EXTERN int sheaf_workdir_remove(const char *path, int keep);
 
-/* Initializes MPI if needed, parses the common options and the job's own, runs the job on
- * MPI_COMM_WORLD, prints errors and a summary, finalizes MPI if it initialized it, and returns
- * an exit status: 0 success, 1 the job failed, 2 bad usage. Under Open MPI, on a node with no
- * high-speed fabric and no PML chosen by the user, it asks for the ob1 PML before MPI_Init,
- * skipping a device probe that would choose it anyway, and keeps hwloc from loading its I/O
- * plugins; after MPI_Init it sets TCP_NODELAY on the PMIx client's connection to its server,
- * which MPI_Finalize otherwise waits on for 40 ms (SHEAF_MPI_FAST_START=0: none of these).
- * A job it runs that is stopped by SIGINT, SIGTERM or SIGHUP removes what it made and dies of
- * the signal; when it initializes MPI it first starts a janitor process that removes them if
- * the process is killed outright. */
+/* A process group a job started (an external command as its group's leader), for the janitor
+ * sheaf_command_main starts: if this process dies without dropping the group (SIGKILL
+ * included), the janitor stops it, SIGTERM then SIGKILL after a grace period, before it removes
+ * the directories registered with it (sheaf_workdir_create). Drop the group once it is stopped.
+ * No-ops without a janitor (MPI started by the program). Async-signal-safe. */
+SHEAF_EXTERN void sheaf_janitor_add_group(pid_t pgid);
+SHEAF_EXTERN void sheaf_janitor_drop_group(pid_t pgid);
+
+/* Initializes MPI if needed, parses the common options and the command's own, runs the
+ * command on MPI_COMM_WORLD (its run function, or one sheaf_run of its job), prints errors and
+ * a summary, finalizes MPI if it initialized it, and returns an exit status: 0 success, 1 the
+ * job failed, 2 bad usage. Under Open MPI, on a node with no high-speed fabric and no PML
+ * chosen by the user, it asks for the ob1 PML before MPI_Init, skipping a device probe that
+ * would choose it anyway, and keeps hwloc from loading its I/O plugins; after MPI_Init it
+ * sets TCP_NODELAY on the PMIx client's connection to its server, which MPI_Finalize otherwise
+ * waits on for 40 ms (SHEAF_MPI_FAST_START=0: none of these). A job it runs that is stopped
+ * by SIGINT, SIGTERM or SIGHUP removes what it made and dies of the signal; when it
+ * initializes MPI it first starts a janitor process that removes them if the process is killed
+ * outright. */
+SHEAF_EXTERN int sheaf_command_main(int argc, char **argv, const sheaf_command *cmd);
+/* sheaf_command_main of a command that runs job once and has no options of its own (its name
+ * is the job's). */
 SHEAF_EXTERN int sheaf_main(int argc, char **argv, const sheaf_job_def *job);
 
 /* Emits a key/value pair: from map() (and setup, map_cleanup) into the shuffle, from combine()
@@ -387,12 +420,48 @@ SHEAF_EXTERN uint32_t sheaf_partition(const sheaf_ctx *ctx);
 /* Parses a size such as 512, 64K, 1.5G (K/M/G/T, powers of 1024). Returns 0 or SHEAF_EINVAL. */
 SHEAF_EXTERN int sheaf_parse_size(const char *text, uint64_t *out);
 
+/* ---- What a program's own code needs beside its jobs: the runtime's own functions ---- */
+
+/* Collective over comm: agrees on failure. Each rank passes its code (0 or a negative SHEAF_E*)
+ * and its message in msg (msglen bytes, the same on every rank). When any code is non-zero,
+ * every rank returns the code of the lowest failing rank and gets its message in msg; else
+ * every rank returns 0 and msg is left as it was. SHEAF_EMPI when MPI fails. */
+SHEAF_EXTERN int sheaf_agree(MPI_Comm comm, int code, char *msg, size_t msglen);
+
+/* Expands path as -i does: a file; a directory, searched recursively in name order, skipping
+ * names that begin with . or _; or a glob. Sets *files to a malloc'd array of *n malloc'd
+ * paths (free it with sheaf_list_free). Returns 0, or a negative code with the reason in err:
+ * SHEAF_ENOENT when nothing matches or a directory holds no files, SHEAF_EINVAL for what is
+ * not a regular file or directory, SHEAF_EIO, SHEAF_ENOMEM. Not collective. */
+SHEAF_EXTERN int sheaf_list_inputs(const char *path, char ***files, size_t *n, char *err,
+                                   size_t errlen);
+SHEAF_EXTERN void sheaf_list_free(char **files, size_t n);
+
+/* The fields of one csv record, parsed by sheaf_csv_parse as csv input is read (RFC 4180
+ * quoting: "..." with "" for a quote, quoted fields may hold delimiters and newlines). Start
+ * from {0}; reuse it for the next record; free it with sheaf_csv_free. The fields point into
+ * the parsed bytes or into the struct's own storage, valid until the next parse or the free. */
+typedef struct sheaf_csv {
+    size_t nfields;
+    const char *const *fields;
+    const size_t *field_lens;
+    void *priv; /* the parser's storage */
+} sheaf_csv;
+/* Parses the record at the start of [p, p + n): up to its end, an LF outside quotes (a CR
+ * before it is dropped), or the end of the buffer. Returns the bytes consumed (with the LF),
+ * or a negative code: SHEAF_EFORMAT for malformed quoting (the reason in err, which may be
+ * NULL), SHEAF_ENOMEM. */
+SHEAF_EXTERN long long sheaf_csv_parse(sheaf_csv *csv, const char *p, size_t n, char delim,
+                                       char *err, size_t errlen);
+SHEAF_EXTERN void sheaf_csv_free(sheaf_csv *csv);
+
 /* ---- Typed rows: an output schema (Parquet output) and typed input fields ----
  *
  * A job that writes a table declares its columns once, from setup, and its reducer sets the
  * columns of each row and emits it. With --output-format parquet the rows are the Parquet
  * file's rows; with the text format each row is written as one line of its fields in csv
- * (RFC 4180 quoting; a null is an empty field); the csv and raw formats refuse rows. See
+ * (RFC 4180 quoting; a null is an empty field); the csv format writes the same lines under
+ * a header of the column names; the raw format refuses rows. See
  * docs/api.md and docs/formats.md. */
 typedef enum {
     SHEAF_COL_INT64 = 1,

@@ -429,6 +429,8 @@ int sheaf__shuffle_round(sheaf_ctx *ctx) {
     for (int d = 0; d < P; d++) {
         uint64_t n = m->flying[d].len;
         ctx->c[SHEAF__C_SHUFFLE_BYTES] += n; /* as received: the own partition counts too */
+        if (ctx->sent_to)
+            ctx->sent_to[d] += n;
         if (d == me)
             continue;
         for (uint64_t o = 0; o < n; o += chunk) {
@@ -442,6 +444,17 @@ int sheaf__shuffle_round(sheaf_ctx *ctx) {
     m->puts_since_test = 0;
     ctx->c[SHEAF__C_SHUFFLE_RECV_BYTES] += incoming;
     ctx->c[SHEAF__C_SHUFFLE_ROUNDS]++;
+    if (ctx->prog.shared) {
+        uint64_t sent = 0;
+        for (int d = 0; d < P; d++)
+            sent += m->flying[d].len;
+        sheaf__progress_add(&ctx->prog, SHEAF__PROG_SHUFFLE_BYTES, sent, false);
+    }
+    if (ctx->prog.on && m->map_done)
+        sheaf__progress_map(&ctx->prog, ctx, false); /* rank 0 waits for the others' map */
+    sheaf__log(ctx, SHEAF_LOG_DEBUG, "shuffle round %llu: receiving %llu bytes%s",
+               (unsigned long long)ctx->c[SHEAF__C_SHUFFLE_ROUNDS],
+               (unsigned long long)incoming, all_done ? " (the last round)" : "");
     for (int d = 0; d < P; d++)
         m->send_recs[d] = 0;
     if (nreq == 0)

@@ -7,12 +7,15 @@
  * each reader reads the file's first record for the column names (sheaf__reader_header) and
  * the split at offset 0 does not hand it to map. Malformed records
  * (an unterminated quote, text after a closing quote, a field count that differs from the
- * header's) come back as SHEAF_EFORMAT with the reader already past them.
+ * header's) come back as SHEAF_EFORMAT with the reader already past them. sheaf_csv_parse
+ * gives a program the same parse of one record of a buffer it holds.
  */
 #include "internal.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static int csv_parse(const char *arg, sheaf__format *fmt) {
@@ -87,18 +90,48 @@ static int parse_csv(sheaf__reader *r, const uint8_t *p, size_t n, uint64_t offs
     return 0;
 }
 
-/* Before the first record: the header's names, and the header is not a record. */
-static int csv_begin(sheaf__reader *r, char *err, size_t errlen) {
-    if (!r->fmt.header)
-        return 0;
-    int rc = sheaf__reader_header(r, err, errlen);
-    if (rc)
-        return rc;
-    if (r->start == 0) {
-        r->skip = true; /* the header is not a record, but counts as the file's first */
-        r->lineno++;
+/* ---- sheaf_csv_parse: one record of a buffer, as the source reads it ---- */
+
+SHEAF_EXTERN long long sheaf_csv_parse(sheaf_csv *csv, const char *p, size_t n, char delim,
+                                       char *err, size_t errlen) {
+    sheaf__reader *r = csv->priv;
+    if (!r && !(r = csv->priv = calloc(1, sizeof *r)))
+        return SHEAF_ENOMEM;
+    r->fmt.sep = (uint8_t)delim;
+    csv->nfields = 0;
+    /* The record ends at the first LF outside quotes, as sheaf__reader_find_end finds it. */
+    size_t end = 0;
+    bool quoted = false;
+    while (end < n && (p[end] != '\n' || quoted)) {
+        if (p[end] == '"')
+            quoted = !quoted;
+        end++;
     }
-    return 0;
+    size_t used = end + (end < n), len = end;
+    if (len > 0 && p[len - 1] == '\r')
+        len--;
+    char why[160];
+    int rc = parse_csv(r, (const uint8_t *)p, len, 0, why, sizeof why);
+    if (rc) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s", rc == SHEAF_EFORMAT ? why : sheaf_strerror(rc));
+        return rc;
+    }
+    csv->nfields = r->nfields;
+    csv->fields = r->fields;
+    csv->field_lens = r->flens;
+    return (long long)used;
+}
+
+SHEAF_EXTERN void sheaf_csv_free(sheaf_csv *csv) {
+    sheaf__reader *r = csv->priv;
+    if (r) {
+        free(r->fields);
+        free(r->flens);
+        sheaf__buf_free(&r->unq);
+        free(r);
+    }
+    memset(csv, 0, sizeof *csv);
 }
 
 static int csv_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t errlen) {
@@ -134,6 +167,6 @@ const sheaf__infmt sheaf__src_csv = {
     .name = "csv",
     .kind = SHEAF__FMT_CSV,
     .parse = csv_parse,
-    .begin = csv_begin,
+    .begin = sheaf__reader_begin_header,
     .next = csv_next,
 };

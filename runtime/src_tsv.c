@@ -11,20 +11,6 @@ static int tsv_parse(const char *arg, sheaf__format *fmt) {
     return *arg ? SHEAF_EINVAL : 0;
 }
 
-/* Before the first record: the header's names, and the header is not a record. */
-static int tsv_begin(sheaf__reader *r, char *err, size_t errlen) {
-    if (!r->fmt.header)
-        return 0;
-    int rc = sheaf__reader_header(r, err, errlen);
-    if (rc)
-        return rc;
-    if (r->start == 0) {
-        r->skip = true; /* the header is not a record, but counts as the file's first */
-        r->lineno++;
-    }
-    return 0;
-}
-
 static int tsv_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t errlen) {
     int rc = sheaf__reader_record(r, rec, err, errlen);
     if (rc != 1)
@@ -53,6 +39,6 @@ const sheaf__infmt sheaf__src_tsv = {
     .name = "tsv",
     .kind = SHEAF__FMT_TSV,
     .parse = tsv_parse,
-    .begin = tsv_begin,
+    .begin = sheaf__reader_begin_header,
     .next = tsv_next,
 };

@@ -156,6 +156,8 @@ static int write_run(sheaf_ctx *ctx, sheaf__src *src, uint64_t expect_bytes) {
                             sheaf_strerror(rc));
     }
     ctx->c[SHEAF__C_SPILL_RUNS]++;
+    sheaf__log(ctx, SHEAF_LOG_INFO, "spilled a sorted run of %llu records (%llu bytes) to %s",
+               (unsigned long long)w.records, (unsigned long long)w.bytes, path);
     if (add_run(st, path)) {
         unlink(path);
         free(path);
@@ -255,6 +257,8 @@ static int merge_pass(sheaf_ctx *ctx, size_t keep) {
         st->nruns -= k;
         ctx->c[SHEAF__C_SPILL_RUNS]--; /* the merged run is not a new spill */
         ctx->c[SHEAF__C_MERGE_PASSES]++;
+        sheaf__log(ctx, SHEAF_LOG_INFO, "merge pass: %zu spilled runs into one, %zu left", k,
+                   st->nruns);
     }
     return 0;
 }
@@ -291,6 +295,7 @@ int sheaf__store_source(sheaf_ctx *ctx, sheaf__src **out) {
     if (!m)
         return sheaf__error(ctx, SHEAF_ENOMEM, "out of memory");
     ctx->c[SHEAF__C_MERGE_PASSES]++;
+    sheaf__log(ctx, SHEAF_LOG_INFO, "final merge of %zu spilled runs and memory", st->nruns);
     *out = m;
     return 0;
 }

@@ -14,6 +14,7 @@ SHEAF_PACKAGES=(
     libopenmpi-dev openmpi-bin libhwloc-dev libxxhash-dev libjansson-dev libcunit1-dev
     bats shellcheck jq wamerican
     slurmctld slurmd slurm-client munge openssh-server openssh-client
+    iproute2
     chromium clang strace
     zlib1g-dev libzstd-dev libbz2-dev liblzma-dev libsnappy-dev bison flex
     gzip zstd bzip2 xz-utils nodejs

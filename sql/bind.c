@@ -582,25 +582,32 @@ static unsigned sides(const sql_table *t, const sql_node *n) {
 }
 
 /* Splits a join's ON condition into key pairs (left expression = right expression, cast to
- * one type); for an inner join other conditions move to WHERE. */
+ * one type); for an inner join other conditions move to WHERE. Takes n, on failure too. */
 static int on_term(binder *bd, sql_node *n, sql_node **extra) {
     sql_bound *b = bd->b;
     const sql_table *t = b->t;
     if (n->kind == N_BINOP && n->op == OP_AND) {
-        if (on_term(bd, n->kids[0], extra) || on_term(bd, n->kids[1], extra))
-            return -1;
+        sql_node *l = n->kids[0], *r = n->kids[1];
         n->kids[0] = n->kids[1] = NULL;
         sql_node_free(n);
-        return 0;
+        int rc = on_term(bd, l, extra);
+        if (rc)
+            sql_node_free(r);
+        else
+            rc = on_term(bd, r, extra);
+        return rc;
     }
     unsigned l = n->kind == N_BINOP && n->op == OP_EQ ? sides(t, n->kids[0]) : 0;
     unsigned r = l ? sides(t, n->kids[1]) : 0;
     if ((l == 1 && r == 2) || (l == 2 && r == 1)) {
         sql_node *a = n->kids[l == 1 ? 0 : 1], *c = n->kids[l == 1 ? 1 : 0];
         int u = unify(a->type, c->type);
-        if (u < 0)
-            return fail_at(bd, n, "cannot join values of type %s and %s (use CAST)",
-                           sql_type_name(a->type), sql_type_name(c->type));
+        if (u < 0) {
+            int rc = fail_at(bd, n, "cannot join values of type %s and %s (use CAST)",
+                             sql_type_name(a->type), sql_type_name(c->type));
+            sql_node_free(n);
+            return rc;
+        }
         if ((a->type != u && cast_to(&a, u)) || (c->type != u && cast_to(&c, u)))
             return fail_at(bd, n, "out of memory");
         sql_node **lk = realloc(b->lkeys, (b->nkeys + 1) * sizeof *lk);
@@ -616,9 +623,12 @@ static int on_term(binder *bd, sql_node *n, sql_node **extra) {
         sql_node_free(n);
         return 0;
     }
-    if (b->q->left_join)
-        return fail_at(bd, n, "LEFT JOIN ... ON takes equalities between the two tables "
-                              "(left expression = right expression, joined by AND)");
+    if (b->q->left_join) {
+        int rc = fail_at(bd, n, "LEFT JOIN ... ON takes equalities between the two tables "
+                                "(left expression = right expression, joined by AND)");
+        sql_node_free(n);
+        return rc;
+    }
     if (*extra) {
         sql_node *and = sql_node_new(N_BINOP, n->line, n->col);
         if (!and || sql_node_add(and, *extra) || sql_node_add(and, n))

@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "sql/sql.h"
+#include "parquet.h"
 
 typedef struct sql_opts {
     const char *text; /* the query (positional) */
@@ -59,9 +60,11 @@ typedef struct sql_opts {
     const char *path;   /* the source's files (the FROM table) */
     char *pathbuf;
     char delim;
+    bool parquet;       /* the FROM table is Parquet (else csv or tsv, by delim) */
     const char *jpath;  /* a JOIN's table */
     char *jpathbuf;
     char jdelim;
+    bool jparquet;
     bool to_stdout;
 } sql_opts;
 
@@ -101,6 +104,8 @@ typedef struct sql_exec {
     bool bcast;
     const char *bpath;
     char bdelim;
+    bool bparquet;
+    bool pqcols; /* round 1 reads a Parquet table: ask for the columns the query reads */
     sj_buf bkeys, brows;         /* keys and rows, each u32 length + bytes */
     size_t *bslot;               /* hash slots: entry + 1, or 0 */
     size_t nbslot;
@@ -149,9 +154,28 @@ static int sql_parse_opt(void *udata, const char *name, const char *value) {
     return 0;
 }
 
+/* The format a file name asks for, after any codec suffix (.gz, .zst, .bz2, .xz): tsv for
+ * NAME.tsv, parquet for NAME.parquet, else csv. */
+static const char *format_by_name(const char *path) {
+    size_t n = strlen(path);
+    static const char *const codecs[] = {".gz", ".zst", ".bz2", ".xz"};
+    for (size_t i = 0; i < sizeof codecs / sizeof *codecs; i++) {
+        size_t k = strlen(codecs[i]);
+        if (n > k && !strcasecmp(path + n - k, codecs[i])) {
+            n -= k;
+            break;
+        }
+    }
+    if (n >= 4 && !strncasecmp(path + n - 4, ".tsv", 4))
+        return "tsv";
+    if (n >= 8 && !strncasecmp(path + n - 8, ".parquet", 8))
+        return "parquet";
+    return "csv";
+}
+
 /* The files of a source and their format: a quoted path, or a --table name. */
 static int resolve_one(sql_opts *o, const char *from, bool is_path, const char **path,
-                       char **buf, char *delim) {
+                       char **buf, char *delim, bool *parquet) {
     const char *fmt = NULL;
     *path = NULL;
     if (is_path) {
@@ -167,12 +191,13 @@ static int resolve_one(sql_opts *o, const char *from, bool is_path, const char *
                 if (!(*buf = strdup(eq + 1)))
                     return -1;
                 char *colon = strrchr(*buf, ':');
-                if (colon && (!strcmp(colon + 1, "csv") || !strcmp(colon + 1, "tsv"))) {
+                if (colon && (!strcmp(colon + 1, "csv") || !strcmp(colon + 1, "tsv") ||
+                              !strcmp(colon + 1, "parquet"))) {
                     fmt = colon + 1;
                     *colon = '\0';
                 } else if (colon && !strchr(colon, '/')) {
-                    return sj_usage("sql", "--table %s: unknown format '%s' (csv or tsv)",
-                                    o->tables[i], colon + 1);
+                    return sj_usage("sql", "--table %s: unknown format '%s' (csv, tsv or "
+                                           "parquet)", o->tables[i], colon + 1);
                 }
                 *path = *buf;
             }
@@ -181,11 +206,10 @@ static int resolve_one(sql_opts *o, const char *from, bool is_path, const char *
             return sj_usage("sql", "unknown table '%s': quote a path (FROM 'data/*.csv') or "
                                    "bind the name with --table %s=PATH", from, from);
     }
-    if (!fmt) {
-        size_t n = strlen(*path);
-        fmt = n >= 4 && !strcasecmp(*path + n - 4, ".tsv") ? "tsv" : "csv";
-    }
+    if (!fmt)
+        fmt = format_by_name(*path);
     *delim = !strcmp(fmt, "tsv") ? '\t' : ',';
+    *parquet = !strcmp(fmt, "parquet");
     return 0;
 }
 
@@ -196,17 +220,18 @@ static int resolve_source(sql_opts *o, sheaf_config *cfg) {
             return sj_usage("sql", "a subquery in FROM cannot be joined (join inside it)");
         in = q;
     }
-    if (resolve_one(o, in->from, in->from_path, &o->path, &o->pathbuf, &o->delim))
+    if (resolve_one(o, in->from, in->from_path, &o->path, &o->pathbuf, &o->delim, &o->parquet))
         return -1;
     if (in->join) {
-        if (resolve_one(o, in->join, in->join_path, &o->jpath, &o->jpathbuf, &o->jdelim))
+        if (resolve_one(o, in->join, in->join_path, &o->jpath, &o->jpathbuf, &o->jdelim,
+                        &o->jparquet))
             return -1;
-        if (o->jdelim != o->delim)
-            return sj_usage("sql", "the joined tables must both be csv or both tsv");
+        if (!o->parquet && !o->jparquet && o->jdelim != o->delim)
+            return sj_usage("sql", "the joined tables must both be csv or both tsv (or Parquet)");
     }
     cfg->inputs = &o->path;
     cfg->ninputs = 1;
-    cfg->input_format = "csv";
+    cfg->input_format = o->parquet ? "parquet" : "csv";
     cfg->csv_delimiter = o->delim;
     cfg->csv_header = 1;
     return 0;
@@ -727,32 +752,128 @@ static int bcast_add(sql_exec *x, const char *key, size_t klen) {
     return 0;
 }
 
-/* setup: every rank reads the whole right table into the hash table (rows with a NULL key
- * can match nothing and are dropped). */
+/* Adds the right row in x->row (read at file, offset at) under its join key; a row with a
+ * NULL key can match nothing and is dropped. */
+static int bcast_row(sheaf_ctx *ctx, sql_exec *x, const char *file, size_t at) {
+    sql_env env = {x->row, NULL, NULL, &x->arena, x->err, sizeof x->err};
+    int rc = 0;
+    x->key.len = 0;
+    bool null = false;
+    for (size_t k2 = 0; k2 < x->b->nkeys && !rc; k2++) {
+        sql_value v;
+        if (sql_eval(x->b->rkeys[k2], &env, &v))
+            rc = sheaf_fail(ctx, SHEAF_EUSER, "%s, offset %zu: %s", file, at, x->err);
+        else if (sql_value_put(&x->key, &v))
+            rc = oom(ctx);
+        null |= v.null;
+    }
+    if (!rc && !null && bcast_add(x, x->key.p, x->key.len))
+        rc = oom(ctx);
+    sql_arena_reset(&x->arena);
+    return rc;
+}
+
+/* Sets x->row[c] (a right column) from a field's text; nul: the field is NULL. */
+static int bcast_field(sheaf_ctx *ctx, sql_exec *x, size_t c, const char *p, size_t n, bool nul,
+                       const char *file, size_t at) {
+    sql_value *v = &x->row[c];
+    memset(v, 0, sizeof *v);
+    v->type = (uint8_t)x->t->types[c];
+    v->null = true;
+    if (nul || (!n && x->t->types[c] != SQL_STRING) || (!n && !x->bparquet))
+        return 0;
+    if (sql_parse_as(x->t->types[c], p, n, v))
+        return sheaf_fail(ctx, SHEAF_EFORMAT, "%s, offset %zu: column '%s': '%.*s' is not a %s",
+                          file, at, x->t->names[c], (int)(n > 64 ? 64 : n), p,
+                          sql_type_name(x->t->types[c]));
+    if (x->t->types[c] == SQL_STRING) {
+        /* the text lives in the file's buffer only until the next row group */
+        char *copy = sql_arena_alloc(&x->arena, n ? n : 1);
+        if (!copy)
+            return oom(ctx);
+        memcpy(copy, p, n);
+        v->u.s.p = copy;
+    }
+    return 0;
+}
+
+/* The right table's rows of one Parquet file, row group by row group, into the hash table. */
+static int bcast_parquet(sheaf_ctx *ctx, sql_exec *x, const char *file, long *pos) {
+    char err[512];
+    sheaf__pqr *r = sheaf__pqr_open(file, err, sizeof err);
+    if (!r)
+        return sheaf_fail(ctx, SHEAF_EFORMAT, "%s", err);
+    int rc = 0;
+    size_t nc = sheaf__pqr_ncols(r);
+    for (size_t c = 0; c < x->t->ncols && !rc; c++) {
+        pos[c] = -1;
+        if (!x->b->used[c] || x->t->tab[c] != 1)
+            continue;
+        for (size_t i = 0; i < nc; i++)
+            if (!strcmp(sheaf__pqr_col(r, i)->name, x->t->names[c]))
+                pos[c] = (long)i;
+        if (pos[c] < 0)
+            rc = sheaf_fail(ctx, SHEAF_EFORMAT, "%s: no column '%s' in its schema", file,
+                            x->t->names[c]);
+    }
+    const sheaf__pqval **vals = calloc(x->t->ncols + 1, sizeof *vals);
+    if (!rc && !vals)
+        rc = oom(ctx);
+    for (size_t rg = 0; rg < sheaf__pqr_nrowgroups(r) && !rc; rg++) {
+        for (size_t c = 0; c < x->t->ncols && !rc; c++)
+            if (pos[c] >= 0 && sheaf__pqr_read(r, rg, (size_t)pos[c], &vals[c], err, sizeof err))
+                rc = sheaf_fail(ctx, SHEAF_EFORMAT, "%s", err);
+        uint64_t rows = sheaf__pqr_rows(r, rg);
+        for (uint64_t i = 0; i < rows && !rc; i++) {
+            for (size_t c = 0; c < x->t->ncols && !rc; c++) {
+                if (x->t->tab[c] != 1)
+                    continue;
+                char buf[96];
+                const char *p = "";
+                size_t n = 0;
+                bool nul = pos[c] < 0 || vals[c][i].null;
+                if (!nul)
+                    n = sheaf__pq_text(sheaf__pqr_col(r, (size_t)pos[c]), &vals[c][i], buf, &p);
+                rc = bcast_field(ctx, x, c, p, n, nul, file, (size_t)i);
+            }
+            if (!rc)
+                rc = bcast_row(ctx, x, file, (size_t)i);
+        }
+    }
+    free(vals);
+    sheaf__pqr_close(r);
+    return rc;
+}
+
+/* setup: every rank reads the whole right table (csv or tsv, compressed or not, or Parquet)
+ * into the hash table (rows with a NULL key can match nothing and are dropped). */
 static int bcast_setup(sheaf_ctx *ctx, void *udata) {
     sql_exec *x = udata;
     if (!x->bcast)
         return 0;
     char **files = NULL;
     size_t nf = 0;
-    int rc = sj_list_files(x->bpath, &files, &nf);
+    int rc = sheaf_list_inputs(x->bpath, &files, &nf, NULL, 0);
     if (rc)
         return sheaf_fail(ctx, rc, "%s: cannot list the files", x->bpath);
-    sj_fields fl = {0};
+    sheaf_csv fl = {0};
     long *pos = calloc(x->t->ncols + 1, sizeof *pos);
     if (!pos)
         rc = oom(ctx);
-    for (size_t f = 0; f < nf && !rc; f++) {
+    for (size_t f = 0; f < nf && !rc && x->bparquet; f++)
+        rc = bcast_parquet(ctx, x, files[f], pos);
+    for (size_t f = 0; f < nf && !rc && !x->bparquet; f++) {
         char *data = NULL;
         size_t len = 0;
-        if ((rc = sj_read_file(files[f], &data, &len))) {
-            rc = sheaf_fail(ctx, rc, "%s: cannot read it", files[f]);
+        char err[512];
+        if ((rc = sql_read_head(files[f], SIZE_MAX, &data, &len, err, sizeof err))) {
+            rc = sheaf_fail(ctx, rc, "%s", err);
             break;
         }
         size_t off = 0;
         bool header = true;
         while (off < len && !rc) {
-            long long k = sj_csv_record(data + off, len - off, x->bdelim, &fl);
+            long long k = sheaf_csv_parse(&fl, data + off, len - off, x->bdelim, NULL, 0);
             if (k <= 0) {
                 rc = sheaf_fail(ctx, SHEAF_EFORMAT, "%s, offset %zu: malformed csv", files[f],
                                 off);
@@ -766,9 +887,9 @@ static int bcast_setup(sheaf_ctx *ctx, void *udata) {
                     pos[c] = -1;
                     if (!x->b->used[c] || x->t->tab[c] != 1)
                         continue;
-                    for (size_t i = 0; i < fl.n; i++)
-                        if (strlen(x->t->names[c]) == fl.len[i] &&
-                            !memcmp(x->t->names[c], fl.f[i], fl.len[i]))
+                    for (size_t i = 0; i < fl.nfields; i++)
+                        if (strlen(x->t->names[c]) == fl.field_lens[i] &&
+                            !memcmp(x->t->names[c], fl.fields[i], fl.field_lens[i]))
                             pos[c] = (long)i;
                     if (pos[c] < 0)
                         rc = sheaf_fail(ctx, SHEAF_EFORMAT, "%s: no column '%s' in its header",
@@ -776,43 +897,46 @@ static int bcast_setup(sheaf_ctx *ctx, void *udata) {
                 }
                 continue;
             }
-            if (fl.n == 1 && fl.len[0] == 0)
+            if (fl.nfields == 1 && fl.field_lens[0] == 0)
                 continue; /* a blank line */
             for (size_t c = 0; c < x->t->ncols && !rc; c++) {
-                sql_value *v = &x->row[c];
-                memset(v, 0, sizeof *v);
-                v->type = (uint8_t)x->t->types[c];
-                v->null = true;
-                if (x->t->tab[c] != 1 || !x->b->used[c] || (size_t)pos[c] >= fl.n ||
-                    !fl.len[pos[c]])
+                if (x->t->tab[c] != 1)
                     continue;
-                if (sql_parse_as(x->t->types[c], fl.f[pos[c]], fl.len[pos[c]], v))
-                    rc = sheaf_fail(ctx, SHEAF_EFORMAT, "%s, offset %zu: column '%s': '%.*s' "
-                                    "is not a %s", files[f], at, x->t->names[c],
-                                    (int)(fl.len[pos[c]] > 64 ? 64 : fl.len[pos[c]]),
-                                    fl.f[pos[c]], sql_type_name(x->t->types[c]));
+                bool nul = !x->b->used[c] || (size_t)pos[c] >= fl.nfields;
+                rc = bcast_field(ctx, x, c, nul ? "" : fl.fields[pos[c]],
+                                 nul ? 0 : fl.field_lens[pos[c]], nul, files[f], at);
             }
-            sql_env env = {x->row, NULL, NULL, &x->arena, x->err, sizeof x->err};
-            x->key.len = 0;
-            bool null = false;
-            for (size_t k2 = 0; k2 < x->b->nkeys && !rc; k2++) {
-                sql_value v;
-                if (sql_eval(x->b->rkeys[k2], &env, &v))
-                    rc = sheaf_fail(ctx, SHEAF_EUSER, "%s, offset %zu: %s", files[f], at, x->err);
-                else if (sql_value_put(&x->key, &v))
-                    rc = oom(ctx);
-                null |= v.null;
-            }
-            if (!rc && !null && bcast_add(x, x->key.p, x->key.len))
-                rc = oom(ctx);
-            sql_arena_reset(&x->arena);
+            if (!rc)
+                rc = bcast_row(ctx, x, files[f], at);
         }
         free(data);
     }
-    sj_fields_free(&fl);
+    sheaf_csv_free(&fl);
     free(pos);
-    sj_free_list(files, nf);
+    sheaf_list_free(files, nf);
     return rc;
+}
+
+/* setup of round 1: a Parquet table decodes only the columns the query reads (of the left
+ * table, in a broadcast join); then the broadcast join's right table. */
+static int sql_setup(sheaf_ctx *ctx, void *udata) {
+    sql_exec *x = udata;
+    if (x->pqcols) {
+        const char **names = calloc(x->t->ncols + 1, sizeof *names);
+        size_t n = 0;
+        if (!names)
+            return oom(ctx);
+        for (size_t c = 0; c < x->t->ncols; c++)
+            if (x->b->used[c] && (!x->t->tab || x->t->tab[c] == 0))
+                names[n++] = x->t->names[c];
+        if (!n && x->t->ncols)
+            names[n++] = x->t->names[0]; /* count(*): the rows of one column */
+        int rc = sheaf_input_columns(ctx, names, n);
+        free(names);
+        if (rc)
+            return rc;
+    }
+    return bcast_setup(ctx, udata);
 }
 
 /* A left row: each right row of its key joins it (or, in a LEFT JOIN, NULLs when none
@@ -876,7 +1000,9 @@ static int sql_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
             continue;
         }
         size_t i = (size_t)x->pos[c];
-        if (i >= rec->nfields || rec->field_lens[i] == 0) {
+        /* csv: an empty field is NULL; Parquet marks its nulls (an empty string is not) */
+        if (i >= rec->nfields || (rec->nulls ? rec->nulls[i]
+                                             : rec->field_lens[i] == 0)) {
             v->null = true;
             continue;
         }
@@ -1208,15 +1334,20 @@ static int out_reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values
 
 /* ---- EXPLAIN ------------------------------------------------------------------------------ */
 
+static const char *fmt_name(char delim, bool parquet) {
+    return parquet ? "parquet" : delim == '\t' ? "tsv with header" : "csv with header";
+}
+
 static void explain(const sql_bound *b, const sql_opts *o, const char *path, bool top,
                     bool bcast, const sheaf_config *cfg, FILE *f) {
     sj_buf s = {0};
     const sql_query *q = b->q;
     if (q->join && bcast) {
-        sj_buf_printf(&s, "Round 1: one sheaf_run over %s, %s-joined with %s (%s with header; "
-                          "the right table is at most --broadcast-limit: every rank reads it in "
-                          "setup into a hash table on (", path, q->left_join ? "left" : "inner",
-                      o->jpath, o->delim == '\t' ? "tsv" : "csv");
+        sj_buf_printf(&s, "Round 1: one sheaf_run over %s (%s), %s-joined with %s (%s; the "
+                          "right table is at most --broadcast-limit: every rank reads it in "
+                          "setup into a hash table on (", path, fmt_name(o->delim, o->parquet),
+                      q->left_join ? "left" : "inner", o->jpath,
+                      fmt_name(o->jdelim, o->jparquet));
         for (size_t k = 0; k < b->nkeys; k++) {
             sj_buf_add(&s, k ? ", " : "", k ? 2 : 0);
             sql_node_text(b->rkeys[k], &s);
@@ -1228,9 +1359,10 @@ static void explain(const sql_bound *b, const sql_opts *o, const char *path, boo
         }
         sj_buf_add(&s, ")", 1);
     } else if (q->join) {
-        sj_buf_printf(&s, "Round 0: one sheaf_run over %s and %s (%s with header)\n"
+        sj_buf_printf(&s, "Round 0: one sheaf_run over %s (%s) and %s (%s)\n"
                           "  map      parse the columns the query reads; emit key (", path,
-                      o->jpath, o->delim == '\t' ? "tsv" : "csv");
+                      fmt_name(o->delim, o->parquet), o->jpath,
+                      fmt_name(o->jdelim, o->jparquet));
         for (size_t k = 0; k < b->nkeys; k++) {
             sj_buf_add(&s, k ? ", " : "", k ? 2 : 0);
             sql_node_text(b->lkeys[k], &s);
@@ -1248,8 +1380,8 @@ static void explain(const sql_bound *b, const sql_opts *o, const char *path, boo
                       q->left_join ? "left" : "inner");
         sj_buf_add(&s, "Round 1: one sheaf_run over the joined rows (CSV", 48);
     } else {
-        sj_buf_printf(&s, "Round 1: one sheaf_run over %s (%s with header", path,
-                      q->sub ? "csv" : (o->delim == '\t' ? "tsv" : "csv"));
+        sj_buf_printf(&s, "Round 1: one sheaf_run over %s (%s", path,
+                      q->sub ? "csv with header" : fmt_name(o->delim, o->parquet));
     }
     sj_buf_add(&s, "; columns read:", 15);
     for (size_t c = 0; c < b->t->ncols; c++)
@@ -1328,8 +1460,8 @@ static void explain(const sql_bound *b, const sql_opts *o, const char *path, boo
 /* ---- the driver --------------------------------------------------------------------------- */
 
 /* The table, learnt on rank 0 and broadcast as "name TAB type LF" lines. */
-static int learn_table(MPI_Comm comm, const char *path, char delim, sql_table *t,
-                       sheaf_result *res) {
+static int learn_table(MPI_Comm comm, const char *path, char delim, bool parquet,
+                       sql_table *t, sheaf_result *res) {
     int rank;
     MPI_Comm_rank(comm, &rank);
     char *text = NULL;
@@ -1339,14 +1471,15 @@ static int learn_table(MPI_Comm comm, const char *path, char delim, sql_table *t
     if (rank == 0) {
         char **files = NULL;
         size_t nf = 0;
-        rc = sj_list_files(path, &files, &nf);
+        rc = sheaf_list_inputs(path, &files, &nf, NULL, 0);
         if (rc || !nf) {
             snprintf(err, sizeof err, "%s: no such file (FROM names a file, directory or "
                                       "glob)", path);
             rc = SHEAF_EUSAGE; /* the table does not exist: exit 2, as a bind error */
         } else {
             sql_table tt;
-            rc = sql_infer_table(files, nf, delim, &tt, err, sizeof err);
+            rc = parquet ? sql_parquet_table(files[0], &tt, err, sizeof err)
+                         : sql_infer_table(files, nf, delim, &tt, err, sizeof err);
             if (!rc) {
                 sj_buf b = {0};
                 for (size_t i = 0; i < tt.ncols; i++)
@@ -1357,9 +1490,9 @@ static int learn_table(MPI_Comm comm, const char *path, char delim, sql_table *t
             }
         }
         if (files)
-            sj_free_list(files, nf);
+            sheaf_list_free(files, nf);
     }
-    rc = sj_agree(comm, rc, err, sizeof err);
+    rc = sheaf_agree(comm, rc, err, sizeof err);
     if (rc) {
         free(text);
         return sj_result_fail(res, rc, "%s", err);
@@ -1439,13 +1572,13 @@ static uint64_t table_bytes(MPI_Comm comm, const char *path) {
     if (rank == 0) {
         char **files = NULL;
         size_t nf = 0;
-        if (!sj_list_files(path, &files, &nf)) {
+        if (!sheaf_list_inputs(path, &files, &nf, NULL, 0)) {
             for (size_t i = 0; i < nf; i++) {
                 struct stat st;
                 if (!stat(files[i], &st))
                     total += (unsigned long long)st.st_size;
             }
-            sj_free_list(files, nf);
+            sheaf_list_free(files, nf);
         } else {
             total = ~0ULL;
         }
@@ -1476,13 +1609,13 @@ static int run_select(MPI_Comm comm, sql_opts *o, sql_query *q, const sheaf_conf
             return rc;
         }
         path = subpath.p;
-    } else if ((rc = learn_table(comm, o->path, o->delim, &t, res))) {
+    } else if ((rc = learn_table(comm, o->path, o->delim, o->parquet, &t, res))) {
         return rc;
     }
     if (q->join) {
         /* the joined table: the left's columns, then the right's */
         sql_table r;
-        if ((rc = learn_table(comm, o->jpath, o->jdelim, &r, res))) {
+        if ((rc = learn_table(comm, o->jpath, o->jdelim, o->jparquet, &r, res))) {
             sql_table_free(&t);
             return rc;
         }
@@ -1581,7 +1714,7 @@ static int run_select(MPI_Comm comm, sql_opts *o, sql_query *q, const sheaf_conf
     x.topk = !b.aggregate && b.nokeys && q->limit >= 0;
     x.k = (uint64_t)q->limit + (uint64_t)q->offset;
     sheaf_job_def j1 = {.name = "sql", .map = sql_map, .reduce = sql_reduce,
-                        .map_cleanup = sql_map_cleanup, .udata = &x};
+                        .setup = sql_setup, .map_cleanup = sql_map_cleanup, .udata = &x};
     if (b.aggregate && b.naggs)
         j1.combine = sql_combine;
     const char *in1[] = {path};
@@ -1599,6 +1732,7 @@ static int run_select(MPI_Comm comm, sql_opts *o, sql_query *q, const sheaf_conf
         }
         x.phys = phys;
         x.prefixed = true;
+        c1.input_format = "csv";
         c1.csv_delimiter = ',';
         if (!rc)
             rc = sj_round(comm, &j1, &c1, in1, 1, r1.p, res);
@@ -1607,7 +1741,8 @@ static int run_select(MPI_Comm comm, sql_opts *o, sql_query *q, const sheaf_conf
         x.bcast = true;
         x.bpath = o->jpath;
         x.bdelim = o->jdelim;
-        j1.setup = bcast_setup;
+        x.bparquet = o->jparquet;
+        x.pqcols = o->parquet;
         rc = sj_round(comm, &j1, &c1, in1, 1, r1.p, res);
         x.bcast = false;
     } else if (q->join) {
@@ -1617,9 +1752,13 @@ static int run_select(MPI_Comm comm, sql_opts *o, sql_query *q, const sheaf_conf
         sj_buf_printf(&r0, "%s/join-%d", work.p, depth);
         sheaf_job_def j0 = {.name = "sql", .map = sql_map, .reduce = join_reduce, .udata = &x};
         const char *in0[] = {path, o->jpath};
+        const char *fmts[] = {o->parquet ? "parquet" : "csv", o->jparquet ? "parquet" : "csv"};
         x.join = true;
         sheaf_config c0 = *cfg;
         c0.output_format = "raw";
+        c0.input_formats = fmts;
+        if (o->parquet)
+            c0.csv_delimiter = o->jdelim;
         rc = sj_round(comm, &j0, &c0, in0, 2, r0.p, res);
         x.join = false;
         x.hdr_any = false;
@@ -1634,11 +1773,13 @@ static int run_select(MPI_Comm comm, sql_opts *o, sql_query *q, const sheaf_conf
         }
         x.phys = phys;
         x.prefixed = true;
+        c1.input_format = "csv";
         c1.csv_delimiter = ',';
         if (!rc)
             rc = sj_round(comm, &j1, &c1, in1, 1, r1.p, res);
         sj_buf_free(&r0);
     } else {
+        x.pqcols = o->parquet;
         rc = sj_round(comm, &j1, &c1, in1, 1, r1.p, res);
     }
     for (size_t c = 0; phys && c < t.ncols; c++)
@@ -1677,7 +1818,7 @@ static int run_select(MPI_Comm comm, sql_opts *o, sql_query *q, const sheaf_conf
             fflush(stdout);
         }
     }
-    if ((rc = sj_agree(comm, frc, err, sizeof err))) {
+    if ((rc = sheaf_agree(comm, frc, err, sizeof err))) {
         rc = sj_result_fail(res, rc, "%s", err);
         goto done_work;
     }
@@ -1695,7 +1836,7 @@ static int run_select(MPI_Comm comm, sql_opts *o, sql_query *q, const sheaf_conf
             if (wrc)
                 snprintf(err, sizeof err, "%s: cannot write: %s", rows.p, strerror(errno));
         }
-        if ((rc = sj_agree(comm, wrc, err, sizeof err))) {
+        if ((rc = sheaf_agree(comm, wrc, err, sizeof err))) {
             rc = sj_result_fail(res, rc, "%s", err);
             sj_buf_free(&rows);
             goto done_work;
@@ -1757,9 +1898,9 @@ done:
 }
 
 
-static int sql_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_config *cfg,
-                      sheaf_result *res) {
-    sql_opts *o = job->udata;
+static int sql_run(MPI_Comm comm, const sheaf_command *cmd, const sheaf_config *cfg,
+                   sheaf_result *res) {
+    sql_opts *o = cmd->udata;
     int rank, rc;
     char err[512] = "";
     MPI_Comm_rank(comm, &rank);
@@ -1769,7 +1910,7 @@ static int sql_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_confi
     int oc = 0;
     if (rank == 0 && !o->to_stdout && !o->q.explain)
         oc = sheaf_output_check(cfg, err, sizeof err);
-    if ((rc = sj_agree(comm, oc, err, sizeof err)))
+    if ((rc = sheaf_agree(comm, oc, err, sizeof err)))
         return sj_result_fail(res, rc, "%s", err);
     /* the work directory: always new (sheaf_workdir_create: mkdtemp, 0700) and private, next
      * to the output (which every rank's files reach) or, for stdout, in --spill-dir, $TMPDIR
@@ -1812,7 +1953,7 @@ static int sql_driver(MPI_Comm comm, const sheaf_job_def *job, const sheaf_confi
         sj_buf_free(&parent);
         sj_buf_free(&prefix);
     }
-    if ((rc = sj_agree(comm, mk, err, sizeof err)))
+    if ((rc = sheaf_agree(comm, mk, err, sizeof err)))
         return sj_result_fail(res, rc, "%s", err);
     if ((rc = sj_bcast_buf(comm, &dir, &dlen)))
         return sj_result_fail(res, rc, "out of memory");
@@ -1836,13 +1977,13 @@ static const sheaf_option sql_options[] = {
                                 "64M; 0: always shuffle)"},
     {NULL, NULL, NULL}};
 
-const sheaf_job_def sheaf_job_sql = {
+const sheaf_command sheaf_cmd_sql = {
     .name = "sql",
     .summary = "run a SQL query over csv/tsv files (SELECT ... FROM 'path' ...)",
     .usage = "QUERY   (SELECT ... FROM 'path/*.csv' ...; the result goes to stdout without -o)",
     .options = sql_options,
     .parse_option = sql_parse_opt,
     .configure = sql_configure,
-    .driver = sql_driver,
     .udata = &sopts,
+    .run = sql_run,
 };

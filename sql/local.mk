@@ -10,5 +10,7 @@ sheaf_SOURCES += \
 	sql/bind.c \
 	sql/eval.c \
 	sql/schema.c \
-	sql/exec.c
+	sql/exec.c \
+	sql/filter.h \
+	sql/filter.c
 BUILT_SOURCES = sql/parser.h

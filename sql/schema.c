@@ -8,7 +8,10 @@
  * (YYYY-MM-DD), TIMESTAMP (YYYY-MM-DD HH:MM:SS[.ffffff]) is its type, else VARCHAR. Empty
  * fields are NULL and say nothing about the type; a column empty in the whole sample is
  * VARCHAR. A later field that does not parse as its column's type fails the query, naming
- * the file and offset. --schema overrides the inferred types by name.
+ * the file and offset. --schema overrides the inferred types by name. A compressed file
+ * (by its name's codec suffix) is sampled decompressed.
+ *
+ * A Parquet table's columns and types come from its first file's footer (sql_parquet_table).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +23,8 @@
 #include <unistd.h>
 
 #include "sql/sql.h"
+#include "codec.h"
+#include "parquet.h"
 
 #define SAMPLE_ROWS 20480
 #define SAMPLE_BYTES (8u << 20)
@@ -51,41 +56,123 @@ static unsigned candidates(const char *p, size_t n) {
     return c;
 }
 
-/* Reads up to max bytes of a file. A file that is not regular (a FIFO, a device) is refused,
- * never waited on. Returns 0 or a negative code. */
-static int read_head(const char *path, size_t max, char **data, size_t *len) {
+/* Reads up to max bytes of a file (SIZE_MAX: all of it), decompressed when its name ends in a
+ * codec's suffix (.gz, .zst, .bz2, .xz). A file that is not regular (a FIFO, a device) is
+ * refused, never waited on. Returns 0, or a negative code with a message naming the file. */
+int sql_read_head(const char *path, size_t max, char **data, size_t *len, char *err,
+                  size_t errlen) {
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0)
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: cannot read it", path);
         return SHEAF_ENOENT;
+    }
     struct stat st;
     if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
         close(fd);
+        snprintf(err, errlen, "%s: cannot read it (not a regular file)", path);
         return SHEAF_EINVAL;
     }
-    char *buf = malloc(max + 1);
-    if (!buf) {
+    sheaf__codec_kind kind = sheaf__codec_by_name(path);
+    sheaf__decoder *dec = NULL;
+    int rc = 0;
+    if (kind != SHEAF__CODEC_NONE && (rc = sheaf__decoder_open(&dec, kind, fd, path, err,
+                                                                 errlen))) {
         close(fd);
-        return SHEAF_ENOMEM;
+        return rc;
     }
+    size_t cap = max != SIZE_MAX ? max : (size_t)st.st_size + 1;
+    if (cap < 4096)
+        cap = 4096;
+    char *buf = malloc(cap + 1);
     size_t n = 0;
-    while (n < max) {
-        ssize_t k = read(fd, buf + n, max - n);
-        if (k < 0 && errno == EINTR)
-            continue;
+    while (buf && n < max) {
+        if (n == cap) {
+            size_t nc = cap * 2;
+            char *nb = nc > cap ? realloc(buf, nc + 1) : NULL;
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap = nc;
+        }
+        size_t want = cap - n < max - n ? cap - n : max - n;
+        long long k;
+        if (dec) {
+            k = sheaf__decoder_read(dec, buf + n, want, err, errlen);
+        } else {
+            k = read(fd, buf + n, want);
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k < 0) {
+                snprintf(err, errlen, "%s: cannot read it: %s", path, strerror(errno));
+                k = SHEAF_EIO;
+            }
+        }
         if (k < 0) {
-            free(buf);
-            close(fd);
-            return SHEAF_EIO;
+            rc = (int)k;
+            break;
         }
         if (k == 0)
             break;
         n += (size_t)k;
     }
+    if (dec)
+        sheaf__decoder_free(dec);
     close(fd);
+    if (!buf) {
+        snprintf(err, errlen, "out of memory reading %s", path);
+        return SHEAF_ENOMEM;
+    }
+    if (rc) {
+        free(buf);
+        return rc;
+    }
     buf[n] = '\0';
     *data = buf;
     *len = n;
     return 0;
+}
+
+/* The SQL type of a Parquet column: integers BIGINT, floating point and decimals DOUBLE,
+ * dates DATE, timestamps TIMESTAMP, booleans BOOLEAN, the rest (strings, bytes) VARCHAR. */
+static int parquet_sql_type(const sheaf__pqcol *c) {
+    if (c->is_decimal)
+        return SQL_DOUBLE;
+    switch (c->type) {
+    case PQ_BOOLEAN: return SQL_BOOL;
+    case PQ_INT32: return c->is_date ? SQL_DATE : SQL_INT;
+    case PQ_INT64: return c->ts_unit ? SQL_TS : SQL_INT;
+    case PQ_INT96: return SQL_TS;
+    case PQ_FLOAT:
+    case PQ_DOUBLE: return SQL_DOUBLE;
+    default: return SQL_STRING;
+    }
+}
+
+int sql_parquet_table(const char *file, sql_table *t, char *err, size_t errlen) {
+    memset(t, 0, sizeof *t);
+    sheaf__pqr *r = sheaf__pqr_open(file, err, errlen);
+    if (!r)
+        return SHEAF_EFORMAT;
+    size_t n = sheaf__pqr_ncols(r);
+    t->names = calloc(n + 1, sizeof *t->names);
+    t->types = calloc(n + 1, sizeof *t->types);
+    int rc = t->names && t->types ? 0 : SHEAF_ENOMEM;
+    for (size_t i = 0; i < n && !rc; i++) {
+        const sheaf__pqcol *c = sheaf__pqr_col(r, i);
+        if (!(t->names[i] = strdup(c->name)))
+            rc = SHEAF_ENOMEM;
+        t->types[i] = parquet_sql_type(c);
+        t->ncols++;
+    }
+    sheaf__pqr_close(r);
+    if (rc) {
+        snprintf(err, errlen, "out of memory");
+        sql_table_free(t);
+    }
+    return rc;
 }
 
 int sql_infer_table(char **files, size_t nfiles, char delim, sql_table *t, char *err,
@@ -94,7 +181,7 @@ int sql_infer_table(char **files, size_t nfiles, char delim, sql_table *t, char 
     unsigned *cand = NULL;
     bool *seen = NULL;
     size_t rows = 0;
-    sj_fields fl = {0};
+    sheaf_csv fl = {0};
     int rc = 0;
     if (!nfiles) {
         snprintf(err, errlen, "no input files");
@@ -103,16 +190,13 @@ int sql_infer_table(char **files, size_t nfiles, char delim, sql_table *t, char 
     for (size_t fi = 0; fi < nfiles && rows < SAMPLE_ROWS; fi++) {
         char *data;
         size_t len;
-        if ((rc = read_head(files[fi], SAMPLE_BYTES, &data, &len))) {
-            snprintf(err, errlen, "%s: cannot read it%s", files[fi],
-                     rc == SHEAF_EINVAL ? " (not a regular file)" : "");
+        if ((rc = sql_read_head(files[fi], SAMPLE_BYTES, &data, &len, err, errlen)))
             goto out;
-        }
         bool whole = len < SAMPLE_BYTES;
         size_t off = 0;
         bool first = true;
         while (off < len && rows < SAMPLE_ROWS) {
-            long long k = sj_csv_record(data + off, len - off, delim, &fl);
+            long long k = sheaf_csv_parse(&fl, data + off, len - off, delim, NULL, 0);
             if (k <= 0)
                 break;
             /* a record cut by the end of the sample is not used */
@@ -122,30 +206,30 @@ int sql_infer_table(char **files, size_t nfiles, char delim, sql_table *t, char 
             if (first) {
                 first = false;
                 if (fi == 0) {
-                    t->ncols = fl.n;
-                    t->names = calloc(fl.n ? fl.n : 1, sizeof *t->names);
-                    t->types = calloc(fl.n ? fl.n : 1, sizeof *t->types);
-                    cand = calloc(fl.n ? fl.n : 1, sizeof *cand);
-                    seen = calloc(fl.n ? fl.n : 1, sizeof *seen);
+                    t->ncols = fl.nfields;
+                    t->names = calloc(fl.nfields ? fl.nfields : 1, sizeof *t->names);
+                    t->types = calloc(fl.nfields ? fl.nfields : 1, sizeof *t->types);
+                    cand = calloc(fl.nfields ? fl.nfields : 1, sizeof *cand);
+                    seen = calloc(fl.nfields ? fl.nfields : 1, sizeof *seen);
                     if (!t->names || !t->types || !cand || !seen) {
                         free(data);
                         rc = SHEAF_ENOMEM;
                         goto out;
                     }
-                    for (size_t i = 0; i < fl.n; i++) {
-                        t->names[i] = strndup(fl.f[i], fl.len[i]);
+                    for (size_t i = 0; i < fl.nfields; i++) {
+                        t->names[i] = strndup(fl.fields[i], fl.field_lens[i]);
                         cand[i] = C_BOOL | C_INT | C_DOUBLE | C_DATE | C_TS;
                     }
                 }
                 continue;
             }
-            if (fl.n == 1 && fl.len[0] == 0 && t->ncols > 1)
+            if (fl.nfields == 1 && fl.field_lens[0] == 0 && t->ncols > 1)
                 continue; /* a blank line */
-            for (size_t i = 0; i < fl.n && i < t->ncols; i++) {
-                if (!fl.len[i])
+            for (size_t i = 0; i < fl.nfields && i < t->ncols; i++) {
+                if (!fl.field_lens[i])
                     continue;
                 seen[i] = true;
-                cand[i] &= candidates(fl.f[i], fl.len[i]);
+                cand[i] &= candidates(fl.fields[i], fl.field_lens[i]);
             }
             rows++;
         }
@@ -169,7 +253,7 @@ int sql_infer_table(char **files, size_t nfiles, char delim, sql_table *t, char 
 out:
     free(cand);
     free(seen);
-    sj_fields_free(&fl);
+    sheaf_csv_free(&fl);
     if (rc && rc != SHEAF_ENOMEM && !err[0])
         snprintf(err, errlen, "cannot infer the table's columns");
     if (rc)

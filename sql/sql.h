@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "jobs/jobs.h"
+#include "sql/filter.h"
 
 /* ---- values (value.c) ---------------------------------------------------------------------- */
 
@@ -193,6 +194,15 @@ void sql_table_free(sql_table *t);
  * with a message. */
 int sql_infer_table(char **files, size_t nfiles, char delim, sql_table *t, char *err,
                     size_t errlen);
+/* The columns of a Parquet file (its footer's schema) as a table: integers BIGINT, floats and
+ * decimals DOUBLE, dates, timestamps, booleans, the rest VARCHAR. Returns 0 or a code with a
+ * message naming the file. */
+int sql_parquet_table(const char *file, sql_table *t, char *err, size_t errlen);
+/* Reads up to max bytes (SIZE_MAX: all) of a file, decompressed when its name ends in .gz,
+ * .zst, .bz2 or .xz; *data is NUL-terminated and the caller's. Returns 0 or a code with a
+ * message naming the file. */
+int sql_read_head(const char *path, size_t max, char **data, size_t *len, char *err,
+                  size_t errlen);
 /* Applies --schema "col:type,col:type" to t. Returns 0 or -1 with a message. */
 int sql_apply_schema(sql_table *t, const char *schema, char *err, size_t errlen);
 /* A type name (int, bigint, double, varchar, date, ...) as sql_type, or -1. */

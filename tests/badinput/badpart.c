@@ -47,9 +47,11 @@ int main(int argc, char **argv) {
     static const sheaf_job_def job = {.name = "badpart",
                                       .map = map,
                                       .agg = SHEAF_AGG_SUM_U64,
-                                      .partition = partition,
+                                      .partition = partition};
+    static const sheaf_command cmd = {.name = "badpart",
                                       .options = options,
                                       .parse_option = parse_option,
-                                      .configure = configure};
-    return sheaf_main(argc, argv, &job);
+                                      .configure = configure,
+                                      .job = &job};
+    return sheaf_command_main(argc, argv, &cmd);
 }

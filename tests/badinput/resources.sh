@@ -42,8 +42,16 @@ case_spill_disk_full() {
         echo "# SKIP spill-disk-full: cannot mount a tmpfs here ($(cat "$TMP/mount.err"))"
         return 0
     fi
-    local rc=0
-    (spill_full_body) || rc=$?
+    # Not "(body) || rc=$?": on the left of || a shell ignores set -e, and a check in the body
+    # that returns non-zero without calling fail would pass unseen.
+    local rc
+    set +e
+    (
+        set -e
+        spill_full_body
+    )
+    rc=$?
+    set -e
     umount_smallfs
     return "$rc"
 }

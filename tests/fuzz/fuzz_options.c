@@ -1,10 +1,11 @@
 /*
- * fuzz_options.c: libFuzzer target for sheaf_main's command line parser.
+ * fuzz_options.c: libFuzzer target for sheaf_command_main's command line parser.
  *
- * The parser is static in runtime/main.c, so the target goes through sheaf_main itself, with
- * a job whose configure callback records the parsed configuration and then returns non-zero:
- * sheaf_main parses, checks and stops there (status 2) without running anything. MPI is
- * initialized once, before the first input, so sheaf_main neither initializes nor finalizes it.
+ * The parser is static in runtime/main.c, so the target goes through sheaf_command_main
+ * itself, with a command whose configure callback records the parsed configuration and then
+ * returns non-zero: sheaf_command_main parses, checks and stops there (status 2) without
+ * running anything. MPI is initialized once, before the first input, so sheaf_command_main
+ * neither initializes nor finalizes it.
  *
  * The input is split at NUL bytes into argv[1..] (argv[0] is fixed). Invariants: the status is
  * 0 (--help or --version) or 2 (a usage error, or our configure's refusal); a configuration
@@ -29,7 +30,7 @@
 typedef struct seen {
     int configured;
     sheaf_config cfg;
-    const char *inputs[64]; /* cfg.inputs is sheaf_main's, freed when it returns */
+    const char *inputs[64]; /* cfg.inputs is sheaf_command_main's, freed when it returns */
     size_t nflags, nvalues, npositional;
     char last_value[64];
 } seen;
@@ -80,11 +81,15 @@ static int map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
 
 static const sheaf_job_def job = {
     .name = "fuzz",
-    .summary = "option parser fuzzing",
     .map = map,
+};
+static const sheaf_command cmd = {
+    .name = "fuzz",
+    .summary = "option parser fuzzing",
     .options = opts,
     .parse_option = parse_option,
     .configure = configure,
+    .job = &job,
 };
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -106,11 +111,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 
 static int run(char **argv, int argc, seen *out) {
     memset(&cur, 0, sizeof cur);
-    /* sheaf_main may permute argv (getopt): hand it a copy of the pointers. */
+    /* sheaf_command_main may permute argv (getopt): hand it a copy of the pointers. */
     char **copy = malloc(((size_t)argc + 1) * sizeof *copy);
     CHECK(copy);
     memcpy(copy, argv, ((size_t)argc + 1) * sizeof *copy);
-    int status = sheaf_main(argc, copy, &job);
+    int status = sheaf_command_main(argc, copy, &cmd);
     free(copy);
     *out = cur;
     return status;

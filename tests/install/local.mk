@@ -9,7 +9,8 @@ TESTS += \
 	tests/install/join.sh \
 	tests/install/kmeans.sh \
 	tests/install/counters.sh \
-	tests/install/reader.sh
+	tests/install/reader.sh \
+	tests/install/broadcast_join.sh
 EXTRA_DIST += \
 	tests/install/lib.sh \
 	tests/install/wordcount.sh \
@@ -26,6 +27,8 @@ EXTRA_DIST += \
 	examples/join.c \
 	examples/kmeans.c \
 	examples/counters.c \
+	tests/install/broadcast_join.sh \
+	examples/broadcast_join.c \
 	docs/api.md
 # The tests serialize their installs with this lock file in the build tree.
 CLEANFILES += .install-test.lock

@@ -88,6 +88,22 @@ case_completion() {
     got=$(PATH=$prefix_dir/bin:$PATH bash -c '
         . "$1/sheaf-cluster"; COMP_WORDS=(sheaf-cluster describe-s); COMP_CWORD=1; _sheaf_cluster; printf "%s\n" "${COMPREPLY[@]}"' _ "$comp")
     [[ $got == describe-step ]] || fail "sheaf-cluster describe-s completed to: $got"
+    got=$(PATH=$prefix_dir/bin:$PATH bash -c '
+        . "$1/sheaf-cluster"; COMP_WORDS=(sheaf-cluster terminate-c); COMP_CWORD=1; _sheaf_cluster; printf "%s\n" "${COMPREPLY[@]}"' _ "$comp")
+    [[ $got == terminate-clusters ]] || fail "sheaf-cluster terminate-c completed to: $got"
+}
+
+case_cluster_installed() {
+    # the installed launcher finds its per-rank wrapper (in ../libexec/sheaf) and runs a step
+    local id out home=$TMP/sheaf-home
+    [[ -f $prefix_dir/libexec/sheaf/sheaf-cluster-rank ]] || fail "sheaf-cluster-rank is not installed"
+    # shellcheck disable=SC2016 # the rank expands its own variable
+    id=$(SHEAF_HOME=$home "$prefix_dir/bin/sheaf-cluster" create --name inst --backend local \
+        --ranks-per-node 2 --auto-terminate --wait --timeout 120 \
+        --step 'name=r,cmd=sh -c "echo rank $OMPI_COMM_WORLD_RANK"') ||
+        fail "the installed sheaf-cluster's step failed: $(cat "$home"/clusters/*/steps/s-0001/stderr)"
+    out=$(sort "$home/clusters/$id/steps/s-0001/stdout" | tr '\n' ' ')
+    [[ $out == "rank 0 rank 1 " ]] || fail "the installed sheaf-cluster's step printed: $out"
 }
 
 check_counts() {
@@ -157,6 +173,7 @@ else
     echo "# no manual pages in this build (configured without help2man/go-md2man, or sanitizers)"
 fi
 run_case "bash completion of jobs, options and verbs" case_completion
+run_case "the installed sheaf-cluster runs a step through its installed rank wrapper" case_cluster_installed
 run_case "installed examples build with their Makefile, shared and static" case_examples_makefile
 run_case "README's program builds -Wall -Wextra and runs from any prefix" case_readme_program
 finish

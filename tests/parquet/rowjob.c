@@ -65,9 +65,10 @@ static int reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values *va
 
 int main(int argc, char **argv) {
     static const sheaf_job_def job = {.name = "rowjob",
-                                      .summary = "typed rows from ids",
                                       .map = map,
                                       .reduce = reduce,
                                       .setup = setup};
-    return sheaf_main(argc, argv, &job);
+    static const sheaf_command cmd = {.name = "rowjob", .summary = "typed rows from ids",
+                                      .job = &job};
+    return sheaf_command_main(argc, argv, &cmd);
 }

@@ -62,18 +62,7 @@ case_parquet_input_rows() {
     done
 }
 
-case_csv_refuses_rows() {
-    local rc=0
-    timeout -k 10 "$SHEAF_TEST_TIMEOUT" "$rowjob" -i "$TMP/ids.csv" --input-format csv \
-        --csv-header --output-format csv -o "$TMP/csv" >"$LAST_LOG" 2>&1 || rc=$?
-    [[ $rc -eq 1 ]] || fail "csv output of rows: exit $rc"
-    grep -q "typed rows are written with --output-format text or parquet" "$LAST_LOG" ||
-        fail "csv output of rows: $(cat "$LAST_LOG")"
-    [[ ! -e $TMP/csv ]] || fail "a failed job left $TMP/csv"
-}
-
 run_case "typed rows to Parquet, read by DuckDB (1-4 ranks)" case_parquet_rows
 run_case "typed rows as csv lines" case_text_rows
 run_case "typed fields of Parquet input (1-4 ranks)" case_parquet_input_rows
-run_case "csv output refuses typed rows" case_csv_refuses_rows
 finish

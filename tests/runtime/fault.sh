@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Agreed failure: SHEAF_FAULT=phase:rank[:after-N] fails one rank in each phase; every time the
 # job exits 1 with one message naming the rank, leaves no _SUCCESS, keeps an earlier output
-# complete, leaves no spill or staging files, and the next run with --overwrite succeeds.
+# complete, leaves no spill or staging files, and the next run with --overwrite succeeds; its
+# report (OUT.failed-report-*/_report.json and _report.html) names the failing rank, and the
+# output keeps the report of the job that made it.
 source "${top_srcdir:-$(dirname "$0")/../..}/tests/mpi/lib.sh"
+
+command -v jq >/dev/null 2>&1 || { echo "jq is not installed (apt-get install jq)"; exit 77; }
 
 head -n 5000 "$top_srcdir/data/kjv.txt" >"$TMP/in.txt"
 ref_wc "$TMP/in.txt" >"$TMP/ref"
@@ -23,6 +27,36 @@ fails_as_injected() {
         { cat "$LAST_LOG" >&2; fail "$spec: the message does not name rank $rank"; }
 }
 
+# failed_report_of OUT SPEC: checks the one report of a failed job beside OUT (then moves it
+# away, so the next failure's is the only one): status FAILED, the failing rank of SPEC in
+# failed_rank and the error, and the HTML page says so at its top.
+failed_report_of() {
+    local out=$1 spec=$2 rank=${2#*:} dirs r
+    rank=${rank%%:*}
+    mapfile -t dirs < <(find "$(dirname "$out")" -maxdepth 1 \
+        -name "$(basename "$out").failed-report-*")
+    [[ ${#dirs[@]} -eq 1 ]] || fail "$spec: ${#dirs[@]} failed-job reports, expected 1"
+    r=${dirs[0]}/_report.json
+    [[ $(stat -c %a "${dirs[0]}") == 700 ]] || fail "$spec: the report directory is not private"
+    [[ $(jq -r .status "$r") == FAILED ]] || fail "$spec: status $(jq -r .status "$r")"
+    [[ $(jq .failed_rank "$r") -eq $rank ]] || fail "$spec: failed_rank $(jq .failed_rank "$r")"
+    [[ $(jq -r .error "$r") == "rank $rank: injected fault"* ]] ||
+        fail "$spec: error $(jq .error "$r")"
+    [[ $(jq -r ".ranks[$rank].status" "$r") == FAILED ]] || fail "$spec: rank $rank not FAILED"
+    [[ $(jq '[.ranks[] | select(.status == "FAILED")] | length' "$r") -eq 1 ]] ||
+        fail "$spec: more than one rank marked as the failing one"
+    # The timeline runs up to the failure: the failing rank's phase started no later than it.
+    [[ $(jq -r .failed_phase "$r") =~ ^(setup|map|shuffle|sort|reduce|commit)$ ]] ||
+        fail "$spec: failed_phase $(jq .failed_phase "$r")"
+    jq -e ".ranks[$rank].phases[.failed_phase].start <= .failed_at_seconds" "$r" >/dev/null ||
+        fail "$spec: the failing phase is not in the timeline before the failure"
+    grep -q "<div id=\"failure\".*rank $rank" "${dirs[0]}/_report.html" ||
+        fail "$spec: the HTML report does not name rank $rank at its top"
+    grep -q "report of the failed job: ${dirs[0]}/_report.json" "$LAST_LOG" ||
+        fail "$spec: the job did not say where its report is"
+    mv "${dirs[0]}" "$TMP/seen-$RANDOM$RANDOM"
+}
+
 inject() { # inject NP SPEC: the job fails as it should
     local np=$1 spec=$2
     fails_as_injected "$spec" "$np" wordcount -i "$TMP/in.txt" -o "$TMP/out" --overwrite \
@@ -31,6 +65,9 @@ inject() { # inject NP SPEC: the job fails as it should
     (cd "$TMP/out" && md5sum -c --quiet "$TMP/before.md5") || fail "$spec: earlier output damaged"
     [[ -z $(ls -A "$TMP/spill") ]] || fail "$spec: spill files left: $(ls -A "$TMP/spill")"
     [[ -z $(find "$TMP" -maxdepth 1 -name '.out.sheaf-*') ]] || fail "$spec: staging left"
+    [[ $(jq -r .status "$TMP/out/_report.json") == SUCCEEDED ]] ||
+        fail "$spec: the output's report is not the one of the job that made it"
+    failed_report_of "$TMP/out" "$spec"
 }
 
 case_each_phase() {
@@ -70,6 +107,7 @@ case_new_output_removed() {
     SHEAF_FAULT=reduce:0 run_np 2 wordcount -i "$TMP/in.txt" -o "$TMP/fresh" || rc=$?
     [[ $rc -eq 1 ]] || fail "exit status $rc"
     [[ ! -e $TMP/fresh ]] || fail "a failed job left a new output directory behind"
+    failed_report_of "$TMP/fresh" reduce:0
 }
 
 case_kill_rank() {

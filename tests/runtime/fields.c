@@ -74,7 +74,8 @@ static const sheaf_option options[] = {{"column", "NAME", "write only this colum
                                        {NULL, NULL, NULL}};
 
 int main(int argc, char **argv) {
-    static const sheaf_job_def job = {.name = "fields", .map = map, .options = options,
-                                      .parse_option = parse};
-    return sheaf_main(argc, argv, &job);
+    static const sheaf_job_def job = {.name = "fields", .map = map};
+    static const sheaf_command cmd = {.name = "fields", .options = options, .parse_option = parse,
+                                      .job = &job};
+    return sheaf_command_main(argc, argv, &cmd);
 }

@@ -6,6 +6,8 @@ RUNTIME_TESTS = \
 	tests/runtime/spill.sh \
 	tests/runtime/fault.sh \
 	tests/runtime/report.sh \
+	tests/runtime/summary.sh \
+	tests/runtime/htmlreport.sh \
 	tests/runtime/formats.sh \
 	tests/runtime/compressed.sh \
 	tests/runtime/csvsplit.sh \
@@ -23,3 +25,9 @@ EXTRA_DIST += $(RUNTIME_TESTS) tests/runtime/csvref.py
 # The windows of the commit path, private spill directories, jobs stopped by signals.
 TESTS += tests/runtime/windows.sh
 EXTRA_DIST += tests/runtime/windows.sh
+# sheaf_agree, the public failure agreement, for every subset of failing ranks.
+check_PROGRAMS += tests/runtime/agree
+tests_runtime_agree_SOURCES = tests/runtime/agree.c
+tests_runtime_agree_LDADD = libsheaf_core.la
+TESTS += tests/runtime/agree.sh
+EXTRA_DIST += tests/runtime/agree.sh

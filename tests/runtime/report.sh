@@ -43,7 +43,7 @@ case_html() {
         --no-first-run --disable-background-networking --disable-component-update \
         --disable-sync --user-data-dir="$TMP/chromium" --dump-dom \
         "file://$out/_report.html" 2>/dev/null) || fail "chromium could not open the report"
-    [[ $(grep -o '<g class="rank"' <<<"$html" | wc -l) -eq 3 ]] ||
+    [[ $(grep -o '<g class="rank[ "]' <<<"$html" | wc -l) -eq 3 ]] ||
         fail "the rendered timeline does not have one row per rank"
     grep -q 'SUCCEEDED' <<<"$html" || fail "the rendered page does not show the status"
 }
@@ -59,23 +59,57 @@ case_failed_report() {
 
 case_progress_and_quiet() {
     must_np 2 wordcount -i "$TMP/in.txt" -o "$TMP/p1" --progress
-    grep -q '^map    \[#*' <(tr '\r' '\n' <"$LAST_LOG") || fail "--progress drew no map bar"
+    grep -q '^map     \[#*' <(tr '\r' '\n' <"$LAST_LOG") || fail "--progress drew no map bar"
     grep -q 'job succeeded' "$LAST_LOG" || fail "no summary"
     must_np 2 wordcount -i "$TMP/in.txt" -o "$TMP/p2"
-    ! grep -q 'map    \[' "$LAST_LOG" || fail "a bar was drawn without a terminal"
+    ! grep -q 'map     \[' "$LAST_LOG" || fail "a bar was drawn without a terminal"
     must_np 2 wordcount -i "$TMP/in.txt" -o "$TMP/p3" --quiet
     [[ ! -s $LAST_LOG ]] || { cat "$LAST_LOG" >&2; fail "--quiet printed something"; }
     if command -v script >/dev/null 2>&1; then
         # On a terminal the bar is on by default, and --no-progress turns it off.
         script -qec "$SHEAF wordcount -i $TMP/in.txt -o $TMP/p4" /dev/null >"$TMP/tty.log" 2>&1
-        grep -q 'map    \[' "$TMP/tty.log" || fail "no bar on a terminal"
+        grep -q 'map     \[' "$TMP/tty.log" || fail "no bar on a terminal"
         script -qec "$SHEAF wordcount -i $TMP/in.txt -o $TMP/p5 --no-progress" /dev/null \
             >"$TMP/tty2.log" 2>&1
-        ! grep -q 'map    \[' "$TMP/tty2.log" || fail "--no-progress drew a bar"
+        ! grep -q 'map     \[' "$TMP/tty2.log" || fail "--no-progress drew a bar"
     fi
 }
 
+# Under mpirun on a terminal (a pty made by script), with no --progress: rank 0 sees that the
+# launcher's stderr is a terminal and draws the map bar (its first frame without a rate or
+# ETA, later ones with them), the shuffle line and the reduce line over all ranks; the same
+# job with mpirun's stderr sent to a file, or through a pipe, draws nothing there.
+case_progress_mpirun() {
+    command -v script >/dev/null 2>&1 || { echo "no script(1): skipped"; return 0; }
+    seq -f 'w%.0f' 1 200000 >"$TMP/d.txt"
+    local frames
+    timeout 120 script -qec "$MPIRUN -np 3 $SHEAF wordcount -i $TMP/d.txt -o $TMP/pm1 \
+        --split-size 16K" /dev/null >"$TMP/pm1.log" 2>&1
+    tr '\r' '\n' <"$TMP/pm1.log" >"$TMP/pm1.frames"
+    frames=$(grep -c '^map     \[' "$TMP/pm1.frames")
+    [[ $frames -ge 2 ]] || { cat "$TMP/pm1.frames" >&2; fail "$frames map frames under mpirun"; }
+    [[ $(grep -m1 '^map     \[' "$TMP/pm1.frames") == *"-- B/s  ETA --"* ]] ||
+        fail "the first frame claims a rate"
+    local tasks
+    tasks=$(jq .input.tasks "$TMP/pm1/_report.json")
+    grep -q "^map     \[#\{30\}\] 100%  $tasks/$tasks tasks .* [0-9.]* [KM]iB/s  [0-9.]* s" \
+        "$TMP/pm1.frames" || fail "no full map bar of the report's $tasks tasks with its rate"
+    grep -q '^shuffle [0-9]* rounds\?, .* exchanged by 3 ranks$' "$TMP/pm1.frames" ||
+        fail "no shuffle line"
+    grep -q "^reduce  3/3 sorted .*, 3/3 done: 200000 groups, 200000 records in, 200000 out" \
+        "$TMP/pm1.frames" || fail "the reduce line does not count all ranks' groups"
+    timeout 120 script -qec "$MPIRUN -np 2 $SHEAF wordcount -i $TMP/d.txt -o $TMP/pm2 \
+        2>$TMP/pm2.err" /dev/null >"$TMP/pm2.log" 2>&1
+    grep -q 'job succeeded' "$TMP/pm2.err" || fail "no summary in the file"
+    if grep -q 'map     \[' "$TMP/pm2.err" "$TMP/pm2.log"; then fail "a bar drawn into a file"; fi
+    timeout 120 script -qec "$MPIRUN -np 2 $SHEAF wordcount -i $TMP/d.txt -o $TMP/pm3 2>&1 |
+        cat >$TMP/pm3.err" /dev/null >"$TMP/pm3.log" 2>&1
+    grep -q 'job succeeded' "$TMP/pm3.err" || fail "no summary through the pipe"
+    if grep -q 'map     \[' "$TMP/pm3.err"; then fail "a bar drawn into a pipe"; fi
+}
+
 run_case json-fields case_json
+run_case progress-under-mpirun case_progress_mpirun
 run_case progress-and-quiet case_progress_and_quiet
 run_case html-renders case_html
 run_case failed-job-report case_failed_report

@@ -54,7 +54,8 @@ create_hosts() {
     # The health check and mpirun's daemons both logged in.
     [ "$(grep -c 'Accepted publickey' "$SSH_DIR/sshd.log")" -ge $((before + 4)) ]
     run sc logs "$ID"
-    [[ $output == *"host sheaf-node-a answers over ssh"* && $output == *"host sheaf-node-b answers over ssh"* ]]
+    [[ $output == *"host sheaf-node-a answers over ssh"* ]]
+    [[ $output == *"host sheaf-node-b answers over ssh"* ]]
 }
 
 @test "hosts: bootstrap runs once per node; ssh verb; failing rank is found" {
@@ -125,4 +126,35 @@ create_hosts() {
     [ "$(cat boot-umask.0 boot-umask.1 | tr '\n' ' ')" = "0027 0027 " ]
     [ "$(cat "$sd/ranks/rank.0.out" "$sd/ranks/rank.1.out" | tr '\n' ' ')" = "0027 0027 " ]
     [ "$(stat -c %a d0 d1 | tr '\n' ' ')" = "750 750 " ]
+}
+
+@test "hosts: a host lost in the middle of a step fails it with NODE_FAIL" {
+    create_hosts --step 'name=lost,cmd=sleep 60' --step 'name=after,cmd=true'
+    wait_step_state "$ID" s-0001 RUNNING 60
+    local ssh="" i f sd=$SHEAF_HOME/clusters/$ID/steps/s-0001
+    # The ssh that started Open MPI's daemon on sheaf-node-b with this file's ssh config (so
+    # started by this test): killing it is that host going away, for mpirun.
+    for i in $(seq 80); do
+        for f in $(grep -slzF "$SSH_DIR/ssh_config" /proc/[0-9]*/cmdline); do
+            if [[ $({ tr '\0' ' ' <"$f"; } 2>/dev/null) == *ssh\ *sheaf-node-b*orted* ]]; then
+                ssh=${f#/proc/}
+                ssh=${ssh%/cmdline}
+            fi
+        done
+        # and both ranks have started (mpirun has made their log folders)
+        [[ -z $ssh || ! -d $(echo "$sd"/ranks/.mpirun/*/rank.1) ]] || break
+        sleep 0.25
+    done
+    [ -n "$ssh" ]
+    kill -KILL "$ssh"
+    run sc wait "$ID" --step 1 --timeout 60
+    [ "$status" -eq 1 ]
+    [ "$output" = "s-0001	FAILED" ]
+    run sc describe-step "$ID" 1 --output json
+    [ "$(jq -r .failure.reason <<<"$output")" = NODE_FAIL ]
+    # Open MPI says a daemon was lost (or could not be kept), not always which one
+    [[ $(jq -r .failure.message <<<"$output") == *"was lost"* ]]
+    [ ! -e "$sd/_report.json" ]
+    run sc wait "$ID" --step 2 --timeout 60
+    [ "$output" = "s-0002	COMPLETED" ]
 }

@@ -110,12 +110,12 @@ create_cluster() {
     [ "$(jq length <<<"$output")" -eq 0 ]
 }
 
-@test "jq missing: the launcher says so" {
-    mkdir bin
-    for c in bash env readlink dirname; do ln -s "$(command -v "$c")" "bin/$c"; done
-    PATH=$PWD/bin run "$PWD/bin/bash" "$SHEAF_CLUSTER" list
+@test "a missing mpirun is named before anything is created" {
+    MPIRUN=$PWD/no-such-mpirun run sc create --name x --backend local
     [ "$status" -eq 1 ]
-    [[ $output == *"jq is required"* ]]
+    [[ $output == *"'$PWD/no-such-mpirun' is required but was not found"* ]]
+    run sc list --output json
+    [ "$(jq length <<<"$output")" -eq 0 ]
 }
 
 @test "create returns at once; cluster goes STARTING, BOOTSTRAPPING, RUNNING, WAITING" {
@@ -637,4 +637,208 @@ EOF
     [ "$(stat -c %a "$cd")" = 700 ]
     [ "$(stat -c %a "$cd"/{cluster.json,bootstrap/01-boot.sh.localhost.log} | tr '\n' ' ')" = "600 600 " ]
     [ "$(stat -c %a "$cd"/steps/s-0001/{step.json,stdout,ranks/rank.1.out} | tr '\n' ' ')" = "600 600 600 " ]
+}
+
+@test "the failing rank and message come from the job, not from the rank that ended first" {
+    # Rank 0 reports the agreed failure of rank 1 and ends first, as Sheaf's ranks do.
+    create_cluster --ranks-per-node 2 \
+        --step 'name=agreed,cmd=sh -c "if [ $OMPI_COMM_WORLD_RANK = 0 ]; then echo \"job: error: rank 1: bad record in f at 7\" >&2; exit 1; fi; sleep 2; exit 1"' \
+        --step "name=report,launcher=none,cmd=sh -c 'mkdir -p \"\$2\"; echo {\\\"status\\\":\\\"FAILED\\\",\\\"error\\\":\\\"rank 2: disk full\\\"} >\"\$2/_report.json\"; exit 1' sh -o outdir"
+    run sc wait "$ID" --timeout 60
+    [ "$status" -eq 1 ]
+    local sd=$SHEAF_HOME/clusters/$ID/steps/s-0001
+    # the rank that ended first is rank 0, the one that failed is rank 1
+    [ "$(awk '$4 != 0 {print $6, $2}' "$sd/ranks/exit-status" | sort -n | head -n 1 | cut -d' ' -f2)" = 0 ]
+    run sc describe-step "$ID" 1 --output json
+    [ "$(jq -r .failure.rank <<<"$output")" = 1 ]
+    [ "$(jq -r .failure.message <<<"$output")" = "rank 1: bad record in f at 7" ]
+    [[ $(jq -r .failure.tail <<<"$output") == *"rank 1: bad record in f at 7"* ]]
+    run sc describe-step "$ID" 2 --output json
+    [ "$(jq -r .failure.rank <<<"$output")" = 2 ]
+    [ "$(jq -r .failure.message <<<"$output")" = "rank 2: disk full" ]
+}
+
+@test "an injected fault on rank 1 of a word count is blamed on rank 1" {
+    require_sheaf
+    mkdir in
+    seq 1 3000 >in/a
+    seq 1 3000 >in/b
+    run env SHEAF_FAULT=map:1 "$SHEAF_CLUSTER" create --name fault --backend local \
+        --ranks-per-node 2 --auto-terminate \
+        --step "name=wc,cmd=$SHEAF wordcount --split-size 4K -i $PWD/in -o $PWD/out"
+    [ "$status" -eq 0 ]
+    ID=$output
+    run sc wait "$ID" --timeout 120
+    [ "$status" -eq 1 ]
+    [ ! -e out/_SUCCESS ]
+    run sc describe-step "$ID" 1
+    [[ $output == *"FailedRank:  1"* ]]
+    [[ $output == *"Message:     rank 1: injected fault"* ]]
+    [[ $output == *"| sheaf wordcount: error: rank 1: injected fault"* ]]
+}
+
+@test "wait reports the awaited steps: a later success is not failed by an earlier failure" {
+    create_cluster --step 'name=bad,cmd=false'
+    run sc wait "$ID" --timeout 60
+    [ "$status" -eq 1 ]
+    [ "$output" = "$ID	WAITING" ]
+    run sc add-steps "$ID" --step 'name=good,cmd=true'
+    [ "$status" -eq 0 ]
+    run sc wait "$ID" --timeout 60
+    [ "$status" -eq 0 ]
+    [ "$output" = "$ID	WAITING" ]
+    # and again once it is idle: the last steps run are the ones reported
+    run sc wait "$ID" --timeout 60
+    [ "$status" -eq 0 ]
+    run sc wait "$ID" --step 1 --timeout 60
+    [ "$status" -eq 1 ]
+    [ "$output" = "s-0001	FAILED" ]
+    run sc add-steps "$ID" --step 'name=bad2,cmd=false' --step 'name=good2,cmd=true'
+    [ "$status" -eq 0 ]
+    run sc wait "$ID" --timeout 60
+    [ "$status" -eq 1 ]
+}
+
+@test "step specs: a key after cmd= is refused, a quoted comma is kept, errors name the user's program" {
+    export SHEAF_HOME=$BATS_TEST_TMPDIR/home
+    run sc create --name x --backend local --step 'cmd=true,name=late'
+    [ "$status" -eq 2 ]
+    [[ $output == *"key 'name' after cmd= in step 'cmd=true,name=late'"* ]]
+    run sc create --name x --backend local --step 'args=["true"],name=late'
+    [ "$status" -eq 2 ]
+    [[ $output == *"key 'name' after args="* ]]
+    run sc list --output json
+    [ "$(jq length <<<"$output")" -eq 0 ]
+    printf 'echo hi\n' >notexec
+    create_cluster --step 'name=q,launcher=none,cmd=printf <%s> "a,name=b" c\,timeout=1 -t,' \
+        --step 'name=nx,cmd=no-such-program-4711 --flag' --step 'name=ne,cmd=./notexec'
+    run sc wait "$ID" --timeout 60
+    [ "$status" -eq 1 ]
+    run sc logs "$ID" --step 1 --stream stdout
+    [ "$output" = '<a,name=b><c,timeout=1><-t,>' ]
+    run sc describe-step "$ID" 2 --output json
+    [ "$(jq -r .failure.tail <<<"$output")" = "no-such-program-4711: command not found" ]
+    [[ $(jq -r .failure.message <<<"$output") == *"exited with code 127"* ]]
+    run sc describe-step "$ID" 2
+    [[ $output == *$'\nCommand:     no-such-program-4711 --flag\n'* ]]
+    [[ $output != *"umask"* ]]
+    [[ $output != *"sheaf-rank"* ]]
+    run sc describe-step "$ID" 3 --output json
+    [ "$(jq -r .failure.tail <<<"$output")" = "./notexec: Permission denied" ]
+    [ "$(jq -r .exit_code <<<"$output")" = 126 ]
+}
+
+@test "EMR spellings: verbs, --steps, waiters, --step-states, --step-ids, --output table, --version" {
+    export SHEAF_HOME=$BATS_TEST_TMPDIR/home
+    run sc --version
+    [ "$status" -eq 0 ]
+    [ "$output" = "sheaf-cluster (Sheaf) $(sed -n 's/^AC_INIT(\[sheaf\], \[\([^]]*\)\].*/\1/p' "$top_srcdir/configure.ac")" ]
+    local v
+    for v in create-cluster:create terminate-clusters:terminate list-clusters:list \
+        describe-cluster:describe; do
+        run sc "${v%%:*}" --help
+        [ "$status" -eq 0 ]
+        [[ $output == "Usage: sheaf-cluster ${v#*:} "* ]]
+    done
+    run sc create-cluster --name emr --backend local
+    [ "$status" -eq 0 ]
+    ID=$output
+    run sc wait cluster-running --cluster-id "$ID" --timeout 60
+    [ "$status" -eq 0 ]
+    [[ $output == "$ID	"@(RUNNING|WAITING) ]]
+    run sc add-steps --cluster-id "$ID" \
+        --steps 'Type=CUSTOM_JAR,Name=pr,ActionOnFailure=CONTINUE,Jar=printf,Args=[<%s>,"a,b",c d]' \
+        'Type=CUSTOM_JAR,Name=bad,Args=[false]'
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = s-0001 ]
+    [ "${lines[1]}" = s-0002 ]
+    run sc wait step-complete --cluster-id "$ID" --step-id s-0001 --timeout 60
+    [ "$status" -eq 0 ]
+    run sc logs "$ID" --step 1 --stream stdout
+    [ "$output" = "<a,b><c d>" ]
+    run sc wait step-complete --cluster-id "$ID" --step-id s-0002 --timeout 60
+    [ "$status" -eq 1 ]
+    [ "$output" = "s-0002	FAILED" ]
+    run sc list-steps --cluster-id "$ID" --step-states FAILED --output json
+    [ "$(jq -r 'map(.id) | join(" ")' <<<"$output")" = s-0002 ]
+    run sc list-steps "$ID" --output table
+    [ "${lines[0]}" = "${lines[2]}" ]
+    [[ ${lines[0]} == +-* ]]
+    [[ ${lines[1]} == "| ID     | STATE     | NAME "* ]]
+    [[ ${lines[3]} == "| s-0001 | COMPLETED | pr "* ]]
+    run sc describe-cluster --cluster-id "$ID" --output table
+    [[ $output == *"| Id "*"| $ID "* ]]
+    run sc list-clusters --active --output json
+    [ "$(jq -r '.[0].id' <<<"$output")" = "$ID" ]
+    run sc add-steps "$ID" --steps 'Name=long,Args=[sleep,30]' 'Name=next,Args=[true]'
+    [ "$status" -eq 0 ]
+    run sc cancel-steps --cluster-id "$ID" --step-ids s-0004
+    [ "$output" = "s-0004	CANCELLED" ]
+    run sc add-steps "$ID" --steps 'Type=PIG,Name=x,Args=[a]'
+    [ "$status" -eq 2 ]
+    [[ $output == *"bad Type 'PIG'"* ]]
+    run sc terminate-clusters --cluster-ids "$ID"
+    [ "$status" -eq 0 ]
+    run sc wait cluster-terminated --cluster-id "$ID" --timeout 60
+    [ "$status" -eq 0 ]
+    [ "$output" = "$ID	TERMINATED" ]
+    [ "$(step_field "$ID" s-0003 .state)" = CANCELLED ]
+}
+
+@test "--step-concurrency runs steps side by side; --idle-timeout ends an idle cluster" {
+    local w='launcher=none,cmd=sh -c "date +%s%N >$SHEAF_STEP_ID.start; sleep 2; date +%s%N >$SHEAF_STEP_ID.end"'
+    create_cluster --step-concurrency 2 --idle-timeout 2 --step "name=a,$w" --step "name=b,$w" \
+        --step "name=c,$w"
+    run sc wait cluster-terminated --cluster-id "$ID" --timeout 60
+    [ "$status" -eq 0 ]
+    [ "$(cluster_field "$ID" .state_reason)" = "Idle for 2 s" ]
+    run sc list-steps "$ID" --output json
+    [ "$(jq -r 'map(.state) | join(" ")' <<<"$output")" = "COMPLETED COMPLETED COMPLETED" ]
+    # a and b overlap; c starts only when one of them has ended
+    (($(cat s-0002.start) < $(cat s-0001.end)))
+    (($(cat s-0001.start) < $(cat s-0002.end)))
+    local first_end
+    first_end=$(sort -n s-0001.end s-0002.end | head -n 1)
+    (($(cat s-0003.start) >= first_end))
+}
+
+@test "bootstrap actions with names and arguments; --log-uri archives the cluster's logs" {
+    printf 'echo "$# [$1] [$2] node $SHEAF_NODE_INDEX"\n' >boot.sh
+    create_cluster --auto-terminate --log-uri archive \
+        --bootstrap-actions 'Path=boot.sh,Name=setup,Args=[x,"y z"]' --step 'name=s,cmd=echo hello'
+    run sc wait "$ID" --timeout 60
+    [ "$status" -eq 0 ]
+    [ "$(cat "$SHEAF_HOME/clusters/$ID/bootstrap/01-boot.sh.localhost.log")" = "2 [x] [y z] node 0" ]
+    [ "$(cluster_field "$ID" '.bootstrap[0].name')" = setup ]
+    run sc describe "$ID"
+    [[ $output == *"Bootstrap:    setup=$PWD/boot.sh[x,y z]"* ]]
+    local i
+    for i in $(seq 40); do
+        [[ $(jq -r .state "archive/$ID/cluster.json" 2>/dev/null) != TERMINATED ]] || break
+        sleep 0.25
+    done
+    [ "$(jq -r .state "archive/$ID/cluster.json")" = TERMINATED ]
+    [ "$(cat "archive/$ID/steps/s-0001/stdout")" = hello ]
+    [ "$(cat "archive/$ID/bootstrap/01-boot.sh.localhost.log")" = "2 [x] [y z] node 0" ]
+    run sc create --name x --backend local --bootstrap-actions 'Name=x'
+    [ "$status" -eq 2 ]
+    [[ $output == *"has no Path"* ]]
+}
+
+@test "a STREAMING step runs as sheaf stream and matches coreutils" {
+    require_sheaf
+    make_text input.txt
+    run env PATH="$(dirname "$SHEAF"):$PATH" "$SHEAF_CLUSTER" create --name st --backend local \
+        --ranks-per-node 2 --auto-terminate \
+        --steps "Type=STREAMING,Name=st,ActionOnFailure=TERMINATE_CLUSTER,Args=[-input,$PWD/input.txt,-output,$PWD/out,-mapper,tr -s ' \\t' '\\n',-reducer,uniq -c]"
+    [ "$status" -eq 0 ]
+    ID=$output
+    run sc wait "$ID" --timeout 120
+    if [ "$status" -ne 0 ]; then sc describe-step "$ID" 1 >&2; fi
+    [ "$status" -eq 0 ]
+    [ "$(step_field "$ID" s-0001 '.args[1]')" = stream ]
+    [ -f out/_SUCCESS ]
+    diff <(tr -s ' \t\n' '\n' <input.txt | grep -v '^$' | LC_ALL=C sort | uniq -c |
+        awk '{print $2, $1}' | LC_ALL=C sort) \
+        <(cat out/part-* | awk 'NF {print $2, $1}' | LC_ALL=C sort)
 }

@@ -37,7 +37,7 @@ create_slurm() {
 @test "slurm: sbatch holds the allocation, steps run as srun --mpi=pmix" {
     printf 'echo "boot node $SHEAF_NODE_INDEX"\n' >boot.sh
     create_slurm --bootstrap boot.sh \
-        --step 'name=ranks,cmd=sh -c "echo rank $SLURM_PROCID of $SLURM_NTASKS pmix $PMIX_RANK"'
+        --step 'name=ranks,cmd=sh -c "echo rank $SLURM_PROCID of $SLURM_NTASKS pmix $PMIX_RANK; echo note $SLURM_PROCID >&2"'
     run sc wait "$ID" --timeout 120
     [ "$status" -eq 0 ]
     [ "$output" = "$ID	WAITING" ]
@@ -48,6 +48,14 @@ create_slurm() {
     [ "$(cat "$sd/ranks/rank.0.out")" = "rank 0 of 2 pmix 0" ]
     [ "$(cat "$sd/ranks/rank.1.out")" = "rank 1 of 2 pmix 1" ]
     [ "$(cat "$sd/stdout")" = "$(printf 'rank 0 of 2 pmix 0\nrank 1 of 2 pmix 1')" ]
+    # logs splits them per step and rank
+    [ "$(cat "$sd/ranks/rank.1.err")" = "note 1" ]
+    run sc logs "$ID" --step 1 --stream stdout
+    [ "$output" = "$(printf 'rank 0 of 2 pmix 0\nrank 1 of 2 pmix 1')" ]
+    run sc logs "$ID" --step 1 --stream stderr
+    [[ $output == *"note 0"*"note 1"* ]]
+    run sc logs "$ID" --step 1 --rank 1
+    [ "$output" = "$(printf '==> step s-0001 rank 1 stdout <==\nrank 1 of 2 pmix 1\n==> step s-0001 rank 1 stderr <==\nnote 1')" ]
     [ "$(cat "$SHEAF_HOME"/clusters/"$ID"/bootstrap/01-boot.sh.*.log)" = "boot node 0" ]
     [ -s "$SHEAF_HOME/clusters/$ID/hostfile" ]
     run sc ssh "$ID" -- sh -c 'echo "$SLURM_JOB_ID"'
@@ -147,4 +155,33 @@ create_slurm() {
     [ "$(cat "$sd/ranks/rank.0.out" "$sd/ranks/rank.1.out" | tr '\n' ' ')" = "0027 0027 " ]
     [ "$(stat -c %a d0 d1 f0 f1 | tr '\n' ' ')" = "750 750 640 640 " ]
     [ "$(stat -c %a "$sd/ranks/rank.0.out" "$sd/stdout" | tr '\n' ' ')" = "600 600 " ]
+}
+
+@test "slurm: --mem, --exclusive and --sbatch-arg reach sbatch; an idle cluster releases its allocation" {
+    create_slurm --mem 100 --exclusive --sbatch-arg=--comment=sheaf-test --idle-timeout 3 \
+        --step 'name=t,cmd=true'
+    local job
+    job=$(cluster_field "$ID" .slurm_job_id)
+    run scontrol show job "$job"
+    [[ $output == *"Comment=sheaf-test"* ]]
+    [[ $output == *"OverSubscribe=NO"* ]]
+    [[ $output == *"mem=100M"* ]]
+    run sc wait cluster-terminated --cluster-id "$ID" --timeout 120
+    [ "$status" -eq 0 ]
+    [ "$(cluster_field "$ID" .state_reason)" = "Idle for 3 s" ]
+    [ "$(step_field "$ID" s-0001 .state)" = COMPLETED ]
+    local i
+    for i in $(seq 40); do
+        [[ $(squeue -h -j "$job" -o %T 2>/dev/null) == "" ]] && break
+        sleep 0.5
+    done
+    [ -z "$(squeue -h -j "$job" -o %T 2>/dev/null)" ]
+    # a constraint no node has is refused by sbatch, and said so
+    run sc create --name bad --backend slurm --partition sheaf --constraint no-such-feature \
+        --step 'cmd=true'
+    [ "$status" -eq 1 ]
+    [[ $output == *"sbatch failed"* ]]
+    run sc create --name x --backend local --mem 1G
+    [ "$status" -eq 2 ]
+    [[ $output == *"'--mem' is only for --backend slurm"* ]]
 }

@@ -183,7 +183,7 @@ UsePAM no
 StrictModes no
 PidFile $dir/sshd.pid
 PermitUserEnvironment no
-AcceptEnv OMPI_* SHEAF_*
+AcceptEnv OMPI_* SHEAF_* ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS
 EOF
     cat >"$dir/ssh_config" <<EOF
 Host sheaf-node-a sheaf-node-b 127.0.0.1
@@ -196,6 +196,8 @@ Host sheaf-node-a sheaf-node-b 127.0.0.1
     UserKnownHostsFile /dev/null
     LogLevel ERROR
     BatchMode yes
+    # The sanitizer build's settings (its leak suppressions) reach the ranks on every host.
+    SendEnv ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS
 EOF
     "$sshd" -f "$dir/sshd_config" -E "$dir/sshd.log" || return 1
     for i in $(seq 40); do

@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
-# The launcher and the test helpers pass shellcheck without warnings.
+# The launcher's sh part (the per-rank wrapper) and the test helpers pass shellcheck without
+# warnings; the launcher itself is Python and must at least compile.
 
 load helpers
 
@@ -7,8 +8,16 @@ setup_file() {
     ensure_packages shellcheck:shellcheck
 }
 
-@test "shellcheck: scripts/sheaf-cluster is clean" {
-    run shellcheck "$top_srcdir/scripts/sheaf-cluster"
+@test "shellcheck: scripts/sheaf-cluster-rank is clean" {
+    run shellcheck -s sh "$top_srcdir/scripts/sheaf-cluster-rank"
+    echo "$output"
+    [ "$status" -eq 0 ]
+}
+
+@test "scripts/sheaf-cluster is Python 3 that compiles, not sh" {
+    [ "$(head -n 1 "$top_srcdir/scripts/sheaf-cluster")" = "#!/usr/bin/env python3" ]
+    run python3 -c 'import ast, sys; ast.parse(open(sys.argv[1]).read(), sys.argv[1])' \
+        "$top_srcdir/scripts/sheaf-cluster"
     echo "$output"
     [ "$status" -eq 0 ]
 }

@@ -7,6 +7,8 @@
  * The reader is checked against a tiny serial line splitter: for every split size from one
  * byte up to past the file size, reading every split of the plan yields each record exactly
  * once, in file order, with its content and offset. Errors must name the path at fault.
+ * The public helpers built on them are checked too: sheaf_list_inputs against the files a test
+ * tree holds, sheaf_csv_parse by reading back random fields written as csv.
  */
 #include "internal.h"
 #include "unit.h"
@@ -870,6 +872,157 @@ static void test_plan_errors(void) {
     unit_rmtree(d);
 }
 
+/* ---- the public helpers: sheaf_list_inputs, sheaf_csv_parse ---- */
+
+static void test_list_inputs(void) {
+    char d[4200], p[4400];
+    unit_path(d, sizeof d, tmpdir, "listed");
+    CU_ASSERT_FATAL(mkdir(d, 0755) == 0);
+    const char *dirs[] = {"sub", "_skip", ".git", "sub/deeper", "empty"};
+    const char *files[] = {"b.txt", "a.txt", "_SUCCESS", ".hidden", "sub/c.txt", "sub/_tmp",
+                           "_skip/d.txt", ".git/e.txt", "sub/deeper/f.txt", "x1.log"};
+    for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++)
+        CU_ASSERT_FATAL(mkdir(unit_path(p, sizeof p, d, dirs[i]), 0755) == 0);
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+        CU_ASSERT_FATAL(unit_write_str(unit_path(p, sizeof p, d, files[i]), "line\n") == 0);
+    char **got;
+    size_t n;
+    char err[512];
+    /* a directory: its files in name order, without . and _ names, subdirectories too */
+    const char *want[] = {"a.txt", "b.txt", "sub/c.txt", "sub/deeper/f.txt", "x1.log"};
+    CU_ASSERT_EQUAL_FATAL(sheaf_list_inputs(d, &got, &n, err, sizeof err), 0);
+    UNIT_ASSERT_EQUAL(n, sizeof want / sizeof *want);
+    for (size_t i = 0; i < n && i < sizeof want / sizeof *want; i++)
+        UNIT_ASSERT_STRING_EQUAL(got[i], unit_path(p, sizeof p, d, want[i]));
+    sheaf_list_free(got, n);
+    /* a glob: the files it matches, in name order */
+    char pat[4400];
+    unit_path(pat, sizeof pat, d, "[ax]*");
+    CU_ASSERT_EQUAL_FATAL(sheaf_list_inputs(pat, &got, &n, err, sizeof err), 0);
+    UNIT_ASSERT_EQUAL(n, 2);
+    if (n == 2) {
+        UNIT_ASSERT_STRING_EQUAL(got[0], unit_path(p, sizeof p, d, "a.txt"));
+        UNIT_ASSERT_STRING_EQUAL(got[1], unit_path(p, sizeof p, d, "x1.log"));
+    }
+    sheaf_list_free(got, n);
+    /* a file named explicitly is listed even when its name starts with _ */
+    CU_ASSERT_EQUAL_FATAL(sheaf_list_inputs(unit_path(p, sizeof p, d, "_SUCCESS"), &got, &n, err,
+                                            sizeof err), 0);
+    UNIT_ASSERT_EQUAL(n, 1);
+    if (n == 1)
+        UNIT_ASSERT_STRING_EQUAL(got[0], p);
+    sheaf_list_free(got, n);
+    /* errors name the path: missing, a glob matching nothing, an empty directory, a FIFO */
+    const char *missing[] = {"nothing.txt", "*.none", "empty"};
+    for (size_t i = 0; i < sizeof missing / sizeof *missing; i++) {
+        unit_path(p, sizeof p, d, missing[i]);
+        UNIT_ASSERT_EQUAL(sheaf_list_inputs(p, &got, &n, err, sizeof err), SHEAF_ENOENT);
+        UNIT_ASSERT_PTR_NOT_NULL(strstr(err, p));
+    }
+    CU_ASSERT_FATAL(mkfifo(unit_path(p, sizeof p, d, "sub/pipe"), 0644) == 0);
+    UNIT_ASSERT_EQUAL(sheaf_list_inputs(d, &got, &n, err, sizeof err), SHEAF_EINVAL);
+    UNIT_ASSERT_PTR_NOT_NULL(strstr(err, p));
+    unit_rmtree(d);
+}
+
+/* Appends field f (n bytes) to out, quoted as RFC 4180 says when it must be (or when
+ * force_quote), and returns the new length. */
+static size_t csv_put_field(char *out, size_t len, const char *f, size_t n, char delim,
+                            bool force_quote) {
+    bool quote = force_quote;
+    for (size_t i = 0; i < n; i++)
+        if (f[i] == delim || f[i] == '"' || f[i] == '\n' || f[i] == '\r')
+            quote = true;
+    if (quote)
+        out[len++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (f[i] == '"')
+            out[len++] = '"';
+        out[len++] = f[i];
+    }
+    if (quote)
+        out[len++] = '"';
+    return len;
+}
+
+/* Random records of random fields (delimiters, quotes, CR and LF inside), written as csv with
+ * LF or CRLF ends, read back field for field; the last record with or without its end. */
+static void test_csv_parse_round_trip(void) {
+    static const char alphabet[] = "ab ,;\"\n\r\t1";
+    enum { RECORDS = 50, MAXF = 6, MAXLEN = 8 };
+    char fields[RECORDS][MAXF][MAXLEN];
+    size_t nf[RECORDS], flen[RECORDS][MAXF];
+    char *buf = unit_xmalloc(RECORDS * MAXF * (2 * MAXLEN + 3) + RECORDS * 2);
+    sheaf_csv csv = {0};
+    for (int round = 0; round < 200; round++) {
+        char delim = round % 3 == 0 ? ';' : ',';
+        size_t len = 0;
+        for (size_t r = 0; r < RECORDS; r++) {
+            nf[r] = 1 + (size_t)unit_below(MAXF);
+            for (size_t i = 0; i < nf[r]; i++) {
+                flen[r][i] = (size_t)unit_below(MAXLEN);
+                for (size_t k = 0; k < flen[r][i]; k++)
+                    fields[r][i][k] = alphabet[unit_below(sizeof alphabet - 1)];
+                /* one empty unquoted field alone is a blank line: quote it */
+                bool force = nf[r] == 1 && flen[r][i] == 0;
+                if (i)
+                    buf[len++] = delim;
+                len = csv_put_field(buf, len, fields[r][i], flen[r][i], delim,
+                                    force || unit_below(4) == 0);
+            }
+            bool last = r == RECORDS - 1;
+            if (!last || unit_below(2)) {
+                if (unit_below(2))
+                    buf[len++] = '\r';
+                buf[len++] = '\n';
+            }
+        }
+        size_t off = 0;
+        for (size_t r = 0; r < RECORDS; r++) {
+            char err[160];
+            long long used = sheaf_csv_parse(&csv, buf + off, len - off, delim, err, sizeof err);
+            CU_ASSERT_FATAL(used > 0);
+            off += (size_t)used;
+            UNIT_ASSERT_EQUAL(csv.nfields, nf[r]);
+            for (size_t i = 0; i < csv.nfields && i < nf[r]; i++) {
+                UNIT_ASSERT_EQUAL(csv.field_lens[i], flen[r][i]);
+                UNIT_ASSERT(csv.field_lens[i] != flen[r][i] ||
+                            memcmp(csv.fields[i], fields[r][i], flen[r][i]) == 0);
+            }
+        }
+        UNIT_ASSERT_EQUAL(off, len);
+    }
+    sheaf_csv_free(&csv);
+    UNIT_ASSERT_PTR_NULL(csv.priv);
+    free(buf);
+}
+
+static void test_csv_parse_cases(void) {
+    sheaf_csv csv = {0};
+    char err[160];
+    /* plain fields, an empty last field, then the next record */
+    const char *t = "a,,c,\nnext";
+    UNIT_ASSERT_EQUAL(sheaf_csv_parse(&csv, t, strlen(t), ',', err, sizeof err), 6);
+    UNIT_ASSERT_EQUAL(csv.nfields, 4);
+    UNIT_ASSERT_EQUAL(csv.field_lens[3], 0);
+    /* a blank line is one empty field */
+    UNIT_ASSERT_EQUAL(sheaf_csv_parse(&csv, "\r\nx", 3, ',', err, sizeof err), 2);
+    UNIT_ASSERT_EQUAL(csv.nfields, 1);
+    UNIT_ASSERT_EQUAL(csv.field_lens[0], 0);
+    /* malformed: an unterminated quote, text after a closing quote */
+    const char *bad[] = {"a,\"open\nstill open", "a,\"closed\"x,b\n"};
+    for (size_t i = 0; i < 2; i++) {
+        err[0] = '\0';
+        UNIT_ASSERT_EQUAL(sheaf_csv_parse(&csv, bad[i], strlen(bad[i]), ',', err, sizeof err),
+                          SHEAF_EFORMAT);
+        UNIT_ASSERT(err[0] != '\0');
+    }
+    /* err may be NULL */
+    UNIT_ASSERT_EQUAL(sheaf_csv_parse(&csv, bad[0], strlen(bad[0]), ',', NULL, 0),
+                      SHEAF_EFORMAT);
+    sheaf_csv_free(&csv);
+}
+
 /* ---- setup ---- */
 
 int main(void) {
@@ -884,6 +1037,9 @@ int main(void) {
         {"plan_directories", test_plan_directories},
         {"plan_globs", test_plan_globs},
         {"plan_errors", test_plan_errors},
+        {"list_inputs", test_list_inputs},
+        {"csv_parse_round_trip", test_csv_parse_round_trip},
+        {"csv_parse_cases", test_csv_parse_cases},
         {"lines_trailing_newline", test_lines_trailing_newline},
         {"lines_no_trailing_newline", test_lines_no_trailing_newline},
         {"lines_crlf", test_lines_crlf},
