@@ -137,7 +137,6 @@ typedef struct gb_opts {
     size_t naggs;
     where_spec *wh;
     size_t nwh;
-    const char **whtext; /* the conditions as given: the runtime skips partition folders */
     gacc acc;
     sj_buf key, state, out;
     uint64_t nonnum;
@@ -227,11 +226,6 @@ static int parse_where(gb_opts *o, const char *text) {
     w->op = op;
     w->value = strndup(q, vl);
     w->isnum = sj_field_double(w->value, vl, &w->num) == 0;
-    const char **t = realloc(o->whtext, o->nwh * sizeof *t);
-    if (!t)
-        return -1;
-    o->whtext = t;
-    t[o->nwh - 1] = text;
     return 0;
 }
 
@@ -326,8 +320,10 @@ static int gb_configure(void *udata, sheaf_config *cfg) {
     for (size_t i = 0; i < o->nwh; i++)
         if (sj_check_columns("groupby", cfg, (const char *const *)&o->wh[i].col, 1))
             return -1;
-    cfg->where = o->whtext;
-    cfg->nwhere = o->nwh;
+    if (o->filter) { /* Parquet files whose partition folders fail it are not read */
+        cfg->prune = sql_filter_prune;
+        cfg->prune_arg = o->filter;
+    }
     o->limit = cfg->memory && cfg->memory / 64 < GROUPS_MAX ? (size_t)(cfg->memory / 64)
                                                             : GROUPS_MAX;
     o->acc.v = calloc(o->naggs, sizeof *o->acc.v);

@@ -21,9 +21,9 @@
  * disk understates its work, so for packing and ordering it counts CODEC_WEIGHT times its
  * compressed size (a rough decompressed size), and a large .gz starts early rather than last.
  *
- * Pruning: a Parquet file under Hive-style partition folders (NAME=VALUE in its path) whose
- * values fail one of the job's where conditions (sheaf_config.where), compared as the jobs'
- * --where compares fields, is dropped from the plan unopened and counted (plan->pruned).
+ * Pruning: for a Parquet file under Hive-style partition folders (NAME=VALUE in its path) the
+ * job's prune callback (sheaf_config.prune) is given the folders' names and values; a file it
+ * rules out is dropped from the plan unopened and counted (plan->pruned).
  */
 #include "codec.h"
 #include "internal.h"
@@ -32,7 +32,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -199,108 +198,23 @@ static bool has_glob(const char *s) {
 
 /* ---- pruning by partition folders ---- */
 
-enum { W_EQ, W_NE, W_LT, W_LE, W_GT, W_GE };
-
-/* Parses "COL OP VALUE" as the jobs' --where does: OP one of = == != <> < <= > >=, spaces
- * around the column and the value dropped. 0, or -1 without an operator or a column. */
-static int where_parse(const char *text, char **col, int *op, char **value) {
-    const char *p = text;
-    while (*p && !strchr("=!<>", *p))
-        p++;
-    const char *q = p;
-    if (q[0] == '=')
-        *op = W_EQ, q += 1 + (q[1] == '=');
-    else if (q[0] == '!' && q[1] == '=')
-        *op = W_NE, q += 2;
-    else if (q[0] == '<')
-        *op = q[1] == '=' ? W_LE : q[1] == '>' ? W_NE : W_LT, q += 1 + (q[1] == '=' || q[1] == '>');
-    else if (q[0] == '>')
-        *op = q[1] == '=' ? W_GE : W_GT, q += 1 + (q[1] == '=');
-    else
-        return -1;
-    const char *cs = text, *ce = p;
-    while (cs < ce && *cs == ' ')
-        cs++;
-    while (ce > cs && ce[-1] == ' ')
-        ce--;
-    while (*q == ' ')
-        q++;
-    size_t vl = strlen(q);
-    while (vl && q[vl - 1] == ' ')
-        vl--;
-    if (ce == cs)
-        return -1;
-    *col = strndup(cs, (size_t)(ce - cs));
-    *value = strndup(q, vl);
-    return 0;
-}
-
-/* A decimal number, spaces around it allowed (as the jobs read numbers in fields): 0 or -1. */
-static int where_number(const char *p, double *out) {
-    size_t n = strlen(p);
-    while (n && (*p == ' ' || *p == '\t'))
-        p++, n--;
-    while (n && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r'))
-        n--;
-    char tmp[64];
-    if (n == 0 || n >= sizeof tmp || memchr(p, 'x', n) || memchr(p, 'X', n))
-        return -1;
-    memcpy(tmp, p, n);
-    tmp[n] = 0;
-    char *end;
-    double v = strtod(tmp, &end);
-    if (*end || end == tmp || !isfinite(v))
-        return -1;
-    *out = v;
-    return 0;
-}
-
-/* Whether a field of text f (a null is empty) meets "op value": numbers compared as numbers
- * when both are, else bytes (a shorter prefix first), as the jobs' --where compares. */
-static bool where_holds(const char *f, int op, const char *value) {
-    double x, y;
-    int c;
-    if (where_number(value, &y) == 0 && where_number(f, &x) == 0) {
-        c = x < y ? -1 : x > y;
-    } else {
-        size_t fl = strlen(f), vl = strlen(value);
-        c = memcmp(f, value, fl < vl ? fl : vl);
-        if (!c)
-            c = fl < vl ? -1 : fl > vl;
-    }
-    switch (op) {
-    case W_EQ: return c == 0;
-    case W_NE: return c != 0;
-    case W_LT: return c < 0;
-    case W_LE: return c <= 0;
-    case W_GT: return c > 0;
-    default: return c >= 0;
-    }
-}
-
-/* Whether a file's partition folders fail one of cfg->where (then none of its rows is kept).
- * -1 when a condition does not parse or memory runs out, with err set. */
+/* Asks cfg->prune about a file under partition folders: 1 to skip it, 0 to read it (no
+ * folders), or a negative code with err set. */
 static int pruned(const sheaf_config *cfg, const char *path, char *err, size_t errlen) {
     char **kv = NULL;
     size_t nkv = 0;
     int out = 0;
     if (sheaf__hive_folders(path, &kv, &nkv)) {
         snprintf(err, errlen, "out of memory planning %s", path);
-        out = -1;
+        out = SHEAF_ENOMEM;
     }
-    for (size_t w = 0; w < cfg->nwhere && nkv && out == 0; w++) {
-        char *col = NULL, *value = NULL;
-        int op;
-        if (where_parse(cfg->where[w], &col, &op, &value) || !col || !value) {
-            snprintf(err, errlen, "where '%s': not COLUMN OP VALUE (OP = != < <= > >=)",
-                     cfg->where[w]);
-            out = -1;
-        }
-        for (size_t k = 0; k < nkv && out == 0; k++)
-            if (!strcmp(kv[2 * k], col))
-                out = !where_holds(kv[2 * k + 1] ? kv[2 * k + 1] : "", op, value);
-        free(col);
-        free(value);
+    if (!out && nkv) {
+        out = cfg->prune(cfg->prune_arg, path, (const char *const *)kv, nkv);
+        if (out < 0)
+            snprintf(err, errlen, "%s: pruning by its partition folders failed: %s", path,
+                     sheaf_strerror(out));
+        else
+            out = out > 0;
     }
     for (size_t k = 0; k < 2 * nkv; k++)
         free(kv[k]);
@@ -384,8 +298,8 @@ int sheaf__plan_build_multi(const sheaf_config *cfg, const sheaf__format *fmts, 
         rc = expand(&fl, cfg->inputs[i], err, errlen);
     }
     /* Parquet files under partition folders that a condition rules out are not read. */
-    uint8_t *drop = !rc && cfg->nwhere && fl.n ? calloc(fl.n, 1) : NULL;
-    if (!rc && cfg->nwhere && fl.n && !drop) {
+    uint8_t *drop = !rc && cfg->prune && fl.n ? calloc(fl.n, 1) : NULL;
+    if (!rc && cfg->prune && fl.n && !drop) {
         snprintf(err, errlen, "out of memory planning the input");
         rc = SHEAF_ENOMEM;
     }
@@ -393,7 +307,7 @@ int sheaf__plan_build_multi(const sheaf_config *cfg, const sheaf__format *fmts, 
         const sheaf__format *fmt = &fmts[nfmts > 1 ? fl.origin[i] : 0];
         int p = fmt->kind == SHEAF__FMT_PARQUET ? pruned(cfg, fl.files[i], err, errlen) : 0;
         if (p < 0)
-            rc = SHEAF_EUSAGE;
+            rc = p;
         drop[i] = p > 0;
     }
     for (size_t i = 0, k = 0; drop && !rc && i < fl.n; i++) {

@@ -242,10 +242,13 @@ typedef struct sheaf_config {
     uint64_t sample;            /* total order: input records sampled (default 10000) */
     const char *output_compression; /* NULL or "none", "gzip", "zstd", with ":LEVEL" (gzip
                                        1-9, zstd 1-19): part-r-NNNNN.gz or .zst */
-    const char *const *where;   /* conditions "COL OP VALUE" (OP = != < <= > >=; numbers
-                                   compared as numbers) every row the job keeps meets: a Parquet
-                                   file under a Hive folder COL=V failing one is not read */
-    size_t nwhere;
+    /* NULL, or called at planning (rank 0) for each Parquet input file under partition
+     * folders NAME=VALUE: kv holds nkv pairs (kv[2k] the name, kv[2k+1] the value, NULL for
+     * __HIVE_DEFAULT_PARTITION__; unescaped, an inner folder's name winning). Returns 1 to skip
+     * the file unread (counted as input_files_pruned), 0 to read it, or a negative SHEAF_E*
+     * code that fails the job. */
+    int (*prune)(void *arg, const char *path, const char *const *kv, size_t nkv);
+    void *prune_arg;            /* prune's first argument */
 } sheaf_config;
 
 /* Fills cfg with the defaults. */

@@ -7,8 +7,11 @@
 #    unpartitioned, gives the csv's rows;
 #  - values with / = % and control characters are escaped in folder names as Hive does, and
 #    read back by DuckDB and by Sheaf as they were;
-#  - a --where on a partition column skips the other folders unopened (a file there is
+#  - a --where (SQL) on partition columns skips the other folders unopened (a file there is
 #    corrupted on purpose; without the --where the job fails on it), counted in the report;
+#    the folders' columns are typed as DuckDB's hive_partitioning types them (year BIGINT), and
+#    the groups are DuckDB's for the same condition; a conjunct that also reads a file column
+#    (year = 2002 OR amount > 5) prunes nothing, so the corrupt file is read and fails the job;
 #  - bad --partition-by lists are usage errors.
 # SKIP (77) only when node is missing; without the oracle packages it is an error (99).
 # shellcheck disable=SC2317  # the cases run through run_case
@@ -82,6 +85,7 @@ case_prune() {
     must_np 2 convert -i "$TMP/data.csv" --input-format csv --csv-header --schema "$schema" \
         --partition-by year,city -o "$lake"
     # a file in a folder the --where rules out, corrupted: it must never be opened
+    cp -r "$lake" "$TMP/prune-clean"
     local victim
     victim=$(find "$lake/year=2000" -name '*.parquet' -print -quit)
     printf 'not parquet at all' >"$victim"
@@ -94,20 +98,59 @@ case_prune() {
             "SELECT CASE WHEN contains(city, ',') THEN '\"' || replace(city, '\"', '\"\"') || '\"'
                     ELSE coalesce(city, '') END || ',' || year, sum(amount::DOUBLE)::BIGINT
              FROM ($csv)
-             WHERE year::INT = 2002 AND coalesce(city, '') <> 'c3' GROUP BY ALL" ||
+             WHERE year::INT = 2002 AND city <> 'c3' GROUP BY ALL" ||
             fail "np $np: the groups differ from DuckDB's"
-        local all kept
-        all=$(find "$lake" -name '*.parquet' | wc -l)
-        kept=$(find "$lake/year=2002" -name '*.parquet' ! -path '*/city=c3/*' | wc -l)
-        grep -A1 '"input_files_pruned"' "$TMP/pruned-np$np/_report.json" |
-            grep -q "\"total\": $((all - kept))," ||
-            fail "np $np: not $((all - kept)) files pruned: $(grep -A1 input_files_pruned "$TMP/pruned-np$np/_report.json")"
+        # a null city (the default folder) is not != 'c3' in SQL: pruned too
+        pruned_count "$TMP/pruned-np$np" "$(find "$lake/year=2002" -name '*.parquet' \
+            ! -path '*/city=c3/*' ! -path '*/city=__HIVE_DEFAULT_PARTITION__/*' | wc -l)"
     done
+    # one SQL condition over two partition columns, checked against DuckDB's hive_partitioning
+    for np in 2 4; do
+        must_np "$np" groupby -i "$lake" --input-format parquet --key city,year --agg sum:amount \
+            --where "year >= 2003 AND city = 'c3'" -o "$TMP/sql-np$np"
+        same_groups "$TMP/sql-np$np" "year >= 2003 AND city = 'c3'"
+        pruned_count "$TMP/sql-np$np" "$(find "$lake" -path '*/year=200[34]/city=c3/*' \
+            -name '*.parquet' | wc -l)"
+    done
+    # a conjunct reading a file column too prunes nothing: the corrupt file is opened
+    local rc=0
+    run_np 2 groupby -i "$lake" --input-format parquet --key city,year --agg sum:amount \
+        --where 'year = 2002 OR amount > 5' -o "$TMP/mixed" || rc=$?
+    [[ $rc -eq 1 ]] || fail "year = 2002 OR amount > 5: the corrupt file was not read: exit $rc"
+    grep -q "$(basename "$victim"): not a Parquet file" "$LAST_LOG" || fail "$(cat "$LAST_LOG")"
+    # beside a conjunct on partition columns only, which prunes year=2000
+    must_np 2 groupby -i "$lake" --input-format parquet --key city,year --agg sum:amount \
+        --where 'year = 2002 OR amount > 5' --where 'year > 2000' -o "$TMP/mixed2"
+    same_groups "$TMP/mixed2" "(year = 2002 OR amount > 5) AND year > 2000"
+    pruned_count "$TMP/mixed2" "$(find "$lake" -name '*.parquet' ! -path '*/year=2000/*' | wc -l)"
     local rc=0
     run_np 2 groupby -i "$lake" --input-format parquet --key city --where 'year != 2002' \
         -o "$TMP/unpruned" || rc=$?
     [[ $rc -eq 1 ]] || fail "the corrupt file was not read: exit $rc"
     grep -q "$(basename "$victim"): not a Parquet file" "$LAST_LOG" || fail "$(cat "$LAST_LOG")"
+}
+
+# same_groups OUT COND: groupby's text output OUT (key city,year, sum of amount) holds the
+# groups DuckDB finds under COND in the uncorrupted copy of the lake, read with
+# hive_partitioning (its types: year BIGINT, city VARCHAR).
+same_groups() {
+    duck same "SELECT * FROM read_csv('$1/part-r-*', header = false, delim = '\t', quote = '',
+            all_varchar = true)" \
+        "SELECT CASE WHEN contains(city, ',') THEN '\"' || replace(city, '\"', '\"\"') || '\"'
+                ELSE coalesce(city, '') END || ',' || year, sum(amount::DOUBLE)::BIGINT
+         FROM read_parquet('$TMP/prune-clean/**/*.parquet', hive_partitioning = true)
+         WHERE $2 GROUP BY ALL" || fail "$1: the groups differ from DuckDB's for $2"
+    [[ $(duck types "SELECT year, city FROM read_parquet('$TMP/prune-clean/**/*.parquet',
+            hive_partitioning = true)") == year:int64,city:string ]] ||
+        fail "DuckDB types the folders otherwise"
+}
+
+# pruned_count OUT KEPT: the job's report counts as pruned all the lake's files but KEPT.
+pruned_count() {
+    local all
+    all=$(find "$TMP/prune" -name '*.parquet' | wc -l)
+    grep -A1 '"input_files_pruned"' "$1/_report.json" | grep -q "\"total\": $((all - $2))," ||
+        fail "$1: not $((all - $2)) files pruned: $(grep -A1 input_files_pruned "$1/_report.json")"
 }
 
 case_usage() {
