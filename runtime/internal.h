@@ -195,7 +195,7 @@ typedef struct sheaf__plan {
     size_t ntasks;
     uint64_t total_bytes;
     uint64_t split_size; /* the one used (rank 0 only) */
-    uint64_t pruned;     /* files skipped by cfg->where on their partition folders (rank 0) */
+    uint64_t pruned;     /* files cfg->prune ruled out by their partition folders (rank 0) */
 } sheaf__plan;
 
 /* Input formats. */
