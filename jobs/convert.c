@@ -6,18 +6,26 @@
  *       --schema 'id:int64,name:string?,day:date' [--compression zstd] [--row-group N]
  *
  * The schema is NAME:TYPE[?],... (types int64 int32 double bool string date timestamp; ? for
- * nullable) or @FILE holding such text. The map reads each schema column by name, casts it
- * (sheaf_schema_cast): a row with a value that does not cast, a null in a column that is not
- * nullable or a missing column is a bad record, skipped and counted while --max-bad-records
- * allows, else the job fails naming the file, offset and column. An empty csv field is null,
- * except in a string column that is not nullable, where it is the empty string (as DuckDB and
- * Spark read csv); parquet nulls stay null. Good rows
- * travel to the reducers as their fields and are written with sheaf_row_set_text into
- * part-r-NNNNN.parquet (codec snappy by default), so the output is the rows in no set order.
+ * nullable), or a schema file (FILE or @FILE: JSON or DDL-like lines, sheaf_schema_load). The
+ * map reads each schema column by name, casts it (sheaf_schema_cast): a row with a value that
+ * does not cast, a null in a column that is not nullable or a missing column is a bad record,
+ * skipped and counted while --max-bad-records allows, else the job fails naming the file,
+ * offset and column. An empty csv field is null, except in a string column that is not
+ * nullable, where it is the empty string (as DuckDB and Spark read csv); parquet nulls stay
+ * null. Good rows travel to the reducers as their fields and are written with
+ * sheaf_row_set_text into part-r-NNNNN.parquet (codec snappy by default), so the output is the
+ * rows in no set order.
+ *
+ * --partition-by COL,... writes Hive-style folders instead: the map puts the row's folder
+ * (COL=VALUE/..., values escaped as Hive does) at the head of its key, the reducer, meeting a
+ * folder's rows together since keys arrive sorted, names it with sheaf_row_folder and writes
+ * the other columns there (sheaf_output_folders).
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "jobs.h"
 
@@ -25,9 +33,15 @@ typedef struct cv_opts {
     const char *spec;
     const char *compression;
     const char *rows;
+    const char *partition_by;
     sheaf_schema *schema;
+    sheaf_schema *files; /* the columns written in the files: the schema less partition ones */
+    bool *is_part;       /* per schema column: a partition column (in folder order: parts) */
+    size_t *parts, nparts;
     char format[96];
-    sj_buf row;
+    sj_buf row, key;
+    size_t *idx, *nlen; /* per schema column: its place in the last record's header, its name's
+                           length (a guess checked on every row, so no header is trusted) */
 } cv_opts;
 
 static cv_opts cvo;
@@ -42,9 +56,68 @@ static int cv_parse(void *udata, const char *name, const char *value) {
         o->compression = value;
     else if (!strcmp(name, "row-group"))
         o->rows = value;
+    else if (!strcmp(name, "partition-by"))
+        o->partition_by = value;
     else
         return -1;
     return 0;
+}
+
+/* --partition-by COL,...: the schema's columns named, in folder order, and the schema of the
+ * files (the other columns). 0, or -1 after a usage message. */
+static int cv_partition_columns(cv_opts *o) {
+    char **list;
+    size_t n, ncols = sheaf_schema_columns(o->schema);
+    if (sj_split(o->partition_by, ',', &list, &n))
+        return sj_usage("convert", "out of memory");
+    o->is_part = calloc(ncols, sizeof *o->is_part);
+    o->parts = calloc(n ? n : 1, sizeof *o->parts);
+    o->files = sheaf_schema_new();
+    int rc = !o->is_part || !o->parts || !o->files ? sj_usage("convert", "out of memory") : 0;
+    for (size_t k = 0; k < n && !rc; k++) {
+        size_t c = 0;
+        while (c < ncols && strcmp(sheaf_schema_name(o->schema, c), list[k]))
+            c++;
+        if (c == ncols)
+            rc = sj_usage("convert", "--partition-by: '%s' is not a column of the schema",
+                          list[k]);
+        else if (o->is_part[c])
+            rc = sj_usage("convert", "--partition-by: '%s' twice", list[k]);
+        else if (list[k][0] == '.' || list[k][0] == '_')
+            rc = sj_usage("convert",
+                          "--partition-by: '%s': a folder starting with '%c' is hidden from "
+                          "readers",
+                          list[k], list[k][0]);
+        else
+            o->is_part[c] = true, o->parts[o->nparts++] = c;
+    }
+    for (size_t c = 0; c < ncols && !rc; c++)
+        if (!o->is_part[c] && sheaf_schema_add(o->files, sheaf_schema_name(o->schema, c),
+                                               sheaf_schema_type(o->schema, c),
+                                               sheaf_schema_nullable(o->schema, c)))
+            rc = sj_usage("convert", "out of memory");
+    if (!rc && (!o->nparts || !sheaf_schema_columns(o->files)))
+        rc = sj_usage("convert", "--partition-by: %s", o->nparts ? "every column is a partition "
+                      "column; the files need one more" : "no column");
+    sj_free_list(list, n);
+    return rc;
+}
+
+/* Appends a value to a folder name as Hive escapes it: control characters, DEL and the
+ * characters of `special` as %XX; an empty value or a null is __HIVE_DEFAULT_PARTITION__. */
+static int hive_escape(sj_buf *b, const char *p, size_t n) {
+    static const char *const special = "\"#%'*/:=?\\{[]^";
+    if (!p || !n)
+        return sj_buf_add(b, "__HIVE_DEFAULT_PARTITION__", 26);
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c < 0x20 || c == 0x7f || strchr(special, c))
+            rc = sj_buf_printf(b, "%%%02X", c);
+        else
+            rc = sj_buf_addc(b, (char)c);
+    }
+    return rc;
 }
 
 static int cv_configure(void *udata, sheaf_config *cfg) {
@@ -53,33 +126,18 @@ static int cv_configure(void *udata, sheaf_config *cfg) {
         return -1;
     if (!o->spec)
         return sj_usage("convert", "--schema NAME:TYPE[?],... (or @FILE) is required");
-    char *text = NULL;
-    if (o->spec[0] == '@') {
-        FILE *f = fopen(o->spec + 1, "r");
-        size_t cap = 0;
-        ssize_t n = f ? getdelim(&text, &cap, '\0', f) : -1;
-        if (f)
-            fclose(f);
-        if (n <= 0) {
-            free(text);
-            return sj_usage("convert", "--schema: cannot read %s", o->spec + 1);
-        }
-        for (ssize_t i = 0; i < n; i++) /* lines and spaces separate columns too */
-            if (text[i] == '\n' || text[i] == '\r' || text[i] == ' ' || text[i] == '\t')
-                text[i] = ',';
-        for (char *p; (p = strstr(text, ",,"));) /* no empty items */
-            memmove(p, p + 1, strlen(p));
-        size_t l = strlen(text);
-        while (l && text[l - 1] == ',')
-            text[--l] = 0;
-        if (text[0] == ',')
-            memmove(text, text + 1, l);
-    }
+    /* @FILE, or a file by that name: a schema file; else the inline NAME:TYPE[?],... */
+    const char *file = o->spec[0] == '@' ? o->spec + 1 : NULL;
+    struct stat st;
+    if (!file && stat(o->spec, &st) == 0 && S_ISREG(st.st_mode))
+        file = o->spec;
     char err[512];
-    o->schema = sheaf_schema_parse(text ? text : o->spec, err, sizeof err);
-    free(text);
+    o->schema = file ? sheaf_schema_load(file, err, sizeof err)
+                     : sheaf_schema_parse(o->spec, err, sizeof err);
     if (!o->schema)
         return sj_usage("convert", "--schema: %s", err);
+    if (o->partition_by && cv_partition_columns(o))
+        return -1;
     if (cfg->output_format && strncmp(cfg->output_format, "parquet", 7))
         return sj_usage("convert", "writes Parquet: --output-format %s is not one",
                         cfg->output_format);
@@ -96,13 +154,21 @@ static int cv_setup(sheaf_ctx *ctx, void *udata) {
     cv_opts *o = udata;
     size_t n = sheaf_schema_columns(o->schema);
     const char **names = calloc(n, sizeof *names);
-    if (!names)
+    o->idx = calloc(n, sizeof *o->idx);
+    o->nlen = calloc(n, sizeof *o->nlen);
+    if (!names || !o->idx || !o->nlen) {
+        free(names);
         return SHEAF_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        o->nlen[i] = strlen(sheaf_schema_name(o->schema, i));
     for (size_t i = 0; i < n; i++)
         names[i] = sheaf_schema_name(o->schema, i);
     int rc = sheaf_input_columns(ctx, names, n);
     free(names);
-    return rc ? rc : sheaf_output_schema(ctx, o->schema);
+    if (!rc)
+        rc = sheaf_output_schema(ctx, o->nparts ? o->files : o->schema);
+    return rc || !o->nparts ? rc : sheaf_output_folders(ctx);
 }
 
 static int put_varint(sj_buf *b, uint64_t v) {
@@ -128,26 +194,39 @@ static size_t get_varint(const unsigned char *p, const unsigned char *end, uint6
     return 0;
 }
 
-/* Whether field i of a parquet record is null (csv: never; emptiness is decided by type). */
-static bool is_null(const sheaf_record *rec, const char *name) {
-    if (!rec->nulls)
-        return false;
-    size_t len = strlen(name);
-    for (size_t i = 0; i < rec->nheader && i < rec->nfields; i++)
-        if (rec->header_lens[i] == len && !memcmp(rec->header[i], name, len))
-            return rec->nulls[i] != 0;
-    return false;
+/* Field col of the schema in rec, found by name through the header, trying the place it had
+ * in the previous record first; else as sj_field finds it (numbers, errors). */
+static const char *field_of(sheaf_ctx *ctx, cv_opts *o, const sheaf_record *rec, size_t col,
+                            size_t *len, int *rc, bool *null) {
+    const char *name = sheaf_schema_name(o->schema, col);
+    size_t n = o->nlen[col], j = o->idx[col];
+    size_t h = rec->nheader < rec->nfields ? rec->nheader : rec->nfields;
+    if (j >= h || rec->header_lens[j] != n || memcmp(rec->header[j], name, n)) {
+        for (j = 0; j < h && (rec->header_lens[j] != n || memcmp(rec->header[j], name, n)); j++)
+            ;
+        o->idx[col] = j;
+    }
+    if (j < h) {
+        *rc = 0;
+        *len = rec->field_lens[j];
+        *null = rec->nulls && rec->nulls[j];
+        return rec->fields[j];
+    }
+    *null = false;
+    return sj_field(ctx, rec, name, len, rc);
 }
 
 static int cv_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
     cv_opts *o = udata;
     size_t n = sheaf_schema_columns(o->schema);
     o->row.len = 0;
+    o->key.len = 0;
     for (size_t i = 0; i < n; i++) {
         const char *name = sheaf_schema_name(o->schema, i);
         size_t len;
         int rc;
-        const char *f = sj_field(ctx, rec, name, &len, &rc);
+        bool pnull;
+        const char *f = field_of(ctx, o, rec, i, &len, &rc, &pnull);
         char why[256];
         if (!f) {
             if (rc)
@@ -157,7 +236,7 @@ static int cv_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
         }
         bool text = sheaf_schema_type(o->schema, i) == SHEAF_COL_STRING;
         bool nullable = sheaf_schema_nullable(o->schema, i);
-        bool null = rec->nulls ? is_null(rec, name) : len == 0 && (!text || nullable);
+        bool null = rec->nulls ? pnull : len == 0 && (!text || nullable);
         if (null ? !nullable : sheaf_schema_cast(o->schema, i, f, len) != 0) {
             if (null)
                 snprintf(why, sizeof why, "column '%s': a null, and the column is not nullable",
@@ -167,34 +246,62 @@ static int cv_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
                          (int)(len > 64 ? 64 : len), f);
             return sheaf_skip_record(ctx, why);
         }
+        if (o->nparts && o->is_part[i])
+            continue;
         if (put_varint(&o->row, null ? 0 : (uint64_t)len + 1) ||
             (!null && sj_buf_add(&o->row, f, len)))
             return SHEAF_ENOMEM;
     }
-    /* key: the row's place (its file's hash plus its offset), so rows spread over the
-     * reducers in runs (cv_partition); rows that share a key are a group whose every row is
-     * written */
-    unsigned char key[8];
-    sheaf_key_u64(sheaf_hash(rec->file, strlen(rec->file), 0) + rec->offset, key);
-    return sheaf_emit(ctx, key, 8, o->row.p, o->row.len);
+    /* the partition folder, its values in the schema's text (integers without leading zeros
+     * or a plus, so 07 and 7 are one folder) */
+    for (size_t k = 0; k < o->nparts; k++) {
+        size_t c = o->parts[k], len;
+        int rc;
+        const char *name = sheaf_schema_name(o->schema, c);
+        bool pnull;
+        const char *f = field_of(ctx, o, rec, c, &len, &rc, &pnull);
+        bool null = rec->nulls ? pnull : len == 0;
+        char num[32];
+        sheaf_col_type t = sheaf_schema_type(o->schema, c);
+        if (!null && (t == SHEAF_COL_INT64 || t == SHEAF_COL_INT32) && len < sizeof num) {
+            memcpy(num, f, len);
+            num[len] = 0;
+            len = (size_t)snprintf(num, sizeof num, "%lld", strtoll(num, NULL, 10));
+            f = num;
+        }
+        if ((k && sj_buf_addc(&o->key, '/')) || hive_escape(&o->key, name, strlen(name)) ||
+            sj_buf_addc(&o->key, '=') || hive_escape(&o->key, null ? NULL : f, len))
+            return SHEAF_ENOMEM;
+    }
+    /* key: the row's folder (NUL-terminated, so a reducer gets a folder's rows together),
+     * then its place (its file's hash plus its offset), so rows spread over the reducers in
+     * runs (cv_partition); rows that share a key are a group whose every row is written */
+    unsigned char place[8];
+    sheaf_key_u64(sheaf_hash(rec->file, strlen(rec->file), 0) + rec->offset, place);
+    if ((o->nparts && sj_buf_addc(&o->key, '\0')) || sj_buf_add(&o->key, place, 8))
+        return SHEAF_ENOMEM;
+    return sheaf_emit(ctx, o->key.p, o->key.len, o->row.p, o->row.len);
 }
 
 /* Rows of the same MiB of a file go to the same reducer, so each part file holds runs of
  * consecutive rows, which its encodings compress as well as the whole file would. */
 static uint32_t cv_partition(const void *key, size_t klen, uint32_t nparts, void *udata) {
     (void)udata;
-    return klen == 8 ? (uint32_t)((sheaf_key_to_u64(key) >> 20) % nparts) : 0;
+    const unsigned char *place = (const unsigned char *)key + klen - 8;
+    return klen >= 8 ? (uint32_t)((sheaf_key_to_u64(place) >> 20) % nparts) : 0;
 }
 
 static int cv_reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values *vals,
                      void *udata) {
     cv_opts *o = udata;
-    (void)key;
-    (void)klen;
-    size_t n = sheaf_schema_columns(o->schema);
+    size_t n = sheaf_schema_columns(o->nparts ? o->files : o->schema);
     const void *v;
     size_t vlen;
     int rc = 0;
+    if (o->nparts && (klen < 9 || ((const char *)key)[klen - 9] != 0))
+        return sheaf_fail(ctx, SHEAF_EIO, "convert: a corrupt key in the shuffle");
+    if (o->nparts && (rc = sheaf_row_folder(ctx, key)))
+        return rc;
     while (!rc && sheaf_values_next(vals, &v, &vlen)) {
         const unsigned char *p = v, *end = p + vlen;
         for (size_t i = 0; i < n && !rc; i++) {
@@ -220,15 +327,21 @@ static int cv_cleanup(sheaf_ctx *ctx, void *udata) {
     cv_opts *o = udata;
     (void)ctx;
     sj_buf_free(&o->row);
+    sj_buf_free(&o->key);
+    free(o->idx);
+    free(o->nlen);
+    o->idx = o->nlen = NULL;
     return 0;
 }
 
 static const sheaf_option cv_options[] = {
-    {"schema", "SPEC",
+    {"schema", "SPEC|FILE",
      "NAME:TYPE[?],... (int64 int32 double bool string date timestamp; "
-     "? nullable) or @FILE"},
+     "? nullable), or a schema file: JSON or NAME TYPE [NOT NULL] lines"},
     {"compression", "CODEC", "snappy (default), zstd, gzip or none"},
     {"row-group", "ROWS", "rows per row group (default 1048576)"},
+    {"partition-by", "COL,...",
+     "Hive-style folders COL=VALUE/... holding the rows, without those columns"},
     {NULL, NULL, NULL},
 };
 

@@ -50,6 +50,10 @@ static int distinct_configure(void *udata, sheaf_config *cfg) {
     distinct_opts *o = udata;
     if (sql_filter_option("distinct", o->where, o->nwhere, cfg, &o->filter))
         return -1;
+    if (o->filter) { /* Parquet files whose partition folders fail it are not read */
+        cfg->prune = sql_filter_prune;
+        cfg->prune_arg = o->filter;
+    }
     if (!o->column)
         return 0;
     return sj_need_columns("distinct", cfg, "--column") ||

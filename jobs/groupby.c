@@ -320,6 +320,10 @@ static int gb_configure(void *udata, sheaf_config *cfg) {
     for (size_t i = 0; i < o->nwh; i++)
         if (sj_check_columns("groupby", cfg, (const char *const *)&o->wh[i].col, 1))
             return -1;
+    if (o->filter) { /* Parquet files whose partition folders fail it are not read */
+        cfg->prune = sql_filter_prune;
+        cfg->prune_arg = o->filter;
+    }
     o->limit = cfg->memory && cfg->memory / 64 < GROUPS_MAX ? (size_t)(cfg->memory / 64)
                                                             : GROUPS_MAX;
     o->acc.v = calloc(o->naggs, sizeof *o->acc.v);

@@ -83,6 +83,10 @@ static int topk_configure(void *udata, sheaf_config *cfg) {
         return sj_usage("topk", "give --column COL (top records by value) or --count");
     if (sql_filter_option("topk", o->where, o->nwhere, cfg, &o->filter))
         return -1;
+    if (o->filter) { /* Parquet files whose partition folders fail it are not read */
+        cfg->prune = sql_filter_prune;
+        cfg->prune_arg = o->filter;
+    }
     if (o->column && (sj_need_columns("topk", cfg, "--column") ||
                       sj_check_columns("topk", cfg, &o->column, 1)))
         return -1;
@@ -299,6 +303,7 @@ static int topk_run(MPI_Comm comm, const sheaf_command *cmd, const sheaf_config 
     if (!rc) {
         sheaf_config c2 = *cfg;
         c2.input_format = "lines";
+        c2.prune = NULL;
         c2.reducers = 1;
         c2.csv_header = 0;
         c2.record_delimiter = NULL;

@@ -365,7 +365,8 @@ static int write_file(const char *path, const char *text, char *err, size_t errl
 int sheaf__commit_finish(sheaf__commit *c, uint32_t nparts, const char *report_json,
                          const char *report_html, char *err, size_t errlen) {
     char from[4400], to[4400];
-    /* Every file the ranks wrote: part-r-NNNNN and named outputs. */
+    /* Every file the ranks wrote: part-r-NNNNN and named outputs, or the partition folders of
+     * a job writing rows to folders (each moved whole; nparts is then 0). */
     DIR *d = opendir(c->tmp);
     if (!d) {
         snprintf(err, errlen, "cannot read %s: %s", c->tmp, strerror(errno));

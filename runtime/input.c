@@ -20,6 +20,10 @@
  * A compressed file (codec.h) cannot be cut: it is one split, whatever its size. Its size on
  * disk understates its work, so for packing and ordering it counts CODEC_WEIGHT times its
  * compressed size (a rough decompressed size), and a large .gz starts early rather than last.
+ *
+ * Pruning: for a Parquet file under Hive-style partition folders (NAME=VALUE in its path) the
+ * job's prune callback (sheaf_config.prune) is given the folders' names and values; a file it
+ * rules out is dropped from the plan unopened and counted (plan->pruned).
  */
 #include "codec.h"
 #include "internal.h"
@@ -192,6 +196,32 @@ static bool has_glob(const char *s) {
     return strpbrk(s, "*?[") != NULL;
 }
 
+/* ---- pruning by partition folders ---- */
+
+/* Asks cfg->prune about a file under partition folders: 1 to skip it, 0 to read it (no
+ * folders), or a negative code with err set. */
+static int pruned(const sheaf_config *cfg, const char *path, char *err, size_t errlen) {
+    char **kv = NULL;
+    size_t nkv = 0;
+    int out = 0;
+    if (sheaf__hive_folders(path, &kv, &nkv)) {
+        snprintf(err, errlen, "out of memory planning %s", path);
+        out = SHEAF_ENOMEM;
+    }
+    if (!out && nkv) {
+        out = cfg->prune(cfg->prune_arg, path, (const char *const *)kv, nkv);
+        if (out < 0)
+            snprintf(err, errlen, "%s: pruning by its partition folders failed: %s", path,
+                     sheaf_strerror(out));
+        else
+            out = out > 0;
+    }
+    for (size_t k = 0; k < 2 * nkv; k++)
+        free(kv[k]);
+    free(kv);
+    return out;
+}
+
 /* Adds the files of one input (-i): a glob when it has glob characters and names no file,
  * else a file or a directory. Returns 0 or a negative code with a message. */
 static int expand(filelist *fl, const char *in, char *err, size_t errlen) {
@@ -267,6 +297,35 @@ int sheaf__plan_build_multi(const sheaf_config *cfg, const sheaf__format *fmts, 
         fl.cur = (uint32_t)i;
         rc = expand(&fl, cfg->inputs[i], err, errlen);
     }
+    /* Parquet files under partition folders that a condition rules out are not read. */
+    uint8_t *drop = !rc && cfg->prune && fl.n ? calloc(fl.n, 1) : NULL;
+    if (!rc && cfg->prune && fl.n && !drop) {
+        snprintf(err, errlen, "out of memory planning the input");
+        rc = SHEAF_ENOMEM;
+    }
+    for (size_t i = 0; drop && !rc && i < fl.n; i++) {
+        const sheaf__format *fmt = &fmts[nfmts > 1 ? fl.origin[i] : 0];
+        int p = fmt->kind == SHEAF__FMT_PARQUET ? pruned(cfg, fl.files[i], err, errlen) : 0;
+        if (p < 0)
+            rc = p;
+        drop[i] = p > 0;
+    }
+    for (size_t i = 0, k = 0; drop && !rc && i < fl.n; i++) {
+        if (drop[i]) {
+            free(fl.files[i]);
+            plan->pruned++;
+        } else {
+            fl.files[k] = fl.files[i];
+            fl.sizes[k] = fl.sizes[i];
+            fl.mtimes[k] = fl.mtimes[i];
+            fl.unsized[k] = fl.unsized[i];
+            fl.origin[k] = fl.origin[i];
+            k++;
+        }
+        if (i + 1 == fl.n)
+            fl.n = k;
+    }
+    free(drop);
     plan->files = fl.files;
     plan->sizes = fl.sizes;
     plan->mtimes = fl.mtimes;

@@ -195,6 +195,7 @@ typedef struct sheaf__plan {
     size_t ntasks;
     uint64_t total_bytes;
     uint64_t split_size; /* the one used (rank 0 only) */
+    uint64_t pruned;     /* files cfg->prune ruled out by their partition folders (rank 0) */
 } sheaf__plan;
 
 /* Input formats. */
@@ -521,7 +522,8 @@ int sheaf__runw_close(sheaf__runw *w); /* flushes and closes; returns 0 or a cod
     X(SHUFFLE_RECV_BYTES, "shuffle_bytes_received", SHEAF__NORES, 0, NULL, NULL)                \
     X(BAD_RECORDS, "bad_records", SHEAF__NORES, 0, NULL, NULL)                                  \
     X(COMPRESSED_READ, "compressed_bytes_read", SHEAF__NORES, 0, NULL, NULL)                    \
-    X(DECOMPRESSED, "decompressed_bytes", SHEAF__NORES, 0, NULL, NULL)
+    X(DECOMPRESSED, "decompressed_bytes", SHEAF__NORES, 0, NULL, NULL)                          \
+    X(FILES_PRUNED, "input_files_pruned", SHEAF__NORES, 0, NULL, NULL)
 
 enum {
 #define SHEAF__C_ENUM(id, name, res, per_rank, group, label) SHEAF__C_##id,
@@ -941,6 +943,14 @@ char *sheaf__report_html(struct json_t *root);
 struct sheaf__pqout;
 /* "parquet[:CODEC[:ROWS]]": 0 when text is such a format, else SHEAF_EINVAL. */
 int sheaf__pq_output_format_ok(const char *text);
+/* Whether the job writes its rows to folders (sheaf_output_folders): no top-level part files. */
+bool sheaf__pq_folders(const sheaf_ctx *ctx);
+/* Hive-style partition folders: a folder NAME=VALUE on the way to a file gives its rows a
+ * column NAME of VALUE (unescaped from %XX; SHEAF__HIVE_NULL is null). Lists a path's folders
+ * as *n pairs (name, value or NULL) in *out, malloc'd, outermost first, a name repeated deeper
+ * taking the inner value. 0 or SHEAF_ENOMEM. */
+#define SHEAF__HIVE_NULL "__HIVE_DEFAULT_PARTITION__"
+int sheaf__hive_folders(const char *path, char ***out, size_t *n);
 void sheaf__pqjob_free(sheaf_ctx *ctx);
 /* When the job declared an output schema (its records are typed rows, each a csv line): 1
  * with the columns' names as a csv header line (with its LF) appended to out (unless out is

@@ -519,6 +519,7 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
     if (!rc && ctx->rank == 0) {
         sm->code = sheaf__plan_build_multi(cfg, ctx->fmts, ctx->nfmts, ctx->nranks, &plan,
                                            sm->msg, sizeof sm->msg);
+        ctx->c[SHEAF__C_FILES_PRUNED] += plan.pruned;
         if (!sm->code)
             sm->code = sheaf__report_check(cfg, sm->msg, sizeof sm->msg);
         if (!sm->code)
@@ -675,7 +676,7 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
         bool failed = rc != 0;
         if (!rc) {
             char err[1024];
-            int c = sheaf__commit_finish(&commit, ctx->nparts, report, html, err, sizeof err);
+            int c = sheaf__commit_finish(&commit, sheaf__pq_folders(ctx) ? 0 : ctx->nparts, report, html, err, sizeof err);
             if (!c)
                 sheaf__log(ctx, SHEAF_LOG_INFO, "commit: %u parts, _report.json, "
                            "_report.html and _SUCCESS in %s", ctx->nparts, cfg->output);

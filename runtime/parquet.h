@@ -75,6 +75,9 @@ struct sheaf_schema {
     struct sheaf__col *cols;
     size_t n, cap;
 };
+/* A schema file's text (schema_file.c; path names it in err). NULL on failure. */
+sheaf_schema *sheaf__schema_from_text(const char *path, const char *text, size_t len, char *err,
+                                      size_t errlen);
 /* A deep copy (NULL when out of memory). */
 sheaf_schema *sheaf__schema_copy(const sheaf_schema *s);
 

@@ -19,7 +19,13 @@
  * Each row is a record whose fields are the columns' values as text, in the file's column
  * order under a header of their names, so sheaf_record_field and the csv jobs work on it;
  * nulls are empty fields marked in rec->nulls, and columns not asked for are empty and null.
- * rec->data is the row as a csv line, and rec->offset the row's number in the file.
+ * rec->data is the row as a csv line, and rec->offset the row's number in the file. A file
+ * under Hive-style folders (NAME=VALUE in its path) has a field per folder after its columns,
+ * its value unescaped, null for __HIVE_DEFAULT_PARTITION__ (sheaf__hive_folders).
+ *
+ * Folders: a job that called sheaf_output_folders writes no part file at the top; each
+ * sheaf_row_folder closes the folder file open and creates FOLDER/part-r-NNNNN.parquet (new,
+ * O_EXCL) in the job's temporary directory, which the committer moves into place whole.
  */
 #include "parquet.h"
 
@@ -38,6 +44,12 @@ struct sheaf__pqjob {
     bool *isset;
     char **columns; /* sheaf_input_columns */
     size_t ncolumns;
+    /* sheaf_output_folders: rows go to FOLDER/part-r-NNNNN.parquet (one folder open at a time)
+     * under the job's temporary directory, and no part file is left at its top */
+    bool folders;
+    char *tmpdir;
+    char *folder;
+    struct sheaf__pqout *fout;
 };
 
 struct sheaf__pqout {
@@ -65,6 +77,8 @@ void sheaf__pqjob_free(sheaf_ctx *ctx) {
     for (size_t i = 0; i < j->ncolumns; i++)
         free(j->columns[i]);
     free(j->columns);
+    free(j->tmpdir);
+    free(j->folder);
     free(j);
     ctx->pq = NULL;
 }
@@ -105,8 +119,10 @@ int sheaf__pq_output_format_ok(const char *text) {
     return output_format(text, NULL);
 }
 
-/* Starts the Parquet file the writer created at path (the partition's part file when part). */
-static int pqout_open(sheaf_ctx *ctx, const char *path, bool part, struct sheaf__pqout **out) {
+/* Starts the Parquet file the writer created at path (the partition's part file when part), or
+ * creates it (create: a new file, never one that exists). */
+static int pqout_open(sheaf_ctx *ctx, const char *path, bool part, bool create,
+                      struct sheaf__pqout **out) {
     sheaf__pqw_opts o;
     output_format(ctx->cfg.output_format, &o);
     struct sheaf__pqout *q = calloc(1, sizeof *q);
@@ -131,7 +147,8 @@ static int pqout_open(sheaf_ctx *ctx, const char *path, bool part, struct sheaf_
         s = kv;
         q->kv = true;
     }
-    q->fd = open(path, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+    q->fd = create ? open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)
+                   : open(path, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
     if (q->fd < 0) {
         sheaf_schema_free(kv);
         free(q);
@@ -195,19 +212,40 @@ static int pqout_close(sheaf_ctx *ctx, struct sheaf__pqout **qp) {
 /* The output format: the writer (writer.c) creates NAME-r-NNNNN.parquet and calls these. */
 static int pq_open(sheaf_ctx *ctx, sheaf__writer *w) {
     struct sheaf__pqout *q = NULL;
-    int rc = pqout_open(ctx, w->path, !strcmp(w->name, "part"), &q);
+    struct sheaf__pqjob *j = ctx->pq;
+    if (j && j->folders && !strcmp(w->name, "part")) {
+        /* rows go to folders: the empty part file the writer made in this job's temporary
+         * directory goes, and its directory is where the folders are made */
+        unlink(w->path);
+        const char *slash = strrchr(w->path, '/');
+        free(j->tmpdir);
+        j->tmpdir = strndup(w->path, slash ? (size_t)(slash - w->path) : 0);
+        w->state = NULL;
+        return j->tmpdir ? 0 : sheaf__error(ctx, SHEAF_ENOMEM, "out of memory");
+    }
+    int rc = pqout_open(ctx, w->path, !strcmp(w->name, "part"), false, &q);
     w->state = q;
     return rc;
 }
 
 static int pq_put(sheaf_ctx *ctx, sheaf__writer *w, const void *key, size_t klen,
                   const void *val, size_t vlen) {
+    if (!w->state)
+        return sheaf__error(ctx, SHEAF_EINVAL,
+                            "the job writes rows to folders (sheaf_output_folders), not "
+                            "key/value records");
     return pqout_kv(ctx, w->state, key, klen, val, vlen);
 }
 
 static int pq_finish(sheaf_ctx *ctx, sheaf__writer *w) {
     struct sheaf__pqout *q = w->state;
     w->state = NULL;
+    struct sheaf__pqjob *j = ctx->pq;
+    if (!q && j && j->folders) {
+        free(j->folder);
+        j->folder = NULL;
+        return pqout_close(ctx, &j->fout);
+    }
     return pqout_close(ctx, &q);
 }
 
@@ -238,6 +276,76 @@ SHEAF_EXTERN int sheaf_output_schema(sheaf_ctx *ctx, const sheaf_schema *s) {
     return 0;
 }
 
+SHEAF_EXTERN int sheaf_output_folders(sheaf_ctx *ctx) {
+    struct sheaf__pqjob *j = ctx->pq;
+    if (!j || !j->schema)
+        return sheaf__error(ctx, SHEAF_EINVAL,
+                            "sheaf_output_folders: declare the output schema first");
+    if (ctx->outfmt != &sheaf__out_parquet)
+        return sheaf__error(ctx, SHEAF_EINVAL, "rows in folders are written as Parquet only");
+    j->folders = true;
+    return 0;
+}
+
+bool sheaf__pq_folders(const sheaf_ctx *ctx) {
+    return ctx->pq && ctx->pq->folders;
+}
+
+/* Whether a folder path is relative, of components NAME=VALUE that hold no NUL, and none of
+ * them ".", ".." or hidden from readers (starting with '.' or '_'). */
+static bool folder_ok(const char *f) {
+    if (!*f || *f == '/')
+        return false;
+    for (const char *p = f; *p;) {
+        const char *e = strchr(p, '/');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        const char *eq = memchr(p, '=', n);
+        if (!n || !eq || eq == p || *p == '.' || *p == '_')
+            return false;
+        p += n + (e != NULL);
+        if (e && !*p)
+            return false;
+    }
+    return true;
+}
+
+SHEAF_EXTERN int sheaf_row_folder(sheaf_ctx *ctx, const char *folder) {
+    struct sheaf__pqjob *j = ctx->pq;
+    if (ctx->err)
+        return ctx->err;
+    if (!j || !j->folders || !j->tmpdir)
+        return sheaf__error(ctx, SHEAF_EINVAL,
+                            "sheaf_row_folder: from reduce, after sheaf_output_folders");
+    if (j->folder && !strcmp(j->folder, folder))
+        return 0;
+    if (!folder_ok(folder))
+        return sheaf__error(ctx, SHEAF_EINVAL,
+                            "output folder '%s': not a relative path of NAME=VALUE folders",
+                            folder);
+    int rc = pqout_close(ctx, &j->fout);
+    free(j->folder);
+    j->folder = NULL;
+    if (rc)
+        return rc;
+    char *dir = sheaf__asprintf("%s/%s", j->tmpdir, folder);
+    char *path = dir ? sheaf__asprintf("%s/part-r-%05u%s", dir, sheaf_partition(ctx),
+                                       sheaf__out_parquet.ext)
+                     : NULL;
+    if (!dir || !path || !(j->folder = strdup(folder))) {
+        free(dir);
+        free(path);
+        return sheaf__error(ctx, SHEAF_ENOMEM, "out of memory");
+    }
+    if (sheaf__mkdirs(dir, 0755))
+        rc = sheaf__error(ctx, SHEAF_EIO, "cannot create output folder %s: %s", dir,
+                          strerror(errno));
+    else if ((rc = pqout_open(ctx, path, true, true, &j->fout)) == 0)
+        j->cur = j->fout;
+    free(dir);
+    free(path);
+    return rc;
+}
+
 /* The job's schema and the column, or NULL after recording why. */
 static struct sheaf__pqjob *row_col(sheaf_ctx *ctx, size_t col) {
     struct sheaf__pqjob *j = ctx->pq;
@@ -254,6 +362,10 @@ static struct sheaf__pqjob *row_col(sheaf_ctx *ctx, size_t col) {
     }
     if (col >= j->schema->n) {
         sheaf__error(ctx, SHEAF_EINVAL, "column %zu of an output schema of %zu", col, j->schema->n);
+        return NULL;
+    }
+    if (j->folders && !j->cur) {
+        sheaf__error(ctx, SHEAF_EINVAL, "a row in folders before sheaf_row_folder named one");
         return NULL;
     }
     return j;
@@ -558,7 +670,8 @@ const sheaf__infmt sheaf__src_parquet = {
 struct sheaf__pqsrc {
     sheaf__pqr *file;
     char *path;
-    size_t rg, ncols;
+    size_t rg, ncols, nfile; /* columns: the file's, then its partition folders' */
+    char **pk;               /* partition columns: name, then value (NULL: null) */
     uint64_t row, rows, first_row;
     bool *sel;
     const sheaf__pqval **vals;
@@ -570,6 +683,11 @@ struct sheaf__pqsrc {
 };
 
 static void src_drop_file(struct sheaf__pqsrc *s) {
+    for (size_t i = 0; s->pk && i < 2 * (s->ncols - s->nfile); i++)
+        free(s->pk[i]);
+    free(s->pk);
+    s->pk = NULL;
+    s->ncols = s->nfile = 0;
     sheaf__pqr_close(s->file);
     s->file = NULL;
     free(s->path);
@@ -602,6 +720,73 @@ void sheaf__pqsrc_free(struct sheaf__pqsrc *s) {
     free(s);
 }
 
+static int hexval(char c) {
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/* Undoes the Hive escape (%XX) of n bytes of a folder name in place; returns the new length. */
+static size_t hive_unescape(char *p, size_t n) {
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        int hi, lo;
+        if (p[i] == '%' && i + 2 < n && (hi = hexval(p[i + 1])) >= 0 &&
+            (lo = hexval(p[i + 2])) >= 0) {
+            p[o++] = (char)(hi << 4 | lo);
+            i += 2;
+        } else {
+            p[o++] = p[i];
+        }
+    }
+    return o;
+}
+
+int sheaf__hive_folders(const char *path, char ***out, size_t *n) {
+    *out = NULL;
+    *n = 0;
+    const char *end = strrchr(path, '/');
+    for (const char *p = path; end && p < end;) {
+        const char *e = memchr(p, '/', (size_t)(end - p));
+        size_t len = e ? (size_t)(e - p) : (size_t)(end - p);
+        const char *eq = memchr(p, '=', len);
+        if (eq && eq != p) {
+            char **l = realloc(*out, (*n + 1) * 2 * sizeof *l);
+            if (!l)
+                return SHEAF_ENOMEM;
+            *out = l;
+            char *name = strndup(p, (size_t)(eq - p));
+            char *val = strndup(eq + 1, len - (size_t)(eq - p) - 1);
+            if (!name || !val) {
+                free(name);
+                free(val);
+                return SHEAF_ENOMEM;
+            }
+            name[hive_unescape(name, strlen(name))] = 0;
+            val[hive_unescape(val, strlen(val))] = 0;
+            if (!strcmp(val, SHEAF__HIVE_NULL)) {
+                free(val);
+                val = NULL;
+            }
+            /* a name seen in an outer folder is replaced by the inner one */
+            size_t k = 0;
+            while (k < *n && strcmp(l[2 * k], name))
+                k++;
+            if (k < *n) {
+                free(l[2 * k]);
+                free(l[2 * k + 1]);
+            } else {
+                (*n)++;
+            }
+            l[2 * k] = name;
+            l[2 * k + 1] = val;
+        }
+        p += len + 1;
+    }
+    return 0;
+}
+
 int sheaf__pqsrc_open(sheaf__reader *r, const char *path, uint64_t start, uint64_t len,
                       const sheaf__format *fmt, char *err, size_t errlen) {
     r->fmt = *fmt;
@@ -618,7 +803,31 @@ int sheaf__pqsrc_open(sheaf__reader *r, const char *path, uint64_t start, uint64
         src_drop_file(s);
         if (!(s->file = sheaf__pqr_open(path, err, errlen)))
             return SHEAF_EFORMAT;
-        size_t nc = s->ncols = sheaf__pqr_ncols(s->file);
+        size_t nf = s->nfile = sheaf__pqr_ncols(s->file), npk = 0;
+        if (sheaf__hive_folders(path, &s->pk, &npk)) {
+            for (size_t i = 0; s->pk && i < 2 * npk; i++)
+                free(s->pk[i]);
+            free(s->pk);
+            s->pk = NULL;
+            src_drop_file(s);
+            snprintf(err, errlen, "%s: out of memory", path);
+            return SHEAF_ENOMEM;
+        }
+        /* a folder naming a column the file has: the file's column is read */
+        for (size_t k = 0; k < npk;) {
+            size_t c = 0;
+            while (c < nf && strcmp(sheaf__pqr_col(s->file, c)->name, s->pk[2 * k]))
+                c++;
+            if (c == nf) {
+                k++;
+                continue;
+            }
+            free(s->pk[2 * k]);
+            free(s->pk[2 * k + 1]);
+            memmove(&s->pk[2 * k], &s->pk[2 * k + 2], (npk - k - 1) * 2 * sizeof *s->pk);
+            npk--;
+        }
+        size_t nc = s->ncols = nf + npk;
         s->path = strdup(path);
         s->sel = calloc(nc + 1, sizeof *s->sel);
         s->vals = calloc(nc + 1, sizeof *s->vals);
@@ -635,14 +844,14 @@ int sheaf__pqsrc_open(sheaf__reader *r, const char *path, uint64_t start, uint64
             return SHEAF_ENOMEM;
         }
         for (size_t c = 0; c < nc; c++) {
-            s->hdr[c] = sheaf__pqr_col(s->file, c)->name;
+            s->hdr[c] = c < nf ? sheaf__pqr_col(s->file, c)->name : s->pk[2 * (c - nf)];
             s->hlens[c] = strlen(s->hdr[c]);
         }
     }
     /* the columns asked for: by name, or by number */
     size_t nc = s->ncols;
     for (size_t c = 0; c < nc; c++)
-        s->sel[c] = fmt->ncolumns == 0;
+        s->sel[c] = fmt->ncolumns == 0 || c >= s->nfile;
     for (size_t k = 0; k < fmt->ncolumns; k++) {
         const char *want = fmt->columns[k];
         size_t c = 0;
@@ -677,7 +886,7 @@ int sheaf__pqsrc_open(sheaf__reader *r, const char *path, uint64_t start, uint64
                  start);
         return SHEAF_EIO;
     }
-    for (size_t c = 0; c < nc; c++)
+    for (size_t c = 0; c < s->nfile; c++)
         if (s->sel[c]) {
             int rc = sheaf__pqr_read(s->file, s->rg, c, &s->vals[c], err, errlen);
             if (rc)
@@ -700,6 +909,13 @@ int sheaf__pqsrc_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t err
         s->nulls[c] = 1;
         s->fields[c] = "";
         s->flens[c] = 0;
+        if (c >= s->nfile) { /* a partition folder's value */
+            const char *v = s->pk[2 * (c - s->nfile) + 1];
+            s->nulls[c] = v == NULL;
+            s->fields[c] = v ? v : "";
+            s->flens[c] = v ? strlen(v) : 0;
+            continue;
+        }
         if (!s->sel[c] || s->vals[c][s->row].null)
             continue;
         s->nulls[c] = 0;

@@ -242,6 +242,13 @@ typedef struct sheaf_config {
     uint64_t sample;            /* total order: input records sampled (default 10000) */
     const char *output_compression; /* NULL or "none", "gzip", "zstd", with ":LEVEL" (gzip
                                        1-9, zstd 1-19): part-r-NNNNN.gz or .zst */
+    /* NULL, or called at planning (rank 0) for each Parquet input file under partition
+     * folders NAME=VALUE: kv holds nkv pairs (kv[2k] the name, kv[2k+1] the value, NULL for
+     * __HIVE_DEFAULT_PARTITION__; unescaped, an inner folder's name winning). Returns 1 to skip
+     * the file unread (counted as input_files_pruned), 0 to read it, or a negative SHEAF_E*
+     * code that fails the job. */
+    int (*prune)(void *arg, const char *path, const char *const *kv, size_t nkv);
+    void *prune_arg;            /* prune's first argument */
 } sheaf_config;
 
 /* Fills cfg with the defaults. */
@@ -480,6 +487,10 @@ SHEAF_EXTERN size_t sheaf_schema_columns(const sheaf_schema *s);
 /* A schema from text: `name:type[?],...` with types int64 int32 double bool string date
  * timestamp, a trailing ? for a nullable column. NULL on a bad spec, the reason in err. */
 SHEAF_EXTERN sheaf_schema *sheaf_schema_parse(const char *spec, char *err, size_t errlen);
+/* A schema from a file: JSON ({"columns": [{"name": N, "type": T, "nullable": B}, ...]}) or
+ * DDL-like lines `NAME TYPE [NOT NULL]` (or NAME:TYPE[?]), as docs/formats.md describes. NULL
+ * on failure, the reason in err naming the file and the line and column (or JSON place). */
+SHEAF_EXTERN sheaf_schema *sheaf_schema_load(const char *path, char *err, size_t errlen);
 /* The name of column col (NULL past the end), and its type. */
 SHEAF_EXTERN const char *sheaf_schema_name(const sheaf_schema *s, size_t col);
 SHEAF_EXTERN sheaf_col_type sheaf_schema_type(const sheaf_schema *s, size_t col);
@@ -505,6 +516,15 @@ SHEAF_EXTERN int sheaf_row_set_null(sheaf_ctx *ctx, size_t col);
  * empty string in a string column); a text that does not cast fails the job. */
 SHEAF_EXTERN int sheaf_row_set_text(sheaf_ctx *ctx, size_t col, const char *text, size_t len);
 SHEAF_EXTERN int sheaf_row_emit(sheaf_ctx *ctx);
+/* Hive-style partition folders (Parquet output). From setup, after sheaf_output_schema:
+ * the rows go to folders inside the output, and no part file is written at its top. From
+ * reduce: the rows emitted next go to FOLDER/part-r-NNNNN.parquet (NNNNN the partition), where
+ * FOLDER is a relative path of NAME=VALUE components such as "origin=SEA/year=2024" (none
+ * starting with '.' or '_'; the caller escapes values). A reducer writes each folder once:
+ * give it the rows of a folder together (keys that start with the folder sort so). Return 0 or
+ * a negative code. */
+SHEAF_EXTERN int sheaf_output_folders(sheaf_ctx *ctx);
+SHEAF_EXTERN int sheaf_row_folder(sheaf_ctx *ctx, const char *folder);
 
 /* Typed fields of a record (csv, tsv, parquet), by column name as sheaf_record_field: 1 and
  * *v set, 0 when the field is null (parquet) or empty, SHEAF_ENOENT without such a column,

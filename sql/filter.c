@@ -9,6 +9,18 @@
  * that names it. A condition of the form `COL OP WORD` (the bare-word form the jobs took
  * before, such as `city = Oslo`) that does not bind as SQL is read as `COL OP 'WORD'`.
  *
+ * Parquet under partition folders (NAME=VALUE on the way to a file, which the reader adds as
+ * fields after the file's columns): each folder name the first file's footer does not hold
+ * becomes a column of the table, typed as DuckDB's hive_partitioning types it, by inference
+ * over every input file's folder values: BIGINT when each non-null one is an integer, DATE
+ * when each is YYYY-MM-DD, else VARCHAR (__HIVE_DEFAULT_PARTITION__ is null). The fields
+ * arrive as text and are parsed by that type, as csv fields are.
+ *
+ * Pruning (sql_filter_prune, the jobs' sheaf_config.prune): the top-level AND conjuncts that
+ * read partition columns only are evaluated at planning with a file's folder values, by the
+ * same evaluator; one that is false or NULL keeps every row of the file out, so the file is
+ * not read.
+ *
  * sql_filter_row evaluates it on a record: the fields of the columns it reads are found by
  * the record's header (once per file) and parsed as their types, an empty csv field (or a
  * Parquet null) being NULL; the row passes only when the condition is true (three-valued
@@ -20,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "sql/sql.h"
 
 struct sql_filter {
@@ -30,6 +43,10 @@ struct sql_filter {
     bool bound;
     const char **cols; /* the columns the condition reads */
     size_t ncols;
+    bool *part;           /* per column of t: a partition folder's, not the file's */
+    bool *absent;         /* sql_filter_prune: partition columns the file's folders lack */
+    const sql_node **conj; /* the top-level AND conjuncts that read partition columns only */
+    size_t nconj;
     const void *hdr_key; /* the header the positions below belong to */
     const char *file_key;
     long *pos;
@@ -47,15 +64,93 @@ void sql_filter_free(sql_filter *f) {
     sql_table_free(&f->t);
     sql_arena_free(&f->arena);
     free(f->cols);
+    free(f->part);
+    free(f->absent);
+    free(f->conj);
     free(f->pos);
     free(f->row);
     free(f->text);
     free(f);
 }
 
-/* The table of the job's inputs. Returns 0 or a code with a message in err. */
-static int input_table(const sheaf_config *cfg, bool parquet, sql_table *t, char *err,
-                       size_t errlen) {
+/* Whether text is [-]digits within BIGINT (integer) or YYYY-MM-DD (a date). */
+static bool folder_int(const char *p) {
+    sql_value v;
+    size_t n = strlen(p), d = p[0] == '-';
+    if (d == n)
+        return false;
+    for (size_t i = d; i < n; i++)
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+    return sql_parse_as(SQL_INT, p, n, &v) == 0;
+}
+
+static bool folder_date(const char *p) {
+    sql_value v;
+    for (size_t i = 0; i < 10; i++)
+        if (i == 4 || i == 7 ? p[i] != '-' : p[i] < '0' || p[i] > '9')
+            return false;
+    return p[10] == 0 && sql_parse_as(SQL_DATE, p, 10, &v) == 0;
+}
+
+/* Adds to t (the first file's columns) a column for each partition folder name found in the
+ * files' paths that t does not hold, typed by inference over all its values. Returns 0 or a
+ * code with a message in err. */
+static int partition_columns(char **files, size_t nfiles, sql_table *t, char *err,
+                             size_t errlen) {
+    size_t nfile = t->ncols;
+    unsigned *ok = NULL; /* per added column: 1 every value an integer, 2 a date */
+    int rc = 0;
+    for (size_t i = 0; i < nfiles && !rc; i++) {
+        char **kv = NULL;
+        size_t nkv = 0;
+        rc = sheaf__hive_folders(files[i], &kv, &nkv);
+        for (size_t k = 0; k < nkv && !rc; k++) {
+            size_t c = 0;
+            while (c < t->ncols && strcmp(t->names[c], kv[2 * k]))
+                c++;
+            if (c < nfile)
+                continue; /* the file's own column */
+            if (c == t->ncols) {
+                char **names = realloc(t->names, (c + 2) * sizeof *names);
+                if (names)
+                    t->names = names;
+                int *types = realloc(t->types, (c + 2) * sizeof *types);
+                if (types)
+                    t->types = types;
+                unsigned *o = realloc(ok, (c - nfile + 1) * sizeof *o);
+                if (o)
+                    ok = o;
+                if (!names || !types || !o || !(names[c] = strdup(kv[2 * k]))) {
+                    rc = SHEAF_ENOMEM;
+                    break;
+                }
+                ok[c - nfile] = 3;
+                t->ncols++;
+            }
+            const char *v = kv[2 * k + 1];
+            if (v)
+                ok[c - nfile] &= (folder_int(v) ? 1u : 0) | (folder_date(v) ? 2u : 0);
+        }
+        for (size_t k = 0; k < 2 * nkv; k++)
+            free(kv[k]);
+        free(kv);
+    }
+    for (size_t c = nfile; c < t->ncols; c++) /* all null: text */
+        t->types[c] = ok[c - nfile] == 3 ? SQL_STRING
+                      : ok[c - nfile] & 1 ? SQL_INT
+                      : ok[c - nfile] & 2 ? SQL_DATE
+                                          : SQL_STRING;
+    free(ok);
+    if (rc)
+        snprintf(err, errlen, "out of memory");
+    return rc;
+}
+
+/* The table of the job's inputs: the files' columns (*nfile of them), then for Parquet the
+ * partition folders' (partition_columns). Returns 0 or a code with a message in err. */
+static int input_table(const sheaf_config *cfg, bool parquet, sql_table *t, size_t *nfile,
+                       char *err, size_t errlen) {
     char **all = NULL;
     size_t nall = 0;
     int rc = 0;
@@ -89,6 +184,9 @@ static int input_table(const sheaf_config *cfg, bool parquet, sql_table *t, char
         rc = parquet ? sql_parquet_table(all[0], t, err, errlen)
                      : sql_infer_table(all, nall, cfg->csv_delimiter ? cfg->csv_delimiter : ',',
                                        t, err, errlen);
+    *nfile = t->ncols;
+    if (!rc && parquet)
+        rc = partition_columns(all, nall, t, err, errlen);
     if (all)
         sheaf_list_free(all, nall);
     return rc;
@@ -153,6 +251,79 @@ static bool bare_word(const char *text, sj_buf *out) {
                           (int)ol, os, (int)(ve - vs), vs);
 }
 
+/* Counts in *npart the partition columns n reads; false when it reads another column. */
+static bool reads_partitions_only(const sql_filter *f, const sql_node *n, size_t *npart) {
+    if (!n)
+        return true;
+    if (n->kind == N_COL) {
+        if (n->colidx < 0 || !f->part[n->colidx])
+            return false;
+        (*npart)++;
+    }
+    for (size_t i = 0; i < n->nkids; i++)
+        if (!reads_partitions_only(f, n->kids[i], npart))
+            return false;
+    return true;
+}
+
+/* Whether n reads a column marked in absent. */
+static bool reads_absent(const sql_node *n, const bool *absent) {
+    if (n->kind == N_COL && n->colidx >= 0 && absent[n->colidx])
+        return true;
+    for (size_t i = 0; i < n->nkids; i++)
+        if (n->kids[i] && reads_absent(n->kids[i], absent))
+            return true;
+    return false;
+}
+
+/* Adds to f->conj the top-level AND conjuncts of n that read partition columns only. Returns
+ * 0 or -1 (out of memory). */
+static int find_conjuncts(sql_filter *f, const sql_node *n) {
+    if (n->kind == N_BINOP && n->op == OP_AND)
+        return find_conjuncts(f, n->kids[0]) || find_conjuncts(f, n->kids[1]) ? -1 : 0;
+    size_t npart = 0;
+    if (!reads_partitions_only(f, n, &npart) || !npart)
+        return 0;
+    const sql_node **c = realloc(f->conj, (f->nconj + 1) * sizeof *c);
+    if (!c)
+        return -1;
+    f->conj = c;
+    c[f->nconj++] = n;
+    return 0;
+}
+
+int sql_filter_prune(void *arg, const char *path, const char *const *kv, size_t nkv) {
+    sql_filter *f = arg;
+    (void)path;
+    /* the partition columns' values, parsed by their types as the rows' fields are */
+    for (size_t c = 0; c < f->t.ncols; c++) {
+        sql_value *v = &f->row[c];
+        memset(v, 0, sizeof *v);
+        v->type = (uint8_t)f->t.types[c];
+        v->null = true;
+        if (!f->part[c])
+            continue;
+        size_t k = 0;
+        while (k < nkv && strcmp(kv[2 * k], f->t.names[c]))
+            k++;
+        const char *text = k < nkv ? kv[2 * k + 1] : NULL;
+        f->absent[c] = k == nkv || (text && sql_parse_as(f->t.types[c], text, strlen(text), v));
+        v->null = text == NULL;
+    }
+    int out = 0;
+    for (size_t i = 0; i < f->nconj && !out; i++) {
+        if (reads_absent(f->conj[i], f->absent))
+            continue; /* the rows will say what is wrong */
+        sql_arena_reset(&f->arena);
+        sql_env env = {f->row, NULL, NULL, &f->arena, f->err, sizeof f->err};
+        sql_value w;
+        if (!sql_eval(f->conj[i], &env, &w) && !sql_truthy(&w))
+            out = 1;
+    }
+    sql_arena_reset(&f->arena);
+    return out;
+}
+
 int sql_filter_new(const char *job, const char *const *texts, size_t n, const sheaf_config *cfg,
                    sql_filter **out) {
     *out = NULL;
@@ -161,7 +332,8 @@ int sql_filter_new(const char *job, const char *const *texts, size_t n, const sh
         return sj_usage(job, "out of memory");
     bool parquet = cfg->input_format && !strcmp(cfg->input_format, "parquet");
     char err[1536] = "";
-    int rc = input_table(cfg, parquet, &f->t, err, sizeof err);
+    size_t nfile = 0;
+    int rc = input_table(cfg, parquet, &f->t, &nfile, err, sizeof err);
     if (rc) {
         sql_filter_free(f);
         return sj_usage(job, "--where: %s", err);
@@ -196,9 +368,17 @@ int sql_filter_new(const char *job, const char *const *texts, size_t n, const sh
         return sj_usage(job, "--where: %s", err);
     }
     f->cols = calloc(f->t.ncols + 1, sizeof *f->cols);
+    f->part = calloc(f->t.ncols + 1, sizeof *f->part);
     f->pos = calloc(f->t.ncols + 1, sizeof *f->pos);
     f->row = calloc(f->t.ncols + 1, sizeof *f->row);
-    if (!f->cols || !f->pos || !f->row) {
+    f->absent = calloc(f->t.ncols + 1, sizeof *f->absent);
+    if (!f->cols || !f->part || !f->absent || !f->pos || !f->row) {
+        sql_filter_free(f);
+        return sj_usage(job, "out of memory");
+    }
+    for (size_t c = nfile; c < f->t.ncols; c++)
+        f->part[c] = true;
+    if (find_conjuncts(f, f->q.where)) {
         sql_filter_free(f);
         return sj_usage(job, "out of memory");
     }

@@ -21,6 +21,11 @@ int sql_filter_new(const char *job, const char *const *texts, size_t n, const sh
  * has named columns (csv with a header, or Parquet); else a usage error (-1, printed). */
 int sql_filter_option(const char *job, char *const *texts, size_t n, const sheaf_config *cfg,
                       sql_filter **out);
+/* sheaf_config.prune for a filter f: 1 (skip the file) when a top-level AND conjunct of the
+ * condition that reads partition columns only (at least one) is false or NULL with the file's
+ * folder values kv[0..2*nkv), evaluated as the rows are; else 0 (a conjunct reading a column
+ * the file's folders lack, or whose evaluation fails, prunes nothing). */
+int sql_filter_prune(void *f, const char *path, const char *const *kv, size_t nkv);
 /* The names of the columns the condition reads (valid while f lives); returns their number. */
 size_t sql_filter_columns(const sql_filter *f, const char *const **names);
 /* 1 when the record passes, 0 when not (false or NULL), or a negative code after

@@ -11,5 +11,6 @@ EXTRA_DIST += tests/fuzz/run.sh \
 	tests/fuzz/fuzz_thrift.c \
 	tests/fuzz/fuzz_pqpage.c \
 	tests/fuzz/fuzz_sql.c \
+	tests/fuzz/fuzz_schema.c \
 	tests/fuzz/corpus \
 	tests/fuzz/crashes

@@ -2,6 +2,7 @@
 //   node duck.mjs check GLOB QUERY       Parquet files GLOB hold exactly QUERY's rows and types
 //   node duck.mjs check-csv FILE QUERY   headerless csv FILE holds QUERY's rows (as text)
 //   node duck.mjs types QUERY            QUERY's columns as NAME:TYPE,... (Sheaf's type names)
+//   node duck.mjs same QUERY1 QUERY2     the two queries give the same rows, compared as text
 // Exit status 1 on a difference, which is printed.
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -19,6 +20,20 @@ if (cmd === 'types') { // QUERY's columns as NAME:TYPE,... in Sheaf's type names
         VARCHAR: 'string', DATE: 'date', 'TIMESTAMP WITH TIME ZONE': 'timestamp', TIMESTAMP: 'timestamp' };
     const d = await rows(`DESCRIBE ${src}`);
     console.log(d.map((r) => `${r[0]}:${names[r[1]] || r[1]}`).join(','));
+    process.exit(0);
+}
+if (cmd === 'same') { // every column as VARCHAR, rows as a multiset
+    const a = `SELECT COLUMNS(*)::VARCHAR FROM (${src})`, b = `SELECT COLUMNS(*)::VARCHAR FROM (${query})`;
+    const extra = await rows(`SELECT count(*)::INT FROM ((${a}) EXCEPT ALL (${b}))`);
+    const missing = await rows(`SELECT count(*)::INT FROM ((${b}) EXCEPT ALL (${a}))`);
+    const n = await rows(`SELECT count(*)::INT FROM (${a})`);
+    if (extra[0][0] || missing[0][0]) {
+        console.log(`${extra[0][0]} rows not expected, ${missing[0][0]} rows missing (of ${n[0][0]})`);
+        console.log(JSON.stringify(await rows(`SELECT * FROM ((${a}) EXCEPT ALL (${b})) LIMIT 3`)));
+        console.log(JSON.stringify(await rows(`SELECT * FROM ((${b}) EXCEPT ALL (${a})) LIMIT 3`)));
+        process.exit(1);
+    }
+    console.log(`${n[0][0]} rows equal`);
     process.exit(0);
 }
 if (cmd === 'check') {

@@ -4,7 +4,9 @@ PARQUET_TESTS = \
 	tests/parquet/oracle.sh \
 	tests/parquet/jobs.sh \
 	tests/parquet/rows.sh \
-	tests/parquet/convert.sh
+	tests/parquet/convert.sh \
+	tests/parquet/partition.sh \
+	tests/parquet/schemafile.sh
 TESTS += $(PARQUET_TESTS)
 check_PROGRAMS += tests/tools/pqtool tests/parquet/rowjob
 tests_parquet_rowjob_SOURCES = tests/parquet/rowjob.c
