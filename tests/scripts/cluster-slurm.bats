@@ -140,6 +140,38 @@ create_slurm() {
     [ "$(jq '.ranks | length' "$PWD/pmix/_report.json")" -eq 2 ]
 }
 
+@test "slurm: srun --pty draws the progress bar on its terminal, never into a file" {
+    require_sheaf
+    command -v script >/dev/null 2>&1 || skip "no script(1)"
+    seq -f 'w%.0f' 1 200000 >d.txt
+    # srun --pty gives task 0 (rank 0) the terminal that script(1) makes: the bar shows
+    # without --progress, over both ranks
+    run timeout 120 script -qec "srun --pty --mpi=pmix -n 2 -p sheaf $SHEAF wordcount \
+        -i $PWD/d.txt -o $PWD/pty --split-size 16K" /dev/null
+    [ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+    tr '\r' '\n' <<<"$output" >pty.frames
+    [ "$(grep -c '^map     \[' pty.frames)" -ge 2 ]
+    grep -q '^shuffle [0-9]* rounds\?, .* exchanged by 2 ranks' pty.frames
+    grep -q '^reduce  2/2 sorted .*, 2/2 done: 200000 groups' pty.frames
+    [ "$(jq '.ranks | length' pty/_report.json)" -eq 2 ]
+    [ "$(cat pty/part-r-* | wc -l)" -eq 200000 ]
+    [ "$(cut -f2 pty/part-r-* | sort -u)" = 1 ]
+    # --no-progress on the same terminal: none
+    run timeout 120 script -qec "srun --pty --mpi=pmix -n 2 -p sheaf $SHEAF wordcount \
+        -i $PWD/d.txt -o $PWD/pty2 --no-progress" /dev/null
+    [ "$status" -eq 0 ]
+    [[ $output != *"map     ["* ]]
+    [ -f pty2/_SUCCESS ]
+    # without --pty, on a terminal, srun sends the ranks' stderr through itself: a file, none
+    run timeout 120 script -qec "srun --mpi=pmix -n 2 -p sheaf $SHEAF wordcount \
+        -i $PWD/d.txt -o $PWD/file 2>$PWD/file.err" /dev/null
+    [ "$status" -eq 0 ]
+    grep -q 'job succeeded' file.err
+    run grep -c 'map     \[' file.err
+    [ "$output" -eq 0 ]
+    [ -f file/_SUCCESS ]
+}
+
 @test "slurm: steps and bootstrap actions run with the creator's umask" {
     printf 'umask >"%s/boot-umask"\n' "$PWD" >boot.sh
     local old
