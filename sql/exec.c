@@ -208,6 +208,16 @@ static int resolve_one(sql_opts *o, const char *from, bool is_path, const char *
     }
     if (!fmt)
         fmt = format_by_name(*path);
+    if (!strcmp(fmt, "csv")) {
+        /* a directory or glob of .parquet or .tsv files (a partitioned table): their format */
+        char **files = NULL;
+        size_t nf = 0;
+        if (!sheaf_list_inputs(*path, &files, &nf, NULL, 0) && nf &&
+            strcmp(files[0], *path))
+            fmt = format_by_name(files[0]);
+        if (files)
+            sheaf_list_free(files, nf);
+    }
     *delim = !strcmp(fmt, "tsv") ? '\t' : ',';
     *parquet = !strcmp(fmt, "parquet");
     return 0;
@@ -1461,13 +1471,14 @@ static void explain(const sql_bound *b, const sql_opts *o, const char *path, boo
 
 /* The table, learnt on rank 0 and broadcast as "name TAB type LF" lines. */
 static int learn_table(MPI_Comm comm, const char *path, char delim, bool parquet,
-                       sql_table *t, sheaf_result *res) {
+                       sql_table *t, size_t *nfile, sheaf_result *res) {
     int rank;
     MPI_Comm_rank(comm, &rank);
     char *text = NULL;
     size_t len = 0;
     char err[768] = "";
     int rc = 0;
+    uint64_t nfile64 = 0;
     if (rank == 0) {
         char **files = NULL;
         size_t nf = 0;
@@ -1480,6 +1491,10 @@ static int learn_table(MPI_Comm comm, const char *path, char delim, bool parquet
             sql_table tt;
             rc = parquet ? sql_parquet_table(files[0], &tt, err, sizeof err)
                          : sql_infer_table(files, nf, delim, &tt, err, sizeof err);
+            nfile64 = rc ? 0 : tt.ncols;
+            /* Parquet under partition folders: their names are columns too */
+            if (!rc && parquet)
+                rc = sql_partition_columns(files, nf, &tt, err, sizeof err);
             if (!rc) {
                 sj_buf b = {0};
                 for (size_t i = 0; i < tt.ncols; i++)
@@ -1499,6 +1514,8 @@ static int learn_table(MPI_Comm comm, const char *path, char delim, bool parquet
     }
     if ((rc = sj_bcast_buf(comm, &text, &len)))
         return sj_result_fail(res, rc, "out of memory");
+    MPI_Bcast(&nfile64, 1, MPI_UINT64_T, 0, comm);
+    *nfile = (size_t)nfile64;
     memset(t, 0, sizeof *t);
     for (char *p = text; *p;) {
         char *tab = strchr(p, '\t'), *nl = strchr(p, '\n');
@@ -1598,6 +1615,7 @@ static int run_select(MPI_Comm comm, sql_opts *o, sql_query *q, const sheaf_conf
     int rank, rc;
     MPI_Comm_rank(comm, &rank);
     sql_table t;
+    size_t nfile = 0, rnfile = 0; /* the tables' columns from the files, before partitions */
     const char *path = o->path;
     sj_buf subpath = {0};
     bool fromsub = q->sub != NULL;
@@ -1609,13 +1627,13 @@ static int run_select(MPI_Comm comm, sql_opts *o, sql_query *q, const sheaf_conf
             return rc;
         }
         path = subpath.p;
-    } else if ((rc = learn_table(comm, o->path, o->delim, o->parquet, &t, res))) {
+    } else if ((rc = learn_table(comm, o->path, o->delim, o->parquet, &t, &nfile, res))) {
         return rc;
     }
     if (q->join) {
         /* the joined table: the left's columns, then the right's */
         sql_table r;
-        if ((rc = learn_table(comm, o->jpath, o->jdelim, o->jparquet, &r, res))) {
+        if ((rc = learn_table(comm, o->jpath, o->jdelim, o->jparquet, &r, &rnfile, res))) {
             sql_table_free(&t);
             return rc;
         }
@@ -1780,7 +1798,18 @@ static int run_select(MPI_Comm comm, sql_opts *o, sql_query *q, const sheaf_conf
         sj_buf_free(&r0);
     } else {
         x.pqcols = o->parquet;
-        rc = sj_round(comm, &j1, &c1, in1, 1, r1.p, res);
+        /* Parquet under partition folders: a file whose folders fail a WHERE conjunct on
+         * partition columns only is not read */
+        sql_pruner *pr = NULL;
+        if (o->parquet && sql_pruner_new(&t, nfile, q->where, &pr))
+            rc = sj_result_fail(res, SHEAF_ENOMEM, "out of memory");
+        if (pr) {
+            c1.prune = sql_pruner_prune;
+            c1.prune_arg = pr;
+        }
+        if (!rc)
+            rc = sj_round(comm, &j1, &c1, in1, 1, r1.p, res);
+        sql_pruner_free(pr);
     }
     for (size_t c = 0; phys && c < t.ncols; c++)
         free(phys[c]);

@@ -43,10 +43,7 @@ struct sql_filter {
     bool bound;
     const char **cols; /* the columns the condition reads */
     size_t ncols;
-    bool *part;           /* per column of t: a partition folder's, not the file's */
-    bool *absent;         /* sql_filter_prune: partition columns the file's folders lack */
-    const sql_node **conj; /* the top-level AND conjuncts that read partition columns only */
-    size_t nconj;
+    sql_pruner *pruner;   /* sql_filter_prune: NULL when no conjunct can prune */
     const void *hdr_key; /* the header the positions below belong to */
     const char *file_key;
     long *pos;
@@ -64,9 +61,7 @@ void sql_filter_free(sql_filter *f) {
     sql_table_free(&f->t);
     sql_arena_free(&f->arena);
     free(f->cols);
-    free(f->part);
-    free(f->absent);
-    free(f->conj);
+    sql_pruner_free(f->pruner);
     free(f->pos);
     free(f->row);
     free(f->text);
@@ -96,7 +91,7 @@ static bool folder_date(const char *p) {
 /* Adds to t (the first file's columns) a column for each partition folder name found in the
  * files' paths that t does not hold, typed by inference over all its values. Returns 0 or a
  * code with a message in err. */
-static int partition_columns(char **files, size_t nfiles, sql_table *t, char *err,
+int sql_partition_columns(char **files, size_t nfiles, sql_table *t, char *err,
                              size_t errlen) {
     size_t nfile = t->ncols;
     unsigned *ok = NULL; /* per added column: 1 every value an integer, 2 a date */
@@ -148,7 +143,7 @@ static int partition_columns(char **files, size_t nfiles, sql_table *t, char *er
 }
 
 /* The table of the job's inputs: the files' columns (*nfile of them), then for Parquet the
- * partition folders' (partition_columns). Returns 0 or a code with a message in err. */
+ * partition folders' (sql_partition_columns). Returns 0 or a code with a message in err. */
 static int input_table(const sheaf_config *cfg, bool parquet, sql_table *t, size_t *nfile,
                        char *err, size_t errlen) {
     char **all = NULL;
@@ -186,7 +181,7 @@ static int input_table(const sheaf_config *cfg, bool parquet, sql_table *t, size
                                        t, err, errlen);
     *nfile = t->ncols;
     if (!rc && parquet)
-        rc = partition_columns(all, nall, t, err, errlen);
+        rc = sql_partition_columns(all, nall, t, err, errlen);
     if (all)
         sheaf_list_free(all, nall);
     return rc;
@@ -251,17 +246,41 @@ static bool bare_word(const char *text, sj_buf *out) {
                           (int)ol, os, (int)(ve - vs), vs);
 }
 
+/* ---- pruning by partition folders ---- */
+
+struct sql_pruner {
+    const sql_table *t;
+    bool *part;            /* per column of t: a partition folder's, not the file's */
+    bool *absent;          /* per column: a partition column the file's folders lack */
+    const sql_node **conj; /* the top-level AND conjuncts that read partition columns only */
+    size_t nconj;
+    sql_value *row;
+    sql_arena arena;
+    char err[256];
+};
+
+void sql_pruner_free(sql_pruner *p) {
+    if (!p)
+        return;
+    sql_arena_free(&p->arena);
+    free(p->part);
+    free(p->absent);
+    free(p->conj);
+    free(p->row);
+    free(p);
+}
+
 /* Counts in *npart the partition columns n reads; false when it reads another column. */
-static bool reads_partitions_only(const sql_filter *f, const sql_node *n, size_t *npart) {
+static bool reads_partitions_only(const sql_pruner *p, const sql_node *n, size_t *npart) {
     if (!n)
         return true;
     if (n->kind == N_COL) {
-        if (n->colidx < 0 || !f->part[n->colidx])
+        if (n->colidx < 0 || (size_t)n->colidx >= p->t->ncols || !p->part[n->colidx])
             return false;
         (*npart)++;
     }
     for (size_t i = 0; i < n->nkids; i++)
-        if (!reads_partitions_only(f, n->kids[i], npart))
+        if (!reads_partitions_only(p, n->kids[i], npart))
             return false;
     return true;
 }
@@ -276,52 +295,86 @@ static bool reads_absent(const sql_node *n, const bool *absent) {
     return false;
 }
 
-/* Adds to f->conj the top-level AND conjuncts of n that read partition columns only. Returns
+/* Adds to p->conj the top-level AND conjuncts of n that read partition columns only. Returns
  * 0 or -1 (out of memory). */
-static int find_conjuncts(sql_filter *f, const sql_node *n) {
+static int find_conjuncts(sql_pruner *p, const sql_node *n) {
     if (n->kind == N_BINOP && n->op == OP_AND)
-        return find_conjuncts(f, n->kids[0]) || find_conjuncts(f, n->kids[1]) ? -1 : 0;
+        return find_conjuncts(p, n->kids[0]) || find_conjuncts(p, n->kids[1]) ? -1 : 0;
     size_t npart = 0;
-    if (!reads_partitions_only(f, n, &npart) || !npart)
+    if (!reads_partitions_only(p, n, &npart) || !npart)
         return 0;
-    const sql_node **c = realloc(f->conj, (f->nconj + 1) * sizeof *c);
+    const sql_node **c = realloc(p->conj, (p->nconj + 1) * sizeof *c);
     if (!c)
         return -1;
-    f->conj = c;
-    c[f->nconj++] = n;
+    p->conj = c;
+    c[p->nconj++] = n;
     return 0;
+}
+
+int sql_pruner_new(const sql_table *t, size_t nfile, const sql_node *where, sql_pruner **out) {
+    *out = NULL;
+    if (!where || nfile >= t->ncols)
+        return 0;
+    sql_pruner *p = calloc(1, sizeof *p);
+    if (!p)
+        return -1;
+    p->t = t;
+    p->part = calloc(t->ncols, sizeof *p->part);
+    p->absent = calloc(t->ncols, sizeof *p->absent);
+    p->row = calloc(t->ncols, sizeof *p->row);
+    if (!p->part || !p->absent || !p->row) {
+        sql_pruner_free(p);
+        return -1;
+    }
+    for (size_t c = nfile; c < t->ncols; c++)
+        p->part[c] = true;
+    if (find_conjuncts(p, where)) {
+        sql_pruner_free(p);
+        return -1;
+    }
+    if (!p->nconj)
+        sql_pruner_free(p);
+    else
+        *out = p;
+    return 0;
+}
+
+int sql_pruner_prune(void *arg, const char *path, const char *const *kv, size_t nkv) {
+    sql_pruner *p = arg;
+    (void)path;
+    const sql_table *t = p->t;
+    /* the partition columns' values, parsed by their types as the rows' fields are */
+    for (size_t c = 0; c < t->ncols; c++) {
+        sql_value *v = &p->row[c];
+        memset(v, 0, sizeof *v);
+        v->type = (uint8_t)t->types[c];
+        v->null = true;
+        if (!p->part[c])
+            continue;
+        size_t k = 0;
+        while (k < nkv && strcmp(kv[2 * k], t->names[c]))
+            k++;
+        const char *text = k < nkv ? kv[2 * k + 1] : NULL;
+        p->absent[c] = k == nkv || (text && sql_parse_as(t->types[c], text, strlen(text), v));
+        v->null = text == NULL;
+    }
+    int out = 0;
+    for (size_t i = 0; i < p->nconj && !out; i++) {
+        if (reads_absent(p->conj[i], p->absent))
+            continue; /* the rows will say what is wrong */
+        sql_arena_reset(&p->arena);
+        sql_env env = {p->row, NULL, NULL, &p->arena, p->err, sizeof p->err};
+        sql_value w;
+        if (!sql_eval(p->conj[i], &env, &w) && !sql_truthy(&w))
+            out = 1;
+    }
+    sql_arena_reset(&p->arena);
+    return out;
 }
 
 int sql_filter_prune(void *arg, const char *path, const char *const *kv, size_t nkv) {
     sql_filter *f = arg;
-    (void)path;
-    /* the partition columns' values, parsed by their types as the rows' fields are */
-    for (size_t c = 0; c < f->t.ncols; c++) {
-        sql_value *v = &f->row[c];
-        memset(v, 0, sizeof *v);
-        v->type = (uint8_t)f->t.types[c];
-        v->null = true;
-        if (!f->part[c])
-            continue;
-        size_t k = 0;
-        while (k < nkv && strcmp(kv[2 * k], f->t.names[c]))
-            k++;
-        const char *text = k < nkv ? kv[2 * k + 1] : NULL;
-        f->absent[c] = k == nkv || (text && sql_parse_as(f->t.types[c], text, strlen(text), v));
-        v->null = text == NULL;
-    }
-    int out = 0;
-    for (size_t i = 0; i < f->nconj && !out; i++) {
-        if (reads_absent(f->conj[i], f->absent))
-            continue; /* the rows will say what is wrong */
-        sql_arena_reset(&f->arena);
-        sql_env env = {f->row, NULL, NULL, &f->arena, f->err, sizeof f->err};
-        sql_value w;
-        if (!sql_eval(f->conj[i], &env, &w) && !sql_truthy(&w))
-            out = 1;
-    }
-    sql_arena_reset(&f->arena);
-    return out;
+    return f->pruner ? sql_pruner_prune(f->pruner, path, kv, nkv) : 0;
 }
 
 int sql_filter_new(const char *job, const char *const *texts, size_t n, const sheaf_config *cfg,
@@ -368,17 +421,13 @@ int sql_filter_new(const char *job, const char *const *texts, size_t n, const sh
         return sj_usage(job, "--where: %s", err);
     }
     f->cols = calloc(f->t.ncols + 1, sizeof *f->cols);
-    f->part = calloc(f->t.ncols + 1, sizeof *f->part);
     f->pos = calloc(f->t.ncols + 1, sizeof *f->pos);
     f->row = calloc(f->t.ncols + 1, sizeof *f->row);
-    f->absent = calloc(f->t.ncols + 1, sizeof *f->absent);
-    if (!f->cols || !f->part || !f->absent || !f->pos || !f->row) {
+    if (!f->cols || !f->pos || !f->row) {
         sql_filter_free(f);
         return sj_usage(job, "out of memory");
     }
-    for (size_t c = nfile; c < f->t.ncols; c++)
-        f->part[c] = true;
-    if (find_conjuncts(f, f->q.where)) {
+    if (sql_pruner_new(&f->t, nfile, f->q.where, &f->pruner)) {
         sql_filter_free(f);
         return sj_usage(job, "out of memory");
     }

@@ -198,6 +198,22 @@ int sql_infer_table(char **files, size_t nfiles, char delim, sql_table *t, char 
  * decimals DOUBLE, dates, timestamps, booleans, the rest VARCHAR. Returns 0 or a code with a
  * message naming the file. */
 int sql_parquet_table(const char *file, sql_table *t, char *err, size_t errlen);
+/* Adds to t (the first file's columns) a column for each partition folder NAME=VALUE in the
+ * files' paths that t does not hold, typed by its values over all the files as DuckDB's
+ * hive_types_autocast does (BIGINT, DATE, else VARCHAR). Returns 0 or a code with a message. */
+int sql_partition_columns(char **files, size_t nfiles, sql_table *t, char *err, size_t errlen);
+
+/* Pruning Parquet files by their partition folders (a job's sheaf_config.prune): the top-level
+ * AND conjuncts of a bound WHERE over table t that read only partition columns (those from
+ * index nfile on), evaluated with a file's folder values. sql_pruner_new gives *out NULL when
+ * no conjunct qualifies; returns 0, or -1 when memory runs out. t and where must outlive it. */
+typedef struct sql_pruner sql_pruner;
+int sql_pruner_new(const sql_table *t, size_t nfile, const sql_node *where, sql_pruner **out);
+/* sheaf_config.prune: 1 (skip the file) when a conjunct is false or NULL with the folder
+ * values kv[0..2*nkv); else 0 (a conjunct reading a column the folders lack, or whose
+ * evaluation fails, prunes nothing: the rows say what is wrong). */
+int sql_pruner_prune(void *p, const char *path, const char *const *kv, size_t nkv);
+void sql_pruner_free(sql_pruner *p);
 /* Reads up to max bytes (SIZE_MAX: all) of a file, decompressed when its name ends in .gz,
  * .zst, .bz2 or .xz; *data is NUL-terminated and the caller's. Returns 0 or a code with a
  * message naming the file. */

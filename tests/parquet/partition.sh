@@ -12,6 +12,7 @@
 #    the folders' columns are typed as DuckDB's hive_partitioning types them (year BIGINT), and
 #    the groups are DuckDB's for the same condition; a conjunct that also reads a file column
 #    (year = 2002 OR amount > 5) prunes nothing, so the corrupt file is read and fails the job;
+#    sheaf sql over the lake's folder prunes the same way and gives DuckDB's rows;
 #  - bad --partition-by lists are usage errors.
 # SKIP (77) only when node is missing; without the oracle packages it is an error (99).
 # shellcheck disable=SC2317  # the cases run through run_case
@@ -123,6 +124,25 @@ case_prune() {
         --where 'year = 2002 OR amount > 5' --where 'year > 2000' -o "$TMP/mixed2"
     same_groups "$TMP/mixed2" "(year = 2002 OR amount > 5) AND year > 2000"
     pruned_count "$TMP/mixed2" "$(find "$lake" -name '*.parquet' ! -path '*/year=2000/*' | wc -l)"
+    # sheaf sql over the lake's folder (its format found from its files): the same pruning,
+    # the partition columns typed as DuckDB types them, the rows DuckDB's
+    for np in 1 3; do
+        must_np "$np" sql "SELECT city, year, count(*) AS n, sum(amount) AS s FROM '$lake'
+            WHERE year >= 2003 AND city = 'c3' AND amount > 0 GROUP BY city, year" \
+            -o "$TMP/sqlq-np$np"
+        cat "$TMP/sqlq-np$np"/part-r-* >"$TMP/sqlq-np$np.csv"
+        duck same "SELECT city, year::BIGINT, n::BIGINT, round(s::DOUBLE, 6)
+                   FROM read_csv('$TMP/sqlq-np$np.csv', header = true, all_varchar = true)" \
+            "SELECT city, year, count(*), round(sum(amount), 6)
+             FROM read_parquet('$TMP/prune-clean/**/*.parquet', hive_partitioning = true)
+             WHERE year >= 2003 AND city = 'c3' AND amount > 0 GROUP BY city, year" ||
+            fail "np $np: sheaf sql's rows differ from DuckDB's"
+        # (it succeeded, so the corrupt file under year=2000 was never opened)
+    done
+    rc=0
+    run_np 2 sql "SELECT count(*) AS n FROM '$lake' WHERE year = 2002 OR amount > 5" \
+        -o "$TMP/sqlmixed" || rc=$?
+    [[ $rc -eq 1 ]] || fail "sql, year = 2002 OR amount > 5: the corrupt file was not read: exit $rc"
     local rc=0
     run_np 2 groupby -i "$lake" --input-format parquet --key city --where 'year != 2002' \
         -o "$TMP/unpruned" || rc=$?
