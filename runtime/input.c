@@ -310,11 +310,14 @@ int sheaf__plan_build_multi(const sheaf_config *cfg, const sheaf__format *fmts, 
             rc = p;
         drop[i] = p > 0;
     }
-    for (size_t i = 0, k = 0; drop && !rc && i < fl.n; i++) {
-        if (drop[i]) {
-            free(fl.files[i]);
-            plan->pruned++;
-        } else {
+    if (drop && !rc) {
+        size_t k = 0;
+        for (size_t i = 0; i < fl.n; i++) {
+            if (drop[i]) {
+                free(fl.files[i]);
+                plan->pruned++;
+                continue;
+            }
             fl.files[k] = fl.files[i];
             fl.sizes[k] = fl.sizes[i];
             fl.mtimes[k] = fl.mtimes[i];
@@ -322,8 +325,7 @@ int sheaf__plan_build_multi(const sheaf_config *cfg, const sheaf__format *fmts, 
             fl.origin[k] = fl.origin[i];
             k++;
         }
-        if (i + 1 == fl.n)
-            fl.n = k;
+        fl.n = k;
     }
     free(drop);
     plan->files = fl.files;

@@ -676,7 +676,9 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
         bool failed = rc != 0;
         if (!rc) {
             char err[1024];
-            int c = sheaf__commit_finish(&commit, sheaf__pq_folders(ctx) ? 0 : ctx->nparts, report, html, err, sizeof err);
+            /* rows written to partition folders leave no part file at the top */
+            uint32_t nparts = sheaf__pq_folders(ctx) ? 0 : ctx->nparts;
+            int c = sheaf__commit_finish(&commit, nparts, report, html, err, sizeof err);
             if (!c)
                 sheaf__log(ctx, SHEAF_LOG_INFO, "commit: %u parts, _report.json, "
                            "_report.html and _SUCCESS in %s", ctx->nparts, cfg->output);

@@ -101,6 +101,10 @@ long sheaf__pq_rle_decode(const uint8_t *p, const uint8_t *end, int width, uint3
  * timestamps) or *d set, or -1. */
 int sheaf__parse_value(sheaf_col_type type, const char *p, size_t n, int64_t *i, double *d);
 int sheaf__parse_bool(const char *p, size_t n, bool *v);
+/* A column type by its name: exactly one of SHEAF__COL_TYPE_NAMES, or with aliases any case
+ * (bigint long, int integer, float real, boolean, varchar text, timestamptz); 0 for none. */
+#define SHEAF__COL_TYPE_NAMES "int64, int32, double, bool, string, date, timestamp"
+sheaf_col_type sheaf__col_type_named(const char *p, size_t n, bool aliases);
 /* Days since 1970-01-01 of a civil date, and back. */
 int64_t sheaf__days_from_civil(int64_t y, unsigned m, unsigned d);
 void sheaf__civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);

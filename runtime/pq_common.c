@@ -16,11 +16,11 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
-#include <strings.h>
 #include <math.h>
 #include <snappy-c.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -65,14 +65,31 @@ SHEAF_EXTERN void sheaf_schema_free(sheaf_schema *s) {
     free(s);
 }
 
-SHEAF_EXTERN sheaf_schema *sheaf_schema_parse(const char *spec, char *err, size_t errlen) {
+sheaf_col_type sheaf__col_type_named(const char *p, size_t n, bool aliases) {
     static const struct {
         const char *name;
         sheaf_col_type t;
-    } types[] = {{"int64", SHEAF_COL_INT64},        {"int32", SHEAF_COL_INT32},
-                 {"double", SHEAF_COL_DOUBLE},      {"bool", SHEAF_COL_BOOL},
-                 {"string", SHEAF_COL_STRING},      {"date", SHEAF_COL_DATE},
-                 {"timestamp", SHEAF_COL_TIMESTAMP}};
+        bool alias;
+    } types[] = {
+        {"int64", SHEAF_COL_INT64, 0},      {"bigint", SHEAF_COL_INT64, 1},
+        {"long", SHEAF_COL_INT64, 1},       {"int32", SHEAF_COL_INT32, 0},
+        {"int", SHEAF_COL_INT32, 1},        {"integer", SHEAF_COL_INT32, 1},
+        {"double", SHEAF_COL_DOUBLE, 0},    {"float", SHEAF_COL_DOUBLE, 1},
+        {"real", SHEAF_COL_DOUBLE, 1},      {"bool", SHEAF_COL_BOOL, 0},
+        {"boolean", SHEAF_COL_BOOL, 1},     {"string", SHEAF_COL_STRING, 0},
+        {"varchar", SHEAF_COL_STRING, 1},   {"text", SHEAF_COL_STRING, 1},
+        {"date", SHEAF_COL_DATE, 0},        {"timestamp", SHEAF_COL_TIMESTAMP, 0},
+        {"timestamptz", SHEAF_COL_TIMESTAMP, 1},
+    };
+    for (size_t i = 0; i < sizeof types / sizeof *types; i++)
+        if (strlen(types[i].name) == n &&
+            (aliases ? !strncasecmp(types[i].name, p, n)
+                     : !types[i].alias && !memcmp(types[i].name, p, n)))
+            return types[i].t;
+    return (sheaf_col_type)0;
+}
+
+SHEAF_EXTERN sheaf_schema *sheaf_schema_parse(const char *spec, char *err, size_t errlen) {
     sheaf_schema *s = sheaf_schema_new();
     char *copy = strdup(spec), *save = NULL;
     if (!s || !copy) {
@@ -91,17 +108,13 @@ SHEAF_EXTERN sheaf_schema *sheaf_schema_parse(const char *spec, char *err, size_
         int nullable = tl && type[tl - 1] == '?';
         if (nullable)
             type[tl - 1] = 0;
-        size_t i = 0;
-        while (i < sizeof types / sizeof *types && strcmp(types[i].name, type))
-            i++;
-        if (i == sizeof types / sizeof *types) {
-            snprintf(err, errlen,
-                     "schema: column '%s': unknown type '%s' (int64, int32, double, "
-                     "bool, string, date, timestamp)",
-                     tok, type);
+        sheaf_col_type t = sheaf__col_type_named(type, strlen(type), false);
+        if (!t) {
+            snprintf(err, errlen, "schema: column '%s': unknown type '%s' (%s)", tok, type,
+                     SHEAF__COL_TYPE_NAMES);
             goto fail;
         }
-        if (sheaf_schema_add(s, tok, types[i].t, nullable)) {
+        if (sheaf_schema_add(s, tok, t, nullable)) {
             snprintf(err, errlen, "schema: column '%s': an empty or repeated name", tok);
             goto fail;
         }

@@ -847,6 +847,14 @@ int sheaf__pqsrc_open(sheaf__reader *r, const char *path, uint64_t start, uint64
             s->hdr[c] = c < nf ? sheaf__pqr_col(s->file, c)->name : s->pk[2 * (c - nf)];
             s->hlens[c] = strlen(s->hdr[c]);
         }
+        /* the partition folders' values: the same fields for every row of the file */
+        for (size_t c = nf; c < nc; c++) {
+            const char *v = s->pk[2 * (c - nf) + 1];
+            s->toff[c] = SIZE_MAX;
+            s->nulls[c] = v == NULL;
+            s->fields[c] = v ? v : "";
+            s->flens[c] = v ? strlen(v) : 0;
+        }
     }
     /* the columns asked for: by name, or by number */
     size_t nc = s->ncols;
@@ -903,19 +911,13 @@ int sheaf__pqsrc_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t err
         return 0;
     s->text.len = 0;
     size_t nc = s->ncols;
-    /* render the fields that are not strings, then point at them */
-    for (size_t c = 0; c < nc; c++) {
+    /* render the fields that are not strings, then point at them (the partition folders'
+     * fields, after the file's, were set when the file was opened) */
+    for (size_t c = 0; c < s->nfile; c++) {
         s->toff[c] = SIZE_MAX;
         s->nulls[c] = 1;
         s->fields[c] = "";
         s->flens[c] = 0;
-        if (c >= s->nfile) { /* a partition folder's value */
-            const char *v = s->pk[2 * (c - s->nfile) + 1];
-            s->nulls[c] = v == NULL;
-            s->fields[c] = v ? v : "";
-            s->flens[c] = v ? strlen(v) : 0;
-            continue;
-        }
         if (!s->sel[c] || s->vals[c][s->row].null)
             continue;
         s->nulls[c] = 0;

@@ -29,25 +29,9 @@
 #include <stdlib.h>
 #include <strings.h>
 
-#define TYPE_NAMES "int64, int32, double, bool, string, date, timestamp"
-
-/* A type name (any case) -> its type, or 0. */
+/* Type names: any case, with SQL's and Spark's aliases (sheaf__col_type_named). */
 static sheaf_col_type type_named(const char *p, size_t n) {
-    static const struct {
-        const char *name;
-        sheaf_col_type t;
-    } types[] = {
-        {"int64", SHEAF_COL_INT64},    {"bigint", SHEAF_COL_INT64},  {"long", SHEAF_COL_INT64},
-        {"int32", SHEAF_COL_INT32},    {"int", SHEAF_COL_INT32},     {"integer", SHEAF_COL_INT32},
-        {"double", SHEAF_COL_DOUBLE},  {"float", SHEAF_COL_DOUBLE},  {"real", SHEAF_COL_DOUBLE},
-        {"bool", SHEAF_COL_BOOL},      {"boolean", SHEAF_COL_BOOL},  {"string", SHEAF_COL_STRING},
-        {"varchar", SHEAF_COL_STRING}, {"text", SHEAF_COL_STRING},   {"date", SHEAF_COL_DATE},
-        {"timestamp", SHEAF_COL_TIMESTAMP}, {"timestamptz", SHEAF_COL_TIMESTAMP},
-    };
-    for (size_t i = 0; i < sizeof types / sizeof *types; i++)
-        if (strlen(types[i].name) == n && !strncasecmp(types[i].name, p, n))
-            return types[i].t;
-    return (sheaf_col_type)0;
+    return sheaf__col_type_named(p, n, true);
 }
 
 /* ---- JSON ---- */
@@ -114,7 +98,7 @@ static sheaf_schema *from_json(const char *path, const char *text, size_t len, c
         sheaf_col_type t = type_named(json_string_value(type), json_string_length(type));
         if (!t) {
             snprintf(err, errlen, "%s: columns[%zu] (%s): unknown type \"%s\" (%s)", path, i, n,
-                     json_string_value(type), TYPE_NAMES);
+                     json_string_value(type), SHEAF__COL_TYPE_NAMES);
             goto bad;
         }
         if (nullable && !json_is_boolean(nullable)) {
@@ -267,7 +251,7 @@ static sheaf_schema *from_text(const char *path, const char *text, size_t len, c
             if (!(type = type_named(colon + 1, tl - (size_t)nullable))) {
                 snprintf(err, errlen, "%s:%zu:%zu: column '%s': unknown type '%.*s' (%s)", path,
                          nline, ncol + (size_t)(colon - x.buf) + 1, name,
-                         (int)(tl - (size_t)nullable), colon + 1, TYPE_NAMES);
+                         (int)(tl - (size_t)nullable), colon + 1, SHEAF__COL_TYPE_NAMES);
                 goto bad;
             }
             t = next_token(&x);
@@ -277,12 +261,12 @@ static sheaf_schema *from_text(const char *path, const char *text, size_t len, c
                 if (t < 0)
                     goto bad;
                 snprintf(err, errlen, "%s:%zu:%zu: column '%s' has no type (%s)", path, nline,
-                         ncol, name, TYPE_NAMES);
+                         ncol, name, SHEAF__COL_TYPE_NAMES);
                 goto bad;
             }
             if (!(type = type_named(x.buf, x.len))) {
                 snprintf(err, errlen, "%s:%zu:%zu: column '%s': unknown type '%s' (%s)", path,
-                         x.tline, x.tcol, name, x.buf, TYPE_NAMES);
+                         x.tline, x.tcol, name, x.buf, SHEAF__COL_TYPE_NAMES);
                 goto bad;
             }
             nullable = 1;

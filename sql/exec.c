@@ -1489,12 +1489,9 @@ static int learn_table(MPI_Comm comm, const char *path, char delim, bool parquet
             rc = SHEAF_EUSAGE; /* the table does not exist: exit 2, as a bind error */
         } else {
             sql_table tt;
-            rc = parquet ? sql_parquet_table(files[0], &tt, err, sizeof err)
-                         : sql_infer_table(files, nf, delim, &tt, err, sizeof err);
-            nfile64 = rc ? 0 : tt.ncols;
-            /* Parquet under partition folders: their names are columns too */
-            if (!rc && parquet)
-                rc = sql_partition_columns(files, nf, &tt, err, sizeof err);
+            size_t nfile_cols;
+            rc = sql_files_table(files, nf, parquet, delim, &tt, &nfile_cols, err, sizeof err);
+            nfile64 = nfile_cols;
             if (!rc) {
                 sj_buf b = {0};
                 for (size_t i = 0; i < tt.ncols; i++)

@@ -198,10 +198,13 @@ int sql_infer_table(char **files, size_t nfiles, char delim, sql_table *t, char 
  * decimals DOUBLE, dates, timestamps, booleans, the rest VARCHAR. Returns 0 or a code with a
  * message naming the file. */
 int sql_parquet_table(const char *file, sql_table *t, char *err, size_t errlen);
-/* Adds to t (the first file's columns) a column for each partition folder NAME=VALUE in the
- * files' paths that t does not hold, typed by its values over all the files as DuckDB's
- * hive_types_autocast does (BIGINT, DATE, else VARCHAR). Returns 0 or a code with a message. */
-int sql_partition_columns(char **files, size_t nfiles, sql_table *t, char *err, size_t errlen);
+/* The table of a set of input files: Parquet's columns from the first file's footer, then a
+ * column for each partition folder NAME=VALUE in the files' paths that the footer lacks, typed
+ * by its values over all the files as DuckDB's hive_types_autocast does (BIGINT, DATE, else
+ * VARCHAR); csv's or tsv's (delim) from sql_infer_table. *nfile: the columns from the files
+ * themselves. Returns 0, or a code with a message (t then empty). */
+int sql_files_table(char **files, size_t nfiles, bool parquet, char delim, sql_table *t,
+                    size_t *nfile, char *err, size_t errlen);
 
 /* Pruning Parquet files by their partition folders (a job's sheaf_config.prune): the top-level
  * AND conjuncts of a bound WHERE over table t that read only partition columns (those from

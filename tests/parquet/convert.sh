@@ -10,20 +10,8 @@
 # SKIP (77) only when node is missing; without the oracle packages (scripts/check installs
 # them) it is an error (99).
 # shellcheck disable=SC2317  # the cases run through run_case
-# shellcheck source=tests/jobs/lib.sh disable=SC1091
-. "$(dirname "${BASH_SOURCE[0]}")/../jobs/lib.sh"
-oracle=$top_srcdir/tests/oracle
-command -v node >/dev/null 2>&1 || skip_test "node is missing"
-[[ -d $oracle/node_modules/@duckdb/node-api && -d $oracle/node_modules/hyparquet-writer ]] ||
-    { echo "error: no test oracles in tests/oracle (scripts/check installs them)" >&2; exit 99; }
-node "$oracle/pqjobs.mjs" gen "$TMP" || fail "cannot generate the data"
-duck() {
-    node "$top_srcdir/tests/parquet/duck.mjs" "$@"
-}
-# spec FILE: the --schema line of `sheaf schema FILE`
-spec() {
-    "$SHEAF" schema "$1" | sed -n 's/^  --schema //p'
-}
+# shellcheck source=tests/parquet/lib.sh disable=SC1091
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # duck_types QUERY: DuckDB's column types of a query as a --schema-like list
 duck_types() {
     duck types "$1"

@@ -13,4 +13,4 @@ tests_parquet_rowjob_SOURCES = tests/parquet/rowjob.c
 tests_parquet_rowjob_LDADD = libsheaf_core.la
 tests_tools_pqtool_SOURCES = tests/tools/pqtool.c
 tests_tools_pqtool_LDADD = libsheaf_core.la
-EXTRA_DIST += $(PARQUET_TESTS) tests/oracle/parquet.mjs tests/oracle/pqjobs.mjs tests/parquet/duck.mjs
+EXTRA_DIST += $(PARQUET_TESTS) tests/parquet/lib.sh tests/oracle/parquet.mjs tests/oracle/pqjobs.mjs tests/parquet/duck.mjs
