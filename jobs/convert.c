@@ -12,11 +12,16 @@
  * skipped and counted while --max-bad-records allows, else the job fails naming the file,
  * offset and column. An empty csv field is null, except in a string column that is not
  * nullable, where it is the empty string (as DuckDB and Spark read csv); parquet nulls stay
- * null. Good rows travel to the reducers as their fields and are written with
- * sheaf_row_set_text into part-r-NNNNN.parquet (codec snappy by default), so the output is the
- * rows in no set order.
+ * null. The job is map only (sheaf_job_def.map_only): each rank writes the good rows of the
+ * splits it maps straight into its own part-r-<rank>.parquet (codec snappy by default), with no
+ * shuffle, sort or reduce, so there is one file per rank and the rows are in no set order.
  *
- * --partition-by COL,... writes Hive-style folders instead: the map puts the row's folder
+ * --reducers N asks for N files instead: good rows then travel to the reducers as their
+ * fields, keyed by their place so a reducer gets runs of consecutive rows, and are written
+ * there with sheaf_row_set_text.
+ *
+ * --partition-by COL,... writes Hive-style folders (through reducers too): the map puts the
+ * row's folder
  * (COL=VALUE/..., values escaped as Hive does) at the head of its key, the reducer, meeting a
  * folder's rows together since keys arrive sorted, names it with sheaf_row_folder and writes
  * the other columns there (sheaf_output_folders).
@@ -42,6 +47,9 @@ typedef struct cv_opts {
     sj_buf row, key;
     size_t *idx, *nlen; /* per schema column: its place in the last record's header, its name's
                            length (a guess checked on every row, so no header is trusted) */
+    bool map_only;      /* neither --partition-by nor --reducers: convert_direct */
+    const char **val;   /* per schema column: the record's field (NULL: null), its length */
+    size_t *vlen;
 } cv_opts;
 
 static cv_opts cvo;
@@ -138,6 +146,7 @@ static int cv_configure(void *udata, sheaf_config *cfg) {
         return sj_usage("convert", "--schema: %s", err);
     if (o->partition_by && cv_partition_columns(o))
         return -1;
+    o->map_only = !o->partition_by && !cfg->reducers;
     if (cfg->output_format && strncmp(cfg->output_format, "parquet", 7))
         return sj_usage("convert", "writes Parquet: --output-format %s is not one",
                         cfg->output_format);
@@ -156,7 +165,9 @@ static int cv_setup(sheaf_ctx *ctx, void *udata) {
     const char **names = calloc(n, sizeof *names);
     o->idx = calloc(n, sizeof *o->idx);
     o->nlen = calloc(n, sizeof *o->nlen);
-    if (!names || !o->idx || !o->nlen) {
+    o->val = calloc(n, sizeof *o->val);
+    o->vlen = calloc(n, sizeof *o->vlen);
+    if (!names || !o->idx || !o->nlen || !o->val || !o->vlen) {
         free(names);
         return SHEAF_ENOMEM;
     }
@@ -216,11 +227,11 @@ static const char *field_of(sheaf_ctx *ctx, cv_opts *o, const sheaf_record *rec,
     return sj_field(ctx, rec, name, len, rc);
 }
 
-static int cv_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
-    cv_opts *o = udata;
+/* The record's value of every schema column in o->val and o->vlen (NULL for a null), each
+ * checked against its column's type: 0, 1 when the record was skipped as a bad record (the
+ * reason counted), or an error code. */
+static int cv_fields(sheaf_ctx *ctx, cv_opts *o, const sheaf_record *rec) {
     size_t n = sheaf_schema_columns(o->schema);
-    o->row.len = 0;
-    o->key.len = 0;
     for (size_t i = 0; i < n; i++) {
         const char *name = sheaf_schema_name(o->schema, i);
         size_t len;
@@ -232,7 +243,8 @@ static int cv_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
             if (rc)
                 return rc;
             snprintf(why, sizeof why, "no column '%s'", name);
-            return sheaf_skip_record(ctx, why);
+            rc = sheaf_skip_record(ctx, why);
+            return rc ? rc : 1;
         }
         bool text = sheaf_schema_type(o->schema, i) == SHEAF_COL_STRING;
         bool nullable = sheaf_schema_nullable(o->schema, i);
@@ -244,23 +256,51 @@ static int cv_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
             else
                 snprintf(why, sizeof why, "column '%s': '%.*s' does not cast to its type", name,
                          (int)(len > 64 ? 64 : len), f);
-            return sheaf_skip_record(ctx, why);
+            rc = sheaf_skip_record(ctx, why);
+            return rc ? rc : 1;
         }
+        o->val[i] = null ? NULL : f;
+        o->vlen[i] = len;
+    }
+    return 0;
+}
+
+/* Map only: the row goes straight into this rank's part file. */
+static int cv_map_direct(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
+    cv_opts *o = udata;
+    int rc = cv_fields(ctx, o, rec);
+    if (rc)
+        return rc == 1 ? 0 : rc;
+    size_t n = sheaf_schema_columns(o->schema);
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = o->val[i] ? sheaf_row_set_text(ctx, i, o->val[i], o->vlen[i])
+                       : sheaf_row_set_null(ctx, i);
+    return rc ? rc : sheaf_row_emit(ctx);
+}
+
+/* Through reducers: the row's fields as the value, its folder and place as the key. */
+static int cv_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
+    cv_opts *o = udata;
+    size_t n = sheaf_schema_columns(o->schema);
+    int rc = cv_fields(ctx, o, rec);
+    if (rc)
+        return rc == 1 ? 0 : rc;
+    o->row.len = 0;
+    o->key.len = 0;
+    for (size_t i = 0; i < n; i++) {
         if (o->nparts && o->is_part[i])
             continue;
-        if (put_varint(&o->row, null ? 0 : (uint64_t)len + 1) ||
-            (!null && sj_buf_add(&o->row, f, len)))
+        if (put_varint(&o->row, o->val[i] ? (uint64_t)o->vlen[i] + 1 : 0) ||
+            (o->val[i] && sj_buf_add(&o->row, o->val[i], o->vlen[i])))
             return SHEAF_ENOMEM;
     }
     /* the partition folder, its values in the schema's text (integers without leading zeros
      * or a plus, so 07 and 7 are one folder) */
     for (size_t k = 0; k < o->nparts; k++) {
-        size_t c = o->parts[k], len;
-        int rc;
+        size_t c = o->parts[k], len = o->vlen[c];
         const char *name = sheaf_schema_name(o->schema, c);
-        bool pnull;
-        const char *f = field_of(ctx, o, rec, c, &len, &rc, &pnull);
-        bool null = rec->nulls ? pnull : len == 0;
+        const char *f = o->val[c];
+        bool null = !f || len == 0;
         char num[32];
         sheaf_col_type t = sheaf_schema_type(o->schema, c);
         if (!null && (t == SHEAF_COL_INT64 || t == SHEAF_COL_INT32) && len < sizeof num) {
@@ -330,7 +370,10 @@ static int cv_cleanup(sheaf_ctx *ctx, void *udata) {
     sj_buf_free(&o->key);
     free(o->idx);
     free(o->nlen);
-    o->idx = o->nlen = NULL;
+    free(o->val);
+    free(o->vlen);
+    o->idx = o->nlen = o->vlen = NULL;
+    o->val = NULL;
     return 0;
 }
 
@@ -355,6 +398,21 @@ static const sheaf_job_def convert_job = {
     .udata = &cvo,
 };
 
+static const sheaf_job_def convert_direct = {
+    .name = "convert",
+    .map = cv_map_direct,
+    .map_only = 1,
+    .setup = cv_setup,
+    .cleanup = cv_cleanup,
+    .udata = &cvo,
+};
+
+static int cv_run(MPI_Comm comm, const sheaf_command *cmd, const sheaf_config *cfg,
+                  sheaf_result *res) {
+    const cv_opts *o = cmd->udata;
+    return sheaf_run(comm, o->map_only ? &convert_direct : &convert_job, cfg, res);
+}
+
 const sheaf_command sheaf_cmd_convert = {
     .name = "convert",
     .summary = "rows (csv, tsv, parquet) cast to a schema and written as Parquet (--schema)",
@@ -363,4 +421,5 @@ const sheaf_command sheaf_cmd_convert = {
     .configure = cv_configure,
     .udata = &cvo,
     .job = &convert_job,
+    .run = cv_run,
 };

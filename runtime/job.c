@@ -287,6 +287,26 @@ static int map_phase(sheaf_ctx *ctx, const sheaf__plan *plan) {
     return ctx->err;
 }
 
+/* A map-only job's output: this rank's part, open for map to write (NULL after recording why:
+ * then this rank maps nothing, and the ranks agree on the failure after the map phase). */
+static sheaf__outset *map_output(sheaf_ctx *ctx, const char *dir) {
+    if (sheaf__pq_folders(ctx)) {
+        sheaf__error(ctx, SHEAF_EINVAL, "a map-only job cannot write rows to folders");
+        return NULL;
+    }
+    sheaf__outset *o = sheaf__outset_new(ctx->outfmt, dir);
+    if (!o) {
+        sheaf__error(ctx, SHEAF_ENOMEM, "out of memory");
+        return NULL;
+    }
+    ctx->cur_part = (uint32_t)ctx->rank;
+    if (sheaf__outset_open(ctx, o, (uint32_t)ctx->rank)) {
+        sheaf__outset_free(ctx, o);
+        return NULL;
+    }
+    return o;
+}
+
 static uint64_t default_budget(const sheaf_ctx *ctx) {
     /* A quarter of the node's memory shared among its ranks, between 64 MiB and 4 GiB. */
     uint64_t share = sheaf__physical_memory() / 4 / (uint64_t)SHEAF__MAX(ctx->place.local_size, 1);
@@ -512,6 +532,11 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
     /* One partition per rank by default, within the bound on reducers. */
     uint32_t per_rank = (uint32_t)SHEAF__MIN((uint32_t)ctx->nranks, SHEAF_MAX_REDUCERS);
     ctx->nparts = cfg->reducers ? cfg->reducers : per_rank;
+    if (job && job->map_only) /* each rank writes its own part, part-r-<rank> */
+        ctx->nparts = (uint32_t)ctx->nranks;
+    if (!ctx->err && job && job->map_only && (uint32_t)ctx->nranks > SHEAF_MAX_REDUCERS)
+        sheaf__error(ctx, SHEAF_EUSAGE, "a map-only job on %d ranks: more parts than %u",
+                     ctx->nranks, SHEAF_MAX_REDUCERS);
     ctx->budget = cfg->memory ? cfg->memory : default_budget(ctx);
     int rc = sheaf__agree(ctx);
 
@@ -589,15 +614,18 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
         }
     }
     if (!rc) {
-        bool ranged = job->total_order && !job->partition && ctx->nparts > 1;
+        bool ranged = job->total_order && !job->partition && !job->map_only && ctx->nparts > 1;
         if (sheaf__shuffle_init(ctx) || sheaf__store_init(ctx) ||
             (ranged && sheaf__sample_init(ctx)))
             sheaf__error(ctx, SHEAF_ENOMEM, "out of memory setting up the job");
         else if (job->setup) {
             setup_ran = true;
             /* setup may emit, like map; under a total order its emits wait for the sample's
-             * key ranges (sheaf__sample_emit_held) */
-            ctx->sink = ranged ? sheaf__sample_held_sink(ctx) : sheaf__shuffle_sink(ctx);
+             * key ranges (sheaf__sample_emit_held); a map-only job's output opens after setup
+             * declared its schema, so there setup may not emit */
+            ctx->sink = job->map_only ? &sheaf__sink_none
+                        : ranged      ? sheaf__sample_held_sink(ctx)
+                                      : sheaf__shuffle_sink(ctx);
             rc = job->setup(ctx, job->udata);
             ctx->sink = &sheaf__sink_none;
             if (rc && !ctx->err)
@@ -608,15 +636,24 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
         phase(ctx, SHEAF__PH_SETUP, false);
         rc = sheaf__agree(ctx);
     }
-    if (!rc && job->total_order && !job->partition && ctx->nparts > 1)
+    if (!rc && job->total_order && !job->partition && !job->map_only && ctx->nparts > 1)
         rc = sheaf__sample(ctx, &plan);
     if (!rc) {
         phase(ctx, SHEAF__PH_MAP, true);
-        ctx->sink = sheaf__shuffle_sink(ctx);
+        sheaf__outset *direct = job->map_only ? map_output(ctx, sm->tmp) : NULL;
+        ctx->sink = direct            ? sheaf__outset_sink(direct)
+                    : job->map_only ? &sheaf__sink_none /* failed: no task runs here */
+                                    : sheaf__shuffle_sink(ctx);
         if (ctx->sampler)
             sheaf__sample_emit_held(ctx);
-        map_phase(ctx, &plan);
+        map_phase(ctx, &plan); /* collective, so it runs even when direct failed */
         ctx->sink = &sheaf__sink_none;
+        if (direct) {
+            int crc = sheaf__outset_close(ctx, direct);
+            if (crc && !ctx->err)
+                sheaf__error(ctx, crc, "cannot finish the output (%s)", sheaf_strerror(crc));
+            sheaf__outset_free(ctx, direct);
+        }
         rc = ctx->agreed ? ctx->err : sheaf__agree(ctx);
     }
     if (!rc) {
@@ -624,7 +661,7 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
         phase(ctx, SHEAF__PH_SORT, true);
         if (ctx->fault_phase == SHEAF__PH_SORT)
             fault(ctx, SHEAF__PH_SORT, 0);
-        if (!ctx->err)
+        if (!ctx->err && !job->map_only)
             sheaf__reduce_all(ctx, sm->tmp);
         sheaf__progress_reduce_tick(&ctx->prog, ctx, true);
         if (!ctx->phase_start[SHEAF__PH_REDUCE])

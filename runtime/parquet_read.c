@@ -908,7 +908,19 @@ int sheaf__pqr_read(sheaf__pqr *r, size_t rg, size_t col, const sheaf__pqval **v
                          r->path, c->name, at);
                 return SHEAF_EFORMAT;
             }
+            /* A PLAIN value takes at least a bit (BOOLEAN), four bytes (a string's length) or
+             * its fixed size: a count the page cannot hold is refused before any allocation. */
             size_t nd = (size_t)h.nvalues;
+            size_t bits = c->type == PQ_BOOLEAN      ? 1
+                          : c->type == PQ_BYTE_ARRAY ? 32
+                                                     : 8 * fixed_size(c);
+            if (bits == 0 || nd > (size_t)h.usize * 8 / bits) {
+                snprintf(err, errlen,
+                         "%s: column '%s': dictionary page at offset %" PRIu64
+                         " claims %zu values in %d bytes",
+                         r->path, c->name, at, nd, h.usize);
+                return SHEAF_EFORMAT;
+            }
             if (nd > d->capdict) {
                 void *np = realloc(d->dict, nd * sizeof *d->dict);
                 if (!np)

@@ -152,6 +152,14 @@ typedef struct sheaf_job_def {
      * cuts the key range into balanced partitions, so the concatenation of part-r-* in order
      * is sorted under compare. Ignored when partition is set. */
     int total_order;
+    /* Map only (Hadoop's zero reducers): what map (and map_cleanup) emits or writes as rows is
+     * the job's output, written as it comes, with no shuffle, sort or reduce. Rank r writes
+     * part-r-<r>, so there is one part per rank (sheaf_config.reducers does not apply), each
+     * holding its tasks' output in the order they ran; an idle rank's part is empty (a Parquet
+     * part still has the schema). combine, reduce, agg, partition, compare, group and
+     * total_order are not used, setup may not emit, and rows may not go to folders
+     * (sheaf_output_folders). */
+    int map_only;
     /* Lines input with the default LF delimiter: map may receive many whole lines in one call
      * (rec->data holds them with their LF and any CR bytes; rec->offset is the first line's),
      * as MR-MPI's map_file_char hands out chunks of a file cut at a separator. For jobs to

@@ -6,7 +6,10 @@
 #    as exactly the rows and types of its own reading of the csv, and converting Parquet input
 #    gives the same;
 #  - values that do not cast are bad records: counted within --max-bad-records, else exit 1
-#    naming the file, offset and column, with no output left.
+#    naming the file, offset and column, with no output left;
+#  - the job is map only: one file per rank, an idle rank's file empty but readable, the same
+#    rows as through --reducers N (N files); a rank failing mid-map leaves an earlier output
+#    as it was and no _SUCCESS.
 # SKIP (77) only when node is missing; without the oracle packages (scripts/check installs
 # them) it is an error (99).
 # shellcheck disable=SC2317  # the cases run through run_case
@@ -65,8 +68,60 @@ case_bad_records() {
     grep -q '"total": 3' "$TMP/bad2/_report.json" || fail "the report does not count 3 bad records"
 }
 
+case_map_only() {
+    local s np n
+    s=$(spec "$TMP/data.csv")
+    # one file per rank, without --reducers; N files with it, through the shuffle
+    must_np 3 convert -i "$TMP/data.csv" --input-format csv --csv-header --schema "$s" \
+        --split-size 64K -o "$TMP/mo3"
+    n=$(find "$TMP/mo3" -name 'part-r-*.parquet' | wc -l)
+    [[ $n -eq 3 ]] || fail "3 ranks wrote $n files"
+    # written by map: nothing went through the shuffle, every row of the csv came out
+    n=$(python3 -c 'import json, sys; c = json.load(open(sys.argv[1]))["counters"]
+print(c["map_output_records"]["total"], c["shuffle_bytes_sent"]["total"],
+      c["output_records"]["total"])' "$TMP/mo3/_report.json")
+    [[ $n == "0 0 $(($(wc -l <"$TMP/data.csv") - 1))" ]] ||
+        fail "map output, shuffle bytes and output rows: $n"
+    must_np 3 convert -i "$TMP/data.csv" --input-format csv --csv-header --schema "$s" \
+        --reducers 2 -o "$TMP/mo3r2"
+    n=$(find "$TMP/mo3r2" -name 'part-r-*.parquet' | wc -l)
+    [[ $n -eq 2 ]] || fail "--reducers 2 wrote $n files"
+    duck check "$TMP/mo3r2/part-r-*.parquet" "SELECT * FROM '$TMP/mo3/part-r-*.parquet'" ||
+        fail "--reducers 2 and map only disagree"
+    # one task for four ranks: three files with no row, which DuckDB still reads
+    printf 'id,name\n1,a\n2,\n3,c\n' >"$TMP/tiny.csv"
+    must_np 4 convert -i "$TMP/tiny.csv" --input-format csv --csv-header \
+        --schema id:int64,name:string? -o "$TMP/mo4"
+    n=$(find "$TMP/mo4" -name 'part-r-*.parquet' | wc -l)
+    [[ $n -eq 4 ]] || fail "4 ranks wrote $n files"
+    for np in 0 1 2 3; do
+        duck check "$TMP/mo4/part-r-0000$np.parquet" "SELECT * FROM (SELECT 1::BIGINT AS id,
+            'x'::VARCHAR AS name) WHERE false" >/dev/null && continue
+        duck check "$TMP/mo4/part-r-0000$np.parquet" "SELECT * FROM read_csv('$TMP/tiny.csv',
+            header = true, types = {'id': 'BIGINT', 'name': 'VARCHAR'})" ||
+            fail "part $np is neither empty nor the rows"
+    done
+    duck check "$TMP/mo4/part-r-*.parquet" "SELECT * FROM read_csv('$TMP/tiny.csv', header = true,
+        types = {'id': 'BIGINT', 'name': 'VARCHAR'})" || fail "4 ranks: DuckDB disagrees"
+    # a rank failing in the middle of its map leaves the earlier output as it was
+    (cd "$TMP/mo3" && md5sum part-r-* _SUCCESS) >"$TMP/mo3.md5"
+    local rc=0
+    SHEAF_FAULT=map:1:after-100 run_np 2 convert -i "$TMP/data.csv" --input-format csv \
+        --csv-header --schema "$s" --split-size 64K -o "$TMP/mo3" --overwrite || rc=$?
+    [[ $rc -eq 1 ]] || fail "a failing rank: exit $rc"
+    (cd "$TMP/mo3" && md5sum --quiet -c "$TMP/mo3.md5") || fail "the earlier output was damaged"
+    n=$(find "$TMP/mo3" -name 'part-r-*.parquet' | wc -l)
+    [[ $n -eq 3 ]] || fail "the earlier output now has $n files"
+    rc=0
+    SHEAF_FAULT=map:0 run_np 2 convert -i "$TMP/data.csv" --input-format csv --csv-header \
+        --schema "$s" -o "$TMP/mo-new" || rc=$?
+    [[ $rc -eq 1 ]] || fail "a failing rank 0: exit $rc"
+    [[ ! -e $TMP/mo-new ]] || fail "a failed job left $TMP/mo-new"
+}
+
 run_case "sheaf schema finds DuckDB's types" case_schema_like_duckdb
 run_case "convert csv to Parquet (1-4 ranks, every codec)" case_convert_csv
 run_case "convert Parquet to Parquet" case_convert_parquet
 run_case "convert: bad records" case_bad_records
+run_case "convert is map only (files per rank, idle ranks, failures)" case_map_only
 finish
