@@ -151,10 +151,19 @@ void sql_node_text(const sql_node *n, sj_buf *out) {
     case N_STAR:
         sj_buf_addc(out, '*');
         break;
-    case N_UNOP:
+    case N_UNOP: {
         sj_buf_printf(out, "%s", op_text(n->op));
+        size_t at = out->len;
         sql_node_text(n->kids[0], out);
+        /* a minus before an operand that starts with one (-1, -x) would make "--", the
+         * start of a comment: a space keeps them two minus signs */
+        if (out->len > at && out->p[at] == '-' && at > 0 && out->p[at - 1] == '-' &&
+            !sj_buf_addc(out, ' ')) {
+            memmove(out->p + at + 1, out->p + at, out->len - 1 - at);
+            out->p[at] = ' ';
+        }
         break;
+    }
     case N_BINOP:
         sj_buf_addc(out, '(');
         sql_node_text(n->kids[0], out);
