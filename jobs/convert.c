@@ -50,6 +50,11 @@ typedef struct cv_opts {
     bool map_only;      /* neither --partition-by nor --reducers: convert_direct */
     const char **val;   /* per schema column: the record's field (NULL: null), its length */
     size_t *vlen;
+    int64_t *iv;        /* and its value, cast (sheaf_schema_cast_to) */
+    double *dv;
+    const char **names; /* per schema column: its name, type and nullability, looked up once */
+    sheaf_col_type *types;
+    bool *nullable;
 } cv_opts;
 
 static cv_opts cvo;
@@ -162,21 +167,25 @@ static int cv_configure(void *udata, sheaf_config *cfg) {
 static int cv_setup(sheaf_ctx *ctx, void *udata) {
     cv_opts *o = udata;
     size_t n = sheaf_schema_columns(o->schema);
-    const char **names = calloc(n, sizeof *names);
+    const char **names = o->names = calloc(n, sizeof *names);
+    o->types = calloc(n, sizeof *o->types);
+    o->nullable = calloc(n, sizeof *o->nullable);
     o->idx = calloc(n, sizeof *o->idx);
     o->nlen = calloc(n, sizeof *o->nlen);
     o->val = calloc(n, sizeof *o->val);
     o->vlen = calloc(n, sizeof *o->vlen);
-    if (!names || !o->idx || !o->nlen || !o->val || !o->vlen) {
-        free(names);
-        return SHEAF_ENOMEM;
-    }
-    for (size_t i = 0; i < n; i++)
-        o->nlen[i] = strlen(sheaf_schema_name(o->schema, i));
-    for (size_t i = 0; i < n; i++)
+    o->iv = calloc(n, sizeof *o->iv);
+    o->dv = calloc(n, sizeof *o->dv);
+    if (!names || !o->idx || !o->nlen || !o->val || !o->vlen || !o->iv || !o->dv || !o->types ||
+        !o->nullable)
+        return SHEAF_ENOMEM; /* cv_cleanup frees them */
+    for (size_t i = 0; i < n; i++) {
         names[i] = sheaf_schema_name(o->schema, i);
+        o->nlen[i] = strlen(names[i]);
+        o->types[i] = sheaf_schema_type(o->schema, i);
+        o->nullable[i] = sheaf_schema_nullable(o->schema, i);
+    }
     int rc = sheaf_input_columns(ctx, names, n);
-    free(names);
     if (!rc)
         rc = sheaf_output_schema(ctx, o->nparts ? o->files : o->schema);
     return rc || !o->nparts ? rc : sheaf_output_folders(ctx);
@@ -205,15 +214,24 @@ static size_t get_varint(const unsigned char *p, const unsigned char *end, uint6
     return 0;
 }
 
+/* Whether n bytes are equal: a loop, as names are short and a call to memcmp costs more. */
+static inline bool same_name(const char *a, const char *b, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
 /* Field col of the schema in rec, found by name through the header, trying the place it had
  * in the previous record first; else as sj_field finds it (numbers, errors). */
 static const char *field_of(sheaf_ctx *ctx, cv_opts *o, const sheaf_record *rec, size_t col,
                             size_t *len, int *rc, bool *null) {
-    const char *name = sheaf_schema_name(o->schema, col);
+    const char *name = o->names[col];
     size_t n = o->nlen[col], j = o->idx[col];
     size_t h = rec->nheader < rec->nfields ? rec->nheader : rec->nfields;
-    if (j >= h || rec->header_lens[j] != n || memcmp(rec->header[j], name, n)) {
-        for (j = 0; j < h && (rec->header_lens[j] != n || memcmp(rec->header[j], name, n)); j++)
+    if (j >= h || rec->header_lens[j] != n || !same_name(rec->header[j], name, n)) {
+        for (j = 0; j < h && (rec->header_lens[j] != n || !same_name(rec->header[j], name, n));
+             j++)
             ;
         o->idx[col] = j;
     }
@@ -233,7 +251,7 @@ static const char *field_of(sheaf_ctx *ctx, cv_opts *o, const sheaf_record *rec,
 static int cv_fields(sheaf_ctx *ctx, cv_opts *o, const sheaf_record *rec) {
     size_t n = sheaf_schema_columns(o->schema);
     for (size_t i = 0; i < n; i++) {
-        const char *name = sheaf_schema_name(o->schema, i);
+        const char *name = o->names[i];
         size_t len;
         int rc;
         bool pnull;
@@ -246,10 +264,11 @@ static int cv_fields(sheaf_ctx *ctx, cv_opts *o, const sheaf_record *rec) {
             rc = sheaf_skip_record(ctx, why);
             return rc ? rc : 1;
         }
-        bool text = sheaf_schema_type(o->schema, i) == SHEAF_COL_STRING;
-        bool nullable = sheaf_schema_nullable(o->schema, i);
+        bool text = o->types[i] == SHEAF_COL_STRING;
+        bool nullable = o->nullable[i];
         bool null = rec->nulls ? pnull : len == 0 && (!text || nullable);
-        if (null ? !nullable : sheaf_schema_cast(o->schema, i, f, len) != 0) {
+        if (null ? !nullable
+                 : sheaf_schema_cast_to(o->schema, i, f, len, &o->iv[i], &o->dv[i]) != 0) {
             if (null)
                 snprintf(why, sizeof why, "column '%s': a null, and the column is not nullable",
                          name);
@@ -272,9 +291,18 @@ static int cv_map_direct(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
     if (rc)
         return rc == 1 ? 0 : rc;
     size_t n = sheaf_schema_columns(o->schema);
-    for (size_t i = 0; i < n && !rc; i++)
-        rc = o->val[i] ? sheaf_row_set_text(ctx, i, o->val[i], o->vlen[i])
-                       : sheaf_row_set_null(ctx, i);
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (!o->val[i]) {
+            rc = sheaf_row_set_null(ctx, i);
+            continue;
+        }
+        switch (o->types[i]) {
+        case SHEAF_COL_STRING: rc = sheaf_row_set_str(ctx, i, o->val[i], o->vlen[i]); break;
+        case SHEAF_COL_DOUBLE: rc = sheaf_row_set_double(ctx, i, o->dv[i]); break;
+        case SHEAF_COL_BOOL: rc = sheaf_row_set_bool(ctx, i, o->iv[i] != 0); break;
+        default: rc = sheaf_row_set_i64(ctx, i, o->iv[i]);
+        }
+    }
     return rc ? rc : sheaf_row_emit(ctx);
 }
 
@@ -372,7 +400,17 @@ static int cv_cleanup(sheaf_ctx *ctx, void *udata) {
     free(o->nlen);
     free(o->val);
     free(o->vlen);
+    free(o->iv);
+    free(o->dv);
+    free(o->names);
+    free(o->types);
+    free(o->nullable);
+    o->names = NULL;
+    o->types = NULL;
+    o->nullable = NULL;
     o->idx = o->nlen = o->vlen = NULL;
+    o->iv = NULL;
+    o->dv = NULL;
     o->val = NULL;
     return 0;
 }

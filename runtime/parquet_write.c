@@ -271,8 +271,8 @@ bad:
 
 /* ---- buffering a row ---- */
 
-static int put(sheaf__buf *b, const void *p, size_t n) {
-    if (sheaf__buf_reserve(b, n ? n : 1))
+static inline int put(sheaf__buf *b, const void *p, size_t n) {
+    if (SHEAF__UNLIKELY(b->cap - b->len < (n ? n : 1)) && sheaf__buf_reserve(b, n ? n : 1))
         return SHEAF_ENOMEM;
     if (n)
         memcpy(b->data + b->len, p, n);

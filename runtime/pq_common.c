@@ -249,16 +249,23 @@ int sheaf__parse_value(sheaf_col_type type, const char *p, size_t n, int64_t *i,
     return 0;
 }
 
-SHEAF_EXTERN int sheaf_schema_cast(const sheaf_schema *s, size_t col, const char *text,
-                                   size_t len) {
+SHEAF_EXTERN int sheaf_schema_cast_to(const sheaf_schema *s, size_t col, const char *text,
+                                      size_t len, int64_t *i, double *d) {
     if (!s || col >= s->n)
         return SHEAF_EINVAL;
     const struct sheaf__col *c = &s->cols[col];
-    if (len == 0 && c->type != SHEAF_COL_STRING)
-        return c->nullable ? 0 : SHEAF_EINVAL;
+    if (c->type == SHEAF_COL_STRING)
+        return 0;
+    if (len == 0)
+        return c->nullable ? 1 : SHEAF_EINVAL;
+    return sheaf__parse_value(c->type, text, len, i, d) ? SHEAF_EINVAL : 0;
+}
+
+SHEAF_EXTERN int sheaf_schema_cast(const sheaf_schema *s, size_t col, const char *text,
+                                   size_t len) {
     int64_t i;
     double d;
-    return sheaf__parse_value(c->type, text, len, &i, &d) ? SHEAF_EINVAL : 0;
+    return sheaf_schema_cast_to(s, col, text, len, &i, &d) < 0 ? SHEAF_EINVAL : 0;
 }
 
 sheaf_schema *sheaf__schema_copy(const sheaf_schema *s) {
@@ -458,14 +465,17 @@ int sheaf__pq_rle_encode(const uint32_t *v, size_t n, int width, sheaf__buf *out
         size_t nbytes = groups * (size_t)width; /* 8 values of width bits: width bytes */
         if (sheaf__buf_reserve(out, nbytes))
             return SHEAF_ENOMEM;
+        /* values packed from the low bits up, through an accumulator that never holds more
+         * than 7 + 32 bits; 8 values of width bits end on a byte */
         uint8_t *p = out->data + out->len;
-        memset(p, 0, nbytes);
-        uint64_t bit = 0;
-        for (size_t k = start; k < start + groups * 8; k++, bit += (uint64_t)width) {
-            uint64_t x = k < n ? v[k] : 0;
-            for (int b = 0; b < width; b++)
-                if (x >> b & 1)
-                    p[(bit + (uint64_t)b) >> 3] |= (uint8_t)(1u << ((bit + (uint64_t)b) & 7));
+        uint64_t acc = 0, mask = width == 32 ? 0xffffffffu : (1u << width) - 1u;
+        int bits = 0;
+        for (size_t k = start; k < start + groups * 8; k++) {
+            acc |= ((k < n ? v[k] : 0) & mask) << bits;
+            for (bits += width; bits >= 8; bits -= 8) {
+                *p++ = (uint8_t)acc;
+                acc >>= 8;
+            }
         }
         out->len += nbytes;
         if (i > n)

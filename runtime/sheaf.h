@@ -509,6 +509,13 @@ SHEAF_EXTERN int sheaf_schema_nullable(const sheaf_schema *s, size_t col);
  * timestamps YYYY-MM-DD[ T]HH:MM:SS[.fraction][Z|+00:00] (UTC). */
 SHEAF_EXTERN int sheaf_schema_cast(const sheaf_schema *s, size_t col, const char *text,
                                    size_t len);
+/* sheaf_schema_cast that also gives the value, for the typed sheaf_row_set_* (one parse, not
+ * two): *i for int64, int32, bool (0 or 1), date (days since 1970-01-01) and timestamp
+ * (microseconds since the epoch, UTC) columns, *d for double; a string column's value is its
+ * text and sets neither. Returns 0, 1 for a null (an empty text in a nullable column that is
+ * not a string), or SHEAF_EINVAL. */
+SHEAF_EXTERN int sheaf_schema_cast_to(const sheaf_schema *s, size_t col, const char *text,
+                                      size_t len, int64_t *i, double *d);
 SHEAF_EXTERN void sheaf_schema_free(sheaf_schema *s);
 /* From setup: the rows this rank's reducers emit have this schema (copied). */
 SHEAF_EXTERN int sheaf_output_schema(sheaf_ctx *ctx, const sheaf_schema *s);

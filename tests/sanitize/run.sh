@@ -110,6 +110,8 @@ check=0
 make -C "$build" -j"$jobs" check "${make_args[@]}" >"$work/check.log" 2>&1 || check=$?
 
 status=0
+bad=()
+reports=()
 echo
 echo "==== sanitizer build: make check exited $check ===="
 grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR):' "$build/test-suite.log" 2>/dev/null || true
@@ -131,6 +133,14 @@ if ((${#reports[@]} > 0)); then
     for r in "${reports[@]}"; do
         echo "---- ${r#"$work"/} ----"
         head -n 60 "$r"
+    done
+fi
+# Last, what failed in a few lines, since a log's reader may see only the end of it.
+if ((status != 0)); then
+    echo "==== what failed ===="
+    for trs in "${bad[@]}"; do echo "test: ${trs#"$build"/}"; done
+    for r in "${reports[@]}"; do
+        echo "report ${r##*/}: $(grep -m 1 -E 'SUMMARY|ERROR' "$r" | cut -c 1-160)"
     done
 fi
 log "done: $( ((status == 0)) && echo clean || echo FAILED)"

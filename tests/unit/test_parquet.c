@@ -79,6 +79,13 @@ static void test_rle_round_trip(void) {
     UNIT_ASSERT_EQUAL(sheaf__pq_rle_decode(hand + 2, hand + sizeof hand, 3, out, 8), 4);
     for (uint32_t i = 0; i < 8; i++)
         UNIT_ASSERT_EQUAL(out[i], i);
+    /* and the encoder writes that group as those bytes */
+    static const uint32_t seq[] = {0, 1, 2, 3, 4, 5, 6, 7};
+    sheaf__buf enc = {0};
+    UNIT_ASSERT_EQUAL(sheaf__pq_rle_encode(seq, 8, 3, &enc), 0);
+    UNIT_ASSERT_EQUAL(enc.len, 4);
+    UNIT_ASSERT(enc.len == 4 && enc.data[0] == 0x03 && memcmp(enc.data + 1, hand + 3, 3) == 0);
+    sheaf__buf_free(&enc);
     /* a repeated value wider than the bit width is refused */
     static const uint8_t wide[] = {0x02, 0x05};
     UNIT_ASSERT(sheaf__pq_rle_decode(wide, wide + 2, 2, out, 1) < 0);
@@ -246,6 +253,48 @@ static void test_parse_numbers(void) {
     }
 }
 
+/* sheaf_schema_cast_to: each type's value, against the C library where it has one */
+static void test_schema_cast_to(void) {
+    char err[256];
+    sheaf_schema *s = sheaf_schema_parse(
+        "a:int64,b:double,c:bool?,d:date,e:timestamp,f:string,g:int32,h:int64?", err, sizeof err);
+    UNIT_ASSERT(s != NULL);
+    if (!s)
+        return;
+    int64_t i = -7;
+    double d = -7;
+    UNIT_ASSERT_EQUAL(sheaf_schema_cast_to(s, 0, "-9007199254740993", 17, &i, &d), 0);
+    UNIT_ASSERT(i == -9007199254740993LL);
+    UNIT_ASSERT_EQUAL(sheaf_schema_cast_to(s, 1, "6551.5", 6, &i, &d), 0);
+    UNIT_ASSERT(d == strtod("6551.5", NULL));
+    UNIT_ASSERT_EQUAL(sheaf_schema_cast_to(s, 2, "yes", 3, &i, &d), 0);
+    UNIT_ASSERT_EQUAL(i, 1);
+    UNIT_ASSERT_EQUAL(sheaf_schema_cast_to(s, 2, "false", 5, &i, &d), 0);
+    UNIT_ASSERT_EQUAL(i, 0);
+    UNIT_ASSERT_EQUAL(sheaf_schema_cast_to(s, 2, "", 0, &i, &d), 1); /* null */
+    struct tm tm = {.tm_year = 124, .tm_mon = 1, .tm_mday = 29};
+    UNIT_ASSERT_EQUAL(sheaf_schema_cast_to(s, 3, "2024-02-29", 10, &i, &d), 0);
+    UNIT_ASSERT(i == (int64_t)(timegm(&tm) / 86400));
+    tm.tm_hour = 13, tm.tm_min = 5, tm.tm_sec = 9;
+    UNIT_ASSERT_EQUAL(sheaf_schema_cast_to(s, 4, "2024-02-29 13:05:09.25", 22, &i, &d), 0);
+    UNIT_ASSERT(i == (int64_t)timegm(&tm) * 1000000 + 250000);
+    i = -7;
+    UNIT_ASSERT_EQUAL(sheaf_schema_cast_to(s, 5, "", 0, &i, &d), 0); /* a string: its text */
+    UNIT_ASSERT_EQUAL(i, -7);
+    UNIT_ASSERT_EQUAL(sheaf_schema_cast_to(s, 6, "2147483647", 10, &i, &d), 0);
+    UNIT_ASSERT_EQUAL(i, 2147483647);
+    UNIT_ASSERT_EQUAL(sheaf_schema_cast_to(s, 6, "2147483648", 10, &i, &d), SHEAF_EINVAL);
+    UNIT_ASSERT_EQUAL(sheaf_schema_cast_to(s, 0, "", 0, &i, &d), SHEAF_EINVAL); /* not nullable */
+    UNIT_ASSERT_EQUAL(sheaf_schema_cast_to(s, 7, "", 0, &i, &d), 1);
+    UNIT_ASSERT_EQUAL(sheaf_schema_cast_to(s, 3, "2023-02-29", 10, &i, &d), SHEAF_EINVAL);
+    UNIT_ASSERT_EQUAL(sheaf_schema_cast_to(s, 1, "1.5x", 4, &i, &d), SHEAF_EINVAL);
+    UNIT_ASSERT_EQUAL(sheaf_schema_cast_to(s, 8, "1", 1, &i, &d), SHEAF_EINVAL); /* no column */
+    /* sheaf_schema_cast agrees: a null is a cast */
+    UNIT_ASSERT_EQUAL(sheaf_schema_cast(s, 2, "", 0), 0);
+    UNIT_ASSERT_EQUAL(sheaf_schema_cast(s, 0, "x", 1), SHEAF_EINVAL);
+    sheaf_schema_free(s);
+}
+
 int main(void) {
     static const unit_test tests[] = {
         {"parse_numbers", test_parse_numbers},
@@ -254,6 +303,7 @@ int main(void) {
         {"int96_and_decimal", test_int96_and_decimal},
         {"format_double", test_format_double},
         {"codecs", test_codecs},
+        {"schema_cast_to", test_schema_cast_to},
         {NULL, NULL},
     };
     return unit_main("parquet", tests);
