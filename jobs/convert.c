@@ -39,6 +39,7 @@ typedef struct cv_opts {
     const char *compression;
     const char *rows;
     const char *partition_by;
+    const char *to;
     sheaf_schema *schema;
     sheaf_schema *files; /* the columns written in the files: the schema less partition ones */
     bool *is_part;       /* per schema column: a partition column (in folder order: parts) */
@@ -71,6 +72,8 @@ static int cv_parse(void *udata, const char *name, const char *value) {
         o->rows = value;
     else if (!strcmp(name, "partition-by"))
         o->partition_by = value;
+    else if (!strcmp(name, "to"))
+        o->to = value;
     else
         return -1;
     return 0;
@@ -152,6 +155,8 @@ static int cv_configure(void *udata, sheaf_config *cfg) {
     if (o->partition_by && cv_partition_columns(o))
         return -1;
     o->map_only = !o->partition_by && !cfg->reducers;
+    if (o->to && strcmp(o->to, "parquet"))
+        return sj_usage("convert", "--to %s: convert writes Parquet (--to parquet)", o->to);
     if (cfg->output_format && strncmp(cfg->output_format, "parquet", 7))
         return sj_usage("convert", "writes Parquet: --output-format %s is not one",
                         cfg->output_format);
@@ -419,6 +424,7 @@ static const sheaf_option cv_options[] = {
     {"schema", "SPEC|FILE",
      "NAME:TYPE[?],... (int64 int32 double bool string date timestamp; "
      "? nullable), or a schema file: JSON or NAME TYPE [NOT NULL] lines"},
+    {"to", "FORMAT", "the output format: parquet (the only one, and the default)"},
     {"compression", "CODEC", "snappy (default), zstd, gzip or none"},
     {"row-group", "ROWS", "rows per row group (default 1048576)"},
     {"partition-by", "COL,...",

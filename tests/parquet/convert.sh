@@ -47,7 +47,7 @@ case_convert_parquet() {
     local out=$TMP/cvp s
     s=$(spec "$TMP/data-hyparquet.parquet")
     must_np 3 convert -i "$TMP/data-hyparquet.parquet" --input-format parquet --schema "$s" \
-        -o "$out"
+        --to parquet -o "$out"
     duck check "$out/part-r-*.parquet" "SELECT * FROM '$TMP/data-hyparquet.parquet'" ||
         fail "DuckDB disagrees"
 }
@@ -61,6 +61,12 @@ case_bad_records() {
     grep -q "bad.csv: bad record at offset [0-9]*: column '[a-z]*'" "$LAST_LOG" ||
         fail "bad values: $(cat "$LAST_LOG")"
     [[ ! -e $TMP/bad1 ]] || fail "a failed job left $TMP/bad1"
+    rc=0
+    run_np 1 convert -i "$TMP/bad.csv" --input-format csv --csv-header --schema id:int64 \
+        --to csv -o "$TMP/bad3" || rc=$?
+    [[ $rc -eq 2 ]] || fail "--to csv: exit $rc"
+    grep -q -- "--to csv: convert writes Parquet" "$LAST_LOG" || fail "--to csv: $(cat "$LAST_LOG")"
+    [[ ! -e $TMP/bad3 ]] || fail "a refused job left $TMP/bad3"
     must_np 2 convert -i "$TMP/bad.csv" --input-format csv --csv-header \
         --schema id:int64,day:date --max-bad-records 3 -o "$TMP/bad2"
     duck check "$TMP/bad2/part-r-*.parquet" "SELECT * FROM (VALUES (1::BIGINT, DATE '2024-01-01'),
