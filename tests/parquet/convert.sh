@@ -7,7 +7,8 @@
 #    gives the same;
 #  - values that do not cast are bad records: counted within --max-bad-records, else exit 1
 #    naming the file, offset and column, with no output left;
-#  - the job is map only: one file per rank, an idle rank's file empty but readable, the same
+#  - the job is map only: one file per rank, an idle rank's file empty but readable (a gzip
+#    csv, one task, too), the same
 #    rows as through --reducers N (N files); a rank failing mid-map leaves an earlier output
 #    as it was and no _SUCCESS.
 # SKIP (77) only when node is missing; without the oracle packages (scripts/check installs
@@ -94,6 +95,12 @@ print(c["map_output_records"]["total"], c["shuffle_bytes_sent"]["total"],
     [[ $n -eq 2 ]] || fail "--reducers 2 wrote $n files"
     duck check "$TMP/mo3r2/part-r-*.parquet" "SELECT * FROM '$TMP/mo3/part-r-*.parquet'" ||
         fail "--reducers 2 and map only disagree"
+    # a compressed csv is one task: one rank's file has the rows, the other none
+    gzip -c "$TMP/data.csv" >"$TMP/data.csv.gz"
+    must_np 2 convert -i "$TMP/data.csv.gz" --input-format csv --csv-header --schema "$s" \
+        -o "$TMP/mogz"
+    duck check "$TMP/mogz/part-r-*.parquet" \
+        "SELECT * FROM read_csv('$TMP/data.csv', header = true)" || fail "gzip: DuckDB disagrees"
     # one task for four ranks: three files with no row, which DuckDB still reads
     printf 'id,name\n1,a\n2,\n3,c\n' >"$TMP/tiny.csv"
     must_np 4 convert -i "$TMP/tiny.csv" --input-format csv --csv-header \
