@@ -70,17 +70,28 @@ typedef struct where_spec {
 } where_spec;
 
 /* One group's state: while merging, or a view of a group of the map-side table. */
+/* One aggregate's state in 16 bytes, so a group's states lie side by side and the table of a
+ * few thousand groups stays in the cache (a group of count and four sums fills 80 bytes):
+ *  - while e is EXACT, every value so far was an integer, and iv is the exact sum, min or max;
+ *    else v is the double: for sum and avg, the sum scaled by 2^-e (e is 0 until a sum would
+ *    overflow; it reaches at most 64, as the sum of n finite doubles is below n * DBL_MAX);
+ *  - n counts the values (48 bits: 2.8e14 values a group). */
+typedef struct aggst {
+    union {
+        double v;
+        int64_t iv;
+    };
+    uint64_t n : 48;
+    int64_t e : 16;
+} aggst;
+
 typedef struct gacc {
     uint64_t count;
-    double *v;
-    uint64_t *n;
-    int32_t *e;    /* sum and avg: v is the sum scaled by 2^-e (0 until it would overflow);
-                      EXACT: every value so far was an integer, held exactly in iv */
+    aggst *s;      /* one per aggregate */
     sj_buf *items; /* distinct: (u32 length, bytes) items */
-    int64_t *iv;   /* sum, avg, min, max while e is EXACT: the exact sum, min or max */
 } gacc;
 
-#define EXACT INT32_MIN
+#define EXACT (-32768) /* aggst.e, and the state's e as it travels (acc_serialize) */
 
 /* A row's field of a column, fetched (p not NULL) and parsed (parsed) at most once a row. */
 typedef struct rowfield {
@@ -89,6 +100,7 @@ typedef struct rowfield {
     double x; /* NAN: not a number */
     int64_t ix; /* the integer, when isint */
     bool isint;
+    bool int_known; /* isint and ix are set: only a state still exact asks (field_is_int) */
     bool parsed;
 } rowfield;
 
@@ -111,10 +123,7 @@ typedef struct gtable {
     size_t mask, ngroups, cap;
     gentry *ents;
     sj_buf keys;
-    double *v;
-    uint64_t *n;
-    int32_t *e;
-    int64_t *iv;
+    aggst *s;      /* naggs per group */
     sj_buf *items; /* NULL when no aggregate is distinct */
     size_t item_bytes;
     uint64_t rows;         /* rows added since the table was last emitted */
@@ -326,17 +335,14 @@ static int gb_configure(void *udata, sheaf_config *cfg) {
     }
     o->limit = cfg->memory && cfg->memory / 64 < GROUPS_MAX ? (size_t)(cfg->memory / 64)
                                                             : GROUPS_MAX;
-    o->acc.v = calloc(o->naggs, sizeof *o->acc.v);
-    o->acc.n = calloc(o->naggs, sizeof *o->acc.n);
-    o->acc.e = calloc(o->naggs, sizeof *o->acc.e);
-    o->acc.iv = calloc(o->naggs + 1, sizeof *o->acc.iv);
+    o->acc.s = calloc(o->naggs + 1, sizeof *o->acc.s);
     o->acc.items = calloc(o->naggs, sizeof *o->acc.items);
     o->keycols = calloc(o->nkeys + 1, sizeof *o->keycols);
     o->aggcols = calloc(o->naggs, sizeof *o->aggcols);
     o->whcols = calloc(o->nwh + 1, sizeof *o->whcols);
     o->first_reader = calloc(o->naggs, sizeof *o->first_reader);
     o->fields = calloc(o->naggs + 1, sizeof *o->fields);
-    if (!o->acc.v || !o->acc.n || !o->acc.e || !o->acc.iv || !o->acc.items || !o->keycols ||
+    if (!o->acc.s || !o->acc.items || !o->keycols ||
         !o->aggcols || !o->whcols || !o->first_reader || !o->fields)
         return sj_usage("groupby", "out of memory");
     for (size_t i = 0; i < o->nkeys; i++)
@@ -398,10 +404,10 @@ static int add_key_field(sj_buf *b, const char *f, size_t len) {
 static void acc_clear(const gb_opts *o, gacc *a) {
     a->count = 0;
     for (size_t i = 0; i < o->naggs; i++) {
-        a->v[i] = 0;
-        a->n[i] = 0;
-        a->e[i] = EXACT;
-        a->iv[i] = 0;
+        a->s[i].v = 0;
+        a->s[i].n = 0;
+        a->s[i].e = EXACT;
+        a->s[i].iv = 0;
         if (a->items)
             a->items[i].len = 0;
     }
@@ -410,31 +416,31 @@ static void acc_clear(const gb_opts *o, gacc *a) {
 /* Adds x * 2^ex to the scaled sum *s * 2^*e. The plain double addition while both scales are
  * 0 and the sum is finite; else both are brought to the larger scale, and one more halving
  * keeps a sum of two finite halves finite. */
-static void scaled_add(double *s, int32_t *e, double x, int32_t ex) {
-    if (*e == ex) {
-        double t = *s + x;
+static inline void scaled_add(aggst *st, double x, int32_t ex) {
+    if (st->e == ex) {
+        double t = st->v + x;
         if (isfinite(t)) {
-            *s = t;
+            st->v = t;
             return;
         }
     }
-    int32_t big = *e > ex ? *e : ex;
-    double a = ldexp(*s, *e - big), b = ldexp(x, ex - big);
+    int32_t e = (int32_t)st->e, big = e > ex ? e : ex;
+    double a = ldexp(st->v, e - big), b = ldexp(x, ex - big);
     double t = a + b;
     if (!isfinite(t)) {
         big++;
         t = a / 2 + b / 2;
     }
-    *s = t;
-    *e = big;
+    st->v = t;
+    st->e = big;
 }
 
 /* Leaves the exact integer mode of aggregate i: its value becomes a double. */
 static void to_double(gacc *a, size_t i) {
-    if (a->e[i] != EXACT)
+    if (a->s[i].e != EXACT)
         return;
-    a->v[i] = (double)a->iv[i];
-    a->e[i] = 0;
+    a->s[i].v = (double)a->s[i].iv;
+    a->s[i].e = 0;
 }
 
 /* Adds the integer x exactly while every value was an integer and the sum fits in 64 bits.
@@ -447,26 +453,37 @@ static bool exact_add(int k, int64_t *iv, uint64_t n, int64_t x) {
     return true;
 }
 
-static void acc_number(const gb_opts *o, gacc *a, size_t i, double x, const rowfield *f) {
+static bool parse_i64(const char *p, size_t len, int64_t *v);
+
+/* Whether the field is an integer (then in f->ix), parsed the first time it is asked. */
+static bool field_is_int(rowfield *f) {
+    if (!f->int_known) {
+        f->int_known = true;
+        f->isint = parse_i64(f->p, f->len, &f->ix);
+    }
+    return f->isint;
+}
+
+static void acc_number(const gb_opts *o, gacc *a, size_t i, double x, rowfield *f) {
     int k = o->aggs[i].kind;
-    if (a->e[i] == EXACT) {
-        int64_t before = a->iv[i];
-        if (f->isint && exact_add(k, &a->iv[i], a->n[i], f->ix)) {
-            a->n[i]++;
+    if (a->s[i].e == EXACT) {
+        int64_t before = a->s[i].iv;
+        if (field_is_int(f) && exact_add(k, &a->s[i].iv, a->s[i].n, f->ix)) {
+            a->s[i].n++;
             return;
         }
-        a->iv[i] = before;
+        a->s[i].iv = before;
         to_double(a, i);
     }
-    if (a->n[i] == 0)
-        a->v[i] = k == A_SUM || k == A_AVG ? 0 : x;
+    if (a->s[i].n == 0)
+        a->s[i].v = k == A_SUM || k == A_AVG ? 0 : x;
     if (k == A_SUM || k == A_AVG)
-        scaled_add(&a->v[i], &a->e[i], x, 0);
-    else if (k == A_MIN && x < a->v[i])
-        a->v[i] = x;
-    else if (k == A_MAX && x > a->v[i])
-        a->v[i] = x;
-    a->n[i]++;
+        scaled_add(&a->s[i], x, 0);
+    else if (k == A_MIN && x < a->s[i].v)
+        a->s[i].v = x;
+    else if (k == A_MAX && x > a->s[i].v)
+        a->s[i].v = x;
+    a->s[i].n++;
 }
 
 static int add_item(sj_buf *b, const void *p, uint32_t len) {
@@ -519,14 +536,14 @@ static int acc_merge(gb_opts *o, const char *p, size_t len) {
         p += 28;
         if (!n)
             continue;
-        if (o->acc.e[i] == EXACT && ex == EXACT) {
-            int64_t before = o->acc.iv[i];
-            if (o->acc.n[i] == 0 ? (o->acc.iv[i] = ix, true)
-                                 : exact_add(k, &o->acc.iv[i], o->acc.n[i], ix)) {
-                o->acc.n[i] += n;
+        if (o->acc.s[i].e == EXACT && ex == EXACT) {
+            int64_t before = o->acc.s[i].iv;
+            if (o->acc.s[i].n == 0 ? (o->acc.s[i].iv = ix, true)
+                                 : exact_add(k, &o->acc.s[i].iv, o->acc.s[i].n, ix)) {
+                o->acc.s[i].n += n;
                 continue;
             }
-            o->acc.iv[i] = before;
+            o->acc.s[i].iv = before;
         }
         to_double(&o->acc, i);
         if (ex == EXACT) {
@@ -534,10 +551,10 @@ static int acc_merge(gb_opts *o, const char *p, size_t len) {
             ex = 0;
         }
         if (sum)
-            scaled_add(&o->acc.v[i], &o->acc.e[i], x, ex);
-        else if (o->acc.n[i] == 0 || (k == A_MIN ? x < o->acc.v[i] : x > o->acc.v[i]))
-            o->acc.v[i] = x;
-        o->acc.n[i] += n;
+            scaled_add(&o->acc.s[i], x, ex);
+        else if (o->acc.s[i].n == 0 || (k == A_MIN ? x < o->acc.s[i].v : x > o->acc.s[i].v))
+            o->acc.s[i].v = x;
+        o->acc.s[i].n += n;
     }
     return 0;
 }
@@ -603,8 +620,10 @@ static int acc_serialize(const gb_opts *o, const gacc *a, sj_buf *out) {
                 return SHEAF_ENOMEM;
             continue;
         }
-        if (sj_buf_add(out, &a->v[i], 8) || sj_buf_add(out, &a->n[i], 8) ||
-            sj_buf_add(out, &a->e[i], 4) || sj_buf_add(out, &a->iv[i], 8))
+        uint64_t n = a->s[i].n;
+        int32_t e = (int32_t)a->s[i].e;
+        if (sj_buf_add(out, &a->s[i].v, 8) || sj_buf_add(out, &n, 8) || sj_buf_add(out, &e, 4) ||
+            sj_buf_add(out, &a->s[i].iv, 8))
             return SHEAF_ENOMEM;
     }
     return 0;
@@ -618,8 +637,7 @@ static int acc_serialize(const gb_opts *o, const gacc *a, sj_buf *out) {
 static size_t gt_bytes(const gb_opts *o) {
     const gtable *g = &o->g;
     size_t per_group = sizeof(gentry) +
-                       o->naggs * (sizeof(double) + sizeof(uint64_t) + sizeof(int32_t) +
-                                   sizeof(int64_t)) +
+                       o->naggs * sizeof(aggst) +
                        (g->items ? o->naggs * sizeof(sj_buf) : 0);
     return (g->slots ? g->mask + 1 : 0) * sizeof(uint32_t) + g->ngroups * per_group +
            g->keys.len + g->item_bytes;
@@ -627,9 +645,7 @@ static size_t gt_bytes(const gb_opts *o) {
 
 static gacc gt_view(gb_opts *o, size_t gi) {
     gtable *g = &o->g;
-    gacc a = {g->ents[gi].count, g->v + gi * o->naggs, g->n + gi * o->naggs,
-              g->e + gi * o->naggs,
-              g->items ? g->items + gi * o->naggs : NULL, g->iv + gi * o->naggs};
+    gacc a = {g->ents[gi].count, g->s + gi * o->naggs, g->items ? g->items + gi * o->naggs : NULL};
     return a;
 }
 
@@ -655,10 +671,7 @@ static int gt_grow_groups(gb_opts *o) {
     size_t cap = g->cap ? 2 * g->cap : 1024, na = o->naggs;
     bool ok = true;
     g->ents = grow(g->ents, cap * sizeof *g->ents, &ok);
-    g->v = grow(g->v, cap * na * sizeof *g->v + 1, &ok);
-    g->n = grow(g->n, cap * na * sizeof *g->n + 1, &ok);
-    g->e = grow(g->e, cap * na * sizeof *g->e + 1, &ok);
-    g->iv = grow(g->iv, cap * na * sizeof *g->iv + 1, &ok);
+    g->s = grow(g->s, cap * na * sizeof *g->s + 1, &ok);
     if (ok && any_distinct(o)) {
         sj_buf *items = grow(g->items, cap * na * sizeof *items, &ok);
         if (ok)
@@ -752,10 +765,7 @@ static void gt_free(gb_opts *o) {
         sj_buf_free(&g->items[i]);
     free(g->slots);
     free(g->ents);
-    free(g->v);
-    free(g->n);
-    free(g->e);
-    free(g->iv);
+    free(g->s);
     free(g->items);
     sj_buf_free(&g->keys);
     memset(g, 0, sizeof *g);
@@ -855,18 +865,18 @@ static int gb_row(sheaf_ctx *ctx, gb_opts *o, const char *key, size_t klen) {
             rc = sheaf_row_set_i64(ctx, col, (int64_t)o->acc.count);
         else if (k == A_DISTINCT)
             rc = sheaf_row_set_i64(ctx, col, distinct_items(&o->acc, a, NULL));
-        else if (!o->acc.n[a])
+        else if (!o->acc.s[a].n)
             rc = sheaf_row_set_null(ctx, col);
-        else if (o->acc.e[a] == EXACT && k != A_AVG) {
+        else if (o->acc.s[a].e == EXACT && k != A_AVG) {
             /* the exact digits (a csv cell keeps them; Parquet's double column rounds) */
             char num[32];
-            snprintf(num, sizeof num, "%lld", (long long)o->acc.iv[a]);
+            snprintf(num, sizeof num, "%lld", (long long)o->acc.s[a].iv);
             rc = sheaf_row_set_text(ctx, col, num, strlen(num));
-        } else if (o->acc.e[a] == EXACT)
-            rc = sheaf_row_set_double(ctx, col, (double)o->acc.iv[a] / (double)o->acc.n[a]);
+        } else if (o->acc.s[a].e == EXACT)
+            rc = sheaf_row_set_double(ctx, col, (double)o->acc.s[a].iv / (double)o->acc.s[a].n);
         else
-            rc = sheaf_row_set_double(ctx, col, k == A_AVG ? o->acc.v[a] / (double)o->acc.n[a]
-                                                           : o->acc.v[a]);
+            rc = sheaf_row_set_double(ctx, col, k == A_AVG ? o->acc.s[a].v / (double)o->acc.s[a].n
+                                                           : o->acc.s[a].v);
     }
     return rc ? rc : sheaf_row_emit(ctx);
 }
@@ -930,7 +940,7 @@ static int row_update(sheaf_ctx *ctx, const sheaf_record *rec, gb_opts *o, gacc 
             double x;
             f->parsed = true;
             f->x = sj_field_double(f->p, f->len, &x) == 0 ? x : NAN;
-            f->isint = !isnan(f->x) && parse_i64(f->p, f->len, &f->ix);
+            f->int_known = false;
         }
         if (!isnan(f->x))
             acc_number(o, a, i, f->x, f);
@@ -1033,12 +1043,12 @@ static void format_sum(char *out, size_t outlen, double s, int32_t e, uint64_t n
 /* Writes aggregate i of a: exact integers as they are (a mean as a double), else as
  * format_sum does. */
 static void format_agg(char *out, size_t outlen, const gacc *a, size_t i, uint64_t n) {
-    if (a->e[i] != EXACT)
-        format_sum(out, outlen, a->v[i], a->e[i], n);
+    if (a->s[i].e != EXACT)
+        format_sum(out, outlen, a->s[i].v, a->s[i].e, n);
     else if (n)
-        sj_fmt_double(out, outlen, (double)a->iv[i] / (double)n);
+        sj_fmt_double(out, outlen, (double)a->s[i].iv / (double)n);
     else
-        snprintf(out, outlen, "%lld", (long long)a->iv[i]);
+        snprintf(out, outlen, "%lld", (long long)a->s[i].iv);
 }
 
 static int gb_reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values *vals,
@@ -1057,8 +1067,8 @@ static int gb_reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values 
             snprintf(num, sizeof num, "%llu", (unsigned long long)o->acc.count);
         else if (k == A_DISTINCT)
             snprintf(num, sizeof num, "%lld", (long long)distinct_items(&o->acc, i, NULL));
-        else if (o->acc.n[i])
-            format_agg(num, sizeof num, &o->acc, i, k == A_AVG ? o->acc.n[i] : 0);
+        else if (o->acc.s[i].n)
+            format_agg(num, sizeof num, &o->acc, i, k == A_AVG ? o->acc.s[i].n : 0);
         rc = (i && sj_buf_addc(&o->out, ',')) || sj_buf_add(&o->out, num, strlen(num));
     }
     if (rc)
