@@ -269,7 +269,7 @@ static int map_phase(sheaf_ctx *ctx, const sheaf__plan *plan) {
                (unsigned long long)ctx->c[SHEAF__C_INPUT_BYTES],
                ctx->phase_end[SHEAF__PH_MAP] - ctx->phase_start[SHEAF__PH_MAP]);
     phase(ctx, SHEAF__PH_SHUFFLE, true);
-    if (!ctx->agreed)
+    if (!ctx->agreed && !ctx->job->map_only) /* a map-only job sent nothing */
         sheaf__shuffle_finish(ctx);
     if (!ctx->err) {
         sheaf__progress_map(&ctx->prog, ctx, true); /* every rank is done: the bar is full */
