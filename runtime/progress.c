@@ -192,7 +192,7 @@ void sheaf__progress_map(sheaf__progress *p, const sheaf_ctx *ctx, bool final) {
 }
 
 void sheaf__progress_shuffle(sheaf__progress *p, const sheaf_ctx *ctx) {
-    if (!due(p, true))
+    if (ctx->job->map_only || !due(p, true)) /* a map-only job has no shuffle */
         return;
     uint64_t v[SHEAF__PROG_COUNT];
     read_shared(p, v);
@@ -210,6 +210,13 @@ void sheaf__progress_reduce(sheaf__progress *p, const sheaf_ctx *ctx, bool final
         return;
     uint64_t v[SHEAF__PROG_COUNT];
     read_shared(p, v);
+    if (ctx->job->map_only) { /* its output was written by map: how much, and who is done */
+        fprintf(stderr, "\routput  %llu/%d ranks done: %llu records written   %s",
+                (unsigned long long)v[SHEAF__PROG_REDUCED], ctx->nranks,
+                (unsigned long long)v[SHEAF__PROG_RECS_OUT], final ? "\n" : "");
+        fflush(stderr);
+        return;
+    }
     fprintf(stderr, "\rreduce  %llu/%d sorted (%llu runs spilled, %llu merges), %llu/%d done: "
                     "%llu groups, %llu records in, %llu out   %s",
             (unsigned long long)v[SHEAF__PROG_SORTED], ctx->nranks,

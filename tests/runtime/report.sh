@@ -61,6 +61,16 @@ case_progress_and_quiet() {
     must_np 2 wordcount -i "$TMP/in.txt" -o "$TMP/p1" --progress
     grep -q '^map     \[#*' <(tr '\r' '\n' <"$LAST_LOG") || fail "--progress drew no map bar"
     grep -q 'job succeeded' "$LAST_LOG" || fail "no summary"
+    # a map-only job (convert) has no shuffle or reduce to show: the records it wrote instead
+    seq 1 5000 | awk 'BEGIN { print "n" } { print }' >"$TMP/n.csv"
+    must_np 2 convert -i "$TMP/n.csv" --input-format csv --csv-header --schema n:int64 \
+        --split-size 4K -o "$TMP/pc" --progress
+    tr '\r' '\n' <"$LAST_LOG" >"$TMP/pc.log"
+    grep -q '^output  2/2 ranks done: 5000 records written' "$TMP/pc.log" ||
+        fail "map only: no output line: $(cat "$TMP/pc.log")"
+    if grep -q -E '^(shuffle|reduce) ' "$TMP/pc.log"; then
+        fail "map only: a shuffle or reduce line"
+    fi
     must_np 2 wordcount -i "$TMP/in.txt" -o "$TMP/p2"
     ! grep -q 'map     \[' "$LAST_LOG" || fail "a bar was drawn without a terminal"
     must_np 2 wordcount -i "$TMP/in.txt" -o "$TMP/p3" --quiet
