@@ -466,6 +466,22 @@ static bool field_is_int(rowfield *f) {
 
 static void acc_number(const gb_opts *o, gacc *a, size_t i, double x, rowfield *f) {
     int k = o->aggs[i].kind;
+    aggst *st = &a->s[i];
+    if (st->e == 0 && st->n) { /* the common case: a double state at scale 0 */
+        if (k == A_SUM || k == A_AVG) {
+            double t = st->v + x;
+            if (isfinite(t)) {
+                st->v = t;
+                st->n++;
+                return;
+            }
+        } else {
+            if (k == A_MIN ? x < st->v : x > st->v)
+                st->v = x;
+            st->n++;
+            return;
+        }
+    }
     if (a->s[i].e == EXACT) {
         int64_t before = a->s[i].iv;
         if (field_is_int(f) && exact_add(k, &a->s[i].iv, a->s[i].n, f->ix)) {
