@@ -34,6 +34,21 @@
 
 #include "jobs.h"
 
+/* A schema column as the map uses it: what the schema says, looked up once, and the current
+ * record's value. */
+struct cv_col {
+    const char *name;
+    size_t nlen; /* strlen(name) */
+    size_t idx;  /* its place in the last record's header: a guess checked on every row, so no
+                    header is trusted */
+    sheaf_col_type type;
+    bool nullable;
+    const char *val; /* the record's field (NULL: null), its length, and its value as cast */
+    size_t vlen;
+    int64_t iv;
+    double dv;
+};
+
 typedef struct cv_opts {
     const char *spec;
     const char *compression;
@@ -46,16 +61,8 @@ typedef struct cv_opts {
     size_t *parts, nparts;
     char format[96];
     sj_buf row, key;
-    size_t *idx, *nlen; /* per schema column: its place in the last record's header, its name's
-                           length (a guess checked on every row, so no header is trusted) */
     bool map_only;      /* neither --partition-by nor --reducers: convert_direct */
-    const char **val;   /* per schema column: the record's field (NULL: null), its length */
-    size_t *vlen;
-    int64_t *iv;        /* and its value, cast (sheaf_schema_cast_to) */
-    double *dv;
-    const char **names; /* per schema column: its name, type and nullability, looked up once */
-    sheaf_col_type *types;
-    bool *nullable;
+    struct cv_col *col; /* one per schema column */
 } cv_opts;
 
 static cv_opts cvo;
@@ -172,25 +179,21 @@ static int cv_configure(void *udata, sheaf_config *cfg) {
 static int cv_setup(sheaf_ctx *ctx, void *udata) {
     cv_opts *o = udata;
     size_t n = sheaf_schema_columns(o->schema);
-    const char **names = o->names = calloc(n, sizeof *names);
-    o->types = calloc(n, sizeof *o->types);
-    o->nullable = calloc(n, sizeof *o->nullable);
-    o->idx = calloc(n, sizeof *o->idx);
-    o->nlen = calloc(n, sizeof *o->nlen);
-    o->val = calloc(n, sizeof *o->val);
-    o->vlen = calloc(n, sizeof *o->vlen);
-    o->iv = calloc(n, sizeof *o->iv);
-    o->dv = calloc(n, sizeof *o->dv);
-    if (!names || !o->idx || !o->nlen || !o->val || !o->vlen || !o->iv || !o->dv || !o->types ||
-        !o->nullable)
-        return SHEAF_ENOMEM; /* cv_cleanup frees them */
+    const char **names = calloc(n, sizeof *names);
+    o->col = calloc(n, sizeof *o->col);
+    if (!names || !o->col) {
+        free(names);
+        return SHEAF_ENOMEM; /* cv_cleanup frees o->col */
+    }
     for (size_t i = 0; i < n; i++) {
-        names[i] = sheaf_schema_name(o->schema, i);
-        o->nlen[i] = strlen(names[i]);
-        o->types[i] = sheaf_schema_type(o->schema, i);
-        o->nullable[i] = sheaf_schema_nullable(o->schema, i);
+        struct cv_col *c = &o->col[i];
+        names[i] = c->name = sheaf_schema_name(o->schema, i);
+        c->nlen = strlen(c->name);
+        c->type = sheaf_schema_type(o->schema, i);
+        c->nullable = sheaf_schema_nullable(o->schema, i);
     }
     int rc = sheaf_input_columns(ctx, names, n);
+    free(names);
     if (!rc)
         rc = sheaf_output_schema(ctx, o->nparts ? o->files : o->schema);
     return rc || !o->nparts ? rc : sheaf_output_folders(ctx);
@@ -229,16 +232,16 @@ static inline bool same_name(const char *a, const char *b, size_t n) {
 
 /* Field col of the schema in rec, found by name through the header, trying the place it had
  * in the previous record first; else as sj_field finds it (numbers, errors). */
-static const char *field_of(sheaf_ctx *ctx, cv_opts *o, const sheaf_record *rec, size_t col,
+static const char *field_of(sheaf_ctx *ctx, struct cv_col *c, const sheaf_record *rec,
                             size_t *len, int *rc, bool *null) {
-    const char *name = o->names[col];
-    size_t n = o->nlen[col], j = o->idx[col];
+    const char *name = c->name;
+    size_t n = c->nlen, j = c->idx;
     size_t h = rec->nheader < rec->nfields ? rec->nheader : rec->nfields;
     if (j >= h || rec->header_lens[j] != n || !same_name(rec->header[j], name, n)) {
         for (j = 0; j < h && (rec->header_lens[j] != n || !same_name(rec->header[j], name, n));
              j++)
             ;
-        o->idx[col] = j;
+        c->idx = j;
     }
     if (j < h) {
         *rc = 0;
@@ -250,17 +253,18 @@ static const char *field_of(sheaf_ctx *ctx, cv_opts *o, const sheaf_record *rec,
     return sj_field(ctx, rec, name, len, rc);
 }
 
-/* The record's value of every schema column in o->val and o->vlen (NULL for a null), each
+/* The record's value of every schema column in o->col[].val and .vlen (NULL for a null), each
  * checked against its column's type: 0, 1 when the record was skipped as a bad record (the
  * reason counted), or an error code. */
 static int cv_fields(sheaf_ctx *ctx, cv_opts *o, const sheaf_record *rec) {
     size_t n = sheaf_schema_columns(o->schema);
     for (size_t i = 0; i < n; i++) {
-        const char *name = o->names[i];
+        struct cv_col *c = &o->col[i];
+        const char *name = c->name;
         size_t len;
         int rc;
         bool pnull;
-        const char *f = field_of(ctx, o, rec, i, &len, &rc, &pnull);
+        const char *f = field_of(ctx, c, rec, &len, &rc, &pnull);
         char why[256];
         if (!f) {
             if (rc)
@@ -269,11 +273,11 @@ static int cv_fields(sheaf_ctx *ctx, cv_opts *o, const sheaf_record *rec) {
             rc = sheaf_skip_record(ctx, why);
             return rc ? rc : 1;
         }
-        bool text = o->types[i] == SHEAF_COL_STRING;
-        bool nullable = o->nullable[i];
+        bool text = c->type == SHEAF_COL_STRING;
+        bool nullable = c->nullable;
         bool null = rec->nulls ? pnull : len == 0 && (!text || nullable);
         if (null ? !nullable
-                 : sheaf_schema_cast_to(o->schema, i, f, len, &o->iv[i], &o->dv[i]) != 0) {
+                 : sheaf_schema_cast_to(o->schema, i, f, len, &c->iv, &c->dv) != 0) {
             if (null)
                 snprintf(why, sizeof why, "column '%s': a null, and the column is not nullable",
                          name);
@@ -283,8 +287,8 @@ static int cv_fields(sheaf_ctx *ctx, cv_opts *o, const sheaf_record *rec) {
             rc = sheaf_skip_record(ctx, why);
             return rc ? rc : 1;
         }
-        o->val[i] = null ? NULL : f;
-        o->vlen[i] = len;
+        c->val = null ? NULL : f;
+        c->vlen = len;
     }
     return 0;
 }
@@ -297,15 +301,16 @@ static int cv_map_direct(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
         return rc == 1 ? 0 : rc;
     size_t n = sheaf_schema_columns(o->schema);
     for (size_t i = 0; i < n && !rc; i++) {
-        if (!o->val[i]) {
+        const struct cv_col *c = &o->col[i];
+        if (!c->val) {
             rc = sheaf_row_set_null(ctx, i);
             continue;
         }
-        switch (o->types[i]) {
-        case SHEAF_COL_STRING: rc = sheaf_row_set_str(ctx, i, o->val[i], o->vlen[i]); break;
-        case SHEAF_COL_DOUBLE: rc = sheaf_row_set_double(ctx, i, o->dv[i]); break;
-        case SHEAF_COL_BOOL: rc = sheaf_row_set_bool(ctx, i, o->iv[i] != 0); break;
-        default: rc = sheaf_row_set_i64(ctx, i, o->iv[i]);
+        switch (c->type) {
+        case SHEAF_COL_STRING: rc = sheaf_row_set_str(ctx, i, c->val, c->vlen); break;
+        case SHEAF_COL_DOUBLE: rc = sheaf_row_set_double(ctx, i, c->dv); break;
+        case SHEAF_COL_BOOL: rc = sheaf_row_set_bool(ctx, i, c->iv != 0); break;
+        default: rc = sheaf_row_set_i64(ctx, i, c->iv);
         }
     }
     return rc ? rc : sheaf_row_emit(ctx);
@@ -323,16 +328,17 @@ static int cv_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
     for (size_t i = 0; i < n; i++) {
         if (o->nparts && o->is_part[i])
             continue;
-        if (put_varint(&o->row, o->val[i] ? (uint64_t)o->vlen[i] + 1 : 0) ||
-            (o->val[i] && sj_buf_add(&o->row, o->val[i], o->vlen[i])))
+        const struct cv_col *c = &o->col[i];
+        if (put_varint(&o->row, c->val ? (uint64_t)c->vlen + 1 : 0) ||
+            (c->val && sj_buf_add(&o->row, c->val, c->vlen)))
             return SHEAF_ENOMEM;
     }
     /* the partition folder, its values in the schema's text (integers without leading zeros
      * or a plus, so 07 and 7 are one folder) */
     for (size_t k = 0; k < o->nparts; k++) {
-        size_t c = o->parts[k], len = o->vlen[c];
+        size_t c = o->parts[k], len = o->col[c].vlen;
         const char *name = sheaf_schema_name(o->schema, c);
-        const char *f = o->val[c];
+        const char *f = o->col[c].val;
         bool null = !f || len == 0;
         char num[32];
         sheaf_col_type t = sheaf_schema_type(o->schema, c);
@@ -401,22 +407,8 @@ static int cv_cleanup(sheaf_ctx *ctx, void *udata) {
     (void)ctx;
     sj_buf_free(&o->row);
     sj_buf_free(&o->key);
-    free(o->idx);
-    free(o->nlen);
-    free(o->val);
-    free(o->vlen);
-    free(o->iv);
-    free(o->dv);
-    free(o->names);
-    free(o->types);
-    free(o->nullable);
-    o->names = NULL;
-    o->types = NULL;
-    o->nullable = NULL;
-    o->idx = o->nlen = o->vlen = NULL;
-    o->iv = NULL;
-    o->dv = NULL;
-    o->val = NULL;
+    free(o->col);
+    o->col = NULL;
     return 0;
 }
 

@@ -613,8 +613,9 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
                            (unsigned long long)(plan.splits[i].start + plan.splits[i].len));
         }
     }
+    /* a total order over more than one partition: key ranges from a sample (sample.c) */
+    bool ranged = !rc && job->total_order && !job->partition && !job->map_only && ctx->nparts > 1;
     if (!rc) {
-        bool ranged = job->total_order && !job->partition && !job->map_only && ctx->nparts > 1;
         if (sheaf__shuffle_init(ctx) || sheaf__store_init(ctx) ||
             (ranged && sheaf__sample_init(ctx)))
             sheaf__error(ctx, SHEAF_ENOMEM, "out of memory setting up the job");
@@ -636,7 +637,7 @@ SHEAF_EXTERN int sheaf_run(MPI_Comm comm, const sheaf_job_def *job, const sheaf_
         phase(ctx, SHEAF__PH_SETUP, false);
         rc = sheaf__agree(ctx);
     }
-    if (!rc && job->total_order && !job->partition && !job->map_only && ctx->nparts > 1)
+    if (!rc && ranged)
         rc = sheaf__sample(ctx, &plan);
     if (!rc) {
         phase(ctx, SHEAF__PH_MAP, true);
