@@ -255,6 +255,11 @@ static int map_phase(sheaf_ctx *ctx, const sheaf__plan *plan) {
         map_task(ctx, plan, &plan->tasks[idx], &rd);
         sheaf__progress_map(&ctx->prog, ctx, false);
     }
+    /* A rank given fewer records than AFTER (or no task at all, when the others took them
+     * first) still fails in its map phase, so the hook always fires. */
+    if (SHEAF__UNLIKELY(ctx->fault_phase == SHEAF__PH_MAP) && !ctx->err)
+        sheaf__error(ctx, SHEAF_EFAULT, "injected fault (SHEAF_FAULT) in map after %llu",
+                     (unsigned long long)ctx->c[SHEAF__C_INPUT_RECORDS]);
     sheaf__reader_free(&rd);
     if (ctx->job->map_cleanup && !ctx->err) {
         int rc = ctx->job->map_cleanup(ctx, ctx->job->udata);

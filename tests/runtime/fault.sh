@@ -78,6 +78,12 @@ case_each_phase() {
     inject 2 reduce:1
     inject 3 commit:0
     inject 1 setup:0
+    # A rank with no task at all (one split, three ranks, static schedule: it goes to rank 0)
+    # still fails in its map phase.
+    head -n 3 "$TMP/in.txt" >"$TMP/small.txt"
+    fails_as_injected map:2 3 wordcount -i "$TMP/small.txt" -o "$TMP/one" --schedule static
+    [[ ! -e $TMP/one ]] || fail "map:2 with no task: the failed job left its output"
+    failed_report_of "$TMP/one" map:2
 }
 
 # A shuffle-heavy job at the default budget: by the time the fault hits, 5 MB of records have
