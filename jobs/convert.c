@@ -6,7 +6,8 @@
  *       --schema 'id:int64,name:string?,day:date' [--compression zstd] [--row-group N]
  *
  * The schema is NAME:TYPE[?],... (types int64 int32 double bool string date timestamp; ? for
- * nullable), or a schema file (FILE or @FILE: JSON or DDL-like lines, sheaf_schema_load). The
+ * nullable), or a schema file (FILE or @FILE: JSON or DDL-like lines, sheaf_schema_load), or
+ * without --schema the first input file's as `sheaf schema` infers it (cv_infer). The
  * map reads each schema column by name, casts it (sheaf_schema_cast): a row with a value that
  * does not cast, a null in a column that is not nullable or a missing column is a bad record,
  * skipped and counted while --max-bad-records allows, else the job fails naming the file,
@@ -143,22 +144,99 @@ static int hive_escape(sj_buf *b, const char *p, size_t n) {
     return rc;
 }
 
+/* No --schema: the schema of the first input file as `sheaf schema` gives it, Glue's crawler
+ * (sj_schema_infer): a Parquet file's own (with its partition folders' columns), or a csv or
+ * tsv file's header typed from its first rows, every column then nullable, as Spark's and
+ * Glue's inferred schemas are, so that an empty field further on is a null, not a bad record.
+ * Every rank infers the same; rank 0 prints it, to be copied and edited into a --schema.
+ * 0, or -1 after a usage message. */
+static int cv_infer(cv_opts *o, const sheaf_config *cfg) {
+    if (cfg->input_formats || !cfg->input_format)
+        return sj_usage("convert", "with --input-formats, give the schema (--schema)");
+    const char *f = cfg->input_format;
+    bool parquet = !strcmp(f, "parquet");
+    if (!parquet && !cfg->csv_header)
+        return sj_usage("convert", "without --schema, convert infers one from the header of "
+                                   "the first file: add --csv-header, or give --schema");
+    char **files = NULL, err[1024];
+    size_t nfiles = 0;
+    int rc = 0;
+    for (size_t i = 0; i < cfg->ninputs && !rc; i++) {
+        char **more;
+        size_t nmore;
+        rc = sheaf_list_inputs(cfg->inputs[i], &more, &nmore, err, sizeof err);
+        if (rc) {
+            sj_usage("convert", "%s", err);
+            break;
+        }
+        char **all = realloc(files, (nfiles + nmore) * sizeof *all);
+        if (!all) {
+            sheaf_list_free(more, nmore);
+            rc = sj_usage("convert", "out of memory");
+            break;
+        }
+        files = all;
+        memcpy(files + nfiles, more, nmore * sizeof *more);
+        nfiles += nmore;
+        free(more); /* the names are in files now */
+    }
+    if (!rc && !nfiles)
+        rc = sj_usage("convert", "no input (-i PATH)");
+    sheaf_schema *s = NULL;
+    if (!rc) {
+        char sep = !strcmp(f, "tsv") ? '\t' : cfg->csv_delimiter;
+        s = sj_schema_infer(files[0], parquet, sep, SJ_SCHEMA_SAMPLE, files, nfiles, NULL, err,
+                            sizeof err);
+        if (!s)
+            rc = sj_usage("convert", "inferring a schema (no --schema): %s", err);
+        else if (!sheaf_schema_columns(s))
+            rc = sj_usage("convert", "inferring a schema (no --schema): %s has no columns "
+                                     "(an empty file?); give --schema", files[0]);
+    }
+    if (s && !parquet) { /* every column nullable */
+        o->schema = sheaf_schema_new();
+        for (size_t c = 0; o->schema && c < sheaf_schema_columns(s) && !rc; c++)
+            if (sheaf_schema_add(o->schema, sheaf_schema_name(s, c), sheaf_schema_type(s, c), 1))
+                rc = sj_usage("convert", "out of memory");
+        if (!o->schema)
+            rc = sj_usage("convert", "out of memory");
+        sheaf_schema_free(s);
+    } else {
+        o->schema = s;
+    }
+    if (!rc && !cfg->quiet && sj_world_rank() == 0) {
+        size_t n = sheaf_schema_columns(o->schema);
+        fprintf(stderr, "sheaf convert: no --schema: %zu columns from %s%s:\n  --schema ", n,
+                files[0], parquet ? "" : " (its header, types from its first rows; all nullable)");
+        for (size_t c = 0; c < n; c++)
+            fprintf(stderr, "%s%s:%s%s", c ? "," : "", sheaf_schema_name(o->schema, c),
+                    sj_col_type_name(sheaf_schema_type(o->schema, c)),
+                    sheaf_schema_nullable(o->schema, c) ? "?" : "");
+        fputc('\n', stderr);
+    }
+    sheaf_list_free(files, nfiles);
+    return rc;
+}
+
 static int cv_configure(void *udata, sheaf_config *cfg) {
     cv_opts *o = udata;
     if (sj_need_columns("convert", cfg, "convert"))
         return -1;
-    if (!o->spec)
-        return sj_usage("convert", "--schema NAME:TYPE[?],... (or @FILE) is required");
-    /* @FILE, or a file by that name: a schema file; else the inline NAME:TYPE[?],... */
-    const char *file = o->spec[0] == '@' ? o->spec + 1 : NULL;
-    struct stat st;
-    if (!file && stat(o->spec, &st) == 0 && S_ISREG(st.st_mode))
-        file = o->spec;
-    char err[512];
-    o->schema = file ? sheaf_schema_load(file, err, sizeof err)
-                     : sheaf_schema_parse(o->spec, err, sizeof err);
-    if (!o->schema)
-        return sj_usage("convert", "--schema: %s", err);
+    if (!o->spec) {
+        if (cv_infer(o, cfg))
+            return -1;
+    } else {
+        /* @FILE, or a file by that name: a schema file; else the inline NAME:TYPE[?],... */
+        const char *file = o->spec[0] == '@' ? o->spec + 1 : NULL;
+        struct stat st;
+        if (!file && stat(o->spec, &st) == 0 && S_ISREG(st.st_mode))
+            file = o->spec;
+        char err[512];
+        o->schema = file ? sheaf_schema_load(file, err, sizeof err)
+                         : sheaf_schema_parse(o->spec, err, sizeof err);
+        if (!o->schema)
+            return sj_usage("convert", "--schema: %s", err);
+    }
     if (o->partition_by && cv_partition_columns(o))
         return -1;
     o->map_only = !o->partition_by && !cfg->reducers;
@@ -451,7 +529,8 @@ static int cv_run(MPI_Comm comm, const sheaf_command *cmd, const sheaf_config *c
 
 const sheaf_command sheaf_cmd_convert = {
     .name = "convert",
-    .summary = "rows (csv, tsv, parquet) cast to a schema and written as Parquet (--schema)",
+    .summary = "rows (csv, tsv, parquet) cast to a schema (--schema, or inferred) and written "
+               "as Parquet",
     .options = cv_options,
     .parse_option = cv_parse,
     .configure = cv_configure,

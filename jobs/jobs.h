@@ -60,6 +60,24 @@ typedef struct sj_buf {
     char *p;
     size_t len, cap;
 } sj_buf;
+
+/* ---- schema.c ----------------------------------------------------------------------------- */
+
+/* The schema `sheaf schema` gives a file. A Parquet file's (parquet true) comes from its
+ * footer, plus a nullable column for each Hive-style folder NAME=VALUE in the paths of files
+ * (int64 when all its values are integers, else date when all are dates, else string), as the
+ * Parquet reader adds them. A csv or tsv file's (separator sep; 0: tab for a name ending in
+ * .tsv, else comma) comes from its header, each column typed from its first sample rows:
+ * int64 when every non-empty field is an integer, else double, bool, date, timestamp, else
+ * string; nullable when a field is empty. When desc is not NULL it gets the lines `sheaf
+ * schema` prints, ending with the --schema line. Returns the schema, or NULL with the reason
+ * (naming the file) in err. */
+/* The name of a column type in a --schema line (int64, string, ...). */
+const char *sj_col_type_name(sheaf_col_type type);
+#define SJ_SCHEMA_SAMPLE 1000 /* rows, by default */
+sheaf_schema *sj_schema_infer(const char *path, bool parquet, char sep, uint64_t sample,
+                              char **files, size_t nfiles, sj_buf *desc, char *err,
+                              size_t errlen);
 int sj_buf_reserve(sj_buf *b, size_t extra);
 int sj_buf_add(sj_buf *b, const void *p, size_t n);
 int sj_buf_addc(sj_buf *b, char c);

@@ -53,37 +53,136 @@ static const char *parquet_type(const sheaf__pqcol *c, char *buf, size_t n, cons
     }
 }
 
-static void spec_item(sj_buf *spec, const char *name, const char *type, bool nullable) {
-    if (spec->len)
-        sj_buf_addc(spec, ',');
-    sj_buf_add(spec, name, strlen(name));
-    sj_buf_addc(spec, ':');
-    sj_buf_add(spec, type, strlen(type));
-    if (nullable)
-        sj_buf_addc(spec, '?');
+/* The column types by the names the --schema line gives them. */
+static const struct {
+    const char *name;
+    sheaf_col_type type;
+} col_types[] = {{"int64", SHEAF_COL_INT64},   {"int32", SHEAF_COL_INT32},
+                 {"double", SHEAF_COL_DOUBLE}, {"bool", SHEAF_COL_BOOL},
+                 {"string", SHEAF_COL_STRING}, {"date", SHEAF_COL_DATE},
+                 {"timestamp", SHEAF_COL_TIMESTAMP}};
+
+static sheaf_col_type type_of(const char *name) {
+    for (size_t i = 0; i < sizeof col_types / sizeof col_types[0]; i++)
+        if (!strcmp(name, col_types[i].name))
+            return col_types[i].type;
+    return SHEAF_COL_STRING;
 }
 
-static int describe_parquet(const char *path) {
-    char err[1024], buf[64];
-    sheaf__pqr *r = sheaf__pqr_open(path, err, sizeof err);
-    if (!r) {
-        fprintf(stderr, "sheaf schema: %s\n", err);
-        return 1;
+const char *sj_col_type_name(sheaf_col_type type) {
+    for (size_t i = 0; i < sizeof col_types / sizeof col_types[0]; i++)
+        if (type == col_types[i].type)
+            return col_types[i].name;
+    return "string";
+}
+
+/* What inference builds: the description lines, the --schema line and the schema. */
+typedef struct inferred {
+    sj_buf *desc; /* NULL: not wanted */
+    sj_buf spec;
+    sheaf_schema *schema;
+    int rc; /* SHEAF_ENOMEM once anything failed to grow */
+} inferred;
+
+/* One column: NAME TYPE (as shown) [nullable] in the description, NAME:SPEC[?] in the
+ * --schema line and in the schema. */
+static void column(inferred *in, const char *name, const char *shown, const char *type,
+                   bool nullable, const char *note) {
+    if (in->desc && sj_buf_printf(in->desc, "  %-24s %s%s%s\n", name, shown,
+                                  nullable ? " nullable" : "", note))
+        in->rc = SHEAF_ENOMEM;
+    if ((in->spec.len && sj_buf_addc(&in->spec, ',')) ||
+        sj_buf_printf(&in->spec, "%s:%s%s", name, type, nullable ? "?" : ""))
+        in->rc = SHEAF_ENOMEM;
+    int rc = sheaf_schema_add(in->schema, name, type_of(type), nullable);
+    if (rc && !in->rc)
+        in->rc = rc;
+}
+
+static bool folder_int(const char *v) {
+    int64_t i;
+    double d;
+    return !sheaf__parse_value(SHEAF_COL_INT64, v, strlen(v), &i, &d);
+}
+
+static bool folder_date(const char *v) {
+    int64_t i;
+    double d;
+    return strlen(v) == 10 && !sheaf__parse_value(SHEAF_COL_DATE, v, 10, &i, &d);
+}
+
+/* A column for each Hive-style folder NAME=VALUE in the paths of files that the file's own
+ * columns (the first have of them) do not name, as the Parquet reader adds them: int64 when
+ * every value is an integer, else date when every one is a date, else string; nullable. */
+static void folder_columns(inferred *in, char **files, size_t nfiles, size_t have) {
+    char **names = NULL;
+    unsigned *ok = NULL; /* 1: every value an integer, 2: a date */
+    size_t n = 0;
+    for (size_t i = 0; i < nfiles && !in->rc; i++) {
+        char **kv = NULL;
+        size_t nkv = 0;
+        in->rc = sheaf__hive_folders(files[i], &kv, &nkv);
+        for (size_t k = 0; k < nkv && !in->rc; k++) {
+            const char *name = kv[2 * k], *v = kv[2 * k + 1];
+            size_t c = 0;
+            while (c < have && strcmp(sheaf_schema_name(in->schema, c), name))
+                c++;
+            if (c < have)
+                continue; /* the file's own column */
+            for (c = 0; c < n && strcmp(names[c], name); c++)
+                ;
+            if (c == n) {
+                char **nn = realloc(names, (n + 1) * sizeof *nn);
+                names = nn ? nn : names;
+                unsigned *no = realloc(ok, (n + 1) * sizeof *no);
+                ok = no ? no : ok;
+                if (!nn || !no || !(names[n] = strdup(name))) {
+                    in->rc = SHEAF_ENOMEM;
+                    break;
+                }
+                ok[n++] = 3;
+            }
+            if (v)
+                ok[c] &= (folder_int(v) ? 1u : 0) | (folder_date(v) ? 2u : 0);
+        }
+        for (size_t k = 0; k < 2 * nkv; k++)
+            free(kv[k]);
+        free(kv);
     }
-    printf("%s: parquet, %llu rows in %zu row groups, written by %s\n", path,
-           (unsigned long long)sheaf__pqr_total_rows(r), sheaf__pqr_nrowgroups(r),
-           *sheaf__pqr_created_by(r) ? sheaf__pqr_created_by(r) : "an unnamed writer");
-    sj_buf spec = {0};
-    for (size_t i = 0; i < sheaf__pqr_ncols(r); i++) {
+    for (size_t c = 0; c < n; c++) {
+        const char *t = ok[c] == 3 ? "string" /* all null */
+                        : ok[c] & 1 ? "int64"
+                        : ok[c] & 2 ? "date"
+                                    : "string";
+        if (!in->rc)
+            column(in, names[c], t, t, true, " (partition folder)");
+        free(names[c]);
+    }
+    free(names);
+    free(ok);
+}
+
+static int infer_parquet(inferred *in, const char *path, char **files, size_t nfiles,
+                         char *err, size_t errlen) {
+    char buf[64];
+    sheaf__pqr *r = sheaf__pqr_open(path, err, errlen);
+    if (!r)
+        return SHEAF_EFORMAT;
+    if (in->desc && sj_buf_printf(in->desc, "%s: parquet, %llu rows in %zu row groups, written "
+                                  "by %s\n", path,
+                                  (unsigned long long)sheaf__pqr_total_rows(r),
+                                  sheaf__pqr_nrowgroups(r),
+                                  *sheaf__pqr_created_by(r) ? sheaf__pqr_created_by(r)
+                                                            : "an unnamed writer"))
+        in->rc = SHEAF_ENOMEM;
+    for (size_t i = 0; i < sheaf__pqr_ncols(r) && !in->rc; i++) {
         const sheaf__pqcol *c = sheaf__pqr_col(r, i);
-        const char *st;
-        printf("  %-24s %s%s\n", c->name, parquet_type(c, buf, sizeof buf, &st),
-               c->optional ? " nullable" : "");
-        spec_item(&spec, c->name, st, c->optional);
+        const char *st, *shown = parquet_type(c, buf, sizeof buf, &st);
+        column(in, c->name, shown, st, c->optional, "");
     }
-    printf("  --schema %.*s\n", (int)spec.len, spec.p ? spec.p : "");
-    sj_buf_free(&spec);
     sheaf__pqr_close(r);
+    if (!in->rc)
+        folder_columns(in, files, nfiles, sheaf_schema_columns(in->schema));
     return 0;
 }
 
@@ -105,12 +204,12 @@ static unsigned kinds(const char *f, size_t n) {
     return k;
 }
 
-static int describe_csv(const char *path, char sep, uint64_t sample) {
+static int infer_csv(inferred *in, const char *path, char sep, uint64_t sample, char *err,
+                     size_t errlen) {
     struct stat st;
-    char err[1024];
     if (stat(path, &st)) {
-        fprintf(stderr, "sheaf schema: cannot open %s: %s\n", path, strerror(errno));
-        return 1;
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return SHEAF_ENOENT;
     }
     sheaf__format fmt;
     sheaf__format_parse("csv", &fmt);
@@ -120,21 +219,19 @@ static int describe_csv(const char *path, char sep, uint64_t sample) {
     sheaf__reader rd;
     memset(&rd, 0, sizeof rd);
     rd.fd = -1;
-    if (sheaf__reader_open(&rd, path, 0, (uint64_t)st.st_size, &fmt, err, sizeof err)) {
-        fprintf(stderr, "sheaf schema: %s\n", err);
-        return 1;
-    }
+    int rc = sheaf__reader_open(&rd, path, 0, (uint64_t)st.st_size, &fmt, err, errlen);
+    if (rc)
+        return rc < 0 ? rc : SHEAF_EIO;
     unsigned *k = NULL;
     bool *nullable = NULL, *seen = NULL;
     char **names = NULL;
     size_t ncols = 0;
     uint64_t rows = 0;
     sheaf_record rec;
-    int r, rc = 0;
-    while (rows < sample && (r = sheaf__reader_next(&rd, &rec, err, sizeof err)) != 0) {
+    int r;
+    while (rows < sample && (r = sheaf__reader_next(&rd, &rec, err, errlen)) != 0) {
         if (r < 0) {
-            fprintf(stderr, "sheaf schema: %s\n", err);
-            rc = 1;
+            rc = r;
             break;
         }
         if (!names) {
@@ -143,9 +240,13 @@ static int describe_csv(const char *path, char sep, uint64_t sample) {
             nullable = calloc(ncols + 1, sizeof *nullable);
             seen = calloc(ncols + 1, sizeof *seen);
             names = calloc(ncols + 1, sizeof *names);
-            for (size_t c = 0; names && c < ncols; c++)
+            if (!k || !nullable || !seen || !names) {
+                rc = SHEAF_ENOMEM;
+                break;
+            }
+            for (size_t c = 0; c < ncols; c++)
                 names[c] = strndup(rec.header[c], rec.header_lens[c]);
-            for (size_t c = 0; k && c < ncols; c++)
+            for (size_t c = 0; c < ncols; c++)
                 k[c] = T_INT | T_DOUBLE | T_BOOL | T_DATE | T_TS;
         }
         rows++;
@@ -166,28 +267,30 @@ static int describe_csv(const char *path, char sep, uint64_t sample) {
         k = calloc(ncols + 1, sizeof *k);
         nullable = calloc(ncols + 1, sizeof *nullable);
         seen = calloc(ncols + 1, sizeof *seen);
-        for (size_t c = 0; names && c < ncols; c++)
+        if (!names || !k || !nullable || !seen)
+            rc = SHEAF_ENOMEM;
+        for (size_t c = 0; !rc && c < ncols; c++)
             names[c] = strndup(rd.hfields[c], rd.hlens[c]);
     }
-    if (!rc) {
-        printf("%s: %s with a header, %zu columns, types from %llu rows\n", path,
-               fmt.sep == '\t' ? "tsv" : "csv", ncols, (unsigned long long)rows);
-        sj_buf spec = {0};
-        for (size_t c = 0; c < ncols; c++) {
-            unsigned x = seen[c] ? k[c] : 0;
-            const char *t = x & T_INT      ? "int64"
-                            : x & T_DOUBLE ? "double"
-                            : x & T_BOOL   ? "bool"
-                            : x & T_DATE   ? "date"
-                            : x & T_TS     ? "timestamp"
-                                           : "string";
-            bool nl = nullable[c] || !seen[c];
-            printf("  %-24s %s%s\n", names[c], t, nl ? " nullable" : "");
-            spec_item(&spec, names[c], t, nl);
-        }
-        printf("  --schema %.*s\n", (int)spec.len, spec.p ? spec.p : "");
-        sj_buf_free(&spec);
+    for (size_t c = 0; !rc && c < ncols; c++)
+        if (!names[c])
+            rc = SHEAF_ENOMEM;
+    if (!rc && in->desc &&
+        sj_buf_printf(in->desc, "%s: %s with a header, %zu columns, types from %llu rows\n",
+                      path, fmt.sep == '\t' ? "tsv" : "csv", ncols, (unsigned long long)rows))
+        rc = SHEAF_ENOMEM;
+    for (size_t c = 0; !rc && c < ncols && !in->rc; c++) {
+        unsigned x = seen[c] ? k[c] : 0;
+        const char *t = x & T_INT      ? "int64"
+                        : x & T_DOUBLE ? "double"
+                        : x & T_BOOL   ? "bool"
+                        : x & T_DATE   ? "date"
+                        : x & T_TS     ? "timestamp"
+                                       : "string";
+        column(in, names[c], t, t, nullable[c] || !seen[c], "");
     }
+    if (rc == SHEAF_ENOMEM)
+        snprintf(err, errlen, "out of memory reading %s", path);
     for (size_t c = 0; names && c < ncols; c++)
         free(names[c]);
     free(names);
@@ -196,6 +299,33 @@ static int describe_csv(const char *path, char sep, uint64_t sample) {
     free(seen);
     sheaf__reader_free(&rd);
     return rc;
+}
+
+sheaf_schema *sj_schema_infer(const char *path, bool parquet, char sep, uint64_t sample,
+                              char **files, size_t nfiles, sj_buf *desc, char *err,
+                              size_t errlen) {
+    inferred in = {.desc = desc, .schema = sheaf_schema_new()};
+    int rc = !in.schema ? SHEAF_ENOMEM
+             : parquet  ? infer_parquet(&in, path, files, nfiles, err, errlen)
+                        : infer_csv(&in, path, sep, sample, err, errlen);
+    if (!rc && in.rc == SHEAF_EINVAL)
+        snprintf(err, errlen, "%s: its columns do not make a schema (an empty or repeated name)",
+                 path);
+    else if (!rc && in.rc)
+        snprintf(err, errlen, "out of memory reading %s", path);
+    else if (rc == SHEAF_ENOMEM && !in.schema)
+        snprintf(err, errlen, "out of memory");
+    if (!rc && !in.rc && desc && sj_buf_printf(desc, "  --schema %.*s\n", (int)in.spec.len,
+                                               in.spec.p ? in.spec.p : "")) {
+        in.rc = SHEAF_ENOMEM;
+        snprintf(err, errlen, "out of memory");
+    }
+    sj_buf_free(&in.spec);
+    if (rc || in.rc) {
+        sheaf_schema_free(in.schema);
+        return NULL;
+    }
+    return in.schema;
 }
 
 static bool is_parquet(const char *path) {
@@ -209,7 +339,7 @@ static bool is_parquet(const char *path) {
 }
 
 int sj_schema_command(int argc, char **argv) {
-    uint64_t sample = 1000;
+    uint64_t sample = SJ_SCHEMA_SAMPLE;
     char sep = 0;
     int i = 1, rc = 0;
     for (; i < argc && argv[i][0] == '-'; i++) {
@@ -244,9 +374,18 @@ int sj_schema_command(int argc, char **argv) {
         return 2;
     }
     for (; i < argc; i++) {
-        int r =
-            is_parquet(argv[i]) ? describe_parquet(argv[i]) : describe_csv(argv[i], sep, sample);
-        rc = rc ? rc : r;
+        char err[1024];
+        sj_buf desc = {0};
+        char *one[1] = {argv[i]};
+        sheaf_schema *sc = sj_schema_infer(argv[i], is_parquet(argv[i]), sep, sample, one, 1,
+                                           &desc, err, sizeof err);
+        if (sc)
+            fwrite(desc.p, 1, desc.len, stdout);
+        else
+            fprintf(stderr, "sheaf schema: %s\n", err);
+        rc = rc ? rc : !sc;
+        sheaf_schema_free(sc);
+        sj_buf_free(&desc);
     }
     return rc;
 }

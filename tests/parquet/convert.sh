@@ -5,6 +5,8 @@
 #  - `sheaf convert` with that schema at 1-4 ranks (every codec) writes Parquet that DuckDB reads
 #    as exactly the rows and types of its own reading of the csv, and converting Parquet input
 #    gives the same;
+#  - without --schema, convert infers the schema `sheaf schema` gives (csv columns nullable) and
+#    DuckDB reads the output as its reading of the csv;
 #  - values that do not cast are bad records: counted within --max-bad-records, else exit 1
 #    naming the file, offset and column, with no output left;
 #  - the job is map only: one file per rank, an idle rank's file empty but readable (a gzip
@@ -51,6 +53,39 @@ case_convert_parquet() {
         --to parquet -o "$out"
     duck check "$out/part-r-*.parquet" "SELECT * FROM '$TMP/data-hyparquet.parquet'" ||
         fail "DuckDB disagrees"
+}
+
+# No --schema: convert takes the one `sheaf schema` infers from the first file (all columns
+# nullable for csv, as Glue's and Spark's inferred schemas are) and says so; DuckDB reads the
+# output as its own reading of the csv. A csv without --csv-header cannot be inferred: exit 2.
+case_convert_inferred() {
+    local want rc=0
+    want=$(spec "$TMP/data.csv" | tr -d '?' | sed 's/\(:[a-z0-9]*\)/\1?/g')
+    must_np 2 convert -i "$TMP/data.csv" --input-format csv --csv-header -o "$TMP/inf"
+    grep -q "^sheaf convert: no --schema: .* from $TMP/data.csv" "$LAST_LOG" ||
+        fail "convert did not say where the schema came from: $(head -n 3 "$LAST_LOG")"
+    [[ $(sed -n 's/^  --schema //p' "$LAST_LOG") == "$want" ]] ||
+        fail "convert's schema '$(sed -n 's/^  --schema //p' "$LAST_LOG")', expected '$want'"
+    [[ $(spec "$TMP/inf/part-r-00000.parquet") == "$want" ]] ||
+        fail "the file's schema $(spec "$TMP/inf/part-r-00000.parquet")"
+    duck check "$TMP/inf/part-r-*.parquet" \
+        "SELECT * FROM read_csv('$TMP/data.csv', header = true)" || fail "DuckDB disagrees"
+    # Parquet input: the file's own schema, nullability kept
+    must_np 2 convert -i "$TMP/data-hyparquet.parquet" --input-format parquet -o "$TMP/infp"
+    [[ $(spec "$TMP/infp/part-r-00000.parquet") == "$(spec "$TMP/data-hyparquet.parquet")" ]] ||
+        fail "parquet: $(spec "$TMP/infp/part-r-00000.parquet")"
+    duck check "$TMP/infp/part-r-*.parquet" "SELECT * FROM '$TMP/data-hyparquet.parquet'" ||
+        fail "parquet: DuckDB disagrees"
+    run_np 2 convert -i "$TMP/data.csv" --input-format csv -o "$TMP/inf2" || rc=$?
+    [[ $rc -eq 2 ]] || fail "no header, no schema: exit $rc"
+    grep -q "add --csv-header, or give --schema" "$LAST_LOG" || fail "$(cat "$LAST_LOG")"
+    [[ ! -e $TMP/inf2 ]] || fail "a refused job left $TMP/inf2"
+    : >"$TMP/empty.csv"
+    rc=0
+    run_np 1 convert -i "$TMP/empty.csv" --input-format csv --csv-header -o "$TMP/inf3" || rc=$?
+    [[ $rc -eq 2 ]] || fail "an empty csv, no schema: exit $rc"
+    grep -q "empty.csv has no columns" "$LAST_LOG" || fail "$(cat "$LAST_LOG")"
+    [[ ! -e $TMP/inf3 ]] || fail "a refused job left $TMP/inf3"
 }
 
 case_bad_records() {
@@ -135,6 +170,7 @@ print(c["map_output_records"]["total"], c["shuffle_bytes_sent"]["total"],
 run_case "sheaf schema finds DuckDB's types" case_schema_like_duckdb
 run_case "convert csv to Parquet (1-4 ranks, every codec)" case_convert_csv
 run_case "convert Parquet to Parquet" case_convert_parquet
+run_case "convert without --schema infers it" case_convert_inferred
 run_case "convert: bad records" case_bad_records
 run_case "convert is map only (files per rank, idle ranks, failures)" case_map_only
 finish

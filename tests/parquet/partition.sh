@@ -52,6 +52,13 @@ case_roundtrip() {
         -o "$TMP/back"
     duck same "SELECT city, year, amount, score, tag FROM read_parquet('$TMP/back/part-r-*.parquet')" \
         "$csv" || fail "Sheaf reads the folders back as other rows"
+    # and without a schema: the folders' columns come from the paths, typed by their values
+    must_np 2 convert -i "$TMP/lake-np2" --input-format parquet -o "$TMP/back2"
+    [[ $(spec "$TMP/back2/part-r-00000.parquet") == \
+        amount:double,score:double?,tag:string?,city:string?,year:int64? ]] ||
+        fail "no --schema: $(spec "$TMP/back2/part-r-00000.parquet")"
+    duck same "SELECT city, year, amount, score, tag FROM read_parquet('$TMP/back2/part-r-*.parquet')" \
+        "$csv" || fail "no --schema: Sheaf reads the folders back as other rows"
 }
 
 case_escape() {
