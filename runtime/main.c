@@ -432,8 +432,11 @@ static void summary(const char *prog, const sheaf_config *cfg, const sheaf_resul
             memcpy(&v, (const char *)r + ci->res_offset, sizeof v);
             if (!v)
                 continue;
+            /* Output a map-only job wrote: no record reached a reducer */
             if (!shown)
-                fprintf(stderr, "  %s\n", ci->group);
+                fprintf(stderr, "  %s\n",
+                        !strcmp(ci->group, "Reduce") && !r->reduce_input_records ? "Output"
+                                                                                 : ci->group);
             shown = true;
             fprintf(stderr, "    %-24s %llu\n", ci->label, (unsigned long long)v);
         }

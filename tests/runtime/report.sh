@@ -61,6 +61,7 @@ case_progress_and_quiet() {
     must_np 2 wordcount -i "$TMP/in.txt" -o "$TMP/p1" --progress
     grep -q '^map     \[#*' <(tr '\r' '\n' <"$LAST_LOG") || fail "--progress drew no map bar"
     grep -q 'job succeeded' "$LAST_LOG" || fail "no summary"
+    grep -q '^  Reduce$' "$LAST_LOG" || fail "no Reduce group in the summary"
     # a map-only job (convert) has no shuffle or reduce to show: the records it wrote instead
     seq 1 5000 | awk 'BEGIN { print "n" } { print }' >"$TMP/n.csv"
     must_np 2 convert -i "$TMP/n.csv" --input-format csv --csv-header --schema n:int64 \
@@ -70,6 +71,12 @@ case_progress_and_quiet() {
         fail "map only: no output line: $(cat "$TMP/pc.log")"
     if grep -q -E '^(shuffle|reduce) ' "$TMP/pc.log"; then
         fail "map only: a shuffle or reduce line"
+    fi
+    # and its summary lists the records it wrote under Output, not Reduce
+    grep -A1 '^  Output$' "$TMP/pc.log" | grep -q '^    output records  *5000$' ||
+        fail "map only: no Output group in the summary: $(cat "$TMP/pc.log")"
+    if grep -q '^  Reduce$' "$TMP/pc.log"; then
+        fail "map only: a Reduce group in the summary"
     fi
     must_np 2 wordcount -i "$TMP/in.txt" -o "$TMP/p2"
     ! grep -q 'map     \[' "$LAST_LOG" || fail "a bar was drawn without a terminal"
