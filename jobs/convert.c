@@ -103,8 +103,7 @@ static int cv_partition_columns(cv_opts *o) {
         while (c < ncols && strcmp(sheaf_schema_name(o->schema, c), list[k]))
             c++;
         if (c == ncols)
-            rc = sj_usage("convert", "--partition-by: '%s' is not a column of the schema",
-                          list[k]);
+            rc = sj_usage("convert", "--partition-by: '%s' is not a column of the schema", list[k]);
         else if (o->is_part[c])
             rc = sj_usage("convert", "--partition-by: '%s' twice", list[k]);
         else if (list[k][0] == '.' || list[k][0] == '_')
@@ -116,13 +115,15 @@ static int cv_partition_columns(cv_opts *o) {
             o->is_part[c] = true, o->parts[o->nparts++] = c;
     }
     for (size_t c = 0; c < ncols && !rc; c++)
-        if (!o->is_part[c] && sheaf_schema_add(o->files, sheaf_schema_name(o->schema, c),
-                                               sheaf_schema_type(o->schema, c),
-                                               sheaf_schema_nullable(o->schema, c)))
+        if (!o->is_part[c] &&
+            sheaf_schema_add(o->files, sheaf_schema_name(o->schema, c),
+                             sheaf_schema_type(o->schema, c), sheaf_schema_nullable(o->schema, c)))
             rc = sj_usage("convert", "out of memory");
     if (!rc && (!o->nparts || !sheaf_schema_columns(o->files)))
-        rc = sj_usage("convert", "--partition-by: %s", o->nparts ? "every column is a partition "
-                      "column; the files need one more" : "no column");
+        rc = sj_usage("convert", "--partition-by: %s",
+                      o->nparts ? "every column is a partition "
+                                  "column; the files need one more"
+                                : "no column");
     sj_free_list(list, n);
     return rc;
 }
@@ -144,10 +145,11 @@ static int hive_escape(sj_buf *b, const char *p, size_t n) {
     return rc;
 }
 
-/* No --schema: the schema of the first input file as `sheaf schema` gives it, Glue's crawler
- * (sj_schema_infer): a Parquet file's own (with its partition folders' columns), or a csv or
- * tsv file's header typed from its first rows, every column then nullable, as Spark's and
- * Glue's inferred schemas are, so that an empty field further on is a null, not a bad record.
+/* No --schema: the schema `sheaf schema` gives the inputs, as Glue's crawler feeds its job
+ * (sj_schema_infer): the first Parquet file's own (with its partition folders' columns), or the
+ * first csv or tsv file's header typed from the first rows of the inputs, every column then
+ * nullable, as Spark's and Glue's inferred schemas are, so that an empty field further on is a
+ * null, not a bad record.
  * Every rank infers the same; rank 0 prints it, to be copied and edited into a --schema.
  * 0, or -1 after a usage message. */
 static int cv_infer(cv_opts *o, const sheaf_config *cfg) {
@@ -190,8 +192,10 @@ static int cv_infer(cv_opts *o, const sheaf_config *cfg) {
         if (!s)
             rc = sj_usage("convert", "inferring a schema (no --schema): %s", err);
         else if (!sheaf_schema_columns(s))
-            rc = sj_usage("convert", "inferring a schema (no --schema): %s has no columns "
-                                     "(an empty file?); give --schema", files[0]);
+            rc = sj_usage("convert",
+                          "inferring a schema (no --schema): %s has no columns "
+                          "(an empty file?); give --schema",
+                          files[0]);
     }
     if (s && !parquet) { /* every column nullable */
         o->schema = sheaf_schema_new();
@@ -207,7 +211,8 @@ static int cv_infer(cv_opts *o, const sheaf_config *cfg) {
     if (!rc && !cfg->quiet && sj_world_rank() == 0) {
         size_t n = sheaf_schema_columns(o->schema);
         fprintf(stderr, "sheaf convert: no --schema: %zu columns from %s%s:\n  --schema ", n,
-                files[0], parquet ? "" : " (its header, types from its first rows; all nullable)");
+                files[0],
+                parquet ? "" : " (its header, types from the inputs' first rows; all nullable)");
         for (size_t c = 0; c < n; c++)
             fprintf(stderr, "%s%s:%s%s", c ? "," : "", sheaf_schema_name(o->schema, c),
                     sj_col_type_name(sheaf_schema_type(o->schema, c)),
@@ -310,14 +315,13 @@ static inline bool same_name(const char *a, const char *b, size_t n) {
 
 /* Field col of the schema in rec, found by name through the header, trying the place it had
  * in the previous record first; else as sj_field finds it (numbers, errors). */
-static const char *field_of(sheaf_ctx *ctx, struct cv_col *c, const sheaf_record *rec,
-                            size_t *len, int *rc, bool *null) {
+static const char *field_of(sheaf_ctx *ctx, struct cv_col *c, const sheaf_record *rec, size_t *len,
+                            int *rc, bool *null) {
     const char *name = c->name;
     size_t n = c->nlen, j = c->idx;
     size_t h = rec->nheader < rec->nfields ? rec->nheader : rec->nfields;
     if (j >= h || rec->header_lens[j] != n || !same_name(rec->header[j], name, n)) {
-        for (j = 0; j < h && (rec->header_lens[j] != n || !same_name(rec->header[j], name, n));
-             j++)
+        for (j = 0; j < h && (rec->header_lens[j] != n || !same_name(rec->header[j], name, n)); j++)
             ;
         c->idx = j;
     }
@@ -354,8 +358,7 @@ static int cv_fields(sheaf_ctx *ctx, cv_opts *o, const sheaf_record *rec) {
         bool text = c->type == SHEAF_COL_STRING;
         bool nullable = c->nullable;
         bool null = rec->nulls ? pnull : len == 0 && (!text || nullable);
-        if (null ? !nullable
-                 : sheaf_schema_cast_to(o->schema, i, f, len, &c->iv, &c->dv) != 0) {
+        if (null ? !nullable : sheaf_schema_cast_to(o->schema, i, f, len, &c->iv, &c->dv) != 0) {
             if (null)
                 snprintf(why, sizeof why, "column '%s': a null, and the column is not nullable",
                          name);

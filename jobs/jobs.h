@@ -63,18 +63,47 @@ typedef struct sj_buf {
 
 /* ---- schema.c ----------------------------------------------------------------------------- */
 
-/* The schema `sheaf schema` gives a file. A Parquet file's (parquet true) comes from its
- * footer, plus a nullable column for each Hive-style folder NAME=VALUE in the paths of files
- * (int64 when all its values are integers, else date when all are dates, else string), as the
- * Parquet reader adds them. A csv or tsv file's (separator sep; 0: tab for a name ending in
- * .tsv, else comma) comes from its header, each column typed from its first sample rows:
- * int64 when every non-empty field is an integer, else double, bool, date, timestamp, else
- * string; nullable when a field is empty. When desc is not NULL it gets the lines `sheaf
- * schema` prints, ending with the --schema line. Returns the schema, or NULL with the reason
- * (naming the file) in err. */
+/* What a csv or tsv field parses as, a set of SJ_K_* (sj_kinds: by the rules a schema casts
+ * with, sheaf_schema_cast; the words true and false only for bool, so that 0, 1, t and f stay
+ * numbers and text). */
+enum { SJ_K_INT = 1, SJ_K_DOUBLE = 2, SJ_K_BOOL = 4, SJ_K_DATE = 8, SJ_K_TS = 16 };
+typedef unsigned (*sj_kinds_fn)(const char *field, size_t len);
+unsigned sj_kinds(const char *field, size_t len);
+
+/* The columns of csv or tsv files with a header, as sj_csv_infer finds them. */
+typedef struct sj_csv_cols {
+    size_t ncols;
+    char **names;           /* the first file's header */
+    sheaf_col_type *types;  /* int64, double, bool, date, timestamp or string */
+    bool *nullable;         /* an empty field was seen, or no field at all */
+    uint64_t rows;          /* rows sampled */
+} sj_csv_cols;
+void sj_csv_cols_free(sj_csv_cols *c);
+
+/* The one inference of a csv table's types (`sheaf schema`, `sheaf convert` without --schema,
+ * `sheaf sql` and the jobs' SQL --where): the names come from the first file's header, read as
+ * the jobs read csv (a byte-order mark skipped, quoted fields, a compressed file decompressed);
+ * the types from a sample, the first max_rows rows of the files in order, from at most
+ * max_bytes of each file. A column's type is the first of int64, double, bool, date, timestamp
+ * that every non-empty sampled field of it parses as (kinds says what a field parses as, by the
+ * rules of the reader that will read it), else string; it is nullable when a field is empty. A
+ * blank line is no row. sep: the field separator, 0 for a tab when the name ends in .tsv,
+ * else a comma. Returns 0, or a code with the reason (naming the file) in err. */
+#define SJ_SCHEMA_SAMPLE 20480              /* rows, by default */
+#define SJ_SCHEMA_SAMPLE_BYTES (8u << 20) /* of each file */
+int sj_csv_infer(char **files, size_t nfiles, char sep, uint64_t max_rows, uint64_t max_bytes,
+                 sj_kinds_fn kinds, sj_csv_cols *out, char *err, size_t errlen);
+
 /* The name of a column type in a --schema line (int64, string, ...). */
 const char *sj_col_type_name(sheaf_col_type type);
-#define SJ_SCHEMA_SAMPLE 1000 /* rows, by default */
+
+/* The schema `sheaf schema` gives a file. A Parquet file's (parquet true: path) comes from its
+ * footer, plus a nullable column for each Hive-style folder NAME=VALUE in the paths of files
+ * (int64 when all its values are integers, else date when all are dates, else string), as the
+ * Parquet reader adds them. Csv or tsv files' (files, nfiles) come from sj_csv_infer with
+ * sj_kinds over the first sample rows. When desc is not NULL it gets the lines `sheaf schema`
+ * prints, ending with the --schema line. Returns the schema, or NULL with the reason (naming
+ * the file) in err. */
 sheaf_schema *sj_schema_infer(const char *path, bool parquet, char sep, uint64_t sample,
                               char **files, size_t nfiles, sj_buf *desc, char *err,
                               size_t errlen);

@@ -7,24 +7,24 @@
  * for types convert has no name for, which the --schema line gives as double or string),
  * nullable when OPTIONAL, and the rows, row groups and writer. Any other file is read as csv
  * with a header (tsv for a name ending in .tsv) and its types inferred from the first N rows
- * (default 1000): int64 when every non-empty field is a decimal integer, else double when
- * every one is a number, else bool (true/false, t/f, yes/no), else date (YYYY-MM-DD), else
- * timestamp, else string; nullable when a field is empty (a column empty throughout is a
- * nullable string). Runs on one process, without MPI. Exit 0, 1 when a file cannot be read
- * (named), 2 on bad usage.
+ * (default 20,480, from at most 8 MiB) by sj_csv_infer, the one inference that convert, sql and
+ * the jobs' --where use too: int64 when every non-empty field is a decimal integer, else double
+ * when every one is a number, else bool (true/false), else date (YYYY-MM-DD), else timestamp,
+ * else string; nullable when a field is empty (a column empty throughout is a nullable
+ * string). Runs on one process, without MPI. Exit 0, 1 when a file cannot be read (named), 2 on
+ * bad usage.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "jobs.h"
 #include "parquet.h"
-
-enum { T_INT = 1, T_DOUBLE = 2, T_BOOL = 4, T_DATE = 8, T_TS = 16 };
 
 static const char *parquet_type(const sheaf__pqcol *c, char *buf, size_t n, const char **spec) {
     *spec = "string";
@@ -57,9 +57,9 @@ static const char *parquet_type(const sheaf__pqcol *c, char *buf, size_t n, cons
 static const struct {
     const char *name;
     sheaf_col_type type;
-} col_types[] = {{"int64", SHEAF_COL_INT64},   {"int32", SHEAF_COL_INT32},
-                 {"double", SHEAF_COL_DOUBLE}, {"bool", SHEAF_COL_BOOL},
-                 {"string", SHEAF_COL_STRING}, {"date", SHEAF_COL_DATE},
+} col_types[] = {{"int64", SHEAF_COL_INT64},        {"int32", SHEAF_COL_INT32},
+                 {"double", SHEAF_COL_DOUBLE},      {"bool", SHEAF_COL_BOOL},
+                 {"string", SHEAF_COL_STRING},      {"date", SHEAF_COL_DATE},
                  {"timestamp", SHEAF_COL_TIMESTAMP}};
 
 static sheaf_col_type type_of(const char *name) {
@@ -88,8 +88,8 @@ typedef struct inferred {
  * --schema line and in the schema. */
 static void column(inferred *in, const char *name, const char *shown, const char *type,
                    bool nullable, const char *note) {
-    if (in->desc && sj_buf_printf(in->desc, "  %-24s %s%s%s\n", name, shown,
-                                  nullable ? " nullable" : "", note))
+    if (in->desc &&
+        sj_buf_printf(in->desc, "  %-24s %s%s%s\n", name, shown, nullable ? " nullable" : "", note))
         in->rc = SHEAF_ENOMEM;
     if ((in->spec.len && sj_buf_addc(&in->spec, ',')) ||
         sj_buf_printf(&in->spec, "%s:%s%s", name, type, nullable ? "?" : ""))
@@ -150,7 +150,7 @@ static void folder_columns(inferred *in, char **files, size_t nfiles, size_t hav
         free(kv);
     }
     for (size_t c = 0; c < n; c++) {
-        const char *t = ok[c] == 3 ? "string" /* all null */
+        const char *t = ok[c] == 3  ? "string" /* all null */
                         : ok[c] & 1 ? "int64"
                         : ok[c] & 2 ? "date"
                                     : "string";
@@ -162,18 +162,18 @@ static void folder_columns(inferred *in, char **files, size_t nfiles, size_t hav
     free(ok);
 }
 
-static int infer_parquet(inferred *in, const char *path, char **files, size_t nfiles,
-                         char *err, size_t errlen) {
+static int infer_parquet(inferred *in, const char *path, char **files, size_t nfiles, char *err,
+                         size_t errlen) {
     char buf[64];
     sheaf__pqr *r = sheaf__pqr_open(path, err, errlen);
     if (!r)
         return SHEAF_EFORMAT;
-    if (in->desc && sj_buf_printf(in->desc, "%s: parquet, %llu rows in %zu row groups, written "
-                                  "by %s\n", path,
-                                  (unsigned long long)sheaf__pqr_total_rows(r),
-                                  sheaf__pqr_nrowgroups(r),
-                                  *sheaf__pqr_created_by(r) ? sheaf__pqr_created_by(r)
-                                                            : "an unnamed writer"))
+    if (in->desc &&
+        sj_buf_printf(in->desc,
+                      "%s: parquet, %llu rows in %zu row groups, written "
+                      "by %s\n",
+                      path, (unsigned long long)sheaf__pqr_total_rows(r), sheaf__pqr_nrowgroups(r),
+                      *sheaf__pqr_created_by(r) ? sheaf__pqr_created_by(r) : "an unnamed writer"))
         in->rc = SHEAF_ENOMEM;
     for (size_t i = 0; i < sheaf__pqr_ncols(r) && !in->rc; i++) {
         const sheaf__pqcol *c = sheaf__pqr_col(r, i);
@@ -186,128 +186,161 @@ static int infer_parquet(inferred *in, const char *path, char **files, size_t nf
     return 0;
 }
 
-static unsigned kinds(const char *f, size_t n) {
+unsigned sj_kinds(const char *f, size_t n) {
     unsigned k = 0;
     int64_t i;
     double d;
-    bool b;
+    if (!n)
+        return 0;
     if (!sheaf__parse_value(SHEAF_COL_INT64, f, n, &i, &d))
-        k |= T_INT;
+        k |= SJ_K_INT;
     if (!sheaf__parse_value(SHEAF_COL_DOUBLE, f, n, &i, &d) && !isalpha((unsigned char)f[0]))
-        k |= T_DOUBLE; /* not nan, inf */
-    if (!sheaf__parse_bool(f, n, &b) && isalpha((unsigned char)f[0]))
-        k |= T_BOOL; /* words only: 0 and 1 are integers */
+        k |= SJ_K_DOUBLE; /* not nan, inf */
+    if ((n == 4 && !strncasecmp(f, "true", 4)) || (n == 5 && !strncasecmp(f, "false", 5)))
+        k |= SJ_K_BOOL; /* the words: 0 and 1 are integers, t and f letters */
     if (!sheaf__parse_value(SHEAF_COL_DATE, f, n, &i, &d))
-        k |= T_DATE;
+        k |= SJ_K_DATE;
     if (!sheaf__parse_value(SHEAF_COL_TIMESTAMP, f, n, &i, &d))
-        k |= T_TS;
+        k |= SJ_K_TS;
     return k;
 }
 
-static int infer_csv(inferred *in, const char *path, char sep, uint64_t sample, char *err,
-                     size_t errlen) {
-    struct stat st;
-    if (stat(path, &st)) {
-        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-        return SHEAF_ENOENT;
+void sj_csv_cols_free(sj_csv_cols *c) {
+    for (size_t i = 0; c->names && i < c->ncols; i++)
+        free(c->names[i]);
+    free(c->names);
+    free(c->types);
+    free(c->nullable);
+    memset(c, 0, sizeof *c);
+}
+
+/* Makes room for ncols columns with their names from fields (n of them). 0 or SHEAF_ENOMEM. */
+static int cols_named(sj_csv_cols *c, unsigned **kinds, bool **seen, const char *const *fields,
+                      const size_t *lens, size_t n) {
+    c->ncols = n;
+    c->names = calloc(n + 1, sizeof *c->names);
+    c->types = calloc(n + 1, sizeof *c->types);
+    c->nullable = calloc(n + 1, sizeof *c->nullable);
+    *kinds = calloc(n + 1, sizeof **kinds);
+    *seen = calloc(n + 1, sizeof **seen);
+    if (!c->names || !c->types || !c->nullable || !*kinds || !*seen)
+        return SHEAF_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (!(c->names[i] = strndup(fields[i], lens[i])))
+            return SHEAF_ENOMEM;
+        (*kinds)[i] = SJ_K_INT | SJ_K_DOUBLE | SJ_K_BOOL | SJ_K_DATE | SJ_K_TS;
     }
-    sheaf__format fmt;
-    sheaf__format_parse("csv", &fmt);
-    fmt.header = true;
-    size_t pl = strlen(path);
-    fmt.sep = (uint8_t)(sep ? sep : pl > 4 && !strcmp(path + pl - 4, ".tsv") ? '\t' : ',');
+    return 0;
+}
+
+int sj_csv_infer(char **files, size_t nfiles, char sep, uint64_t max_rows, uint64_t max_bytes,
+                 sj_kinds_fn kinds, sj_csv_cols *out, char *err, size_t errlen) {
+    memset(out, 0, sizeof *out);
+    unsigned *k = NULL;
+    bool *seen = NULL, named = false;
+    int rc = 0;
     sheaf__reader rd;
     memset(&rd, 0, sizeof rd);
     rd.fd = -1;
-    int rc = sheaf__reader_open(&rd, path, 0, (uint64_t)st.st_size, &fmt, err, errlen);
-    if (rc)
-        return rc < 0 ? rc : SHEAF_EIO;
-    unsigned *k = NULL;
-    bool *nullable = NULL, *seen = NULL;
-    char **names = NULL;
-    size_t ncols = 0;
-    uint64_t rows = 0;
-    sheaf_record rec;
-    int r;
-    while (rows < sample && (r = sheaf__reader_next(&rd, &rec, err, errlen)) != 0) {
-        if (r < 0) {
-            rc = r;
+    for (size_t fi = 0; fi < nfiles && !rc && (fi == 0 || out->rows < max_rows); fi++) {
+        const char *path = files[fi];
+        struct stat st;
+        if (stat(path, &st)) {
+            snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+            rc = SHEAF_ENOENT;
             break;
         }
-        if (!names) {
-            ncols = rec.nheader;
-            k = calloc(ncols + 1, sizeof *k);
-            nullable = calloc(ncols + 1, sizeof *nullable);
-            seen = calloc(ncols + 1, sizeof *seen);
-            names = calloc(ncols + 1, sizeof *names);
-            if (!k || !nullable || !seen || !names) {
-                rc = SHEAF_ENOMEM;
+        sheaf__format fmt;
+        sheaf__format_parse("csv", &fmt);
+        fmt.header = true;
+        size_t pl = strlen(path);
+        fmt.sep = (uint8_t)(sep ? sep : pl > 4 && !strcmp(path + pl - 4, ".tsv") ? '\t' : ',');
+        int r = sheaf__reader_open(&rd, path, 0, (uint64_t)st.st_size, &fmt, err, errlen);
+        if (r) {
+            rc = r < 0 ? r : SHEAF_EIO;
+            break;
+        }
+        sheaf_record rec;
+        while (out->rows < max_rows && (r = sheaf__reader_next(&rd, &rec, err, errlen)) != 0) {
+            if (r < 0) {
+                rc = r;
                 break;
             }
-            for (size_t c = 0; c < ncols; c++)
-                names[c] = strndup(rec.header[c], rec.header_lens[c]);
-            for (size_t c = 0; c < ncols; c++)
-                k[c] = T_INT | T_DOUBLE | T_BOOL | T_DATE | T_TS;
-        }
-        rows++;
-        for (size_t c = 0; c < ncols; c++) {
-            size_t n = c < rec.nfields ? rec.field_lens[c] : 0;
-            if (n == 0) {
-                nullable[c] = true;
-                continue;
+            if (!named) {
+                named = true;
+                if ((rc = cols_named(out, &k, &seen, rec.header, rec.header_lens, rec.nheader)))
+                    break;
             }
-            seen[c] = true;
-            k[c] &= kinds(rec.fields[c], n);
+            if (rec.offset >= max_bytes)
+                break;
+            if (rec.nfields == 1 && rec.field_lens[0] == 0 && out->ncols > 1)
+                continue; /* a blank line */
+            out->rows++;
+            for (size_t c = 0; c < out->ncols; c++) {
+                size_t n = c < rec.nfields ? rec.field_lens[c] : 0;
+                if (n == 0) {
+                    out->nullable[c] = true;
+                    continue;
+                }
+                seen[c] = true;
+                k[c] &= kinds(rec.fields[c], n);
+            }
         }
+        if (!rc && !named) { /* the header alone, or an empty file */
+            named = true;
+            rc = cols_named(out, &k, &seen, (const char *const *)rd.hfields, rd.hlens, rd.nh);
+        }
+        sheaf__reader_close(&rd);
     }
-    if (!rc && !names) {
-        /* the header alone, or an empty file */
-        ncols = rd.nh;
-        names = calloc(ncols + 1, sizeof *names);
-        k = calloc(ncols + 1, sizeof *k);
-        nullable = calloc(ncols + 1, sizeof *nullable);
-        seen = calloc(ncols + 1, sizeof *seen);
-        if (!names || !k || !nullable || !seen)
-            rc = SHEAF_ENOMEM;
-        for (size_t c = 0; !rc && c < ncols; c++)
-            names[c] = strndup(rd.hfields[c], rd.hlens[c]);
-    }
-    for (size_t c = 0; !rc && c < ncols; c++)
-        if (!names[c])
-            rc = SHEAF_ENOMEM;
-    if (!rc && in->desc &&
-        sj_buf_printf(in->desc, "%s: %s with a header, %zu columns, types from %llu rows\n",
-                      path, fmt.sep == '\t' ? "tsv" : "csv", ncols, (unsigned long long)rows))
-        rc = SHEAF_ENOMEM;
-    for (size_t c = 0; !rc && c < ncols && !in->rc; c++) {
+    sheaf__reader_free(&rd);
+    for (size_t c = 0; !rc && c < out->ncols; c++) {
         unsigned x = seen[c] ? k[c] : 0;
-        const char *t = x & T_INT      ? "int64"
-                        : x & T_DOUBLE ? "double"
-                        : x & T_BOOL   ? "bool"
-                        : x & T_DATE   ? "date"
-                        : x & T_TS     ? "timestamp"
-                                       : "string";
-        column(in, names[c], t, t, nullable[c] || !seen[c], "");
+        out->types[c] = x & SJ_K_INT      ? SHEAF_COL_INT64
+                        : x & SJ_K_DOUBLE ? SHEAF_COL_DOUBLE
+                        : x & SJ_K_BOOL   ? SHEAF_COL_BOOL
+                        : x & SJ_K_DATE   ? SHEAF_COL_DATE
+                        : x & SJ_K_TS     ? SHEAF_COL_TIMESTAMP
+                                          : SHEAF_COL_STRING;
+        if (!seen[c])
+            out->nullable[c] = true; /* empty throughout: a nullable string */
     }
     if (rc == SHEAF_ENOMEM)
-        snprintf(err, errlen, "out of memory reading %s", path);
-    for (size_t c = 0; names && c < ncols; c++)
-        free(names[c]);
-    free(names);
+        snprintf(err, errlen, "out of memory reading %s", files[0]);
     free(k);
-    free(nullable);
     free(seen);
-    sheaf__reader_free(&rd);
+    if (rc)
+        sj_csv_cols_free(out);
     return rc;
 }
 
+static int infer_csv(inferred *in, char **files, size_t nfiles, char sep, uint64_t sample,
+                     char *err, size_t errlen) {
+    sj_csv_cols c;
+    int rc =
+        sj_csv_infer(files, nfiles, sep, sample, SJ_SCHEMA_SAMPLE_BYTES, sj_kinds, &c, err, errlen);
+    if (rc)
+        return rc;
+    size_t pl = strlen(files[0]);
+    bool tsv = sep ? sep == '\t' : pl > 4 && !strcmp(files[0] + pl - 4, ".tsv");
+    if (in->desc &&
+        sj_buf_printf(in->desc, "%s: %s with a header, %zu columns, types from %llu rows%s\n",
+                      files[0], tsv ? "tsv" : "csv", c.ncols, (unsigned long long)c.rows,
+                      nfiles > 1 ? " of its files" : ""))
+        in->rc = SHEAF_ENOMEM;
+    for (size_t i = 0; i < c.ncols && !in->rc; i++) {
+        const char *t = sj_col_type_name(c.types[i]);
+        column(in, c.names[i], t, t, c.nullable[i], "");
+    }
+    sj_csv_cols_free(&c);
+    return 0;
+}
+
 sheaf_schema *sj_schema_infer(const char *path, bool parquet, char sep, uint64_t sample,
-                              char **files, size_t nfiles, sj_buf *desc, char *err,
-                              size_t errlen) {
+                              char **files, size_t nfiles, sj_buf *desc, char *err, size_t errlen) {
     inferred in = {.desc = desc, .schema = sheaf_schema_new()};
     int rc = !in.schema ? SHEAF_ENOMEM
              : parquet  ? infer_parquet(&in, path, files, nfiles, err, errlen)
-                        : infer_csv(&in, path, sep, sample, err, errlen);
+                        : infer_csv(&in, files, nfiles, sep, sample, err, errlen);
     if (!rc && in.rc == SHEAF_EINVAL)
         snprintf(err, errlen, "%s: its columns do not make a schema (an empty or repeated name)",
                  path);
@@ -315,8 +348,8 @@ sheaf_schema *sj_schema_infer(const char *path, bool parquet, char sep, uint64_t
         snprintf(err, errlen, "out of memory reading %s", path);
     else if (rc == SHEAF_ENOMEM && !in.schema)
         snprintf(err, errlen, "out of memory");
-    if (!rc && !in.rc && desc && sj_buf_printf(desc, "  --schema %.*s\n", (int)in.spec.len,
-                                               in.spec.p ? in.spec.p : "")) {
+    if (!rc && !in.rc && desc &&
+        sj_buf_printf(desc, "  --schema %.*s\n", (int)in.spec.len, in.spec.p ? in.spec.p : "")) {
         in.rc = SHEAF_ENOMEM;
         snprintf(err, errlen, "out of memory");
     }
@@ -346,7 +379,7 @@ int sj_schema_command(int argc, char **argv) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             printf("usage: sheaf schema [--sample N] [--csv-delimiter C] FILE...\n"
                    "  the columns of Parquet files (their footers) and of csv/tsv files with a "
-                   "header\n  (types inferred from the first N rows, default 1000)\n");
+                   "header\n  (types inferred from the first N rows, default 20480)\n");
             return 0;
         }
         if (!strcmp(argv[i], "--sample") && i + 1 < argc) {
@@ -377,8 +410,8 @@ int sj_schema_command(int argc, char **argv) {
         char err[1024];
         sj_buf desc = {0};
         char *one[1] = {argv[i]};
-        sheaf_schema *sc = sj_schema_infer(argv[i], is_parquet(argv[i]), sep, sample, one, 1,
-                                           &desc, err, sizeof err);
+        sheaf_schema *sc = sj_schema_infer(argv[i], is_parquet(argv[i]), sep, sample, one, 1, &desc,
+                                           err, sizeof err);
         if (sc)
             fwrite(desc.p, 1, desc.len, stdout);
         else

@@ -1,15 +1,16 @@
 /*
  * schema.c: the columns of a CSV table and their types.
  *
- * The names come from the first file's header. The types come from a sample: the first
- * rows (at most SAMPLE_ROWS, from at most SAMPLE_BYTES of each file, files in order) are
- * split with the jobs' csv splitter, and each column keeps the candidate types every
- * non-empty field parses as; the first left of BOOLEAN (true/false), BIGINT, DOUBLE, DATE
- * (YYYY-MM-DD), TIMESTAMP (YYYY-MM-DD HH:MM:SS[.ffffff]) is its type, else VARCHAR. Empty
- * fields are NULL and say nothing about the type; a column empty in the whole sample is
- * VARCHAR. A later field that does not parse as its column's type fails the query, naming
- * the file and offset. --schema overrides the inferred types by name. A compressed file
- * (by its name's codec suffix) is sampled decompressed.
+ * A csv table's names and types come from the one inference that `sheaf schema` and `sheaf
+ * convert` use (sj_csv_infer, jobs/schema.c): the first file's header, and a sample of the
+ * first 20,480 rows of the files in order (at most 8 MiB of each, decompressed when the name
+ * says so), read as the jobs read csv. Each column keeps the candidate types every non-empty
+ * field parses as by the query's own value rules (sql_kinds): BOOLEAN (true/false), BIGINT,
+ * DOUBLE, DATE (YYYY-MM-DD), TIMESTAMP (YYYY-MM-DD HH:MM:SS[.ffffff]); the first of BIGINT,
+ * DOUBLE, BOOLEAN, DATE, TIMESTAMP left is its type, else VARCHAR. Empty fields are NULL and say
+ * nothing about the type; a column empty in the whole sample is VARCHAR. A later field that
+ * does not parse as its column's type fails the query, naming the file and offset. --schema
+ * overrides the inferred types by name.
  *
  * A Parquet table's columns and types come from its first file's footer (sql_parquet_table).
  */
@@ -25,9 +26,6 @@
 #include "sql/sql.h"
 #include "codec.h"
 #include "parquet.h"
-
-#define SAMPLE_ROWS 20480
-#define SAMPLE_BYTES (8u << 20)
 
 enum { C_BOOL = 1, C_INT = 2, C_DOUBLE = 4, C_DATE = 8, C_TS = 16 };
 
@@ -75,8 +73,8 @@ int sql_read_head(const char *path, size_t max, char **data, size_t *len, char *
     sheaf__codec_kind kind = sheaf__codec_by_name(path);
     sheaf__decoder *dec = NULL;
     int rc = 0;
-    if (kind != SHEAF__CODEC_NONE && (rc = sheaf__decoder_open(&dec, kind, fd, path, err,
-                                                                 errlen))) {
+    if (kind != SHEAF__CODEC_NONE &&
+        (rc = sheaf__decoder_open(&dec, kind, fd, path, err, errlen))) {
         close(fd);
         return rc;
     }
@@ -198,8 +196,7 @@ static bool folder_date(const char *p) {
 /* Adds to t (the first file's columns) a column for each partition folder name found in the
  * files' paths that t does not hold, typed by inference over all its values. Returns 0 or a
  * code with a message in err. */
-static int partition_columns(char **files, size_t nfiles, sql_table *t, char *err,
-                             size_t errlen) {
+static int partition_columns(char **files, size_t nfiles, sql_table *t, char *err, size_t errlen) {
     size_t nfile = t->ncols;
     unsigned *ok = NULL; /* per added column: 1 every value an integer, 2 a date */
     int rc = 0;
@@ -239,7 +236,7 @@ static int partition_columns(char **files, size_t nfiles, sql_table *t, char *er
         free(kv);
     }
     for (size_t c = nfile; c < t->ncols; c++) /* all null: text */
-        t->types[c] = ok[c - nfile] == 3 ? SQL_STRING
+        t->types[c] = ok[c - nfile] == 3  ? SQL_STRING
                       : ok[c - nfile] & 1 ? SQL_INT
                       : ok[c - nfile] & 2 ? SQL_DATE
                                           : SQL_STRING;
@@ -259,91 +256,55 @@ int sql_files_table(char **files, size_t nfiles, bool parquet, char delim, sql_t
     return rc;
 }
 
+/* What a field parses as, by the query's own value rules (sql_parse_as), as sj_csv_infer's
+ * kinds. */
+static unsigned sql_kinds(const char *p, size_t n) {
+    unsigned c = candidates(p, n), k = 0;
+    k |= c & C_BOOL ? SJ_K_BOOL : 0;
+    k |= c & C_INT ? SJ_K_INT : 0;
+    k |= c & C_DOUBLE ? SJ_K_DOUBLE : 0;
+    k |= c & C_DATE ? SJ_K_DATE : 0;
+    k |= c & C_TS ? SJ_K_TS : 0;
+    return k;
+}
 
 int sql_infer_table(char **files, size_t nfiles, char delim, sql_table *t, char *err,
                     size_t errlen) {
     memset(t, 0, sizeof *t);
-    unsigned *cand = NULL;
-    bool *seen = NULL;
-    size_t rows = 0;
-    sheaf_csv fl = {0};
-    int rc = 0;
     if (!nfiles) {
         snprintf(err, errlen, "no input files");
         return SHEAF_ENOENT;
     }
-    for (size_t fi = 0; fi < nfiles && rows < SAMPLE_ROWS; fi++) {
-        char *data;
-        size_t len;
-        if ((rc = sql_read_head(files[fi], SAMPLE_BYTES, &data, &len, err, errlen)))
-            goto out;
-        bool whole = len < SAMPLE_BYTES;
-        size_t off = 0;
-        bool first = true;
-        while (off < len && rows < SAMPLE_ROWS) {
-            long long k = sheaf_csv_parse(&fl, data + off, len - off, delim, NULL, 0);
-            if (k <= 0)
-                break;
-            /* a record cut by the end of the sample is not used */
-            if (!whole && (size_t)k == len - off && data[len - 1] != '\n')
-                break;
-            off += (size_t)k;
-            if (first) {
-                first = false;
-                if (fi == 0) {
-                    t->ncols = fl.nfields;
-                    t->names = calloc(fl.nfields ? fl.nfields : 1, sizeof *t->names);
-                    t->types = calloc(fl.nfields ? fl.nfields : 1, sizeof *t->types);
-                    cand = calloc(fl.nfields ? fl.nfields : 1, sizeof *cand);
-                    seen = calloc(fl.nfields ? fl.nfields : 1, sizeof *seen);
-                    if (!t->names || !t->types || !cand || !seen) {
-                        free(data);
-                        rc = SHEAF_ENOMEM;
-                        goto out;
-                    }
-                    for (size_t i = 0; i < fl.nfields; i++) {
-                        t->names[i] = strndup(fl.fields[i], fl.field_lens[i]);
-                        cand[i] = C_BOOL | C_INT | C_DOUBLE | C_DATE | C_TS;
-                    }
-                }
-                continue;
-            }
-            if (fl.nfields == 1 && fl.field_lens[0] == 0 && t->ncols > 1)
-                continue; /* a blank line */
-            for (size_t i = 0; i < fl.nfields && i < t->ncols; i++) {
-                if (!fl.field_lens[i])
-                    continue;
-                seen[i] = true;
-                cand[i] &= candidates(fl.fields[i], fl.field_lens[i]);
-            }
-            rows++;
-        }
-        free(data);
-    }
-    if (!t->ncols) {
+    sj_csv_cols c;
+    int rc = sj_csv_infer(files, nfiles, delim, SJ_SCHEMA_SAMPLE, SJ_SCHEMA_SAMPLE_BYTES, sql_kinds,
+                          &c, err, errlen);
+    if (rc)
+        return rc;
+    if (!c.ncols) {
+        sj_csv_cols_free(&c);
         snprintf(err, errlen, "%s: no header line (the first line must name the columns)",
                  files[0]);
-        rc = SHEAF_EFORMAT;
-        goto out;
+        return SHEAF_EFORMAT;
     }
-    for (size_t i = 0; i < t->ncols; i++) {
-        unsigned c = seen[i] ? cand[i] : 0;
-        t->types[i] = c & C_BOOL     ? SQL_BOOL
-                      : c & C_INT    ? SQL_INT
-                      : c & C_DOUBLE ? SQL_DOUBLE
-                      : c & C_DATE   ? SQL_DATE
-                      : c & C_TS     ? SQL_TS
-                                     : SQL_STRING;
-    }
-out:
-    free(cand);
-    free(seen);
-    sheaf_csv_free(&fl);
-    if (rc && rc != SHEAF_ENOMEM && !err[0])
-        snprintf(err, errlen, "cannot infer the table's columns");
-    if (rc)
+    t->names = c.names; /* taken over */
+    t->ncols = c.ncols;
+    t->types = calloc(c.ncols, sizeof *t->types);
+    for (size_t i = 0; t->types && i < c.ncols; i++)
+        t->types[i] = c.types[i] == SHEAF_COL_INT64       ? SQL_INT
+                      : c.types[i] == SHEAF_COL_DOUBLE    ? SQL_DOUBLE
+                      : c.types[i] == SHEAF_COL_BOOL      ? SQL_BOOL
+                      : c.types[i] == SHEAF_COL_DATE      ? SQL_DATE
+                      : c.types[i] == SHEAF_COL_TIMESTAMP ? SQL_TS
+                                                          : SQL_STRING;
+    c.names = NULL;
+    c.ncols = 0;
+    sj_csv_cols_free(&c);
+    if (!t->types) {
         sql_table_free(t);
-    return rc;
+        snprintf(err, errlen, "out of memory");
+        return SHEAF_ENOMEM;
+    }
+    return 0;
 }
 
 int sql_apply_schema(sql_table *t, const char *schema, char *err, size_t errlen) {
@@ -364,8 +325,10 @@ int sql_apply_schema(sql_table *t, const char *schema, char *err, size_t errlen)
         *colon = '\0';
         int type = sql_type_from_name(colon + 1);
         if (type < 0) {
-            snprintf(err, errlen, "--schema: unknown type '%s' (bigint, double, varchar, "
-                                  "boolean, date, timestamp)", colon + 1);
+            snprintf(err, errlen,
+                     "--schema: unknown type '%s' (bigint, double, varchar, "
+                     "boolean, date, timestamp)",
+                     colon + 1);
             rc = -1;
             break;
         }

@@ -103,7 +103,8 @@ for t in "${targets[@]}"; do
     extra=()
     if [[ $t == fuzz_sql ]]; then
         # the query layer: its sources, the jobs' helpers, the generated parser and scanner
-        extra=(-I"$top_srcdir" -I"$top_builddir" "$top_srcdir/jobs/jobutil.c")
+        extra=(-I"$top_srcdir" -I"$top_builddir" "$top_srcdir/jobs/jobutil.c"
+            "$top_srcdir/jobs/schema.c")
         for f in ast value bind eval schema exec filter; do extra+=("$top_srcdir/sql/$f.c"); done
         extra+=(
             "$top_builddir/sql/parser.c" "$top_builddir/sql/lexer.c")

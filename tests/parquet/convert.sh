@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # convert.sh: `sheaf schema` and `sheaf convert` against DuckDB:
 #  - the types `sheaf schema` infers for a csv file are those DuckDB's csv sniffer finds, and
-#    for a Parquet file those DuckDB reads from it;
+#    for a Parquet file those DuckDB reads from it; a file with a byte-order mark is read by
+#    `sheaf sql` (the same inference) with DuckDB's column names and rows;
 #  - `sheaf convert` with that schema at 1-4 ranks (every codec) writes Parquet that DuckDB reads
 #    as exactly the rows and types of its own reading of the csv, and converting Parquet input
 #    gives the same;
@@ -28,6 +29,19 @@ case_schema_like_duckdb() {
     got=$(spec "$TMP/data.csv" | tr -d '?')
     want=$(duck_types "SELECT * FROM read_csv('$TMP/data.csv', header = true)")
     [[ $got == "$want" ]] || fail "csv: sheaf schema '$got', DuckDB '$want'"
+    # a byte-order mark, booleans in any case, an empty field: the one inference of sheaf
+    # schema, convert and sql, each as DuckDB's sniffer and reader see the file
+    printf '\xef\xbb\xbfid,flag,day,amount,name\n1,true,2024-01-02,1.5,a\n2,FALSE,2024-01-03,,b\n3,True,2024-02-29,2,\n' \
+        >"$TMP/bom.csv"
+    got=$(spec "$TMP/bom.csv" | tr -d '?')
+    want=$(duck_types "SELECT * FROM read_csv('$TMP/bom.csv', header = true)")
+    [[ $got == "$want" ]] || fail "bom.csv: sheaf schema '$got', DuckDB '$want'"
+    "$SHEAF" sql "SELECT * FROM '$TMP/bom.csv'" >"$TMP/bom.out" || fail "sql over bom.csv failed"
+    [[ $(head -n 1 "$TMP/bom.out") == id,flag,day,amount,name ]] ||
+        fail "sql's columns over bom.csv: $(head -n 1 "$TMP/bom.out")"
+    duck same "SELECT * FROM read_csv('$TMP/bom.out', header = true)" \
+        "SELECT * FROM read_csv('$TMP/bom.csv', header = true)" ||
+        fail "sql over bom.csv: other rows than DuckDB's"
     got=$(spec "$TMP/data-zstd.parquet" | tr -d '?')
     want=$(duck_types "SELECT * FROM '$TMP/data-zstd.parquet'")
     [[ $got == "$want" ]] || fail "parquet: sheaf schema '$got', DuckDB '$want'"
