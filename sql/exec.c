@@ -66,6 +66,9 @@ typedef struct sql_opts {
     char jdelim;
     bool jparquet;
     bool to_stdout;
+    /* what the rounds reading the tables' files read, for the report of the committed
+     * result (round 2 reads only the result): records, bytes, files pruned (rank 0) */
+    uint64_t table_records, table_bytes, table_pruned;
 } sql_opts;
 
 static sql_opts sopts;
@@ -1324,9 +1327,38 @@ static int out_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
     return sheaf_emit(ctx, k, sizeof k, rec->data, rec->len);
 }
 
+/* Round 2's state: the line being written, and the figures of the rounds before it. */
+typedef struct out_state {
+    sj_buf *line;
+    const sql_opts *o;
+} out_state;
+
+/* Counts what the rounds reading the tables' files read (round 1, or a join's round 0), after
+ * one: their input records and bytes, and the files the pruner (NULL: none) ruled out. */
+static void table_read(sql_opts *o, const sheaf_result *res, const sql_pruner *pr) {
+    o->table_records += res->input_records;
+    o->table_bytes += res->input_bytes;
+    o->table_pruned += sql_pruner_count(pr);
+}
+
+/* The report of the committed result shows the query's input, not round 2's (the result
+ * rows): rank 0 adds user counters sql.input_records, sql.input_bytes and
+ * sql.input_files_pruned. */
+static int out_setup(sheaf_ctx *ctx, void *udata) {
+    const out_state *os = udata;
+    if (sheaf_rank(ctx) != 0)
+        return 0;
+    int rc = sheaf_counter_add(ctx, "sql.input_records", (int64_t)os->o->table_records);
+    if (!rc)
+        rc = sheaf_counter_add(ctx, "sql.input_bytes", (int64_t)os->o->table_bytes);
+    if (!rc)
+        rc = sheaf_counter_add(ctx, "sql.input_files_pruned", (int64_t)os->o->table_pruned);
+    return rc;
+}
+
 static int out_reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values *vals,
                       void *udata) {
-    sj_buf *line = udata;
+    sj_buf *line = ((out_state *)udata)->line;
     const void *v;
     size_t vlen;
     (void)key;
@@ -1760,6 +1792,7 @@ static int run_select(MPI_Comm comm, sql_opts *o, sql_query *q, const sheaf_conf
         x.pqcols = o->parquet;
         rc = sj_round(comm, &j1, &c1, in1, 1, r1.p, res);
         x.bcast = false;
+        table_read(o, res, NULL);
     } else if (q->join) {
         /* the join round: both tables in, their joined rows (the columns the query reads)
          * out as CSV; round 1 then reads those */
@@ -1776,6 +1809,7 @@ static int run_select(MPI_Comm comm, sql_opts *o, sql_query *q, const sheaf_conf
             c0.csv_delimiter = o->jdelim;
         rc = sj_round(comm, &j0, &c0, in0, 2, r0.p, res);
         x.join = false;
+        table_read(o, res, NULL);
         x.hdr_any = false;
         in1[0] = r0.p;
         if (!rc && !(phys = calloc(t.ncols + 1, sizeof *phys)))
@@ -1806,6 +1840,7 @@ static int run_select(MPI_Comm comm, sql_opts *o, sql_query *q, const sheaf_conf
         }
         if (!rc)
             rc = sj_round(comm, &j1, &c1, in1, 1, r1.p, res);
+        table_read(o, res, pr);
         sql_pruner_free(pr);
     }
     for (size_t c = 0; phys && c < t.ncols; c++)
@@ -1867,8 +1902,9 @@ static int run_select(MPI_Comm comm, sql_opts *o, sql_query *q, const sheaf_conf
             sj_buf_free(&rows);
             goto done_work;
         }
+        out_state os = {&line, o};
         sheaf_job_def j2 = {.name = "sql", .map = out_map, .reduce = out_reduce,
-                            .total_order = 1, .udata = &line};
+                            .setup = out_setup, .total_order = 1, .udata = &os};
         sheaf_config c2 = *cfg;
         const char *in2[] = {rows.p};
         c2.inputs = in2;

@@ -178,7 +178,12 @@ struct sql_pruner {
     sql_value *row;
     sql_arena arena;
     char err[256];
+    uint64_t pruned; /* files ruled out */
 };
+
+uint64_t sql_pruner_count(const sql_pruner *p) {
+    return p ? p->pruned : 0;
+}
 
 void sql_pruner_free(sql_pruner *p) {
     if (!p)
@@ -290,6 +295,7 @@ int sql_pruner_prune(void *arg, const char *path, const char *const *kv, size_t 
             out = 1;
     }
     sql_arena_reset(&p->arena);
+    p->pruned += (uint64_t)out;
     return out;
 }
 

@@ -217,6 +217,8 @@ int sql_pruner_new(const sql_table *t, size_t nfile, const sql_node *where, sql_
  * evaluation fails, prunes nothing: the rows say what is wrong). */
 int sql_pruner_prune(void *p, const char *path, const char *const *kv, size_t nkv);
 void sql_pruner_free(sql_pruner *p);
+/* The files the pruner ruled out so far (on rank 0, which plans). */
+uint64_t sql_pruner_count(const sql_pruner *p);
 /* Reads up to max bytes (SIZE_MAX: all) of a file, decompressed when its name ends in .gz,
  * .zst, .bz2 or .xz; *data is NUL-terminated and the caller's. Returns 0 or a code with a
  * message naming the file. */

@@ -137,6 +137,17 @@ case_prune() {
              WHERE year >= 2003 AND city = 'c3' AND amount > 0 GROUP BY city, year" ||
             fail "np $np: sheaf sql's rows differ from DuckDB's"
         # (it succeeded, so the corrupt file under year=2000 was never opened)
+        # The committed result's report counts the query's input, not the result's rows:
+        # the files pruned, and the rows of the files read
+        local kept n
+        kept=$(find "$lake" -path '*/year=200[34]/city=c3/*' -name '*.parquet' | wc -l)
+        n=$(jq '.user_counters."sql.input_files_pruned"' "$TMP/sqlq-np$np/_report.json")
+        [[ $n -eq $(($(find "$TMP/prune" -name '*.parquet' | wc -l) - kept)) ]] ||
+            fail "np $np: sql.input_files_pruned $n, $kept files kept"
+        n=$(jq '.user_counters."sql.input_records"' "$TMP/sqlq-np$np/_report.json")
+        duck same "SELECT $n" "SELECT count(*) FROM read_parquet('$TMP/prune-clean/**/*.parquet',
+            hive_partitioning = true) WHERE year >= 2003 AND city = 'c3'" ||
+            fail "np $np: sql.input_records $n is not the rows of the files read"
     done
     rc=0
     run_np 2 sql "SELECT count(*) AS n FROM '$lake' WHERE year = 2002 OR amount > 5" \
