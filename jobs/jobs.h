@@ -94,6 +94,15 @@ void sj_csv_cols_free(sj_csv_cols *c);
 int sj_csv_infer(char **files, size_t nfiles, char sep, uint64_t max_rows, uint64_t max_bytes,
                  sj_kinds_fn kinds, sj_csv_cols *out, char *err, size_t errlen);
 
+/* The columns the Hive-style folders NAME=VALUE in the paths of files add, as the Parquet
+ * reader adds them, but for the names in have (the files' own columns): in the order first met,
+ * each nullable, typed by its values over all the files as DuckDB's hive_types_autocast does:
+ * int64 when every non-null value is [-]digits within range, else date when every one is a
+ * valid YYYY-MM-DD, else string (a folder that is always null is a string). Returns 0 or
+ * SHEAF_ENOMEM (err says so). */
+int sj_folder_columns(char **files, size_t nfiles, const char *const *have, size_t nhave,
+                      sj_csv_cols *out, char *err, size_t errlen);
+
 /* The name of a column type in a --schema line (int64, string, ...). */
 const char *sj_col_type_name(sheaf_col_type type);
 

@@ -99,48 +99,59 @@ static void column(inferred *in, const char *name, const char *shown, const char
         in->rc = rc;
 }
 
+/* A folder value that is [-]digits within int64 (no sign +, no spaces, as Hive and DuckDB
+ * write them). */
 static bool folder_int(const char *v) {
     int64_t i;
     double d;
-    return !sheaf__parse_value(SHEAF_COL_INT64, v, strlen(v), &i, &d);
+    size_t n = strlen(v), k = v[0] == '-';
+    if (k == n)
+        return false;
+    for (size_t j = k; j < n; j++)
+        if (v[j] < '0' || v[j] > '9')
+            return false;
+    return !sheaf__parse_value(SHEAF_COL_INT64, v, n, &i, &d);
 }
 
+/* A folder value that is a valid date written YYYY-MM-DD. */
 static bool folder_date(const char *v) {
     int64_t i;
     double d;
-    return strlen(v) == 10 && !sheaf__parse_value(SHEAF_COL_DATE, v, 10, &i, &d);
+    for (size_t j = 0; j < 10; j++)
+        if (j == 4 || j == 7 ? v[j] != '-' : v[j] < '0' || v[j] > '9')
+            return false;
+    return v[10] == 0 && !sheaf__parse_value(SHEAF_COL_DATE, v, 10, &i, &d);
 }
 
-/* A column for each Hive-style folder NAME=VALUE in the paths of files that the file's own
- * columns (the first have of them) do not name, as the Parquet reader adds them: int64 when
- * every value is an integer, else date when every one is a date, else string; nullable. */
-static void folder_columns(inferred *in, char **files, size_t nfiles, size_t have) {
-    char **names = NULL;
-    unsigned *ok = NULL; /* 1: every value an integer, 2: a date */
-    size_t n = 0;
-    for (size_t i = 0; i < nfiles && !in->rc; i++) {
+int sj_folder_columns(char **files, size_t nfiles, const char *const *have, size_t nhave,
+                      sj_csv_cols *out, char *err, size_t errlen) {
+    memset(out, 0, sizeof *out);
+    unsigned *ok = NULL; /* per column: 1 every value an integer, 2 a date */
+    int rc = 0;
+    for (size_t i = 0; i < nfiles && !rc; i++) {
         char **kv = NULL;
         size_t nkv = 0;
-        in->rc = sheaf__hive_folders(files[i], &kv, &nkv);
-        for (size_t k = 0; k < nkv && !in->rc; k++) {
+        rc = sheaf__hive_folders(files[i], &kv, &nkv);
+        for (size_t k = 0; k < nkv && !rc; k++) {
             const char *name = kv[2 * k], *v = kv[2 * k + 1];
             size_t c = 0;
-            while (c < have && strcmp(sheaf_schema_name(in->schema, c), name))
+            while (c < nhave && strcmp(have[c], name))
                 c++;
-            if (c < have)
+            if (c < nhave)
                 continue; /* the file's own column */
-            for (c = 0; c < n && strcmp(names[c], name); c++)
+            for (c = 0; c < out->ncols && strcmp(out->names[c], name); c++)
                 ;
-            if (c == n) {
-                char **nn = realloc(names, (n + 1) * sizeof *nn);
-                names = nn ? nn : names;
-                unsigned *no = realloc(ok, (n + 1) * sizeof *no);
+            if (c == out->ncols) {
+                char **nn = realloc(out->names, (c + 1) * sizeof *nn);
+                out->names = nn ? nn : out->names;
+                unsigned *no = realloc(ok, (c + 1) * sizeof *no);
                 ok = no ? no : ok;
-                if (!nn || !no || !(names[n] = strdup(name))) {
-                    in->rc = SHEAF_ENOMEM;
+                if (!nn || !no || !(out->names[c] = strdup(name))) {
+                    rc = SHEAF_ENOMEM;
                     break;
                 }
-                ok[n++] = 3;
+                ok[c] = 3;
+                out->ncols++;
             }
             if (v)
                 ok[c] &= (folder_int(v) ? 1u : 0) | (folder_date(v) ? 2u : 0);
@@ -149,17 +160,44 @@ static void folder_columns(inferred *in, char **files, size_t nfiles, size_t hav
             free(kv[k]);
         free(kv);
     }
-    for (size_t c = 0; c < n; c++) {
-        const char *t = ok[c] == 3  ? "string" /* all null */
-                        : ok[c] & 1 ? "int64"
-                        : ok[c] & 2 ? "date"
-                                    : "string";
-        if (!in->rc)
-            column(in, names[c], t, t, true, " (partition folder)");
-        free(names[c]);
+    out->types = calloc(out->ncols + 1, sizeof *out->types);
+    out->nullable = calloc(out->ncols + 1, sizeof *out->nullable);
+    if (!rc && (!out->types || !out->nullable))
+        rc = SHEAF_ENOMEM;
+    for (size_t c = 0; !rc && c < out->ncols; c++) {
+        out->types[c] = ok[c] == 3  ? SHEAF_COL_STRING /* all null */
+                        : ok[c] & 1 ? SHEAF_COL_INT64
+                        : ok[c] & 2 ? SHEAF_COL_DATE
+                                    : SHEAF_COL_STRING;
+        out->nullable[c] = true;
     }
-    free(names);
     free(ok);
+    if (rc) {
+        snprintf(err, errlen, "out of memory");
+        sj_csv_cols_free(out);
+    }
+    return rc;
+}
+
+/* A column for each partition folder of files that the schema's first have columns (the
+ * file's own) do not name (sj_folder_columns). */
+static void folder_columns(inferred *in, char **files, size_t nfiles, size_t have) {
+    const char **names = calloc(have + 1, sizeof *names);
+    sj_csv_cols f;
+    char err[64];
+    for (size_t c = 0; names && c < have; c++)
+        names[c] = sheaf_schema_name(in->schema, c);
+    if (!names || sj_folder_columns(files, nfiles, names, have, &f, err, sizeof err)) {
+        in->rc = SHEAF_ENOMEM;
+        free(names);
+        return;
+    }
+    for (size_t c = 0; c < f.ncols && !in->rc; c++) {
+        const char *t = sj_col_type_name(f.types[c]);
+        column(in, f.names[c], t, t, true, " (partition folder)");
+    }
+    sj_csv_cols_free(&f);
+    free(names);
 }
 
 static int infer_parquet(inferred *in, const char *path, char **files, size_t nfiles, char *err,

@@ -173,77 +173,35 @@ int sql_parquet_table(const char *file, sql_table *t, char *err, size_t errlen) 
     return rc;
 }
 
-/* Whether text is [-]digits within BIGINT (integer) or YYYY-MM-DD (a date). */
-static bool folder_int(const char *p) {
-    sql_value v;
-    size_t n = strlen(p), d = p[0] == '-';
-    if (d == n)
-        return false;
-    for (size_t i = d; i < n; i++)
-        if (p[i] < '0' || p[i] > '9')
-            return false;
-    return sql_parse_as(SQL_INT, p, n, &v) == 0;
-}
-
-static bool folder_date(const char *p) {
-    sql_value v;
-    for (size_t i = 0; i < 10; i++)
-        if (i == 4 || i == 7 ? p[i] != '-' : p[i] < '0' || p[i] > '9')
-            return false;
-    return p[10] == 0 && sql_parse_as(SQL_DATE, p, 10, &v) == 0;
-}
-
 /* Adds to t (the first file's columns) a column for each partition folder name found in the
- * files' paths that t does not hold, typed by inference over all its values. Returns 0 or a
- * code with a message in err. */
+ * files' paths that t does not hold (sj_folder_columns). Returns 0 or a code with a message in
+ * err. */
 static int partition_columns(char **files, size_t nfiles, sql_table *t, char *err, size_t errlen) {
-    size_t nfile = t->ncols;
-    unsigned *ok = NULL; /* per added column: 1 every value an integer, 2 a date */
-    int rc = 0;
-    for (size_t i = 0; i < nfiles && !rc; i++) {
-        char **kv = NULL;
-        size_t nkv = 0;
-        rc = sheaf__hive_folders(files[i], &kv, &nkv);
-        for (size_t k = 0; k < nkv && !rc; k++) {
-            size_t c = 0;
-            while (c < t->ncols && strcmp(t->names[c], kv[2 * k]))
-                c++;
-            if (c < nfile)
-                continue; /* the file's own column */
-            if (c == t->ncols) {
-                char **names = realloc(t->names, (c + 2) * sizeof *names);
-                if (names)
-                    t->names = names;
-                int *types = realloc(t->types, (c + 2) * sizeof *types);
-                if (types)
-                    t->types = types;
-                unsigned *o = realloc(ok, (c - nfile + 1) * sizeof *o);
-                if (o)
-                    ok = o;
-                if (!names || !types || !o || !(names[c] = strdup(kv[2 * k]))) {
-                    rc = SHEAF_ENOMEM;
-                    break;
-                }
-                ok[c - nfile] = 3;
-                t->ncols++;
-            }
-            const char *v = kv[2 * k + 1];
-            if (v)
-                ok[c - nfile] &= (folder_int(v) ? 1u : 0) | (folder_date(v) ? 2u : 0);
-        }
-        for (size_t k = 0; k < 2 * nkv; k++)
-            free(kv[k]);
-        free(kv);
-    }
-    for (size_t c = nfile; c < t->ncols; c++) /* all null: text */
-        t->types[c] = ok[c - nfile] == 3  ? SQL_STRING
-                      : ok[c - nfile] & 1 ? SQL_INT
-                      : ok[c - nfile] & 2 ? SQL_DATE
-                                          : SQL_STRING;
-    free(ok);
+    sj_csv_cols f;
+    int rc =
+        sj_folder_columns(files, nfiles, (const char *const *)t->names, t->ncols, &f, err, errlen);
     if (rc)
+        return rc;
+    char **names = realloc(t->names, (t->ncols + f.ncols + 1) * sizeof *names);
+    if (names)
+        t->names = names;
+    int *types = realloc(t->types, (t->ncols + f.ncols + 1) * sizeof *types);
+    if (types)
+        t->types = types;
+    if (!names || !types) {
+        sj_csv_cols_free(&f);
         snprintf(err, errlen, "out of memory");
-    return rc;
+        return SHEAF_ENOMEM;
+    }
+    for (size_t c = 0; c < f.ncols; c++) {
+        t->names[t->ncols] = f.names[c];
+        f.names[c] = NULL;
+        t->types[t->ncols++] = f.types[c] == SHEAF_COL_INT64  ? SQL_INT
+                               : f.types[c] == SHEAF_COL_DATE ? SQL_DATE
+                                                              : SQL_STRING;
+    }
+    sj_csv_cols_free(&f);
+    return 0;
 }
 
 int sql_files_table(char **files, size_t nfiles, bool parquet, char delim, sql_table *t,
