@@ -300,6 +300,8 @@ int sj_csv_infer(char **files, size_t nfiles, char sep, uint64_t max_rows, uint6
         }
         sheaf_record rec;
         while (out->rows < max_rows && (r = sheaf__reader_next(&rd, &rec, err, errlen)) != 0) {
+            if (r == SHEAF_EFORMAT && !rd.done)
+                continue; /* a malformed record: the job itself decides (--max-bad-records) */
             if (r < 0) {
                 rc = r;
                 break;
