@@ -94,6 +94,13 @@ case_convert_inferred() {
     [[ $rc -eq 2 ]] || fail "no header, no schema: exit $rc"
     grep -q "add --csv-header, or give --schema" "$LAST_LOG" || fail "$(cat "$LAST_LOG")"
     [[ ! -e $TMP/inf2 ]] || fail "a refused job left $TMP/inf2"
+    # a malformed row in the sample is the job's to judge: skipped under --max-bad-records
+    printf 'id,name\n1,a\n2,b,extra\n3,c\n' >"$TMP/onebad.csv"
+    must_np 2 convert -i "$TMP/onebad.csv" --input-format csv --csv-header \
+        --max-bad-records 1 -o "$TMP/inf4"
+    duck check "$TMP/inf4/part-r-*.parquet" \
+        "SELECT * FROM (VALUES (1::BIGINT, 'a'), (3, 'c')) v(id, name)" ||
+        fail "a malformed row in the sample: other rows"
     : >"$TMP/empty.csv"
     rc=0
     run_np 1 convert -i "$TMP/empty.csv" --input-format csv --csv-header -o "$TMP/inf3" || rc=$?
