@@ -621,11 +621,26 @@ int sheaf__parse_timestamp(const char *s, size_t n, int64_t *us) {
     return 0;
 }
 
+/* Two digits of v (0 to 99) at out. */
+static void two_digits(char *out, unsigned v) {
+    out[0] = (char)('0' + v / 10);
+    out[1] = (char)('0' + v % 10);
+}
+
 size_t sheaf__format_date(int32_t days, char *out) {
     int64_t y;
     unsigned m, d;
     sheaf__civil_from_days(days, &y, &m, &d);
-    return (size_t)snprintf(out, 40, "%04lld-%02u-%02u", (long long)y, m, d);
+    if (y < 0 || y > 9999) /* rare: printf's sign and width */
+        return (size_t)snprintf(out, 40, "%04lld-%02u-%02u", (long long)y, m, d);
+    two_digits(out, (unsigned)(y / 100));
+    two_digits(out + 2, (unsigned)(y % 100));
+    out[4] = '-';
+    two_digits(out + 5, m);
+    out[7] = '-';
+    two_digits(out + 8, d);
+    out[10] = 0;
+    return 10;
 }
 
 size_t sheaf__format_timestamp(int64_t us, char *out) {
@@ -635,11 +650,21 @@ size_t sheaf__format_timestamp(int64_t us, char *out) {
         days--;
     }
     size_t n = sheaf__format_date((int32_t)days, out);
-    int64_t secs = rem / 1000000, frac = rem % 1000000;
-    n += (size_t)snprintf(out + n, 40, " %02d:%02d:%02d", (int)(secs / 3600), (int)(secs / 60 % 60),
-                          (int)(secs % 60));
-    if (frac)
-        n += (size_t)snprintf(out + n, 40, ".%06d", (int)frac);
+    unsigned secs = (unsigned)(rem / 1000000), frac = (unsigned)(rem % 1000000);
+    out[n] = ' ';
+    two_digits(out + n + 1, secs / 3600);
+    out[n + 3] = ':';
+    two_digits(out + n + 4, secs / 60 % 60);
+    out[n + 6] = ':';
+    two_digits(out + n + 7, secs % 60);
+    n += 9;
+    if (frac) {
+        out[n++] = '.';
+        for (int i = 5; i >= 0; i--, frac /= 10)
+            out[n + (size_t)i] = (char)('0' + frac % 10);
+        n += 6;
+    }
+    out[n] = 0;
     return n;
 }
 

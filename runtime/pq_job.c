@@ -458,23 +458,30 @@ SHEAF_EXTERN int sheaf_row_set_text(sheaf_ctx *ctx, size_t col, const char *text
 }
 
 /* RFC 4180: a field with a comma, quote, CR or LF is quoted, its quotes doubled. */
-static int csv_append(sheaf__buf *b, const uint8_t *s, size_t n) {
+/* Writes s (n bytes) at p as a csv field (quoted when it holds a comma, quote, CR or LF; a
+ * quote doubled), which needs 2 * n + 2 bytes at most; returns the end. */
+static uint8_t *csv_put(uint8_t *p, const uint8_t *s, size_t n) {
     bool quote = false;
     for (size_t i = 0; i < n && !quote; i++)
         quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
-    if (sheaf__buf_reserve(b, 2 * n + 2))
-        return SHEAF_ENOMEM;
-    uint8_t *p = b->data + b->len;
-    if (quote)
-        *p++ = '"';
+    if (!quote) {
+        memcpy(p, s, n);
+        return p + n;
+    }
+    *p++ = '"';
     for (size_t i = 0; i < n; i++) {
-        if (quote && s[i] == '"')
+        if (s[i] == '"')
             *p++ = '"';
         *p++ = s[i];
     }
-    if (quote)
-        *p++ = '"';
-    b->len = (size_t)(p - b->data);
+    *p++ = '"';
+    return p;
+}
+
+static int csv_append(sheaf__buf *b, const uint8_t *s, size_t n) {
+    if (sheaf__buf_reserve(b, 2 * n + 2))
+        return SHEAF_ENOMEM;
+    b->len = (size_t)(csv_put(b->data + b->len, s, n) - b->data);
     return 0;
 }
 
@@ -913,6 +920,10 @@ int sheaf__pqsrc_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t err
     size_t nc = s->ncols;
     /* render the fields that are not strings, then point at them (the partition folders'
      * fields, after the file's, were set when the file was opened) */
+    if (sheaf__buf_reserve(&s->text, 64 * s->nfile)) { /* 64 bytes a rendered value */
+        snprintf(err, errlen, "%s: out of memory", s->path);
+        return SHEAF_ENOMEM;
+    }
     for (size_t c = 0; c < s->nfile; c++) {
         s->toff[c] = SIZE_MAX;
         s->nulls[c] = 1;
@@ -921,10 +932,6 @@ int sheaf__pqsrc_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t err
         if (!s->sel[c] || s->vals[c][s->row].null)
             continue;
         s->nulls[c] = 0;
-        if (sheaf__buf_reserve(&s->text, 64)) {
-            snprintf(err, errlen, "%s: out of memory", s->path);
-            return SHEAF_ENOMEM;
-        }
         const char *t;
         size_t n = sheaf__pq_text(sheaf__pqr_col(s->file, c), &s->vals[c][s->row],
                                   (char *)s->text.data + s->text.len, &t);
@@ -936,20 +943,26 @@ int sheaf__pqsrc_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t err
         }
         s->flens[c] = n;
     }
-    s->line.len = 0;
+    /* the row as a csv line: room for every field quoted with each byte doubled, reserved
+     * once */
+    size_t room = SHEAF_RECORD_PADDING + 1;
     for (size_t c = 0; c < nc; c++) {
         if (s->toff[c] != SIZE_MAX)
             s->fields[c] = (const char *)s->text.data + s->toff[c];
-        if ((c && add_comma(&s->line)) ||
-            csv_append(&s->line, (const uint8_t *)s->fields[c], s->flens[c])) {
-            snprintf(err, errlen, "%s: out of memory", s->path);
-            return SHEAF_ENOMEM;
-        }
+        room += 2 * s->flens[c] + 3;
     }
-    if (sheaf__buf_reserve(&s->line, SHEAF_RECORD_PADDING + 1)) {
+    s->line.len = 0;
+    if (sheaf__buf_reserve(&s->line, room)) {
         snprintf(err, errlen, "%s: out of memory", s->path);
         return SHEAF_ENOMEM;
     }
+    uint8_t *p = s->line.data;
+    for (size_t c = 0; c < nc; c++) {
+        if (c)
+            *p++ = ',';
+        p = csv_put(p, (const uint8_t *)s->fields[c], s->flens[c]);
+    }
+    s->line.len = (size_t)(p - s->line.data);
     memset(s->line.data + s->line.len, 0, SHEAF_RECORD_PADDING);
     memset(rec, 0, sizeof *rec);
     rec->data = (const char *)s->line.data;

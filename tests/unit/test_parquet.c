@@ -38,6 +38,21 @@ static void test_dates_against_libc(void) {
         UNIT_ASSERT_EQUAL(sheaf__parse_timestamp(got, n, &back), 0);
         UNIT_ASSERT_EQUAL(back, us);
     }
+    /* years below 1000 zero-padded, years outside 0..9999 as printf writes them */
+    char got[64];
+    UNIT_ASSERT_EQUAL(sheaf__format_date((int32_t)sheaf__days_from_civil(1, 1, 1), got), 10);
+    UNIT_ASSERT_STRING_EQUAL(got, "0001-01-01");
+    sheaf__format_date((int32_t)sheaf__days_from_civil(987, 6, 5), got);
+    UNIT_ASSERT_STRING_EQUAL(got, "0987-06-05");
+    sheaf__format_date((int32_t)sheaf__days_from_civil(10000, 12, 31), got);
+    UNIT_ASSERT_STRING_EQUAL(got, "10000-12-31");
+    sheaf__format_date((int32_t)sheaf__days_from_civil(-44, 3, 15), got);
+    UNIT_ASSERT_STRING_EQUAL(got, "-044-03-15");
+    UNIT_ASSERT_EQUAL(sheaf__format_timestamp(-1, got), 26);
+    UNIT_ASSERT_STRING_EQUAL(got, "1969-12-31 23:59:59.999999");
+    sheaf__format_timestamp((int64_t)sheaf__days_from_civil(9, 1, 2) * 86400000000LL + 3723000010,
+                            got);
+    UNIT_ASSERT_STRING_EQUAL(got, "0009-01-02 01:02:03.000010");
     int32_t d;
     UNIT_ASSERT_EQUAL(sheaf__parse_date("2000-02-29", 10, &d), 0);
     UNIT_ASSERT_EQUAL(sheaf__parse_date("1900-02-29", 10, &d), -1);
