@@ -134,9 +134,10 @@ static void read_split(sheaf__reader *rd, const char *path, uint64_t start, uint
         rc = sheaf__reader_next(rd, &r, err, sizeof err);
         if (rc == 0)
             break;
-        if (rc == SHEAF_EFORMAT && rd->done && fmt->kind == SHEAF__FMT_CSV && fmt->header) {
-            /* A malformed header (or one naming a column twice): the reader stops, every
-             * split of the file says so. */
+        if (rc == SHEAF_EFORMAT && rd->done &&
+            (fmt->kind == SHEAF__FMT_CSV || fmt->kind == SHEAF__FMT_TSV) && fmt->header) {
+            /* A malformed header (or one naming a column twice), csv's or tsv's: the reader
+             * stops, every split of the file says so. */
             CHECK(strstr(err, "in the header") != NULL ||
                   strstr(err, "the header names columns") != NULL);
             log_add(l, 3, NULL);
