@@ -457,9 +457,8 @@ SHEAF_EXTERN int sheaf_row_set_text(sheaf_ctx *ctx, size_t col, const char *text
     return cell(ctx, j, col, text, len);
 }
 
-/* RFC 4180: a field with a comma, quote, CR or LF is quoted, its quotes doubled. */
-/* Writes s (n bytes) at p as a csv field (quoted when it holds a comma, quote, CR or LF; a
- * quote doubled), which needs 2 * n + 2 bytes at most; returns the end. */
+/* Writes s (n bytes) at p as an RFC 4180 csv field (quoted when it holds a comma, quote, CR
+ * or LF, its quotes doubled), which needs 2 * n + 2 bytes at most; returns the end. */
 static uint8_t *csv_put(uint8_t *p, const uint8_t *s, size_t n) {
     bool quote = false;
     for (size_t i = 0; i < n && !quote; i++)
