@@ -17,6 +17,14 @@ setup() {
     cd "$BATS_TEST_TMPDIR"
 }
 
+# A test that keeps its clusters in a home of its own ends them itself: bats removes the
+# test's directory next, and a runner still writing there would make that fail (and live on).
+teardown() {
+    if [[ ${SHEAF_HOME:-} == "$BATS_TEST_TMPDIR"/* ]]; then
+        terminate_all
+    fi
+}
+
 # env_step VAR... -- ASSIGNMENT STEP: run one step on a new local cluster with the variables
 # VAR unset and ASSIGNMENT made (in the launcher's environment), wait for it, and set SD to
 # the step's directory.
@@ -841,4 +849,23 @@ EOF
     diff <(tr -s ' \t\n' '\n' <input.txt | grep -v '^$' | LC_ALL=C sort | uniq -c |
         awk '{print $2, $1}' | LC_ALL=C sort) \
         <(cat out/part-* | awk 'NF {print $2, $1}' | LC_ALL=C sort)
+}
+
+@test "a cluster whose directory is removed ends its runner and its steps" {
+    export SHEAF_HOME=$BATS_TEST_TMPDIR/home
+    create_cluster --step "name=long,launcher=none,cmd=sh -c 'echo \$\$ >$BATS_TEST_TMPDIR/pid; exec sleep 300'"
+    wait_step_state "$ID" s-0001 RUNNING 30
+    for _ in $(seq 50); do
+        [[ -s $BATS_TEST_TMPDIR/pid ]] && break
+        sleep 0.1
+    done
+    pid=$(cat "$BATS_TEST_TMPDIR/pid")
+    kill -0 "$pid"
+    rm -rf "$SHEAF_HOME"
+    for _ in $(seq 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    run kill -0 "$pid"
+    [ "$status" -ne 0 ]
 }
