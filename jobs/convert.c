@@ -34,6 +34,7 @@
 #include <sys/stat.h>
 
 #include "jobs.h"
+#include "parquet.h"
 
 /* A schema column as the map uses it: what the schema says, looked up once, and the current
  * record's value. */
@@ -215,7 +216,7 @@ static int cv_infer(cv_opts *o, const sheaf_config *cfg) {
                 parquet ? "" : " (its header, types from the inputs' first rows; all nullable)");
         for (size_t c = 0; c < n; c++)
             fprintf(stderr, "%s%s:%s%s", c ? "," : "", sheaf_schema_name(o->schema, c),
-                    sj_col_type_name(sheaf_schema_type(o->schema, c)),
+                    sheaf__col_type_name(sheaf_schema_type(o->schema, c)),
                     sheaf_schema_nullable(o->schema, c) ? "?" : "");
         fputc('\n', stderr);
     }

@@ -103,9 +103,6 @@ int sj_csv_infer(char **files, size_t nfiles, char sep, uint64_t max_rows, uint6
 int sj_folder_columns(char **files, size_t nfiles, const char *const *have, size_t nhave,
                       sj_csv_cols *out, char *err, size_t errlen);
 
-/* The name of a column type in a --schema line (int64, string, ...). */
-const char *sj_col_type_name(sheaf_col_type type);
-
 /* The schema `sheaf schema` gives a file. A Parquet file's (parquet true: path) comes from its
  * footer, plus a nullable column for each Hive-style folder NAME=VALUE in the paths of files
  * (int64 when all its values are integers, else date when all are dates, else string), as the

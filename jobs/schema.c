@@ -26,54 +26,31 @@
 #include "jobs.h"
 #include "parquet.h"
 
-static const char *parquet_type(const sheaf__pqcol *c, char *buf, size_t n, const char **spec) {
-    *spec = "string";
+/* A Parquet column's type as shown (its physical or logical type) and the schema type it
+ * is read as. */
+static const char *parquet_type(const sheaf__pqcol *c, char *buf, size_t n, sheaf_col_type *t) {
+    *t = SHEAF_COL_STRING;
     if (c->is_decimal) {
         snprintf(buf, n, "decimal(%d,%d)", c->precision, c->scale);
-        *spec = "double";
+        *t = SHEAF_COL_DOUBLE;
         return buf;
     }
     switch (c->type) {
-    case PQ_BOOLEAN: return *spec = "bool";
+    case PQ_BOOLEAN: *t = SHEAF_COL_BOOL; return "bool";
     case PQ_INT32:
         if (c->is_date)
-            return *spec = "date";
-        *spec = "int32";
-        return c->is_unsigned ? (*spec = "int64", "uint32") : "int32";
+            return *t = SHEAF_COL_DATE, "date";
+        *t = c->is_unsigned ? SHEAF_COL_INT64 : SHEAF_COL_INT32;
+        return c->is_unsigned ? "uint32" : "int32";
     case PQ_INT64:
-        if (c->ts_unit)
-            return *spec = "timestamp";
-        *spec = "int64";
-        return c->is_unsigned ? "uint64" : "int64";
-    case PQ_INT96: return *spec = "timestamp";
-    case PQ_FLOAT: *spec = "double"; return "float";
-    case PQ_DOUBLE: return *spec = "double";
+        *t = c->ts_unit ? SHEAF_COL_TIMESTAMP : SHEAF_COL_INT64;
+        return c->ts_unit ? "timestamp" : c->is_unsigned ? "uint64" : "int64";
+    case PQ_INT96: *t = SHEAF_COL_TIMESTAMP; return "timestamp";
+    case PQ_FLOAT: *t = SHEAF_COL_DOUBLE; return "float";
+    case PQ_DOUBLE: *t = SHEAF_COL_DOUBLE; return "double";
     case PQ_BYTE_ARRAY: return c->is_string ? "string" : "binary";
     default: snprintf(buf, n, "fixed(%d)", c->type_len); return buf;
     }
-}
-
-/* The column types by the names the --schema line gives them. */
-static const struct {
-    const char *name;
-    sheaf_col_type type;
-} col_types[] = {{"int64", SHEAF_COL_INT64},        {"int32", SHEAF_COL_INT32},
-                 {"double", SHEAF_COL_DOUBLE},      {"bool", SHEAF_COL_BOOL},
-                 {"string", SHEAF_COL_STRING},      {"date", SHEAF_COL_DATE},
-                 {"timestamp", SHEAF_COL_TIMESTAMP}};
-
-static sheaf_col_type type_of(const char *name) {
-    for (size_t i = 0; i < sizeof col_types / sizeof col_types[0]; i++)
-        if (!strcmp(name, col_types[i].name))
-            return col_types[i].type;
-    return SHEAF_COL_STRING;
-}
-
-const char *sj_col_type_name(sheaf_col_type type) {
-    for (size_t i = 0; i < sizeof col_types / sizeof col_types[0]; i++)
-        if (type == col_types[i].type)
-            return col_types[i].name;
-    return "string";
 }
 
 /* What inference builds: the description lines, the --schema line and the schema. */
@@ -86,15 +63,17 @@ typedef struct inferred {
 
 /* One column: NAME TYPE (as shown) [nullable] in the description, NAME:SPEC[?] in the
  * --schema line and in the schema. */
-static void column(inferred *in, const char *name, const char *shown, const char *type,
+static void column(inferred *in, const char *name, const char *shown, sheaf_col_type type,
                    bool nullable, const char *note) {
+    if (!shown)
+        shown = sheaf__col_type_name(type);
     if (in->desc &&
         sj_buf_printf(in->desc, "  %-24s %s%s%s\n", name, shown, nullable ? " nullable" : "", note))
         in->rc = SHEAF_ENOMEM;
     if ((in->spec.len && sj_buf_addc(&in->spec, ',')) ||
-        sj_buf_printf(&in->spec, "%s:%s%s", name, type, nullable ? "?" : ""))
+        sj_buf_printf(&in->spec, "%s:%s%s", name, sheaf__col_type_name(type), nullable ? "?" : ""))
         in->rc = SHEAF_ENOMEM;
-    int rc = sheaf_schema_add(in->schema, name, type_of(type), nullable);
+    int rc = sheaf_schema_add(in->schema, name, type, nullable);
     if (rc && !in->rc)
         in->rc = rc;
 }
@@ -192,10 +171,8 @@ static void folder_columns(inferred *in, char **files, size_t nfiles, size_t hav
         free(names);
         return;
     }
-    for (size_t c = 0; c < f.ncols && !in->rc; c++) {
-        const char *t = sj_col_type_name(f.types[c]);
-        column(in, f.names[c], t, t, true, " (partition folder)");
-    }
+    for (size_t c = 0; c < f.ncols && !in->rc; c++)
+        column(in, f.names[c], NULL, f.types[c], true, " (partition folder)");
     sj_csv_cols_free(&f);
     free(names);
 }
@@ -215,8 +192,9 @@ static int infer_parquet(inferred *in, const char *path, char **files, size_t nf
         in->rc = SHEAF_ENOMEM;
     for (size_t i = 0; i < sheaf__pqr_ncols(r) && !in->rc; i++) {
         const sheaf__pqcol *c = sheaf__pqr_col(r, i);
-        const char *st, *shown = parquet_type(c, buf, sizeof buf, &st);
-        column(in, c->name, shown, st, c->optional, "");
+        sheaf_col_type t;
+        const char *shown = parquet_type(c, buf, sizeof buf, &t);
+        column(in, c->name, shown, t, c->optional, "");
     }
     sheaf__pqr_close(r);
     if (!in->rc)
@@ -367,10 +345,8 @@ static int infer_csv(inferred *in, char **files, size_t nfiles, char sep, uint64
                       files[0], tsv ? "tsv" : "csv", c.ncols, (unsigned long long)c.rows,
                       nfiles > 1 ? " of its files" : ""))
         in->rc = SHEAF_ENOMEM;
-    for (size_t i = 0; i < c.ncols && !in->rc; i++) {
-        const char *t = sj_col_type_name(c.types[i]);
-        column(in, c.names[i], t, t, c.nullable[i], "");
-    }
+    for (size_t i = 0; i < c.ncols && !in->rc; i++)
+        column(in, c.names[i], NULL, c.types[i], c.nullable[i], "");
     sj_csv_cols_free(&c);
     return 0;
 }

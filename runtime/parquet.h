@@ -105,6 +105,8 @@ int sheaf__parse_bool(const char *p, size_t n, bool *v);
  * (bigint long, int integer, float real, boolean, varchar text, timestamptz); 0 for none. */
 #define SHEAF__COL_TYPE_NAMES "int64, int32, double, bool, string, date, timestamp"
 sheaf_col_type sheaf__col_type_named(const char *p, size_t n, bool aliases);
+/* The schema's name of a column type ("int64", "string"...). */
+const char *sheaf__col_type_name(sheaf_col_type t);
 /* Days since 1970-01-01 of a civil date, and back. */
 int64_t sheaf__days_from_civil(int64_t y, unsigned m, unsigned d);
 void sheaf__civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);

@@ -65,22 +65,40 @@ SHEAF_EXTERN void sheaf_schema_free(sheaf_schema *s) {
     free(s);
 }
 
+/* The column types by name: the schema's own names first, then the aliases a --schema line
+ * or a CAST also accepts. */
+static const struct {
+    const char *name;
+    sheaf_col_type t;
+    bool alias;
+} types[] = {
+    {"int64", SHEAF_COL_INT64, 0},
+    {"bigint", SHEAF_COL_INT64, 1},
+    {"long", SHEAF_COL_INT64, 1},
+    {"int32", SHEAF_COL_INT32, 0},
+    {"int", SHEAF_COL_INT32, 1},
+    {"integer", SHEAF_COL_INT32, 1},
+    {"double", SHEAF_COL_DOUBLE, 0},
+    {"float", SHEAF_COL_DOUBLE, 1},
+    {"real", SHEAF_COL_DOUBLE, 1},
+    {"bool", SHEAF_COL_BOOL, 0},
+    {"boolean", SHEAF_COL_BOOL, 1},
+    {"string", SHEAF_COL_STRING, 0},
+    {"varchar", SHEAF_COL_STRING, 1},
+    {"text", SHEAF_COL_STRING, 1},
+    {"date", SHEAF_COL_DATE, 0},
+    {"timestamp", SHEAF_COL_TIMESTAMP, 0},
+    {"timestamptz", SHEAF_COL_TIMESTAMP, 1},
+};
+
+const char *sheaf__col_type_name(sheaf_col_type t) {
+    for (size_t i = 0; i < sizeof types / sizeof *types; i++)
+        if (types[i].t == t && !types[i].alias)
+            return types[i].name;
+    return "string";
+}
+
 sheaf_col_type sheaf__col_type_named(const char *p, size_t n, bool aliases) {
-    static const struct {
-        const char *name;
-        sheaf_col_type t;
-        bool alias;
-    } types[] = {
-        {"int64", SHEAF_COL_INT64, 0},      {"bigint", SHEAF_COL_INT64, 1},
-        {"long", SHEAF_COL_INT64, 1},       {"int32", SHEAF_COL_INT32, 0},
-        {"int", SHEAF_COL_INT32, 1},        {"integer", SHEAF_COL_INT32, 1},
-        {"double", SHEAF_COL_DOUBLE, 0},    {"float", SHEAF_COL_DOUBLE, 1},
-        {"real", SHEAF_COL_DOUBLE, 1},      {"bool", SHEAF_COL_BOOL, 0},
-        {"boolean", SHEAF_COL_BOOL, 1},     {"string", SHEAF_COL_STRING, 0},
-        {"varchar", SHEAF_COL_STRING, 1},   {"text", SHEAF_COL_STRING, 1},
-        {"date", SHEAF_COL_DATE, 0},        {"timestamp", SHEAF_COL_TIMESTAMP, 0},
-        {"timestamptz", SHEAF_COL_TIMESTAMP, 1},
-    };
     for (size_t i = 0; i < sizeof types / sizeof *types; i++)
         if (strlen(types[i].name) == n &&
             (aliases ? !strncasecmp(types[i].name, p, n)
