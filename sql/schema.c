@@ -27,8 +27,6 @@
 #include "codec.h"
 #include "parquet.h"
 
-enum { C_BOOL = 1, C_INT = 2, C_DOUBLE = 4, C_DATE = 8, C_TS = 16 };
-
 void sql_table_free(sql_table *t) {
     for (size_t i = 0; i < t->ncols; i++)
         free(t->names[i]);
@@ -36,22 +34,6 @@ void sql_table_free(sql_table *t) {
     free(t->types);
     free(t->tab);
     memset(t, 0, sizeof *t);
-}
-
-static unsigned candidates(const char *p, size_t n) {
-    unsigned c = 0;
-    sql_value v;
-    if ((n == 4 && !strncasecmp(p, "true", 4)) || (n == 5 && !strncasecmp(p, "false", 5)))
-        c |= C_BOOL;
-    if (!sql_parse_as(SQL_INT, p, n, &v))
-        c |= C_INT;
-    if (!sql_parse_as(SQL_DOUBLE, p, n, &v))
-        c |= C_DOUBLE;
-    if (!sql_parse_as(SQL_DATE, p, n, &v))
-        c |= C_DATE;
-    if (!sql_parse_as(SQL_TS, p, n, &v))
-        c |= C_TS;
-    return c;
 }
 
 /* Reads up to max bytes of a file (SIZE_MAX: all of it), decompressed when its name ends in a
@@ -215,14 +197,20 @@ int sql_files_table(char **files, size_t nfiles, bool parquet, char delim, sql_t
 }
 
 /* What a field parses as, by the query's own value rules (sql_parse_as), as sj_csv_infer's
- * kinds. */
+ * kinds (SJ_K_*). */
 static unsigned sql_kinds(const char *p, size_t n) {
-    unsigned c = candidates(p, n), k = 0;
-    k |= c & C_BOOL ? SJ_K_BOOL : 0;
-    k |= c & C_INT ? SJ_K_INT : 0;
-    k |= c & C_DOUBLE ? SJ_K_DOUBLE : 0;
-    k |= c & C_DATE ? SJ_K_DATE : 0;
-    k |= c & C_TS ? SJ_K_TS : 0;
+    unsigned k = 0;
+    sql_value v;
+    if ((n == 4 && !strncasecmp(p, "true", 4)) || (n == 5 && !strncasecmp(p, "false", 5)))
+        k |= SJ_K_BOOL;
+    if (!sql_parse_as(SQL_INT, p, n, &v))
+        k |= SJ_K_INT;
+    if (!sql_parse_as(SQL_DOUBLE, p, n, &v))
+        k |= SJ_K_DOUBLE;
+    if (!sql_parse_as(SQL_DATE, p, n, &v))
+        k |= SJ_K_DATE;
+    if (!sql_parse_as(SQL_TS, p, n, &v))
+        k |= SJ_K_TS;
     return k;
 }
 
