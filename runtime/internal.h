@@ -211,6 +211,8 @@ typedef struct sheaf__format {
     bool multiline;  /* csv: quoted fields may hold newlines, so splits need the quote pass */
     const char *const *columns; /* parquet: the columns to read (sheaf_input_columns), or all */
     size_t ncolumns;
+    const sheaf_col_type *types; /* parquet: the type each of them is read in
+                                    (sheaf_input_types; 0: text), or NULL */
 } sheaf__format;
 
 /* Parses the kind ("lines", "csv", "tsv", "fixed:N": a registered input format's name and its

@@ -19,7 +19,9 @@
  * Each row is a record whose fields are the columns' values as text, in the file's column
  * order under a header of their names, so sheaf_record_field and the csv jobs work on it;
  * nulls are empty fields marked in rec->nulls, and columns not asked for are empty and null.
- * rec->data is the row as a csv line, and rec->offset the row's number in the file. A file
+ * rec->data is the row as a csv line, and rec->offset the row's number in the file. A job
+ * that named the columns' types (sheaf_input_types) gets each value a column's file type
+ * gives exactly (typed_as) in rec->values instead of as text, and no csv line. A file
  * under Hive-style folders (NAME=VALUE in its path) has a field per folder after its columns,
  * its value unescaped, null for __HIVE_DEFAULT_PARTITION__ (sheaf__hive_folders).
  *
@@ -44,6 +46,7 @@ struct sheaf__pqjob {
     bool *isset;
     char **columns; /* sheaf_input_columns */
     size_t ncolumns;
+    sheaf_col_type *types; /* sheaf_input_types: one a column, or NULL */
     /* sheaf_output_folders: rows go to FOLDER/part-r-NNNNN.parquet (one folder open at a time)
      * under the job's temporary directory, and no part file is left at its top */
     bool folders;
@@ -77,6 +80,7 @@ void sheaf__pqjob_free(sheaf_ctx *ctx) {
     for (size_t i = 0; i < j->ncolumns; i++)
         free(j->columns[i]);
     free(j->columns);
+    free(j->types);
     free(j->tmpdir);
     free(j->folder);
     free(j);
@@ -560,25 +564,43 @@ static long field_index(const sheaf_record *rec, const char *column) {
     return strtol(column, NULL, 10);
 }
 
+/* Field i's value when it came as one (sheaf_input_types), else NULL. */
+static const sheaf_value *field_value(const sheaf_record *rec, long i) {
+    return rec->values && rec->values[i].type ? &rec->values[i] : NULL;
+}
+
 SHEAF_EXTERN int sheaf_record_is_null(const sheaf_record *rec, const char *column) {
     long i = field_index(rec, column);
     if (i < 0)
         return SHEAF_ENOENT;
-    return (rec->nulls && rec->nulls[i]) || rec->field_lens[i] == 0;
+    return (rec->nulls && rec->nulls[i]) || (rec->field_lens[i] == 0 && !field_value(rec, i));
 }
 
-static const char *typed_field(const sheaf_record *rec, const char *column, size_t *n, int *rc) {
+/* The text of a column's field (rc 1), or rc 0 (null or empty) or SHEAF_ENOENT; *v is set to
+ * its value when it came as one (and rc is 1). */
+static const char *typed_field(const sheaf_record *rec, const char *column, size_t *n, int *rc,
+                               const sheaf_value **v) {
+    *v = NULL;
     const char *f = sheaf_record_field(rec, column, n);
     *rc = !f ? SHEAF_ENOENT : sheaf_record_is_null(rec, column) == 1 ? 0 : 1;
+    if (*rc == 1)
+        *v = field_value(rec, field_index(rec, column));
     return f;
 }
 
 SHEAF_EXTERN int sheaf_record_i64(const sheaf_record *rec, const char *column, int64_t *v) {
     size_t n;
     int rc;
-    const char *f = typed_field(rec, column, &n, &rc);
+    const sheaf_value *tv;
+    const char *f = typed_field(rec, column, &n, &rc, &tv);
     if (rc != 1)
         return rc;
+    if (tv) {
+        if (tv->type != SHEAF_COL_INT64)
+            return SHEAF_EINVAL;
+        *v = tv->i;
+        return 1;
+    }
     char tmp[32];
     if (n >= sizeof tmp)
         return SHEAF_EINVAL;
@@ -596,9 +618,16 @@ SHEAF_EXTERN int sheaf_record_i64(const sheaf_record *rec, const char *column, i
 SHEAF_EXTERN int sheaf_record_double(const sheaf_record *rec, const char *column, double *v) {
     size_t n;
     int rc;
-    const char *f = typed_field(rec, column, &n, &rc);
+    const sheaf_value *tv;
+    const char *f = typed_field(rec, column, &n, &rc, &tv);
     if (rc != 1)
         return rc;
+    if (tv) {
+        if (tv->type != SHEAF_COL_DOUBLE && tv->type != SHEAF_COL_INT64)
+            return SHEAF_EINVAL;
+        *v = tv->type == SHEAF_COL_DOUBLE ? tv->d : (double)tv->i;
+        return 1;
+    }
     char tmp[400];
     if (n >= sizeof tmp)
         return SHEAF_EINVAL;
@@ -615,9 +644,16 @@ SHEAF_EXTERN int sheaf_record_double(const sheaf_record *rec, const char *column
 SHEAF_EXTERN int sheaf_record_bool(const sheaf_record *rec, const char *column, int *v) {
     size_t n;
     int rc;
-    const char *f = typed_field(rec, column, &n, &rc);
+    const sheaf_value *tv;
+    const char *f = typed_field(rec, column, &n, &rc, &tv);
     if (rc != 1)
         return rc;
+    if (tv) {
+        if (tv->type != SHEAF_COL_BOOL)
+            return SHEAF_EINVAL;
+        *v = tv->i != 0;
+        return 1;
+    }
     if ((n == 4 && !memcmp(f, "true", 4)) || (n == 1 && f[0] == '1'))
         *v = 1;
     else if ((n == 5 && !memcmp(f, "false", 5)) || (n == 1 && f[0] == '0'))
@@ -629,6 +665,19 @@ SHEAF_EXTERN int sheaf_record_bool(const sheaf_record *rec, const char *column, 
 
 /* ---- input columns ---- */
 
+/* The columns (and their types) every input's format reads. */
+static void set_input(sheaf_ctx *ctx, const char *const *columns, size_t n,
+                      const sheaf_col_type *types) {
+    ctx->fmt.columns = columns;
+    ctx->fmt.ncolumns = n;
+    ctx->fmt.types = types;
+    for (size_t i = 0; ctx->fmts && i < ctx->nfmts; i++) {
+        ctx->fmts[i].columns = columns;
+        ctx->fmts[i].ncolumns = n;
+        ctx->fmts[i].types = types;
+    }
+}
+
 SHEAF_EXTERN int sheaf_input_columns(sheaf_ctx *ctx, const char *const *names, size_t n) {
     struct sheaf__pqjob *j = job_state(ctx);
     if (!j)
@@ -637,18 +686,42 @@ SHEAF_EXTERN int sheaf_input_columns(sheaf_ctx *ctx, const char *const *names, s
         free(j->columns[i]);
     free(j->columns);
     j->ncolumns = 0;
+    free(j->types); /* they were of the columns before */
+    j->types = NULL;
+    set_input(ctx, NULL, 0, NULL);
     j->columns = calloc(n ? n : 1, sizeof *j->columns);
     if (!j->columns)
         return sheaf__error(ctx, SHEAF_ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++)
         if (!(j->columns[j->ncolumns++] = strdup(names[i])))
             return sheaf__error(ctx, SHEAF_ENOMEM, "out of memory");
-    ctx->fmt.columns = (const char *const *)j->columns;
-    ctx->fmt.ncolumns = j->ncolumns;
-    for (size_t i = 0; ctx->fmts && i < ctx->nfmts; i++) {
-        ctx->fmts[i].columns = (const char *const *)j->columns;
-        ctx->fmts[i].ncolumns = j->ncolumns;
-    }
+    set_input(ctx, (const char *const *)j->columns, j->ncolumns, NULL);
+    return 0;
+}
+
+SHEAF_EXTERN int sheaf_input_types(sheaf_ctx *ctx, const sheaf_col_type *types, size_t n) {
+    struct sheaf__pqjob *j = job_state(ctx);
+    if (!j)
+        return sheaf__error(ctx, SHEAF_ENOMEM, "out of memory");
+    if (n != j->ncolumns)
+        return sheaf__error(ctx, SHEAF_EINVAL,
+                            "sheaf_input_types: %zu types for %zu columns (sheaf_input_columns)",
+                            n, j->ncolumns);
+    for (size_t i = 0; i < n; i++)
+        if (types[i] && types[i] != SHEAF_COL_INT64 && types[i] != SHEAF_COL_DOUBLE &&
+            types[i] != SHEAF_COL_BOOL && types[i] != SHEAF_COL_DATE &&
+            types[i] != SHEAF_COL_TIMESTAMP)
+            return sheaf__error(ctx, SHEAF_EINVAL,
+                                "sheaf_input_types: column '%s' cannot be read as type %d",
+                                j->columns[i], (int)types[i]);
+    sheaf_col_type *t = malloc((n ? n : 1) * sizeof *t);
+    if (!t)
+        return sheaf__error(ctx, SHEAF_ENOMEM, "out of memory");
+    if (n)
+        memcpy(t, types, n * sizeof *t);
+    free(j->types);
+    j->types = t;
+    set_input(ctx, (const char *const *)j->columns, j->ncolumns, t);
     return 0;
 }
 
@@ -685,6 +758,8 @@ struct sheaf__pqsrc {
     size_t *flens, *hlens;
     unsigned char *nulls;
     size_t *toff; /* offsets of rendered fields in text, or SIZE_MAX */
+    sheaf_col_type *want; /* the type a column is read in (sheaf_input_types), 0: text */
+    sheaf_value *values;  /* rec->values, when the job asked for types */
     sheaf__buf text, line;
 };
 
@@ -706,6 +781,10 @@ static void src_drop_file(struct sheaf__pqsrc *s) {
     free(s->hlens);
     free(s->nulls);
     free(s->toff);
+    free(s->want);
+    free(s->values);
+    s->want = NULL;
+    s->values = NULL;
     s->sel = NULL;
     s->vals = NULL;
     s->fields = s->hdr = NULL;
@@ -793,6 +872,69 @@ int sheaf__hive_folders(const char *path, char ***out, size_t *n) {
     return 0;
 }
 
+/* The type a column of the file is read in when the job wants it as want: want, when the
+ * file's type gives it exactly (a value out of its range then comes as text), else 0: text.
+ * FLOAT is left as text: its shortest text is not the double it widens to. */
+static sheaf_col_type typed_as(const sheaf__pqcol *c, sheaf_col_type want) {
+    bool ok = false;
+    switch (want) {
+    case SHEAF_COL_INT64:
+        ok = !c->is_decimal && !c->is_date && !c->ts_unit &&
+             (c->type == PQ_INT32 || c->type == PQ_INT64);
+        break;
+    case SHEAF_COL_DOUBLE:
+        ok = c->is_decimal ? (c->type == PQ_INT32 || c->type == PQ_INT64) && c->scale >= 0 &&
+                                 c->scale <= 22
+                           : c->type == PQ_DOUBLE;
+        break;
+    case SHEAF_COL_BOOL: ok = c->type == PQ_BOOLEAN; break;
+    case SHEAF_COL_DATE: ok = c->type == PQ_INT32 && c->is_date && !c->is_decimal; break;
+    case SHEAF_COL_TIMESTAMP:
+        ok = (c->type == PQ_INT64 && c->ts_unit && !c->is_decimal) || c->type == PQ_INT96;
+        break;
+    default: break;
+    }
+    return ok ? want : 0;
+}
+
+/* A value (not null) of a column read as type t (typed_as): 0 with *out set, or -1 when this
+ * value is out of the type's exact range (it then comes as text). */
+static int typed_value(const sheaf__pqcol *c, sheaf_col_type t, const sheaf__pqval *v,
+                       sheaf_value *out) {
+    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    int64_t i = v->u.i;
+    out->type = t;
+    switch (t) {
+    case SHEAF_COL_INT64:
+        if (c->is_unsigned && c->type == PQ_INT32)
+            i = (int64_t)(uint32_t)i;
+        else if (c->is_unsigned && i < 0)
+            return -1; /* above INT64_MAX */
+        out->i = i;
+        return 0;
+    case SHEAF_COL_DOUBLE:
+        if (!c->is_decimal) {
+            out->d = v->u.d;
+            return 0;
+        }
+        /* both exact, so the quotient is the decimal correctly rounded, as strtod reads it */
+        if (i > (INT64_C(1) << 53) || i < -(INT64_C(1) << 53))
+            return -1;
+        out->d = (double)i / pow10[c->scale];
+        return 0;
+    case SHEAF_COL_TIMESTAMP:
+        if (c->ts_unit == 1)
+            i = (int64_t)((uint64_t)i * 1000);
+        else if (c->ts_unit == 3)
+            i = i / 1000 - (i % 1000 < 0);
+        out->i = i;
+        return 0;
+    default: out->i = i; return 0; /* bool 0/1, date in days */
+    }
+}
+
 int sheaf__pqsrc_open(sheaf__reader *r, const char *path, uint64_t start, uint64_t len,
                       const sheaf__format *fmt, char *err, size_t errlen) {
     r->fmt = *fmt;
@@ -843,8 +985,10 @@ int sheaf__pqsrc_open(sheaf__reader *r, const char *path, uint64_t start, uint64
         s->hlens = calloc(nc + 1, sizeof *s->hlens);
         s->nulls = calloc(nc + 1, 1);
         s->toff = calloc(nc + 1, sizeof *s->toff);
+        s->want = calloc(nc + 1, sizeof *s->want);
+        s->values = calloc(nc + 1, sizeof *s->values);
         if (!s->path || !s->sel || !s->vals || !s->fields || !s->hdr || !s->flens || !s->hlens ||
-            !s->nulls || !s->toff) {
+            !s->nulls || !s->toff || !s->want || !s->values) {
             src_drop_file(s);
             snprintf(err, errlen, "%s: out of memory", path);
             return SHEAF_ENOMEM;
@@ -864,8 +1008,10 @@ int sheaf__pqsrc_open(sheaf__reader *r, const char *path, uint64_t start, uint64
     }
     /* the columns asked for: by name, or by number */
     size_t nc = s->ncols;
-    for (size_t c = 0; c < nc; c++)
+    for (size_t c = 0; c < nc; c++) {
         s->sel[c] = fmt->ncolumns == 0 || c >= s->nfile;
+        s->want[c] = 0;
+    }
     for (size_t k = 0; k < fmt->ncolumns; k++) {
         const char *want = fmt->columns[k];
         size_t c = 0;
@@ -884,6 +1030,8 @@ int sheaf__pqsrc_open(sheaf__reader *r, const char *path, uint64_t start, uint64
             return SHEAF_EFORMAT;
         }
         s->sel[c] = true;
+        if (fmt->types && c < s->nfile)
+            s->want[c] = typed_as(sheaf__pqr_col(s->file, c), fmt->types[k]);
     }
     /* the row group that starts at the split's offset */
     size_t ng = sheaf__pqr_nrowgroups(s->file);
@@ -928,9 +1076,14 @@ int sheaf__pqsrc_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t err
         s->nulls[c] = 1;
         s->fields[c] = "";
         s->flens[c] = 0;
+        s->values[c].type = 0;
         if (!s->sel[c] || s->vals[c][s->row].null)
             continue;
         s->nulls[c] = 0;
+        if (s->want[c] && !typed_value(sheaf__pqr_col(s->file, c), s->want[c],
+                                       &s->vals[c][s->row], &s->values[c]))
+            continue;
+        s->values[c].type = 0;
         const char *t;
         size_t n = sheaf__pq_text(sheaf__pqr_col(s->file, c), &s->vals[c][s->row],
                                   (char *)s->text.data + s->text.len, &t);
@@ -951,12 +1104,12 @@ int sheaf__pqsrc_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t err
         room += 2 * s->flens[c] + 3;
     }
     s->line.len = 0;
-    if (sheaf__buf_reserve(&s->line, room)) {
+    if (sheaf__buf_reserve(&s->line, r->fmt.types ? SHEAF_RECORD_PADDING + 1 : room)) {
         snprintf(err, errlen, "%s: out of memory", s->path);
         return SHEAF_ENOMEM;
     }
     uint8_t *p = s->line.data;
-    for (size_t c = 0; c < nc; c++) {
+    for (size_t c = 0; c < nc && !r->fmt.types; c++) { /* a typed job reads no line */
         if (c)
             *p++ = ',';
         p = csv_put(p, (const uint8_t *)s->fields[c], s->flens[c]);
@@ -975,6 +1128,7 @@ int sheaf__pqsrc_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t err
     rec->header = s->hdr;
     rec->header_lens = s->hlens;
     rec->nulls = s->nulls;
+    rec->values = r->fmt.types ? s->values : NULL;
     r->nrec = 1;
     r->delims = 0;
     s->row++;

@@ -77,6 +77,28 @@ SHEAF_EXTERN const char *sheaf_err_name(int code);
 typedef struct sheaf_ctx sheaf_ctx;       /* one rank's view of a running job */
 typedef struct sheaf_values sheaf_values; /* the values of one key group, an iterator */
 
+/* A column's type: of a table a job writes (sheaf_output_schema) and of a value a job reads
+ * (sheaf_input_types). */
+typedef enum {
+    SHEAF_COL_INT64 = 1,
+    SHEAF_COL_INT32,
+    SHEAF_COL_DOUBLE,
+    SHEAF_COL_BOOL,
+    SHEAF_COL_STRING,   /* UTF-8 text */
+    SHEAF_COL_DATE,     /* days since 1970-01-01 */
+    SHEAF_COL_TIMESTAMP /* microseconds since 1970-01-01 00:00:00 UTC */
+} sheaf_col_type;
+
+/* A field's value in the type its map asked for (sheaf_input_types): type is SHEAF_COL_INT64
+ * (in i), SHEAF_COL_DOUBLE (d), SHEAF_COL_BOOL (i: 0 or 1), SHEAF_COL_DATE (i: days since
+ * 1970-01-01) or SHEAF_COL_TIMESTAMP (i: microseconds since 1970-01-01 00:00:00 UTC); 0 when
+ * the field came as text (or is null). */
+typedef struct sheaf_value {
+    int type; /* a sheaf_col_type, or 0 */
+    int64_t i;
+    double d;
+} sheaf_value;
+
 /* One input record, handed to map(). For line input, data is the line without its end
  * (LF or CRLF). For csv input, fields/field_lens hold the parsed fields (data is the raw
  * record). For tsv input, the key is the text before the first tab.
@@ -98,6 +120,9 @@ typedef struct sheaf_record {
     const char *const *header;
     const size_t *header_lens;
     const unsigned char *nulls; /* parquet: nulls[i] is 1 when field i is null, else NULL */
+    /* parquet, when the job called sheaf_input_types: field i's value is values[i] when
+     * values[i].type is not 0 (its text is then empty), else NULL */
+    const sheaf_value *values;
 } sheaf_record;
 
 /* The field of a csv record under a column name of its file's header (or a 0-based column
@@ -474,15 +499,6 @@ SHEAF_EXTERN void sheaf_csv_free(sheaf_csv *csv);
  * (RFC 4180 quoting; a null is an empty field); the csv format writes the same lines under
  * a header of the column names; the raw format refuses rows. See
  * docs/api.md and docs/formats.md. */
-typedef enum {
-    SHEAF_COL_INT64 = 1,
-    SHEAF_COL_INT32,
-    SHEAF_COL_DOUBLE,
-    SHEAF_COL_BOOL,
-    SHEAF_COL_STRING,   /* UTF-8 text */
-    SHEAF_COL_DATE,     /* days since 1970-01-01 */
-    SHEAF_COL_TIMESTAMP /* microseconds since 1970-01-01 00:00:00 UTC */
-} sheaf_col_type;
 typedef struct sheaf_schema sheaf_schema;
 
 /* A new empty schema (NULL when out of memory); free it with sheaf_schema_free. */
@@ -553,6 +569,15 @@ SHEAF_EXTERN int sheaf_record_is_null(const sheaf_record *rec, const char *colum
  * then decodes only those (the others are null fields), and a name no file has fails the job
  * naming the file. Without a call every column is read. */
 SHEAF_EXTERN int sheaf_input_columns(sheaf_ctx *ctx, const char *const *names, size_t n);
+/* From setup, after sheaf_input_columns: the type the map reads each of those n columns in
+ * (0: as text). With Parquet input, a column whose type in the file gives that type exactly
+ * (INT64 from int64 and int32 columns, unsigned ones within range; DOUBLE from double columns
+ * and decimals a double holds exactly; BOOL; DATE; TIMESTAMP of any unit) arrives in
+ * rec->values and not as text, so no number is formatted only to be parsed again, and the
+ * record has no csv line (rec->data is empty). Any other column, and every column of other
+ * formats, arrives as text. Returns 0, SHEAF_EINVAL (n is
+ * not the number of columns, or a type is STRING, INT32 or unknown) or SHEAF_ENOMEM. */
+SHEAF_EXTERN int sheaf_input_types(sheaf_ctx *ctx, const sheaf_col_type *types, size_t n);
 
 #ifdef __cplusplus
 }

@@ -945,6 +945,23 @@ static int sql_setup(sheaf_ctx *ctx, void *udata) {
         if (!n && x->t->ncols)
             names[n++] = x->t->names[0]; /* count(*): the rows of one column */
         int rc = sheaf_input_columns(ctx, names, n);
+        /* numbers, dates and timestamps as values, not text to parse */
+        sheaf_col_type *types = rc ? NULL : calloc(n + 1, sizeof *types);
+        for (size_t k = 0; types && k < n; k++)
+            for (size_t c = 0; c < x->t->ncols; c++)
+                if (names[k] == x->t->names[c]) {
+                    int t = x->t->types[c];
+                    types[k] = t == SQL_INT      ? SHEAF_COL_INT64
+                               : t == SQL_DOUBLE ? SHEAF_COL_DOUBLE
+                               : t == SQL_BOOL   ? SHEAF_COL_BOOL
+                               : t == SQL_DATE   ? SHEAF_COL_DATE
+                               : t == SQL_TS     ? SHEAF_COL_TIMESTAMP
+                                                 : 0;
+                    break;
+                }
+        if (!rc)
+            rc = types ? sheaf_input_types(ctx, types, n) : oom(ctx);
+        free(types);
         free(names);
         if (rc)
             return rc;
@@ -1017,6 +1034,16 @@ static int sql_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
         if (i >= rec->nfields || (rec->nulls ? rec->nulls[i]
                                              : rec->field_lens[i] == 0)) {
             v->null = true;
+            continue;
+        }
+        if (rec->values && rec->values[i].type) {
+            const sheaf_value *tv = &rec->values[i];
+            if (tv->type == SHEAF_COL_DOUBLE)
+                v->u.d = tv->d;
+            else if (tv->type == SHEAF_COL_BOOL)
+                v->u.b = tv->i != 0;
+            else
+                v->u.i = tv->i;
             continue;
         }
         if (x->prefixed && x->t->types[c] == SQL_STRING) {

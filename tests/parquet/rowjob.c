@@ -8,17 +8,28 @@
  *   ts = id * 1000001 - 10^12 TIMESTAMP (microseconds)
  *
  * so a test can compute every value another way (tests/parquet/rows.sh, with DuckDB).
+ *
+ * With ROWJOB_TYPED=1 in the environment (its own Parquet output as input), the map asks for
+ * the columns as values (sheaf_input_types) and fails unless each one, read from rec->values
+ * and through the typed accessors, is what the formulas above give for the row's id.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sheaf.h>
 
+static bool typed; /* ROWJOB_TYPED */
+
 static int setup(sheaf_ctx *ctx, void *udata) {
     (void)udata;
-    static const char *const cols[] = {"id"};
-    int rc = sheaf_input_columns(ctx, cols, 1);
+    static const char *const cols[] = {"id", "id32", "half", "even", "day", "ts", "name"};
+    static const sheaf_col_type types[] = {SHEAF_COL_INT64, SHEAF_COL_INT64, SHEAF_COL_DOUBLE,
+                                           SHEAF_COL_BOOL,  SHEAF_COL_DATE,  SHEAF_COL_TIMESTAMP,
+                                           0};
+    int rc = sheaf_input_columns(ctx, cols, typed ? 7 : 1);
+    rc = rc || !typed ? rc : sheaf_input_types(ctx, types, 7);
     sheaf_schema *s = sheaf_schema_new();
     if (!s)
         return SHEAF_ENOMEM;
@@ -41,6 +52,29 @@ static int map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
     if (rc != 1)
         return sheaf_fail(ctx, SHEAF_EUSER, "row %llu: no id (%d)", (unsigned long long)rec->offset,
                           rc);
+    if (typed) {
+        const sheaf_value *v = rec->values;
+        double half;
+        int even, hrc = sheaf_record_double(rec, "half", &half);
+        size_t n;
+        const char *name = sheaf_record_field(rec, "name", &n);
+        char want[32];
+        int wn = snprintf(want, sizeof want, "n%lld", (long long)id);
+        if (!v || rec->len != 0 || v[0].type != SHEAF_COL_INT64 || v[0].i != id ||
+            v[1].type != SHEAF_COL_INT64 || v[1].i != id % 1000 ||
+            (id % 5 ? v[2].type != SHEAF_COL_DOUBLE || v[2].d != (double)id / 2 ||
+                          hrc != 1 || half != (double)id / 2
+                    : v[2].type != 0 || hrc != 0 || !rec->nulls[2]) ||
+            v[3].type != SHEAF_COL_BOOL || v[3].i != (id % 2 == 0) ||
+            sheaf_record_bool(rec, "even", &even) != 1 || even != (id % 2 == 0) ||
+            v[5].type != SHEAF_COL_DATE || v[5].i != id - 20000 ||
+            v[6].type != SHEAF_COL_TIMESTAMP || v[6].i != id * 1000001 - 1000000000000LL ||
+            sheaf_record_i64(rec, "day", &(int64_t){0}) != SHEAF_EINVAL ||
+            sheaf_record_is_null(rec, "id") != 0 || v[4].type != 0 ||
+            (id % 7 ? !name || n != (size_t)wn || memcmp(name, want, n) : !rec->nulls[4]))
+            return sheaf_fail(ctx, SHEAF_EUSER, "row %llu (id %lld): a value is not as computed",
+                              (unsigned long long)rec->offset, (long long)id);
+    }
     unsigned char key[8];
     sheaf_key_i64(id, key);
     return sheaf_emit(ctx, key, 8, "", 0);
@@ -64,6 +98,7 @@ static int reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values *va
 }
 
 int main(int argc, char **argv) {
+    typed = getenv("ROWJOB_TYPED") && !strcmp(getenv("ROWJOB_TYPED"), "1");
     static const sheaf_job_def job = {.name = "rowjob",
                                       .map = map,
                                       .reduce = reduce,

@@ -2,8 +2,9 @@
 # rows.sh: the typed row API (tests/parquet/rowjob.c: a row of every column type computed
 # from each input id) at 1-4 ranks: DuckDB reads its Parquet output and finds every value it
 # computes itself from the ids (types and nulls too); the text output is the same rows as csv
-# lines (the csv format refuses them); and reading that Parquet output back (typed accessors on parquet input) gives the same
-# rows again. SKIP (77) only when node or the oracle packages are missing.
+# lines (the csv format refuses them); and reading that Parquet output back (typed accessors on
+# parquet input, and the columns as values with sheaf_input_types) gives the same rows again.
+# SKIP (77) only when node or the oracle packages are missing.
 # shellcheck disable=SC2317  # the cases run through run_case
 # shellcheck source=tests/jobs/lib.sh disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/../jobs/lib.sh"
@@ -62,7 +63,20 @@ case_parquet_input_rows() {
     done
 }
 
+# the same, each column asked for as a value (sheaf_input_types): the job checks every value
+# against its formula, and its output against DuckDB's again
+case_parquet_input_values() {
+    local np
+    for np in $NPS; do
+        local out=$TMP/values-np$np
+        ROWJOB_TYPED=1 run_rows "$np" -i "$TMP/pq-np2" --input-format parquet \
+            --output-format parquet -o "$out"
+        duck check "$out/part-r-*.parquet" "$expect" || fail "np $np: DuckDB disagrees"
+    done
+}
+
 run_case "typed rows to Parquet, read by DuckDB (1-4 ranks)" case_parquet_rows
 run_case "typed rows as csv lines" case_text_rows
 run_case "typed fields of Parquet input (1-4 ranks)" case_parquet_input_rows
+run_case "values of Parquet input (sheaf_input_types, 1-4 ranks)" case_parquet_input_values
 finish

@@ -3,7 +3,8 @@
 //   SHEAF_ORACLE_DIR=tests/oracle node formats.mjs DATADIR
 // DATADIR/pq/lineitem/part-N.parquet from DATADIR/lineitem/part-N.csv (row groups of 256
 // rows, so that one file is several splits), DATADIR/pq/orders.parquet (zstd pages) and
-// DATADIR/pq/words.parquet (gzip pages).
+// DATADIR/pq/words.parquet (gzip pages), and DATADIR/pq/types.parquet from types.csv in the
+// types its column names say (gen.py).
 import { mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
@@ -22,3 +23,9 @@ for (const f of readdirSync(`${data}/lineitem`).filter((n) => n.endsWith('.csv')
              'ROW_GROUP_SIZE 256, COMPRESSION snappy');
 await copy(`${data}/orders.csv`, `${data}/pq/orders.parquet`, 'COMPRESSION zstd');
 await copy(`${data}/words.csv`, `${data}/pq/words.parquet`, 'COMPRESSION gzip');
+// types.parquet: each column in the type its name says (gen.py), in row groups of 128 rows
+await con.run(`COPY (SELECT * FROM read_csv('${data}/types.csv', header = true, columns = {
+  'id': 'BIGINT', 'i32': 'INTEGER', 'u32': 'UINTEGER', 'u64': 'UBIGINT', 'd9': 'DECIMAL(9,2)',
+  'd18': 'DECIMAL(18,3)', 'd38': 'DECIMAL(38,10)', 'f': 'FLOAT', 'b': 'BOOLEAN', 'dt': 'DATE',
+  'ts': 'TIMESTAMP', 'tsms': 'TIMESTAMP_MS', 'tsns': 'TIMESTAMP_NS'}))
+  TO '${data}/pq/types.parquet' (FORMAT parquet, ROW_GROUP_SIZE 128)`);

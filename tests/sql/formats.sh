@@ -2,7 +2,9 @@
 # sheaf sql over every input format, against DuckDB over the same files: the corpus
 # (tests/sql/queries) with its tables rewritten (run.py's SHEAF_SQL_SUBST) to
 #   - Parquet files written by DuckDB (tests/sql/formats.mjs: lineitem in row groups of 256
-#     rows with snappy pages, orders with zstd pages, words with gzip pages);
+#     rows with snappy pages, orders with zstd pages, words with gzip pages, and types, whose
+#     columns are integers signed and unsigned, decimals, FLOAT, BOOLEAN, DATE and TIMESTAMP
+#     in three units, which a query reads as values rather than text);
 #   - compressed csv (lineitem as part-N.csv.gz, orders.csv.zst, words.csv.gz);
 #   - tsv (lineitem as part-N.tsv, orders.tsv.gz, words.tsv, and the small tables, since a
 #     join of a csv and a tsv table is refused);
@@ -55,7 +57,7 @@ fi
 st=0
 echo "Parquet:"
 pq='@/lineitem/*.csv=>@/pq/lineitem/*.parquet|@/orders.csv=>@/pq/orders.parquet'
-pq+='|@/words.csv=>@/pq/words.parquet'
+pq+='|@/words.csv=>@/pq/words.parquet|@/types.csv=>@/pq/types.parquet'
 SHEAF_SQL_SUBST=$pq python3 "$top_srcdir/tests/sql/run.py" "$SHEAF" "$d" "$tmp/work-pq" || st=1
 echo "compressed csv:"
 z='@/lineitem/*.csv=>@/z/lineitem/*.csv.gz|@/orders.csv=>@/z/orders.csv.zst'

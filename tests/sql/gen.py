@@ -87,3 +87,35 @@ with open(os.path.join(out, "words.csv"), "w", newline="") as f:
     w.writerow(["word", "len", "initial"])
     for t in words:
         w.writerow([t, len(t), t[0]])
+
+# types: a column of each type a Parquet file can give a query as a value rather than text
+# (tests/sql/formats.mjs writes it as Parquet with the types of its header's names: INTEGER,
+# UINTEGER, UBIGINT, DECIMAL(9,2), DECIMAL(18,3), DECIMAL(38,10), FLOAT, BOOLEAN, DATE and
+# TIMESTAMP in micro-, milli- and nanoseconds), NULLs in each
+trng = random.Random(7)
+
+
+def tmaybe(v):
+    return "" if trng.random() < 0.08 else v
+
+
+with open(os.path.join(out, "types.csv"), "w", newline="") as f:
+    w = csv.writer(f, lineterminator="\n")
+    w.writerow(["id", "i32", "u32", "u64", "d9", "d18", "d38", "f", "b", "dt", "ts", "tsms",
+                "tsns"])
+    for i in range(max(rows // 3, 10)):
+        us = trng.randint(-2 * 10**15, 4 * 10**15)
+        ms = us // 1000 * 1000
+        t = ["%04d-%02d-%02d %02d:%02d:%02d" % (1970 + s // 31104000, s // 2592000 % 12 + 1,
+                                                  s // 86400 % 28 + 1, s // 3600 % 24,
+                                                  s // 60 % 60, s % 60)
+             for s in (abs(us) // 10**6 % (60 * 31104000),)][0]
+        w.writerow([i, tmaybe(trng.randint(-2**31, 2**31 - 1)),
+                    tmaybe(trng.randint(0, 2**32 - 1)), tmaybe(trng.randint(0, 2**63 - 1)),
+                    tmaybe("%.2f" % (trng.randint(-10**9 + 1, 10**9 - 1) / 100)),
+                    tmaybe("%.3f" % (trng.randint(-10**15, 10**15) / 1000)),
+                    tmaybe("%d.%010d" % (trng.randint(-10**12, 10**12), trng.randint(0, 10**10 - 1))),
+                    tmaybe(trng.choice(["0.1", "1.5", "-3.25", "1e10", "0"])),
+                    tmaybe(trng.choice(["true", "false"])),
+                    tmaybe(date(1900, 2100)), tmaybe(t + ".%06d" % (us % 10**6)),
+                    tmaybe(t + ".%03d" % (ms // 1000 % 1000)), tmaybe(t + ".%06d" % (us % 10**6))])
