@@ -11,6 +11,7 @@
  * directory (sj_work_open) is always a fresh one this run made, and the only thing removed.
  */
 #include "jobs.h"
+#include "number.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -59,47 +60,6 @@ int sj_parse_double(const char *s, double *out) {
     return s ? sj_field_double(s, strlen(s), out) : -1;
 }
 
-/* The plain decimals that fill most numeric fields ([sign] digits [. digits], at most 19
- * significant digits) without strtod: the digits as an integer m and f digits after the
- * point give m / 10^f, and when m < 2^53 and f <= 22 both are exact doubles, so the one
- * division is rounded once, to the double strtod returns (Clinger's fast path). False for
- * anything else (exponents, more digits), which strtod reads. */
-static bool plain_decimal(const char *p, size_t n, double *out) {
-    static const double pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-    size_t i = 0;
-    bool neg = false, dot = false, any = false;
-    if (n && (p[0] == '-' || p[0] == '+')) {
-        neg = p[0] == '-';
-        i = 1;
-    }
-    uint64_t m = 0;
-    int sig = 0, frac = 0;
-    for (; i < n; i++) {
-        char c = p[i];
-        if (c >= '0' && c <= '9') {
-            if (m == 0 && c == '0') {
-                /* a leading zero adds no significant digit */
-            } else if (++sig > 19) {
-                return false;
-            }
-            m = m * 10 + (uint64_t)(c - '0');
-            frac += dot;
-            any = true;
-        } else if (c == '.' && !dot) {
-            dot = true;
-        } else {
-            return false;
-        }
-    }
-    if (!any || m > ((uint64_t)1 << 53) || frac > 22)
-        return false;
-    double v = (double)m / pow10[frac];
-    *out = neg ? -v : v;
-    return true;
-}
-
 int sj_field_double(const char *p, size_t n, double *out) {
     while (n && (*p == ' ' || *p == '\t')) {
         p++;
@@ -109,7 +69,7 @@ int sj_field_double(const char *p, size_t n, double *out) {
         n--;
     if (n == 0 || n > 63)
         return -1;
-    if (plain_decimal(p, n, out))
+    if (sheaf__plain_double(p, n, out))
         return 0;
     char tmp[64];
     memcpy(tmp, p, n);

@@ -12,6 +12,7 @@
  * Dates use the proleptic Gregorian calendar (days from civil by eras of 400 years).
  */
 #include "parquet.h"
+#include "number.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -177,46 +178,6 @@ int sheaf__parse_bool(const char *p, size_t n, bool *v) {
     return -1;
 }
 
-/* The common case without strtod or strtoll: [+-]digits[.digits], whose digits (leading zeros
- * aside) make an integer m up to 2^53 with at most 22 after the point, is m / 10^k, both exact
- * in a double, so the one division rounds correctly, as strtod does. An integer (no point) of
- * up to 18 digits is *iv. Returns 1 (a double in *dv), 2 (an integer in *iv, and *dv), 3 (an
- * integer in *iv only), or 0 (not so plain: the caller asks the C library). */
-static int plain_number(const char *p, size_t n, double *dv, int64_t *iv) {
-    static const double pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-    size_t i = 0;
-    bool neg = false, dot = false, any = false;
-    if (n && (p[0] == '-' || p[0] == '+'))
-        neg = p[i++] == '-';
-    uint64_t m = 0;
-    int sig = 0, frac = 0;
-    for (; i < n; i++) {
-        char c = p[i];
-        if (c >= '0' && c <= '9') {
-            if ((m || c != '0') && ++sig > 18)
-                return 0;
-            m = m * 10 + (uint64_t)(c - '0');
-            frac += dot;
-            any = true;
-        } else if (c == '.' && !dot) {
-            dot = true;
-        } else {
-            return 0;
-        }
-    }
-    if (!any)
-        return 0;
-    if (!dot)
-        *iv = neg ? -(int64_t)m : (int64_t)m;
-    if (m > ((uint64_t)1 << 53) || frac > 22)
-        return dot ? 0 : 3; /* an integer, too wide for the exact double path */
-    double v = (double)m / pow10[frac];
-    *dv = neg ? -v : v;
-    return dot ? 1 : 2;
-}
-
 int sheaf__parse_value(sheaf_col_type type, const char *p, size_t n, int64_t *i, double *d) {
     char tmp[64], *end;
     bool b;
@@ -240,7 +201,7 @@ int sheaf__parse_value(sheaf_col_type type, const char *p, size_t n, int64_t *i,
         return -1;
     double pd;
     int64_t pi;
-    int plain = plain_number(p, n, &pd, &pi);
+    int plain = sheaf__plain_number(p, n, &pd, &pi);
     if (type == SHEAF_COL_DOUBLE && (plain == 1 || plain == 2)) {
         *d = pd;
         return 0;

@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "jobs/jobs.h"
+#include "number.h"
 #include "sql/sql.h"
 
 const char *sql_type_name(int type) {
@@ -255,33 +256,8 @@ int sql_parse_as(int type, const char *p, size_t n, sql_value *out) {
         return 0;
     }
     case SQL_DOUBLE: {
-        /* plain decimals of at most 15 digits: the digits as an exact integer divided by an
-         * exact power of ten, one rounding, the double strtod gives (Clinger's fast path) */
-        static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                       1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
-        const char *q = p;
-        bool neg = q < end && *q == '-';
-        q += neg || (q < end && *q == '+');
-        int64_t m = 0;
-        int nd = 0, frac = -1;
-        const char *d = q;
-        for (; d < end && nd <= 15; d++) {
-            if (*d >= '0' && *d <= '9') {
-                m = m * 10 + (*d - '0');
-                nd++;
-                if (frac >= 0)
-                    frac++;
-            } else if (*d == '.' && frac < 0) {
-                frac = 0;
-            } else {
-                break;
-            }
-        }
-        if (d == end && nd > 0 && nd <= 15) {
-            double v = (double)m / pow10[frac > 0 ? frac : 0];
-            out->u.d = neg ? -v : v;
+        if (sheaf__plain_double(p, n, &out->u.d)) /* the common case (number.h) */
             return 0;
-        }
         char buf[64];
         while (p < end && isspace((unsigned char)*p))
             p++;
