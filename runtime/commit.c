@@ -24,6 +24,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -83,6 +84,25 @@ static void absolute(const char *path, char *out, size_t n) {
         else
             *slash = '\0';
     }
+}
+
+/* Whether an input and the absolute path p overlap: with held, whether the input lies inside p
+ * (p would take it with it); else whether p lies inside the input. A glob input (input.c) is
+ * each of its matches, as the job reads them. */
+static bool overlaps(const char *in, const char *p, bool held) {
+    glob_t g = {0};
+    bool pattern = sheaf__input_is_glob(in), hit = false;
+    if (pattern && glob(in, 0, NULL, &g) != 0) {
+        globfree(&g);
+        return false;
+    }
+    for (size_t k = 0; k < (pattern ? g.gl_pathc : 1) && !hit; k++) {
+        char r[PATH_MAX];
+        hit = realpath(pattern ? g.gl_pathv[k] : in, r) && (held ? inside(r, p) : inside(p, r));
+    }
+    if (pattern)
+        globfree(&g);
+    return hit;
 }
 
 /* Removes DIR/.BASE.sheaf-XXXXXX and DIR/.BASE.sheaf-old-XXXXXX (exact names: BASE is not a
@@ -193,7 +213,7 @@ static int check_replace(const sheaf_config *cfg, const char *out, char *err, si
     if (!realpath(out, rout))
         return 0;
     for (size_t i = 0; i < cfg->ninputs; i++) {
-        if (realpath(cfg->inputs[i], r) && inside(r, rout)) {
+        if (overlaps(cfg->inputs[i], rout, true)) {
             snprintf(err, errlen, "output %s holds the input %s: --overwrite would delete it",
                      out, cfg->inputs[i]);
             return SHEAF_EUSAGE;
@@ -233,8 +253,7 @@ static int check_output(const sheaf_config *cfg, char *out, size_t outlen, char 
     char absout[PATH_MAX + 4096];
     absolute(out, absout, sizeof absout);
     for (size_t i = 0; i < cfg->ninputs; i++) {
-        char rin[PATH_MAX];
-        if (realpath(cfg->inputs[i], rin) && inside(absout, rin)) {
+        if (overlaps(cfg->inputs[i], absout, false)) {
             snprintf(err, errlen, "output %s is the input %s or inside it", out,
                      cfg->inputs[i]);
             return SHEAF_EUSAGE;
@@ -481,10 +500,10 @@ int sheaf__report_check(const sheaf_config *cfg, char *err, size_t errlen) {
         snprintf(err, errlen, "--report: give a file name");
         return SHEAF_EUSAGE;
     }
-    char absrep[PATH_MAX + 4096], absout[PATH_MAX + 4096], rin[PATH_MAX];
+    char absrep[PATH_MAX + 4096], absout[PATH_MAX + 4096];
     absolute(cfg->report, absrep, sizeof absrep);
     for (size_t i = 0; i < cfg->ninputs; i++) {
-        if (realpath(cfg->inputs[i], rin) && inside(absrep, rin)) {
+        if (overlaps(cfg->inputs[i], absrep, false)) {
             snprintf(err, errlen, "--report %s is the input %s or inside it", cfg->report,
                      cfg->inputs[i]);
             return SHEAF_EUSAGE;

@@ -196,6 +196,11 @@ static bool has_glob(const char *s) {
     return strpbrk(s, "*?[") != NULL;
 }
 
+bool sheaf__input_is_glob(const char *in) {
+    struct stat st;
+    return has_glob(in) && stat(in, &st) != 0;
+}
+
 /* ---- pruning by partition folders ---- */
 
 /* Asks cfg->prune about a file under partition folders: 1 to skip it, 0 to read it (no
@@ -225,8 +230,7 @@ static int pruned(const sheaf_config *cfg, const char *path, char *err, size_t e
 /* Adds the files of one input (-i): a glob when it has glob characters and names no file,
  * else a file or a directory. Returns 0 or a negative code with a message. */
 static int expand(filelist *fl, const char *in, char *err, size_t errlen) {
-    struct stat st;
-    if (!has_glob(in) || stat(in, &st) == 0)
+    if (!sheaf__input_is_glob(in))
         return walk(fl, in, true, err, errlen);
     glob_t g;
     int rc = 0, gr = glob(in, 0, NULL, &g);

@@ -198,6 +198,9 @@ typedef struct sheaf__plan {
     uint64_t pruned;     /* files cfg->prune ruled out by their partition folders (rank 0) */
 } sheaf__plan;
 
+/* Whether an input (-i) is read as a glob: it has glob characters and names no file. */
+bool sheaf__input_is_glob(const char *in);
+
 /* Input formats. */
 typedef enum { SHEAF__FMT_LINES = 0, SHEAF__FMT_FIXED, SHEAF__FMT_CSV, SHEAF__FMT_TSV,
                SHEAF__FMT_PARQUET } sheaf__fmt_kind;

@@ -4,7 +4,8 @@
 # nothing at all when refused); gensort --overwrite goes through the committer and refuses the
 # current directory and its ancestors; --report never names an input, a file inside the output,
 # a symlink or an existing file without --overwrite, and is not written for a refused job;
-# --overwrite refuses an output that holds an input. Every refusal leaves the tree as it was.
+# --overwrite refuses an output that holds an input (a glob's matches too). Every refusal
+# leaves the tree as it was.
 # shellcheck disable=SC2317  # the cases are called through run_case
 source "${top_srcdir:-$(dirname "$0")/../..}/tests/badinput/lib.sh"
 
@@ -231,6 +232,27 @@ case_overwrite_holds_input() {
     same_tree "$before" "$TMP/u"
 }
 
+case_overwrite_holds_glob_input() {
+    # A glob input is the files it matches: -o their directory with --overwrite deleted them,
+    # and --report overwrote one.
+    make_user_tree
+    local before
+    before=$(tree_sum "$TMP/u")
+    expect_fail 2 "output $TMP/u/data holds the input $TMP/u/data/*.txt" 0 \
+        wordcount -i "$TMP/u/data/*.txt" -o "$TMP/u/data" --overwrite
+    expect_fail 2 "holds the input $TMP/u/d?ta/in.*" 2 \
+        wordcount -i "$TMP/u/d?ta/in.*" -o "$TMP/u" --overwrite
+    expect_fail 2 "output $TMP/u/data/o is the input $TMP/u/da*" 0 \
+        wordcount -i "$TMP/u/da*" -o "$TMP/u/data/o"
+    expect_fail 2 "--report $TMP/u/data/in.txt is the input $TMP/u/data/*.txt or inside it" 2 \
+        wordcount -i "$TMP/u/data/*.txt" -o "$TMP/g1" --report "$TMP/u/data/in.txt" --overwrite
+    same_tree "$before" "$TMP/u"
+    # a glob that only sits beside the output is fine
+    must_np 0 wordcount -i "$TMP/u/data/*.txt" -o "$TMP/u/data/out"
+    [[ -f $TMP/u/data/out/_SUCCESS ]] || fail "the output beside the glob's files is not committed"
+    rm -rf "$TMP/u/data/out"
+}
+
 case_overwrite_mode() {
     # A replaced output gets the mode of a new one (its staging directory was made 0700).
     local new
@@ -254,5 +276,6 @@ run_case gensort-overwrite case_gensort_overwrite
 run_case gensort-disk-full case_gensort_disk_full
 run_case report-file case_report_file
 run_case overwrite-holds-input case_overwrite_holds_input
+run_case overwrite-holds-glob-input case_overwrite_holds_glob_input
 run_case overwrite-mode case_overwrite_mode
 finish
