@@ -65,6 +65,8 @@ typedef struct sql_opts {
     char *jpathbuf;
     char jdelim;
     bool jparquet;
+    const char *inputs[2]; /* cfg->inputs: the FROM table, then the JOIN's, for the output's
+                              checks (an --overwrite output never holds either) */
     bool to_stdout;
     /* what the rounds reading the tables' files read, for the report of the committed
      * result (round 2 reads only the result): records, bytes, files pruned (rank 0) */
@@ -242,8 +244,10 @@ static int resolve_source(sql_opts *o, sheaf_config *cfg) {
         if (!o->parquet && !o->jparquet && o->jdelim != o->delim)
             return sj_usage("sql", "the joined tables must both be csv or both tsv (or Parquet)");
     }
-    cfg->inputs = &o->path;
-    cfg->ninputs = 1;
+    o->inputs[0] = o->path;
+    o->inputs[1] = o->jpath;
+    cfg->inputs = o->inputs;
+    cfg->ninputs = in->join ? 2 : 1;
     cfg->input_format = o->parquet ? "parquet" : "csv";
     cfg->csv_delimiter = o->delim;
     cfg->csv_header = 1;

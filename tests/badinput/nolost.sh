@@ -4,8 +4,8 @@
 # nothing at all when refused); gensort --overwrite goes through the committer and refuses the
 # current directory and its ancestors; --report never names an input, a file inside the output,
 # a symlink or an existing file without --overwrite, and is not written for a refused job;
-# --overwrite refuses an output that holds an input (a glob's matches too). Every refusal
-# leaves the tree as it was.
+# --overwrite refuses an output that holds an input (a glob's matches, sql's JOIN table too).
+# Every refusal leaves the tree as it was.
 # shellcheck disable=SC2317  # the cases are called through run_case
 source "${top_srcdir:-$(dirname "$0")/../..}/tests/badinput/lib.sh"
 
@@ -253,6 +253,22 @@ case_overwrite_holds_glob_input() {
     rm -rf "$TMP/u/data/out"
 }
 
+case_sql_join_input() {
+    # sql's JOIN table is an input too: an --overwrite output holding it deleted it.
+    make_user_tree
+    printf 'k,v\n1,a\n2,b\n' >"$TMP/u/data/a.csv"
+    printf 'k,w\n1,x\n2,y\n' >"$TMP/u/keep/b.csv"
+    local before q="SELECT a.k, b.w FROM '$TMP/u/data/a.csv' a JOIN '$TMP/u/keep/b.csv' b ON a.k = b.k"
+    before=$(tree_sum "$TMP/u")
+    expect_fail 2 "output $TMP/u/keep holds the input $TMP/u/keep/b.csv" 0 \
+        sql "$q" -o "$TMP/u/keep" --overwrite
+    expect_fail 2 "output $TMP/u/keep/b.csv/x is the input $TMP/u/keep/b.csv or inside it" 2 \
+        sql "$q" -o "$TMP/u/keep/b.csv/x"
+    same_tree "$before" "$TMP/u"
+    must_np 2 sql "$q" -o "$TMP/joined"
+    [[ $(cat "$TMP/joined"/part-r-*) == $'k,w\n1,x\n2,y' ]] || fail "the join's result differs"
+}
+
 case_overwrite_mode() {
     # A replaced output gets the mode of a new one (its staging directory was made 0700).
     local new
@@ -277,5 +293,6 @@ run_case gensort-disk-full case_gensort_disk_full
 run_case report-file case_report_file
 run_case overwrite-holds-input case_overwrite_holds_input
 run_case overwrite-holds-glob-input case_overwrite_holds_glob_input
+run_case sql-join-input case_sql_join_input
 run_case overwrite-mode case_overwrite_mode
 finish
