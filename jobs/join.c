@@ -98,10 +98,8 @@ static int join_configure(void *udata, sheaf_config *cfg) {
         return -1;
     o->delim = cfg->csv_delimiter ? cfg->csv_delimiter : ',';
     o->header = cfg->csv_header != 0;
-    if (o->broadcast) {
-        o->right_path = cfg->inputs[1];
-        cfg->ninputs = 1; /* the runtime reads only the left side */
-    }
+    if (o->broadcast)
+        o->right_path = cfg->inputs[1]; /* the runtime reads only the left side (join_run) */
     return 0;
 }
 
@@ -342,11 +340,22 @@ static int join_run(MPI_Comm comm, const sheaf_command *cmd, const sheaf_config 
                     sheaf_result *res) {
     join_opts *o = cmd->udata;
     sheaf_job_def j = *cmd->job;
+    sheaf_config c = *cfg;
     if (o->broadcast) {
+        /* The output is checked against both inputs (an --overwrite output never holds the
+         * right one), then the runtime is given the left one alone. */
+        char err[1024] = "";
+        int rank, rc, oc = 0;
+        MPI_Comm_rank(comm, &rank);
+        if (rank == 0)
+            oc = sheaf_output_check(cfg, err, sizeof err);
+        if ((rc = sheaf_agree(comm, oc, err, sizeof err)))
+            return sj_result_fail(res, rc, "%s", err);
+        c.ninputs = 1;
         j.compare = NULL;
         j.group = NULL;
     }
-    return sheaf_run(comm, &j, cfg, res);
+    return sheaf_run(comm, &j, &c, res);
 }
 
 static const sheaf_option join_options[] = {

@@ -4,7 +4,8 @@
 # nothing at all when refused); gensort --overwrite goes through the committer and refuses the
 # current directory and its ancestors; --report never names an input, a file inside the output,
 # a symlink or an existing file without --overwrite, and is not written for a refused job;
-# --overwrite refuses an output that holds an input (a glob's matches, sql's JOIN table too).
+# --overwrite refuses an output that holds an input (a glob's matches, sql's JOIN table and
+# join --broadcast's right input too).
 # Every refusal leaves the tree as it was.
 # shellcheck disable=SC2317  # the cases are called through run_case
 source "${top_srcdir:-$(dirname "$0")/../..}/tests/badinput/lib.sh"
@@ -269,6 +270,27 @@ case_sql_join_input() {
     [[ $(cat "$TMP/joined"/part-r-*) == $'k,w\n1,x\n2,y' ]] || fail "the join's result differs"
 }
 
+case_join_broadcast_input() {
+    # join --broadcast reads its right input itself: it was not checked against the output.
+    make_user_tree
+    printf 'k,v\n1,a\n2,b\n' >"$TMP/u/data/a.csv"
+    printf 'k,w\n1,x\n2,y\n' >"$TMP/u/keep/b.csv"
+    local before np
+    local -a join=(join -i "$TMP/u/data/a.csv" -i "$TMP/u/keep/b.csv" --key k
+        --input-format csv --csv-header --broadcast)
+    before=$(tree_sum "$TMP/u")
+    for np in 0 2; do
+        expect_fail 2 "output $TMP/u/keep holds the input $TMP/u/keep/b.csv" "$np" \
+            "${join[@]}" -o "$TMP/u/keep" --overwrite
+        expect_fail 2 "output $TMP/u/keep/b.csv/x is the input $TMP/u/keep/b.csv or inside it" \
+            "$np" "${join[@]}" -o "$TMP/u/keep/b.csv/x"
+        same_tree "$before" "$TMP/u"
+    done
+    must_np 2 "${join[@]}" -o "$TMP/bjoined"
+    [[ $(parts_sorted "$TMP/bjoined") == $'1,a\t1,x\n2,b\t2,y' ]] || fail "the join's result differs"
+    expect_fail 1 "output $TMP/bjoined already exists" 2 "${join[@]}" -o "$TMP/bjoined"
+}
+
 case_overwrite_mode() {
     # A replaced output gets the mode of a new one (its staging directory was made 0700).
     local new
@@ -294,5 +316,6 @@ run_case report-file case_report_file
 run_case overwrite-holds-input case_overwrite_holds_input
 run_case overwrite-holds-glob-input case_overwrite_holds_glob_input
 run_case sql-join-input case_sql_join_input
+run_case join-broadcast-input case_join_broadcast_input
 run_case overwrite-mode case_overwrite_mode
 finish
