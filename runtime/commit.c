@@ -105,8 +105,15 @@ static bool overlaps(const char *in, const char *p, bool held) {
     return hit;
 }
 
+/* Whether st is a directory (not a symlink) of the job's user, as what a job on OUT leaves
+ * beside it is; one another user made under such a name, in a place both can write, is left
+ * alone (its removal would walk a tree they can change under it). */
+static bool ours(const struct stat *st) {
+    return S_ISDIR(st->st_mode) && st->st_uid == geteuid();
+}
+
 /* Removes DIR/.BASE.sheaf-XXXXXX and DIR/.BASE.sheaf-old-XXXXXX (exact names: BASE is not a
- * pattern), which only a job killed while writing BASE leaves. */
+ * pattern; directories of the job's user), which only a job killed while writing BASE leaves. */
 static void sweep_stale(const char *dir, const char *base) {
     DIR *d = opendir(dir);
     if (!d)
@@ -123,8 +130,10 @@ static void sweep_stale(const char *dir, const char *base) {
         if (strlen(rest) != 6)
             continue;
         char path[8400];
+        struct stat st;
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        sheaf__rmtree(path);
+        if (lstat(path, &st) == 0 && ours(&st))
+            sheaf__rmtree(path);
     }
     closedir(d);
 }
@@ -191,7 +200,7 @@ static bool restore_old(const char *dir, const char *base, const char *out, char
         char path[8400];
         struct stat st;
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        if (lstat(path, &st) != 0 || !ours(&st))
             continue;
         if (!best[0] || st.st_mtim.tv_sec > newest.tv_sec ||
             (st.st_mtim.tv_sec == newest.tv_sec && st.st_mtim.tv_nsec > newest.tv_nsec)) {

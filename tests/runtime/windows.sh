@@ -6,6 +6,7 @@
 #    write (SHEAF_FAULT=pause-prepare) is refused, and the first job finishes unharmed;
 #  - spill directories are fresh and private, and a stale one is swept only when it is provably
 #    a dead job's (a private directory with a regular owner file naming a dead process);
+#  - names beside OUT that another user made are neither swept nor restored as OUT;
 #  - SIGINT or SIGTERM to mpirun, SIGTERM, SIGHUP or SIGKILL to a rank: the job exits non-zero
 #    and leaves no new output, staging, lock file, work or spill directory; an old output
 #    stays as it was.
@@ -136,6 +137,33 @@ case_spill_sweep_only_dead_jobs() {
     [[ $(find "$sp" -maxdepth 1 | wc -l) -eq 5 ]] || fail "unexpected spill entries: $(ls -A "$sp")"
 }
 
+case_stale_names_of_others() {
+    # .OUT.sheaf-* names that another user made in a directory both can write: never swept by
+    # --overwrite, never put back as a missing OUT (the removal would walk a tree they can
+    # change under it, a restore would make their directory the output).
+    if ((EUID != 0)); then
+        echo "# SKIP stale-names-of-others: only root can make another user's directory here"
+        return 0
+    fi
+    local d=$TMP/shared n
+    rm -rf "$d" && mkdir -m 1777 "$d"
+    must_np 0 wordcount -i "$TMP/in.txt" -o "$d/out"
+    for n in .out.sheaf-abcdef .out.sheaf-old-zzzzzz; do
+        mkdir "$d/$n" && echo theirs >"$d/$n/file"
+        chown -R 65534:65534 "$d/$n"
+    done
+    must_np 2 wordcount -i "$TMP/in2.txt" -o "$d/out" --overwrite
+    compare_wc "$d/out" "$TMP/ref2"
+    for n in .out.sheaf-abcdef .out.sheaf-old-zzzzzz; do
+        [[ -f $d/$n/file ]] || fail "another user's $n was swept"
+    done
+    rm -rf "$d/out"
+    must_np 2 wordcount -i "$TMP/in.txt" -o "$d/out"
+    compare_wc "$d/out" "$TMP/ref"
+    [[ $(stat -c %u "$d/out") == 0 ]] || fail "another user's directory became the output"
+    [[ -f $d/.out.sheaf-old-zzzzzz/file ]] || fail "another user's old output was moved"
+}
+
 # stopped NP SIGNAL OUT [ARG...]: runs a slow stream job (new output OUT, or --overwrite an old
 # one), sends SIGNAL (to mpirun under NP > 0, else to the rank) once the job writes, and checks
 # that it exits non-zero and leaves nothing of its own.
@@ -201,6 +229,7 @@ run_case killed-between-renames case_killed_between_renames
 run_case overwrite-during-mkdir case_overwrite_during_mkdir
 run_case spill-private case_spill_private
 run_case spill-sweep-only-dead-jobs case_spill_sweep_only_dead_jobs
+run_case stale-names-of-others case_stale_names_of_others
 run_case signals case_signals
 run_case kill9-and-work-dirs case_kill9_and_work_dirs
 finish
