@@ -412,7 +412,8 @@ int sheaf__commit_finish(sheaf__commit *c, uint32_t nparts, const char *report_j
             rc = SHEAF_EIO;
             break;
         }
-        moved += strncmp(e->d_name, "part-r-", 7) == 0;
+        /* a part file, not a partition folder (NAME=VALUE, whatever NAME is) */
+        moved += strncmp(e->d_name, "part-r-", 7) == 0 && !strchr(e->d_name, '=');
     }
     closedir(d);
     if (rc)

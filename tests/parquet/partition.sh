@@ -13,6 +13,7 @@
 #    the groups are DuckDB's for the same condition; a conjunct that also reads a file column
 #    (year = 2002 OR amount > 5) prunes nothing, so the corrupt file is read and fails the job;
 #    sheaf sql over the lake's folder prunes the same way and gives DuckDB's rows;
+#  - a partition column named like a part file (part-r-x) is committed as a folder;
 #  - bad --partition-by lists are usage errors.
 # SKIP (77) only when node is missing; without the oracle packages it is an error (99).
 # shellcheck disable=SC2317  # the cases run through run_case
@@ -183,6 +184,16 @@ pruned_count() {
         fail "$1: not $((all - $2)) files pruned: $(grep -A1 input_files_pruned "$1/_report.json")"
 }
 
+case_part_named_column() {
+    # A partition column named like a part file (part-r-x=a/) is a folder, not a part: the
+    # commit counted it as one and failed the job.
+    printf 'part-r-x,v\na,1\nb,2\n' >"$TMP/pn.csv"
+    must_np 2 convert -i "$TMP/pn.csv" --input-format csv --csv-header \
+        --schema part-r-x:string,v:int64 --partition-by part-r-x -o "$TMP/pn"
+    [[ -f $TMP/pn/_SUCCESS && -d $TMP/pn/part-r-x=a && -d $TMP/pn/part-r-x=b ]] ||
+        fail "folders: $(ls "$TMP/pn")"
+}
+
 case_usage() {
     local rc=0 what
     for what in nope year,year _x ''; do
@@ -199,5 +210,6 @@ run_case "convert --partition-by: DuckDB reads the folders (1-4 ranks), Sheaf re
     case_roundtrip
 run_case "convert --partition-by: Hive's escapes" case_escape
 run_case "a --where on partition columns skips folders unopened" case_prune
+run_case "convert --partition-by: a column named like a part file" case_part_named_column
 run_case "convert --partition-by: bad lists" case_usage
 finish
