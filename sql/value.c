@@ -446,6 +446,14 @@ int sql_value_put(sj_buf *b, const sql_value *v) {
     return 0;
 }
 
+int sql_key_put(sj_buf *b, const sql_value *v) {
+    if (v->null || v->type != SQL_DOUBLE || (v->u.d != 0 && !isnan(v->u.d)))
+        return sql_value_put(b, v);
+    sql_value k = *v; /* -0.0 is 0.0, every NaN one NaN: equal keys, equal bytes */
+    k.u.d = v->u.d == 0 ? 0.0 : NAN;
+    return sql_value_put(b, &k);
+}
+
 size_t sql_value_get(const char *p, size_t n, sql_value *out) {
     if (n < 2)
         return 0;
