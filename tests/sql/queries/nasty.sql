@@ -9,3 +9,5 @@ SELECT l.id, r.id FROM '@/nasty.csv' l LEFT JOIN '@/nasty2.csv' r ON l.k = r.d W
 -- A double as text (CAST, ||, concat) is DuckDB's text of it: 3.0, 1e+300, 1e-05, -0.0.
 SELECT id, d, CAST(d AS VARCHAR), 'x' || d, concat(d * 1e15, '|', d / 1e5, '|', d * 1e16) FROM '@/nasty.csv';
 SELECT l_orderkey, l_linenumber, 'a' || l_extendedprice / 7, concat(l_discount + l_tax, '|', CAST(l_quantity AS DOUBLE)) FROM '@/lineitem/*.csv' WHERE l_linenumber = 2;
+-- On doubles, x // 0 is NULL and x % 0 is NaN, as DuckDB gives them.
+SELECT id, d, big, d // big, d % big, big // d, big % d, d // 0.0, d % 0 FROM '@/nasty.csv' WHERE big = 0 OR d = 0;
