@@ -7,9 +7,10 @@
  * when x is NULL, or when no element equals x and one is NULL; WHERE and HAVING keep a row
  * only when the condition is true. Integer +, -, *, unary minus and abs fail on overflow;
  * / is a double division (x / 0 is an infinity or NaN, as IEEE and DuckDB give), while
- * // and % on integers give NULL for a zero divisor. Casts from text fail on a value that
- * does not parse; a double cast to an integer rounds half away from zero and fails out of
- * range. String functions count UTF-8 characters; lower and upper change ASCII letters.
+ * // and % on integers give NULL for a zero divisor; on doubles // is / but NULL for a zero
+ * divisor, and % is fmod (NaN for a zero divisor), as DuckDB gives them. Casts from text
+ * fail on a value that does not parse; a double cast to an integer rounds half away from
+ * zero and fails out of range. String functions count UTF-8 characters; lower and upper change ASCII letters.
  *
  * An expression the binder matched to a GROUP BY key reads the key's value, and an aggregate
  * call reads its finished result: that is how SELECT, HAVING and ORDER BY are evaluated after
@@ -314,15 +315,15 @@ static int arith(sql_env *env, const sql_node *n, sql_value *a, sql_value *b, sq
     case OP_ADD: r = x + y; break;
     case OP_SUB: r = x - y; break;
     case OP_MUL: r = x * y; break;
-    case OP_DIV:
-    case OP_IDIV: r = x / y; break;
-    case OP_MOD:
+    case OP_DIV: r = x / y; break;
+    case OP_IDIV: /* DuckDB's: / on doubles, but NULL for a zero divisor */
         if (y == 0) {
             set_null(out, SQL_DOUBLE);
             return 0;
         }
-        r = fmod(x, y);
+        r = x / y;
         break;
+    case OP_MOD: r = fmod(x, y); break; /* NaN for a zero divisor, as DuckDB's */
     }
     set_double(out, r);
     return 0;

@@ -564,7 +564,7 @@ static int join_map(sheaf_ctx *ctx, sql_exec *x, const sheaf_record *rec, sql_en
             return sheaf_fail(ctx, SHEAF_EUSER, "%s, offset %llu: %s", rec->file,
                               (unsigned long long)rec->offset, x->err);
         null |= v.null;
-        if (sql_value_put(&x->key, &v))
+        if (sql_key_put(&x->key, &v))
             return oom(ctx);
     }
     if (null) {
@@ -780,7 +780,7 @@ static int bcast_row(sheaf_ctx *ctx, sql_exec *x, const char *file, size_t at) {
         sql_value v;
         if (sql_eval(x->b->rkeys[k2], &env, &v))
             rc = sheaf_fail(ctx, SHEAF_EUSER, "%s, offset %zu: %s", file, at, x->err);
-        else if (sql_value_put(&x->key, &v))
+        else if (sql_key_put(&x->key, &v))
             rc = oom(ctx);
         null |= v.null;
     }
@@ -985,7 +985,7 @@ static int bcast_map(sheaf_ctx *ctx, sql_exec *x, const sheaf_record *rec, sql_e
         if (sql_eval(b->lkeys[k], env, &v))
             rc = sheaf_fail(ctx, SHEAF_EUSER, "%s, offset %llu: %s", rec->file,
                             (unsigned long long)rec->offset, x->err);
-        else if (sql_value_put(&key, &v))
+        else if (sql_key_put(&key, &v))
             rc = oom(ctx);
         null |= v.null;
     }
@@ -1093,7 +1093,7 @@ static int process_row(sheaf_ctx *ctx, sql_exec *x, const sheaf_record *rec, sql
             if (sql_eval(b->group[g], &env, &v))
                 return sheaf_fail(ctx, SHEAF_EUSER, "%s, offset %llu: %s", rec->file,
                                   (unsigned long long)rec->offset, x->err);
-            if (sql_value_put(&x->key, &v))
+            if (sql_key_put(&x->key, &v))
                 return oom(ctx);
         }
         for (size_t a = 0; a < b->naggs; a++) {

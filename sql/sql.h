@@ -82,6 +82,9 @@ bool sql_same(const sql_value *a, const sql_value *b);
  * returns 0 or -1 (out of memory); read returns the bytes consumed or 0 if malformed. The
  * value read points into the buffer. */
 int sql_value_put(sj_buf *b, const sql_value *v);
+/* sql_value_put for a GROUP BY or join key: values that compare equal (-0.0 and 0.0, NaNs)
+ * get the same bytes, as keys are matched bytewise. */
+int sql_key_put(sj_buf *b, const sql_value *v);
 size_t sql_value_get(const char *p, size_t n, sql_value *out);
 
 /* ---- syntax tree (ast.c, parser.y) --------------------------------------------------------- */

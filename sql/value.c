@@ -303,6 +303,38 @@ static size_t fmt_date(int64_t days, char *buf, size_t size) {
     return (size_t)snprintf(buf, size, "%04lld-%02u-%02u", (long long)y, m, d);
 }
 
+/* A finite nonzero double as DuckDB writes it (and casts it to text): the fewest significant
+ * digits that read back exactly, in positional form from 1e-4 up to 1e16 (with ".0" when
+ * it is whole: 3.0, 0.0001), else in exponent form (1e-05, 1.5e+16). */
+static size_t fmt_double(double d, char *buf, size_t size) {
+    char e[32];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(e, sizeof e, "%.*e", prec - 1, d);
+        if (strtod(e, NULL) == d)
+            break;
+    }
+    const char *m = e + (e[0] == '-'), *x = strchr(m, 'e');
+    int exp = atoi(x + 1);
+    char dig[20];
+    size_t nd = 0;
+    for (const char *p = m; p < x && nd < sizeof dig; p++)
+        if (*p != '.')
+            dig[nd++] = *p;
+    while (nd > 1 && dig[nd - 1] == '0')
+        nd--;
+    const char *sign = d < 0 ? "-" : "", *zeros = "0000000000000000";
+    if (exp < -4 || exp >= 16)
+        return (size_t)snprintf(buf, size, "%s%c%s%.*se%c%02d", sign, dig[0], nd > 1 ? "." : "",
+                                (int)nd - 1, dig + 1, exp < 0 ? '-' : '+', abs(exp));
+    if (exp < 0)
+        return (size_t)snprintf(buf, size, "%s0.%.*s%.*s", sign, -exp - 1, zeros, (int)nd, dig);
+    if ((size_t)exp + 1 >= nd)
+        return (size_t)snprintf(buf, size, "%s%.*s%.*s.0", sign, (int)nd, dig,
+                                exp + 1 - (int)nd, zeros);
+    return (size_t)snprintf(buf, size, "%s%.*s.%.*s", sign, exp + 1, dig, (int)nd - exp - 1,
+                            dig + exp + 1);
+}
+
 size_t sql_format(const sql_value *v, char *buf, size_t size, const char **out) {
     *out = buf;
     if (v->null) {
@@ -322,7 +354,7 @@ size_t sql_format(const sql_value *v, char *buf, size_t size, const char **out) 
             return (size_t)snprintf(buf, size, "%s", v->u.d < 0 ? "-inf" : "inf");
         if (v->u.d == 0)
             return (size_t)snprintf(buf, size, "%s", signbit(v->u.d) ? "-0.0" : "0.0");
-        return (size_t)sj_fmt_double(buf, size, v->u.d);
+        return fmt_double(v->u.d, buf, size);
     case SQL_STRING:
         *out = v->u.s.p;
         return v->u.s.n;
@@ -444,6 +476,14 @@ int sql_value_put(sj_buf *b, const sql_value *v) {
     }
     }
     return 0;
+}
+
+int sql_key_put(sj_buf *b, const sql_value *v) {
+    if (v->null || v->type != SQL_DOUBLE || (v->u.d != 0 && !isnan(v->u.d)))
+        return sql_value_put(b, v);
+    sql_value k = *v; /* -0.0 is 0.0, every NaN one NaN: equal keys, equal bytes */
+    k.u.d = v->u.d == 0 ? 0.0 : NAN;
+    return sql_value_put(b, &k);
 }
 
 size_t sql_value_get(const char *p, size_t n, sql_value *out) {

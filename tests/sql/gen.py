@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Generates the tables of the SQL tests: small TPC-H-like `lineitem` and `orders` (with NULLs
 in every column type, skewed keys, ties, quoted text with commas and quotes, negative
-numbers), a `words` table from a word list, and an empty table (a header only).
+numbers), a `words` table from a word list, an empty table (a header only), and two small
+nasty tables (`nasty`, `nasty2`: NULLs, int64 extremes, negative zero, quoted commas, quotes
+and newlines, unicode, a key shared by both).
 
     gen.py OUTDIR [ROWS] [WORDLIST]
 
@@ -119,3 +121,30 @@ with open(os.path.join(out, "types.csv"), "w", newline="") as f:
                     tmaybe(trng.choice(["true", "false"])),
                     tmaybe(date(1900, 2100)), tmaybe(t + ".%06d" % (us % 10**6)),
                     tmaybe(t + ".%03d" % (ms // 1000 % 1000)), tmaybe(t + ".%06d" % (us % 10**6))])
+
+# nasty, nasty2: small tables of awkward values for the random queries of tests/sql/fuzz.py;
+# k is a join key of both (NULLs and duplicates), big holds int64's extremes (never summed:
+# the total would be out of range, an error by design), s quoted text of every kind
+nrng = random.Random(11)
+texts = ["a,b", 'say "hi"', "line\nbreak", "naïve café", "日本語", "  pad  ", "A", "a", "%_x",
+         "abc", "ABC", "Zebra", "1", "é", "x y"]
+doubles = ["-0.0", "0.0", "0.5", "1.5", "2.5", "-2.5", "-0.5", "1e300", "-1e-300", "123.456",
+           "3", "-7.25"]
+bigs = ["9223372036854775807", "-9223372036854775808", "0", "-1", "1", "4611686018427387904",
+        "-4611686018427387905", "123", "-77"]
+
+
+def nmaybe(v, p=0.12):
+    return "" if nrng.random() < p else v
+
+
+for name, n in (("nasty", 60), ("nasty2", 25)):
+    with open(os.path.join(out, name + ".csv"), "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["id", "k", "big", "d", "s", "dt", "ts", "b"])
+        for i in range(1, n + 1):
+            w.writerow([i, nmaybe(str(nrng.randint(-3, 6))), nmaybe(nrng.choice(bigs)),
+                        nmaybe(nrng.choice(doubles)), nmaybe(nrng.choice(texts)),
+                        nmaybe(date(1969, 2001)),
+                        nmaybe(f"{date(1969, 2001)} {nrng.choice(['00:00:00', '23:59:59', '12:30:00.5', '06:07:08.123456'])}"),
+                        nmaybe(nrng.choice(["true", "false"]))])

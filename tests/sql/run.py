@@ -6,25 +6,20 @@ and by DuckDB, answers compared.
 
 Queries are separated by a line ending in `;`; `--` lines are comments. `@/` in a query stands
 for DATADIR/. Each query runs at every rank count of NPS (default "1 2 3 4"; SHEAF_SQL_NPS), or
-with SHEAF_SQL_ROTATE=1 at one rank count per query, taken in turn. Comparison:
-  - the header is not compared (DuckDB and Sheaf name expressions differently), the rows are;
-  - a query without ORDER BY (its own, not a subquery's): both answers sorted first; with ORDER BY, in order, so the corpus
-    orders by enough keys to make the order total (the tie rule: rows equal on every ORDER BY
-    key come in an unspecified order; Sheaf breaks ties by the output values);
-  - cells that both read as numbers are equal within a relative 1e-9 (sums of doubles depend
-    on the order of addition); others must be equal as text.
+with SHEAF_SQL_ROTATE=1 at one rank count per query, taken in turn. Answers are compared as
+tests/sql/sqlcmp.py says (rows sorted unless the query has an ORDER BY; numbers within 1e-9).
 A query with a JOIN runs twice, broadcast and shuffled (--broadcast-limit 0).
 A query for which DuckDB fails must fail in Sheaf too (exit 1 or 2).
 SHEAF_SQL_SUBST="FROM=>TO|..." rewrites the tables of the corpus (say @/orders.csv to
 @/pq/orders.parquet) before both run the queries, and keeps only the queries it rewrote. Prints one line per
 failure and a summary; exit 0 when every query agreed, 1 otherwise."""
-import csv
-import io
-import math
 import os
 import re
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sqlcmp import ordered, rows_of, same_rows  # noqa: E402
 
 sheaf, data, work = sys.argv[1], sys.argv[2], sys.argv[3]
 nps = (sys.argv[4] if len(sys.argv) > 4 else os.environ.get("SHEAF_SQL_NPS", "1 2 3 4")).split()
@@ -74,50 +69,10 @@ subprocess.run(["node", os.path.join(top, "tests", "sql", "oracle.mjs"),
                env=env, timeout=600)
 
 
-def num(s):
-    try:
-        return float(s)
-    except ValueError:
-        return None
-
-
-def sort_key(row):
-    out = []
-    for c in row:
-        x = num(c)
-        out.append(("n", float(f"{x:.9g}"), "") if x is not None and not math.isnan(x)
-                   else ("s", 0.0, c))
-    return out
-
-
-def same_cell(a, b):
-    if a == b:
-        return True
-    x, y = num(a), num(b)
-    if x is None or y is None:
-        return False
-    if math.isnan(x) or math.isnan(y):
-        return math.isnan(x) and math.isnan(y)
-    if math.isinf(x) or math.isinf(y):
-        return x == y
-    return abs(x - y) <= 1e-9 * max(1.0, abs(x), abs(y))
-
-
-def rows_of(text):
-    r = list(csv.reader(io.StringIO(text)))
-    return r[1:] if r else []
-
-
 failures = 0
 runs = 0
 for i, (qid, q) in enumerate(queries):
-    top = q  # ORDER BY of the query itself, not of a subquery: parentheses removed
-    while True:
-        t2 = re.sub(r"\([^()]*\)", "", top)
-        if t2 == top:
-            break
-        top = t2
-    ordered = re.search(r"\border\s+by\b", top, re.I) is not None
+    is_ordered = ordered(q)  # ORDER BY of the query itself, not of a subquery
     duck_csv = os.path.join(work, "duck", qid + ".csv")
     duck_err = os.path.join(work, "duck", qid + ".err")
     # a join runs both ways: broadcast (its right table is small) and shuffled
@@ -138,13 +93,7 @@ for i, (qid, q) in enumerate(queries):
             continue
         got = rows_of(p.stdout)
         want = rows_of(open(duck_csv).read())
-        if not ordered:
-            got.sort(key=sort_key)
-            want.sort(key=sort_key)
-        ok = len(got) == len(want) and all(
-            len(a) == len(b) and all(same_cell(x, y) for x, y in zip(a, b))
-            for a, b in zip(got, want))
-        if not ok:
+        if not same_rows(got, want, is_ordered):
             failures += 1
             print(f"FAIL {qid} np={np} {' '.join(extra)}: {len(got)} rows, DuckDB {len(want)}\n  {q}")
             for a, b in list(zip(got, want))[:50]:
