@@ -12,20 +12,8 @@
 # broadcast and shuffled, so a Parquet or compressed right table is read both ways. Skipped
 # (77) without python3, node, the oracle, gzip or zstd.
 set -euo pipefail
-: "${top_srcdir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
-: "${SHEAF:=$top_srcdir/sheaf}"
-: "${MPIRUN:=mpirun}"
-export MPIRUN top_srcdir
-for c in python3 node gzip zstd; do
-    command -v $c >/dev/null 2>&1 || { echo "SKIP: $c is missing"; exit 77; }
-done
-[[ -d $top_srcdir/tests/oracle/node_modules/@duckdb/node-api ]] ||
-    { echo "SKIP: the DuckDB oracle is not installed (scripts/check installs it)"; exit 77; }
-if ((EUID == 0)); then
-    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-fi
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/sheaf-sql-formats.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+sql_oracle_setup formats gzip zstd
 words=/usr/share/dict/words
 [[ -r $words ]] || words=/dev/null
 d=$tmp/data

@@ -10,19 +10,8 @@
 # equivalent GROUP BY query. Rows are compared sorted, integers exactly, other numbers within
 # a relative 1e-9. Skipped (77) without python3, node or the oracle.
 set -euo pipefail
-: "${top_srcdir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
-: "${SHEAF:=$top_srcdir/sheaf}"
-: "${MPIRUN:=mpirun}"
-for c in python3 node; do
-    command -v $c >/dev/null 2>&1 || { echo "SKIP: $c is missing"; exit 77; }
-done
-[[ -d $top_srcdir/tests/oracle/node_modules/@duckdb/node-api ]] ||
-    { echo "SKIP: the DuckDB oracle is not installed (scripts/check installs it)"; exit 77; }
-if ((EUID == 0)); then
-    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-fi
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/sheaf-sql-jobs.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+sql_oracle_setup jobs
 d=$tmp/data
 python3 "$top_srcdir/tests/sql/gen.py" "$d" 2000 /dev/null
 export SHEAF_ORACLE_DIR=$top_srcdir/tests/oracle

@@ -11,5 +11,5 @@ TESTS += tests/sql/test_value
 tests_sql_test_value_SOURCES = tests/sql/test_value.c sql/value.c jobs/jobutil.c
 tests_sql_test_value_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_sql_test_value_LDADD = libsheaf_core.la $(CUNIT_LIBS) -lm
-EXTRA_DIST += $(SQL_TESTS) tests/sql/run.py tests/sql/gen.py tests/sql/sqlcmp.py tests/sql/fuzz.py tests/sql/oracle.mjs tests/sql/formats.mjs \
+EXTRA_DIST += $(SQL_TESTS) tests/sql/lib.sh tests/sql/run.py tests/sql/gen.py tests/sql/sqlcmp.py tests/sql/fuzz.py tests/sql/oracle.mjs tests/sql/formats.mjs \
 	tests/sql/queries docs/sql.md bench/genlineitem.py bench/sql_duckdb.mjs

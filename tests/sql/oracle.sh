@@ -6,19 +6,8 @@
 # (SHEAF_SQL_NPS="1 2 3 4": all of them). Skipped (77) without python3, node or the oracle
 # (scripts/check installs it into tests/oracle/node_modules).
 set -euo pipefail
-: "${top_srcdir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
-: "${SHEAF:=$top_srcdir/sheaf}"
-: "${MPIRUN:=mpirun}"
-export MPIRUN top_srcdir
-command -v python3 >/dev/null 2>&1 || { echo "SKIP: python3 is missing"; exit 77; }
-command -v node >/dev/null 2>&1 || { echo "SKIP: node is missing"; exit 77; }
-[[ -d $top_srcdir/tests/oracle/node_modules/@duckdb/node-api ]] ||
-    { echo "SKIP: the DuckDB oracle is not installed (scripts/check installs it)"; exit 77; }
-if ((EUID == 0)); then
-    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-fi
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/sheaf-sql-oracle.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+sql_oracle_setup oracle
 words=/usr/share/dict/words
 [[ -r $words ]] || words=/dev/null
 python3 "$top_srcdir/tests/sql/gen.py" "$tmp/data" "${SHEAF_SQL_ROWS:-3000}" "$words"
