@@ -53,6 +53,7 @@ struct cv_col {
 
 typedef struct cv_opts {
     const char *spec;
+    const char *schema_file; /* --schema FILE: guarded as an input (cfg->side_inputs) */
     const char *compression;
     const char *rows;
     const char *partition_by;
@@ -238,6 +239,11 @@ static int cv_configure(void *udata, sheaf_config *cfg) {
         if (!file && stat(o->spec, &st) == 0 && S_ISREG(st.st_mode))
             file = o->spec;
         char err[512];
+        if (file) {
+            o->schema_file = file;
+            cfg->side_inputs = &o->schema_file;
+            cfg->nside_inputs = 1;
+        }
         o->schema = file ? sheaf_schema_load(file, err, sizeof err)
                          : sheaf_schema_parse(o->spec, err, sizeof err);
         if (!o->schema)

@@ -422,6 +422,22 @@ static bool path_inside(const char *path, const char *dir) {
            (path[n] == '\0' || path[n] == '/' || (n == 1 && dir[0] == '/'));
 }
 
+/* Whether the real path dir lies inside the input in as the job reads it: a pattern that names
+ * no file (the runtime's rule, docs/api.md) is each of its matches. */
+static bool inside_input(const char *dir, const char *in) {
+    char r[PATH_MAX];
+    struct stat st;
+    if (!strpbrk(in, "*?[") || stat(in, &st) == 0)
+        return realpath(in, r) && path_inside(dir, r);
+    glob_t g = {0};
+    bool hit = false;
+    if (glob(in, 0, NULL, &g) == 0)
+        for (size_t k = 0; k < g.gl_pathc && !hit; k++)
+            hit = realpath(g.gl_pathv[k], r) && path_inside(dir, r);
+    globfree(&g);
+    return hit;
+}
+
 /* Rank 0's half of sj_work_open. */
 static int work_open(const char *given, const sheaf_config *cfg, const char *job, sj_work *w,
                      char *msg, size_t msglen) {
@@ -466,7 +482,7 @@ static int work_open(const char *given, const sheaf_config *cfg, const char *job
     if (!rc && real_or_parent(parent.p, rpar)) {
         /* Never inside an input (it would be read, or hold what is read) or the output. */
         for (size_t i = 0; i < cfg->ninputs && !rc; i++) {
-            if (realpath(cfg->inputs[i], r) && path_inside(rpar, r)) {
+            if (inside_input(rpar, cfg->inputs[i])) {
                 snprintf(msg, msglen, "%s %s is the input %s or inside it",
                          given ? "--work-dir" : "the output's directory", parent.p,
                          cfg->inputs[i]);

@@ -342,16 +342,11 @@ static int join_run(MPI_Comm comm, const sheaf_command *cmd, const sheaf_config 
     sheaf_job_def j = *cmd->job;
     sheaf_config c = *cfg;
     if (o->broadcast) {
-        /* The output is checked against both inputs (an --overwrite output never holds the
-         * right one), then the runtime is given the left one alone. */
-        char err[1024] = "";
-        int rank, rc, oc = 0;
-        MPI_Comm_rank(comm, &rank);
-        if (rank == 0)
-            oc = sheaf_output_check(cfg, err, sizeof err);
-        if ((rc = sheaf_agree(comm, oc, err, sizeof err)))
-            return sj_result_fail(res, rc, "%s", err);
+        /* The runtime reads the left input; the right one, read whole by each rank, is a side
+         * input, guarded as inputs are (an --overwrite output never holds it). */
         c.ninputs = 1;
+        c.side_inputs = cfg->inputs + 1;
+        c.nside_inputs = 1;
         j.compare = NULL;
         j.group = NULL;
     }

@@ -83,6 +83,10 @@ static int km_configure(void *udata, sheaf_config *cfg) {
         return -1;
     cfg->reducers = 1;
     o->seed = cfg->seed;
+    if (o->init) { /* read, never written: guarded as an input */
+        cfg->side_inputs = &o->init;
+        cfg->nside_inputs = 1;
+    }
     return 0;
 }
 

@@ -1103,6 +1103,8 @@ static int st_configure(void *udata, sheaf_config *cfg) {
         fprintf(stderr, "sheaf stream: --mapper CMD is required (see --help)\n");
         return -1;
     }
+    cfg->side_inputs = o->files; /* read, never written: guarded as inputs */
+    cfg->nside_inputs = o->nfiles;
     return 0;
 }
 

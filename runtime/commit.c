@@ -105,6 +105,16 @@ static bool overlaps(const char *in, const char *p, bool held) {
     return hit;
 }
 
+/* The paths a job reads, which its output and --report must spare: its inputs, then its side
+ * inputs. */
+static size_t nguarded(const sheaf_config *cfg) {
+    return cfg->ninputs + (cfg->side_inputs ? cfg->nside_inputs : 0);
+}
+
+static const char *guarded(const sheaf_config *cfg, size_t i) {
+    return i < cfg->ninputs ? cfg->inputs[i] : cfg->side_inputs[i - cfg->ninputs];
+}
+
 /* Whether st is a directory (not a symlink) of the job's user, as what a job on OUT leaves
  * beside it is; one another user made under such a name, in a place both can write, is left
  * alone (its removal would walk a tree they can change under it). */
@@ -221,10 +231,10 @@ static int check_replace(const sheaf_config *cfg, const char *out, char *err, si
     char rout[PATH_MAX], r[PATH_MAX];
     if (!realpath(out, rout))
         return 0;
-    for (size_t i = 0; i < cfg->ninputs; i++) {
-        if (overlaps(cfg->inputs[i], rout, true)) {
+    for (size_t i = 0; i < nguarded(cfg); i++) {
+        if (overlaps(guarded(cfg, i), rout, true)) {
             snprintf(err, errlen, "output %s holds the input %s: --overwrite would delete it",
-                     out, cfg->inputs[i]);
+                     out, guarded(cfg, i));
             return SHEAF_EUSAGE;
         }
     }
@@ -261,10 +271,10 @@ static int check_output(const sheaf_config *cfg, char *out, size_t outlen, char 
     }
     char absout[PATH_MAX + 4096];
     absolute(out, absout, sizeof absout);
-    for (size_t i = 0; i < cfg->ninputs; i++) {
-        if (overlaps(cfg->inputs[i], absout, false)) {
+    for (size_t i = 0; i < nguarded(cfg); i++) {
+        if (overlaps(guarded(cfg, i), absout, false)) {
             snprintf(err, errlen, "output %s is the input %s or inside it", out,
-                     cfg->inputs[i]);
+                     guarded(cfg, i));
             return SHEAF_EUSAGE;
         }
     }
@@ -512,10 +522,10 @@ int sheaf__report_check(const sheaf_config *cfg, char *err, size_t errlen) {
     }
     char absrep[PATH_MAX + 4096], absout[PATH_MAX + 4096];
     absolute(cfg->report, absrep, sizeof absrep);
-    for (size_t i = 0; i < cfg->ninputs; i++) {
-        if (overlaps(cfg->inputs[i], absrep, false)) {
+    for (size_t i = 0; i < nguarded(cfg); i++) {
+        if (overlaps(guarded(cfg, i), absrep, false)) {
             snprintf(err, errlen, "--report %s is the input %s or inside it", cfg->report,
-                     cfg->inputs[i]);
+                     guarded(cfg, i));
             return SHEAF_EUSAGE;
         }
     }

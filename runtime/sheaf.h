@@ -282,6 +282,12 @@ typedef struct sheaf_config {
      * code that fails the job. */
     int (*prune)(void *arg, const char *path, const char *const *kv, size_t nkv);
     void *prune_arg;            /* prune's first argument */
+    /* Files the job reads besides its inputs (a schema, a side table, a query, files handed
+     * to its commands): never read as input, but guarded as inputs are. The output may not
+     * be one or lie inside one, an --overwrite output may not hold one, and --report may not
+     * be one. NULL and 0 by default. */
+    const char *const *side_inputs;
+    size_t nside_inputs;
 } sheaf_config;
 
 /* Fills cfg with the defaults. */

@@ -265,6 +265,8 @@ static int sql_configure(void *udata, sheaf_config *cfg) {
         if (memchr(o->owned, '\0', len))
             return sj_usage("sql", "--file %s: not a text file", o->file);
         o->text = o->owned;
+        cfg->side_inputs = &o->file; /* read, never written: guarded as an input */
+        cfg->nside_inputs = 1;
     }
     if (!o->text)
         return sj_usage("sql", "no query (sheaf sql 'SELECT ... FROM ...', or --file F)");

@@ -5,7 +5,9 @@
 # current directory and its ancestors; --report never names an input, a file inside the output,
 # a symlink or an existing file without --overwrite, and is not written for a refused job;
 # --overwrite refuses an output that holds an input (a glob's matches, sql's JOIN table and
-# join --broadcast's right input too).
+# join --broadcast's right input too) or a file the job reads besides them (a side input:
+# convert --schema FILE, kmeans --init, stream --files, sql --file); --work-dir is never
+# among a glob input's matches.
 # Every refusal leaves the tree as it was.
 # shellcheck disable=SC2317  # the cases are called through run_case
 source "${top_srcdir:-$(dirname "$0")/../..}/tests/badinput/lib.sh"
@@ -49,6 +51,13 @@ case_workdir_is_input() {
     same_tree "$before" "$TMP/u"
     (cd "$TMP/u" && expect_fail 2 "--work-dir data/sub is the input data" 2 \
         topk --count -i data -o out --work-dir data/sub)
+    same_tree "$before" "$TMP/u"
+    # a glob input is each of its matches: kmeans reads its input again each round, and a
+    # work directory among the matches would be read with it
+    printf '1,1\n1,2\n9,9\n9,8\n' >"$TMP/points.csv"
+    before=$(tree_sum "$TMP/u")
+    expect_fail 2 "--work-dir $TMP/u/keep is the input $TMP/u/k*" 2 \
+        kmeans -i "$TMP/u/k*" --input-format csv --k 2 -o "$TMP/km-glob" --work-dir "$TMP/u/keep"
     same_tree "$before" "$TMP/u"
 }
 
@@ -297,6 +306,52 @@ case_join_broadcast_input() {
     expect_fail 1 "output $TMP/bjoined already exists" 2 "${join[@]}" -o "$TMP/bjoined"
 }
 
+case_side_inputs() {
+    # Files a job reads besides its inputs (convert --schema FILE, kmeans --init, stream
+    # --files, sql --file) are guarded as inputs: an --overwrite output holding one deleted it,
+    # and --report overwrote it.
+    make_user_tree
+    printf 'k,v\n1,a\n2,b\n' >"$TMP/u/data/a.csv"
+    printf '1,1\n1,2\n9,9\n9,8\n' >"$TMP/u/data/points.csv"
+    echo '{"columns": [{"name": "k", "type": "int64"}, {"name": "v", "type": "string"}]}' \
+        >"$TMP/u/keep/schema.json"
+    printf '1,1\n9,9\n' >"$TMP/u/keep/init.csv"
+    printf 'x\n' >"$TMP/u/keep/words"
+    echo "SELECT k, v FROM '$TMP/u/data/a.csv' ORDER BY k DESC" >"$TMP/u/keep/q.sql"
+    local before side np i
+    local -a cmd
+    before=$(tree_sum "$TMP/u")
+    for i in 0 1 2 3; do
+        case $i in
+            0) side=schema.json
+               cmd=(convert -i "$TMP/u/data/a.csv" --input-format csv --csv-header
+                   --schema "$TMP/u/keep/schema.json") ;;
+            1) side=init.csv
+               cmd=(kmeans -i "$TMP/u/data/points.csv" --input-format csv --k 2
+                   --init "$TMP/u/keep/init.csv") ;;
+            2) side=words
+               cmd=(stream -i "$TMP/u/data/in.txt" --mapper "grep -xFf words"
+                   --files "$TMP/u/keep/words") ;;
+            3) side=q.sql
+               cmd=(sql --file "$TMP/u/keep/q.sql") ;;
+        esac
+        np=$((i % 2 * 2))
+        expect_fail 2 "output $TMP/u/keep holds the input $TMP/u/keep/$side" "$np" \
+            "${cmd[@]}" -o "$TMP/u/keep" --overwrite
+        expect_fail 2 "output $TMP/u/keep/$side/x is the input $TMP/u/keep/$side or inside it" \
+            "$np" "${cmd[@]}" -o "$TMP/u/keep/$side/x"
+        expect_fail 2 "--report $TMP/u/keep/$side is the input $TMP/u/keep/$side" "$np" \
+            "${cmd[@]}" -o "$TMP/side-$i" --report "$TMP/u/keep/$side" --overwrite
+        same_tree "$before" "$TMP/u"
+        [[ ! -e $TMP/side-$i ]] || fail "a refused job left $TMP/side-$i"
+        # away from the output, the file is read as before
+        must_np "$np" "${cmd[@]}" -o "$TMP/side-ok-$i"
+        [[ -f $TMP/side-ok-$i/_SUCCESS ]] || fail "${cmd[0]}: no _SUCCESS"
+    done
+    [[ $(cat "$TMP/side-ok-3"/part-r-*) == $'k,v\n2,b\n1,a' ]] || fail "sql --file differs"
+    [[ $(cat "$TMP/side-ok-2"/part-r-*) == $'x\nx' ]] || fail "stream --files differs"
+}
+
 case_overwrite_mode() {
     # A replaced output gets the mode of a new one (its staging directory was made 0700).
     local new
@@ -323,5 +378,6 @@ run_case overwrite-holds-input case_overwrite_holds_input
 run_case overwrite-holds-glob-input case_overwrite_holds_glob_input
 run_case sql-join-input case_sql_join_input
 run_case join-broadcast-input case_join_broadcast_input
+run_case side-inputs case_side_inputs
 run_case overwrite-mode case_overwrite_mode
 finish
