@@ -119,8 +119,17 @@ int sheaf__parse_timestamp(const char *s, size_t n, int64_t *us);
  * trailing zeros kept to six digits). Returns the length (out: 40 bytes or more). */
 size_t sheaf__format_date(int32_t days, char *out);
 size_t sheaf__format_timestamp(int64_t us, char *out);
-/* The shortest decimal that reads back as d exactly ("nan", "inf", "-inf" for those). */
+/* The shortest decimal that reads back as d exactly, as %.15g, %.16g or %.17g prints it, the
+ * first that reads back ("nan", "inf", "-inf" for those). */
 size_t sheaf__format_double(double d, char *out, size_t cap);
+/* The shortest decimal digits that read back as d (finite, not zero): nd of them (at most 17,
+ * no trailing zero) into dig (24 bytes), the first at 10^*exp. Returns nd. */
+size_t sheaf__double_digits(double d, char *dig, int *exp);
+/* Lays such digits out: positional for exp from -4 to hi - 1, else d.ddde+XX (two exponent
+ * digits at least); with point, a whole number ends in ".0". Writes up to cap bytes of it
+ * (NUL-terminated) and returns its length. */
+size_t sheaf__double_layout(bool neg, const char *dig, size_t nd, int exp, int hi, bool point,
+                            char *out, size_t cap);
 
 /* ---- parquet_write.c ---- */
 

@@ -16,6 +16,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <snappy-c.h>
@@ -648,40 +649,98 @@ size_t sheaf__format_timestamp(int64_t us, char *out) {
 }
 
 /* The common case without printf: a number of magnitude 1e-4 to 1e15 that m / 10^k reads
- * back as, for an integer m below 2^53 and the least k, is written as m with k decimals; that
- * is the shortest form, and the one %g would print. 0 when another form is needed. */
-static size_t fast_decimal(double d, char *out, size_t cap) {
+ * back as, for an integer m below 2^53 and the least k, has m's digits (less their trailing
+ * zeros) as its shortest. 0 when another search is needed. */
+static size_t fast_digits(double d, char *dig, int *exp) {
     double a = fabs(d), p = 1;
-    if (!(a >= 1e-4 && a < 1e15) || cap < 40)
+    if (!(a >= 1e-4 && a < 1e15))
         return 0;
     for (int k = 0; k <= 15; k++, p *= 10) {
-        double x = d * p;
-        if (fabs(x) >= 9007199254740992.0)
+        double x = a * p;
+        if (x >= 9007199254740992.0)
             return 0;
         long long m = llround(x);
-        if ((double)m / p != d)
+        if ((double)m / p != a)
             continue;
-        char digits[24];
-        int nd = 0;
-        unsigned long long u = (unsigned long long)(m < 0 ? -m : m);
+        char rev[24];
+        int nm = 0;
+        unsigned long long u = (unsigned long long)m;
         do {
-            digits[nd++] = (char)('0' + u % 10);
+            rev[nm++] = (char)('0' + u % 10);
             u /= 10;
         } while (u);
-        while (nd <= k)
-            digits[nd++] = '0';
-        size_t n = 0;
-        if (m < 0)
-            out[n++] = '-';
-        for (int i = nd - 1; i >= 0; i--) {
-            out[n++] = digits[i];
-            if (i == k && k > 0)
-                out[n++] = '.';
-        }
-        out[n] = 0;
-        return n;
+        *exp = nm - 1 - k;
+        int lo = 0;
+        while (lo < nm - 1 && rev[lo] == '0')
+            lo++;
+        size_t nd = 0;
+        for (int i = nm - 1; i >= lo; i--)
+            dig[nd++] = rev[i];
+        return nd;
     }
     return 0;
+}
+
+size_t sheaf__double_digits(double d, char *dig, int *exp) {
+    size_t nd = fast_digits(d, dig, exp);
+    if (nd)
+        return nd;
+    /* A normal double that some decimal of 15 digits or fewer reads back as has those digits
+     * at %.14e (its trailing zeros dropped), so the shortest form takes 15, 16 or 17 digits.
+     * A subnormal one holds fewer bits (5e-324 is 4.94065645841247e-324 at %.14e): every
+     * count is tried. */
+    char e[40];
+    for (int prec = fabs(d) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
+        snprintf(e, sizeof e, "%.*e", prec - 1, d);
+        if (strtod(e, NULL) == d)
+            break;
+    }
+    const char *m = e + (e[0] == '-'), *x = strchr(m, 'e');
+    *exp = atoi(x + 1);
+    for (const char *q = m; q < x && nd < 17; q++)
+        if (*q != '.')
+            dig[nd++] = *q;
+    while (nd > 1 && dig[nd - 1] == '0')
+        nd--;
+    return nd;
+}
+
+size_t sheaf__double_layout(bool neg, const char *dig, size_t nd, int exp, int hi, bool point,
+                            char *out, size_t cap) {
+    char t[64];
+    size_t n = 0;
+    if (neg)
+        t[n++] = '-';
+    if (exp < -4 || exp >= hi) {
+        t[n++] = dig[0];
+        if (nd > 1) {
+            t[n++] = '.';
+            memcpy(t + n, dig + 1, nd - 1);
+            n += nd - 1;
+        }
+        n += (size_t)snprintf(t + n, sizeof t - n, "e%c%02d", exp < 0 ? '-' : '+', abs(exp));
+    } else if (exp < 0) {
+        t[n++] = '0';
+        t[n++] = '.';
+        for (int i = -1; i > exp; i--)
+            t[n++] = '0';
+        memcpy(t + n, dig, nd);
+        n += nd;
+    } else {
+        for (size_t i = 0; i <= (size_t)exp || i < nd; i++) {
+            if (i == (size_t)exp + 1)
+                t[n++] = '.';
+            t[n++] = i < nd ? dig[i] : '0';
+        }
+        if (point && nd <= (size_t)exp + 1) {
+            t[n++] = '.';
+            t[n++] = '0';
+        }
+    }
+    t[n] = '\0';
+    if (cap)
+        snprintf(out, cap, "%s", t);
+    return n;
 }
 
 size_t sheaf__format_double(double d, char *out, size_t cap) {
@@ -689,15 +748,11 @@ size_t sheaf__format_double(double d, char *out, size_t cap) {
         return (size_t)snprintf(out, cap, "nan");
     if (isinf(d))
         return (size_t)snprintf(out, cap, d < 0 ? "-inf" : "inf");
-    size_t fast = fast_decimal(d, out, cap);
-    if (fast)
-        return fast;
-    /* A double that some decimal of 15 digits or fewer reads back as prints as that decimal
-     * at %.15g (its trailing zeros dropped), so the shortest form takes 15, 16 or 17 digits. */
-    for (int prec = 15; prec <= 17; prec++) {
-        int n = snprintf(out, cap, "%.*g", prec, d);
-        if (strtod(out, NULL) == d)
-            return (size_t)n;
-    }
-    return (size_t)snprintf(out, cap, "%.17g", d);
+    if (d == 0)
+        return (size_t)snprintf(out, cap, "%s", signbit(d) ? "-0" : "0");
+    /* as %.{15,16,17}g prints it: positional below 10^precision */
+    char dig[24];
+    int exp;
+    size_t nd = sheaf__double_digits(d, dig, &exp);
+    return sheaf__double_layout(d < 0, dig, nd, exp, nd > 15 ? (int)nd : 15, false, out, cap);
 }

@@ -18,6 +18,7 @@
 
 #include "jobs/jobs.h"
 #include "number.h"
+#include "parquet.h"
 #include "sql/sql.h"
 
 const char *sql_type_name(int type) {
@@ -304,35 +305,13 @@ static size_t fmt_date(int64_t days, char *buf, size_t size) {
 }
 
 /* A finite nonzero double as DuckDB writes it (and casts it to text): the fewest significant
- * digits that read back exactly, in positional form from 1e-4 up to 1e16 (with ".0" when
- * it is whole: 3.0, 0.0001), else in exponent form (1e-05, 1.5e+16). */
+ * digits that read back exactly (the runtime's, sheaf__double_digits), in positional form
+ * from 1e-4 up to 1e16 (3.0 when whole, 0.0001), else in exponent form (1e-05, 1.5e+16). */
 static size_t fmt_double(double d, char *buf, size_t size) {
-    char e[32];
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(e, sizeof e, "%.*e", prec - 1, d);
-        if (strtod(e, NULL) == d)
-            break;
-    }
-    const char *m = e + (e[0] == '-'), *x = strchr(m, 'e');
-    int exp = atoi(x + 1);
-    char dig[20];
-    size_t nd = 0;
-    for (const char *p = m; p < x && nd < sizeof dig; p++)
-        if (*p != '.')
-            dig[nd++] = *p;
-    while (nd > 1 && dig[nd - 1] == '0')
-        nd--;
-    const char *sign = d < 0 ? "-" : "", *zeros = "0000000000000000";
-    if (exp < -4 || exp >= 16)
-        return (size_t)snprintf(buf, size, "%s%c%s%.*se%c%02d", sign, dig[0], nd > 1 ? "." : "",
-                                (int)nd - 1, dig + 1, exp < 0 ? '-' : '+', abs(exp));
-    if (exp < 0)
-        return (size_t)snprintf(buf, size, "%s0.%.*s%.*s", sign, -exp - 1, zeros, (int)nd, dig);
-    if ((size_t)exp + 1 >= nd)
-        return (size_t)snprintf(buf, size, "%s%.*s%.*s.0", sign, (int)nd, dig,
-                                exp + 1 - (int)nd, zeros);
-    return (size_t)snprintf(buf, size, "%s%.*s.%.*s", sign, exp + 1, dig, (int)nd - exp - 1,
-                            dig + exp + 1);
+    char dig[24];
+    int exp;
+    size_t nd = sheaf__double_digits(d, dig, &exp);
+    return sheaf__double_layout(d < 0, dig, nd, exp, 16, true, buf, size);
 }
 
 size_t sql_format(const sql_value *v, char *buf, size_t size, const char **out) {

@@ -2,11 +2,14 @@
  * test_value.c: unit tests of sheaf sql's values (sql/value.c): text to typed value against
  * the C library's strtod and strtoll on random decimals and integers (the parser's fast paths
  * must give the same numbers), the edge cases of each type, dates both ways over four
- * centuries, and the binary form reading back what it wrote.
+ * centuries, doubles as text against printf and Python's repr, and the binary form reading
+ * back what it wrote.
  */
 #include "../unit/unit.h"
 
 #include "sql/sql.h"
+
+#include <math.h>
 
 static void test_numbers_match_libc(void) {
     char buf[64];
@@ -97,6 +100,58 @@ static void test_dates(void) {
     UNIT_ASSERT(n == 21 && !memcmp(p, "2024-02-29 23:59:59.5", 21));
 }
 
+/* Doubles as text, as DuckDB writes them (and as Python's repr does): some cases, then random
+ * doubles against printf: the fewest digits %.*e reads back with, laid out by %.*f from 1e-4
+ * up to 1e16 (".0" on a whole number) and by %.*e elsewhere. */
+static void test_double_text(void) {
+    static const struct {
+        double d;
+        const char *text;
+    } cases[] = {
+        {3.0, "3.0"}, {0.0001, "0.0001"}, {1e-05, "1e-05"}, {1.5e16, "1.5e+16"},
+        {-5e15, "-5000000000000000.0"}, {1e16, "1e+16"}, {9999999999999998.0, "9999999999999998.0"},
+        {0.30000000000000004, "0.30000000000000004"}, {123456789012345680.0, "1.2345678901234568e+17"},
+        {-2.5e-7, "-2.5e-07"}, {1.0 / 3, "0.3333333333333333"}, {9007199254740992.0, "9007199254740992.0"},
+        {5e-324, "5e-324"}, {1.7976931348623157e308, "1.7976931348623157e+308"}, {100.0, "100.0"},
+        {-0.5, "-0.5"}, {0.0, "0.0"}, {-0.0, "-0.0"}, {123.456, "123.456"}, {1e100, "1e+100"},
+    };
+    char buf[64], want[64];
+    const char *p;
+    sql_value v = {.type = SQL_DOUBLE};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        v.u.d = cases[i].d;
+        size_t n = sql_format(&v, buf, sizeof buf, &p);
+        UNIT_ASSERT_EQUAL(n, strlen(cases[i].text));
+        UNIT_ASSERT_STRING_EQUAL(p, cases[i].text);
+    }
+    for (int i = 0; i < 300000; i++) {
+        uint64_t u = unit_rand64();
+        double d;
+        if (i % 3 == 0)
+            d = (double)(int64_t)(u % 2000001 - 1000000) / (double)(1 + (u >> 40) % 100000);
+        else if (i % 3 == 1)
+            d = (double)(int64_t)(u >> 11) * pow(10, (double)(int)(u % 41) - 30);
+        else
+            memcpy(&d, &u, 8);
+        if (!isfinite(d) || d == 0)
+            continue;
+        int prec = 1;
+        for (; prec < 17; prec++) {
+            snprintf(want, sizeof want, "%.*e", prec - 1, d);
+            if (strtod(want, NULL) == d)
+                break;
+        }
+        snprintf(want, sizeof want, "%.*e", prec - 1, d);
+        int exp = atoi(strchr(want, 'e') + 1);
+        if (exp >= -4 && exp < 16)
+            snprintf(want, sizeof want, "%.*f", prec - 1 - exp > 1 ? prec - 1 - exp : 1, d);
+        v.u.d = d;
+        size_t n = sql_format(&v, buf, sizeof buf, &p);
+        UNIT_ASSERT_EQUAL(n, strlen(want));
+        UNIT_ASSERT_STRING_EQUAL(p, want);
+    }
+}
+
 static void test_binary_round_trip(void) {
     sql_value in[6], out;
     memset(in, 0, sizeof in);
@@ -134,6 +189,7 @@ int main(void) {
         {"numbers_match_libc", test_numbers_match_libc},
         {"edges", test_edges},
         {"dates", test_dates},
+        {"double_text", test_double_text},
         {"binary_round_trip", test_binary_round_trip},
         {NULL, NULL},
     };
