@@ -9,8 +9,8 @@
  * / is a double division (x / 0 is an infinity or NaN, as IEEE and DuckDB give), while
  * // and % on integers give NULL for a zero divisor; on doubles // is / but NULL for a zero
  * divisor, and % is fmod (NaN for a zero divisor), as DuckDB gives them. Casts from text
- * fail on a value that does not parse; a double cast to an integer rounds half away from
- * zero and fails out of range. String functions count UTF-8 characters; lower and upper change ASCII letters.
+ * fail on a value that does not parse; a double cast to an integer rounds half to even
+ * (a literal such as 2.5, DuckDB's DECIMAL, half away from zero) and fails out of range. String functions count UTF-8 characters; lower and upper change ASCII letters.
  *
  * An expression the binder matched to a GROUP BY key reads the key's value, and an aggregate
  * call reads its finished result: that is how SELECT, HAVING and ORDER BY are evaluated after
@@ -94,9 +94,16 @@ static int to_text(sql_env *env, const sql_value *v, const char **p, size_t *n) 
     return 0;
 }
 
-/* Rounds half away from zero, DuckDB's rule for casts and round(). */
+/* Rounds half away from zero, DuckDB's rule for round() and for a DECIMAL cast to an integer. */
 static double round_away(double d) {
     return d < 0 ? -floor(-d + 0.5) : floor(d + 0.5);
+}
+
+/* Whether n is a number literal with a point and no exponent (2.5, -0.5): DuckDB reads it as
+ * a DECIMAL, which a cast to an integer rounds half away from zero; a DOUBLE (a column, a
+ * computed value, 2.5e0) rounds half to even there. */
+static bool decimal_literal(const sql_node *n) {
+    return n->kind == N_LIT && n->val.type == SQL_DOUBLE && n->str && !strpbrk(n->str, "eE");
 }
 
 /* Converts v (in place) to type t. Returns 0 or -1 (error set). */
@@ -122,7 +129,7 @@ static int cast_value(sql_env *env, sql_value *v, int t) {
     }
     case SQL_INT:
         if (v->type == SQL_DOUBLE) {
-            double d = round_away(v->u.d);
+            double d = nearbyint(v->u.d); /* half to even (the default rounding mode) */
             if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
                 return fail(env, "cannot cast %g to BIGINT: out of range", v->u.d);
             r.u.i = (int64_t)d;
@@ -698,6 +705,8 @@ int sql_eval(const sql_node *n, sql_env *env, sql_value *out) {
     case N_CAST:
         if (sql_eval(n->kids[0], env, out))
             return -1;
+        if (n->cast_type == SQL_INT && !out->null && decimal_literal(n->kids[0]))
+            out->u.d = round_away(out->u.d);
         return cast_value(env, out, n->cast_type);
     case N_FUNC:
         return eval_func(n, env, out);

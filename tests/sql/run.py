@@ -54,6 +54,10 @@ if subst:
         if q2 != q:
             kept.append((qid, q2))
     queries = kept
+# SHEAF_SQL_ONLY=FILE,... keeps the queries of those files (nasty: queries/nasty.sql).
+only = [x for x in os.environ.get("SHEAF_SQL_ONLY", "").split(",") if x]
+if only:
+    queries = [(qid, q) for qid, q in queries if qid.rsplit("-", 1)[0] in only]
 # SHEAF_SQL_EVERY=N keeps every Nth query: the sanitizer build runs a third of the corpus, its
 # runs being several times slower (tests/sanitize/run.sh); the normal build runs all of it.
 every = max(1, int(os.environ.get("SHEAF_SQL_EVERY") or 1))

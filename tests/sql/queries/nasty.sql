@@ -11,3 +11,7 @@ SELECT id, d, CAST(d AS VARCHAR), 'x' || d, concat(d * 1e15, '|', d / 1e5, '|', 
 SELECT l_orderkey, l_linenumber, 'a' || l_extendedprice / 7, concat(l_discount + l_tax, '|', CAST(l_quantity AS DOUBLE)) FROM '@/lineitem/*.csv' WHERE l_linenumber = 2;
 -- On doubles, x // 0 is NULL and x % 0 is NaN, as DuckDB gives them.
 SELECT id, d, big, d // big, d % big, big // d, big % d, d // 0.0, d % 0 FROM '@/nasty.csv' WHERE big = 0 OR d = 0;
+-- A DOUBLE cast to BIGINT rounds half to even (DuckDB's cast of a DOUBLE); a literal with a
+-- point, DuckDB's DECIMAL, half away from zero; 2.5e0 is a DOUBLE.
+SELECT id, CAST(CAST(id AS DOUBLE) / 2 AS BIGINT), CAST(-CAST(id AS DOUBLE) / 2 AS BIGINT), CAST(2.5 AS BIGINT), CAST(-2.5 AS BIGINT), CAST(0.5 AS BIGINT), CAST(2.5e0 AS BIGINT), CAST(-3.5e0 AS BIGINT) FROM '@/nasty.csv';
+SELECT id, d, CAST(d AS BIGINT) FROM '@/nasty.csv' WHERE abs(d) < 1e18;
