@@ -136,7 +136,9 @@ size_t sheaf__rec_get(const uint8_t *p, const uint8_t *end, sheaf__kv *kv);
 double sheaf__now(void);
 uint64_t sheaf__peak_rss(void);
 uint64_t sheaf__physical_memory(void);
-/* Removes a directory tree (rm -rf). Returns 0 or a negative code. */
+/* Removes a directory tree (rm -rf) by file descriptors: a symlink in it, or put in place of
+ * one of its directories while it is walked, is removed itself, never followed. Returns 0 or
+ * a negative code. */
 int sheaf__rmtree(const char *path);
 /* A formatted string in memory of its own size (free it). NULL when out of memory. */
 char *sheaf__asprintf(const char *fmt, ...)

@@ -6,8 +6,10 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -111,33 +113,66 @@ uint64_t sheaf__physical_memory(void) {
     return (uint64_t)pages * (uint64_t)psize;
 }
 
-int sheaf__rmtree(const char *path) {
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return errno == ENOENT ? 0 : SHEAF_EIO;
-    if (!S_ISDIR(st.st_mode))
-        return unlink(path) == 0 ? 0 : SHEAF_EIO;
-    DIR *d = opendir(path);
-    if (!d)
+/* Removes dirfd's entry name and, if it is a directory, all it holds, by file descriptors:
+ * a directory is opened with O_NOFOLLOW and its entries are reached through it, so a symlink
+ * put in its place, or any symlink inside, is removed itself and never followed, whatever
+ * changes under the walk. */
+static int rm_at(int dirfd, const char *name) {
+    if (unlinkat(dirfd, name, 0) == 0)
+        return 0;
+    if (errno == ENOENT)
+        return 0;
+    if (errno != EISDIR && errno != EPERM)
         return SHEAF_EIO;
+    int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && (errno == ELOOP || errno == ENOTDIR)) /* no longer a directory */
+        return unlinkat(dirfd, name, 0) == 0 || errno == ENOENT ? 0 : SHEAF_EIO;
+    if (fd < 0)
+        return errno == ENOENT ? 0 : SHEAF_EIO;
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return SHEAF_EIO;
+    }
     int rc = 0;
     struct dirent *e;
     while ((e = readdir(d))) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
             continue;
-        char *child;
-        if (asprintf(&child, "%s/%s", path, e->d_name) < 0) {
-            rc = SHEAF_ENOMEM;
-            break;
-        }
-        int r = sheaf__rmtree(child);
-        free(child);
+        int r = rm_at(fd, e->d_name);
         if (r && !rc)
             rc = r;
     }
     closedir(d);
-    if (rmdir(path) != 0 && !rc)
+    if (unlinkat(dirfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT && !rc)
         rc = SHEAF_EIO;
+    return rc;
+}
+
+int sheaf__rmtree(const char *path) {
+    /* the parent as named (the caller's path), then the walk by descriptors */
+    char *copy = strdup(path);
+    if (!copy)
+        return SHEAF_ENOMEM;
+    size_t n = strlen(copy);
+    while (n > 1 && copy[n - 1] == '/')
+        copy[--n] = '\0';
+    char *slash = strrchr(copy, '/');
+    const char *base = slash ? slash + 1 : copy;
+    int dirfd = AT_FDCWD, rc;
+    if (slash) {
+        *slash = '\0';
+        dirfd = open(slash == copy ? "/" : copy, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    }
+    if (dirfd < 0 && dirfd != AT_FDCWD)
+        rc = errno == ENOENT ? 0 : SHEAF_EIO;
+    else if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
+        rc = SHEAF_EINVAL;
+    else
+        rc = rm_at(dirfd, base);
+    if (dirfd >= 0)
+        close(dirfd);
+    free(copy);
     return rc;
 }
 

@@ -12,6 +12,9 @@
 #include <float.h>
 #include <limits.h>
 #include <math.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 /* ---- sheaf_parse_size ---- */
 
@@ -537,6 +540,57 @@ static void test_errors(void) {
     }
 }
 
+/* A directory swapped for a symlink in the middle of sheaf__rmtree, as another user may do in
+ * a shared place: the test's lstat and unlinkat (which the runtime's calls reach, its objects
+ * being linked into this program) swap the armed directory for a symlink to another one right
+ * after they looked at it, which is the moment a walk by paths (lstat, then opendir) follows
+ * the link and deletes what it points to. */
+static char swap_dir[4400], swap_to[4400];
+static const char *swap_base;
+static int swapped;
+
+static void swap_now(void) {
+    char moved[4500];
+    snprintf(moved, sizeof moved, "%s.moved", swap_to); /* out of the tree */
+    if (rename(swap_dir, moved) == 0 && symlink(swap_to, swap_dir) == 0)
+        swapped++;
+    swap_base = NULL;
+}
+
+int lstat(const char *path, struct stat *st) {
+    int rc = fstatat(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW);
+    if (swap_base && rc == 0 && S_ISDIR(st->st_mode) && !strcmp(path, swap_dir))
+        swap_now();
+    return rc;
+}
+
+int unlinkat(int dirfd, const char *name, int flags) {
+    int rc = (int)syscall(SYS_unlinkat, dirfd, name, flags), e = errno;
+    if (swap_base && rc != 0 && flags == 0 && !strcmp(name, swap_base))
+        swap_now();
+    errno = e;
+    return rc;
+}
+
+static void test_rmtree_swapped(void) {
+    char d[4096], keep[4500], t[4300], f[4500];
+    CU_ASSERT_FATAL(unit_mkdtemp(d, sizeof d, "swap") == 0);
+    unit_path(swap_to, sizeof swap_to, d, "outside");
+    CU_ASSERT_FATAL(mkdir(swap_to, 0755) == 0);
+    CU_ASSERT_FATAL(unit_write_str(unit_path(keep, sizeof keep, swap_to, "keep"), "k") == 0);
+    unit_path(t, sizeof t, d, "t");
+    unit_path(swap_dir, sizeof swap_dir, t, "x");
+    CU_ASSERT_FATAL(sheaf__mkdirs(swap_dir, 0755) == 0);
+    CU_ASSERT_FATAL(unit_write_str(unit_path(f, sizeof f, swap_dir, "f"), "x") == 0);
+    swap_base = "x";
+    UNIT_ASSERT_EQUAL(sheaf__rmtree(t), 0);
+    UNIT_ASSERT_EQUAL(swapped, 1);
+    UNIT_ASSERT(unit_exists(keep)); /* the link was removed, not followed */
+    UNIT_ASSERT_FALSE(unit_exists(t));
+    swap_base = NULL;
+    unit_rmtree(d);
+}
+
 int main(void) {
     static const unit_test tests[] = {
         {"parse_size_valid", test_parse_size_valid},
@@ -552,6 +606,7 @@ int main(void) {
         {"bytes_compare", test_bytes_compare},
         {"buf", test_buf},
         {"mkdirs_rmtree", test_mkdirs_rmtree},
+        {"rmtree_swapped", test_rmtree_swapped},
         {"errors", test_errors},
         {NULL, NULL},
     };
