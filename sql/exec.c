@@ -1,5 +1,6 @@
 /*
- * exec.c: `sheaf sql`: the job, its plan and its rounds.
+ * exec.c: `sheaf sql`: the job, its plan and its rounds (the joins are in join.c, the
+ * result in output.c, EXPLAIN in explain.c; exec.h holds what they share).
  *
  *   sheaf sql 'SELECT ...' [--table NAME=PATH[:csv|tsv]]... [--schema COL:TYPE,...]
  *             [--file QUERY.sql] [--format csv|table] [-o OUT]
@@ -42,87 +43,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sql/sql.h"
 #include "parquet.h"
-
-typedef struct sql_opts {
-    const char *text; /* the query (positional) */
-    const char *file; /* --file */
-    char *owned;      /* text read from --file */
-    char **tables;    /* --table NAME=PATH[:FORMAT] */
-    size_t ntables;
-    const char *schema;
-    const char *format; /* csv, table or NULL (a table on a terminal) */
-    uint64_t bcast_limit; /* --broadcast-limit: the largest right table broadcast */
-    bool bcast_set;
-    sql_query q;
-    bool parsed;
-    const char *path;   /* the source's files (the FROM table) */
-    char *pathbuf;
-    char delim;
-    bool parquet;       /* the FROM table is Parquet (else csv or tsv, by delim) */
-    const char *jpath;  /* a JOIN's table */
-    char *jpathbuf;
-    char jdelim;
-    bool jparquet;
-    const char *inputs[2]; /* cfg->inputs: the FROM table, then the JOIN's, for the output's
-                              checks (an --overwrite output never holds either) */
-    bool to_stdout;
-    /* what the rounds reading the tables' files read, for the report of the committed
-     * result (round 2 reads only the result): records, bytes, files pruned (rank 0) */
-    uint64_t table_records, table_bytes, table_pruned;
-} sql_opts;
+#include "sql/exec.h"
 
 static sql_opts sopts;
-
-/* Per-rank execution state of round 1 (callbacks reach it through the job's udata). */
-typedef struct sql_exec {
-    sql_bound *b;
-    sql_table *t;
-    const char *text;
-    /* map: the current file's column positions */
-    const void *hdr_key;
-    const char *file_key;
-    long *pos; /* table column -> field index in this file, or -1 */
-    sql_value *row;
-    sql_arena arena;
-    sj_buf key, val, tmp, cval;
-    uint64_t emitted; /* plain queries with LIMIT and no ORDER BY */
-    bool topk;        /* plain queries with ORDER BY and LIMIT: the rank's best rows */
-    uint64_t k;       /* OFFSET + LIMIT */
-    sj_buf cand;      /* candidate rows (u32 length + values) */
-    uint64_t ncand;
-    sql_acc *accs;
-    sql_value *gvals, *avals;
-    sql_value *argv; /* map: the row's aggregate arguments */
-    sj_buf rows; /* result rows of this rank: u32 length + values */
-    char err[512];
-    /* joins: the join round (join), and round 1 reading its output (phys, prefixed) */
-    bool join;
-    char **phys;   /* the names to find in file headers, when not the table's */
-    bool prefixed; /* strings carry a leading 's' (so that "" differs from NULL) */
-    sj_buf jl, jr, line;
-    uint64_t njl, njr;
-    uint32_t hdr_part;
-    bool hdr_any;
-    /* broadcast join: the right table, on every rank, by join key */
-    bool bcast;
-    const char *bpath;
-    char bdelim;
-    bool bparquet;
-    bool pqcols; /* round 1 reads a Parquet table: ask for the columns the query reads */
-    sj_buf bkeys, brows;         /* keys and rows, each u32 length + bytes */
-    size_t *bslot;               /* hash slots: entry + 1, or 0 */
-    size_t nbslot;
-    struct bent { size_t key, row, next; } *bent; /* offsets into bkeys/brows; chain */
-    size_t nbent, capbent;
-    /* in-mapper combining of grouped queries: the rank's groups and their accumulators */
-    sj_buf gkeys;            /* u32 length + key bytes, per group */
-    size_t *gslot, ngslot;   /* hash slots: group + 1, or 0 */
-    size_t *goff;            /* group -> offset in gkeys */
-    sql_acc *gacc;           /* group g's accumulators at g * naggs */
-    size_t ngroups, capgroups;
-} sql_exec;
 
 /* ---- options ------------------------------------------------------------------------------ */
 
@@ -290,7 +214,7 @@ static int sql_configure(void *udata, sheaf_config *cfg) {
 
 /* ---- round 1 ------------------------------------------------------------------------------ */
 
-static int oom(sheaf_ctx *ctx) {
+int sql_oom(sheaf_ctx *ctx) {
     return sheaf_fail(ctx, SHEAF_ENOMEM, "sql: out of memory");
 }
 
@@ -330,23 +254,17 @@ static int add_row(sheaf_ctx *ctx, sql_exec *x, sql_env *env, sj_buf *dst) {
         if (sql_eval(i < b->nout ? b->out[i] : b->okeys[i - b->nout], env, &v))
             return ctx ? sheaf_fail(ctx, SHEAF_EUSER, "%s", x->err) : SHEAF_EUSER;
         if (sql_value_put(r, &v))
-            return ctx ? oom(ctx) : SHEAF_ENOMEM;
+            return ctx ? sql_oom(ctx) : SHEAF_ENOMEM;
     }
     if (r->len > UINT32_MAX)
         return sheaf_fail(ctx, SHEAF_EUSER, "sql: a result row is over 4 GiB");
     uint32_t n = (uint32_t)r->len;
     if (sj_buf_add(dst, &n, 4) || sj_buf_add(dst, r->p, r->len))
-        return ctx ? oom(ctx) : SHEAF_ENOMEM;
+        return ctx ? sql_oom(ctx) : SHEAF_ENOMEM;
     return 0;
 }
 
-typedef struct orow {
-    sql_value *v; /* nout + nokeys values */
-    const char *raw;
-    size_t rawlen;
-} orow;
-
-static int row_cmp(const void *pa, const void *pb, void *arg) {
+int sql_row_cmp(const void *pa, const void *pb, void *arg) {
     const sql_bound *b = arg;
     const orow *ra = pa, *rb = pb;
     for (size_t k = 0; k < b->nokeys; k++) {
@@ -373,8 +291,8 @@ static int row_cmp(const void *pa, const void *pb, void *arg) {
 
 /* Parses rows (u32 length + nv values each) from data into a new array of n rows whose
  * values point into data. Returns 0 or -1 (malformed, or out of memory; err set). */
-static int parse_rows(const char *data, size_t len, size_t nv, orow **rowsp, sql_value **valsp,
-                      size_t *np, char *err, size_t errlen) {
+int sql_parse_rows(const char *data, size_t len, size_t nv, orow **rowsp, sql_value **valsp,
+                   size_t *np, char *err, size_t errlen) {
     size_t n = 0;
     for (size_t off = 0; off + 4 <= len; n++) {
         uint32_t rl;
@@ -421,10 +339,10 @@ static int prune(sql_exec *x) {
     orow *rows;
     sql_value *vals;
     size_t n;
-    if (parse_rows(x->cand.p, x->cand.len, x->b->nout + x->b->nokeys, &rows, &vals, &n, x->err,
+    if (sql_parse_rows(x->cand.p, x->cand.len, x->b->nout + x->b->nokeys, &rows, &vals, &n, x->err,
                    sizeof x->err))
         return -1;
-    qsort_r(rows, n, sizeof *rows, row_cmp, x->b);
+    qsort_r(rows, n, sizeof *rows, sql_row_cmp, x->b);
     sj_buf kept = {0};
     int rc = 0;
     for (size_t r = 0; r < n && r < x->k && !rc; r++) {
@@ -459,7 +377,7 @@ static int flush_groups(sheaf_ctx *ctx, sql_exec *x) {
         st.len = 0;
         for (size_t a = 0; a < na && !rc; a++)
             if (sql_acc_state(x->b->aggs[a], &x->gacc[g * na + a], &st))
-                rc = oom(ctx);
+                rc = sql_oom(ctx);
         if (!rc)
             rc = sheaf_emit(ctx, x->gkeys.p + x->goff[g] + 4, kl, st.p ? st.p : "", st.len);
         for (size_t a = 0; a < na; a++)
@@ -485,7 +403,7 @@ static int map_combine(sheaf_ctx *ctx, sql_exec *x) {
         x->goff = calloc(x->capgroups, sizeof *x->goff);
         x->gacc = calloc(x->capgroups * (na ? na : 1), sizeof *x->gacc);
         if (!x->gslot || !x->goff || !x->gacc)
-            return oom(ctx);
+            return sql_oom(ctx);
     }
     size_t h = (size_t)(sheaf_hash(key, klen, 11) & (x->ngslot - 1)), g = (size_t)-1;
     for (; x->gslot[h]; h = (h + 1) & (x->ngslot - 1)) {
@@ -508,14 +426,14 @@ static int map_combine(sheaf_ctx *ctx, sql_exec *x) {
         x->goff[g] = x->gkeys.len;
         uint32_t kl = (uint32_t)klen;
         if (sj_buf_add(&x->gkeys, &kl, 4) || sj_buf_add(&x->gkeys, key, klen))
-            return oom(ctx);
+            return sql_oom(ctx);
         for (size_t a = 0; a < na; a++)
             sql_acc_init(&x->gacc[g * na + a]);
         x->gslot[h] = g + 1;
     }
     for (size_t a = 0; a < na; a++)
         if (sql_acc_add(x->b->aggs[a], &x->gacc[g * na + a], &x->argv[a]))
-            return oom(ctx);
+            return sql_oom(ctx);
     return 0;
 }
 
@@ -545,397 +463,6 @@ static int sql_map_cleanup(sheaf_ctx *ctx, void *udata) {
     return 0;
 }
 
-/* ---- the join round ------------------------------------------------------------------------ */
-
-/* A table row of one side: key = 0x00 and the join key's values (or, for a left row whose key
- * is NULL in a LEFT JOIN, 0x01 and where it came from, so that it meets nothing); value = the
- * side and the values of the columns the query reads. Rows with a NULL key that can match
- * nothing are dropped. */
-static int join_map(sheaf_ctx *ctx, sql_exec *x, const sheaf_record *rec, sql_env *env) {
-    sql_bound *b = x->b;
-    int side = rec->input ? 1 : 0;
-    sql_node **keys = side ? b->rkeys : b->lkeys;
-    x->key.len = 0;
-    x->val.len = 0;
-    if (sj_buf_addc(&x->key, 0))
-        return oom(ctx);
-    bool null = false;
-    for (size_t k = 0; k < b->nkeys; k++) {
-        sql_value v;
-        if (sql_eval(keys[k], env, &v))
-            return sheaf_fail(ctx, SHEAF_EUSER, "%s, offset %llu: %s", rec->file,
-                              (unsigned long long)rec->offset, x->err);
-        null |= v.null;
-        if (sql_key_put(&x->key, &v))
-            return oom(ctx);
-    }
-    if (null) {
-        if (side == 1 || !b->q->left_join)
-            return 0;
-        unsigned char k[17] = {1};
-        sheaf_key_u64(sheaf_hash(rec->file, strlen(rec->file), 0), k + 1);
-        sheaf_key_u64(rec->offset, k + 9);
-        x->key.len = 0;
-        if (sj_buf_add(&x->key, k, sizeof k))
-            return oom(ctx);
-    }
-    if (sj_buf_addc(&x->val, (char)side))
-        return oom(ctx);
-    for (size_t c = 0; c < x->t->ncols; c++)
-        if (b->used[c] && x->t->tab[c] == side && sql_value_put(&x->val, &x->row[c]))
-            return oom(ctx);
-    return sheaf_emit(ctx, x->key.p, x->key.len, x->val.p, x->val.len);
-}
-
-/* One value as a field of the join's CSV output: NULL empty, strings quoted with a leading
- * 's', others as text. */
-static int join_field(sj_buf *out, const sql_value *v) {
-    if (v->null)
-        return 0;
-    if (v->type == SQL_STRING) {
-        int rc = sj_buf_add(out, "\"s", 2);
-        for (size_t i = 0; i < v->u.s.n && !rc; i++)
-            rc = (v->u.s.p[i] == '"' && sj_buf_addc(out, '"')) || sj_buf_addc(out, v->u.s.p[i]);
-        return rc || sj_buf_addc(out, '"') ? -1 : 0;
-    }
-    char buf[96];
-    const char *p;
-    size_t n = sql_format(v, buf, sizeof buf, &p);
-    return sj_buf_add(out, p, n) ? -1 : 0;
-}
-
-/* Reads a side's values (after its tag byte) into x->row. */
-static int join_row(sql_exec *x, int side, const char *p, size_t n) {
-    size_t off = 1;
-    for (size_t c = 0; c < x->t->ncols; c++) {
-        if (!x->b->used[c] || x->t->tab[c] != side)
-            continue;
-        size_t k = sql_value_get(p + off, n - off, &x->row[c]);
-        if (!k)
-            return -1;
-        off += k;
-    }
-    return 0;
-}
-
-static int join_emit(sheaf_ctx *ctx, sql_exec *x) {
-    sj_buf *l = &x->line;
-    l->len = 0;
-    bool first = true;
-    for (size_t c = 0; c < x->t->ncols; c++) {
-        if (!x->b->used[c])
-            continue;
-        if ((!first && sj_buf_addc(l, ',')) || join_field(l, &x->row[c]))
-            return oom(ctx);
-        first = false;
-    }
-    if (sj_buf_addc(l, '\n'))
-        return oom(ctx);
-    return sheaf_emit(ctx, l->p, l->len, NULL, 0);
-}
-
-static void set_side_null(sql_exec *x, int side) {
-    for (size_t c = 0; c < x->t->ncols; c++) {
-        if (x->t->tab[c] == side) {
-            memset(&x->row[c], 0, sizeof x->row[c]);
-            x->row[c].type = (uint8_t)x->t->types[c];
-            x->row[c].null = true;
-        }
-    }
-}
-
-/* A key's rows of both sides, joined: each left row with each right row, or (LEFT JOIN) with
- * NULLs when there is none. The group is held in memory. Output: CSV lines under a header
- * (c<column number>) at the start of each partition. */
-static int join_reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values *vals,
-                       void *udata) {
-    sql_exec *x = udata;
-    (void)key;
-    (void)klen;
-    uint32_t part = sheaf_partition(ctx);
-    if (!x->hdr_any || part != x->hdr_part) {
-        x->hdr_any = true;
-        x->hdr_part = part;
-        sj_buf *h = &x->line;
-        h->len = 0;
-        bool first = true;
-        for (size_t c = 0; c < x->t->ncols; c++) {
-            if (!x->b->used[c])
-                continue;
-            if (sj_buf_printf(h, "%sc%zu", first ? "" : ",", c))
-                return oom(ctx);
-            first = false;
-        }
-        if (first && sj_buf_add(h, "c", 1))
-            return oom(ctx);
-        if (sj_buf_addc(h, '\n'))
-            return oom(ctx);
-        int rc = sheaf_emit(ctx, h->p, h->len, NULL, 0);
-        if (rc)
-            return rc;
-    }
-    x->jl.len = x->jr.len = 0;
-    x->njl = x->njr = 0;
-    const void *v;
-    size_t vlen;
-    while (sheaf_values_next(vals, &v, &vlen)) {
-        if (!vlen)
-            continue;
-        int side = ((const char *)v)[0] ? 1 : 0;
-        sj_buf *dst = side ? &x->jr : &x->jl;
-        uint32_t n = (uint32_t)vlen;
-        if (sj_buf_add(dst, &n, 4) || sj_buf_add(dst, v, vlen))
-            return oom(ctx);
-        *(side ? &x->njr : &x->njl) += 1;
-    }
-    for (size_t lo = 0; lo + 4 <= x->jl.len;) {
-        uint32_t ln;
-        memcpy(&ln, x->jl.p + lo, 4);
-        if (join_row(x, 0, x->jl.p + lo + 4, ln))
-            return sheaf_fail(ctx, SHEAF_EUSER, "sql: a malformed join row");
-        if (!x->njr) {
-            if (x->b->q->left_join) {
-                set_side_null(x, 1);
-                int rc = join_emit(ctx, x);
-                if (rc)
-                    return rc;
-            }
-        }
-        for (size_t ro = 0; ro + 4 <= x->jr.len;) {
-            uint32_t rn;
-            memcpy(&rn, x->jr.p + ro, 4);
-            if (join_row(x, 1, x->jr.p + ro + 4, rn))
-                return sheaf_fail(ctx, SHEAF_EUSER, "sql: a malformed join row");
-            int rc = join_emit(ctx, x);
-            if (rc)
-                return rc;
-            ro += 4 + (size_t)rn;
-        }
-        lo += 4 + (size_t)ln;
-    }
-    return 0;
-}
-
-static int process_row(sheaf_ctx *ctx, sql_exec *x, const sheaf_record *rec, sql_env *envp);
-
-/* ---- the broadcast join ------------------------------------------------------------------ */
-
-static size_t bslot_of(const sql_exec *x, const char *k, size_t n) {
-    return (size_t)(sheaf_hash(k, n, 7) & (x->nbslot - 1));
-}
-
-/* Adds one right row (x->row's right columns) under its key. Returns 0 or -1. */
-static int bcast_add(sql_exec *x, const char *key, size_t klen) {
-    if (x->nbent == x->capbent) {
-        size_t cap = x->capbent ? 2 * x->capbent : 1024;
-        struct bent *e = realloc(x->bent, cap * sizeof *e);
-        if (!e)
-            return -1;
-        x->bent = e;
-        x->capbent = cap;
-    }
-    if (2 * (x->nbent + 1) > x->nbslot) {
-        size_t ns = x->nbslot ? 2 * x->nbslot : 2048;
-        size_t *sl = calloc(ns, sizeof *sl);
-        if (!sl)
-            return -1;
-        free(x->bslot);
-        x->bslot = sl;
-        x->nbslot = ns;
-        for (size_t i = 0; i < x->nbent; i++) { /* rehash: chains of equal keys stay */
-            struct bent *e = &x->bent[i];
-            uint32_t kl;
-            memcpy(&kl, x->bkeys.p + e->key, 4);
-            size_t h = bslot_of(x, x->bkeys.p + e->key + 4, kl);
-            e->next = sl[h];
-            sl[h] = i + 1;
-        }
-    }
-    struct bent *e = &x->bent[x->nbent];
-    e->key = x->bkeys.len;
-    e->row = x->brows.len;
-    uint32_t kl = (uint32_t)klen;
-    if (sj_buf_add(&x->bkeys, &kl, 4) || sj_buf_add(&x->bkeys, key, klen))
-        return -1;
-    x->tmp.len = 0;
-    for (size_t c = 0; c < x->t->ncols; c++)
-        if (x->b->used[c] && x->t->tab[c] == 1 && sql_value_put(&x->tmp, &x->row[c]))
-            return -1;
-    uint32_t rl = (uint32_t)x->tmp.len;
-    if (sj_buf_add(&x->brows, &rl, 4) || sj_buf_add(&x->brows, x->tmp.p, x->tmp.len))
-        return -1;
-    size_t h = bslot_of(x, key, klen);
-    e->next = x->bslot[h];
-    x->bslot[h] = x->nbent + 1;
-    x->nbent++;
-    return 0;
-}
-
-/* Adds the right row in x->row (read at file, offset at) under its join key; a row with a
- * NULL key can match nothing and is dropped. */
-static int bcast_row(sheaf_ctx *ctx, sql_exec *x, const char *file, size_t at) {
-    sql_env env = {x->row, NULL, NULL, &x->arena, x->err, sizeof x->err};
-    int rc = 0;
-    x->key.len = 0;
-    bool null = false;
-    for (size_t k2 = 0; k2 < x->b->nkeys && !rc; k2++) {
-        sql_value v;
-        if (sql_eval(x->b->rkeys[k2], &env, &v))
-            rc = sheaf_fail(ctx, SHEAF_EUSER, "%s, offset %zu: %s", file, at, x->err);
-        else if (sql_key_put(&x->key, &v))
-            rc = oom(ctx);
-        null |= v.null;
-    }
-    if (!rc && !null && bcast_add(x, x->key.p, x->key.len))
-        rc = oom(ctx);
-    sql_arena_reset(&x->arena);
-    return rc;
-}
-
-/* Sets x->row[c] (a right column) from a field's text; nul: the field is NULL. */
-static int bcast_field(sheaf_ctx *ctx, sql_exec *x, size_t c, const char *p, size_t n, bool nul,
-                       const char *file, size_t at) {
-    sql_value *v = &x->row[c];
-    memset(v, 0, sizeof *v);
-    v->type = (uint8_t)x->t->types[c];
-    v->null = true;
-    if (nul || (!n && x->t->types[c] != SQL_STRING) || (!n && !x->bparquet))
-        return 0;
-    if (sql_parse_as(x->t->types[c], p, n, v))
-        return sheaf_fail(ctx, SHEAF_EFORMAT, "%s, offset %zu: column '%s': '%.*s' is not a %s",
-                          file, at, x->t->names[c], (int)(n > 64 ? 64 : n), p,
-                          sql_type_name(x->t->types[c]));
-    if (x->t->types[c] == SQL_STRING) {
-        /* the text lives in the file's buffer only until the next row group */
-        char *copy = sql_arena_alloc(&x->arena, n ? n : 1);
-        if (!copy)
-            return oom(ctx);
-        memcpy(copy, p, n);
-        v->u.s.p = copy;
-    }
-    return 0;
-}
-
-/* The right table's rows of one Parquet file, row group by row group, into the hash table. */
-static int bcast_parquet(sheaf_ctx *ctx, sql_exec *x, const char *file, long *pos) {
-    char err[512];
-    sheaf__pqr *r = sheaf__pqr_open(file, err, sizeof err);
-    if (!r)
-        return sheaf_fail(ctx, SHEAF_EFORMAT, "%s", err);
-    int rc = 0;
-    size_t nc = sheaf__pqr_ncols(r);
-    for (size_t c = 0; c < x->t->ncols && !rc; c++) {
-        pos[c] = -1;
-        if (!x->b->used[c] || x->t->tab[c] != 1)
-            continue;
-        for (size_t i = 0; i < nc; i++)
-            if (!strcmp(sheaf__pqr_col(r, i)->name, x->t->names[c]))
-                pos[c] = (long)i;
-        if (pos[c] < 0)
-            rc = sheaf_fail(ctx, SHEAF_EFORMAT, "%s: no column '%s' in its schema", file,
-                            x->t->names[c]);
-    }
-    const sheaf__pqval **vals = calloc(x->t->ncols + 1, sizeof *vals);
-    if (!rc && !vals)
-        rc = oom(ctx);
-    for (size_t rg = 0; rg < sheaf__pqr_nrowgroups(r) && !rc; rg++) {
-        for (size_t c = 0; c < x->t->ncols && !rc; c++)
-            if (pos[c] >= 0 && sheaf__pqr_read(r, rg, (size_t)pos[c], &vals[c], err, sizeof err))
-                rc = sheaf_fail(ctx, SHEAF_EFORMAT, "%s", err);
-        uint64_t rows = sheaf__pqr_rows(r, rg);
-        for (uint64_t i = 0; i < rows && !rc; i++) {
-            for (size_t c = 0; c < x->t->ncols && !rc; c++) {
-                if (x->t->tab[c] != 1)
-                    continue;
-                char buf[96];
-                const char *p = "";
-                size_t n = 0;
-                bool nul = pos[c] < 0 || vals[c][i].null;
-                if (!nul)
-                    n = sheaf__pq_text(sheaf__pqr_col(r, (size_t)pos[c]), &vals[c][i], buf, &p);
-                rc = bcast_field(ctx, x, c, p, n, nul, file, (size_t)i);
-            }
-            if (!rc)
-                rc = bcast_row(ctx, x, file, (size_t)i);
-        }
-    }
-    free(vals);
-    sheaf__pqr_close(r);
-    return rc;
-}
-
-/* setup: every rank reads the whole right table (csv or tsv, compressed or not, or Parquet)
- * into the hash table (rows with a NULL key can match nothing and are dropped). */
-static int bcast_setup(sheaf_ctx *ctx, void *udata) {
-    sql_exec *x = udata;
-    if (!x->bcast)
-        return 0;
-    char **files = NULL;
-    size_t nf = 0;
-    int rc = sheaf_list_inputs(x->bpath, &files, &nf, NULL, 0);
-    if (rc)
-        return sheaf_fail(ctx, rc, "%s: cannot list the files", x->bpath);
-    sheaf_csv fl = {0};
-    long *pos = calloc(x->t->ncols + 1, sizeof *pos);
-    if (!pos)
-        rc = oom(ctx);
-    for (size_t f = 0; f < nf && !rc && x->bparquet; f++)
-        rc = bcast_parquet(ctx, x, files[f], pos);
-    for (size_t f = 0; f < nf && !rc && !x->bparquet; f++) {
-        char *data = NULL;
-        size_t len = 0;
-        char err[512];
-        if ((rc = sql_read_head(files[f], SIZE_MAX, &data, &len, err, sizeof err))) {
-            rc = sheaf_fail(ctx, rc, "%s", err);
-            break;
-        }
-        size_t off = 0;
-        bool header = true;
-        while (off < len && !rc) {
-            long long k = sheaf_csv_parse(&fl, data + off, len - off, x->bdelim, NULL, 0);
-            if (k <= 0) {
-                rc = sheaf_fail(ctx, SHEAF_EFORMAT, "%s, offset %zu: malformed csv", files[f],
-                                off);
-                break;
-            }
-            size_t at = off;
-            off += (size_t)k;
-            if (header) {
-                header = false;
-                for (size_t c = 0; c < x->t->ncols && !rc; c++) {
-                    pos[c] = -1;
-                    if (!x->b->used[c] || x->t->tab[c] != 1)
-                        continue;
-                    for (size_t i = 0; i < fl.nfields; i++)
-                        if (strlen(x->t->names[c]) == fl.field_lens[i] &&
-                            !memcmp(x->t->names[c], fl.fields[i], fl.field_lens[i]))
-                            pos[c] = (long)i;
-                    if (pos[c] < 0)
-                        rc = sheaf_fail(ctx, SHEAF_EFORMAT, "%s: no column '%s' in its header",
-                                        files[f], x->t->names[c]);
-                }
-                continue;
-            }
-            if (fl.nfields == 1 && fl.field_lens[0] == 0)
-                continue; /* a blank line */
-            for (size_t c = 0; c < x->t->ncols && !rc; c++) {
-                if (x->t->tab[c] != 1)
-                    continue;
-                bool nul = !x->b->used[c] || (size_t)pos[c] >= fl.nfields;
-                rc = bcast_field(ctx, x, c, nul ? "" : fl.fields[pos[c]],
-                                 nul ? 0 : fl.field_lens[pos[c]], nul, files[f], at);
-            }
-            if (!rc)
-                rc = bcast_row(ctx, x, files[f], at);
-        }
-        free(data);
-    }
-    sheaf_csv_free(&fl);
-    free(pos);
-    sheaf_list_free(files, nf);
-    return rc;
-}
-
 /* setup of round 1: a Parquet table decodes only the columns the query reads (of the left
  * table, in a broadcast join); then the broadcast join's right table. */
 static int sql_setup(sheaf_ctx *ctx, void *udata) {
@@ -944,7 +471,7 @@ static int sql_setup(sheaf_ctx *ctx, void *udata) {
         const char **names = calloc(x->t->ncols + 1, sizeof *names);
         size_t n = 0;
         if (!names)
-            return oom(ctx);
+            return sql_oom(ctx);
         for (size_t c = 0; c < x->t->ncols; c++)
             if (x->b->used[c] && (!x->t->tab || x->t->tab[c] == 0))
                 names[n++] = x->t->names[c];
@@ -966,58 +493,13 @@ static int sql_setup(sheaf_ctx *ctx, void *udata) {
                     break;
                 }
         if (!rc)
-            rc = types ? sheaf_input_types(ctx, types, n) : oom(ctx);
+            rc = types ? sheaf_input_types(ctx, types, n) : sql_oom(ctx);
         free(types);
         free(names);
         if (rc)
             return rc;
     }
-    return bcast_setup(ctx, udata);
-}
-
-/* A left row: each right row of its key joins it (or, in a LEFT JOIN, NULLs when none
- * does), and each joined row goes through the query as a row of its table. */
-static int bcast_map(sheaf_ctx *ctx, sql_exec *x, const sheaf_record *rec, sql_env *env) {
-    sql_bound *b = x->b;
-    sj_buf key = {0};
-    bool null = false;
-    int rc = 0;
-    for (size_t k = 0; k < b->nkeys && !rc; k++) {
-        sql_value v;
-        if (sql_eval(b->lkeys[k], env, &v))
-            rc = sheaf_fail(ctx, SHEAF_EUSER, "%s, offset %llu: %s", rec->file,
-                            (unsigned long long)rec->offset, x->err);
-        else if (sql_key_put(&key, &v))
-            rc = oom(ctx);
-        null |= v.null;
-    }
-    bool matched = false;
-    if (!rc && !null && x->nbslot) {
-        for (size_t i = x->bslot[bslot_of(x, key.p, key.len)]; i && !rc;
-             i = x->bent[i - 1].next) {
-            const struct bent *e = &x->bent[i - 1];
-            uint32_t kl, rl;
-            memcpy(&kl, x->bkeys.p + e->key, 4);
-            if (kl != key.len || memcmp(x->bkeys.p + e->key + 4, key.p, kl))
-                continue;
-            matched = true;
-            memcpy(&rl, x->brows.p + e->row, 4);
-            const char *p = x->brows.p + e->row + 4;
-            size_t off = 0;
-            for (size_t c = 0; c < x->t->ncols; c++) {
-                if (!b->used[c] || x->t->tab[c] != 1)
-                    continue;
-                off += sql_value_get(p + off, rl - off, &x->row[c]);
-            }
-            rc = process_row(ctx, x, rec, env);
-        }
-    }
-    if (!rc && !matched && b->q->left_join) {
-        set_side_null(x, 1);
-        rc = process_row(ctx, x, rec, env);
-    }
-    sj_buf_free(&key);
-    return rc;
+    return sql_bcast_setup(ctx, udata);
 }
 
 static int sql_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
@@ -1067,15 +549,15 @@ static int sql_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
     }
     sql_env env = {x->row, NULL, NULL, &x->arena, x->err, sizeof x->err};
     if (x->join)
-        return join_map(ctx, x, rec, &env);
+        return sql_join_map(ctx, x, rec, &env);
     if (x->bcast)
-        return bcast_map(ctx, x, rec, &env);
-    return process_row(ctx, x, rec, &env);
+        return sql_bcast_map(ctx, x, rec, &env);
+    return sql_process_row(ctx, x, rec, &env);
 }
 
 /* A row of the query's table (in x->row): WHERE, then the group key and the aggregates'
  * states, or the projected row. */
-static int process_row(sheaf_ctx *ctx, sql_exec *x, const sheaf_record *rec, sql_env *envp) {
+int sql_process_row(sheaf_ctx *ctx, sql_exec *x, const sheaf_record *rec, sql_env *envp) {
     sql_bound *b = x->b;
     sql_env env = *envp;
     int rc;
@@ -1096,7 +578,7 @@ static int process_row(sheaf_ctx *ctx, sql_exec *x, const sheaf_record *rec, sql
                 return sheaf_fail(ctx, SHEAF_EUSER, "%s, offset %llu: %s", rec->file,
                                   (unsigned long long)rec->offset, x->err);
             if (sql_key_put(&x->key, &v))
-                return oom(ctx);
+                return sql_oom(ctx);
         }
         for (size_t a = 0; a < b->naggs; a++) {
             sql_value *v = &x->argv[a];
@@ -1165,7 +647,7 @@ static int sql_combine(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_value
     x->cval.len = 0;
     for (size_t a = 0; a < x->b->naggs; a++)
         if (sql_acc_state(x->b->aggs[a], &x->accs[a], &x->cval))
-            return oom(ctx);
+            return sql_oom(ctx);
     return sheaf_emit(ctx, key, klen, x->cval.p ? x->cval.p : "", x->cval.len);
 }
 
@@ -1204,332 +686,11 @@ static int sql_reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values
         size_t vlen;
         while (sheaf_values_next(vals, &v, &vlen))
             if (sj_buf_add(&x->rows, v, vlen))
-                return oom(ctx);
+                return sql_oom(ctx);
         return 0;
     }
     int rc = merge_group(ctx, x, vals);
     return rc ? rc : finish_group(ctx, x, key, klen, &x->rows);
-}
-
-/* ---- rank 0: order, limit, output -------------------------------------------------------- */
-
-static void csv_field(sj_buf *out, const sql_value *v, char delim) {
-    char buf[96];
-    const char *p;
-    size_t n = sql_format(v, buf, sizeof buf, &p);
-    if (v->null)
-        return;
-    bool q = n == 0 && v->type == SQL_STRING;
-    for (size_t i = 0; i < n && !q; i++)
-        q = p[i] == delim || p[i] == '"' || p[i] == '\n' || p[i] == '\r';
-    if (!q) {
-        sj_buf_add(out, p, n);
-        return;
-    }
-    sj_buf_addc(out, '"');
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] == '"')
-            sj_buf_addc(out, '"');
-        sj_buf_addc(out, p[i]);
-    }
-    sj_buf_addc(out, '"');
-}
-
-static void csv_name(sj_buf *out, const char *name) {
-    sql_value v = {.type = SQL_STRING};
-    v.u.s.p = name;
-    v.u.s.n = strlen(name);
-    csv_field(out, &v, ',');
-}
-
-/* A terminal table: columns padded to their widest value, numbers right-aligned. */
-static void print_table(FILE *f, const sql_bound *b, orow *rows, size_t n) {
-    size_t *w = calloc(b->nout ? b->nout : 1, sizeof *w);
-    if (!w)
-        return;
-    char buf[96];
-    const char *p;
-    for (size_t c = 0; c < b->nout; c++)
-        w[c] = strlen(b->names[c]);
-    for (size_t r = 0; r < n; r++)
-        for (size_t c = 0; c < b->nout; c++) {
-            size_t len = rows[r].v[c].null ? 4 : sql_format(&rows[r].v[c], buf, sizeof buf, &p);
-            if (len > w[c])
-                w[c] = len;
-        }
-    for (size_t c = 0; c < b->nout; c++)
-        fprintf(f, "%s%-*s", c ? " | " : "", (int)w[c], b->names[c]);
-    fputc('\n', f);
-    for (size_t c = 0; c < b->nout; c++) {
-        fprintf(f, "%s", c ? "-+-" : "");
-        for (size_t i = 0; i < w[c]; i++)
-            fputc('-', f);
-    }
-    fputc('\n', f);
-    for (size_t r = 0; r < n; r++) {
-        for (size_t c = 0; c < b->nout; c++) {
-            const sql_value *v = &rows[r].v[c];
-            size_t len = v->null ? 4 : sql_format(v, buf, sizeof buf, &p);
-            if (v->null)
-                p = "NULL";
-            bool right = !v->null && (v->type == SQL_INT || v->type == SQL_DOUBLE);
-            fprintf(f, "%s", c ? " | " : "");
-            if (right)
-                fprintf(f, "%*s%.*s", (int)(w[c] - len), "", (int)len, p);
-            else
-                fprintf(f, "%.*s%*s", (int)len, p, (int)(w[c] - len), "");
-        }
-        fputc('\n', f);
-    }
-    fprintf(f, "(%zu row%s)\n", n, n == 1 ? "" : "s");
-    free(w);
-}
-
-/* Parses the gathered rows, adds the empty table's row of an ungrouped aggregate, sorts,
- * applies OFFSET/LIMIT and renders CSV (records separated by sep) into out (mode 0), prints
- * the table to stdout (mode 1), or renders a subquery's CSV for its enclosing query (mode 2). Returns 0 or a negative code with err set. */
-static int finish_rows(sql_exec *x, const char *data, size_t len, sj_buf *extra, char sep,
-                       int mode, sj_buf *out) {
-    sql_bound *b = x->b;
-    size_t nv = b->nout + b->nokeys, n = 0;
-    orow *rows = NULL;
-    sql_value *vals = NULL;
-    /* the gathered rows, then the extra ones */
-    sj_buf both = {0};
-    if (sj_buf_add(&both, data ? data : "", len) || sj_buf_add(&both, extra->p ? extra->p : "",
-                                                               extra->len)) {
-        sj_buf_free(&both);
-        snprintf(x->err, sizeof x->err, "sql: out of memory");
-        return SHEAF_ENOMEM;
-    }
-    if (parse_rows(both.p, both.len, nv, &rows, &vals, &n, x->err, sizeof x->err)) {
-        sj_buf_free(&both);
-        return SHEAF_EUSER;
-    }
-    if (b->nokeys)
-        qsort_r(rows, n, sizeof *rows, row_cmp, b);
-    size_t from = (size_t)b->q->offset < n ? (size_t)b->q->offset : n;
-    size_t to = n;
-    if (b->q->limit >= 0 && (uint64_t)b->q->limit < to - from)
-        to = from + (size_t)b->q->limit;
-    if (mode == 1) {
-        print_table(stdout, b, rows + from, to - from);
-    } else if (mode == 2) {
-        /* a subquery's result: columns c<i>, strings with a leading 's' (join_field) */
-        for (size_t c = 0; c < b->nout; c++)
-            sj_buf_printf(out, "%sc%zu", c ? "," : "", c);
-        if (!b->nout)
-            sj_buf_addc(out, 'c');
-        sj_buf_addc(out, '\n');
-        for (size_t r = from; r < to; r++) {
-            for (size_t c = 0; c < b->nout; c++) {
-                if (c)
-                    sj_buf_addc(out, ',');
-                join_field(out, &rows[r].v[c]);
-            }
-            sj_buf_addc(out, '\n');
-        }
-    } else {
-        for (size_t c = 0; c < b->nout; c++) {
-            if (c)
-                sj_buf_addc(out, ',');
-            csv_name(out, b->names[c]);
-        }
-        sj_buf_addc(out, sep);
-        for (size_t r = from; r < to; r++) {
-            for (size_t c = 0; c < b->nout; c++) {
-                if (c)
-                    sj_buf_addc(out, ',');
-                csv_field(out, &rows[r].v[c], ',');
-            }
-            sj_buf_addc(out, sep);
-        }
-    }
-    free(rows);
-    free(vals);
-    sj_buf_free(&both);
-    return 0;
-}
-
-/* ---- round 2: the committed output --------------------------------------------------------- */
-
-static int out_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
-    (void)udata;
-    unsigned char k[8];
-    sheaf_key_u64(rec->offset, k);
-    return sheaf_emit(ctx, k, sizeof k, rec->data, rec->len);
-}
-
-/* Round 2's state: the line being written, and the figures of the rounds before it. */
-typedef struct out_state {
-    sj_buf *line;
-    const sql_opts *o;
-} out_state;
-
-/* Counts what the rounds reading the tables' files read (round 1, or a join's round 0), after
- * one: their input records and bytes, and the files the pruner (NULL: none) ruled out. */
-static void table_read(sql_opts *o, const sheaf_result *res, const sql_pruner *pr) {
-    o->table_records += res->input_records;
-    o->table_bytes += res->input_bytes;
-    o->table_pruned += sql_pruner_count(pr);
-}
-
-/* The report of the committed result shows the query's input, not round 2's (the result
- * rows): rank 0 adds user counters sql.input_records, sql.input_bytes and
- * sql.input_files_pruned. */
-static int out_setup(sheaf_ctx *ctx, void *udata) {
-    const out_state *os = udata;
-    if (sheaf_rank(ctx) != 0)
-        return 0;
-    int rc = sheaf_counter_add(ctx, "sql.input_records", (int64_t)os->o->table_records);
-    if (!rc)
-        rc = sheaf_counter_add(ctx, "sql.input_bytes", (int64_t)os->o->table_bytes);
-    if (!rc)
-        rc = sheaf_counter_add(ctx, "sql.input_files_pruned", (int64_t)os->o->table_pruned);
-    return rc;
-}
-
-static int out_reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values *vals,
-                      void *udata) {
-    sj_buf *line = ((out_state *)udata)->line;
-    const void *v;
-    size_t vlen;
-    (void)key;
-    (void)klen;
-    while (sheaf_values_next(vals, &v, &vlen)) {
-        line->len = 0;
-        if (sj_buf_add(line, v, vlen) || sj_buf_addc(line, '\n'))
-            return sheaf_fail(ctx, SHEAF_ENOMEM, "sql: out of memory");
-        int rc = sheaf_emit(ctx, line->p, line->len, NULL, 0);
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
-/* ---- EXPLAIN ------------------------------------------------------------------------------ */
-
-static const char *fmt_name(char delim, bool parquet) {
-    return parquet ? "parquet" : delim == '\t' ? "tsv with header" : "csv with header";
-}
-
-static void explain(const sql_bound *b, const sql_opts *o, const char *path, bool top,
-                    bool bcast, const sheaf_config *cfg, FILE *f) {
-    sj_buf s = {0};
-    const sql_query *q = b->q;
-    if (q->join && bcast) {
-        sj_buf_printf(&s, "Round 1: one sheaf_run over %s (%s), %s-joined with %s (%s; the "
-                          "right table is at most --broadcast-limit: every rank reads it in "
-                          "setup into a hash table on (", path, fmt_name(o->delim, o->parquet),
-                      q->left_join ? "left" : "inner", o->jpath,
-                      fmt_name(o->jdelim, o->jparquet));
-        for (size_t k = 0; k < b->nkeys; k++) {
-            sj_buf_add(&s, k ? ", " : "", k ? 2 : 0);
-            sql_node_text(b->rkeys[k], &s);
-        }
-        sj_buf_add(&s, ") and map joins each row on (", 29);
-        for (size_t k = 0; k < b->nkeys; k++) {
-            sj_buf_add(&s, k ? ", " : "", k ? 2 : 0);
-            sql_node_text(b->lkeys[k], &s);
-        }
-        sj_buf_add(&s, ")", 1);
-    } else if (q->join) {
-        sj_buf_printf(&s, "Round 0: one sheaf_run over %s (%s) and %s (%s)\n"
-                          "  map      parse the columns the query reads; emit key (", path,
-                      fmt_name(o->delim, o->parquet), o->jpath,
-                      fmt_name(o->jdelim, o->jparquet));
-        for (size_t k = 0; k < b->nkeys; k++) {
-            sj_buf_add(&s, k ? ", " : "", k ? 2 : 0);
-            sql_node_text(b->lkeys[k], &s);
-        }
-        sj_buf_add(&s, ") for the left table, (", 23);
-        for (size_t k = 0; k < b->nkeys; k++) {
-            sj_buf_add(&s, k ? ", " : "", k ? 2 : 0);
-            sql_node_text(b->rkeys[k], &s);
-        }
-        sj_buf_printf(&s, ") for the right, tagged by side%s\n"
-                          "  reduce   %s join of each key's rows (held in memory), written as "
-                          "CSV to the work directory\n",
-                      q->left_join ? "; NULL keys: left rows kept alone, right rows dropped"
-                                   : "; rows with a NULL key dropped",
-                      q->left_join ? "left" : "inner");
-        sj_buf_add(&s, "Round 1: one sheaf_run over the joined rows (CSV", 48);
-    } else {
-        sj_buf_printf(&s, "Round 1: one sheaf_run over %s (%s", path,
-                      q->sub ? "csv with header" : fmt_name(o->delim, o->parquet));
-    }
-    sj_buf_add(&s, "; columns read:", 15);
-    for (size_t c = 0; c < b->t->ncols; c++)
-        if (b->used[c])
-            sj_buf_printf(&s, " %s %s", b->t->names[c], sql_type_name(b->t->types[c]));
-    sj_buf_add(&s, ")\n", 2);
-    sj_buf_add(&s, "  map      parse the columns", 28);
-    if (q->where) {
-        sj_buf_add(&s, "; filter WHERE ", 15);
-        sql_node_text(q->where, &s);
-    }
-    if (b->aggregate) {
-        sj_buf_add(&s, "; combine in the rank's table of groups, emit key (", 51);
-        for (size_t g = 0; g < b->ngroup; g++) {
-            if (g)
-                sj_buf_add(&s, ", ", 2);
-            sql_node_text(b->group[g], &s);
-        }
-        sj_buf_add(&s, ") with partial states of", 24);
-        for (size_t a = 0; a < b->naggs; a++) {
-            sj_buf_add(&s, a ? ", " : " ", a ? 2 : 1);
-            sql_node_text(b->aggs[a], &s);
-        }
-        if (!b->naggs)
-            sj_buf_add(&s, " nothing (DISTINCT)", 19);
-        sj_buf_add(&s, "\n  combine  merge the partial states of each key on the map side\n", 65);
-        sj_buf_add(&s, "  reduce   merge over the ranks, finalize the aggregates", 56);
-        if (q->having) {
-            sj_buf_add(&s, "; filter HAVING ", 16);
-            sql_node_text(q->having, &s);
-        }
-        sj_buf_add(&s, "; project", 9);
-    } else {
-        sj_buf_add(&s, "; project", 9);
-    }
-    for (size_t i = 0; i < b->nout; i++) {
-        sj_buf_add(&s, i ? ", " : " ", i ? 2 : 1);
-        sql_node_text(b->out[i], &s);
-    }
-    if (!b->aggregate) {
-        if (q->limit >= 0 && !b->nokeys)
-            sj_buf_printf(&s, "; stop after %lld rows per rank (LIMIT)",
-                          (long long)(q->limit + q->offset));
-        else if (q->limit >= 0)
-            sj_buf_printf(&s, "; keep the rank's best %lld rows by ORDER BY (top-k of "
-                              "LIMIT + OFFSET), emitted after its last map call",
-                          (long long)(q->limit + q->offset));
-        sj_buf_add(&s, "\n  reduce   collect the rows", 28);
-    }
-    sj_buf_add(&s, "\nRank 0: gather the result rows", 31);
-    if (b->nokeys) {
-        sj_buf_add(&s, "; sort by", 9);
-        for (size_t k = 0; k < b->nokeys; k++) {
-            sj_buf_add(&s, k ? ", " : " ", k ? 2 : 1);
-            sql_node_text(b->okeys[k], &s);
-            sj_buf_printf(&s, " %s NULLS %s", q->order[k].desc ? "DESC" : "ASC",
-                          q->order[k].nulls == 1 ? "FIRST" : "LAST");
-        }
-    }
-    if (q->offset)
-        sj_buf_printf(&s, "; skip %lld (OFFSET)", (long long)q->offset);
-    if (q->limit >= 0)
-        sj_buf_printf(&s, "; keep %lld (LIMIT)", (long long)q->limit);
-    if (!top)
-        sj_buf_add(&s, "; CSV to the work directory, the table of the enclosing query\n", 62);
-    else if (!o->to_stdout)
-        sj_buf_printf(&s, "\nRound 2: one sheaf_run over the sorted result: total order by "
-                          "row number (sampling partitioner), CSV with a header committed "
-                          "to %s\n", cfg->output);
-    else
-        sj_buf_add(&s, "; CSV (a table on a terminal) to stdout\n", 40);
-    fwrite(s.p, 1, s.len, f);
-    sj_buf_free(&s);
 }
 
 /* ---- the driver --------------------------------------------------------------------------- */
@@ -1756,7 +917,7 @@ static int run_select(MPI_Comm comm, sql_opts *o, sql_query *q, const sheaf_conf
         if (rank == 0) {
             if (depth || fromsub)
                 printf("%s (depth %d):\n", depth ? "Subquery" : "Query", depth);
-            explain(&b, o, path, depth == 0, bcast, cfg, stdout);
+            sql_explain(&b, o, path, depth == 0, bcast, cfg, stdout);
         }
         fflush(stdout);
         sql_bound_free(&b);
@@ -1825,13 +986,13 @@ static int run_select(MPI_Comm comm, sql_opts *o, sql_query *q, const sheaf_conf
         x.pqcols = o->parquet;
         rc = sj_round(comm, &j1, &c1, in1, 1, r1.p, res);
         x.bcast = false;
-        table_read(o, res, NULL);
+        sql_table_read(o, res, NULL);
     } else if (q->join) {
         /* the join round: both tables in, their joined rows (the columns the query reads)
          * out as CSV; round 1 then reads those */
         sj_buf r0 = {0};
         sj_buf_printf(&r0, "%s/join-%d", work.p, depth);
-        sheaf_job_def j0 = {.name = "sql", .map = sql_map, .reduce = join_reduce, .udata = &x};
+        sheaf_job_def j0 = {.name = "sql", .map = sql_map, .reduce = sql_join_reduce, .udata = &x};
         const char *in0[] = {path, o->jpath};
         const char *fmts[] = {o->parquet ? "parquet" : "csv", o->jparquet ? "parquet" : "csv"};
         x.join = true;
@@ -1842,7 +1003,7 @@ static int run_select(MPI_Comm comm, sql_opts *o, sql_query *q, const sheaf_conf
             c0.csv_delimiter = o->jdelim;
         rc = sj_round(comm, &j0, &c0, in0, 2, r0.p, res);
         x.join = false;
-        table_read(o, res, NULL);
+        sql_table_read(o, res, NULL);
         x.hdr_any = false;
         in1[0] = r0.p;
         if (!rc && !(phys = calloc(t.ncols + 1, sizeof *phys)))
@@ -1873,7 +1034,7 @@ static int run_select(MPI_Comm comm, sql_opts *o, sql_query *q, const sheaf_conf
         }
         if (!rc)
             rc = sj_round(comm, &j1, &c1, in1, 1, r1.p, res);
-        table_read(o, res, pr);
+        sql_table_read(o, res, pr);
         sql_pruner_free(pr);
     }
     for (size_t c = 0; phys && c < t.ncols; c++)
@@ -1895,7 +1056,7 @@ static int run_select(MPI_Comm comm, sql_opts *o, sql_query *q, const sheaf_conf
                 snprintf(err, sizeof err, "%s", x.err);
         }
         if (!frc)
-            frc = finish_rows(&x, all, alllen, &extra, o->to_stdout || subt ? '\n' : '\0',
+            frc = sql_finish_rows(&x, all, alllen, &extra, o->to_stdout || subt ? '\n' : '\0',
                               table ? 1 : subt ? 2 : 0, &out);
         if (frc && !err[0])
             snprintf(err, sizeof err, "%s", x.err);
@@ -1936,8 +1097,8 @@ static int run_select(MPI_Comm comm, sql_opts *o, sql_query *q, const sheaf_conf
             goto done_work;
         }
         out_state os = {&line, o};
-        sheaf_job_def j2 = {.name = "sql", .map = out_map, .reduce = out_reduce,
-                            .setup = out_setup, .total_order = 1, .udata = &os};
+        sheaf_job_def j2 = {.name = "sql", .map = sql_out_map, .reduce = sql_out_reduce,
+                            .setup = sql_out_setup, .total_order = 1, .udata = &os};
         sheaf_config c2 = *cfg;
         const char *in2[] = {rows.p};
         c2.inputs = in2;
@@ -1991,7 +1152,6 @@ done:
     sql_table_free(&t);
     return rc;
 }
-
 
 static int sql_run(MPI_Comm comm, const sheaf_command *cmd, const sheaf_config *cfg,
                    sheaf_result *res) {

@@ -10,7 +10,11 @@ sheaf_SOURCES += \
 	sql/bind.c \
 	sql/eval.c \
 	sql/schema.c \
+	sql/exec.h \
 	sql/exec.c \
+	sql/join.c \
+	sql/output.c \
+	sql/explain.c \
 	sql/filter.h \
 	sql/filter.c
 BUILT_SOURCES = sql/parser.h

@@ -1,14 +1,16 @@
 /*
  * sql.h: the query layer of `sheaf sql`, private to it.
  *
- * A query goes through five stages, one file each:
+ * A query goes through five stages:
  *   lexer.l, parser.y  text -> syntax tree (sql_node), errors with line, column and a caret;
  *   value.c            typed values (int64, double, string, bool, date, timestamp, NULL): casts,
  *                      comparison, text and binary forms;
  *   bind.c             the tree against a table's columns: names resolved, types checked and
  *                      derived, aggregates and group keys found;
  *   eval.c             expressions evaluated over a row, with SQL's NULL rules;
- *   exec.c             the plan (EXPLAIN) and its rounds of Sheaf jobs, on the public job API.
+ *   exec.c             its rounds of Sheaf jobs, on the public job API, with join.c (the
+ *                      joins), output.c (the result, ordered and committed) and explain.c
+ *                      (EXPLAIN); exec.h holds what these four share.
  * schema.c infers a CSV table's column types from a sample of its rows.
  *
  * What the query layer needs from the runtime is the public job API (sheaf.h) and the jobs'
