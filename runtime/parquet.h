@@ -125,9 +125,9 @@ size_t sheaf__format_double(double d, char *out, size_t cap);
 /* The shortest decimal digits that read back as d (finite, not zero): nd of them (at most 17,
  * no trailing zero) into dig (24 bytes), the first at 10^*exp. Returns nd. */
 size_t sheaf__double_digits(double d, char *dig, int *exp);
-/* Lays such digits out: positional for exp from -4 to hi - 1, else d.ddde+XX (two exponent
- * digits at least); with point, a whole number ends in ".0". Writes up to cap bytes of it
- * (NUL-terminated) and returns its length. */
+/* Lays such digits out: positional for exp from -4 to hi - 1 (hi at most 17), else
+ * d.ddde+XX (two exponent digits at least); with point, a whole number ends in ".0". Writes up
+ * to cap bytes of it (NUL-terminated) and returns its length. */
 size_t sheaf__double_layout(bool neg, const char *dig, size_t nd, int exp, int hi, bool point,
                             char *out, size_t cap);
 

@@ -711,6 +711,8 @@ size_t sheaf__double_layout(bool neg, const char *dig, size_t nd, int exp, int h
     size_t n = 0;
     if (neg)
         t[n++] = '-';
+    if (hi > 17) /* positional up to 17 digits at most: t holds it */
+        hi = 17;
     if (exp < -4 || exp >= hi) {
         t[n++] = dig[0];
         if (nd > 1) {
