@@ -677,6 +677,54 @@ static int bind_on(binder *bd, sql_node *on) {
     return 0;
 }
 
+/* Constant folding for evaluation: a subtree that reads no column, group key or aggregate
+ * (DATE '1994-01-01', 1 - 0.05) is evaluated here once, and sql_eval gives that value (n->folded)
+ * instead of walking the subtree for every row. The tree itself stays as written (EXPLAIN,
+ * column names, a literal's text). A string value is left to the row (its bytes would need
+ * an owner), and so is a subtree whose evaluation fails: it fails on the first row, as it did.
+ * Returns whether n is constant. */
+static bool fold(sql_node *n) {
+    if (!n)
+        return true; /* an absent part (CASE without ELSE) */
+    bool konst = n->kind != N_COL && n->kind != N_STAR && n->aggidx < 0 && n->groupidx < 0 &&
+                 !(n->kind == N_FUNC && SQL_IS_AGG(n->fn));
+    for (size_t i = 0; i < n->nkids; i++)
+        if (!fold(n->kids[i]))
+            konst = false;
+    if (!konst || n->kind == N_LIT || n->folded || n->type == SQL_STRING)
+        return konst;
+    sql_arena arena;
+    memset(&arena, 0, sizeof arena);
+    char err[256];
+    sql_env env = {.arena = &arena, .err = err, .errlen = sizeof err};
+    sql_value v;
+    if (sql_eval(n, &env, &v) == 0 && v.type != SQL_STRING) {
+        n->fval = v;
+        n->folded = true;
+    }
+    sql_arena_free(&arena);
+    return konst;
+}
+
+static void fold_all(sql_bound *b) {
+    const sql_query *q = b->q;
+    fold(q->where);
+    fold(q->on);
+    fold(q->having);
+    for (size_t i = 0; i < b->nout; i++)
+        fold(b->out[i]);
+    for (size_t i = 0; i < b->ngroup; i++)
+        fold(b->group[i]);
+    for (size_t i = 0; i < b->nokeys; i++)
+        fold(b->okeys[i]);
+    for (size_t i = 0; i < b->naggs; i++)
+        fold(b->aggs[i]);
+    for (size_t i = 0; i < b->nkeys; i++) {
+        fold(b->lkeys[i]);
+        fold(b->rkeys[i]);
+    }
+}
+
 int sql_bind(sql_query *q, const sql_table *t, const char *text, sql_bound *b, char *err,
              size_t errlen) {
     memset(b, 0, sizeof *b);
@@ -805,6 +853,7 @@ int sql_bind(sql_query *q, const sql_table *t, const char *text, sql_bound *b, c
     }
     if (q->limit < -1 || q->offset < 0)
         return fail_at(&bd, NULL, "LIMIT and OFFSET must not be negative");
+    fold_all(b);
     return 0;
 }
 

@@ -540,6 +540,10 @@ int sql_eval(const sql_node *n, sql_env *env, sql_value *out) {
         *out = env->aggs[n->aggidx];
         return cast_value(env, out, n->type);
     }
+    if (n->folded) {
+        *out = n->fval;
+        return 0;
+    }
     switch (n->kind) {
     case N_LIT:
         *out = n->val;

@@ -133,6 +133,10 @@ typedef struct sql_node {
     int aggidx;   /* aggregate: its slot; else -1 */
     int groupidx; /* an expression equal to a GROUP BY key: its key; else -1 */
     double q;     /* A_QUANTILE: the quantile */
+    /* A constant subtree (no column, group key or aggregate) that the binder evaluated once:
+     * sql_eval gives fval without walking it. Not for strings (their bytes need an owner). */
+    bool folded;
+    sql_value fval;
 } sql_node;
 
 typedef struct sql_item {

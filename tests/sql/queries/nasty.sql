@@ -15,3 +15,7 @@ SELECT id, d, big, d // big, d % big, big // d, big % d, d // 0.0, d % 0 FROM '@
 -- point, DuckDB's DECIMAL, half away from zero; 2.5e0 is a DOUBLE.
 SELECT id, CAST(CAST(id AS DOUBLE) / 2 AS BIGINT), CAST(-CAST(id AS DOUBLE) / 2 AS BIGINT), CAST(2.5 AS BIGINT), CAST(-2.5 AS BIGINT), CAST(0.5 AS BIGINT), CAST(2.5e0 AS BIGINT), CAST(-3.5e0 AS BIGINT) FROM '@/nasty.csv';
 SELECT id, d, CAST(d AS BIGINT) FROM '@/nasty.csv' WHERE abs(d) < 1e18;
+-- Constant parts are evaluated once (sql_bind's folding); one that fails is left to the rows,
+-- and a branch no row reaches never fails.
+SELECT id, DATE '1994-01-01' + 1, TIMESTAMP '2001-02-03 04:05:06', 1 - 0.05, -(2 * 3), CASE WHEN id > 1000 THEN CAST('x' AS BIGINT) ELSE 1 END, CASE WHEN id < 0 THEN 9223372036854775807 + 1 ELSE id END, dt + 1 > DATE '1994-01-01' + 1, d * (1 - 0.05), big // (2 + 3), coalesce(NULL, 7 * 6), year(DATE '2001-02-03') + id FROM '@/nasty.csv' WHERE DATE '1994-01-01' + 1 > DATE '1994-01-01' AND 1 + 1 = 2;
+SELECT CAST(k AS DOUBLE) * 0.5 + 2 AS g, count(*), sum(id * (3 - 2)) FROM '@/nasty.csv' WHERE 1 = 1 GROUP BY g HAVING count(*) > 0 + 0;
