@@ -758,6 +758,8 @@ struct sheaf__pqsrc {
     size_t *flens, *hlens;
     unsigned char *nulls;
     size_t *toff; /* offsets of rendered fields in text, or SIZE_MAX */
+    size_t *sidx, nsidx; /* the file's columns that are read (sel), in order */
+    size_t room0;        /* a csv line's room for the fields that do not change per row */
     sheaf_col_type *want; /* the type a column is read in (sheaf_input_types), 0: text */
     sheaf_value *values;  /* rec->values, when the job asked for types */
     sheaf__buf text, line;
@@ -781,6 +783,7 @@ static void src_drop_file(struct sheaf__pqsrc *s) {
     free(s->hlens);
     free(s->nulls);
     free(s->toff);
+    free(s->sidx);
     free(s->want);
     free(s->values);
     s->want = NULL;
@@ -788,7 +791,8 @@ static void src_drop_file(struct sheaf__pqsrc *s) {
     s->sel = NULL;
     s->vals = NULL;
     s->fields = s->hdr = NULL;
-    s->flens = s->hlens = s->toff = NULL;
+    s->flens = s->hlens = s->toff = s->sidx = NULL;
+    s->nsidx = 0;
     s->nulls = NULL;
 }
 
@@ -985,10 +989,11 @@ int sheaf__pqsrc_open(sheaf__reader *r, const char *path, uint64_t start, uint64
         s->hlens = calloc(nc + 1, sizeof *s->hlens);
         s->nulls = calloc(nc + 1, 1);
         s->toff = calloc(nc + 1, sizeof *s->toff);
+        s->sidx = calloc(nc + 1, sizeof *s->sidx);
         s->want = calloc(nc + 1, sizeof *s->want);
         s->values = calloc(nc + 1, sizeof *s->values);
         if (!s->path || !s->sel || !s->vals || !s->fields || !s->hdr || !s->flens || !s->hlens ||
-            !s->nulls || !s->toff || !s->want || !s->values) {
+            !s->nulls || !s->toff || !s->sidx || !s->want || !s->values) {
             src_drop_file(s);
             snprintf(err, errlen, "%s: out of memory", path);
             return SHEAF_ENOMEM;
@@ -1054,6 +1059,24 @@ int sheaf__pqsrc_open(sheaf__reader *r, const char *path, uint64_t start, uint64
             if (rc)
                 return rc == SHEAF_EFORMAT ? SHEAF_EIO : rc;
         }
+    /* A column not read is the same null field in every row: set once here, so that a row
+     * touches only the columns read. The partition folders' fields are set for the file. */
+    s->nsidx = 0;
+    s->room0 = SHEAF_RECORD_PADDING + 1 + 3 * nc;
+    for (size_t c = 0; c < nc; c++) {
+        if (c < s->nfile && s->sel[c]) {
+            s->sidx[s->nsidx++] = c;
+            continue;
+        }
+        if (c < s->nfile) {
+            s->toff[c] = SIZE_MAX;
+            s->nulls[c] = 1;
+            s->fields[c] = "";
+            s->flens[c] = 0;
+        }
+        s->values[c].type = 0;
+        s->room0 += 2 * s->flens[c];
+    }
     s->row = 0;
     s->rows = sheaf__pqr_rows(s->file, s->rg);
     return 0;
@@ -1071,13 +1094,14 @@ int sheaf__pqsrc_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t err
         snprintf(err, errlen, "%s: out of memory", s->path);
         return SHEAF_ENOMEM;
     }
-    for (size_t c = 0; c < s->nfile; c++) {
+    for (size_t k = 0; k < s->nsidx; k++) {
+        size_t c = s->sidx[k];
         s->toff[c] = SIZE_MAX;
         s->nulls[c] = 1;
         s->fields[c] = "";
         s->flens[c] = 0;
         s->values[c].type = 0;
-        if (!s->sel[c] || s->vals[c][s->row].null)
+        if (s->vals[c][s->row].null)
             continue;
         s->nulls[c] = 0;
         if (s->want[c] && !typed_value(sheaf__pqr_col(s->file, c), s->want[c],
@@ -1097,11 +1121,12 @@ int sheaf__pqsrc_next(sheaf__reader *r, sheaf_record *rec, char *err, size_t err
     }
     /* the row as a csv line: room for every field quoted with each byte doubled, reserved
      * once */
-    size_t room = SHEAF_RECORD_PADDING + 1;
-    for (size_t c = 0; c < nc; c++) {
+    size_t room = s->room0;
+    for (size_t k = 0; k < s->nsidx; k++) {
+        size_t c = s->sidx[k];
         if (s->toff[c] != SIZE_MAX)
             s->fields[c] = (const char *)s->text.data + s->toff[c];
-        room += 2 * s->flens[c] + 3;
+        room += 2 * s->flens[c];
     }
     s->line.len = 0;
     if (sheaf__buf_reserve(&s->line, r->fmt.types ? SHEAF_RECORD_PADDING + 1 : room)) {
