@@ -504,16 +504,16 @@ static int sql_setup(sheaf_ctx *ctx, void *udata) {
 
 static int sql_map(sheaf_ctx *ctx, const sheaf_record *rec, void *udata) {
     sql_exec *x = udata;
-    sql_bound *b = x->b;
     int rc;
     if ((rc = map_columns(ctx, x, rec)))
         return rc;
     sql_arena_reset(&x->arena);
-    for (size_t c = 0; c < x->t->ncols; c++) {
+    for (size_t k = 0; k < x->nucols; k++) { /* the others stay NULL */
+        size_t c = x->ucols[k];
         sql_value *v = &x->row[c];
         memset(v, 0, sizeof *v);
         v->type = (uint8_t)x->t->types[c];
-        if (!b->used[c] || x->pos[c] < 0) {
+        if (x->pos[c] < 0) {
             v->null = true;
             continue;
         }
@@ -932,6 +932,7 @@ static int run_select(MPI_Comm comm, sql_opts *o, sql_query *q, const sheaf_conf
     x.text = o->text;
     x.pos = calloc(t.ncols + 1, sizeof *x.pos);
     x.row = calloc(t.ncols + 1, sizeof *x.row);
+    x.ucols = calloc(t.ncols + 1, sizeof *x.ucols);
     x.accs = calloc(b.naggs + 1, sizeof *x.accs);
     x.gvals = calloc(b.ngroup + 1, sizeof *x.gvals);
     x.avals = calloc(b.naggs + 1, sizeof *x.avals);
@@ -939,10 +940,16 @@ static int run_select(MPI_Comm comm, sql_opts *o, sql_query *q, const sheaf_conf
     sj_buf work = {0}, line = {0}, out = {0}, extra = {0};
     char *all = NULL;
     size_t alllen = 0;
-    int ok = x.pos && x.row && x.accs && x.gvals && x.avals && x.argv;
+    int ok = x.pos && x.row && x.ucols && x.accs && x.gvals && x.avals && x.argv;
     if (!ok) {
         rc = sj_result_fail(res, SHEAF_ENOMEM, "out of memory");
         goto done;
+    }
+    for (size_t c = 0; c < t.ncols; c++) {
+        x.row[c].type = (uint8_t)t.types[c];
+        x.row[c].null = true;
+        if (b.used[c])
+            x.ucols[x.nucols++] = c;
     }
     for (size_t a = 0; a < b.naggs; a++)
         sql_acc_init(&x.accs[a]);
@@ -1147,6 +1154,7 @@ done:
     free(x.argv);
     free(x.pos);
     free(x.row);
+    free(x.ucols);
     sql_arena_free(&x.arena);
     sql_bound_free(&b);
     sql_table_free(&t);

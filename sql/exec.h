@@ -53,7 +53,8 @@ typedef struct sql_exec {
     const void *hdr_key;
     const char *file_key;
     long *pos; /* table column -> field index in this file, or -1 */
-    sql_value *row;
+    sql_value *row; /* the row's values; a column the query does not read stays NULL */
+    size_t *ucols, nucols; /* the columns the query reads (b->used) */
     sql_arena arena;
     sj_buf key, val, tmp, cval;
     uint64_t emitted; /* plain queries with LIMIT and no ORDER BY */
