@@ -105,9 +105,10 @@ for t in "${targets[@]}"; do
         # the query layer: its sources, the jobs' helpers, the generated parser and scanner
         extra=(-I"$top_srcdir" -I"$top_builddir" "$top_srcdir/jobs/jobutil.c"
             "$top_srcdir/jobs/schema.c")
-        for f in ast value bind eval schema exec filter; do extra+=("$top_srcdir/sql/$f.c"); done
-        extra+=(
-            "$top_builddir/sql/parser.c" "$top_builddir/sql/lexer.c")
+        for f in "$top_srcdir"/sql/*.c; do # every source but the generated ones, added after
+            case ${f##*/} in parser.c | lexer.c) ;; *) extra+=("$f") ;; esac
+        done
+        extra+=("$top_builddir/sql/parser.c" "$top_builddir/sql/lexer.c")
     fi
     "$CLANG" "${cflags[@]}" -fsanitize=fuzzer,address,undefined "$fuzzdir/$t.c" "${extra[@]}" \
         "${objs[@]}" "${libs[@]}" -o "$work/$t" || { echo "error: $t does not build" >&2; exit 99; }

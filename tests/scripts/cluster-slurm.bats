@@ -197,7 +197,8 @@ create_slurm() {
     run scontrol show job "$job"
     [[ $output == *"Comment=sheaf-test"* ]]
     [[ $output == *"OverSubscribe=NO"* ]]
-    [[ $output == *"mem=100M"* ]]
+    # the job's request (its TRES line drops mem once an exclusive job runs)
+    [[ $output == *"MinMemoryNode=100M"* ]]
     run sc wait cluster-terminated --cluster-id "$ID" --timeout 120
     [ "$status" -eq 0 ]
     [ "$(cluster_field "$ID" .state_reason)" = "Idle for 3 s" ]
