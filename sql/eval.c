@@ -106,6 +106,72 @@ static bool decimal_literal(const sql_node *n) {
     return n->kind == N_LIT && n->val.type == SQL_DOUBLE && n->str && !strpbrk(n->str, "eE");
 }
 
+/* Text that is not an integer cast to one, as DuckDB casts it: a decimal with a point or an
+ * exponent (2.5, -0.5, .5, 2., 1e2, 1.5e0; spaces around), rounded half away from zero, in
+ * exact decimal arithmetic. Returns 0, or -1 when it is no such number or is out of range. */
+static int text_decimal_to_int(const char *p, size_t n, int64_t *out) {
+    const char *end = p + n;
+    while (p < end && isspace((unsigned char)*p))
+        p++;
+    while (end > p && isspace((unsigned char)end[-1]))
+        end--;
+    bool neg = p < end && *p == '-';
+    p += p < end && (*p == '-' || *p == '+');
+    const char *dig = p; /* the mantissa's digits, the point skipped when read */
+    size_t nd = 0, intlen = 0;
+    bool point = false;
+    for (; p < end && ((*p >= '0' && *p <= '9') || (*p == '.' && !point)); p++) {
+        if (*p == '.')
+            point = true;
+        else if (++nd && !point)
+            intlen++;
+    }
+    const char *mend = p;
+    long exp = 0;
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        bool eneg = p < end && *p == '-';
+        p += p < end && (*p == '-' || *p == '+');
+        if (p == end)
+            return -1;
+        for (; p < end && *p >= '0' && *p <= '9'; p++)
+            if (exp < 100000)
+                exp = exp * 10 + (*p - '0');
+        exp = eneg ? -exp : exp;
+    }
+    if (nd == 0 || p != end)
+        return -1;
+    /* the k digits before the point once the exponent moved it, then the rounding digit */
+    long k = (long)intlen + exp;
+    uint64_t limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX, v = 0;
+    long i = 0;
+    int round = 0;
+    for (const char *q = dig; q < mend; q++) {
+        if (*q == '.')
+            continue;
+        if (i < k) {
+            if (v > (limit - (uint64_t)(*q - '0')) / 10)
+                return -1;
+            v = v * 10 + (uint64_t)(*q - '0');
+        } else if (i == k) {
+            round = *q - '0';
+        }
+        i++;
+    }
+    for (; i < k; i++) { /* zeros the exponent adds */
+        if (v > limit / 10)
+            return -1;
+        v *= 10;
+    }
+    if (round >= 5) {
+        if (v == limit)
+            return -1;
+        v++;
+    }
+    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
+    return 0;
+}
+
 /* Converts v (in place) to type t. Returns 0 or -1 (error set). */
 static int cast_value(sql_env *env, sql_value *v, int t) {
     if (v->type == t || t == SQL_NULL)
@@ -136,7 +202,8 @@ static int cast_value(sql_env *env, sql_value *v, int t) {
         } else if (v->type == SQL_BOOL) {
             r.u.i = v->u.b;
         } else if (v->type == SQL_STRING) {
-            if (sql_parse_as(SQL_INT, v->u.s.p, v->u.s.n, &r))
+            if (sql_parse_as(SQL_INT, v->u.s.p, v->u.s.n, &r) &&
+                text_decimal_to_int(v->u.s.p, v->u.s.n, &r.u.i))
                 return fail(env, "could not convert string '%.*s' to BIGINT",
                             (int)(v->u.s.n > 100 ? 100 : v->u.s.n), v->u.s.p);
         } else {
