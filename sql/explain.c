@@ -8,6 +8,14 @@
 
 /* ---- EXPLAIN ------------------------------------------------------------------------------ */
 
+/* A join's key expressions, comma-separated. */
+static void key_list(sj_buf *s, sql_node *const *keys, size_t n) {
+    for (size_t k = 0; k < n; k++) {
+        sj_buf_add(s, k ? ", " : "", k ? 2 : 0);
+        sql_node_text(keys[k], s);
+    }
+}
+
 static const char *fmt_name(char delim, bool parquet) {
     return parquet ? "parquet" : delim == '\t' ? "tsv with header" : "csv with header";
 }
@@ -23,15 +31,9 @@ void sql_explain(const sql_bound *b, const sql_opts *o, const char *path, bool t
                       "setup into a hash table on (",
                       path, fmt_name(o->delim, o->parquet), q->left_join ? "left" : "inner",
                       o->jpath, fmt_name(o->jdelim, o->jparquet));
-        for (size_t k = 0; k < b->nkeys; k++) {
-            sj_buf_add(&s, k ? ", " : "", k ? 2 : 0);
-            sql_node_text(b->rkeys[k], &s);
-        }
+        key_list(&s, b->rkeys, b->nkeys);
         sj_buf_add(&s, ") and map joins each row on (", 29);
-        for (size_t k = 0; k < b->nkeys; k++) {
-            sj_buf_add(&s, k ? ", " : "", k ? 2 : 0);
-            sql_node_text(b->lkeys[k], &s);
-        }
+        key_list(&s, b->lkeys, b->nkeys);
         sj_buf_add(&s, ")", 1);
     } else if (q->join) {
         sj_buf_printf(&s,
@@ -39,15 +41,9 @@ void sql_explain(const sql_bound *b, const sql_opts *o, const char *path, bool t
                       "  map      parse the columns the query reads; emit key (",
                       path, fmt_name(o->delim, o->parquet), o->jpath,
                       fmt_name(o->jdelim, o->jparquet));
-        for (size_t k = 0; k < b->nkeys; k++) {
-            sj_buf_add(&s, k ? ", " : "", k ? 2 : 0);
-            sql_node_text(b->lkeys[k], &s);
-        }
+        key_list(&s, b->lkeys, b->nkeys);
         sj_buf_add(&s, ") for the left table, (", 23);
-        for (size_t k = 0; k < b->nkeys; k++) {
-            sj_buf_add(&s, k ? ", " : "", k ? 2 : 0);
-            sql_node_text(b->rkeys[k], &s);
-        }
+        key_list(&s, b->rkeys, b->nkeys);
         sj_buf_printf(&s,
                       ") for the right, tagged by side%s\n"
                       "  reduce   %s join of each key's rows (held in memory), written as "

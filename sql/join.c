@@ -46,9 +46,11 @@ int sql_join_map(sheaf_ctx *ctx, sql_exec *x, const sheaf_record *rec, sql_env *
     }
     if (sj_buf_addc(&x->val, (char)side))
         return sql_oom(ctx);
-    for (size_t c = 0; c < x->t->ncols; c++)
-        if (b->used[c] && x->t->tab[c] == side && sql_value_put(&x->val, &x->row[c]))
+    for (size_t k = 0; k < x->nucols; k++) {
+        size_t c = x->ucols[k];
+        if (x->t->tab[c] == side && sql_value_put(&x->val, &x->row[c]))
             return sql_oom(ctx);
+    }
     return sheaf_emit(ctx, x->key.p, x->key.len, x->val.p, x->val.len);
 }
 
@@ -72,8 +74,9 @@ int sql_join_field(sj_buf *out, const sql_value *v) {
 /* Reads a side's values (after its tag byte) into x->row. */
 static int join_row(sql_exec *x, int side, const char *p, size_t n) {
     size_t off = 1;
-    for (size_t c = 0; c < x->t->ncols; c++) {
-        if (!x->b->used[c] || x->t->tab[c] != side)
+    for (size_t u = 0; u < x->nucols; u++) {
+        size_t c = x->ucols[u];
+        if (x->t->tab[c] != side)
             continue;
         size_t k = sql_value_get(p + off, n - off, &x->row[c]);
         if (!k)
@@ -86,14 +89,9 @@ static int join_row(sql_exec *x, int side, const char *p, size_t n) {
 static int join_emit(sheaf_ctx *ctx, sql_exec *x) {
     sj_buf *l = &x->line;
     l->len = 0;
-    bool first = true;
-    for (size_t c = 0; c < x->t->ncols; c++) {
-        if (!x->b->used[c])
-            continue;
-        if ((!first && sj_buf_addc(l, ',')) || sql_join_field(l, &x->row[c]))
+    for (size_t k = 0; k < x->nucols; k++)
+        if ((k && sj_buf_addc(l, ',')) || sql_join_field(l, &x->row[x->ucols[k]]))
             return sql_oom(ctx);
-        first = false;
-    }
     if (sj_buf_addc(l, '\n'))
         return sql_oom(ctx);
     return sheaf_emit(ctx, l->p, l->len, NULL, 0);
@@ -122,15 +120,10 @@ int sql_join_reduce(sheaf_ctx *ctx, const void *key, size_t klen, sheaf_values *
         x->hdr_part = part;
         sj_buf *h = &x->line;
         h->len = 0;
-        bool first = true;
-        for (size_t c = 0; c < x->t->ncols; c++) {
-            if (!x->b->used[c])
-                continue;
-            if (sj_buf_printf(h, "%sc%zu", first ? "" : ",", c))
+        for (size_t k = 0; k < x->nucols; k++)
+            if (sj_buf_printf(h, "%sc%zu", k ? "," : "", x->ucols[k]))
                 return sql_oom(ctx);
-            first = false;
-        }
-        if (first && sj_buf_add(h, "c", 1))
+        if (!x->nucols && sj_buf_add(h, "c", 1))
             return sql_oom(ctx);
         if (sj_buf_addc(h, '\n'))
             return sql_oom(ctx);
@@ -425,11 +418,9 @@ int sql_bcast_map(sheaf_ctx *ctx, sql_exec *x, const sheaf_record *rec, sql_env 
             memcpy(&rl, x->brows.p + e->row, 4);
             const char *p = x->brows.p + e->row + 4;
             size_t off = 0;
-            for (size_t c = 0; c < x->t->ncols; c++) {
-                if (!b->used[c] || x->t->tab[c] != 1)
-                    continue;
-                off += sql_value_get(p + off, rl - off, &x->row[c]);
-            }
+            for (size_t k = 0; k < x->nucols; k++)
+                if (x->t->tab[x->ucols[k]] == 1)
+                    off += sql_value_get(p + off, rl - off, &x->row[x->ucols[k]]);
             rc = sql_process_row(ctx, x, rec, env);
         }
     }
