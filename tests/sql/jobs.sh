@@ -86,9 +86,11 @@ node "$top_srcdir/tests/sql/oracle.mjs" "$tmp/queries.tsv" "$tmp/duck"
 for ((j = 0; j < i; j++)); do
     [[ -d $tmp/out$j ]] || continue
     q=$(sed -n "$((j + 1))p" "$tmp/queries.tsv" | cut -f 2)
-    python3 - "$tmp/out$j" "$tmp/duck/q$j.csv" "$q" <<'PY' || fails=$((fails + 1))
-import csv, glob, math, re, sys
+    python3 - "$tmp/out$j" "$tmp/duck/q$j.csv" "$q" "$top_srcdir/tests/sql" <<'PY' ||
+import csv, glob, sys
 out, duck, q = sys.argv[1:4]
+sys.path.insert(0, sys.argv[4])
+import sqlcmp
 header, rows = None, []
 for p in sorted(glob.glob(out + "/part-r-*")):
     r = list(csv.reader(open(p, newline="")))
@@ -103,23 +105,8 @@ want = list(csv.reader(open(duck, newline="")))
 keys = q.split(" GROUP BY ")[1].split(",")
 if header is None or header[:len(keys)] != [k.strip() for k in keys] or len(header) != len(want[0]):
     sys.exit(print(f"FAIL: header {header} (DuckDB's {want[0]})\n  {q}") or 1)
-def num(s):
-    try:
-        return float(s)
-    except ValueError:
-        return None
-def key(r):
-    return [("n", num(c), "") if num(c) is not None else ("s", 0.0, c) for c in r]
-def same(a, b):
-    if a == b:
-        return True
-    if all(re.fullmatch(r"-?[0-9]+", c) for c in (a, b)):
-        return False  # integers are exact
-    x, y = num(a), num(b)
-    return x is not None and y is not None and abs(x - y) <= 1e-9 * max(1.0, abs(x), abs(y))
-got, exp = sorted(rows, key=key), sorted(want[1:], key=key)
-if len(got) != len(exp) or not all(len(a) == len(b) and all(map(same, a, b))
-                                   for a, b in zip(got, exp)):
+got, exp = rows, want[1:]
+if not sqlcmp.same_rows(got, exp, False, exact_ints=True):  # the jobs' integer sums are exact
     print(f"FAIL: {len(got)} rows, DuckDB {len(exp)}\n  {q}")
     for a, b in zip(got, exp):
         if a != b:
@@ -127,6 +114,7 @@ if len(got) != len(exp) or not all(len(a) == len(b) and all(map(same, a, b))
             break
     sys.exit(1)
 PY
+        fails=$((fails + 1))
 done
 # distinct and topk take the same --where: value TAB count, and the K largest values
 li="$d/lineitem/*.csv"

@@ -4,7 +4,8 @@
     orders by enough keys to make the order total (the tie rule: rows equal on every ORDER BY
     key come in an unspecified order; Sheaf breaks ties by the output values);
   - cells that both read as numbers are equal within a relative 1e-9 (sums of doubles depend
-    on the order of addition); others must be equal as text."""
+    on the order of addition), except two integers with exact_ints (the jobs' sums of
+    integers are exact); others must be equal as text."""
 import csv
 import io
 import math
@@ -27,9 +28,14 @@ def sort_key(row):
     return out
 
 
-def same_cell(a, b):
+INT = re.compile(r"-?[0-9]+")
+
+
+def same_cell(a, b, exact_ints=False):
     if a == b:
         return True
+    if exact_ints and INT.fullmatch(a) and INT.fullmatch(b):
+        return False
     x, y = num(a), num(b)
     if x is None or y is None:
         return False
@@ -56,11 +62,11 @@ def ordered(q):
     return re.search(r"\border\s+by\b", top, re.I) is not None
 
 
-def same_rows(got, want, is_ordered):
+def same_rows(got, want, is_ordered, exact_ints=False):
     """Whether two answers (lists of rows of text cells) agree; sorts them when unordered."""
     if not is_ordered:
         got.sort(key=sort_key)
         want.sort(key=sort_key)
     return len(got) == len(want) and all(
-        len(a) == len(b) and all(same_cell(x, y) for x, y in zip(a, b))
+        len(a) == len(b) and all(same_cell(x, y, exact_ints) for x, y in zip(a, b))
         for a, b in zip(got, want))
